@@ -1,0 +1,42 @@
+"""Server and library settings, read from ``GAPCAST_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_workers() -> int:
+    # Small Keras models use one core each; leave one core per worker for the rest.
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAPCAST_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./gapcast.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    data_dir: Path = Field(default=Path("./gapcast-data"), description="cache and scratch files")
+    api_token: str | None = Field(default=None, description="when set, every request needs it")
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str = "local"
+    workers_max: int = Field(default_factory=_default_workers, ge=1)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_points_per_dataset: int = Field(default=20_000_000, ge=1)
+    max_message_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_queued_runs: int = Field(default=100, ge=1)
+    cache_max_bytes: int = Field(default=2 * 1024**3, ge=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

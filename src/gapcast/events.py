@@ -1,0 +1,64 @@
+"""What a training run reports while it works.
+
+The training core emits these typed events through an ``on_event`` callback; the server adds the run
+id and a sequence number, stores them in ``run_events`` and sends them to every watcher. The wire
+format of each is documented in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Stage = Literal[
+    "queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving"
+]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StatusEvent(_Event):
+    type: Literal["status"] = "status"
+    stage: Stage
+    message: str | None = None
+
+
+class ProgressEvent(_Event):
+    type: Literal["progress"] = "progress"
+    model: Literal["forecaster", "gap_classifier"] = "forecaster"
+    epoch: int = Field(ge=1, description="1-based epoch being (or just) trained")
+    epochs: int = Field(ge=1)
+    batch: int | None = Field(default=None, description="None on the end-of-epoch event")
+    batches: int | None = None
+    loss: float | None = None
+    val_loss: float | None = None
+    samples_per_s: float | None = None
+    eta_s: float | None = None
+
+
+class GapsEvent(_Event):
+    type: Literal["gaps"] = "gaps"
+    gaps: int
+    small: int
+    large: int
+    missing_points: int
+    observed_fraction: float
+    gap_classifier: bool = Field(description="whether a gap classifier will be trained")
+
+
+class LogEvent(_Event):
+    type: Literal["log"] = "log"
+    level: Literal["info", "warning"] = "info"
+    message: str
+
+
+RunEvent = Annotated[
+    StatusEvent | ProgressEvent | GapsEvent | LogEvent, Field(discriminator="type")
+]
+
+
+def event_payload(event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,95 @@
+"""The training configuration: one schema for the WebSocket request, the REST body and the stored row.
+
+A stored configuration is validated again when a run snapshots it, so a configuration written by an
+older gapcast still fails with a message naming the field instead of failing mid-training.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gapcast.processing.config import StepConfig, default_steps
+
+
+class TrainingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(default=20, ge=1, le=10_000)
+    batch_size: int = Field(default=64, ge=1, le=65_536)
+    learning_rate: float = Field(default=1e-3, gt=0.0, le=10.0)
+    patience: int = Field(default=5, ge=0, description="early-stopping patience; 0 disables it")
+    seed: int = Field(default=42, ge=0)
+    gap_classifier: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto: trained when the data has large gaps"
+    )
+    gap_classifier_epochs: int = Field(default=10, ge=1, le=1_000)
+
+
+class Resources(BaseModel):
+    """What a run asks of the executor (used by the Ray executor; the local one runs 1 CPU each)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_cpus: float = Field(default=1.0, gt=0.0)
+    num_gpus: float = Field(default=0.0, ge=0.0)
+    memory: int | None = Field(default=None, ge=0, description="bytes")
+    max_retries: int = Field(default=0, ge=0, le=10)
+
+
+class TrainingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="lstm", description="a registered model strategy")
+    target: list[str] | None = Field(
+        default=None, description="channels to forecast; None: the dataset's first channel"
+    )
+    covariates: list[str] = Field(default_factory=list, description="extra input channels")
+    preprocessing: list[StepConfig] = Field(default_factory=default_steps)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    training: TrainingParams = Field(default_factory=TrainingParams)
+    resources: Resources = Field(default_factory=Resources)
+
+    @model_validator(mode="after")
+    def _known_model_and_valid_hyperparameters(self) -> TrainingConfig:
+        # Imported here: the registry pulls in every strategy module (but not Keras).
+        from gapcast.model_training.ml_strategy import validate_hyperparameters
+
+        self.hyperparameters = validate_hyperparameters(self.model, self.hyperparameters)
+        return self
+
+    def window(self) -> tuple[int, int]:
+        """(lookback, horizon) of the window step."""
+        for step in self.preprocessing:
+            if step.step == "window":
+                return step.lookback, step.horizon
+        raise ValueError("the preprocessing has no window step")
+
+    def with_overrides(self, overrides: dict[str, Any]) -> TrainingConfig:
+        """A copy with request-level overrides applied (model, epochs, lookback, horizon, ...)."""
+        data = self.model_dump(mode="json")
+        for key, value in overrides.items():
+            if key in ("model", "target", "covariates", "hyperparameters"):
+                data[key] = value
+            elif key in TrainingParams.model_fields:
+                data["training"][key] = value
+            elif key in ("lookback", "horizon", "stride"):
+                for step in data["preprocessing"]:
+                    if step["step"] == "window":
+                        step[key] = value
+            else:
+                raise_unknown_override(key)
+        return TrainingConfig.model_validate(data)
+
+
+OVERRIDABLE = ("model", "target", "covariates", "hyperparameters", "lookback", "horizon", "stride")
+
+
+def raise_unknown_override(key: str) -> None:
+    from gapcast.errors import InvalidInput
+
+    known = sorted((*OVERRIDABLE, *TrainingParams.model_fields))
+    raise InvalidInput(
+        f"unknown override {key!r}; expected one of: {', '.join(known)}", field=f"overrides.{key}"
+    )
