@@ -1,4 +1,4 @@
-"""Server and library settings, read from ``GAPCAST_*`` environment variables (or a ``.env`` file)."""
+"""Server and library settings from ``GAPCAST_*`` environment variables (or a ``.env`` file)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ class GapcastError(Exception):
     """Base of every error gapcast raises on purpose.
 
     ``code`` is a short machine-readable name sent to clients next to the message; ``field`` names
-    the input the error is about (``"config.preprocessing[2].lookback"``, ``"file"``, ...) so a UI can
-    show it next to that field.
+    the input the error is about (``"config.preprocessing[2].lookback"``, ``"file"``, ...) so a UI
+    can show it next to that field.
     """
 
     code: ClassVar[str] = "error"

@@ -1,4 +1,4 @@
-"""The training configuration: one schema for the WebSocket request, the REST body and the stored row.
+"""The training configuration: one schema for the WebSocket request, REST body and stored row.
 
 A stored configuration is validated again when a run snapshots it, so a configuration written by an
 older gapcast still fails with a message naming the field instead of failing mid-training.

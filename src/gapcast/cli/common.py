@@ -1,0 +1,73 @@
+"""What every command shares: the console, exit codes, settings and turning errors into messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from gapcast.config import Settings, get_settings
+from gapcast.errors import Conflict, GapcastError, InvalidInput, NotFound
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Print a gapcast error as one clear line and exit 2 (bad input) or 1 (anything else)."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (InvalidInput, NotFound, Conflict) as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from exc
+        except GapcastError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            raise typer.Exit(EXIT_RUN_FAILED) from exc
+
+    return wrapper
+
+
+def settings(database_url: str | None = None) -> Settings:
+    base = get_settings()
+    return base.model_copy(update={"database_url": database_url}) if database_url else base
+
+
+@contextmanager
+def database(url: str, *, migrate: bool = True) -> Iterator[sessionmaker[Session]]:
+    """A session factory on ``url``, migrated to the latest schema first."""
+    from gapcast.db.migrate import upgrade
+    from gapcast.db.session import make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    try:
+        if migrate:
+            upgrade(url, engine=engine)
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+DbOption = typer.Option(
+    None, "--db", envvar="GAPCAST_DATABASE_URL", help="Database URL (default: sqlite ./gapcast.db)"
+)
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")

@@ -1,0 +1,223 @@
+"""Datasets and training configurations: the only code that reads or writes them.
+
+Functions take the session first and everything else by keyword; they raise gapcast errors
+(NotFound, Conflict, InvalidInput) and never commit — the caller's transaction decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from gapcast.db.points import insert_points, load_points
+from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow
+from gapcast.errors import Conflict, NotFound
+from gapcast.ingest import ParsedTable
+from gapcast.training_config import TrainingConfig
+
+if TYPE_CHECKING:
+    from gapcast.processing.frame import SeriesFrame
+
+
+def _utc(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def content_hash(timestamps_ns: NDArray[np.int64], values: NDArray[np.float64]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(timestamps_ns).tobytes())
+    digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def median_step_ns(timestamps_ns: NDArray[np.int64]) -> int | None:
+    if len(timestamps_ns) < 2:
+        return None
+    return int(np.median(np.diff(timestamps_ns)))
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+def get_dataset(session: Session, ref: str | int) -> Dataset:
+    """A dataset by id or name."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        found = session.get(Dataset, int(ref))
+        if found is None and isinstance(ref, str):
+            found = session.scalar(select(Dataset).where(Dataset.name == ref))
+    else:
+        found = session.scalar(select(Dataset).where(Dataset.name == ref))
+    if found is None:
+        names = session.scalars(select(Dataset.name).order_by(Dataset.name).limit(20)).all()
+        known = ", ".join(names) if names else "none yet; import one first"
+        raise NotFound(f"no dataset {ref!r}; known datasets: {known}", field="dataset")
+    return found
+
+
+def list_datasets(session: Session) -> list[Dataset]:
+    return list(session.scalars(select(Dataset).order_by(Dataset.created_at, Dataset.id)))
+
+
+def import_dataset(
+    session: Session, *, table: ParsedTable, name: str, replace: bool = False
+) -> Dataset:
+    """Store a parsed file as a dataset with one series per value column.
+
+    Empty cells are not stored: a missing observation is the absence of a point, which is what
+    gap detection looks for.
+    """
+    name = name.strip()
+    if not name:
+        from gapcast.errors import InvalidInput
+
+        raise InvalidInput("the dataset name is empty", field="name")
+    existing = session.scalar(select(Dataset).where(Dataset.name == name))
+    if existing is not None:
+        if not replace:
+            raise Conflict(
+                f"a dataset named {name!r} already exists; use --replace (or ?replace=true) "
+                "to overwrite it",
+                field="name",
+            )
+        session.delete(existing)
+        session.flush()
+    ts = table.timestamps_ns
+    dataset = Dataset(
+        name=name,
+        frequency_ns=median_step_ns(ts),
+        start=_utc(int(ts[0])),
+        end=_utc(int(ts[-1])),
+        point_count=table.point_count,
+        content_hash=content_hash(ts, table.values),
+        source=table.source[:500],
+    )
+    for position, (channel, unit, row) in enumerate(
+        zip(table.channels, table.units, table.values, strict=True)
+    ):
+        observed = ~np.isnan(row)
+        dataset.series.append(
+            Series(name=channel, unit=unit, position=position, point_count=int(observed.sum()))
+        )
+    session.add(dataset)
+    session.flush()
+    conn = session.connection()
+    for series, row in zip(dataset.series, table.values, strict=True):
+        observed = ~np.isnan(row)
+        insert_points(conn, series.id, ts[observed], row[observed])
+    return dataset
+
+
+def delete_dataset(session: Session, ref: str | int) -> None:
+    dataset = get_dataset(session, ref)
+    active = session.scalar(
+        select(func.count())
+        .select_from(Run)
+        .where(Run.dataset_id == dataset.id, Run.status.in_(("queued", "running")))
+    )
+    if active:
+        raise Conflict(
+            f"dataset {dataset.name!r} has {active} queued or running run(s); cancel them first",
+            field="dataset",
+        )
+    session.delete(dataset)
+
+
+@dataclass(frozen=True)
+class DatasetArrays:
+    """A dataset loaded back: a shared time axis, NaN where a series has no point."""
+
+    timestamps_ns: NDArray[np.int64]
+    values: NDArray[np.float64]  # (channels, time)
+    channels: list[str]
+    frequency_ns: int | None
+
+
+def load_dataset_arrays(session: Session, dataset: Dataset) -> DatasetArrays:
+    conn = session.connection()
+    loaded = [load_points(conn, s.id) for s in dataset.series]
+    if len(loaded) == 1:
+        ts, v = loaded[0]
+        values = v.reshape(1, -1)
+    else:
+        ts = np.unique(np.concatenate([t for t, _ in loaded]))
+        values = np.full((len(loaded), len(ts)), np.nan)
+        for row, (t, v) in zip(values, loaded, strict=True):
+            row[np.searchsorted(ts, t)] = v
+    return DatasetArrays(
+        timestamps_ns=ts,
+        values=values,
+        channels=[s.name for s in dataset.series],
+        frequency_ns=dataset.frequency_ns,
+    )
+
+
+def load_dataset_frame(session: Session, ref: str | int) -> SeriesFrame:
+    from gapcast.processing.frame import SeriesFrame
+
+    arrays = load_dataset_arrays(session, get_dataset(session, ref))
+    return SeriesFrame.from_arrays(
+        arrays.timestamps_ns, arrays.values, arrays.channels, freq_ns=arrays.frequency_ns
+    )
+
+
+# --- training configurations ----------------------------------------------------------------
+
+
+def get_config(session: Session, ref: str | int) -> TrainingConfigRow:
+    if isinstance(ref, int) or ref.isdigit():
+        found = session.get(TrainingConfigRow, int(ref))
+        if found is None and isinstance(ref, str):
+            found = session.scalar(select(TrainingConfigRow).where(TrainingConfigRow.name == ref))
+    else:
+        found = session.scalar(select(TrainingConfigRow).where(TrainingConfigRow.name == ref))
+    if found is None:
+        names = session.scalars(
+            select(TrainingConfigRow.name).order_by(TrainingConfigRow.name).limit(20)
+        ).all()
+        known = ", ".join(names) if names else "none yet"
+        raise NotFound(f"no training config {ref!r}; known configs: {known}", field="config")
+    return found
+
+
+def list_configs(session: Session) -> list[TrainingConfigRow]:
+    return list(session.scalars(select(TrainingConfigRow).order_by(TrainingConfigRow.name)))
+
+
+def create_config(
+    session: Session, *, name: str, config: TrainingConfig, replace: bool = False
+) -> TrainingConfigRow:
+    existing = session.scalar(select(TrainingConfigRow).where(TrainingConfigRow.name == name))
+    if existing is not None:
+        if not replace:
+            raise Conflict(f"a training config named {name!r} already exists", field="name")
+        return update_config(session, ref=existing.id, config=config)
+    row = TrainingConfigRow(name=name, model=config.model, body=config.model_dump(mode="json"))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_config(session: Session, *, ref: str | int, config: TrainingConfig) -> TrainingConfigRow:
+    row = get_config(session, ref)
+    row.model = config.model
+    row.body = config.model_dump(mode="json")
+    session.flush()
+    return row
+
+
+def delete_config(session: Session, ref: str | int) -> None:
+    session.execute(
+        delete(TrainingConfigRow).where(TrainingConfigRow.id == get_config(session, ref).id)
+    )
+
+
+def config_of(row: TrainingConfigRow) -> TrainingConfig:
+    """The stored body, validated again (it may predate a schema change)."""
+    return TrainingConfig.model_validate(row.body)

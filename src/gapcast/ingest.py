@@ -1,0 +1,293 @@
+"""Reading a user's CSV or Parquet file into validated arrays, with errors that name the problem.
+
+Nothing here touches the database: a file is fully parsed and checked first, so a bad file never
+leaves a half-imported dataset behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gapcast.errors import InvalidInput, TooLarge
+
+OnDuplicate = Literal["error", "mean", "last"]
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
+_UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
+_MAX_LISTED = 5
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """A file's content: sorted unique UTC timestamps and one float row per value column."""
+
+    timestamps_ns: NDArray[np.int64]
+    channels: list[str]
+    units: list[str | None]
+    values: NDArray[np.float64]  # (channels, time); NaN where a cell was empty
+    source: str
+    duplicates_merged: int = 0
+    missing_cells: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def point_count(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.values)))
+
+
+def _where(kind: str, rows: NDArray[np.intp]) -> str:
+    # CSV rows are reported as file lines (header is line 1), Parquet rows as 1-based row numbers.
+    numbers = rows[:_MAX_LISTED] + (2 if kind == "csv" else 1)
+    label = "line" if kind == "csv" else "row"
+    listed = ", ".join(str(n) for n in numbers.tolist())
+    more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
+    return f"{label}{'s' if len(rows) > 1 else ''} {listed}{more}"
+
+
+def _kind_of(filename: str) -> Literal["csv", "parquet"]:
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".txt", ".tsv", ""):
+        return "csv"
+    raise InvalidInput(f"unsupported file type {suffix!r}: expected .csv or .parquet", field="file")
+
+
+def _read_frame(data: bytes, kind: Literal["csv", "parquet"]) -> pd.DataFrame:
+    if not data.strip():
+        raise InvalidInput("the file is empty", field="file")
+    if kind == "parquet":
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises many types for a corrupt file
+            raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            field="file",
+        ) from exc
+    try:
+        # Everything as text first: types are decided per column below, with row-level errors.
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, sep=_delimiter(text)
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
+
+
+def _delimiter(text: str) -> str:
+    # European exports use ';' and some loggers tabs; sniff the head instead of guessing per row.
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
+    columns = [str(c) for c in df.columns]
+    if wanted is not None:
+        if wanted not in columns:
+            raise InvalidInput(
+                f"timestamp column {wanted!r} not found; "
+                f"the file has columns: {', '.join(columns)}",
+                field="timestamp_column",
+            )
+        return wanted
+    for name in TIMESTAMP_NAMES:
+        for column in columns:
+            if column.strip().lower() == name:
+                return column
+    raise InvalidInput(
+        "no timestamp column: expected a column named 'timestamp' (or time, datetime, date, ts); "
+        f"the file has columns: {', '.join(columns)}. Name it with --timestamp-column",
+        field="timestamp_column",
+    )
+
+
+def _parse_timestamps(
+    column: pd.Series, name: str, kind: Literal["csv", "parquet"]
+) -> NDArray[np.int64]:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        parsed = pd.to_datetime(column, utc=True)
+        bad = parsed.isna().to_numpy()
+    else:
+        text = column.astype(str).str.strip()
+        numeric = pd.to_numeric(text, errors="coerce")
+        if numeric.notna().all():
+            # All numbers: epoch seconds (fractions allowed).
+            parsed = pd.to_datetime(numeric.astype("float64") * 1e9, utc=True, unit="ns")
+        else:
+            parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        bad = parsed.isna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        first = str(column.iloc[int(rows[0])])
+        raise InvalidInput(
+            f"timestamp column {name!r}: cannot parse {len(rows)} value(s) as ISO 8601 or epoch "
+            f"seconds at {_where(kind, rows)} (first: {first!r})",
+            field="timestamp_column",
+            rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
+        )
+    ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
+    # Stored at microsecond precision on every database, so round here for an exact round trip.
+    return ns - ns % 1000
+
+
+def _parse_values(
+    column: pd.Series, name: str, kind: Literal["csv", "parquet"]
+) -> NDArray[np.float64]:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        values[~np.isfinite(values)] = np.nan
+        return values
+    text = column.astype(str).str.strip()
+    empty = text.isin(("", "nan", "NaN", "NA", "null", "None")) | column.isna()
+    numbers = pd.to_numeric(text.where(~empty), errors="coerce")
+    bad = (numbers.isna() & ~empty).to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        first = str(column.iloc[int(rows[0])])
+        raise InvalidInput(
+            f"column {name!r}: {len(rows)} non-numeric value(s) at {_where(kind, rows)} "
+            f"(first: {first!r})",
+            field=f"columns.{name}",
+            rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
+        )
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _split_unit(header: str) -> tuple[str, str | None]:
+    match = _UNIT.match(header)
+    if match and match["name"]:
+        return match["name"].strip(), match["unit"].strip()
+    return header.strip(), None
+
+
+def _resolve_duplicates(
+    ts: NDArray[np.int64],
+    values: NDArray[np.float64],
+    order: NDArray[np.intp],
+    on_duplicate: OnDuplicate,
+    kind: Literal["csv", "parquet"],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:
+    sorted_ts = ts[order]
+    dup = np.flatnonzero(sorted_ts[1:] == sorted_ts[:-1]) + 1
+    if len(dup) == 0:
+        return sorted_ts, values[:, order], 0
+    if on_duplicate == "error":
+        rows = np.sort(order[np.unique(np.concatenate([dup - 1, dup]))])
+        when = pd.Timestamp(int(sorted_ts[dup[0]]), tz="UTC").isoformat()
+        raise InvalidInput(
+            f"{len(dup)} duplicate timestamp(s), first {when}, at {_where(kind, rows)}; "
+            "choose how to merge them with --on-duplicate mean|last",
+            field="on_duplicate",
+        )
+    frame = pd.DataFrame(values[:, order].T)
+    grouped = frame.groupby(sorted_ts, sort=True)
+    merged = grouped.mean() if on_duplicate == "mean" else grouped.last()
+    return (
+        merged.index.to_numpy(dtype=np.int64),
+        merged.to_numpy(dtype=np.float64).T.copy(),
+        len(dup),
+    )
+
+
+def read_table(
+    data: bytes,
+    *,
+    filename: str,
+    timestamp_column: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    max_bytes: int | None = None,
+    max_points: int | None = None,
+) -> ParsedTable:
+    """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLarge(
+            f"the file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes "
+            "(GAPCAST_MAX_UPLOAD_BYTES)",
+            field="file",
+        )
+    kind = _kind_of(filename)
+    df = _read_frame(data, kind)
+    if len(df) == 0:
+        raise InvalidInput("the file has a header but no data rows", field="file")
+    df.columns = [str(c) for c in df.columns]
+    ts_name = _find_timestamp_column(df, timestamp_column)
+    value_names = [c for c in df.columns if c != ts_name]
+    if not value_names:
+        raise InvalidInput(
+            f"no value columns: the file has only the timestamp column {ts_name!r}", field="file"
+        )
+    if len(set(df.columns)) != len(df.columns):
+        raise InvalidInput("the file has duplicate column names", field="file")
+
+    ts = _parse_timestamps(df[ts_name], ts_name, kind)
+    values = np.vstack([_parse_values(df[c], c, kind) for c in value_names])
+    empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
+    if empty:
+        raise InvalidInput(
+            f"column(s) without a single numeric value: {', '.join(map(repr, empty))}",
+            field=f"columns.{empty[0]}",
+        )
+    order = np.argsort(ts, kind="stable")
+    ts, values, merged = _resolve_duplicates(ts, values, order, on_duplicate, kind)
+    names_units = [_split_unit(c) for c in value_names]
+    table = ParsedTable(
+        timestamps_ns=ts,
+        channels=[n for n, _ in names_units],
+        units=[u for _, u in names_units],
+        values=values,
+        source=filename,
+        duplicates_merged=merged,
+        missing_cells={
+            n: int(np.isnan(row).sum()) for (n, _), row in zip(names_units, values, strict=True)
+        },
+    )
+    if max_points is not None and table.point_count > max_points:
+        raise TooLarge(
+            f"the file holds {table.point_count:,} points, over the limit of {max_points:,} "
+            "(GAPCAST_MAX_POINTS_PER_DATASET)",
+            field="file",
+        )
+    return table
+
+
+def read_file(
+    path: Path,
+    *,
+    timestamp_column: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    max_bytes: int | None = None,
+    max_points: int | None = None,
+) -> ParsedTable:
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}", field="file")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        # Checked before reading, so an oversized file is never loaded into memory.
+        raise TooLarge(
+            f"{path.name} is {size:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(GAPCAST_MAX_UPLOAD_BYTES)",
+            field="file",
+        )
+    return read_table(
+        path.read_bytes(),
+        filename=path.name,
+        timestamp_column=timestamp_column,
+        on_duplicate=on_duplicate,
+        max_bytes=max_bytes,
+        max_points=max_points,
+    )

@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh database per test, on SQLite and (when configured) PostgreSQL.
+
+PostgreSQL tests run in a schema of their own (``search_path`` in the URL), so tests never see each
+other's rows; they skip when ``GAPCAST_TEST_POSTGRES_URL`` is unset, which ``.ci/run`` never allows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gapcast.db.migrate import upgrade
+from gapcast.db.session import make_engine, make_sessionmaker
+
+SAMPLE_CSV = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
+POSTGRES_URL = os.environ.get("GAPCAST_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def sample_csv() -> Path:
+    return SAMPLE_CSV
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("GAPCAST_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database URL of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gapcast.db'}"
+        upgrade(url)
+        yield url
+        return
+    gen = _postgres_schema_url()
+    url = next(gen)
+    upgrade(url)
+    yield url
+    next(gen, None)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
