@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gapcast.cli import data
+from gapcast.cli import data, demo
 
 app = typer.Typer(
     name="gapcast",
@@ -14,3 +14,4 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 data.register(app)
+demo.register(app)

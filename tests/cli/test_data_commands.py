@@ -1,0 +1,60 @@
+"""``gapcast import`` / ``datasets`` through the real typer entry point, with exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from gapcast.cli import app
+
+runner = CliRunner()
+
+
+def test_import_then_list_as_json(db_url: str, sample_csv: Path) -> None:
+    result = runner.invoke(
+        app, ["import", str(sample_csv), "--name", "co2", "--db", db_url, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["points"] == 2225 and imported["missing_cells"] == {"co2_ppm": 59}
+    listed = runner.invoke(app, ["datasets", "--db", db_url, "--json"])
+    assert listed.exit_code == 0
+    assert [d["name"] for d in json.loads(listed.stdout)] == ["co2"]
+
+
+def test_bad_file_exits_2_and_stores_nothing(db_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp,v\n2024-01-01,1\n2024-01-02,oops\n")
+    result = runner.invoke(app, ["import", str(bad), "--db", db_url])
+    assert result.exit_code == 2
+    assert "column 'v': 1 non-numeric value(s) at line 3 (first: 'oops')" in result.stderr
+    listed = runner.invoke(app, ["datasets", "--db", db_url, "--json"])
+    assert json.loads(listed.stdout) == []
+
+
+def test_duplicate_name_exits_2_and_replace_overwrites(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "d.csv"
+    f.write_text("timestamp,v\n2024-01-01,1\n2024-01-02,2\n")
+    assert runner.invoke(app, ["import", str(f), "--db", db_url]).exit_code == 0
+    again = runner.invoke(app, ["import", str(f), "--db", db_url])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    f.write_text("timestamp,v\n2024-01-01,1\n2024-01-01,3\n")
+    merged = runner.invoke(
+        app, ["import", str(f), "--db", db_url, "--replace", "--on-duplicate", "mean", "--json"]
+    )
+    assert merged.exit_code == 0, merged.output
+    assert json.loads(merged.stdout)["points"] == 1
+
+
+def test_bad_option_value_exits_2(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "d.csv"
+    f.write_text("timestamp,v\n2024-01-01,1\n")
+    result = runner.invoke(app, ["import", str(f), "--db", db_url, "--on-duplicate", "max"])
+    assert result.exit_code == 2 and "expected error, mean or last, received 'max'" in result.stderr
+
+
+def test_missing_file_exits_2(db_url: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(tmp_path / "nope.csv"), "--db", db_url])
+    assert result.exit_code == 2 and "no such file" in result.stderr

@@ -1,0 +1,122 @@
+"""Datasets and configs in a real database (SQLite file and PostgreSQL schema)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gapcast.db import repository
+from gapcast.db.session import make_engine, transaction
+from gapcast.db.tables import Dataset, points
+from gapcast.errors import Conflict, InvalidInput, NotFound
+from gapcast.ingest import read_file, read_table
+from gapcast.training_config import TrainingConfig
+
+
+def counts(sessions: sessionmaker[Session]) -> tuple[int, int]:
+    with sessions() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Dataset)) or 0,
+            s.scalar(select(func.count()).select_from(points)) or 0,
+        )
+
+
+def test_round_trip_is_exact_including_time_zones(sessions: sessionmaker[Session]) -> None:
+    rng = np.random.default_rng(3)
+    stamps = pd.date_range("2021-03-27 22:00", periods=500, freq="17min", tz="America/New_York")
+    values = rng.normal(size=(2, 500)) * 1e6
+    values[0, rng.choice(500, 40, replace=False)] = np.nan
+    df = pd.DataFrame({"timestamp": stamps.map(lambda t: t.isoformat(timespec="microseconds"))})
+    df["a"] = [repr(float(v)) if not np.isnan(v) else "" for v in values[0]]
+    df["b"] = [repr(float(v)) for v in values[1]]
+    table = read_table(df.to_csv(index=False).encode(), filename="tz.csv")
+    with transaction(sessions) as s:
+        repository.import_dataset(s, table=table, name="tz")
+    with sessions() as s:
+        loaded = repository.load_dataset_arrays(s, repository.get_dataset(s, "tz"))
+    expected_ns = stamps.tz_convert("UTC").as_unit("ns").asi8
+    assert loaded.timestamps_ns.tolist() == expected_ns.tolist()
+    assert loaded.channels == ["a", "b"]
+    np.testing.assert_array_equal(loaded.values, values)  # NaN where the cell was empty
+    assert loaded.frequency_ns == 17 * 60 * 10**9
+
+
+def test_sample_import_metadata(sessions: sessionmaker[Session], sample_csv: Path) -> None:
+    with transaction(sessions) as s:
+        ds = repository.import_dataset(s, table=read_file(sample_csv), name="co2")
+        assert ds.point_count == 2225
+        assert ds.frequency_ns == 7 * 86400 * 10**9
+        assert [x.name for x in ds.series] == ["co2_ppm"]
+    with sessions() as s:
+        ds = repository.get_dataset(s, "co2")
+        assert repository.get_dataset(s, ds.id).name == "co2"
+        assert str(ds.start)[:10] == "1958-03-29" and str(ds.end)[:10] == "2001-12-29"
+
+
+def test_existing_name_conflicts_and_keeps_the_old_data(sessions: sessionmaker[Session]) -> None:
+    first = read_table(b"timestamp,v\n2024-01-01,1\n2024-01-02,2\n", filename="a.csv")
+    second = read_table(b"timestamp,v\n2024-01-01,7\n", filename="b.csv")
+    with transaction(sessions) as s:
+        repository.import_dataset(s, table=first, name="d")
+    with pytest.raises(Conflict, match="already exists; use --replace"), transaction(sessions) as s:
+        repository.import_dataset(s, table=second, name="d")
+    assert counts(sessions) == (1, 2)
+    with transaction(sessions) as s:
+        repository.import_dataset(s, table=second, name="d", replace=True)
+    assert counts(sessions) == (1, 1)
+
+
+def test_failure_mid_import_leaves_nothing(sessions: sessionmaker[Session]) -> None:
+    table = read_table(b"timestamp,v\n2024-01-01,1\n2024-01-02,2\n", filename="a.csv")
+    with pytest.raises(RuntimeError), transaction(sessions) as s:
+        repository.import_dataset(s, table=table, name="half")
+        assert s.scalar(select(func.count()).select_from(points)) == 2
+        raise RuntimeError("disk full")  # anything failing after the points went in
+    assert counts(sessions) == (0, 0)
+
+
+def test_delete_cascades_to_points(sessions: sessionmaker[Session], sample_csv: Path) -> None:
+    with transaction(sessions) as s:
+        repository.import_dataset(s, table=read_file(sample_csv), name="co2")
+    with transaction(sessions) as s:
+        repository.delete_dataset(s, "co2")
+    assert counts(sessions) == (0, 0)
+    with (
+        pytest.raises(NotFound, match="no dataset 'co2'; known datasets: none yet"),
+        sessions() as s,
+    ):
+        repository.get_dataset(s, "co2")
+
+
+def test_blank_name_is_refused(sessions: sessionmaker[Session]) -> None:
+    table = read_table(b"timestamp,v\n2024-01-01,1\n", filename="a.csv")
+    with pytest.raises(InvalidInput, match="name is empty"), transaction(sessions) as s:
+        repository.import_dataset(s, table=table, name="  ")
+
+
+def test_configs_are_validated_and_round_trip(sessions: sessionmaker[Session]) -> None:
+    cfg = TrainingConfig.model_validate({"model": "mlp", "training": {"epochs": 3}})
+    with transaction(sessions) as s:
+        repository.create_config(s, name="quick", config=cfg)
+    with pytest.raises(Conflict), transaction(sessions) as s:
+        repository.create_config(s, name="quick", config=cfg)
+    with sessions() as s:
+        stored = repository.config_of(repository.get_config(s, "quick"))
+    assert stored == cfg
+    with transaction(sessions) as s:
+        repository.delete_config(s, "quick")
+    with pytest.raises(NotFound), sessions() as s:
+        repository.get_config(s, "quick")
+
+
+def test_sqlite_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()

@@ -1,0 +1,133 @@
+"""File parsing: every bad input gets a message naming the column, the rows or the limit."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapcast.errors import InvalidInput, TooLarge
+from gapcast.ingest import read_table
+
+
+def csv(text: str) -> bytes:
+    return text.strip().encode() + b"\n"
+
+
+def test_iso_timestamps_with_offsets_become_utc() -> None:
+    table = read_table(
+        csv("timestamp,load\n2024-01-01T01:00:00+01:00,1.5\n2024-01-01T01:00:00Z,2.5"),
+        filename="x.csv",
+    )
+    assert table.timestamps_ns.tolist() == [
+        pd.Timestamp("2024-01-01T00:00:00Z").value,
+        pd.Timestamp("2024-01-01T01:00:00Z").value,
+    ]
+    assert table.values.tolist() == [[1.5, 2.5]]
+
+
+def test_epoch_seconds_and_units_and_semicolons() -> None:
+    table = read_table(
+        csv("time;power [kW];temp (C)\n1700000000;1;\n1700000060.5;2;3"), filename="x.csv"
+    )
+    assert table.timestamps_ns.tolist() == [1_700_000_000 * 10**9, 1_700_000_060_500_000_000]
+    assert table.channels == ["power", "temp"]
+    assert table.units == ["kW", "C"]
+    assert np.isnan(table.values[1, 0]) and table.missing_cells == {"power": 0, "temp": 1}
+
+
+def test_unsorted_rows_are_sorted() -> None:
+    table = read_table(csv("ts,v\n2024-01-03,3\n2024-01-01,1\n2024-01-02,2"), filename="x.csv")
+    assert table.values.tolist() == [[1.0, 2.0, 3.0]]
+
+
+def test_missing_timestamp_column_lists_columns() -> None:
+    with pytest.raises(InvalidInput, match=r"no timestamp column.*columns: when, v") as err:
+        read_table(csv("when,v\n2024-01-01,1"), filename="x.csv")
+    assert err.value.field == "timestamp_column"
+
+
+def test_unknown_timestamp_column() -> None:
+    with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
+        read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")
+
+
+def test_unparseable_timestamps_name_the_lines() -> None:
+    data = csv("timestamp,v\n2024-01-01,1\nyesterday,2\n2024-01-03,3\nsoon,4")
+    with pytest.raises(
+        InvalidInput, match=r"cannot parse 2 value\(s\).*lines 3, 5 \(first: 'yesterday'\)"
+    ):
+        read_table(data, filename="x.csv")
+
+
+def test_non_numeric_values_name_column_and_lines() -> None:
+    data = csv("timestamp,a,b\n2024-01-01,1,x\n2024-01-02,2,3\n2024-01-03,3,n/a?")
+    with pytest.raises(
+        InvalidInput, match=r"column 'b': 2 non-numeric value\(s\) at lines 2, 4"
+    ) as err:
+        read_table(data, filename="x.csv")
+    assert err.value.field == "columns.b"
+
+
+def test_empty_file_and_header_only() -> None:
+    with pytest.raises(InvalidInput, match="the file is empty"):
+        read_table(b"  \n", filename="x.csv")
+    with pytest.raises(InvalidInput, match="header but no data rows"):
+        read_table(b"timestamp,v\n", filename="x.csv")
+
+
+def test_all_empty_column_is_refused() -> None:
+    with pytest.raises(InvalidInput, match=r"without a single numeric value: 'b'"):
+        read_table(csv("timestamp,a,b\n2024-01-01,1,\n2024-01-02,2,"), filename="x.csv")
+
+
+def test_duplicates_error_by_default_and_merge_on_request() -> None:
+    data = csv("timestamp,v\n2024-01-01,1\n2024-01-02,2\n2024-01-01,5")
+    with pytest.raises(
+        InvalidInput,
+        match=r"1 duplicate timestamp\(s\), first 2024-01-01T00:00:00\+00:00, at lines 2, 4",
+    ):
+        read_table(data, filename="x.csv")
+    assert read_table(data, filename="x.csv", on_duplicate="mean").values.tolist() == [[3.0, 2.0]]
+    last = read_table(data, filename="x.csv", on_duplicate="last")
+    assert last.values.tolist() == [[5.0, 2.0]] and last.duplicates_merged == 1
+
+
+def test_size_and_point_limits() -> None:
+    data = csv("timestamp,v\n2024-01-01,1\n2024-01-02,2")
+    with pytest.raises(TooLarge, match=r"over the limit of 10 bytes"):
+        read_table(data, filename="x.csv", max_bytes=10)
+    with pytest.raises(TooLarge, match=r"holds 2 points, over the limit of 1"):
+        read_table(data, filename="x.csv", max_points=1)
+
+
+def test_non_utf8_bytes() -> None:
+    with pytest.raises(InvalidInput, match=r"not UTF-8 text: byte 0xff at offset 12"):
+        read_table(b"timestamp,v\n\xff2024-01-01,1\n", filename="x.csv")
+
+
+def test_unsupported_suffix() -> None:
+    with pytest.raises(InvalidInput, match=r"unsupported file type '.xlsx'"):
+        read_table(b"abc", filename="x.xlsx")
+
+
+def test_parquet_with_tz_aware_timestamps() -> None:
+    df = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-03-31 00:00", periods=4, freq="h", tz="Europe/Berlin"),
+            "v": [1.0, np.nan, 3.0, 4.0],
+        }
+    )
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    table = read_table(buf.getvalue(), filename="x.parquet")
+    expected = df["timestamp"].dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+    assert table.timestamps_ns.tolist() == expected.tolist()
+    assert table.point_count == 3
+
+
+def test_corrupt_parquet() -> None:
+    with pytest.raises(InvalidInput, match="not a readable Parquet file"):
+        read_table(b"PAR1 not really", filename="x.parquet")
