@@ -1,0 +1,164 @@
+"""Keras callbacks of a training run: progress events, cancellation, checkpoints.
+
+They are built to cost nothing per batch beyond Keras's own loop: the cancellation check runs in
+``on_train_batch_begin`` (Keras passes no logs there, so nothing is synchronised with the device),
+and the progress callback declares ``async_safe`` so Keras hands its batch-end calls to a worker
+thread instead of waiting for each step's loss.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+from gapcast.errors import Cancelled
+from gapcast.events import ProgressEvent
+from gapcast.model_training.keras_env import import_keras
+
+EventSink = Callable[[Any], None]
+
+
+class CancelFlag(Protocol):
+    """Anything with ``is_set()``: a ``threading.Event``, a ``multiprocessing.Event``, ..."""
+
+    def is_set(self) -> bool: ...
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    out = float(value)
+    return out if math.isfinite(out) else None
+
+
+def _base() -> type:
+    return import_keras().callbacks.Callback  # type: ignore[no-any-return]
+
+
+def make_progress_callback(
+    on_event: EventSink,
+    *,
+    epochs: int,
+    batch_size: int,
+    model: Literal["forecaster", "gap_classifier"] = "forecaster",
+    min_interval_s: float = 0.25,
+) -> Any:
+    """A callback emitting a ProgressEvent after each epoch and at most every ``min_interval_s``
+    (≈4/s) within one: epoch, batch, loss, val_loss, samples/s and ETA."""
+
+    class ProgressCallback(_base()):  # type: ignore[misc]
+        async_safe = True  # our batch-end only reads logs; Keras may call it from a thread
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._lock = threading.Lock()
+            self._epoch = 0
+            self._epoch_start = 0.0
+            self._last_emit = 0.0
+            self._last_batch = -1
+            self._epoch_times: list[float] = []
+
+        def _batches(self) -> int | None:
+            steps = self.params.get("steps") if self.params else None
+            return int(steps) if steps else None
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self._epoch = epoch
+            self._epoch_start = self._last_emit = time.monotonic()
+            self._last_batch = -1
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            now = time.monotonic()
+            with self._lock:
+                if now - self._last_emit < min_interval_s or batch <= self._last_batch:
+                    return
+                self._last_emit = now
+                self._last_batch = batch
+            batches = self._batches()
+            elapsed = max(now - self._epoch_start, 1e-9)
+            eta = None
+            if batches:
+                per_batch = elapsed / (batch + 1)
+                eta = per_batch * (batches - batch - 1) + self._epoch_mean(per_batch * batches) * (
+                    epochs - self._epoch - 1
+                )
+            on_event(
+                ProgressEvent(
+                    model=model,
+                    epoch=self._epoch + 1,
+                    epochs=epochs,
+                    batch=batch + 1,
+                    batches=batches,
+                    loss=_float((logs or {}).get("loss")),
+                    samples_per_s=(batch + 1) * batch_size / elapsed,
+                    eta_s=eta,
+                )
+            )
+
+        def _epoch_mean(self, current: float) -> float:
+            return sum(self._epoch_times) / len(self._epoch_times) if self._epoch_times else current
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            now = time.monotonic()
+            took = now - self._epoch_start
+            self._epoch_times.append(took)
+            batches = self._batches()
+            samples = (batches or 0) * batch_size
+            logs = logs or {}
+            on_event(
+                ProgressEvent(
+                    model=model,
+                    epoch=epoch + 1,
+                    epochs=epochs,
+                    batches=batches,
+                    loss=_float(logs.get("loss")),
+                    val_loss=_float(logs.get("val_loss")),
+                    samples_per_s=samples / took if samples and took > 0 else None,
+                    eta_s=self._epoch_mean(took) * (epochs - epoch - 1),
+                )
+            )
+
+    return ProgressCallback()
+
+
+def make_cancel_callback(cancel: CancelFlag) -> Any:
+    """A callback raising :class:`Cancelled` before the next batch once ``cancel.is_set()``."""
+
+    class CancelCallback(_base()):  # type: ignore[misc]
+        def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            if cancel.is_set():
+                raise Cancelled("the run was cancelled")
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            if cancel.is_set():
+                raise Cancelled("the run was cancelled")
+
+    return CancelCallback()
+
+
+def make_backup_callback(checkpoint_dir: str) -> Any:
+    """Keras's BackupAndRestore (saves at each epoch end; a rerun resumes at the next epoch).
+
+    With ``save_freq="epoch"`` its batch-end hook does nothing, so it is safe to dispatch
+    asynchronously; saying so keeps Keras from synchronising every step for it.
+    """
+    keras = import_keras()
+    backup = keras.callbacks.BackupAndRestore(checkpoint_dir, save_freq="epoch")
+    backup.async_safe = True
+    return backup
+
+
+def make_early_stopping(patience: int, *, has_validation: bool = True) -> Any | None:
+    """EarlyStopping restoring the best weights (on val_loss, or loss without a validation part);
+    None when ``patience`` is 0."""
+    if patience <= 0:
+        return None
+    keras = import_keras()
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss" if has_validation else "loss",
+        patience=patience,
+        restore_best_weights=True,
+    )

@@ -1,0 +1,115 @@
+"""GeneralModel: the Keras behaviour every strategy shares (compile, fit, predict, save, load).
+
+Models travel as ``.keras`` bytes (the database stores bytes, the library returns them). Loading
+always uses ``safe_mode=True``: an archive holding a ``Lambda`` layer (arbitrary Python) is refused
+with :class:`~gapcast.errors.UnsafeModel` instead of executing code.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gapcast.errors import InvalidInput, UnsafeModel
+from gapcast.model_training.base_model import ModelStrategy
+from gapcast.model_training.keras_env import import_keras
+
+
+class GeneralModel:
+    """A strategy's Keras model with gapcast's compile/fit/predict/save conventions.
+
+    ``model_`` (the compiled ``keras.Model``) exists after :meth:`build`.
+    """
+
+    def __init__(
+        self, strategy: ModelStrategy[Any], *, learning_rate: float = 1e-3, seed: int = 42
+    ) -> None:
+        self.strategy = strategy
+        self.learning_rate = learning_rate
+        self.seed = seed
+        self.model_: Any = None
+
+    def build(self, input_shape: tuple[int, int], horizon: int, n_targets: int) -> Any:
+        keras = import_keras()
+        # Seeds Python, numpy and the backend: weight init and shuffling repeat exactly.
+        keras.utils.set_random_seed(self.seed)
+        model = self.strategy.build(tuple(input_shape), horizon, n_targets)  # type: ignore[arg-type]
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            loss=self.strategy.loss,
+            metrics=list(self.strategy.metrics) or None,
+        )
+        self.model_ = model
+        return model
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        validation: tuple[np.ndarray, np.ndarray] | None,
+        epochs: int,
+        batch_size: int,
+        callbacks: Sequence[Any] = (),
+    ) -> dict[str, list[float]]:
+        """Train on numpy arrays (Keras batches them without per-batch Python of ours)."""
+        if self.model_ is None:
+            raise RuntimeError("build() the model before fit()")
+        history = self.model_.fit(
+            x,
+            y,
+            validation_data=validation if validation is not None and len(validation[0]) else None,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=True,
+            callbacks=list(callbacks),
+            verbose=0,
+        )
+        return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+    def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        return predict(self.model_, x, batch_size)
+
+    def to_bytes(self) -> bytes:
+        return model_to_bytes(self.model_)
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    if len(x) == 0:
+        out_shape = tuple(int(d) for d in model.output_shape[1:])
+        return np.zeros((0, *out_shape), dtype=np.float32)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """The ``.keras`` archive of ``model`` (written to a temporary file: Keras saves to paths)."""
+    keras = import_keras()
+    with tempfile.TemporaryDirectory(prefix="gapcast-") as tmp:
+        path = Path(tmp) / "model.keras"
+        keras.saving.save_model(model, path)
+        return path.read_bytes()
+
+
+def load_model_bytes(data: bytes) -> Any:
+    """A ``keras.Model`` from ``.keras`` bytes, refusing archives that would run code on load."""
+    keras = import_keras()
+    with tempfile.TemporaryDirectory(prefix="gapcast-") as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(data)
+        try:
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
+        except ValueError as exc:
+            if "safe_mode" in str(exc) or "Lambda" in str(exc):
+                raise UnsafeModel(
+                    "the .keras archive contains code (a Lambda layer) and is refused; "
+                    "gapcast loads only models made of built-in Keras layers",
+                    field="model",
+                ) from exc
+            raise InvalidInput(f"not a loadable .keras archive: {exc}", field="model") from exc
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise InvalidInput(f"not a .keras archive: {exc}", field="model") from exc
