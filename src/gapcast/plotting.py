@@ -79,9 +79,11 @@ def render_forecast_png(data: PlotData) -> bytes:
                 alpha=0.8,
                 label=f"forecast, {horizon} steps ahead",
             )
-    for start, end in data.large_gaps:
+    span = (data.target_ts.min(), data.target_ts.max()) if data.target_ts.size else (0, -1)
+    shown = [(s, e) for s, e in data.large_gaps if e >= span[0] and s <= span[1]]
+    for start, end in shown:
         ax.axvspan(_dt(np.array([start]))[0], _dt(np.array([end]))[0], color="tab:red", alpha=0.15)
-    if data.large_gaps:
+    if shown:
         ax.plot([], [], color="tab:red", alpha=0.3, lw=6, label="large gap")
     if data.target_ts.size:
         lo, hi = _dt(np.array([data.target_ts[:, 0].min(), data.target_ts[:, -1].max()]))

@@ -173,7 +173,8 @@ class MLRunner:
         artifacts.append(Artifact.of("pipeline", json.dumps(self._pipeline_doc(data)).encode()))
         png = render_forecast_png(
             PlotData(
-                title=f"{info.model} — MASE {metrics.mase:.3f}",
+                title=f"{info.model} — MASE "
+                + (f"{metrics.mase:.3f}" if metrics.mase is not None else "n/a"),
                 target_ts=data.test_target_ts,
                 forecast=pred_real,
                 truth=truth,
@@ -193,6 +194,7 @@ class MLRunner:
         info.metrics = metrics.model_dump(mode="json")
         info.gap_metrics = gap_metrics.model_dump(mode="json") if gap_metrics else None
         info.artifacts = [a.ref() for a in artifacts]
+        self._clear_checkpoints()
         return RunResult(
             run_info=info,
             metrics=metrics,
@@ -206,6 +208,12 @@ class MLRunner:
             pipeline_config=data.pipeline_config,
             gap_report=s,
         )
+
+    def _clear_checkpoints(self) -> None:
+        """A finished run leaves nothing to resume (Keras removes its own backups itself)."""
+        if self.checkpoint_dir is not None:
+            for name in ("history.json", "gap_classifier.json"):
+                (self.checkpoint_dir / name).unlink(missing_ok=True)
 
     def _pipeline_doc(self, data: TrainingData) -> dict[str, Any]:
         """What prediction needs besides the model: the fitted steps and the window layout."""
@@ -262,7 +270,8 @@ class MLRunner:
         start = np.arange(max(data.split[1], lookback), len(data.grid_ts))
         csum = np.concatenate([[0], np.cumsum(data.observed, dtype=np.int64)])
         recent = (csum[start] - csum[start - lookback]) / lookback
-        ts = data.grid_ts[start][:, None]
+        steps = data.freq_ns * np.arange(self.run_info.horizon, dtype=np.int64)
+        ts = data.grid_ts[start][:, None] + steps
         return ts[:, 0], gap_probabilities(gap.model, ts, recent)[:, 0]
 
     def _train_forecaster(self, data: TrainingData) -> tuple[Any, list[dict[str, float]]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gapcast.model_training.run_information import ArtifactRef, RunInformation
 
@@ -45,17 +46,38 @@ class Artifact(BaseModel):
         )
 
 
-class ForecastMetrics(BaseModel):
-    """Test-part errors in real units, with the same figures for the two baselines."""
+def finite(obj: Any) -> Any:
+    """``obj`` with NaN/inf floats (an undefined metric: no positives, zero scale) made None,
+    so metrics survive a JSON round trip."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    return obj
 
+
+class _Metrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mae: float
-    rmse: float
-    smape: float
-    mase: float
-    naive: dict[str, float] = Field(description="last value repeated: mae, rmse, smape, mase")
-    seasonal_naive: dict[str, float] | None = Field(
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: Any) -> Any:
+        return finite(data)
+
+
+class ForecastMetrics(_Metrics):
+    """Test-part errors in real units, with the same figures for the two baselines.
+
+    A figure is None where it is undefined (MASE with a constant training series)."""
+
+    mae: float | None
+    rmse: float | None
+    smape: float | None
+    mase: float | None
+    naive: dict[str, float | None] = Field(
+        description="last value repeated: mae, rmse, smape, mase"
+    )
+    seasonal_naive: dict[str, float | None] | None = Field(
         default=None, description="value one season earlier; None when lookback < season"
     )
     season: int = Field(description="season length in steps used by MASE and seasonal naive")
@@ -63,16 +85,16 @@ class ForecastMetrics(BaseModel):
     points: int = Field(description="observed target points scored")
 
 
-class GapMetrics(BaseModel):
-    """Gap classifier on the chronological test part vs the hour-of-week gap-rate baseline."""
+class GapMetrics(_Metrics):
+    """Gap classifier on the chronological test part vs the hour-of-week gap-rate baseline.
 
-    model_config = ConfigDict(extra="forbid")
+    ``roc_auc`` is None when the test part has no gap (or nothing but gaps)."""
 
     precision: float
     recall: float
     f1: float
-    roc_auc: float
-    baseline: dict[str, float]
+    roc_auc: float | None
+    baseline: dict[str, float | None]
     gap_rate: float = Field(description="fraction of test steps without data")
     samples: int
 

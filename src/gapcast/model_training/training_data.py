@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gapcast.errors import InvalidInput
 from gapcast.model_training.results import GapSummary
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
@@ -49,31 +50,46 @@ def as_float32(a: Any) -> np.ndarray:
 
 
 def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> TrainingData:
-    """Run the configured preparation on ``frame`` (through the ProcessingPool's cache)."""
-    from gapcast.processing.pool import ProcessingPool
+    """Run the configured preparation on ``frame``.
 
+    In this process by default; through ``pool.prepare`` (a ProcessingPool: worker processes and
+    an on-disk cache) when one is given.
+    """
     targets = list(config.target or [frame.channels[0]])
     covariates = list(config.covariates)
-    pool = pool if pool is not None else ProcessingPool.default()
-    pipeline, prepared = pool.prepare(frame, config.preprocessing, targets, covariates)
+    if pool is not None:
+        pipeline, prepared = pool.prepare(frame, config.preprocessing, targets, covariates)
+    else:
+        from gapcast.processing.pipeline import ProcessingPipeline
+
+        pipeline = ProcessingPipeline.from_config(
+            config.preprocessing, targets=targets, covariates=covariates
+        )
+        prepared = pipeline.fit_transform(frame)
     report = prepared.gap_report
-    grid = (
-        prepared.raw_frame if getattr(prepared, "raw_frame", None) is not None else prepared.frame
+    grid = prepared.raw_frame
+    rows = [grid.channel_index(t) for t in targets]
+    observed_by_target = np.asarray(grid.mask)[rows]
+    real = np.where(observed_by_target, np.asarray(grid.values)[rows], np.nan)
+    report_targets = (
+        np.isin(np.asarray(report.channels)[report.channel_index], targets)
+        if report.n_gaps
+        else np.zeros(0, dtype=bool)
     )
-    target_rows = [grid.channel_index(t) for t in targets]
-    observed_by_target = np.asarray(grid.mask)[target_rows]
-    real = np.where(observed_by_target, np.asarray(grid.values)[target_rows], np.nan)
-    large = [(g.start, g.end) for g in report.gaps if g.kind == "large" and g.channel in targets]
-    lengths = [g.length for g in report.gaps]
+    large = report.is_large & report_targets
     summary = GapSummary(
-        gaps=len(lengths),
-        small=sum(1 for g in report.gaps if g.kind == "small"),
-        large=sum(1 for g in report.gaps if g.kind == "large"),
-        missing_points=int(sum(lengths)),
-        observed_fraction=float(observed_by_target.mean()) if observed_by_target.size else 0.0,
-        largest=max(lengths, default=0),
+        gaps=report.n_gaps,
+        small=report.n_small,
+        large=report.n_large,
+        missing_points=report.missing_points,
+        observed_fraction=float(report.observed_fraction),
+        largest=report.longest_gap,
     )
-    split = prepared.frame.split or (prepared.frame.n_points, prepared.frame.n_points)
+    n = prepared.frame.n_points
+    split = prepared.frame.split or (n, n)
+    freq = prepared.frame.freq_ns or grid.freq_ns
+    if not freq:
+        raise InvalidInput("the prepared data has no regular frequency; add a resample step")
     return TrainingData(
         x_train=as_float32(prepared.train.X),
         y_train=as_float32(prepared.train.y),
@@ -87,12 +103,12 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         real=real,
         observed=np.asarray(observed_by_target.any(axis=0), dtype=bool),
         split=(int(split[0]), int(split[1])),
-        freq_ns=int(grid.freq_ns or prepared.frame.freq_ns or 0),
+        freq_ns=int(freq),
         channels=list(frame.channels),
-        targets=targets,
+        targets=list(prepared.targets),
         covariates=covariates,
         pipeline=pipeline,
         pipeline_config=[s.model_dump(mode="json") for s in pipeline.to_config()],
         gap_summary=summary,
-        large_gaps=large,
+        large_gaps=list(zip(report.start[large].tolist(), report.end[large].tolist(), strict=True)),
     )

@@ -1,0 +1,178 @@
+"""The library entry points: ``gapcast.train``, ``gapcast.load_model`` and ``TrainedModel.predict``.
+
+A trained model is its artifacts: the ``.keras`` forecaster, the fitted preparation (``pipeline``
+JSON) and, when gaps were large, the ``.keras`` gap classifier. Prediction needs nothing else, so a
+model can be saved as one bundle (a zip of those files) and loaded anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gapcast.errors import InvalidInput
+from gapcast.model_training.callbacks import CancelFlag
+from gapcast.model_training.results import Artifact, RunResult
+from gapcast.processing.frame import SeriesFrame
+from gapcast.training_config import TrainingConfig
+
+BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
+
+
+def _frame(data: SeriesFrame | pd.DataFrame, what: str = "data") -> SeriesFrame:
+    if isinstance(data, SeriesFrame):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return SeriesFrame.from_pandas(data)
+    raise InvalidInput(
+        f"expected a SeriesFrame or a pandas DataFrame, received {type(data).__name__}", field=what
+    )
+
+
+def _load_stored(name: str, database_url: str | None) -> SeriesFrame:
+    from gapcast.config import get_settings
+    from gapcast.db.repository import load_dataset_frame
+    from gapcast.db.session import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return load_dataset_frame(session, name)
+    finally:
+        engine.dispose()
+
+
+def train(
+    data: SeriesFrame | pd.DataFrame | str,
+    config: TrainingConfig | Mapping[str, Any] | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    *,
+    cancel: CancelFlag | None = None,
+    checkpoint_dir: str | Path | None = None,
+    database_url: str | None = None,
+) -> RunResult:
+    """Train a forecaster (and a gap classifier when the data has large gaps).
+
+    ``data``: a SeriesFrame, a DataFrame with a ``timestamp`` column and value columns, or the
+    name (or id) of a dataset stored in gapcast's database (``database_url``, default from
+    settings). ``config``: a TrainingConfig or a dict of its fields; defaults fill the rest.
+    """
+    from gapcast.model_training.ml_runner import MLRunner
+
+    if isinstance(config, TrainingConfig):
+        cfg = config
+    else:
+        cfg = TrainingConfig.model_validate(dict(config or {}))
+    frame = _load_stored(data, database_url) if isinstance(data, str) else _frame(data)
+    runner = MLRunner(cfg, on_event=on_event, cancel=cancel, checkpoint_dir=checkpoint_dir)
+    return runner.run(frame)
+
+
+class TrainedModel:
+    """A trained forecaster ready to predict from recent raw data (real units in and out)."""
+
+    def __init__(self, model: bytes, pipeline: Mapping[str, Any], gap_model: bytes | None = None):
+        from gapcast.model_training.general_model import load_model_bytes
+        from gapcast.processing.pipeline import ProcessingPipeline
+
+        self.doc = dict(pipeline)
+        self.model_bytes, self.gap_model_bytes = model, gap_model
+        self.model = load_model_bytes(model)
+        self.gap_model = load_model_bytes(gap_model) if gap_model is not None else None
+        self.pipeline = ProcessingPipeline.from_config(
+            self.doc["steps"], targets=self.doc["targets"], covariates=self.doc["covariates"]
+        )
+        self.targets: list[str] = list(self.doc["targets"])
+        self.lookback, self.horizon = int(self.doc["lookback"]), int(self.doc["horizon"])
+        self.freq_ns = int(self.doc["freq_ns"])
+
+    def prepare(self, recent: pd.DataFrame | SeriesFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Model input (1, lookback, n_inputs) and target timestamps (1, horizon) of ``recent``."""
+        inputs = self.pipeline.recent_inputs(_frame(recent, "recent"))
+        return inputs.X, inputs.target_timestamps[np.newaxis]
+
+    def predict(self, recent: pd.DataFrame | SeriesFrame) -> pd.DataFrame:
+        """Forecast the ``horizon`` grid steps after the end of ``recent``.
+
+        Returns a DataFrame with a UTC ``timestamp`` column, one column per target in real units
+        and, when the model has a gap classifier, ``p_gap``: the probability of no data there.
+        """
+        from gapcast.model_training.general_model import predict
+
+        frame = _frame(recent, "recent")
+        x, ts = self.prepare(frame)
+        y = self.pipeline.inverse_targets(predict(self.model, x), ts)[0]
+        out = pd.DataFrame({"timestamp": pd.to_datetime(ts[0], unit="ns", utc=True)})
+        for i, name in enumerate(self.targets):
+            out[name] = y[:, i]
+        if self.gap_model is not None:
+            from gapcast.model_training.gap_model import gap_probabilities
+
+            recent_obs = self._recent_observed(frame, int(ts[0, 0]))
+            out["p_gap"] = gap_probabilities(self.gap_model, ts, np.array([recent_obs]))[0]
+        return out
+
+    def _recent_observed(self, frame: SeriesFrame, first_target: int) -> float:
+        """Fraction of the lookback's grid steps where any target was really measured."""
+        start = first_target - self.lookback * self.freq_ns
+        rows = [frame.channel_index(t) for t in self.targets]
+        measured = np.asarray(frame.mask)[rows].any(axis=0)
+        ts = np.asarray(frame.timestamps)[measured]
+        bins = (ts[(ts >= start) & (ts < first_target)] - start) // self.freq_ns
+        return float(np.unique(bins).size / self.lookback)
+
+    def to_bytes(self) -> bytes:
+        """A zip bundle (model.keras, pipeline.json, gap_model.keras) that ``load_model`` reads."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr(BUNDLE_FILES["model"], self.model_bytes)
+            zf.writestr(BUNDLE_FILES["pipeline"], json.dumps(self.doc))
+            if self.gap_model_bytes is not None:
+                zf.writestr(BUNDLE_FILES["gap_model"], self.gap_model_bytes)
+        return buf.getvalue()
+
+    def save(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.write_bytes(self.to_bytes())
+        return target
+
+
+def _from_files(files: Mapping[str, bytes], where: str) -> TrainedModel:
+    missing = [BUNDLE_FILES[k] for k in ("model", "pipeline") if k not in files]
+    if missing:
+        raise InvalidInput(f"{where} lacks {', '.join(missing)}", field="model")
+    return TrainedModel(files["model"], json.loads(files["pipeline"]), files.get("gap_model"))
+
+
+def load_model(source: RunResult | Sequence[Artifact] | bytes | str | Path) -> TrainedModel:
+    """A :class:`TrainedModel` from a RunResult, its artifacts, a bundle (bytes or file written by
+    ``TrainedModel.save``) or a directory holding model.keras and pipeline.json."""
+    if isinstance(source, RunResult):
+        source = source.artifacts
+    if isinstance(source, bytes | bytearray):
+        try:
+            with zipfile.ZipFile(io.BytesIO(source)) as zf:
+                names = set(zf.namelist())
+                files = {k: zf.read(v) for k, v in BUNDLE_FILES.items() if v in names}
+        except zipfile.BadZipFile as exc:
+            raise InvalidInput("expected a gapcast model bundle (zip)", field="model") from exc
+        return _from_files(files, "the bundle")
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if path.is_dir():
+            found = {
+                k: (path / v).read_bytes() for k, v in BUNDLE_FILES.items() if (path / v).exists()
+            }
+            return _from_files(found, str(path))
+        if not path.exists():
+            raise InvalidInput(f"no such model file: {path}", field="model")
+        return load_model(path.read_bytes())
+    artifacts = {a.kind: a.data for a in source}
+    return _from_files(artifacts, "the run's artifacts")
