@@ -43,8 +43,14 @@ def test_score_test_windows_uses_only_known_values() -> None:
     target_ts = np.array([[7 * hour, 8 * hour]])  # one window forecasting t=7 (missing) and t=8
     forecast = np.array([[[100.0], [9.0]]])
     scores, truth = ev.score_test_windows(
-        grid_ts=grid, real=real, freq_ns=hour, train_end=6, target_ts=target_ts,
-        forecast=forecast, season=2, lookback=4,
+        grid_ts=grid,
+        real=real,
+        freq_ns=hour,
+        train_end=6,
+        target_ts=target_ts,
+        forecast=forecast,
+        season=2,
+        lookback=4,
     )
     assert np.isnan(truth[0, 0, 0]) and truth[0, 1, 0] == 8
     assert scores["points"] == 1 and scores["mae"] == pytest.approx(1.0)

@@ -1,0 +1,178 @@
+"""MLRunner end to end on small data: events, gap classifier, artifacts, cancel, resume, seeds."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import gapcast
+from gapcast.errors import Cancelled
+from gapcast.events import GapsEvent, ProgressEvent, StatusEvent
+from gapcast.model_training.ml_runner import MLRunner
+from gapcast.model_training.results import RunResult
+from gapcast.processing.frame import SeriesFrame
+from gapcast.training_config import TrainingConfig
+
+
+def _run(df: pd.DataFrame, cfg: dict[str, Any], **kwargs: Any) -> tuple[RunResult, list[Any]]:
+    events: list[Any] = []
+    runner = MLRunner(TrainingConfig.model_validate(cfg), on_event=events.append, **kwargs)
+    return runner.run(SeriesFrame.from_pandas(df)), events
+
+
+def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
+    result, events = _run(series, tiny_config("mlp", epochs=3, patience=0))
+    stages = [e.stage for e in events if isinstance(e, StatusEvent)]
+    assert stages == ["preparing", "training", "evaluating", "saving"]
+    gaps = [e for e in events if isinstance(e, GapsEvent)]
+    assert len(gaps) == 1 and gaps[0].large == 0 and not gaps[0].gap_classifier
+    ends = [e for e in events if isinstance(e, ProgressEvent) and e.batch is None]
+    assert [e.epoch for e in ends] == [1, 2, 3] and all(e.val_loss is not None for e in ends)
+    assert result.gap_metrics is None and result.epochs == 3 and len(result.history) == 3
+    assert {a.kind for a in result.artifacts} == {"model", "pipeline", "plot"}
+    m = result.metrics
+    assert m.season == 24 and m.seasonal_naive is not None and m.windows > 0
+    assert m.mae is not None and m.mae >= 0 and m.mase is not None
+    assert m.points == m.windows * 4  # horizon 4, no missing truth
+    for a in result.artifacts:
+        assert a.size == len(a.data) and len(a.sha256) == 64
+    png = Image.open(io.BytesIO(result.artifact("plot").data))  # type: ignore[union-attr]
+    assert png.format == "PNG" and png.size == (1200, 700)
+    doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
+    assert doc["lookback"] == 24 and doc["horizon"] == 4 and doc["targets"] == ["load"]
+    # The whole result survives JSON (bytes as base64), as the worker stores it.
+    assert RunResult.model_validate_json(result.model_dump_json()) == result
+    assert result.run_info.keras_backend == "jax"
+
+
+def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_config: Any) -> None:
+    result, events = _run(gappy_series, tiny_config("linear", gap_classifier_epochs=2))
+    stages = [e.stage for e in events if isinstance(e, StatusEvent)]
+    assert stages == ["preparing", "gap_classifier", "training", "evaluating", "saving"]
+    assert any(isinstance(e, ProgressEvent) and e.model == "gap_classifier" for e in events)
+    assert result.gap_report.large == 2
+    gm = result.gap_metrics
+    assert gm is not None and gm.samples > 0 and 0 < gm.gap_rate < 1
+    assert gm.roc_auc is not None and 0 <= gm.roc_auc <= 1
+    assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc"}
+    assert {a.kind for a in result.artifacts} == {"model", "gap_model", "pipeline", "plot"}
+    # No test window spans the test-part gap: only observed truth is scored.
+    assert result.metrics.points == result.metrics.windows * 4
+    forecast = gapcast.load_model(result).predict(gappy_series.iloc[-60:])
+    assert list(forecast.columns) == ["timestamp", "load", "p_gap"]
+    assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
+
+
+def test_gap_classifier_always_and_never(
+    series: pd.DataFrame, gappy_series: pd.DataFrame, tiny_config: Any
+) -> None:
+    always, _ = _run(series, tiny_config("linear", epochs=1, gap_classifier="always"))
+    assert always.gap_metrics is not None
+    never, _ = _run(gappy_series, tiny_config("linear", epochs=1, gap_classifier="never"))
+    assert never.gap_metrics is None and never.artifact("gap_model") is None
+
+
+class CountingFlag:
+    """A cancel flag that turns on at its ``after``-th check and counts every check."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.calls = after, 0
+
+    def is_set(self) -> bool:
+        self.calls += 1
+        return self.calls >= self.after
+
+
+def test_cancel_stops_within_one_batch(series: pd.DataFrame, tiny_config: Any) -> None:
+    flag = CountingFlag(after=6)
+    events: list[Any] = []
+    runner = MLRunner(
+        TrainingConfig.model_validate(tiny_config("linear", epochs=50, batch_size=8)),
+        on_event=events.append,
+        cancel=flag,
+    )
+    with pytest.raises(Cancelled):
+        runner.run(SeriesFrame.from_pandas(series))
+    # Checks: 4 stage transitions + epoch begin, then one per batch: set at the 6th → no more.
+    assert flag.calls == 6
+    assert not any(isinstance(e, ProgressEvent) and e.batch is None for e in events)
+
+
+def test_cancel_from_another_thread(series: pd.DataFrame, tiny_config: Any) -> None:
+    flag = threading.Event()
+    events: list[Any] = []
+
+    def on_event(event: Any) -> None:
+        events.append(event)
+        if isinstance(event, ProgressEvent) and event.epoch == 2 and event.batch is None:
+            flag.set()
+
+    cfg = TrainingConfig.model_validate(tiny_config("linear", epochs=30, patience=0))
+    with pytest.raises(Cancelled):
+        MLRunner(cfg, on_event=on_event, cancel=flag).run(SeriesFrame.from_pandas(series))
+    epochs = [e.epoch for e in events if isinstance(e, ProgressEvent) and e.batch is None]
+    assert epochs == [1, 2]
+
+
+def test_resume_continues_at_the_next_epoch(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    cfg = tiny_config("linear", epochs=5, patience=0)
+    flag = threading.Event()
+
+    def stop_after_two(event: Any) -> None:
+        if isinstance(event, ProgressEvent) and event.batch is None and event.epoch == 2:
+            flag.set()
+
+    frame = SeriesFrame.from_pandas(series)
+    first = MLRunner(
+        TrainingConfig.model_validate(cfg),
+        on_event=stop_after_two,
+        cancel=flag,
+        checkpoint_dir=tmp_path,
+    )
+    with pytest.raises(Cancelled):
+        first.run(frame)
+    events: list[Any] = []
+    second = MLRunner(
+        TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
+    )
+    result = second.run(frame)
+    trained = [e.epoch for e in events if isinstance(e, ProgressEvent) and e.batch is None]
+    assert trained == [3, 4, 5]
+    assert result.epochs == 5 and [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+    assert not (tmp_path / "history.json").exists()
+
+
+def test_same_seed_same_metrics(series: pd.DataFrame, tiny_config: Any) -> None:
+    a, _ = _run(series, tiny_config("mlp", epochs=2, seed=7))
+    b, _ = _run(series, tiny_config("mlp", epochs=2, seed=7))
+    c, _ = _run(series, tiny_config("mlp", epochs=2, seed=8))
+    assert a.metrics.mae == pytest.approx(b.metrics.mae, abs=1e-6)
+    assert a.metrics.rmse == pytest.approx(b.metrics.rmse, abs=1e-6)
+    assert a.loss == pytest.approx(b.loss, abs=1e-6)
+    assert a.metrics.mae != c.metrics.mae
+
+
+def test_too_little_data_is_a_clear_error(hourly: Any, tiny_config: Any) -> None:
+    with pytest.raises(gapcast.errors.InvalidInput, match="lookback|window|data"):
+        _run(hourly(30), tiny_config("linear"))
+
+
+def test_metrics_against_numpy(series: pd.DataFrame, tiny_config: Any) -> None:
+    """The reported MAE is the mean |forecast - truth| of the model's own test predictions."""
+    result, _ = _run(series, tiny_config("linear", epochs=1))
+    model = gapcast.load_model(result)
+    prepared = model.pipeline.transform(SeriesFrame.from_pandas(series))
+    x, ts = np.asarray(prepared.test.X), np.asarray(prepared.test.target_timestamps)
+    pred = model.pipeline.inverse_targets(model.model.predict(x, verbose=0), ts)
+    truth = model.pipeline.inverse_targets(np.asarray(prepared.test.y), ts)
+    assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(pred - truth))), rel=1e-4)
