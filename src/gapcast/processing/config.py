@@ -1,7 +1,7 @@
 """The JSON form of each preparation step: what a training configuration stores.
 
-One pydantic model per step, discriminated by ``step``; ``ProcessingBuilder.from_config`` turns a list
-of them into a pipeline, and a fitted pipeline writes them back (with learned parameters in
+One pydantic model per step, discriminated by ``step``; ``ProcessingBuilder.from_config`` turns a
+list of them into a pipeline, and a fitted pipeline writes them back (with learned parameters in
 ``fitted``) so a stored model can prepare new raw data exactly as it was trained.
 """
 

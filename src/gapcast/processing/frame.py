@@ -1,0 +1,248 @@
+"""SeriesFrame: the typed series every processing step takes and returns.
+
+Timestamps are int64 UTC nanoseconds (T,), values a float64 matrix (C, T) with NaN where nothing
+is known, and ``observed`` a bool matrix (C, T) of the points that were really measured (filled
+points are finite but not observed). A frame never changes after creation: its arrays are
+read-only views, and steps return new frames that share whatever they did not change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gapcast.errors import InvalidInput
+from gapcast.processing._time import infer_frequency
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PARTS", "SeriesFrame", "infer_frequency"]
+
+PARTS = ("train", "val", "test")
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
+
+
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
+    # A read-only *view*: the caller's own array stays writable, ours cannot be changed through it.
+    # An array that is already read-only is kept as is, so frames derived from one another share
+    # the very same array objects (and pickle them once).
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _to_ns(timestamps: ArrayLike) -> IntArray:
+    arr = np.asarray(timestamps)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        return arr.astype("datetime64[ns]").view(np.int64)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidInput(
+            f"expected int64 nanosecond or datetime64 timestamps, received dtype {arr.dtype}",
+            field="timestamp",
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesFrame:
+    """A multichannel series on one time axis (see the module docstring for the layout).
+
+    ``split`` is ``(val_start, test_start)``: grid indices where the validation and test parts
+    begin, set by the split step; ``None`` means the whole frame is training data.
+    """
+
+    timestamps: IntArray
+    values: FloatArray
+    channels: tuple[str, ...]
+    freq_ns: int | None = None
+    observed: BoolArray | None = None
+    split: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        ts = np.asarray(self.timestamps, dtype=np.int64)
+        values = np.asarray(self.values, dtype=np.float64)
+        if ts.ndim != 1:
+            raise InvalidInput(f"expected timestamps of shape (T,), received {ts.shape}")
+        if values.ndim != 2 or values.shape[1] != ts.shape[0]:
+            raise InvalidInput(
+                f"expected values of shape (channels, {ts.shape[0]}), received {values.shape}"
+            )
+        if len(self.channels) != values.shape[0]:
+            raise InvalidInput(
+                f"expected {values.shape[0]} channel names, received {len(self.channels)}"
+            )
+        if len(set(self.channels)) != len(self.channels):
+            raise InvalidInput(f"channel names must be unique, received {list(self.channels)}")
+        observed = ~np.isnan(values) if self.observed is None else np.asarray(self.observed, bool)
+        if observed.shape != values.shape:
+            raise InvalidInput(
+                f"expected an observed mask of shape {values.shape}, received {observed.shape}"
+            )
+        if self.freq_ns is not None and self.freq_ns <= 0:
+            raise InvalidInput(f"expected a positive frequency, received {self.freq_ns} ns")
+        if self.split is not None:
+            val_start, test_start = self.split
+            if not 0 <= val_start <= test_start <= ts.shape[0]:
+                raise InvalidInput(f"invalid split {self.split} for {ts.shape[0]} points")
+        object.__setattr__(self, "timestamps", _frozen(ts))
+        object.__setattr__(self, "values", _frozen(values))
+        object.__setattr__(self, "observed", _frozen(observed))
+        object.__setattr__(self, "channels", tuple(str(c) for c in self.channels))
+
+    # -- construction --------------------------------------------------------------------------
+
+    @classmethod
+    def from_arrays(
+        cls,
+        timestamps_ns: ArrayLike,
+        values: ArrayLike,
+        channels: Sequence[str],
+        freq_ns: int | None = None,
+    ) -> SeriesFrame:
+        """A frame from raw arrays; values may be (T,) for one channel or (C, T).
+
+        Unsorted timestamps are sorted (stably, so duplicates keep their order for 'first'/'last').
+        """
+        ts = _to_ns(timestamps_ns)
+        vals = np.asarray(values, dtype=np.float64)
+        if vals.ndim == 1:
+            vals = vals[np.newaxis, :]
+        shapes_match = ts.ndim == 1 and vals.ndim == 2 and vals.shape[1] == ts.shape[0]
+        if shapes_match and ts.size > 1 and bool(np.any(ts[1:] < ts[:-1])):
+            order = np.argsort(ts, kind="stable")
+            ts, vals = ts[order], vals[:, order]
+        return cls(timestamps=ts, values=vals, channels=tuple(channels), freq_ns=freq_ns)
+
+    @classmethod
+    def from_pandas(cls, df: pd.DataFrame, freq_ns: int | None = None) -> SeriesFrame:
+        """A frame from a DataFrame with a ``timestamp`` column (or a DatetimeIndex) and numeric
+        value columns. Tz-aware times are converted to UTC; naive times are taken as UTC."""
+        import pandas as pd
+
+        if "timestamp" in df.columns:
+            times = df["timestamp"]
+            data = df.drop(columns="timestamp")
+        elif isinstance(df.index, pd.DatetimeIndex):
+            times = df.index.to_series()
+            data = df
+        else:
+            raise InvalidInput(
+                "expected a 'timestamp' column or a DatetimeIndex, "
+                f"received columns {list(df.columns)}",
+                field="timestamp",
+            )
+        try:
+            parsed = pd.to_datetime(times, utc=True)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(
+                f"cannot parse the timestamp column: {exc}", field="timestamp"
+            ) from exc
+        if bool(parsed.isna().any()):
+            raise InvalidInput(
+                f"the timestamp column has {int(parsed.isna().sum())} empty or invalid cells",
+                field="timestamp",
+            )
+        non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+        if non_numeric:
+            raise InvalidInput(
+                f"expected numeric value columns, received non-numeric {non_numeric}",
+                field="columns",
+            )
+        if data.shape[1] == 0:
+            raise InvalidInput("expected at least one value column", field="columns")
+        ts = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+        values = data.to_numpy(dtype=np.float64, na_value=np.nan).T
+        return cls.from_arrays(ts, values, [str(c) for c in data.columns], freq_ns=freq_ns)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A DataFrame with a tz-aware UTC ``timestamp`` column and one column per channel."""
+        import pandas as pd
+
+        out: dict[str, Any] = {
+            "timestamp": pd.to_datetime(np.asarray(self.timestamps), unit="ns", utc=True)
+        }
+        out.update({name: np.asarray(self.values[i]) for i, name in enumerate(self.channels)})
+        return pd.DataFrame(out)
+
+    # -- derived frames ------------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> SeriesFrame:
+        """A new frame with some fields changed (arrays not named are shared, not copied)."""
+        return dataclasses.replace(self, **changes)
+
+    def select(self, channels: Sequence[str]) -> SeriesFrame:
+        """A frame with only ``channels``, in that order."""
+        index = [self.channel_index(name) for name in channels]
+        if index == list(range(self.n_channels)):
+            return self
+        return self.replace(
+            values=self.values[index], observed=self.mask[index], channels=tuple(channels)
+        )
+
+    def slice(self, start: int, stop: int) -> SeriesFrame:
+        """Points ``start:stop`` as a frame of views (the split is dropped)."""
+        return SeriesFrame(
+            timestamps=self.timestamps[start:stop],
+            values=self.values[:, start:stop],
+            channels=self.channels,
+            freq_ns=self.freq_ns,
+            observed=self.mask[:, start:stop],
+        )
+
+    def train_part(self) -> SeriesFrame:
+        """The training part: what trend and scale are fitted on."""
+        return self if self.split is None else self.slice(0, self.split[0])
+
+    def part_bounds(self) -> dict[str, tuple[int, int]]:
+        """``{"train": (0, a), "val": (a, b), "test": (b, T)}`` grid index ranges."""
+        n = self.n_points
+        val_start, test_start = self.split if self.split is not None else (n, n)
+        return {"train": (0, val_start), "val": (val_start, test_start), "test": (test_start, n)}
+
+    # -- properties ----------------------------------------------------------------------------
+
+    @property
+    def mask(self) -> BoolArray:
+        """``observed`` with its type narrowed (it is always set after construction)."""
+        assert self.observed is not None
+        return self.observed
+
+    @property
+    def n_points(self) -> int:
+        return int(self.timestamps.shape[0])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.timestamps.nbytes + self.values.nbytes + self.mask.nbytes)
+
+    def channel_index(self, name: str) -> int:
+        try:
+            return self.channels.index(name)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown channel {name!r}; the data has {list(self.channels)}", field="channels"
+            ) from None
+
+    def __len__(self) -> int:
+        return self.n_points
+
+    def __repr__(self) -> str:
+        return (
+            f"SeriesFrame(channels={list(self.channels)}, n_points={self.n_points}, "
+            f"freq_ns={self.freq_ns}, split={self.split})"
+        )

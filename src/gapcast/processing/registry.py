@@ -1,0 +1,48 @@
+"""Step name → step class and config model, and the one order steps run in."""
+
+from __future__ import annotations
+
+from gapcast.processing.base import Step
+from gapcast.processing.config import (
+    DetectGapsStep,
+    FillGapsStep,
+    RemoveLinearTrendStep,
+    ResampleStep,
+    ScaleStep,
+    SplitStep,
+    WindowStep,
+    _Step,
+)
+from gapcast.processing.fill import FillGaps
+from gapcast.processing.gaps import DetectGaps
+from gapcast.processing.resample import Resample
+from gapcast.processing.split import Split
+from gapcast.processing.transforms import RemoveLinearTrend, Scale
+from gapcast.processing.windows import Window
+
+# The order is fixed: the grid first, gaps before filling, the split before anything fitted on the
+# training part, and windows last.
+STEP_ORDER: tuple[str, ...] = (
+    "resample",
+    "detect_gaps",
+    "fill_gaps",
+    "split",
+    "remove_linear_trend",
+    "scale",
+    "window",
+)
+
+STEP_CLASSES: dict[str, type[Step]] = {
+    cls.name: cls
+    for cls in (Resample, DetectGaps, FillGaps, Split, RemoveLinearTrend, Scale, Window)
+}
+
+CONFIG_TYPES: dict[str, type[_Step]] = {
+    "resample": ResampleStep,
+    "detect_gaps": DetectGapsStep,
+    "fill_gaps": FillGapsStep,
+    "split": SplitStep,
+    "remove_linear_trend": RemoveLinearTrendStep,
+    "scale": ScaleStep,
+    "window": WindowStep,
+}
