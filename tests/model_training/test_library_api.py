@@ -1,0 +1,119 @@
+"""gapcast.train / load_model / predict, and the .keras artifact in plain Keras in a fresh process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gapcast
+from gapcast.errors import InvalidInput
+
+
+def test_import_gapcast_is_light() -> None:
+    code = (
+        "import sys, gapcast\n"
+        "assert callable(gapcast.train.__call__) if False else True\n"
+        "heavy = [m for m in ('keras', 'jax', 'pandas', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_train_with_defaults_except_epochs(series: pd.DataFrame) -> None:
+    # Default model (lstm), default preparation and window; one epoch keeps it quick.
+    result = gapcast.train(series, {"training": {"epochs": 1}, "hyperparameters": {"units": 4}})
+    assert result.run_info.model == "lstm" and result.epochs == 1
+    assert result.run_info.lookback == 48 and result.run_info.horizon == 24
+
+
+def test_predict_matches_plain_keras_in_a_fresh_process(
+    series: pd.DataFrame, tiny_config: Any, tmp_path: Path
+) -> None:
+    events: list[Any] = []
+    result = gapcast.train(series, tiny_config("mlp"), on_event=events.append)
+    assert events
+    model = gapcast.load_model(result)
+    recent = series.iloc[-50:]
+    forecast = model.predict(recent)
+    assert list(forecast.columns) == ["timestamp", "load"] and len(forecast) == 4
+    step = forecast["timestamp"].diff().dropna().unique()
+    assert len(step) == 1 and step[0] == pd.Timedelta(hours=1)
+    assert forecast["timestamp"].iloc[0] == pd.Timestamp(
+        series["timestamp"].iloc[-1], tz="UTC"
+    ) + pd.Timedelta(hours=1)
+
+    x, ts = model.prepare(recent)
+    (tmp_path / "model.keras").write_bytes(result.artifact("model").data)  # type: ignore[union-attr]
+    np.save(tmp_path / "x.npy", x)
+    code = (
+        "import sys, numpy as np, keras\n"
+        "m = keras.saving.load_model(sys.argv[1])\n"
+        "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
+    )
+    out = tmp_path / "y.npy"
+    env = {"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(tmp_path / "model.keras"),
+            str(tmp_path / "x.npy"),
+            str(out),
+        ],
+        check=True,
+        env=env,
+    )
+    y_plain = model.pipeline.inverse_targets(np.load(out), ts)[0, :, 0]
+    np.testing.assert_allclose(forecast["load"].to_numpy(), y_plain, rtol=1e-5, atol=1e-5)
+
+
+def test_bundle_round_trip(series: pd.DataFrame, tiny_config: Any, tmp_path: Path) -> None:
+    result = gapcast.train(series, tiny_config("linear", epochs=1))
+    model = gapcast.load_model(result.artifacts)
+    expected = model.predict(series)
+    path = model.save(tmp_path / "model.gapcast")
+    pd.testing.assert_frame_equal(gapcast.load_model(path).predict(series), expected)
+    pd.testing.assert_frame_equal(gapcast.load_model(path.read_bytes()).predict(series), expected)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for a in result.artifacts:
+        name = {"model": "model.keras", "pipeline": "pipeline.json"}.get(a.kind)
+        if name:
+            (folder / name).write_bytes(a.data)
+    pd.testing.assert_frame_equal(gapcast.load_model(folder).predict(series), expected)
+    with pytest.raises(InvalidInput):
+        gapcast.load_model(b"nonsense")
+    with pytest.raises(InvalidInput):
+        gapcast.load_model(tmp_path / "missing.gapcast")
+
+
+def test_train_a_stored_dataset_by_name(tmp_path: Path, tiny_config: Any) -> None:
+    from gapcast.db import repository
+    from gapcast.db.migrate import upgrade
+    from gapcast.db.session import make_engine, make_sessionmaker, transaction
+    from gapcast.ingest import read_file
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    upgrade(url)
+    csv = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
+    engine = make_engine(url)
+    with transaction(make_sessionmaker(engine)) as s:
+        repository.import_dataset(s, table=read_file(csv), name="co2")
+    engine.dispose()
+    cfg = tiny_config("linear", epochs=1, gap_classifier="never")
+    result = gapcast.train("co2", cfg, database_url=url)
+    assert result.run_info.targets == ["co2_ppm"] and result.metrics.season == 52
+    with pytest.raises(gapcast.errors.NotFound):
+        gapcast.train("nope", cfg, database_url=url)
+
+
+def test_bad_data_type_is_invalid_input(tiny_config: Any) -> None:
+    with pytest.raises(InvalidInput, match="SeriesFrame"):
+        gapcast.train([1, 2, 3], tiny_config())  # type: ignore[arg-type]
