@@ -163,7 +163,7 @@ def test_same_seed_same_metrics(series: pd.DataFrame, tiny_config: Any) -> None:
 
 
 def test_too_little_data_is_a_clear_error(hourly: Any, tiny_config: Any) -> None:
-    with pytest.raises(gapcast.errors.InvalidInput, match="lookback|window|data"):
+    with pytest.raises(gapcast.errors.InvalidInput, match=r"lookback|window|data"):
         _run(hourly(30), tiny_config("linear"))
 
 
