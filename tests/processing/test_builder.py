@@ -1,0 +1,132 @@
+"""The builder refuses bad step lists at build time, naming the step and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gapcast.errors import InvalidInput
+from gapcast.processing import ProcessingBuilder, ProcessingPipeline
+from gapcast.processing.config import WindowStep, default_steps
+
+from .conftest import gappy_frame
+
+
+def build(steps: list[Any]) -> ProcessingPipeline:
+    return ProcessingBuilder.from_config(steps).build()
+
+
+def test_fluent_builder_in_any_order_gives_the_fixed_order() -> None:
+    pipeline = (
+        ProcessingBuilder()
+        .resample("1h")
+        .detect_gaps(max_fill="3h")
+        .fill_gaps("linear")
+        .remove_linear_trend()
+        .scale("standard")
+        .window(lookback=48, horizon=24)
+        .split(val=0.15, test=0.15)
+        .build()
+    )
+    assert [s.name for s in pipeline.steps] == [c.step for c in default_steps()]
+    assert [s.position for s in pipeline.steps] == list(range(7))
+
+
+def test_default_steps_build_and_a_missing_resample_is_added() -> None:
+    assert len(build(default_steps()).steps) == 7
+    pipeline = build([{"step": "window", "lookback": 4, "horizon": 2}])
+    assert [s.name for s in pipeline.steps] == ["resample", "window"]
+    assert pipeline.steps[1].position == 0  # messages still name the user's index
+
+
+@pytest.mark.parametrize(
+    ("steps", "message", "field"),
+    [
+        (
+            [{"step": "window"}, {"step": "resample"}],
+            r"window step \(preprocessing\[0\]\) must come after the resample step "
+            r"\(preprocessing\[1\]\)",
+            "preprocessing[0]",
+        ),
+        ([{"step": "resample"}, {"step": "scale"}], "no window step", "preprocessing"),
+        (
+            [{"step": "resample"}, {"step": "window", "lookback": 0}],
+            r"window step \(preprocessing\[1\]\): lookback: Input should be greater than or "
+            "equal to 1, received 0",
+            "preprocessing[1].lookback",
+        ),
+        (
+            [{"step": "resample"}, {"step": "smooth"}, {"step": "window"}],
+            r"preprocessing\[1\]: unknown step 'smooth'; expected one of resample, detect_gaps",
+            "preprocessing[1].step",
+        ),
+        (
+            [{"step": "scale"}, {"step": "scale"}, {"step": "window"}],
+            r"scale step \(preprocessing\[1\]\) duplicates preprocessing\[0\]",
+            "preprocessing[1]",
+        ),
+        (
+            [{"step": "fill_gaps"}, {"step": "window"}],
+            "needs a detect_gaps step before it",
+            "preprocessing[0]",
+        ),
+        (
+            [{"step": "resample", "freq": "1 fortnight"}, {"step": "window"}],
+            r"resample step \(preprocessing\[0\]\): expected a fixed duration",
+            "preprocessing[0].freq",
+        ),
+        (
+            [{"step": "detect_gaps", "max_fill": "3 months"}, {"step": "window"}],
+            "expected a fixed duration",
+            "preprocessing[0].max_fill",
+        ),
+        (
+            [{"step": "window", "colour": "red"}],
+            "colour: Extra inputs are not permitted",
+            "preprocessing[0].colour",
+        ),
+        (["window"], "expected a step object, received str", "preprocessing[0]"),
+    ],
+)
+def test_invalid_step_lists(steps: list[Any], message: str, field: str) -> None:
+    with pytest.raises(InvalidInput, match=message) as info:
+        build(steps)
+    assert info.value.field == field
+
+
+def test_fluent_errors_also_come_from_build() -> None:
+    builder = ProcessingBuilder().resample().window(lookback=0)
+    with pytest.raises(InvalidInput, match="lookback"):
+        builder.build()
+    with pytest.raises(InvalidInput, match="duplicates"):
+        ProcessingBuilder().scale().scale("minmax").window().build()
+
+
+def test_horizon_longer_than_any_segment_fails_at_fit_with_a_clear_message() -> None:
+    frame = gappy_frame(n=300, gaps=((100, 10), (200, 10)))
+    pipeline = build(
+        [
+            {"step": "resample"},
+            {"step": "detect_gaps", "max_fill": 3},
+            {"step": "fill_gaps"},
+            {"step": "split", "val": 0.1, "test": 0.1},
+            {"step": "window", "lookback": 48, "horizon": 500},
+        ]
+    )
+    with pytest.raises(InvalidInput) as info:
+        pipeline.fit_transform(frame)
+    assert info.value.message.startswith(
+        "window step (preprocessing[4]): lookback=48 + horizon=500 = 548 points is larger than "
+        "the longest gap-free segment of the training part (100 points)"
+    )
+    assert info.value.field == "preprocessing[4].horizon"
+
+
+def test_unknown_target_and_covariate_channels() -> None:
+    steps = [WindowStep(lookback=4, horizon=2)]
+    with pytest.raises(InvalidInput, match="unknown target channel 'x'") as info:
+        ProcessingPipeline.from_config(steps, targets=["x"]).fit_transform(gappy_frame())
+    assert info.value.field == "target"
+    with pytest.raises(InvalidInput, match="unknown covariate channel 'y'"):
+        ProcessingPipeline.from_config(steps, covariates=["y"]).fit_transform(gappy_frame())

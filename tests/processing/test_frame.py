@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapcast.errors import InvalidInput
+from gapcast.processing import SeriesFrame, format_duration, infer_frequency, parse_duration
+
+from .conftest import HOUR
+
+
+def test_from_arrays_shapes_mask_and_sorting() -> None:
+    ts = np.array([3, 1, 2], dtype=np.int64) * HOUR
+    frame = SeriesFrame.from_arrays(ts, [30.0, 10.0, np.nan], ["a"])
+    assert frame.timestamps.tolist() == [HOUR, 2 * HOUR, 3 * HOUR]
+    assert frame.values.shape == (1, 3)
+    np.testing.assert_array_equal(frame.values[0], [10.0, np.nan, 30.0])
+    assert frame.mask.tolist() == [[True, False, True]]
+    assert frame.timestamps.dtype == np.int64 and frame.values.dtype == np.float64
+
+
+def test_frames_are_read_only_but_callers_arrays_are_not() -> None:
+    values = np.arange(4.0)
+    frame = SeriesFrame.from_arrays(np.arange(4) * HOUR, values, ["a"])
+    with pytest.raises(ValueError):
+        frame.values[0, 0] = 1.0
+    values[0] = 5.0  # the caller's array stays writable
+    with pytest.raises(AttributeError):
+        frame.freq_ns = 3  # type: ignore[misc]
+
+
+def test_from_pandas_converts_timezones_to_utc_and_naive_is_utc() -> None:
+    aware = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=3, freq="h", tz="Europe/Berlin"),
+            "x": [1.0, 2.0, 3.0],
+            "y": [1, 2, 3],
+        }
+    )
+    naive = aware.assign(timestamp=aware["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None))
+    a, b = SeriesFrame.from_pandas(aware), SeriesFrame.from_pandas(naive)
+    np.testing.assert_array_equal(a.timestamps, b.timestamps)
+    assert a.timestamps[0] == pd.Timestamp("2023-12-31T23:00Z").value
+    assert a.channels == ("x", "y")
+    back = a.to_pandas()
+    assert str(back["timestamp"].dt.tz) == "UTC"
+    np.testing.assert_array_equal(back["y"].to_numpy(), [1.0, 2.0, 3.0])
+
+
+def test_from_pandas_rejects_text_columns_and_missing_timestamp() -> None:
+    with pytest.raises(InvalidInput, match="non-numeric"):
+        SeriesFrame.from_pandas(pd.DataFrame({"timestamp": ["2024-01-01"], "name": ["x"]}))
+    with pytest.raises(InvalidInput, match="timestamp"):
+        SeriesFrame.from_pandas(pd.DataFrame({"x": [1.0]}))
+
+
+def test_validation_of_shapes_and_channels() -> None:
+    with pytest.raises(InvalidInput, match="channel names"):
+        SeriesFrame.from_arrays([1, 2], [[1.0, 2.0]], ["a", "b"])
+    with pytest.raises(InvalidInput, match="unique"):
+        SeriesFrame.from_arrays([1, 2], [[1.0, 2.0], [1.0, 2.0]], ["a", "a"])
+    with pytest.raises(InvalidInput, match="shape"):
+        SeriesFrame.from_arrays([1, 2, 3], [[1.0, 2.0]], ["a"])
+
+
+def test_select_and_slice_share_memory() -> None:
+    frame = SeriesFrame.from_arrays(np.arange(5) * HOUR, np.ones((2, 5)), ["a", "b"])
+    assert frame.select(["a", "b"]) is frame
+    assert frame.select(["b"]).channels == ("b",)
+    part = frame.slice(1, 3)
+    assert np.shares_memory(part.values, frame.values)
+    with pytest.raises(InvalidInput, match="unknown channel 'c'"):
+        frame.select(["c"])
+
+
+def test_infer_frequency_is_the_median_step() -> None:
+    ts = np.array([0, 1, 2, 3, 10, 11, 12, 12]) * HOUR
+    assert infer_frequency(ts) == HOUR
+    assert infer_frequency(ts[::-1]) == HOUR
+    with pytest.raises(InvalidInput, match="two distinct"):
+        infer_frequency([5, 5])
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [("1h", HOUR), ("15min", 15 * 60 * 10**9), ("7D", 7 * 24 * HOUR), ("1W", 7 * 24 * HOUR)],
+)
+def test_parse_and_format_duration(text: str, ns: int) -> None:
+    assert parse_duration(text) == ns
+    assert parse_duration(format_duration(ns)) == ns
+
+
+@pytest.mark.parametrize("text", ["1M", "soon", "-1h", "0s"])
+def test_parse_duration_rejects_calendar_and_nonsense(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_duration(text)

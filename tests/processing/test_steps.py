@@ -1,0 +1,169 @@
+"""Behaviour of the individual steps, checked against pandas or by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapcast.errors import InvalidInput
+from gapcast.processing import (
+    DetectGaps,
+    FillGaps,
+    RemoveLinearTrend,
+    Resample,
+    Scale,
+    SeriesFrame,
+    Split,
+    detect_gaps,
+)
+
+from .conftest import HOUR
+
+MINUTE = 60 * 10**9
+
+
+def grid(values: list[float] | np.ndarray, freq: int = HOUR) -> SeriesFrame:
+    arr = np.asarray(values, dtype=float)
+    return SeriesFrame.from_arrays(np.arange(arr.shape[-1]) * freq, arr, ["a"], freq_ns=freq)
+
+
+@pytest.mark.parametrize("agg", ["mean", "sum", "min", "max", "first", "last"])
+def test_resample_matches_pandas(agg: str) -> None:
+    rng = np.random.default_rng(1)
+    ts = np.sort(rng.integers(0, 48 * HOUR, 400)) + 1_700_000_000 * 10**9
+    values = rng.standard_normal(400)
+    values[rng.random(400) < 0.1] = np.nan
+    frame = SeriesFrame.from_arrays(ts, values, ["a"])
+    out = Resample("1h", agg=agg).fit_transform(frame)  # type: ignore[arg-type]
+    series = pd.Series(values, index=pd.to_datetime(ts, unit="ns"))
+    expected = getattr(series.resample("1h"), agg)()
+    if agg == "sum":  # pandas sums an empty bin to 0; a missing bin must stay missing here
+        expected[series.resample("1h").count() == 0] = np.nan
+    assert out.timestamps.tolist() == expected.index.as_unit("ns").asi8.tolist()
+    np.testing.assert_allclose(out.values[0], expected.to_numpy(), equal_nan=True)
+    assert out.freq_ns == HOUR
+
+
+def test_resample_keeps_missing_grid_points_missing_and_infers_frequency() -> None:
+    ts = np.array([0, 1, 2, 5, 6]) * HOUR
+    out = Resample().fit_transform(SeriesFrame.from_arrays(ts, [1.0, 2, 3, 6, 7], ["a"]))
+    assert out.freq_ns == HOUR
+    np.testing.assert_array_equal(out.values[0], [1, 2, 3, np.nan, np.nan, 6, 7])
+    assert out.mask[0].tolist() == [True, True, True, False, False, True, True]
+
+
+def test_resample_keeps_the_fitted_grid_phase_on_new_data() -> None:
+    step = Resample("1h").fit(SeriesFrame.from_arrays(np.arange(3) * HOUR, [1.0, 2, 3], ["a"]))
+    later = SeriesFrame.from_arrays(np.array([10, 11]) * HOUR + 20 * MINUTE, [5.0, 6], ["a"])
+    out = step.transform(later)
+    assert out.timestamps.tolist() == [10 * HOUR, 11 * HOUR]
+
+
+def test_resample_refuses_a_grid_explosion() -> None:
+    frame = SeriesFrame.from_arrays(np.array([0, 10**18]), [1.0, 2.0], ["a"])
+    with pytest.raises(InvalidInput, match="coarser"):
+        Resample("1s").fit_transform(frame)
+
+
+def test_detect_gaps_classifies_and_reports() -> None:
+    values = [1, np.nan, 3, np.nan, np.nan, np.nan, np.nan, 8, np.nan]
+    frame = grid(values)
+    step = DetectGaps(max_fill="3h").fit(frame)
+    report = step.report_
+    assert step.max_fill_points_ == 3
+    assert [(g.start, g.end, g.length, g.kind) for g in report] == [
+        (1 * HOUR, 1 * HOUR, 1, "small"),
+        (3 * HOUR, 6 * HOUR, 4, "large"),
+        (8 * HOUR, 8 * HOUR, 1, "small"),
+    ]
+    summary = report.summary()
+    assert summary["n_gaps"] == 3 and summary["n_small"] == 2 and summary["n_large"] == 1
+    assert summary["missing_points"] == 6
+    assert summary["observed_fraction"] == pytest.approx(3 / 9)
+    assert report.mask("large")[0].tolist() == [False] * 3 + [True] * 4 + [False] * 2
+    assert step.transform(frame) is frame
+
+
+def test_detect_gaps_on_a_complete_series() -> None:
+    report = detect_gaps(grid([1.0, 2.0]), 3)
+    assert report.n_gaps == 0 and report.observed_fraction == 1.0 and report.longest_gap == 0
+
+
+def test_fill_linear_fills_small_gaps_only() -> None:
+    frame = grid([0, np.nan, 2, np.nan, np.nan, np.nan, np.nan, 7, np.nan, 9])
+    out = FillGaps("linear", max_fill=2).fit_transform(frame)
+    np.testing.assert_allclose(
+        out.values[0], [0, 1, 2, np.nan, np.nan, np.nan, np.nan, 7, 8, 9], equal_nan=True
+    )
+    # Filled points stay marked as not observed.
+    assert out.mask[0].tolist() == frame.mask[0].tolist()
+
+
+def test_fill_ffill_and_seasonal() -> None:
+    frame = grid([np.nan, 1, 2, np.nan, np.nan, 5, 6, np.nan, 8])
+    ffill = FillGaps("ffill", max_fill=2).fit_transform(frame)
+    np.testing.assert_allclose(ffill.values[0], [1, 1, 2, 2, 2, 5, 6, 6, 8])
+    seasonal = grid([1, 2, 3, 1, np.nan, 3, 1, 2, np.nan])
+    out = FillGaps("seasonal", season=3, max_fill=1).fit_transform(seasonal)
+    np.testing.assert_allclose(out.values[0], [1, 2, 3, 1, 2, 3, 1, 2, 3])
+    with pytest.raises(InvalidInput, match="season"):
+        FillGaps("seasonal").fit(frame)
+
+
+def test_split_is_chronological_and_stored_as_timestamps() -> None:
+    frame = grid(np.arange(100.0))
+    step = Split(val=0.2, test=0.1).fit(frame)
+    out = step.transform(frame)
+    assert out.split == (70, 90)
+    assert out.part_bounds() == {"train": (0, 70), "val": (70, 90), "test": (90, 100)}
+    assert step.to_config().fitted == {"val_start_ns": 70 * HOUR, "test_start_ns": 90 * HOUR}
+    with pytest.raises(InvalidInput, match="no training part"):
+        Split(val=0.45, test=0.45).fit(grid([1.0, 2.0]))
+
+
+def test_trend_and_scale_fit_on_the_training_part_only() -> None:
+    values = np.r_[np.arange(80.0) * 2 + 5, np.full(20, 1e6)]  # wild values in the test part
+    frame = Split(val=0.0, test=0.2).fit_transform(grid(values))
+    trend = RemoveLinearTrend().fit(frame)
+    assert trend.slope_[0] == pytest.approx(2 * 24)  # per day, hourly grid
+    assert trend.intercept_[0] == pytest.approx(5)
+    detrended = trend.transform(frame)
+    np.testing.assert_allclose(detrended.values[0, :80], 0, atol=1e-9)
+    scale = Scale("minmax").fit(frame)
+    assert scale.center_[0] == 5 and scale.scale_[0] == pytest.approx(158)
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax", "robust"])
+def test_scale_methods_and_constant_channels(method: str) -> None:
+    frame = SeriesFrame.from_arrays(
+        np.arange(6) * HOUR, [[1.0, 2, 3, 4, 5, np.nan], [7.0] * 6], ["a", "b"], freq_ns=HOUR
+    )
+    step = Scale(method).fit(frame)  # type: ignore[arg-type]
+    out = step.transform(frame)
+    assert np.all(np.isfinite(out.values[1]))
+    assert step.scale_[1] == 1.0
+    if method == "standard":
+        assert np.nanmean(out.values[0]) == pytest.approx(0) and np.nanstd(
+            out.values[0]
+        ) == pytest.approx(1)
+    if method == "minmax":
+        assert np.nanmin(out.values[0]) == 0 and np.nanmax(out.values[0]) == 1
+    np.testing.assert_allclose(step.inverse_transform(out).values, frame.values)
+
+
+def test_inverse_values_on_model_shaped_outputs() -> None:
+    frame = Split(0.0, 0.25).fit_transform(
+        SeriesFrame.from_arrays(
+            np.arange(40) * HOUR,
+            np.stack([np.arange(40.0), 3 * np.arange(40.0) + 1]),
+            ["a", "b"],
+            freq_ns=HOUR,
+        )
+    )
+    trend = RemoveLinearTrend().fit(frame)
+    ts = np.array([[41, 42], [43, 44]]) * HOUR
+    back = trend.inverse_values(np.zeros((2, 2, 1)), ts, [1])
+    np.testing.assert_allclose(back[..., 0], 3 * ts / HOUR + 1)
+    with pytest.raises(InvalidInput, match="timestamps of shape"):
+        trend.inverse_values(np.zeros((2, 2, 1)), ts[:, :1], [1])
