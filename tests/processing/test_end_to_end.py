@@ -1,0 +1,87 @@
+"""The whole preparation on the real Mauna Loa weekly CO2 series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter
+
+from gapcast.errors import InvalidInput
+from gapcast.processing import ProcessingBuilder, ProcessingPipeline, SeriesFrame
+from gapcast.processing.config import StepConfig, default_steps
+
+from .conftest import WEEK
+
+STEPS = TypeAdapter(list[StepConfig])
+
+
+def co2_pipeline() -> ProcessingPipeline:
+    return (
+        ProcessingBuilder()
+        .resample("7D")
+        .detect_gaps(max_fill="3W")
+        .fill_gaps("linear")
+        .split(val=0.15, test=0.15)
+        .remove_linear_trend()
+        .scale("standard")
+        .window(lookback=52, horizon=13)
+        .build()
+    )
+
+
+def test_co2_gaps_windows_and_inverse(co2_frame: SeriesFrame) -> None:
+    pipeline = co2_pipeline()
+    data = pipeline.fit_transform(co2_frame)
+    report = data.gap_report
+    # The bundled series: 2,284 weeks, 59 without a value in 22 outages, the longest 18 weeks.
+    assert data.raw_frame.n_points == 2284 and data.frame.freq_ns == WEEK
+    assert (report.n_gaps, report.missing_points, report.longest_gap) == (22, 59, 18)
+    assert report.max_fill == 3 and report.n_large == int((report.length > 3).sum()) > 0
+    assert np.isnan(data.frame.values).sum() == report.large_missing_points
+    assert min(len(data.train), len(data.val), len(data.test)) > 100
+    # Detrended and standardised on the training part: the values hover around 0 there.
+    train_end = data.frame.split[0]  # type: ignore[index]
+    assert abs(np.nanmean(data.frame.values[0, :train_end])) < 1e-9
+    # Model outputs equal to the targets come back as the measured ppm values.
+    real = pipeline.inverse_targets(data.test.y[:], data.test.target_timestamps[:])
+    positions = data.test.starts[:, None] + 52 + np.arange(13)
+    observed = data.raw_frame.mask[0][positions]
+    np.testing.assert_allclose(
+        real[..., 0][observed], data.raw_frame.values[0][positions][observed], atol=1e-4
+    )
+    assert 300 < real.min() < real.max() < 400
+
+
+def test_fitted_pipeline_round_trips_through_json(co2_frame: SeriesFrame) -> None:
+    pipeline = co2_pipeline()
+    data = pipeline.fit_transform(co2_frame)
+    stored = STEPS.dump_json(pipeline.to_config())
+    restored = ProcessingPipeline.from_config(STEPS.validate_json(stored))
+    assert restored.is_fitted and restored.to_config() == pipeline.to_config()
+    again = restored.transform(co2_frame)
+    np.testing.assert_array_equal(again.frame.values, data.frame.values)
+    np.testing.assert_array_equal(again.test.starts, data.test.starts)
+    # New data: the last year of the series, prepared with the stored parameters.
+    recent = restored.recent_inputs(co2_frame)
+    assert recent.X.shape == (1, 52, 1) and recent.X.dtype == np.float32
+    np.testing.assert_allclose(recent.X[0, :, 0], data.frame.values[0, -52:], rtol=1e-6)
+    last = int(co2_frame.timestamps[-1])
+    assert recent.target_timestamps.tolist() == [last + k * WEEK for k in range(1, 14)]
+    np.testing.assert_array_equal(restored.transform_recent(co2_frame), recent.X)
+
+
+def test_recent_inputs_refuse_a_large_gap_at_the_end(co2_frame: SeriesFrame) -> None:
+    pipeline = co2_pipeline()
+    pipeline.fit_transform(co2_frame)
+    values = np.array(co2_frame.values)
+    values[0, -10:] = np.nan
+    gappy = SeriesFrame.from_arrays(co2_frame.timestamps, values, co2_frame.channels)
+    with pytest.raises(InvalidInput, match="gap too long to fill"):
+        pipeline.transform_recent(gappy)
+
+
+def test_the_default_training_configuration_prepares_the_sample(co2_frame: SeriesFrame) -> None:
+    pipeline = ProcessingPipeline.from_config(default_steps())
+    data = pipeline.fit_transform(co2_frame)
+    assert data.targets == ("co2_ppm",) and data.train.X.shape[1:] == (48, 1)
+    assert data.gap_report.summary()["n_gaps"] == 22
