@@ -94,6 +94,7 @@ def test_concurrent_writers_of_one_key_leave_one_good_entry(tmp_path: Path) -> N
         results = [f.result() for f in futures]
     assert [p.name for p in tmp_path.iterdir()] == [f"{key}.npz"]  # no temp files left
     pipeline, cached = ProcessingPool(tmp_path).prepare(frame, STEPS)
+    assert pipeline.is_fitted
     assert cached.cache_hit
     assert_same(results[0][1], cached)
 
