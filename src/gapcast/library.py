@@ -174,5 +174,5 @@ def load_model(source: RunResult | Sequence[Artifact] | bytes | str | Path) -> T
         if not path.exists():
             raise InvalidInput(f"no such model file: {path}", field="model")
         return load_model(path.read_bytes())
-    artifacts = {a.kind: a.data for a in source}
+    artifacts: dict[str, bytes] = {a.kind: a.data for a in source}
     return _from_files(artifacts, "the run's artifacts")
