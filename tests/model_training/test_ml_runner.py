@@ -176,3 +176,18 @@ def test_metrics_against_numpy(series: pd.DataFrame, tiny_config: Any) -> None:
     pred = model.pipeline.inverse_targets(model.model.predict(x, verbose=0), ts)
     truth = model.pipeline.inverse_targets(np.asarray(prepared.test.y), ts)
     assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(pred - truth))), rel=1e-4)
+
+
+def test_runner_prepares_through_a_processing_pool(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    from gapcast.processing.pool import ProcessingPool
+
+    pool = ProcessingPool(cache_dir=tmp_path)
+    cfg = TrainingConfig.model_validate(tiny_config("linear", epochs=1))
+    frame = SeriesFrame.from_pandas(series)
+    first = MLRunner(cfg, pool=pool).run(frame)
+    second = MLRunner(cfg, pool=pool).run(frame)  # prepared data comes from the cache
+    assert any(tmp_path.iterdir())
+    assert first.metrics.mae == pytest.approx(second.metrics.mae, abs=1e-6)
+    assert first.pipeline_config == second.pipeline_config
