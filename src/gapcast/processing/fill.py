@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from gapcast.errors import InvalidInput
 from gapcast.processing.base import FrameStep
 from gapcast.processing.frame import SeriesFrame
-from gapcast.processing.gaps import resolve_max_fill, small_gap_mask
+from gapcast.processing.gaps import find_runs, resolve_max_fill, small_gap_runs
 
 FillMethod = Literal["linear", "ffill", "seasonal"]
 
@@ -72,45 +72,62 @@ class FillGaps(FrameStep):
         values = frame.values
         out: NDArray[np.float64] | None = None
         for c in range(frame.n_channels):
-            row = values[c]
-            missing = np.isnan(row)
+            missing = np.isnan(values[c])
             if not missing.any() or missing.all():
                 continue
-            small = small_gap_mask(missing, self.max_fill_points_)
-            if not small.any():
+            starts, lengths = small_gap_runs(missing, self.max_fill_points_)
+            if starts.size == 0:
                 continue
             if out is None:
                 out = np.array(values)  # copied only once some channel really needs a fill
-            if self.method == "linear":
-                _fill_linear(out[c], small)
-            elif self.method == "ffill":
-                _fill_ffill(out[c], small)
-            else:
+            if self.method == "seasonal":
                 assert self.season is not None
-                _fill_seasonal(out[c], small, self.season)
+                _fill_seasonal(out[c], starts, lengths, self.season)
+            else:
+                _fill_runs(out[c], starts, lengths, linear=self.method == "linear")
         return frame if out is None else frame.replace(values=out)
 
 
-def _fill_linear(row: NDArray[np.float64], small: NDArray[np.bool_]) -> None:
-    # Only the small-gap points are evaluated; np.interp holds the edge value beyond the ends.
-    known = np.flatnonzero(~np.isnan(row))
-    targets = np.flatnonzero(small)
-    row[targets] = np.interp(targets, known, row[known])
+def _run_positions(lengths: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For every point of the runs: which run it is in, and its 0-based offset inside it."""
+    run_of = np.repeat(np.arange(lengths.size), lengths)
+    offset = np.arange(run_of.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return run_of, offset
 
 
-def _fill_ffill(row: NDArray[np.float64], small: NDArray[np.bool_]) -> None:
-    n = row.shape[0]
-    index = np.where(np.isnan(row), -1, np.arange(n))
-    np.maximum.accumulate(index, out=index)
-    targets = np.flatnonzero(small)
-    source = index[targets]
-    # A gap at the very start has nothing before it: take the first known value instead.
-    source[source < 0] = int(np.argmax(~np.isnan(row)))
-    row[targets] = row[source]
+def _fill_runs(
+    row: NDArray[np.float64],
+    starts: NDArray[np.int64],
+    lengths: NDArray[np.int64],
+    *,
+    linear: bool,
+) -> None:
+    """Fill maximal NaN runs from their two neighbours: a straight line, or the left value.
+
+    Works on the gap points only (memory in proportion to what is filled, not to the series);
+    a run at either end of the series takes the one neighbour it has.
+    """
+    run_of, offset = _run_positions(lengths)
+    left, right = starts - 1, starts + lengths
+    has_left, has_right = left >= 0, right < row.shape[0]
+    left_value = np.where(has_left, row[np.where(has_left, left, 0)], np.nan)
+    right_value = np.where(has_right, row[np.where(has_right, right, 0)], np.nan)
+    left_value = np.where(has_left, left_value, right_value)
+    right_value = np.where(has_right, right_value, left_value)
+    positions = starts[run_of] + offset
+    if linear:
+        fraction = (offset + 1) / (lengths[run_of] + 1)
+        step = (right_value - left_value)[run_of]
+        row[positions] = left_value[run_of] + fraction * step
+    else:
+        row[positions] = left_value[run_of]
 
 
-def _fill_seasonal(row: NDArray[np.float64], small: NDArray[np.bool_], season: int) -> None:
-    todo = np.flatnonzero(small)
+def _fill_seasonal(
+    row: NDArray[np.float64], starts: NDArray[np.int64], lengths: NDArray[np.int64], season: int
+) -> None:
+    run_of, offset = _run_positions(lengths)
+    todo = starts[run_of] + offset
     # Each pass copies from one season away; a gap longer than the season needs several passes.
     for direction in (-season, season):
         while todo.size:
@@ -122,6 +139,7 @@ def _fill_seasonal(row: NDArray[np.float64], small: NDArray[np.bool_], season: i
             row[todo[ok]] = row[source[ok]]
             todo = todo[~ok]
     if todo.size:
+        # Left over: neither season neighbour known. Their runs are bounded by known points.
         rest = np.zeros(row.shape[0], dtype=np.bool_)
         rest[todo] = True
-        _fill_linear(row, rest)
+        _fill_runs(row, *find_runs(rest), linear=True)

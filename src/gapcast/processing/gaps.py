@@ -38,13 +38,16 @@ def runs_mask(n: int, starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> 
     return np.cumsum(delta[:n], dtype=np.int8) > 0
 
 
-def small_gap_mask(missing: NDArray[np.bool_], max_fill: int | None) -> NDArray[np.bool_]:
-    """Missing points that belong to runs of at most ``max_fill`` points (None: every run)."""
-    if max_fill is None:
-        return missing.copy()
+def small_gap_runs(
+    missing: NDArray[np.bool_], max_fill: int | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Start and length of the runs of missing points that are at most ``max_fill`` long
+    (None: every run)."""
     starts, lengths = find_runs(missing)
+    if max_fill is None:
+        return starts, lengths
     keep = lengths <= max_fill
-    return runs_mask(missing.shape[0], starts[keep], lengths[keep])
+    return starts[keep], lengths[keep]
 
 
 def resolve_max_fill(

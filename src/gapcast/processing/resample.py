@@ -74,11 +74,16 @@ class Resample(FrameStep):
                 "frequency",
                 field=self.field("freq"),
             )
-        grid = origin + (first_bin + np.arange(n_grid, dtype=np.int64)) * freq
-        if n_grid == frame.n_points and bool(np.all(bins[1:] != bins[:-1])):
-            # Already one sample per grid point (the common case): nothing to aggregate, and the
-            # read-only values can be shared instead of copied.
-            values = frame.values
+        grid = np.arange(n_grid, dtype=np.int64)
+        grid *= freq
+        grid += origin + first_bin * freq
+        if bool(np.all(bins[1:] > bins[:-1])):
+            # At most one sample per grid point (the common case): nothing to aggregate.
+            if n_grid == frame.n_points:
+                values = frame.values  # read-only, so shared instead of copied
+            else:
+                values = np.full((frame.n_channels, n_grid), np.nan)
+                values[:, bins] = frame.values
         else:
             values = _aggregate(frame.values, bins, n_grid, self.agg)
         return SeriesFrame(
@@ -103,8 +108,10 @@ def _aggregate(
         if agg in ("mean", "sum"):
             sums = np.bincount(b, weights=v, minlength=n_grid)
             counts = np.bincount(b, minlength=n_grid)
-            has = counts > 0
-            out[c, has] = sums[has] / counts[has] if agg == "mean" else sums[has]
+            if agg == "sum":
+                np.copyto(out[c], sums, where=counts > 0)
+            else:
+                np.divide(sums, counts, out=out[c], where=counts > 0)
             continue
         starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
         labels = b[starts]

@@ -30,6 +30,40 @@ def _as_values(values: ArrayLike, k: int) -> NDArray[np.float64]:
     return arr
 
 
+# Sums over the series are taken in chunks of this many points, to bound temporary memory.
+CHUNK = 1 << 20
+
+
+def _fit_line(
+    timestamps: NDArray[np.int64], y: NDArray[np.float64], origin: int
+) -> tuple[float, float]:
+    """Least-squares (slope per day, intercept) of the known points of ``y``; two passes over
+    chunks (means, then centred sums) for accuracy without series-sized temporaries."""
+    n, sum_x, sum_y = 0, 0.0, 0.0
+    chunks = range(0, y.shape[0], CHUNK)
+    for begin in chunks:
+        x = (timestamps[begin : begin + CHUNK] - origin) / NS_PER_DAY
+        part = y[begin : begin + CHUNK]
+        known = ~np.isnan(part)
+        n += int(known.sum())
+        sum_x += float(x[known].sum())
+        sum_y += float(part[known].sum())
+    if n < 2:
+        # Nothing to fit a line to: no trend, and the one known value (if any) as the level.
+        return 0.0, sum_y if n else 0.0
+    x_mean, y_mean = sum_x / n, sum_y / n
+    sxx = sxy = 0.0
+    for begin in chunks:
+        x = (timestamps[begin : begin + CHUNK] - origin) / NS_PER_DAY
+        part = y[begin : begin + CHUNK]
+        known = ~np.isnan(part)
+        dx = x[known] - x_mean
+        sxx += float(dx @ dx)
+        sxy += float(dx @ (part[known] - y_mean))
+    slope = sxy / sxx if sxx > 0 else 0.0
+    return slope, y_mean - slope * x_mean
+
+
 class RemoveLinearTrend(ValueStep):
     """Subtract a per-channel straight line (least squares on the training part's known points).
 
@@ -67,42 +101,36 @@ class RemoveLinearTrend(ValueStep):
         if train.n_points == 0:
             raise InvalidInput(f"{self.where()}: the training part is empty", field=self.field())
         origin = int(train.timestamps[0])
-        x = (train.timestamps - origin) / NS_PER_DAY
-        slopes, intercepts = [], []
-        for c in range(train.n_channels):
-            y = train.values[c]
-            known = ~np.isnan(y)
-            xs, ys = x[known], y[known]
-            if ys.size < 2:
-                # Nothing to fit a line to: no trend (and a constant from the one known value).
-                slopes.append(0.0)
-                intercepts.append(float(ys[0]) if ys.size else 0.0)
-                continue
-            x_mean, y_mean = xs.mean(), ys.mean()
-            dx = xs - x_mean
-            denom = float(dx @ dx)
-            slope = float(dx @ (ys - y_mean)) / denom if denom > 0 else 0.0
-            slopes.append(slope)
-            intercepts.append(float(y_mean - slope * x_mean))
+        lines = [
+            _fit_line(train.timestamps, train.values[c], origin) for c in range(train.n_channels)
+        ]
         self._set_fitted(
             {
                 "origin_ns": origin,
-                "slope_per_day": slopes,
-                "intercept": intercepts,
+                "slope_per_day": [slope for slope, _ in lines],
+                "intercept": [intercept for _, intercept in lines],
                 "channels": list(frame.channels),
             }
         )
         return self
 
+    def transform(self, frame: SeriesFrame) -> SeriesFrame:
+        # Row by row into the output array: no (T,)-sized temporaries besides the result itself.
+        self._check_channels(frame)
+        out = np.empty_like(frame.values)
+        for c in range(frame.n_channels):
+            row = out[c]
+            np.subtract(frame.timestamps, self.origin_ns_, out=row, casting="unsafe")
+            row *= self.slope_[c] / NS_PER_DAY
+            row += self.intercept_[c]
+            np.subtract(frame.values[c], row, out=row)
+        return frame.replace(values=out)
+
     def _forward(
         self, values: NDArray[np.float64], timestamps: NDArray[np.int64], index: Sequence[int]
     ) -> NDArray[np.float64]:
         idx = list(index)
-        days = self._days(timestamps)[..., np.newaxis]
-        # empty_like keeps the caller's memory layout, so a (T, C) view of a (C, T) frame comes
-        # back as rows that are contiguous per channel again.
-        out = np.multiply(days, self.slope_[idx], out=np.empty_like(values))
-        out += self.intercept_[idx]
+        out = self.inverse_values(np.zeros_like(values), timestamps, idx)
         np.subtract(values, out, out=out)
         return out
 

@@ -25,16 +25,20 @@ from gapcast.processing.base import Step
 from gapcast.processing.frame import PARTS, SeriesFrame
 from gapcast.processing.gaps import find_runs
 
-# Models train in float32; one float32 (T, C) copy is shared by all three parts.
+# Models train in float32: gathered windows are cast batch by batch, so the series itself is
+# never copied into a second dtype.
 WINDOW_DTYPE = np.float32
 
 
 class WindowArray:
-    """A lazily gathered (n, length, ...) array: row i is ``base[index[i]]``."""
+    """A lazily gathered (n, length, ...) array: row i is ``base[index[i]]`` (cast to ``dtype``)."""
 
-    def __init__(self, base: NDArray[Any], index: NDArray[np.int64]) -> None:
+    def __init__(
+        self, base: NDArray[Any], index: NDArray[np.int64], dtype: DTypeLike | None = None
+    ) -> None:
         self._base = base
         self._index = index
+        self._dtype = np.dtype(base.dtype if dtype is None else dtype)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -42,7 +46,7 @@ class WindowArray:
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self._base.dtype
+        return self._dtype
 
     @property
     def ndim(self) -> int:
@@ -52,11 +56,11 @@ class WindowArray:
         return int(self._index.shape[0])
 
     def __getitem__(self, key: int | slice | ArrayLike) -> NDArray[Any]:
-        return np.asarray(self._base[self._index[key]])  # type: ignore[index]
+        gathered = np.asarray(self._base[self._index[key]])  # type: ignore[index]
+        return gathered.astype(self._dtype, copy=False)
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> NDArray[Any]:
-        out = self._base[self._index]
-        return out if dtype is None else out.astype(dtype, copy=False)
+        return self._base[self._index].astype(self._dtype if dtype is None else dtype, copy=False)
 
     def __repr__(self) -> str:
         return f"WindowArray(shape={self.shape}, dtype={self.dtype})"
@@ -66,7 +70,7 @@ class WindowArray:
 class WindowSet:
     """The windows of one part. ``X``: (n, lookback, n_inputs); ``y``: (n, horizon, n_targets)."""
 
-    data: NDArray[np.float32]  # (T, n_inputs), shared by the parts
+    data: NDArray[np.float64]  # (T, n_inputs): a transposed view of the prepared frame
     timestamps: NDArray[np.int64]  # (T,)
     starts: NDArray[np.int64]  # (n,) grid index of each window's first input point
     lookback: int
@@ -77,6 +81,11 @@ class WindowSet:
     def __len__(self) -> int:
         return int(self.starts.shape[0])
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Leave out the cached lazy arrays: pickling a sliding-window view would write out the
+        # full lookback-fold copy it stands for. They are rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k not in ("X", "y", "target_timestamps")}
+
     @property
     def n_inputs(self) -> int:
         return int(self.data.shape[1])
@@ -85,18 +94,20 @@ class WindowSet:
     def n_targets(self) -> int:
         return len(self.target_index)
 
-    def _windows(self, array: NDArray[Any], length: int, offset: int) -> WindowArray:
+    def _windows(
+        self, array: NDArray[Any], length: int, offset: int, dtype: DTypeLike | None = None
+    ) -> WindowArray:
         index = self.starts + offset
         if array.shape[0] < length:
             empty = np.empty((0, length, *array.shape[1:]), dtype=array.dtype)
-            return WindowArray(empty, index)
+            return WindowArray(empty, index, dtype)
         view = sliding_window_view(array, length, axis=0)
         # sliding_window_view puts the window axis last; models want (time, channel).
-        return WindowArray(np.moveaxis(view, -1, 1) if array.ndim == 2 else view, index)
+        return WindowArray(np.moveaxis(view, -1, 1) if array.ndim == 2 else view, index, dtype)
 
     @cached_property
     def X(self) -> WindowArray:  # noqa: N802 - the conventional name for model inputs
-        return self._windows(self.data, self.lookback, 0)
+        return self._windows(self.data, self.lookback, 0, WINDOW_DTYPE)
 
     @cached_property
     def y(self) -> WindowArray:
@@ -105,7 +116,7 @@ class WindowSet:
             targets = self.data[:, :k]
         else:
             targets = self.data[:, list(self.target_index)]
-        return self._windows(targets, self.horizon, self.lookback)
+        return self._windows(targets, self.horizon, self.lookback, WINDOW_DTYPE)
 
     @cached_property
     def target_timestamps(self) -> WindowArray:
@@ -164,6 +175,21 @@ def longest_segment(usable: NDArray[np.bool_]) -> int:
     return int(lengths.max()) if lengths.size else 0
 
 
+def _ranges(first: NDArray[np.int64], counts: NDArray[np.int64], stride: int) -> NDArray[np.int64]:
+    """Concatenation of ``first[i] + stride * arange(counts[i])`` without a Python loop."""
+    keep = counts > 0
+    first, counts = first[keep], counts[keep]
+    total = int(counts.sum())
+    steps = np.full(total, stride, dtype=np.int64)
+    if total == 0:
+        return steps
+    heads = np.cumsum(counts) - counts
+    # Each run's head jumps from the previous run's last start to its own first one.
+    steps[heads[0]] = first[0]
+    steps[heads[1:]] = first[1:] - (first[:-1] + stride * (counts[:-1] - 1))
+    return np.cumsum(steps, out=steps)
+
+
 class Window(Step):
     """Cut (lookback, horizon) windows every ``stride`` points; ``targets`` default to channel 0."""
 
@@ -215,15 +241,21 @@ class Window(Step):
         return self
 
     def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:
-        """Start index of every valid window, per part."""
-        usable = usable_points(frame)
-        # Prefix count of unusable points: a window is clean when its count difference is 0.
-        bad = np.concatenate(([0], np.cumsum(~usable, dtype=np.int64)))
+        """Start index of every valid window, per part.
+
+        Built from the gap-free runs, clipped to each part: memory in proportion to the number of
+        windows, not to lookback x windows or to a per-point scan.
+        """
+        run_starts, run_lengths = find_runs(usable_points(frame))
+        run_ends = run_starts + run_lengths
         out: dict[str, NDArray[np.int64]] = {}
         for part, (begin, end) in frame.part_bounds().items():
-            candidates = np.arange(begin, end - self.length + 1, self.stride, dtype=np.int64)
-            clean = bad[candidates + self.length] == bad[candidates]
-            out[part] = candidates[clean]
+            lo = np.maximum(run_starts, begin)
+            hi = np.minimum(run_ends, end)
+            # Starts stay on the part's stride grid: the first one at or after `lo`.
+            first = lo + (begin - lo) % self.stride
+            counts = np.maximum((hi - self.length - first) // self.stride + 1, 0)
+            out[part] = _ranges(first, counts, self.stride)
         return out
 
     def transform(self, frame: SeriesFrame) -> WindowSplits:
@@ -240,7 +272,7 @@ class Window(Step):
     ) -> WindowSplits:
         """Window sets for known starts (a cached preparation), skipping the validity scan."""
         self._require_fitted()
-        data = np.ascontiguousarray(frame.values.T, dtype=WINDOW_DTYPE)
+        data = frame.values.T
         target_index = tuple(frame.channels.index(name) for name in self.targets_)
         sets = {
             part: WindowSet(
