@@ -97,3 +97,10 @@ def test_window_array_rejects_nothing_numpy_accepts() -> None:
     assert np.asarray(ws.X, dtype=np.float64).dtype == np.float64
     with pytest.raises(IndexError):
         ws.X[len(ws)]
+
+
+def test_asarray_without_copy_is_refused_as_numpy_requires() -> None:
+    ws = prepare(gappy_frame()).train
+    with pytest.raises(ValueError, match="cannot be viewed without a copy"):
+        np.asarray(ws.X, copy=False)
+    assert np.array(ws.X, copy=True).shape == ws.X.shape

@@ -60,6 +60,11 @@ class WindowArray:
         return gathered.astype(self._dtype, copy=False)
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> NDArray[Any]:
+        if copy is False:
+            # numpy's contract: copy=False must fail when a copy is unavoidable, as a gather is.
+            raise ValueError(
+                "a WindowArray is gathered on demand; it cannot be viewed without a copy"
+            )
         return self._base[self._index].astype(self._dtype if dtype is None else dtype, copy=False)
 
     def __repr__(self) -> str:
