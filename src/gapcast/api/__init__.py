@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket API: ``create_app(settings)`` builds it; ``server.serve`` runs it."""

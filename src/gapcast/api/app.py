@@ -1,0 +1,53 @@
+"""The FastAPI application factory. Importing this module starts nothing and loads no Keras:
+the database engine, the event hub, the executor and the scheduler are created by the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+import anyio
+from fastapi import FastAPI
+
+from gapcast.api import ws
+from gapcast.api.auth import TokenGuard
+from gapcast.api.errors import install_error_handlers
+from gapcast.api.routes import ROUTERS
+from gapcast.config import Settings, get_settings
+from gapcast.execution.runtime import Runtime
+
+DESCRIPTION = """Trains time-series forecasting models on request, with live progress.
+
+Request a run over the WebSocket `/ws/train` (or `POST /runs`), follow any run on
+`/ws/runs/{run_id}?after=SEQ`; the messages are documented in `docs/protocol.md`.
+When the server has a token, send it as `Authorization: Bearer <token>`."""
+
+
+def create_app(settings: Settings | None = None, *, log_level: str = "INFO") -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(settings, loop=asyncio.get_running_loop(), log_level=log_level)
+        await anyio.to_thread.run_sync(runtime.start)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(runtime.stop)
+
+    app = FastAPI(
+        title="gapcast",
+        version=version("gapcast"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(TokenGuard, token=settings.api_token)
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.include_router(ws.router)
+    return app

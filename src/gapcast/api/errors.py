@@ -1,0 +1,115 @@
+"""The one mapping of errors to responses, and pydantic errors turned into messages naming a field.
+
+``field_path`` writes a pydantic location the way a user reads their JSON:
+``("preprocessing", 6, "window", "lookback")`` → ``preprocessing[6].lookback`` (the ``window`` there
+is the tag of a discriminated union, not a key the user wrote, so it is dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from gapcast.errors import GapcastError, InvalidInput
+
+_TAG_KEYS = ("step", "type")
+_REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
+
+
+def field_path(loc: Sequence[int | str], data: Any = None, prefix: str | None = None) -> str:
+    out = prefix or ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            continue
+        is_tag = isinstance(node, dict) and part not in node
+        if is_tag and any(node.get(key) == part for key in _TAG_KEYS):
+            continue  # a discriminator tag pydantic added to the location
+        out += f".{part}" if out else part
+        node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _describe(error: dict[str, Any], path: str) -> str:
+    if error.get("type") == "missing":
+        return f"{path}: field required"
+    if error.get("type") == "extra_forbidden":
+        return f"{path}: unknown field"
+    received = error.get("input")
+    text = repr(received)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{path}: {error['msg']}, received {text}"
+
+
+def invalid_from_validation(
+    exc: ValidationError, data: Any = None, *, prefix: str | None = None
+) -> InvalidInput:
+    """The first error of ``exc`` as InvalidInput; the rest are listed in ``details``."""
+    errors = exc.errors()
+    paths = [field_path(e["loc"], data, prefix) or (prefix or "body") for e in errors]
+    return InvalidInput(
+        _describe(dict(errors[0]), paths[0]),
+        field=paths[0],
+        errors=[
+            {"field": p, "message": _describe(dict(e), p)}
+            for p, e in zip(paths, errors, strict=True)
+        ],
+    )
+
+
+def error_body(exc: GapcastError) -> dict[str, Any]:
+    return {"error": exc.to_dict()}
+
+
+async def _gapcast_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GapcastError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
+
+
+async def _request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    body = getattr(exc, "body", None)
+    paths = []
+    for e in errors:
+        loc = list(e.get("loc", ()))
+        part = loc.pop(0) if loc and loc[0] in _REQUEST_PARTS else "body"
+        paths.append(field_path(loc, body if part == "body" else None) or str(part))
+    invalid = InvalidInput(
+        _describe(dict(errors[0]), paths[0]) if errors else "invalid request",
+        field=paths[0] if paths else None,
+        errors=[
+            {"field": p, "message": _describe(dict(e), p)}
+            for p, e in zip(paths, errors, strict=True)
+        ],
+    )
+    return JSONResponse(error_body(invalid), status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GapcastError, _gapcast_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+
+
+def close_code_of(code: str) -> int:
+    """The WebSocket close code for an error ``code`` (1011, a server-side fault, by default)."""
+    return _CLOSE_CODES.get(code, 1011)
+
+
+def _all_subclasses(cls: type[GapcastError]) -> list[type[GapcastError]]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+_CLOSE_CODES = {c.code: c.ws_close_code for c in _all_subclasses(GapcastError) if c.code != "error"}

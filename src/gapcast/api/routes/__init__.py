@@ -1,0 +1,16 @@
+"""REST routes, one module per resource; ``ROUTERS`` is what the app includes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gapcast.api.routes import artifacts, configs, datasets, health, predict, runs
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    datasets.router,
+    configs.router,
+    runs.router,
+    artifacts.router,
+    predict.router,
+)

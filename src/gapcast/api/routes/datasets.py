@@ -1,0 +1,114 @@
+"""Datasets: upload (CSV/Parquet multipart), list, show with a gap summary, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+
+from gapcast.api.deps import RuntimeDep, SettingsDep
+from gapcast.api.schemas import ERROR_RESPONSES, DatasetOut
+from gapcast.config import Settings
+from gapcast.db import repository
+from gapcast.db.session import transaction
+from gapcast.errors import InvalidInput, TooLarge
+from gapcast.execution.runtime import Runtime
+from gapcast.ingest import OnDuplicate, read_table
+
+router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201)
+async def upload_dataset(
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV or Parquet file")],
+    name: Annotated[str | None, Form(description="dataset name (default: file stem)")] = None,
+    timestamp_column: Annotated[str | None, Form()] = None,
+    on_duplicate: Annotated[OnDuplicate, Form()] = "error",
+    replace: Annotated[bool, Form()] = False,
+) -> DatasetOut:
+    """Import a file as a dataset: one series per value column; empty cells are gaps."""
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.max_upload_bytes + 64 * 1024:  # multipart framing overhead
+        raise TooLarge(
+            f"the upload is {declared:,} bytes, over the limit of "
+            f"{settings.max_upload_bytes:,} bytes",
+            field="file",
+        )
+    data = await file.read(settings.max_upload_bytes + 1)
+    filename = file.filename or "upload.csv"
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return await anyio.to_thread.run_sync(
+        _import,
+        runtime,
+        settings,
+        data,
+        filename,
+        (name or stem),
+        timestamp_column,
+        on_duplicate,
+        replace,
+    )
+
+
+def _import(
+    runtime: Runtime,
+    settings: Settings,
+    data: bytes,
+    filename: str,
+    name: str,
+    timestamp_column: str | None,
+    on_duplicate: OnDuplicate,
+    replace: bool,
+) -> DatasetOut:
+    table = read_table(
+        data,
+        filename=filename,
+        timestamp_column=timestamp_column or None,
+        on_duplicate=on_duplicate,
+        max_bytes=settings.max_upload_bytes,
+        max_points=settings.max_points_per_dataset,
+    )
+    with transaction(runtime.sessions) as session:
+        dataset = repository.import_dataset(session, table=table, name=name, replace=replace)
+        return DatasetOut.of(dataset)
+
+
+@router.get("")
+def list_datasets(runtime: RuntimeDep) -> list[DatasetOut]:
+    with runtime.sessions() as session:
+        return [DatasetOut.of(d) for d in repository.list_datasets(session)]
+
+
+@router.get("/{ref}")
+def show_dataset(ref: str, runtime: RuntimeDep) -> DatasetOut:
+    """One dataset (by name or id) with its gap summary on the dataset's own time grid."""
+    with runtime.sessions() as session:
+        dataset = repository.get_dataset(session, ref)
+        frame = repository.load_dataset_frame(session, dataset.id)
+        return DatasetOut.of(dataset, gaps=_gap_summary(frame))
+
+
+def _gap_summary(frame: Any) -> dict[str, Any] | None:
+    from gapcast.processing.gaps import detect_gaps
+    from gapcast.processing.resample import Resample
+
+    if frame.n_points < 2:
+        return None
+    try:
+        grid = Resample().fit_transform(frame)
+    except InvalidInput:
+        return None  # no regular step to measure gaps against
+    summary: dict[str, Any] = detect_gaps(grid, max_fill=3).summary()
+    return summary
+
+
+@router.delete("/{ref}", status_code=204)
+def delete_dataset(ref: str, runtime: RuntimeDep) -> Response:
+    """Delete a dataset and its points (refused while runs on it are queued or running)."""
+    with transaction(runtime.sessions) as session:
+        repository.delete_dataset(session, ref)
+    return Response(status_code=204)

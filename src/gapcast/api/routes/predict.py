@@ -1,0 +1,88 @@
+"""Forecast with a finished run's model: from its dataset's end, or from posted recent points.
+
+Prediction needs Keras, which the API process otherwise never imports: it is loaded on the first
+predict call, in the thread pool (FastAPI runs these sync handlers there), and the loaded models of
+the last few runs are kept, because loading a ``.keras`` archive costs far more than predicting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+
+from gapcast.api.deps import RuntimeDep
+from gapcast.api.schemas import ERROR_RESPONSES, ForecastOut, PredictIn
+from gapcast.db import repository
+from gapcast.db import runs as run_store
+from gapcast.errors import Conflict, InvalidInput, NotFound
+from gapcast.execution.runtime import Runtime
+
+if TYPE_CHECKING:
+    from gapcast.library import TrainedModel
+
+router = APIRouter(prefix="/runs/{run_id}", tags=["predict"], responses=ERROR_RESPONSES)
+
+_CACHE_SIZE = 4
+_cache: OrderedDict[str, TrainedModel] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _trained_model(runtime: Runtime, run_id: str) -> TrainedModel:
+    with _cache_lock:
+        if run_id in _cache:
+            _cache.move_to_end(run_id)
+            return _cache[run_id]
+    import json
+
+    from gapcast.library import TrainedModel
+
+    with runtime.sessions() as session:
+        run = run_store.get_run(session, run_id)
+        if run.status != "succeeded":
+            raise Conflict(f"run {run_id} is {run.status}; only a succeeded run can predict")
+        model = run_store.get_artifact(session, run_id, "model").data
+        pipeline = json.loads(run_store.get_artifact(session, run_id, "pipeline").data)
+        try:
+            gap_model: bytes | None = run_store.get_artifact(session, run_id, "gap_model").data
+        except NotFound:
+            gap_model = None
+    trained = TrainedModel(model, pipeline, gap_model)
+    with _cache_lock:
+        _cache[run_id] = trained
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return trained
+
+
+@router.post("/predict")
+def predict(run_id: str, runtime: RuntimeDep, body: PredictIn | None = None) -> ForecastOut:
+    """The next ``horizon`` steps after the end of the run's dataset, or of ``data``."""
+    import pandas as pd
+
+    trained = _trained_model(runtime, run_id)
+    if body is not None and body.data is not None:
+        try:
+            frame: Any = pd.DataFrame(body.data)
+        except ValueError as exc:
+            raise InvalidInput(f"data: {exc}", field="data") from exc
+        source = "request"
+    else:
+        with runtime.sessions() as session:
+            run = run_store.get_run(session, run_id)
+            if run.dataset_id is None:
+                raise Conflict("the run's dataset was deleted; post recent points in 'data'")
+            frame = repository.load_dataset_frame(session, run.dataset_id)
+        source = "dataset"
+    forecast = trained.predict(frame)
+    forecast["timestamp"] = forecast["timestamp"].map(lambda t: t.isoformat())
+    rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
+    return ForecastOut(
+        run_id=run_id,
+        source=source,
+        horizon=trained.horizon,
+        targets=trained.targets,
+        forecast=[{str(k): v for k, v in row.items()} for row in rows],
+    )

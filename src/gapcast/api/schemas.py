@@ -1,0 +1,213 @@
+"""REST bodies and responses. Rows are turned into these inside the request's session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from gapcast.db.tables import Artifact, Dataset, Run, TrainingConfigRow
+from gapcast.execution.recorder import ARTIFACT_PATHS
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (401, 404, 409, 413, 422, 503)
+}
+
+
+class SeriesOut(BaseModel):
+    name: str
+    unit: str | None
+    points: int
+
+
+class DatasetOut(BaseModel):
+    id: int
+    name: str
+    series: list[SeriesOut]
+    points: int
+    frequency: str | None = Field(description="median time step, e.g. '7 days 00:00:00'")
+    start: datetime | None
+    end: datetime | None
+    source: str | None
+    created_at: datetime
+    gaps: dict[str, Any] | None = Field(
+        default=None, description="gap summary (show only): counts, missing points, longest gap"
+    )
+
+    @classmethod
+    def of(cls, row: Dataset, gaps: dict[str, Any] | None = None) -> DatasetOut:
+        freq = None if row.frequency_ns is None else str(pd.Timedelta(row.frequency_ns, "ns"))
+        return cls(
+            id=row.id,
+            name=row.name,
+            series=[SeriesOut(name=s.name, unit=s.unit, points=s.point_count) for s in row.series],
+            points=row.point_count,
+            frequency=freq,
+            start=row.start,
+            end=row.end,
+            source=row.source,
+            created_at=row.created_at,
+            gaps=gaps,
+        )
+
+
+class ConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    config: dict[str, Any] = Field(description="a TrainingConfig; omitted fields get defaults")
+
+
+class ConfigUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any]
+
+
+class ConfigOut(BaseModel):
+    id: int
+    name: str
+    model: str
+    config: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: TrainingConfigRow) -> ConfigOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            model=row.model,
+            config=row.body,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class ArtifactOut(BaseModel):
+    kind: str
+    media_type: str
+    size: int
+    sha256: str
+    url: str
+
+    @classmethod
+    def of(cls, row: Artifact) -> ArtifactOut:
+        path = ARTIFACT_PATHS.get(row.kind, f"artifacts/{row.kind}")
+        return cls(
+            kind=row.kind,
+            media_type=row.media_type,
+            size=row.size,
+            sha256=row.sha256,
+            url=f"/runs/{row.run_id}/{path}",
+        )
+
+
+class RunSummary(BaseModel):
+    id: str
+    status: str
+    dataset: str
+    dataset_id: int | None
+    config_name: str | None
+    model: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    runtime_s: float | None
+    epochs: int | None
+    loss: float | None
+    val_loss: float | None
+    error: str | None
+
+    @classmethod
+    def of(cls, row: Run) -> RunSummary:
+        return cls(
+            id=row.id,
+            status=row.status,
+            dataset=row.dataset_name,
+            dataset_id=row.dataset_id,
+            config_name=row.config_name,
+            model=row.model,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            runtime_s=row.runtime_s,
+            epochs=row.epochs,
+            loss=row.loss,
+            val_loss=row.val_loss,
+            error=row.error,
+        )
+
+
+class RunOut(RunSummary):
+    config: dict[str, Any]
+    metrics: dict[str, Any] | None
+    gap_metrics: dict[str, Any] | None
+    gap_report: dict[str, Any] | None
+    history: list[Any] | None
+    attempts: int
+    cancel_requested: bool
+    executor: dict[str, Any] | None
+    heartbeat_at: datetime | None
+    artifacts: list[ArtifactOut]
+
+    @classmethod
+    def full(cls, row: Run, artifacts: list[Artifact]) -> RunOut:
+        return cls(
+            **RunSummary.of(row).model_dump(),
+            config=row.config,
+            metrics=row.metrics,
+            gap_metrics=row.gap_metrics,
+            gap_report=row.gap_report,
+            history=row.history,
+            attempts=row.attempts,
+            cancel_requested=row.cancel_requested,
+            executor=row.executor,
+            heartbeat_at=row.heartbeat_at,
+            artifacts=[ArtifactOut.of(a) for a in artifacts],
+        )
+
+
+class RunCreated(BaseModel):
+    run_id: str
+    status: str
+    watch: str = Field(description="WebSocket path that streams the run's events")
+
+
+class CancelOut(BaseModel):
+    run_id: str
+    status: str = Field(description="'cancelled' (it was queued) or 'cancelling' (it is running)")
+
+
+class PredictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, list[Any]] | None = Field(
+        default=None,
+        description="recent raw points, column-wise: {'timestamp': [...], '<channel>': [...]}; "
+        "omitted: the run's dataset up to its end",
+    )
+
+
+class ForecastOut(BaseModel):
+    run_id: str
+    source: str = Field(description="'dataset' or 'request'")
+    horizon: int
+    targets: list[str]
+    forecast: list[dict[str, Any]] = Field(
+        description="one row per step: timestamp, one value per target, p_gap when available"
+    )

@@ -1,0 +1,63 @@
+"""Running the app under uvicorn with gapcast's settings and safety checks."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import uvicorn
+
+from gapcast.config import Settings
+from gapcast.errors import InvalidInput
+
+# WebSocket pings keep idle watchers' connections (and proxies in between) alive, and find dead
+# peers; a run may be silent for minutes while a large epoch trains.
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 20.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse to listen beyond this machine without a token: the API can read every dataset."""
+    if not is_loopback(settings.host) and not settings.api_token:
+        raise InvalidInput(
+            f"refusing to listen on {settings.host} without a token: set GAPCAST_API_TOKEN, "
+            "or bind 127.0.0.1",
+            field="host",
+        )
+
+
+def uvicorn_config(settings: Settings, *, log_level: str = "info") -> uvicorn.Config:
+    from gapcast.api.app import create_app
+
+    return uvicorn.Config(
+        create_app(settings, log_level=log_level.upper()),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.max_message_bytes,
+        ws_ping_interval=PING_INTERVAL_S,
+        ws_ping_timeout=PING_TIMEOUT_S,
+        log_config=None,  # ours (key=value) is set up by serve()
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve(
+    settings: Settings, *, log_level: str = "info", sock: socket.socket | None = None
+) -> None:
+    """Run the server until SIGINT/SIGTERM (blocking)."""
+    from gapcast.execution.logs import configure_logging
+
+    check_bind(settings)
+    configure_logging(log_level.upper())
+    server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
+    server.run(sockets=[sock] if sock is not None else None)

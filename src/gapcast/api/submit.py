@@ -1,0 +1,119 @@
+"""Turning a train request into a queued run: resolve dataset and config, apply overrides, check.
+
+Everything a request can get wrong is found here, before a run exists, so the client gets an
+``error`` naming the field and close code 1008 instead of a run that fails a minute later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from gapcast.api.errors import invalid_from_validation
+from gapcast.api.messages import TrainRequest
+from gapcast.config import Settings
+from gapcast.db import repository
+from gapcast.db import runs as run_store
+from gapcast.db.tables import Dataset, Run, TrainingConfigRow
+from gapcast.errors import GapcastError, InvalidInput
+from gapcast.execution.recorder import EventRecorder, status_message
+from gapcast.training_config import TrainingConfig
+
+
+def validate_config(data: Any, *, prefix: str = "config") -> TrainingConfig:
+    """A TrainingConfig from JSON data; errors name the field (``config.training.epochs``)."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            f"expected a config object, received {type(data).__name__}", field=prefix
+        )
+    try:
+        return TrainingConfig.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from_validation(exc, data, prefix=prefix) from exc
+    except GapcastError as exc:  # the model registry's own checks (unknown model, hyperparameters)
+        if exc.field is not None and not exc.field.startswith(prefix):
+            exc.field = f"{prefix}.{exc.field}"
+        raise
+
+
+def resolve_config(
+    session: Session, ref: str | int | dict[str, Any] | None, overrides: dict[str, Any]
+) -> tuple[TrainingConfig, TrainingConfigRow | None]:
+    row = None
+    if ref is None:
+        config = TrainingConfig()
+    elif isinstance(ref, dict):
+        config = validate_config(ref)
+    else:
+        row = repository.get_config(session, str(ref) if isinstance(ref, str) else ref)
+        config = validate_config(row.body)
+    if overrides:
+        if overrides.get("model", config.model) != config.model and (
+            "hyperparameters" not in overrides
+        ):
+            # The stored hyperparameters belong to the old model (filled with its defaults);
+            # a different model starts from its own defaults.
+            overrides = {**overrides, "hyperparameters": {}}
+        try:
+            config = config.with_overrides(overrides)
+        except ValidationError as exc:
+            raise invalid_from_validation(
+                exc, config.model_dump(mode="json"), prefix="config"
+            ) from exc
+        except GapcastError as exc:
+            if exc.field is not None and not exc.field.startswith(("overrides", "config")):
+                exc.field = f"config.{exc.field}"
+            raise
+    return config, row
+
+
+def check_length(dataset: Dataset, config: TrainingConfig) -> None:
+    """Refuse a series that cannot hold one window; finer checks happen in the worker."""
+    lookback, horizon = config.window()
+    if dataset.start is None or dataset.end is None or not dataset.frequency_ns:
+        steps = dataset.point_count
+    else:
+        freq_ns = dataset.frequency_ns
+        for step in config.preprocessing:
+            if step.step == "resample" and step.freq is not None:
+                # A calendar alias ('MS') raises: the worker's resample step judges it.
+                with contextlib.suppress(ValueError):
+                    freq_ns = max(freq_ns, int(pd.to_timedelta(step.freq).value))
+        span_ns = (dataset.end - dataset.start).total_seconds() * 1e9
+        steps = int(span_ns // freq_ns) + 1
+    needed = lookback + horizon
+    if steps < needed:
+        raise InvalidInput(
+            f"dataset {dataset.name!r} is too short: {steps} time steps, but one window of "
+            f"lookback {lookback} + horizon {horizon} needs {needed} (plus room for the "
+            "validation and test parts); use a smaller lookback/horizon or more data",
+            field="config.preprocessing",
+        )
+
+
+def submit(recorder: EventRecorder, settings: Settings, request: TrainRequest, run_id: str) -> Run:
+    """Create the run and its first event (``status queued``) in one transaction."""
+    created: list[Run] = []
+
+    def build(session: Session) -> list[dict[str, Any]]:
+        dataset = repository.get_dataset(session, request.dataset)
+        config, row = resolve_config(session, request.config, request.overrides)
+        check_length(dataset, config)
+        created.append(
+            run_store.create_run(
+                session,
+                dataset=dataset,
+                config=config,
+                config_row=row,
+                max_queued=settings.max_queued_runs,
+                run_id=run_id,
+            )
+        )
+        return [status_message("queued")]
+
+    recorder.record(run_id, build)
+    return created[0]

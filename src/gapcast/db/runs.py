@@ -1,0 +1,286 @@
+"""Runs, their events and their artifacts: the only code that reads or writes them.
+
+Like ``repository.py``: the session comes first, everything else by keyword, gapcast errors are
+raised, and nothing commits — the caller's transaction decides. The ``runs`` table is also the work
+queue: :func:`claim_next` takes the oldest queued run atomically, so two schedulers (or two
+servers on one PostgreSQL database) never start the same run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, defer
+
+from gapcast.db.tables import (
+    FINISHED_STATUSES,
+    RUN_STATUSES,
+    Artifact,
+    Dataset,
+    Run,
+    RunEventRow,
+    TrainingConfigRow,
+    utcnow,
+)
+from gapcast.errors import Conflict, InvalidInput, NotFound, QueueFull
+from gapcast.training_config import TrainingConfig
+
+ACTIVE_STATUSES = ("queued", "running")
+
+
+def create_run(
+    session: Session,
+    *,
+    dataset: Dataset,
+    config: TrainingConfig,
+    config_row: TrainingConfigRow | None = None,
+    max_queued: int,
+    run_id: str | None = None,
+) -> Run:
+    """A queued run with a snapshot of its configuration (later edits of the config don't leak)."""
+    queued = session.scalar(select(func.count()).select_from(Run).where(Run.status == "queued"))
+    if queued is not None and queued >= max_queued:
+        raise QueueFull(
+            f"{queued} runs are already queued (the limit is {max_queued}); retry when some finish"
+        )
+    run = Run(
+        id=run_id or str(uuid.uuid4()),
+        dataset_id=dataset.id,
+        dataset_name=dataset.name,
+        config_id=config_row.id if config_row is not None else None,
+        config_name=config_row.name if config_row is not None else None,
+        config=config.model_dump(mode="json"),
+        model=config.model,
+        status="queued",
+        attempts=0,
+        cancel_requested=False,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: str) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id!r}", field="run_id")
+    return run
+
+
+def list_runs(
+    session: Session,
+    *,
+    status: str | None = None,
+    dataset: str | None = None,
+    limit: int = 50,
+) -> list[Run]:
+    """Newest first; ``dataset`` matches the dataset's name (kept after the dataset is deleted)."""
+    query = select(Run).order_by(Run.created_at.desc(), Run.id).limit(limit)
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise InvalidInput(
+                f"unknown status {status!r}; expected one of: {', '.join(RUN_STATUSES)}",
+                field="status",
+            )
+        query = query.where(Run.status == status)
+    if dataset is not None:
+        if dataset.isdigit():
+            query = query.where(Run.dataset_id == int(dataset))
+        else:
+            query = query.where(Run.dataset_name == dataset)
+    return list(session.scalars(query))
+
+
+def claim_next(session: Session, *, worker: str) -> Run | None:
+    """Mark the oldest queued run ``running`` for ``worker`` and return it (None: queue empty).
+
+    One UPDATE guarded by ``status = 'queued'``: on PostgreSQL the sub-select also locks with SKIP
+    LOCKED, so concurrent claimers take different runs instead of waiting on each other.
+    """
+    oldest = (
+        select(Run.id)
+        .where(Run.status == "queued")
+        .order_by(Run.created_at, Run.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    now = utcnow()
+    claimed = session.scalar(
+        update(Run)
+        .where(Run.id == oldest, Run.status == "queued")
+        .values(
+            status="running",
+            claimed_by=worker,
+            started_at=func.coalesce(Run.started_at, now),
+            heartbeat_at=now,
+            attempts=Run.attempts + 1,
+        )
+        .returning(Run.id)
+    )
+    if claimed is None:
+        return None
+    run = session.get(Run, claimed, populate_existing=True)
+    assert run is not None  # we just updated it in this transaction
+    return run
+
+
+def finish_run(
+    session: Session,
+    run_id: str,
+    *,
+    status: Literal["failed", "cancelled", "interrupted", "queued"],
+    error: str | None = None,
+) -> Run:
+    """Move an active run to ``status`` (``queued``: back to the queue, to be resumed)."""
+    run = get_run(session, run_id)
+    run.status = status
+    run.error = error
+    run.claimed_by = None
+    if status != "queued":
+        run.finished_at = utcnow()
+        run.runtime_s = _elapsed(run.started_at)
+    session.flush()
+    return run
+
+
+def _elapsed(started: datetime | None) -> float | None:
+    if started is None:
+        return None
+    if started.tzinfo is None:  # SQLite returns naive datetimes (stored as UTC)
+        started = started.replace(tzinfo=utcnow().tzinfo)
+    return (utcnow() - started).total_seconds()
+
+
+def store_result(
+    session: Session,
+    run_id: str,
+    *,
+    figures: dict[str, Any],
+    artifacts: Sequence[tuple[str, str, bytes, str]],
+) -> Run:
+    """A finished run's figures and artifacts ``(kind, media_type, data, sha256)``, together."""
+    run = get_run(session, run_id)
+    for key, value in figures.items():
+        setattr(run, key, value)
+    run.status = "succeeded"
+    run.error = None
+    run.finished_at = utcnow()
+    run.claimed_by = None
+    session.execute(delete(Artifact).where(Artifact.run_id == run_id))
+    for kind, media_type, data, sha256 in artifacts:
+        session.add(
+            Artifact(
+                run_id=run_id,
+                kind=kind,
+                media_type=media_type,
+                data=data,
+                sha256=sha256,
+                size=len(data),
+            )
+        )
+    session.flush()
+    return run
+
+
+def request_cancel(session: Session, run_id: str) -> Literal["cancelled", "requested"]:
+    """Cancel a queued run now (``cancelled``) or flag a running one (``requested``)."""
+    run = get_run(session, run_id)
+    if run.status in FINISHED_STATUSES:
+        raise Conflict(f"run {run_id} already finished ({run.status})", field="run_id")
+    run.cancel_requested = True
+    if run.status == "queued":
+        finish_run(session, run_id, status="cancelled", error="cancelled before it started")
+        return "cancelled"
+    session.flush()
+    return "requested"
+
+
+def delete_run(session: Session, run_id: str) -> None:
+    run = get_run(session, run_id)
+    if run.status in ACTIVE_STATUSES:
+        raise Conflict(f"run {run_id} is {run.status}; cancel it first", field="run_id")
+    session.execute(delete(Run).where(Run.id == run_id))
+
+
+def running_runs(session: Session, *, claimed_by: str | None = None) -> list[Run]:
+    query = select(Run).where(Run.status == "running").order_by(Run.created_at)
+    if claimed_by is not None:
+        query = query.where(Run.claimed_by == claimed_by)
+    return list(session.scalars(query))
+
+
+def touch(session: Session, run_id: str) -> None:
+    """Heartbeat: the run's worker is alive (written with each batch of its events)."""
+    session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=utcnow()))
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def last_seq(session: Session, run_id: str) -> int:
+    found = session.scalar(select(func.max(RunEventRow.seq)).where(RunEventRow.run_id == run_id))
+    return int(found or 0)
+
+
+def append_events(
+    session: Session, run_id: str, messages: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Store ``messages`` with the next sequence numbers; returns them with ``run_id`` and ``seq``.
+
+    The caller serialises writers of one run (the server's EventRecorder holds a lock), and the
+    unique (run_id, seq) constraint turns any slip into an error instead of a reordered log.
+    """
+    seq = last_seq(session, run_id)
+    stored: list[dict[str, Any]] = []
+    for message in messages:
+        seq += 1
+        wire = {**message, "run_id": run_id, "seq": seq}
+        session.add(RunEventRow(run_id=run_id, seq=seq, type=str(wire["type"]), payload=wire))
+        stored.append(wire)
+    session.flush()
+    return stored
+
+
+def events_after(session: Session, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(RunEventRow.payload)
+        .where(RunEventRow.run_id == run_id, RunEventRow.seq > after)
+        .order_by(RunEventRow.seq)
+    )
+    return [dict(row) for row in rows]
+
+
+# --- artifacts ------------------------------------------------------------------------------
+
+
+def artifact_refs(session: Session, run_id: str) -> list[Artifact]:
+    """The run's artifacts without their bytes."""
+    return list(
+        session.scalars(
+            select(Artifact)
+            .where(Artifact.run_id == run_id)
+            .options(defer(Artifact.data))
+            .order_by(Artifact.id)
+        )
+    )
+
+
+def get_artifact(session: Session, run_id: str, kind: str) -> Artifact:
+    run = get_run(session, run_id)
+    found = session.scalar(
+        select(Artifact).where(Artifact.run_id == run_id, Artifact.kind == kind).options()
+    )
+    if found is None:
+        why = (
+            f"the run is {run.status}"
+            if run.status != "succeeded"
+            else f"this run has no {kind} (a gap model exists only when the data has large gaps)"
+        )
+        raise NotFound(f"no {kind} artifact for run {run_id}: {why}", field="kind")
+    _ = found.data  # load the deferred bytes while the session is open
+    return found

@@ -1,0 +1,106 @@
+"""EventRecorder: every run event is committed to ``run_events`` and then published to watchers.
+
+One lock serialises the writers (worker supervisors, cancel requests, recovery), which keeps each
+run's ``seq`` gap-free without a database round trip to resolve races. A state change and the
+event announcing it (``cancelled`` and its ``done``) are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gapcast.db import runs as run_store
+from gapcast.db.session import transaction
+from gapcast.db.tables import Run
+from gapcast.execution.hub import EventHub
+
+# Artifact kind → download path under /runs/{id}; documented in docs/protocol.md.
+ARTIFACT_PATHS = {
+    "model": "model",
+    "gap_model": "gap_model",
+    "plot": "plot.png",
+    "pipeline": "pipeline.json",
+}
+
+Build = Callable[[Session], Sequence[dict[str, Any]]]
+
+
+def now() -> float:
+    return time.time()
+
+
+def status_message(stage: str, message: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "status", "stage": stage, "time": now()}
+    if message is not None:
+        out["message"] = message
+    return out
+
+
+def done_message(session: Session, run: Run) -> dict[str, Any]:
+    """The terminal message of a succeeded or cancelled run, built from its stored row."""
+    artifacts = [
+        {
+            "kind": a.kind,
+            "media_type": a.media_type,
+            "size": a.size,
+            "sha256": a.sha256,
+            "url": f"/runs/{run.id}/{ARTIFACT_PATHS.get(a.kind, 'artifacts/' + a.kind)}",
+        }
+        for a in run_store.artifact_refs(session, run.id)
+    ]
+    return {
+        "type": "done",
+        "time": now(),
+        "status": run.status,
+        "metrics": run.metrics,
+        "gap_metrics": run.gap_metrics,
+        "runtime_s": run.runtime_s,
+        "epochs": run.epochs,
+        "loss": run.loss,
+        "val_loss": run.val_loss,
+        "artifacts": artifacts,
+    }
+
+
+def error_message(run: Run, *, code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The terminal message of a failed or interrupted run."""
+    out: dict[str, Any] = {
+        "type": "error",
+        "time": now(),
+        "status": run.status,
+        "code": code,
+        "message": message,
+    }
+    if field is not None:
+        out["field"] = field
+    return out
+
+
+class EventRecorder:
+    def __init__(self, sessions: sessionmaker[Session], hub: EventHub | None) -> None:
+        self._sessions = sessions
+        self._hub = hub
+        self._lock = threading.Lock()
+
+    def record(self, run_id: str, build: Build, *, heartbeat: bool = False) -> list[dict[str, Any]]:
+        """Run ``build`` (which may change rows) and store the messages it returns, atomically;
+        then publish them. Blocking: call from a thread, never from the event loop."""
+        with self._lock:
+            with transaction(self._sessions) as session:
+                messages = build(session)
+                stored = run_store.append_events(session, run_id, messages) if messages else []
+                if heartbeat:
+                    run_store.touch(session, run_id)
+            if self._hub is not None:
+                for message in stored:
+                    self._hub.publish(run_id, message)
+        return stored
+
+    def append(self, run_id: str, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store plain events (a worker's progress) and refresh the run's heartbeat."""
+        return self.record(run_id, lambda _session: messages, heartbeat=True)

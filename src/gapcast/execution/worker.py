@@ -1,0 +1,134 @@
+"""The worker process: the one place where the server calls the training core.
+
+It runs in a fresh process (spawn) per run, so Keras, JAX and their memory live and die with the
+run, and a crash or a SIGKILL takes down this run alone. It reads the run from the database, trains
+with :class:`MLRunner`, stores the result in ONE transaction (figures and artifacts together) and
+reports through its :class:`WorkerChannel`. A run that is re-queued after a server crash finds its
+Keras BackupAndRestore state in ``checkpoint_dir`` and resumes at the next unfinished epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.pool import NullPool
+
+from gapcast.errors import Cancelled, GapcastError, NotFound
+from gapcast.events import LogEvent, StatusEvent
+from gapcast.execution.channel import Message, WorkerChannel
+
+if TYPE_CHECKING:
+    from gapcast.model_training.callbacks import CancelFlag
+
+log = logging.getLogger("gapcast.execution.worker")
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    run_id: str
+    database_url: str
+    checkpoint_dir: str
+    parent_pid: int
+    log_level: str = "INFO"
+
+
+def checkpoint_dir_for(data_dir: Path, run_id: str) -> Path:
+    return data_dir / "runs" / run_id
+
+
+def worker_main(job: WorkerJob, conn: Connection, cancel: CancelFlag) -> None:
+    """Process entry point (must stay importable without side effects: spawn imports it)."""
+    from gapcast.execution.logs import configure_logging
+
+    configure_logging(job.log_level)
+    _exit_with_parent(job.parent_pid)
+    channel = WorkerChannel(conn)
+    try:
+        kind, payload = _train(job, channel, cancel)
+        channel.send(kind, payload)
+    finally:
+        channel.close()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Die when the server dies: an orphaned worker would train a run nobody records."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _train(job: WorkerJob, channel: WorkerChannel, cancel: CancelFlag) -> Message:
+    from gapcast.db import runs as run_store
+    from gapcast.db.repository import load_dataset_frame
+    from gapcast.db.session import make_engine, make_sessionmaker, transaction
+    from gapcast.training_config import TrainingConfig
+
+    checkpoint = Path(job.checkpoint_dir)
+    engine = make_engine(job.database_url, poolclass=NullPool)
+    try:
+        channel.event(StatusEvent(stage="loading"))
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:
+            run = run_store.get_run(session, job.run_id)
+            if run.cancel_requested:
+                raise Cancelled("the run was cancelled")
+            if run.dataset_id is None:
+                raise NotFound("the run's dataset was deleted", field="dataset")
+            config = TrainingConfig.model_validate(run.config)
+            frame = load_dataset_frame(session, run.dataset_id)
+            attempt = run.attempts
+        if attempt > 1:
+            resumable = checkpoint.exists() and any(checkpoint.iterdir())
+            where = "its last finished epoch" if resumable else "the beginning"
+            channel.event(LogEvent(message=f"attempt {attempt}: resuming from {where}"))
+
+        from gapcast.model_training.ml_runner import MLRunner
+
+        runner = MLRunner(config, on_event=channel.event, cancel=cancel, checkpoint_dir=checkpoint)
+        result = runner.run(frame)
+        figures: dict[str, Any] = {
+            "runtime_s": result.runtime_s,
+            "epochs": result.epochs,
+            "loss": result.loss,
+            "val_loss": result.val_loss,
+            "history": result.history,
+            "metrics": result.metrics.model_dump(mode="json"),
+            "gap_metrics": (
+                result.gap_metrics.model_dump(mode="json") if result.gap_metrics else None
+            ),
+            "gap_report": result.gap_report.model_dump(mode="json"),
+        }
+        artifacts = [(a.kind, a.media_type, a.data, a.sha256) for a in result.artifacts]
+        with transaction(sessions) as session:
+            run_store.store_result(session, job.run_id, figures=figures, artifacts=artifacts)
+        _remove(checkpoint)
+        return ("succeeded", None)
+    except Cancelled:
+        _remove(checkpoint)
+        return ("cancelled", None)
+    except GapcastError as exc:
+        _remove(checkpoint)
+        return ("failed", exc.to_dict())
+    except Exception as exc:  # a bug or a library failure: report it, with the traceback in logs
+        log.exception("run failed", extra={"run_id": job.run_id})
+        _remove(checkpoint)
+        return ("failed", {"code": "training_failed", "message": f"{type(exc).__name__}: {exc}"})
+    finally:
+        engine.dispose()
+
+
+def _remove(checkpoint: Path) -> None:
+    """A finished run (whatever its end) has nothing left to resume."""
+    shutil.rmtree(checkpoint, ignore_errors=True)
