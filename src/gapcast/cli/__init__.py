@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gapcast.cli import data, demo
+from gapcast.cli import data, demo, server
 
 app = typer.Typer(
     name="gapcast",
@@ -15,3 +15,4 @@ app = typer.Typer(
 )
 data.register(app)
 demo.register(app)
+server.register(app)

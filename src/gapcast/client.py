@@ -1,0 +1,348 @@
+"""Python client for a gapcast server: training over WebSocket, everything else over REST.
+
+    async with Client("http://127.0.0.1:8765", token) as c:
+        run = await c.train(dataset="co2", config="weekly", epochs=5)
+        async for event in run:
+            print(event["type"], event.get("epoch"))
+        result = await run.result()
+
+A run's stream survives a dropped connection: it reattaches on ``/ws/runs/{id}?after=<last seq>``
+and goes on without a missing or repeated event. Server errors arrive as the gapcast exception of
+their ``code`` (InvalidInput, NotFound, QueueFull, Unauthorized, ...). ``SyncClient`` wraps the
+same calls for scripts and the command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from gapcast import errors
+
+TERMINAL = ("done", "error")
+_RECONNECTS = 5
+
+
+def error_from(body: Mapping[str, Any]) -> errors.GapcastError:
+    """The gapcast exception for a server's ``{code, message, field}``."""
+    kinds: dict[str, type[errors.GapcastError]] = {
+        cls.code: cls
+        for cls in (
+            errors.InvalidInput,
+            errors.NotFound,
+            errors.Conflict,
+            errors.TooLarge,
+            errors.QueueFull,
+            errors.Unauthorized,
+            errors.Cancelled,
+            errors.UnsafeModel,
+        )
+    }
+    cls = kinds.get(str(body.get("code")), RunFailed)
+    return cls(str(body.get("message", "")), field=body.get("field"))
+
+
+class RunFailed(errors.GapcastError):
+    """The run ended ``failed`` or ``interrupted`` (the message says why)."""
+
+    code = "run_failed"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run as its terminal message told it."""
+
+    run_id: str
+    status: str
+    metrics: dict[str, Any] | None = None
+    runtime_s: float | None = None
+    epochs: int | None = None
+    loss: float | None = None
+    val_loss: float | None = None
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, message: Mapping[str, Any]) -> RunOutcome:
+        if message["type"] == "error":
+            return cls(
+                run_id=str(message["run_id"]),
+                status=str(message.get("status") or "failed"),
+                error={k: message.get(k) for k in ("code", "message", "field")},
+            )
+        return cls(
+            run_id=str(message["run_id"]),
+            status=str(message["status"]),
+            metrics=message.get("metrics"),
+            runtime_s=message.get("runtime_s"),
+            epochs=message.get("epochs"),
+            loss=message.get("loss"),
+            val_loss=message.get("val_loss"),
+            artifacts=list(message.get("artifacts") or []),
+        )
+
+
+class RunStream:
+    """The events of one run, in ``seq`` order, until its ``done`` or ``error``."""
+
+    def __init__(self, client: Client, run_id: str, ws: ClientConnection | None, after: int = 0):
+        self.run_id = run_id
+        self.last_seq = after
+        self.events: list[dict[str, Any]] = []
+        self._client = client
+        self._ws = ws
+        self._terminal: dict[str, Any] | None = None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
+        reconnects = 0
+        while self._terminal is None:
+            if self._ws is None:
+                self._ws = await self._client._open(f"/ws/runs/{self.run_id}?after={self.last_seq}")
+            try:
+                raw = await self._ws.recv()
+            except ConnectionClosed:
+                self._ws = None
+                reconnects += 1
+                if reconnects > _RECONNECTS:
+                    raise
+                await asyncio.sleep(0.2 * reconnects)
+                continue
+            event = json.loads(raw)
+            if event.get("seq", 0) == 0 and event.get("type") == "error":
+                raise error_from(event)  # refused before any run event (unknown run, token)
+            if event["seq"] <= self.last_seq:
+                continue
+            self.last_seq = event["seq"]
+            self.events.append(event)
+            if event["type"] in TERMINAL:
+                self._terminal = event
+                await self.close()
+            yield event
+
+    async def result(self) -> RunOutcome:
+        """Wait for the end; RunFailed when the run failed or was interrupted."""
+        async for _ in self:
+            pass
+        assert self._terminal is not None
+        outcome = RunOutcome.of(self._terminal)
+        if outcome.error is not None:
+            raise RunFailed(str(outcome.error.get("message")), field=outcome.error.get("field"))
+        return outcome
+
+    async def cancel(self) -> None:
+        """Ask the server to stop this run; the stream then ends with ``done`` ``cancelled``."""
+        if self._ws is not None:
+            await self._ws.send(json.dumps({"type": "cancel"}))
+        else:
+            await self._client.cancel(self.run_id)
+
+    async def close(self) -> None:
+        """Stop following (the run goes on)."""
+        if self._ws is not None:
+            await self._ws.close()
+            self._ws = None
+
+
+class Client:
+    def __init__(
+        self, url: str = "http://127.0.0.1:8765", token: str | None = None, *, timeout: float = 60
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- WebSocket -----------------------------------------------------------------------------
+
+    async def _open(self, path: str) -> ClientConnection:
+        ws_url = "ws" + self.url.removeprefix("http") + path
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        return await connect(ws_url, additional_headers=headers, max_size=None)
+
+    async def train(
+        self,
+        dataset: str | int,
+        config: str | int | Mapping[str, Any] | None = None,
+        **overrides: Any,
+    ) -> RunStream:
+        """Request a run; returns once the server accepted it (or raises what it refused)."""
+        ws = await self._open("/ws/train")
+        request = {
+            "type": "train",
+            "dataset": dataset,
+            "config": dict(config) if isinstance(config, Mapping) else config,
+            "overrides": overrides,
+        }
+        await ws.send(json.dumps(request))
+        try:
+            first = json.loads(await ws.recv())
+        except ConnectionClosed as exc:
+            raise errors.GapcastError(f"the server closed the connection: {exc}") from exc
+        if first["type"] != "accepted":
+            await ws.close()
+            raise error_from(first)
+        return RunStream(self, str(first["run_id"]), ws)
+
+    def watch(self, run_id: str, after: int = 0) -> RunStream:
+        """Follow a run (queued, running or finished) from the event after ``after``."""
+        return RunStream(self, run_id, None, after)
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = await self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                body = {"code": "http_error", "message": f"{response.status_code} {response.text}"}
+            raise error_from(body)
+        return response
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self._request(method, path, **kwargs)).json()
+
+    async def cancel(self, run_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("POST", f"/runs/{run_id}/cancel")
+        return result
+
+    async def upload_dataset(
+        self,
+        file: str | Path | bytes,
+        *,
+        name: str | None = None,
+        filename: str | None = None,
+        timestamp_column: str | None = None,
+        on_duplicate: str = "error",
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        if isinstance(file, bytes):
+            data, filename = file, filename or "upload.csv"
+        else:
+            path = Path(file)
+            data, filename = path.read_bytes(), filename or path.name
+        form: dict[str, str] = {"on_duplicate": on_duplicate, "replace": str(replace).lower()}
+        if name is not None:
+            form["name"] = name
+        if timestamp_column is not None:
+            form["timestamp_column"] = timestamp_column
+        files = {"file": (filename, data)}
+        result: dict[str, Any] = await self._json("POST", "/datasets", data=form, files=files)
+        return result
+
+    async def datasets(self) -> list[dict[str, Any]]:
+        return list(await self._json("GET", "/datasets"))
+
+    async def dataset(self, ref: str | int) -> dict[str, Any]:
+        return dict(await self._json("GET", f"/datasets/{ref}"))
+
+    async def delete_dataset(self, ref: str | int) -> None:
+        await self._request("DELETE", f"/datasets/{ref}")
+
+    async def configs(self) -> list[dict[str, Any]]:
+        return list(await self._json("GET", "/configs"))
+
+    async def config(self, ref: str | int) -> dict[str, Any]:
+        return dict(await self._json("GET", f"/configs/{ref}"))
+
+    async def create_config(self, name: str, config: Mapping[str, Any]) -> dict[str, Any]:
+        body = {"name": name, "config": dict(config)}
+        return dict(await self._json("POST", "/configs", json=body))
+
+    async def update_config(self, ref: str | int, config: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(await self._json("PUT", f"/configs/{ref}", json={"config": dict(config)}))
+
+    async def delete_config(self, ref: str | int) -> None:
+        await self._request("DELETE", f"/configs/{ref}")
+
+    async def runs(
+        self, *, status: str | None = None, dataset: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if status is not None:
+            params["status"] = status
+        if dataset is not None:
+            params["dataset"] = dataset
+        return list(await self._json("GET", "/runs", params=params))
+
+    async def run(self, run_id: str) -> dict[str, Any]:
+        return dict(await self._json("GET", f"/runs/{run_id}"))
+
+    async def delete_run(self, run_id: str) -> None:
+        await self._request("DELETE", f"/runs/{run_id}")
+
+    async def download(self, run_id: str, kind: str = "model") -> bytes:
+        """An artifact's bytes: model (.keras), gap_model, plot (PNG) or pipeline (JSON)."""
+        return (await self._request("GET", f"/runs/{run_id}/artifacts/{kind}")).content
+
+    async def predict(
+        self, run_id: str, data: Mapping[str, list[Any]] | None = None
+    ) -> dict[str, Any]:
+        body = {"data": dict(data)} if data is not None else {}
+        return dict(await self._json("POST", f"/runs/{run_id}/predict", json=body))
+
+
+class SyncClient:
+    """Blocking wrappers for scripts and the command line (each call runs its own event loop)."""
+
+    def __init__(self, url: str = "http://127.0.0.1:8765", token: str | None = None) -> None:
+        self.url, self.token = url, token
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        async def call() -> Any:
+            async with Client(self.url, self.token) as client:
+                return await getattr(client, name)(*args, **kwargs)
+
+        return asyncio.run(call())
+
+    def train(
+        self,
+        dataset: str | int,
+        config: str | int | Mapping[str, Any] | None = None,
+        *,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        **overrides: Any,
+    ) -> RunOutcome:
+        """Run to the end, calling ``on_event`` for each event; RunFailed if it fails."""
+
+        async def call() -> RunOutcome:
+            async with Client(self.url, self.token) as client:
+                run = await client.train(dataset, config, **overrides)
+                async for event in run:
+                    if on_event is not None:
+                        on_event(event)
+                return await run.result()
+
+        outcome: RunOutcome = asyncio.run(call())
+        return outcome
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_") or not callable(getattr(Client, name, None)):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self._call(name, *args, **kwargs)
