@@ -1,0 +1,231 @@
+"""Running a real gapcast server for tests, benchmarks and the browser page's checks.
+
+``running_server(settings)`` serves in a thread of this process on a free port (already bound, so
+no port race) and stops it on exit; ``ServerProcess`` runs ``python -m gapcast.api`` as a child
+process, for tests that kill the server itself. ``temporary_database`` gives a migrated, empty
+database: a SQLite file, or a fresh schema in a PostgreSQL database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import uvicorn
+
+from gapcast.config import Settings
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    settings: Settings
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    def headers(self) -> dict[str, str]:
+        token = self.settings.api_token
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=self.headers(), timeout=60)
+
+
+def free_socket(host: str = "127.0.0.1") -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+@contextmanager
+def running_server(
+    settings: Settings, *, log_level: str = "warning", startup_timeout_s: float = 60
+) -> Iterator[LiveServer]:
+    from gapcast.api.server import check_bind, uvicorn_config
+
+    check_bind(settings)
+    sock = free_socket(settings.host)
+    port = sock.getsockname()[1]
+    settings = settings.model_copy(update={"port": port})
+    server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="gapcast-test-server", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start (see its log above)")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(url=f"http://{settings.host}:{port}", settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+class ServerProcess:
+    """``python -m gapcast.api`` in a child process, configured by GAPCAST_* variables."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, timeout_s: float = 60) -> LiveServer:
+        sock = free_socket(self.settings.host)
+        port = sock.getsockname()[1]
+        sock.close()  # the child binds it again; a clash would show as a failed start below
+        env = {**os.environ, **_env_of(self.settings.model_copy(update={"port": port}))}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gapcast.api"], env=env, stdout=log, stderr=log
+            )
+        self.url = f"http://{self.settings.host}:{port}"
+        live = LiveServer(url=self.url, settings=self.settings.model_copy(update={"port": port}))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return live
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the server did not answer /healthz in time")
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash, the OOM killer or a power cut look like to the database."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _env_of(settings: Settings) -> dict[str, str]:
+    out = {
+        "GAPCAST_DATABASE_URL": settings.database_url,
+        "GAPCAST_HOST": settings.host,
+        "GAPCAST_PORT": str(settings.port),
+        "GAPCAST_DATA_DIR": str(settings.data_dir),
+        "GAPCAST_WORKERS_MAX": str(settings.workers_max),
+        "GAPCAST_MAX_QUEUED_RUNS": str(settings.max_queued_runs),
+        "GAPCAST_LOG_LEVEL": "info",
+    }
+    if settings.api_token:
+        out["GAPCAST_API_TOKEN"] = settings.api_token
+    return out
+
+
+@contextmanager
+def temporary_database(
+    kind: str, *, tmp_dir: Path, postgres_url: str | None = None
+) -> Iterator[str]:
+    """A migrated empty database URL: ``sqlite`` (a file in ``tmp_dir``) or ``postgres`` (a new
+    schema in ``postgres_url``, selected through ``search_path``, dropped afterwards)."""
+    from sqlalchemy import text
+
+    from gapcast.db.migrate import upgrade
+    from gapcast.db.session import make_engine
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_dir / f'gapcast-{uuid.uuid4().hex[:8]}.db'}"
+        upgrade(url)
+        yield url
+        return
+    if not postgres_url:
+        raise ValueError("a PostgreSQL URL is needed for kind='postgres'")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in postgres_url else "?"
+    url = f"{postgres_url}{sep}options={quote(f'-csearch_path={schema}')}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Conversation:
+    """What a WebSocket exchange produced: the messages received and the server's close code."""
+
+    messages: list[dict[str, Any]]
+    close_code: int | None
+    close_reason: str
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == kind]
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.messages[-1]
+
+
+async def converse(
+    url: str,
+    send: Sequence[str | bytes | Mapping[str, Any]] = (),
+    *,
+    headers: Mapping[str, str] | None = None,
+    subprotocols: Sequence[str] | None = None,
+    stop: Callable[[dict[str, Any]], bool] | None = None,
+    timeout_s: float = 120,
+) -> Conversation:
+    """Send ``send``, then read until the server closes (or ``stop(message)`` is true: then this
+    side closes, like a client that goes away mid-run)."""
+    import json
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+    from websockets.typing import Subprotocol
+
+    messages: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout_s):
+        async with connect(
+            url,
+            additional_headers=dict(headers or {}),
+            subprotocols=[Subprotocol(p) for p in subprotocols] if subprotocols else None,
+            max_size=None,
+        ) as ws:
+            for item in send:
+                await ws.send(json.dumps(item) if isinstance(item, Mapping) else item)
+            try:
+                while True:
+                    message = json.loads(await ws.recv())
+                    messages.append(message)
+                    if stop is not None and stop(message):
+                        break
+            except ConnectionClosed:
+                pass
+        return Conversation(messages, ws.close_code, ws.close_reason or "")

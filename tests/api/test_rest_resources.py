@@ -1,0 +1,123 @@
+"""REST resources without training: datasets, configs, runs, errors, OpenAPI, health."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from gapcast.api.testing import LiveServer
+
+
+def test_healthz_and_openapi(live_server: LiveServer) -> None:
+    with live_server.http() as http:
+        health = http.get("/healthz").json()
+        assert health["status"] == "ok" and health["workers_max"] == 1
+        paths = http.get("/openapi.json").json()["paths"]
+        for path in (
+            "/datasets",
+            "/configs/{ref}",
+            "/runs/{run_id}/model",
+            "/runs/{run_id}/predict",
+        ):
+            assert path in paths
+        assert http.get("/docs").status_code == 200
+
+
+def test_dataset_list_and_show_with_gap_summary(live_server: LiveServer) -> None:
+    with live_server.http() as http:
+        names = [d["name"] for d in http.get("/datasets").json()]
+        assert "co2" in names
+        shown = http.get("/datasets/co2").json()
+        assert shown["series"][0]["name"] == "co2_ppm"
+        assert shown["frequency"] == "7 days 00:00:00"
+        gaps = shown["gaps"]
+        assert gaps["n_gaps"] > 0 and gaps["n_large"] > 0
+        assert 0.9 < gaps["observed_fraction"] < 1.0
+        by_id = http.get(f"/datasets/{shown['id']}").json()
+        assert by_id["name"] == "co2"
+
+
+def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -> None:
+    csv = b"timestamp,value\n2024-01-01,1\n2024-01-02,2\n2024-01-03,3\n"
+    with live_server.http() as http:
+        first = http.post("/datasets", files={"file": ("d.csv", csv)}, data={"name": "d"})
+        assert first.status_code == 201
+        again = http.post("/datasets", files={"file": ("d.csv", csv)}, data={"name": "d"})
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "conflict"
+        replaced = http.post(
+            "/datasets", files={"file": ("d.csv", csv)}, data={"name": "d", "replace": "true"}
+        )
+        assert replaced.status_code == 201
+
+        bad = http.post(
+            "/datasets",
+            files={"file": ("e.csv", b"timestamp,value\n2024-01-01,1\nnot a date,2\n")},
+        )
+        assert bad.status_code == 422
+        error = bad.json()["error"]
+        assert error["code"] == "invalid_input" and "line 3" in error["message"]
+
+        parquet = io.BytesIO()
+        frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="h")})
+        frame["v"] = range(5)
+        frame.to_parquet(parquet)
+        pq = http.post("/datasets", files={"file": ("p.parquet", parquet.getvalue())})
+        assert pq.status_code == 201 and pq.json()["name"] == "p"
+
+        big = b"timestamp,value\n" + b"2024-01-01,1\n" * 200_000
+        too_large = http.post("/datasets", files={"file": ("big.csv", big)})
+        assert too_large.status_code == 413
+        assert too_large.json()["error"]["code"] == "too_large"
+
+        assert http.delete("/datasets/d").status_code == 204
+        missing = http.get("/datasets/d")
+        assert missing.status_code == 404
+        assert "no dataset 'd'" in missing.json()["error"]["message"]
+
+
+def test_config_crud_with_field_errors(live_server: LiveServer) -> None:
+    body = {"name": "weekly", "config": {"model": "mlp", "training": {"epochs": 3}}}
+    with live_server.http() as http:
+        created = http.post("/configs", json=body)
+        assert created.status_code == 201, created.text
+        stored = created.json()
+        assert stored["config"]["hyperparameters"]["units"] >= 1  # defaults filled in
+        assert http.post("/configs", json=body).status_code == 409
+
+        steps = [{"step": "scale"}] * 6 + [{"step": "window", "lookback": 0}]
+        bad = http.put("/configs/weekly", json={"config": {"preprocessing": steps}})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["field"] == "config.preprocessing[6].lookback"
+
+        bad_hp = http.post(
+            "/configs",
+            json={"name": "x", "config": {"model": "mlp", "hyperparameters": {"units": 0}}},
+        )
+        assert bad_hp.status_code == 422
+        assert bad_hp.json()["error"]["field"] == "config.hyperparameters.units"
+
+        no_name = http.post("/configs", json={"config": {}})
+        assert no_name.status_code == 422
+        assert no_name.json()["error"]["field"] == "name"
+
+        updated = http.put("/configs/weekly", json={"config": {"model": "linear"}})
+        assert updated.json()["model"] == "linear"
+        assert [c["name"] for c in http.get("/configs").json()] == ["weekly"]
+        assert http.get(f"/configs/{stored['id']}").json()["name"] == "weekly"
+        assert http.delete("/configs/weekly").status_code == 204
+        assert http.get("/configs/weekly").status_code == 404
+
+
+def test_run_routes_errors(live_server: LiveServer) -> None:
+    with live_server.http() as http:
+        assert http.get("/runs/nope").status_code == 404
+        assert http.post("/runs/nope/cancel").status_code == 404
+        assert http.get("/runs/nope/model").status_code == 404
+        bad_filter = http.get("/runs", params={"status": "sleeping"})
+        assert bad_filter.status_code == 422
+        assert bad_filter.json()["error"]["field"] == "status"
+        bad = http.post("/runs", json={"dataset": "nope"})
+        assert bad.status_code == 404
+        assert bad.json()["error"]["field"] == "dataset"
