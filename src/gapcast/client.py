@@ -228,6 +228,20 @@ class Client:
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return (await self._request(method, path, **kwargs)).json()
 
+    async def submit(
+        self,
+        dataset: str | int,
+        config: str | int | Mapping[str, Any] | None = None,
+        **overrides: Any,
+    ) -> str:
+        """Queue a run over REST (no socket held open); returns its id. Follow it with watch()."""
+        body = {
+            "dataset": dataset,
+            "config": dict(config) if isinstance(config, Mapping) else config,
+            "overrides": overrides,
+        }
+        return str((await self._json("POST", "/runs", json=body))["run_id"])
+
     async def cancel(self, run_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("POST", f"/runs/{run_id}/cancel")
         return result

@@ -1,0 +1,156 @@
+"""One real run over /ws/train, shared by the tests of this module: the message sequence, the
+artifacts, predictions, the run's REST views and replaying it to a late watcher."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from gapcast.api.testing import Conversation, LiveServer, converse
+
+STAGES = ["queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving"]
+SAMPLE = pd.read_csv(Path(__file__).parents[2] / "src/gapcast/data/mauna_loa_co2_weekly.csv")
+
+
+@pytest.fixture(scope="module")
+def run(live_server: LiveServer) -> Conversation:
+    request = {
+        "type": "train",
+        "dataset": "co2",
+        "config": {"model": "linear"},
+        "overrides": {
+            "epochs": 2,
+            "lookback": 16,
+            "horizon": 4,
+            "gap_classifier": "always",
+            "gap_classifier_epochs": 1,
+        },
+    }
+    return asyncio.run(converse(f"{live_server.ws_url}/ws/train", [request]))
+
+
+def test_messages_in_order_with_run_id_and_seq(run: Conversation) -> None:
+    accepted = run.messages[0]
+    assert accepted["type"] == "accepted" and accepted["seq"] == 0
+    run_id = accepted["run_id"]
+    events = run.messages[1:]
+    assert [m["seq"] for m in events] == list(range(1, len(events) + 1))
+    assert all(m["run_id"] == run_id and isinstance(m["time"], float) for m in run.messages)
+    assert [m["stage"] for m in run.of_type("status")] == STAGES
+    gaps = run.of_type("gaps")[0]
+    assert gaps["large"] > 0 and gaps["gap_classifier"] is True
+    progress = [m for m in run.of_type("progress") if m["model"] == "forecaster"]
+    assert {m["epoch"] for m in progress} == {1, 2}
+    end_of_epoch = [m for m in progress if m.get("batch") is None]
+    assert all(m["epochs"] == 2 and m["loss"] > 0 and m["val_loss"] > 0 for m in end_of_epoch)
+    assert all("eta_s" in m and "samples_per_s" in m for m in progress)
+
+    done = run.last
+    assert done["type"] == "done" and done["status"] == "succeeded"
+    assert done["epochs"] == 2 and done["runtime_s"] > 0 and done["loss"] > 0
+    assert {"mae", "rmse", "mase", "naive"} <= set(done["metrics"])
+    assert {a["kind"] for a in done["artifacts"]} == {"model", "gap_model", "plot", "pipeline"}
+    assert run.close_code == 1000
+
+
+def _artifact(run: Conversation, kind: str) -> dict[str, Any]:
+    return next(a for a in run.last["artifacts"] if a["kind"] == kind)
+
+
+def test_artifacts_download(live_server: LiveServer, run: Conversation) -> None:
+    with live_server.http() as http:
+        model = http.get(_artifact(run, "model")["url"])
+        assert model.status_code == 200
+        assert model.headers["content-type"] == "application/x-keras"
+        assert model.content[:2] == b"PK"  # a .keras archive is a zip
+        assert hashlib.sha256(model.content).hexdigest() == _artifact(run, "model")["sha256"]
+
+        encoded = http.get(_artifact(run, "model")["url"], params={"encoding": "base64"}).json()
+        assert encoded["encoding"] == "base64"
+        assert base64.b64decode(encoded["data"]) == model.content
+
+        plot = http.get(_artifact(run, "plot")["url"])
+        assert plot.content.startswith(b"\x89PNG") and plot.headers["content-type"] == "image/png"
+        gap_model = http.get(_artifact(run, "gap_model")["url"])
+        assert gap_model.content[:2] == b"PK"
+        pipeline = http.get(_artifact(run, "pipeline")["url"]).json()
+        assert pipeline["lookback"] == 16 and pipeline["horizon"] == 4
+        listed = http.get(f"/runs/{run.last['run_id']}/artifacts").json()
+        assert len(listed) == 4
+
+
+def test_predict_from_dataset_and_from_posted_points(
+    live_server: LiveServer, run: Conversation
+) -> None:
+    run_id = run.last["run_id"]
+    with live_server.http() as http:
+        from_dataset = http.post(f"/runs/{run_id}/predict")
+        assert from_dataset.status_code == 200, from_dataset.text
+        body = from_dataset.json()
+        assert body["source"] == "dataset" and body["horizon"] == 4
+        rows = body["forecast"]
+        assert len(rows) == 4 and all(300 < r["co2_ppm"] < 500 for r in rows)
+        assert all(0.0 <= r["p_gap"] <= 1.0 for r in rows)
+        assert pd.Timestamp(rows[0]["timestamp"]) > pd.Timestamp(
+            SAMPLE["timestamp"].iloc[-1], tz="UTC"
+        )
+
+        recent = SAMPLE.iloc[1000:1100].dropna()
+        posted = http.post(
+            f"/runs/{run_id}/predict",
+            json={
+                "data": {"timestamp": list(recent["timestamp"]), "co2_ppm": list(recent["co2_ppm"])}
+            },
+        )
+        assert posted.status_code == 200, posted.text
+        first = pd.Timestamp(posted.json()["forecast"][0]["timestamp"])
+        assert first > pd.Timestamp(recent["timestamp"].iloc[-1], tz="UTC")
+
+        too_few = http.post(
+            f"/runs/{run_id}/predict",
+            json={"data": {"timestamp": ["2020-01-01", "2020-01-08"], "co2_ppm": [400.0, 401.0]}},
+        )
+        assert too_few.status_code == 422
+        assert "lookback" in too_few.json()["error"]["message"] or "16" in too_few.text
+
+
+def test_run_rest_views(live_server: LiveServer, run: Conversation) -> None:
+    run_id = run.last["run_id"]
+    with live_server.http() as http:
+        shown = http.get(f"/runs/{run_id}").json()
+        assert shown["status"] == "succeeded" and shown["attempts"] == 1
+        assert len(shown["history"]) == 2 and shown["metrics"] == run.last["metrics"]
+        assert shown["config"]["model"] == "linear" and shown["executor"]["kind"] == "local"
+        assert shown["gap_report"]["large"] > 0 and shown["gap_metrics"] is not None
+        assert [r["id"] for r in http.get("/runs", params={"status": "succeeded"}).json()] == [
+            run_id
+        ]
+        assert http.get("/runs", params={"status": "failed"}).json() == []
+        assert len(http.get("/runs", params={"dataset": "co2"}).json()) == 1
+        assert http.get("/runs", params={"dataset": "other"}).json() == []
+        events = http.get(f"/runs/{run_id}/events").json()
+        assert events == run.messages[1:]
+
+
+def test_late_watcher_replays_exactly_the_rest(live_server: LiveServer, run: Conversation) -> None:
+    run_id = run.last["run_id"]
+    replay = asyncio.run(converse(f"{live_server.ws_url}/ws/runs/{run_id}?after=5"))
+    assert replay.messages == run.messages[6:]
+    assert replay.close_code == 1000
+    whole = asyncio.run(converse(f"{live_server.ws_url}/ws/runs/{run_id}"))
+    assert json.dumps(whole.messages) == json.dumps(run.messages[1:])
+
+
+def test_delete_finished_run(live_server: LiveServer, run: Conversation) -> None:
+    run_id = run.last["run_id"]
+    with live_server.http() as http:
+        assert http.delete(f"/runs/{run_id}").status_code == 204
+        assert http.get(f"/runs/{run_id}").status_code == 404
+        assert http.get(f"/runs/{run_id}/model").status_code == 404
