@@ -11,6 +11,7 @@ exactly one final ``succeeded`` (the worker committed the result), ``cancelled``
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -43,7 +44,12 @@ class WorkerChannel:
 
     def send(self, kind: Kind, payload: dict[str, Any] | None = None) -> None:
         with self._lock:
-            self._conn.send((kind, payload))
+            try:
+                self._conn.send((kind, payload))
+            except OSError:
+                # The server is gone (crashed or killed). Exit at once, without the clean-up an
+                # exception would run on its way up: the checkpoint must stay for the resume.
+                os._exit(3)
 
     def event(self, event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> None:
         payload = event_payload(event)

@@ -1,0 +1,145 @@
+"""The server itself goes away mid-run — killed (a crash) or stopped (SIGTERM) — and comes back on
+the same database: the run resumes from its last finished epoch; nothing is left ``running``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gapcast.api.testing import LiveServer, ServerProcess, converse
+from gapcast.config import Settings
+from gapcast.db import runs as run_store
+from gapcast.db.session import make_engine, make_sessionmaker
+
+SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
+EPOCHS = 12
+REQUEST = {
+    "type": "train",
+    "dataset": "co2",
+    "overrides": {
+        "model": "linear",
+        "epochs": EPOCHS,
+        "batch_size": 8,
+        "lookback": 16,
+        "horizon": 4,
+        "patience": 0,
+        "gap_classifier": "never",
+    },
+}
+
+
+def forecaster_epoch_end(message: dict[str, Any], at_least: int = 2) -> bool:
+    return (
+        message.get("type") == "progress"
+        and message.get("model") == "forecaster"
+        and message.get("batch") is None
+        and message["epoch"] >= at_least
+    )
+
+
+@pytest.fixture
+def server(server_db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=server_db_url, data_dir=tmp_path / "data", workers_max=1
+    )
+    process = ServerProcess(settings, tmp_path / "server.log")
+    live = process.start()
+    with live.http() as http:
+        response = http.post(
+            "/datasets",
+            files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
+            data={"name": "co2", "replace": "true"},
+        )
+        assert response.status_code == 201, response.text
+    yield process
+    process.stop()
+
+
+def run_row(url: str, run_id: str) -> dict[str, Any]:
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            run = run_store.get_run(session, run_id)
+            return {"status": run.status, "executor": run.executor, "attempts": run.attempts}
+    finally:
+        engine.dispose()
+
+
+def start_and_interrupt(live: LiveServer) -> tuple[str, int]:
+    talk = asyncio.run(converse(f"{live.ws_url}/ws/train", [REQUEST], stop=forecaster_epoch_end))
+    return talk.messages[0]["run_id"], talk.last["seq"]
+
+
+def finish(live: LiveServer, run_id: str, after: int) -> list[dict[str, Any]]:
+    return asyncio.run(converse(f"{live.ws_url}/ws/runs/{run_id}?after={after}")).messages
+
+
+def requeued(events: list[dict[str, Any]]) -> int:
+    """Index of the event that put the run back in the queue (the worker may have reported a
+    little more between the client leaving and the server going down)."""
+    return next(i for i, e in enumerate(events) if e.get("stage") == "queued")
+
+
+def assert_resumed(events: list[dict[str, Any]]) -> None:
+    assert [m["seq"] for m in events] == list(range(events[0]["seq"], events[-1]["seq"] + 1))
+    events = events[requeued(events) :]
+    assert "resume from its last finished epoch" in events[0]["message"]
+    assert any(
+        e["type"] == "log" and "attempt 2: resuming from its last finished epoch" in e["message"]
+        for e in events
+    )
+    resumed = [e["epoch"] for e in events if forecaster_epoch_end(e, at_least=1)]
+    assert resumed and resumed[0] > 2 and resumed[-1] == EPOCHS  # earlier epochs were kept
+    assert events[-1]["type"] == "done" and events[-1]["status"] == "succeeded"
+    assert events[-1]["epochs"] == EPOCHS
+
+
+def test_killed_server_resumes_the_run(server: ServerProcess, server_db_url: str) -> None:
+    live = LiveServer(server.url, server.settings)
+    run_id, seq = start_and_interrupt(live)
+    worker_pid = run_row(server_db_url, run_id)["executor"]["pid"]
+    server.kill()
+
+    deadline = time.monotonic() + 10  # the orphaned worker notices and exits
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker_pid)
+    assert run_row(server_db_url, run_id)["status"] == "running"  # what a crash leaves behind
+
+    live = server.start()
+    events = finish(live, run_id, seq)
+    assert_resumed(events)
+    row = run_row(server_db_url, run_id)
+    assert row["status"] == "succeeded" and row["attempts"] == 2
+    with live.http() as http:
+        assert len(http.get(f"/runs/{run_id}").json()["history"]) == EPOCHS
+
+
+def test_stopped_server_requeues_and_resumes(server: ServerProcess, server_db_url: str) -> None:
+    live = LiveServer(server.url, server.settings)
+    run_id, seq = start_and_interrupt(live)
+    server.stop()
+    assert run_row(server_db_url, run_id)["status"] == "queued"
+
+    live = server.start()
+    events = finish(live, run_id, seq)
+    assert "the server stopped" in events[requeued(events)]["message"]
+    assert_resumed(events)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/status").read_text().find("State:\tZ") < 0
+    except FileNotFoundError:
+        return False
