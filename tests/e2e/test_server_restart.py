@@ -18,7 +18,7 @@ from gapcast.db import runs as run_store
 from gapcast.db.session import make_engine, make_sessionmaker
 
 SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
-EPOCHS = 12
+EPOCHS = 20
 REQUEST = {
     "type": "train",
     "dataset": "co2",
@@ -95,7 +95,13 @@ def assert_resumed(events: list[dict[str, Any]]) -> None:
         for e in events
     )
     resumed = [e["epoch"] for e in events if forecaster_epoch_end(e, at_least=1)]
-    assert resumed and resumed[0] > 2 and resumed[-1] == EPOCHS  # earlier epochs were kept
+    restarted = [e for e in events if "could not resume from" in e.get("message", "")]
+    if restarted:
+        # Killed while Keras wrote its (non-atomic) backup: the worker trains again from scratch.
+        assert resumed[0] == 1 and resumed[-1] == EPOCHS
+    else:
+        # Earlier epochs are not trained again (none at all when it stopped after the last one).
+        assert not resumed or (resumed[0] > 2 and resumed[-1] == EPOCHS)
     assert events[-1]["type"] == "done" and events[-1]["status"] == "succeeded"
     assert events[-1]["epochs"] == EPOCHS
 
@@ -124,7 +130,9 @@ def test_killed_server_resumes_the_run(server: ServerProcess, server_db_url: str
 def test_stopped_server_requeues_and_resumes(server: ServerProcess, server_db_url: str) -> None:
     live = LiveServer(server.url, server.settings)
     run_id, seq = start_and_interrupt(live)
+    began = time.monotonic()
     server.stop()
+    assert time.monotonic() - began < 10
     assert run_row(server_db_url, run_id)["status"] == "queued"
 
     live = server.start()

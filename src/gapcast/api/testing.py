@@ -218,9 +218,9 @@ async def converse(
             subprotocols=[Subprotocol(p) for p in subprotocols] if subprotocols else None,
             max_size=None,
         ) as ws:
-            for item in send:
-                await ws.send(json.dumps(item) if isinstance(item, Mapping) else item)
             try:
+                for item in send:
+                    await ws.send(json.dumps(item) if isinstance(item, Mapping) else item)
                 while True:
                     message = json.loads(await ws.recv())
                     messages.append(message)
