@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gapcast.db.points import insert_points, load_points
-from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow
+from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points
 from gapcast.errors import Conflict, NotFound
 from gapcast.ingest import ParsedTable
 from gapcast.training_config import TrainingConfig
@@ -86,8 +86,7 @@ def import_dataset(
                 "to overwrite it",
                 field="name",
             )
-        session.delete(existing)
-        session.flush()
+        _delete_dataset_rows(session, existing)
     ts = table.timestamps_ns
     dataset = Dataset(
         name=name,
@@ -126,7 +125,18 @@ def delete_dataset(session: Session, ref: str | int) -> None:
             f"dataset {dataset.name!r} has {active} queued or running run(s); cancel them first",
             field="dataset",
         )
+    _delete_dataset_rows(session, dataset)
+
+
+def _delete_dataset_rows(session: Session, dataset: Dataset) -> None:
+    # points has no foreign key (see tables.py), so its rows go first, explicitly.
+    session.execute(
+        delete(points).where(
+            points.c.series_id.in_(select(Series.id).where(Series.dataset_id == dataset.id))
+        )
+    )
     session.delete(dataset)
+    session.flush()
 
 
 @dataclass(frozen=True)
