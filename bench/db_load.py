@@ -74,14 +74,14 @@ def ours(url: str, table: ParsedTable) -> tuple[float, float]:
 
 
 def sqlite_reference(path: Path, table: ParsedTable) -> tuple[float, float]:
-    rows = list(
-        zip([1] * len(table.timestamps_ns), table.timestamps_ns.tolist(), table.values[0].tolist())
-    )
+    n = len(table.timestamps_ns)
+    rows = list(zip([1] * n, table.timestamps_ns.tolist(), table.values[0].tolist(), strict=True))
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute(
-        "CREATE TABLE ref (series_id INT, ts INT, value REAL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID"
+        "CREATE TABLE ref (series_id INT, ts INT, value REAL, PRIMARY KEY (series_id, ts))"
+        " WITHOUT ROWID"
     )
 
     def do_import() -> None:
@@ -108,7 +108,8 @@ def postgres_reference(url: str, table: ParsedTable) -> tuple[float, float]:
     payload = buf.getvalue().encode()
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as con:
         con.execute(
-            "CREATE TABLE ref (series_id int, ts timestamptz, value float8, PRIMARY KEY (series_id, ts))"
+            "CREATE TABLE ref (series_id int, ts timestamptz, value float8,"
+            " PRIMARY KEY (series_id, ts))"
         )
         con.commit()
 
@@ -120,7 +121,8 @@ def postgres_reference(url: str, table: ParsedTable) -> tuple[float, float]:
 
         def do_load() -> None:
             with con.cursor().copy(
-                "COPY (SELECT ts, value FROM ref WHERE series_id = 1 ORDER BY ts) TO STDOUT (FORMAT BINARY)"
+                "COPY (SELECT ts, value FROM ref WHERE series_id = 1 ORDER BY ts)"
+                " TO STDOUT (FORMAT BINARY)"
             ) as copy:
                 size = sum(len(chunk) for chunk in copy)
             assert size > 0
@@ -146,7 +148,8 @@ def main() -> None:
     table, csv = make_table(args.points)
     parse_s = timed(lambda: read_table(csv, filename="bench.csv"), repeat=1)
     print(
-        f"CSV parse+validate: {args.points / parse_s:,.0f} rows/s ({parse_s:.2f} s, {len(csv) / 1e6:.0f} MB)"
+        f"CSV parse+validate: {args.points / parse_s:,.0f} rows/s "
+        f"({parse_s:.2f} s, {len(csv) / 1e6:.0f} MB)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         mine = ours(f"sqlite:///{tmp}/ours.db", table)
