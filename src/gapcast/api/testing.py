@@ -221,6 +221,9 @@ async def converse(
             try:
                 for item in send:
                     await ws.send(json.dumps(item) if isinstance(item, Mapping) else item)
+            except ConnectionClosed:
+                pass  # refused before it read everything: its answer is still buffered below
+            try:
                 while True:
                     message = json.loads(await ws.recv())
                     messages.append(message)
