@@ -7,9 +7,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from gapcast.api import ws
 from gapcast.api.auth import TokenGuard
@@ -17,6 +20,8 @@ from gapcast.api.errors import install_error_handlers
 from gapcast.api.routes import ROUTERS
 from gapcast.config import Settings, get_settings
 from gapcast.execution.runtime import Runtime
+
+WEB_DIR = Path(__file__).parents[1] / "web"
 
 DESCRIPTION = """Trains time-series forecasting models on request, with live progress.
 
@@ -50,4 +55,14 @@ def create_app(settings: Settings | None = None, *, log_level: str = "INFO") -> 
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(ws.router)
+    mount_web_page(app)
     return app
+
+
+def mount_web_page(app: FastAPI) -> None:
+    """The single page at ``/`` and its static files under ``/web/`` (no build step)."""
+    app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})

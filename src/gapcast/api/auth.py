@@ -1,10 +1,11 @@
 """Bearer-token guard for every HTTP route and WebSocket, as ASGI middleware.
 
 Middleware rather than a per-route dependency: a route added later is guarded without anyone
-remembering to. Only the paths in ``PUBLIC_PATHS`` (liveness and the API description, which reveal
-no data) are open. The token may come as ``Authorization: Bearer <token>``, as ``?token=<token>``
-(browser downloads), or — WebSockets only, since browsers cannot set headers there — as the
-subprotocol ``bearer.<token>``. A refused WebSocket is accepted and closed with 1008 and an
+remembering to. Only the paths in ``PUBLIC_PATHS`` and under ``PUBLIC_PREFIXES`` (liveness, the API
+description and the web page's static files, which reveal no data) are open. The token may come as
+``Authorization: Bearer <token>``, as ``?token=<token>`` (browser downloads), or — WebSockets only,
+since browsers cannot set headers there — as the subprotocol ``bearer.<token>``. A refused
+WebSocket is accepted and closed with 1008 and an
 ``error`` message, so clients see why instead of a bare handshake failure.
 """
 
@@ -20,7 +21,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gapcast.errors import Unauthorized
 
-PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/healthz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+)
+# The web page's static files: the page holds no data and asks for the token itself.
+PUBLIC_PREFIXES = ("/web/",)
 SUBPROTOCOL_PREFIX = "bearer."
 
 
@@ -56,6 +61,7 @@ class TokenGuard:
             self.token is None
             or scope["type"] not in ("http", "websocket")
             or scope["path"] in PUBLIC_PATHS
+            or scope["path"].startswith(PUBLIC_PREFIXES)
         ):
             await self.app(scope, receive, send)
             return

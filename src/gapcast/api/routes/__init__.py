@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gapcast.api.routes import artifacts, configs, datasets, health, predict, runs
+from gapcast.api.routes import artifacts, configs, datasets, health, models, predict, runs, series
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     datasets.router,
+    series.router,
+    models.router,
     configs.router,
     runs.router,
     artifacts.router,
