@@ -49,16 +49,18 @@ def server(server_db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
         _env_file=None, database_url=server_db_url, data_dir=tmp_path / "data", workers_max=1
     )
     process = ServerProcess(settings, tmp_path / "server.log")
-    live = process.start()
-    with live.http() as http:
-        response = http.post(
-            "/datasets",
-            files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
-            data={"name": "co2", "replace": "true"},
-        )
-        assert response.status_code == 201, response.text
-    yield process
-    process.stop()
+    try:
+        live = process.start()
+        with live.http() as http:
+            response = http.post(
+                "/datasets",
+                files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
+                data={"name": "co2", "replace": "true"},
+            )
+            assert response.status_code == 201, response.text
+        yield process
+    finally:
+        process.stop()
 
 
 def run_row(url: str, run_id: str) -> dict[str, Any]:

@@ -45,6 +45,9 @@ def uvicorn_config(settings: Settings, *, log_level: str = "info") -> uvicorn.Co
         ws_max_size=settings.max_message_bytes,
         ws_ping_interval=PING_INTERVAL_S,
         ws_ping_timeout=PING_TIMEOUT_S,
+        # Messages are small JSON; compressing each one again for every watcher of a run costs
+        # more CPU than the bytes it saves.
+        ws_per_message_deflate=False,
         log_config=None,  # ours (key=value) is set up by serve()
         log_level=log_level,
         timeout_graceful_shutdown=5,

@@ -112,6 +112,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill()
         raise RuntimeError("the server did not answer /healthz in time")
 
     def kill(self) -> None:
