@@ -95,6 +95,20 @@ def model_to_bytes(model: Any) -> bytes:
         return path.read_bytes()
 
 
+# What Keras says when an archive asks for code: a lambda, a name it will not import, a
+# non-modelling API. Anything else that fails to load is a broken archive (InvalidInput).
+_CODE_SIGNS = (
+    "safe_mode",
+    "Lambda",
+    "lambda",
+    "Could not locate",
+    "Could not deserialize",
+    "cannot be imported",
+    "KerasSaveable",
+    "Non-modeling",
+)
+
+
 def load_model_bytes(data: bytes) -> Any:
     """A ``keras.Model`` from ``.keras`` bytes, refusing archives that would run code on load."""
     keras = import_keras()
@@ -103,11 +117,14 @@ def load_model_bytes(data: bytes) -> Any:
         path.write_bytes(data)
         try:
             return keras.saving.load_model(path, compile=False, safe_mode=True)
-        except ValueError as exc:
-            if "safe_mode" in str(exc) or "Lambda" in str(exc):
+        except (ValueError, TypeError) as exc:
+            # Keras refuses lambdas with ValueError, and classes or functions from outside Keras
+            # (custom objects, ``os.system``) with TypeError; either way it names the culprit.
+            if any(sign in str(exc) for sign in _CODE_SIGNS):
                 raise UnsafeModel(
-                    "the .keras archive contains code (a Lambda layer) and is refused; "
-                    "gapcast loads only models made of built-in Keras layers",
+                    "the .keras archive contains code (a Lambda layer, or a custom class or "
+                    "function) and is refused; gapcast loads only models made of built-in "
+                    "Keras layers",
                     field="model",
                 ) from exc
             raise InvalidInput(f"not a loadable .keras archive: {exc}", field="model") from exc
