@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +39,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_BAD_INPUT) from exc
         except GapcastError as exc:
             err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            raise typer.Exit(EXIT_RUN_FAILED) from exc
+        except (httpx.ConnectError, ConnectionRefusedError) as exc:
+            err_console.print(
+                f"[bold red]error:[/] no gapcast server answers ({exc}); start one with "
+                "'gapcast serve' or pass --server URL",
+                highlight=False,
+            )
             raise typer.Exit(EXIT_RUN_FAILED) from exc
 
     return wrapper
@@ -71,3 +79,32 @@ DbOption = typer.Option(
     None, "--db", envvar="GAPCAST_DATABASE_URL", help="Database URL (default: sqlite ./gapcast.db)"
 )
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+ServerOption = typer.Option(
+    None,
+    "--server",
+    envvar="GAPCAST_SERVER",
+    help="URL of a running gapcast server (default: work on the configured database)",
+    show_default=False,
+)
+TokenOption = typer.Option(
+    None, "--token", envvar="GAPCAST_API_TOKEN", help="The server's API token", show_default=False
+)
+
+
+def default_server_url(cfg: Settings) -> str:
+    """The server ``gapcast serve`` starts with these settings (for commands that need one)."""
+    host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::", "") else cfg.host
+    return f"http://{host}:{cfg.port}"
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` with a JSON value (``epochs=5``, ``hyperparameters={"units":16}``); a value
+    that is not JSON is taken as a string (``model=gru``)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise InvalidInput(f"--set: expected KEY=VALUE, received {text!r}", field="overrides")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value

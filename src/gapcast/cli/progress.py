@@ -1,0 +1,208 @@
+"""The live view of a run, shared by ``demo``, ``train`` and ``runs watch``, and its summary table.
+
+Both read the server's messages as they arrive (plain dicts, see docs/protocol.md), so what the
+command line shows is exactly what any other client of the WebSocket receives.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+STAGES = ("queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving")
+_MODEL_LABEL = {"forecaster": "forecaster", "gap_classifier": "gap classifier"}
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def number(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e5 else f"{value:,.0f}"
+    return str(value)
+
+
+class RunDisplay:
+    """A ``rich`` live display fed one message at a time with :meth:`update`.
+
+    It shows the current stage, one epoch bar per model (the gap classifier's, then the
+    forecaster's) with the latest loss and the server's ETA, and prints a line for each stage
+    change, the gap report and log messages above the bars, so the scroll-back tells the story.
+    """
+
+    def __init__(self, console: Console, run_id: str) -> None:
+        self.console = console
+        self.run_id = run_id
+        self.stage = "queued"
+        self.started = time.monotonic()
+        self.gaps: dict[str, Any] | None = None
+        self.terminal: dict[str, Any] | None = None
+        self.progress = Progress(
+            TextColumn("  {task.description:<15}"),
+            BarColumn(bar_width=32),
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("val {task.fields[val_loss]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            console=console,
+            auto_refresh=False,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._live = Live(self, console=console, refresh_per_second=8, transient=False)
+
+    def __enter__(self) -> RunDisplay:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.__exit__(None, None, None)
+
+    def __rich__(self) -> RenderableType:
+        elapsed = duration(time.monotonic() - self.started)
+        if self.terminal is not None:
+            where = Text(str(self.terminal.get("status", "")), "bold")
+        else:
+            index = STAGES.index(self.stage) + 1 if self.stage in STAGES else 0
+            where = Text.assemble(
+                ("stage ", "dim"),
+                (f"{index}/{len(STAGES)} ", "dim"),
+                (self.stage.replace("_", " "), "bold cyan"),
+            )
+        header = Text.assemble(
+            ("run ", "dim"), (self.run_id[:8], "bold"), "  ", where, ("  elapsed ", "dim"), elapsed
+        )
+        if self.gaps is not None:
+            header.append(f"  gaps {self.gaps['gaps']} ({self.gaps['large']} large)", "dim")
+        return Group(header, self.progress) if self._tasks else header
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "status":
+            self._on_status(event)
+        elif kind == "progress":
+            self._on_progress(event)
+        elif kind == "gaps":
+            self._on_gaps(event)
+        elif kind == "log":
+            style = "yellow" if event.get("level") == "warning" else "dim"
+            self.console.print(f"  [{style}]{event.get('message', '')}[/]", highlight=False)
+        elif kind in ("done", "error"):
+            self.terminal = event
+            for task in self._tasks.values():
+                if event.get("status") == "succeeded":
+                    self.progress.update(task, completed=self.progress.tasks[task].total)
+        self._live.refresh()
+
+    def _on_status(self, event: dict[str, Any]) -> None:
+        self.stage = str(event.get("stage", self.stage))
+        note = f" — {event['message']}" if event.get("message") else ""
+        self.console.print(
+            f"[green]•[/] {self.stage.replace('_', ' ')}{note}  "
+            f"[dim]{duration(time.monotonic() - self.started)}[/]",
+            highlight=False,
+        )
+
+    def _on_gaps(self, event: dict[str, Any]) -> None:
+        self.gaps = event
+        observed = float(event.get("observed_fraction", 1.0)) * 100
+        classifier = "a gap classifier will be trained" if event.get("gap_classifier") else ""
+        self.console.print(
+            f"  gaps found: [bold]{event['gaps']}[/] ({event['small']} small, filled; "
+            f"{event['large']} large), {event['missing_points']} missing points, "
+            f"{observed:.1f}% observed" + (f" — {classifier}" if classifier else ""),
+            highlight=False,
+        )
+
+    def _on_progress(self, event: dict[str, Any]) -> None:
+        model = str(event.get("model", "forecaster"))
+        epochs = int(event["epochs"])
+        epoch = int(event["epoch"])
+        batch, batches = event.get("batch"), event.get("batches")
+        done = epoch if batch is None or not batches else epoch - 1 + int(batch) / int(batches)
+        fields: dict[str, Any] = {
+            "epoch": epoch,
+            "epochs": epochs,
+            "loss": number(event.get("loss")),
+            "eta": duration(event.get("eta_s")) if event.get("eta_s") is not None else "–",
+        }
+        if event.get("val_loss") is not None:
+            fields["val_loss"] = number(event.get("val_loss"))
+        if model not in self._tasks:
+            label = _MODEL_LABEL.get(model, model)
+            self._tasks[model] = self.progress.add_task(label, total=epochs, val_loss="–", **fields)
+        self.progress.update(self._tasks[model], completed=done, total=epochs, **fields)
+
+
+def summary_table(result: dict[str, Any], *, title: str = "result") -> RenderableType:
+    """MAE/RMSE/MASE/sMAPE of the model against the naive and seasonal-naive baselines, the run's
+    figures and, when one was trained, the gap classifier against its baseline."""
+    metrics = result.get("metrics") or {}
+    table = Table(title=title, title_justify="left")
+    table.add_column("test part", style="bold")
+    table.add_column("model", justify="right")
+    table.add_column("naive", justify="right")
+    table.add_column("seasonal naive", justify="right")
+    naive = metrics.get("naive") or {}
+    seasonal = metrics.get("seasonal_naive") or {}
+    for key, label in (("mae", "MAE"), ("rmse", "RMSE"), ("mase", "MASE"), ("smape", "sMAPE")):
+        table.add_row(
+            label, number(metrics.get(key)), number(naive.get(key)), number(seasonal.get(key))
+        )
+    table.add_section()
+    table.add_row("epochs", number(result.get("epochs")))
+    table.add_row("runtime", duration(result.get("runtime_s")))
+    table.add_row("loss / val", f"{number(result.get('loss'))} / {number(result.get('val_loss'))}")
+    if metrics.get("windows") is not None:
+        table.add_row("test windows", f"{metrics['windows']:,}")
+    gap = result.get("gap_metrics")
+    if not gap:
+        return table
+    if not gap.get("gap_rate"):
+        # Precision and recall of "no gap anywhere" are 0/0: say so rather than print zeros.
+        note = Text(
+            "gap classifier: trained, but the test part has no gaps to score it on",
+            style="dim",
+        )
+        return Group(table, note)
+    gaps = Table(title="gap classifier (test part)", title_justify="left")
+    gaps.add_column("score", style="bold")
+    gaps.add_column("model", justify="right")
+    gaps.add_column("hour-of-week rate", justify="right")
+    base = gap.get("baseline") or {}
+    for key, label in (("precision", "precision"), ("recall", "recall"), ("f1", "F1")):
+        gaps.add_row(label, number(gap.get(key), 3), number(base.get(key), 3))
+    gaps.add_row("ROC AUC", number(gap.get("roc_auc"), 3), number(base.get("roc_auc"), 3))
+    gaps.add_row("gap rate", number(gap.get("gap_rate"), 3))
+    return Group(table, gaps)
+
+
+def verdict(result: dict[str, Any]) -> str | None:
+    """One sentence comparing the model's MAE with the seasonal-naive (else naive) baseline."""
+    metrics = result.get("metrics") or {}
+    ours = metrics.get("mae")
+    base_name, base = "seasonal naive", (metrics.get("seasonal_naive") or {}).get("mae")
+    if base is None:
+        base_name, base = "naive", (metrics.get("naive") or {}).get("mae")
+    if ours is None or not base:
+        return None
+    change = (1 - ours / base) * 100
+    if change >= 0:
+        return f"the model's MAE is {change:.0f}% lower than the {base_name} forecast's"
+    return f"the model's MAE is {-change:.0f}% higher than the {base_name} forecast's"

@@ -1,0 +1,172 @@
+"""``gapcast train``: request a run over the WebSocket and follow it live.
+
+Without ``--server`` the command starts a server in this process on the configured database (as
+``demo`` does) and talks to it like any client; with ``--server`` it trains on that server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gapcast.cli.backend import ServerBackend
+from gapcast.cli.common import (
+    EXIT_RUN_FAILED,
+    DbOption,
+    JsonOption,
+    ServerOption,
+    TokenOption,
+    console,
+    err_console,
+    handle_errors,
+    parse_assignment,
+    print_json,
+)
+from gapcast.cli.common import settings as load_settings
+from gapcast.cli.follow import Followed, follow_run
+from gapcast.cli.progress import summary_table, verdict
+from gapcast.cli.runs import export_run
+from gapcast.config import Settings
+from gapcast.errors import InvalidInput
+
+DETACH_REMOTE = (
+    "detached: run {run_id} goes on; follow it with 'gapcast runs watch {run_id} --server {url}'"
+)
+DETACH_LOCAL = (
+    "detached: this command's server stops now, so run {run_id} goes back to the queue and "
+    "resumes from its last finished epoch when 'gapcast serve' runs on this database"
+)
+
+
+@contextmanager
+def server_for(server: str | None, cfg: Settings) -> Iterator[str]:
+    """``server`` as given, or a server started in this process on the configured database."""
+    if server:
+        yield server.rstrip("/")
+        return
+    from gapcast.cli.local_server import local_server
+
+    with local_server(cfg) as url:
+        yield url
+
+
+def config_ref(text: str | None) -> str | dict[str, Any] | None:
+    """A stored config's name or id, or the contents of a JSON file of that path."""
+    if text is None:
+        return None
+    path = Path(text)
+    if text.endswith(".json") or path.is_file():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"--config {text}: {exc}", field="config") from exc
+        if not isinstance(data, dict):
+            raise InvalidInput(f"--config {text}: expected a JSON object", field="config")
+        return data
+    return text
+
+
+@handle_errors
+def train_command(
+    dataset: Annotated[
+        str, typer.Option("--dataset", "-d", help="Dataset name or id", show_default=False)
+    ],
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="Stored config name or id, or a JSON file"),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model: linear, mlp, lstm, gru, cnn, transformer")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Training epochs")] = None,
+    lookback: Annotated[int | None, typer.Option(min=1, help="Input window, in steps")] = None,
+    horizon: Annotated[int | None, typer.Option(min=1, help="Steps to forecast")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Windows per batch")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Adam learning rate")] = None,
+    gap_classifier: Annotated[
+        str | None, typer.Option(help="auto (when large gaps exist), always or never")
+    ] = None,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Any other override as KEY=JSON, e.g. --set patience=0 (repeatable)"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the run's files to this directory")
+    ] = None,
+    server: str | None = ServerOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Train a model on a dataset and show its progress live (Ctrl-C: cancel or detach)."""
+    overrides: dict[str, Any] = {}
+    for assignment in assignments or []:
+        key, value = parse_assignment(assignment)
+        overrides[key] = value
+    named = {
+        "model": model,
+        "epochs": epochs,
+        "lookback": lookback,
+        "horizon": horizon,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "gap_classifier": gap_classifier,
+    }
+    overrides.update({k: v for k, v in named.items() if v is not None})
+    request = {"dataset": dataset, "config": config_ref(config), "overrides": overrides}
+    cfg = load_settings(db)
+    token = token or cfg.api_token
+    with server_for(server, cfg) as url:
+        detach = DETACH_REMOTE.replace("{url}", url) if server else DETACH_LOCAL
+        followed = follow_run(
+            url, token, request=request, console=None if as_json else console, on_detach=detach
+        )
+        files = (
+            export_run(ServerBackend(url, token), followed.run_id, out)
+            if out is not None and followed.succeeded and followed.run_id
+            else {}
+        )
+    finish(followed, files, as_json=as_json)
+
+
+def finish(followed: Followed, files: dict[str, Path], *, as_json: bool) -> None:
+    """Print the outcome (summary table, or JSON) and exit 1 unless the run succeeded."""
+    terminal = followed.terminal or {}
+    if as_json:
+        print_json(
+            {
+                "run_id": followed.run_id,
+                "status": "detached" if followed.detached else terminal.get("status"),
+                **{k: v for k, v in terminal.items() if k not in ("type", "seq", "time")},
+                "files": {k: str(v) for k, v in files.items()},
+            }
+        )
+    elif followed.succeeded:
+        console.print()
+        console.print(summary_table(terminal, title=f"run {followed.run_id}"))
+        sentence = verdict(terminal)
+        if sentence:
+            console.print(f"[green]✓[/] {sentence}", highlight=False)
+        for kind, path in files.items():
+            console.print(f"  {kind:<10} {path}", highlight=False)
+    elif terminal.get("type") == "error":
+        err_console.print(
+            f"[bold red]run {terminal.get('status', 'failed')}:[/] {terminal.get('message')}",
+            highlight=False,
+        )
+    elif terminal:
+        console.print(f"run {terminal.get('status')}")
+    if followed.detached or followed.succeeded:
+        return
+    raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
