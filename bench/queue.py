@@ -1,100 +1,26 @@
-"""Does the queue cost anything? Ten small runs submitted at once to a one-worker server, against
-the same ten runs submitted one after another (each waited for before the next).
+"""Queue benchmark entry point: ``python bench/queue.py [--runs 10] [--epochs 2]``.
 
-Starts a real server (``python -m gapcast.api``, its own process, ``workers_max=1``) on a SQLite
-file. "Alone" is the sum of each run's wall time from submission to its ``done`` when it is the
-only run; "queued" is the wall time from submitting all ten to the last ``done``. Prints both and
-the ratio (target ≤ 1.2x).
-
-    python bench/queue.py [--runs 10] [--epochs 2]
+The code is in ``queue_runs.py``. This file's name is also the standard library's ``queue``, and a
+script run from ``bench/`` has this directory first on ``sys.path``: when anything then imports
+``queue`` (asyncio, logging and concurrent.futures do), it finds this file. So, imported under any
+name but ``__main__``, it hands over the real standard-library module instead.
 """
-
-from __future__ import annotations
 
 import sys
 
-# Run as a script, this file's directory comes first on sys.path and its name would shadow the
-# standard library's ``queue`` (which asyncio and logging import).
-if sys.path and sys.path[0] == __file__.rsplit("/", 1)[0]:
-    sys.path.pop(0)
+if __name__ != "__main__":
+    import importlib.util
+    import sysconfig
+    from pathlib import Path
 
-import argparse
-import asyncio
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
+    _spec = importlib.util.spec_from_file_location(
+        __name__, Path(sysconfig.get_paths()["stdlib"]) / "queue.py"
+    )
+    assert _spec is not None and _spec.loader is not None
+    _real = importlib.util.module_from_spec(_spec)
+    sys.modules[__name__] = _real
+    _spec.loader.exec_module(_real)
+else:
+    from queue_runs import main
 
-from gapcast.api.testing import ServerProcess
-from gapcast.client import Client
-from gapcast.config import Settings
-
-SAMPLE = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
-
-
-async def wait_done(client: Client, run_id: str) -> float:
-    async for _ in client.watch(run_id):
-        pass
-    return time.perf_counter()
-
-
-async def alone(client: Client, runs: int, overrides: dict[str, Any]) -> list[float]:
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        run_id = await client.submit("co2", None, **overrides)
-        times.append(await wait_done(client, run_id) - began)
-    return times
-
-
-async def queued(client: Client, runs: int, overrides: dict[str, Any]) -> float:
-    began = time.perf_counter()
-    ids = [await client.submit("co2", None, **overrides) for _ in range(runs)]
-    ends = await asyncio.gather(*(wait_done(client, run_id) for run_id in ids))
-    return max(ends) - began
-
-
-async def run_bench(url: str, runs: int, overrides: dict[str, Any]) -> None:
-    async with Client(url) as client:
-        await client.upload_dataset(SAMPLE, name="co2", replace=True)
-        await alone(client, 1, overrides)  # warm the OS file cache and the database
-        singles = await alone(client, runs, overrides)
-        together = await queued(client, runs, overrides)
-        statuses = {r["status"] for r in await client.runs(limit=runs)}
-    total_alone = sum(singles)
-    each = f"{min(singles):.1f}-{max(singles):.1f} s"
-    print(f"{runs} runs alone: {total_alone:.1f} s in all (each {each})")
-    print(f"{runs} runs queued at once on 1 worker: {together:.1f} s; statuses {sorted(statuses)}")
-    print(f"  queued / alone = {together / total_alone:.2f}x (target <= 1.2x)")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--epochs", type=int, default=2)
-    args = parser.parse_args()
-    overrides = {
-        "model": "linear",
-        "epochs": args.epochs,
-        "lookback": 16,
-        "horizon": 4,
-        "patience": 0,
-        "gap_classifier": "never",
-    }
-    with tempfile.TemporaryDirectory(prefix="gapcast-bench-") as tmp:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_url=f"sqlite:///{tmp}/bench.db",
-            data_dir=Path(tmp) / "data",
-            workers_max=1,
-        )
-        server = ServerProcess(settings, Path(tmp) / "server.log")
-        live = server.start()
-        try:
-            asyncio.run(run_bench(live.url, args.runs, overrides))
-        finally:
-            server.stop()
-
-
-if __name__ == "__main__":
     main()
