@@ -1,0 +1,57 @@
+"""``gapcast demo`` as a newcomer runs it: a subprocess in an empty directory, with the default
+database (./gapcast.db), only the epochs shortened through GAPCAST_DEMO_EPOCHS."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gapcast.cli.demo import CONFIG_NAME, SAMPLE_NAME, prepare
+
+pytestmark = pytest.mark.slow
+GAPCAST = Path(sys.executable).with_name("gapcast")
+
+
+def test_demo_trains_and_writes_the_model_and_plot(tmp_path: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("GAPCAST_") or k == "GAPCAST_TEST"
+    }
+    env.update({"GAPCAST_DEMO_EPOCHS": "2", "COLUMNS": "120", "NO_COLOR": "1"})
+    done = subprocess.run(
+        [str(GAPCAST), "demo"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert f"imported the sample series as dataset {SAMPLE_NAME}" in out
+    assert "gaps found: 22 (19 small, filled; 3 large)" in out
+    for label in ("MAE", "RMSE", "MASE", "seasonal naive", "epochs", "runtime"):
+        assert label in out
+    assert "gap classifier" in out
+    assert (tmp_path / "gapcast.db").exists()
+
+    [run_dir] = (tmp_path / "gapcast-out").iterdir()
+    model, plot = run_dir / "model.keras", run_dir / "forecast.png"
+    assert str(model.relative_to(tmp_path)) in out and str(plot.relative_to(tmp_path)) in out
+    with zipfile.ZipFile(model) as archive:
+        assert {"config.json", "model.weights.h5"} <= set(archive.namelist())
+    with Image.open(plot) as image:
+        image.verify()
+        assert image.format == "PNG" and image.size[0] >= 600
+
+
+def test_demo_prepares_the_sample_and_config_once(db_url: str) -> None:
+    first = prepare(db_url)
+    assert len(first) == 2 and SAMPLE_NAME in first[0] and CONFIG_NAME in first[1]
+    assert prepare(db_url) == []
