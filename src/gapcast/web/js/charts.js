@@ -1,0 +1,93 @@
+// The two charts: the dataset's series with its gaps shaded, and the live loss curves.
+import uPlot from "../vendor/uPlot.esm.js";
+
+const GAP_FILL = { large: "rgba(220, 38, 38, 0.16)", small: "rgba(245, 158, 11, 0.24)" };
+const COLORS = ["#2563eb", "#0891b2", "#7c3aed", "#db2777", "#059669"];
+
+function width(el) {
+  return Math.max(320, el.clientWidth || el.parentElement.clientWidth - 8);
+}
+
+/** Shade each gap from its first missing point to the next grid point. */
+function gapShading(gaps, stepS) {
+  return {
+    hooks: {
+      drawClear: [
+        (u) => {
+          const { ctx, bbox } = u;
+          ctx.save();
+          for (const gap of gaps) {
+            const x0 = u.valToPos(gap.start, "x", true);
+            const x1 = u.valToPos(gap.end + stepS, "x", true);
+            ctx.fillStyle = GAP_FILL[gap.kind] || GAP_FILL.large;
+            ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), bbox.height);
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+export function seriesChart(el, data) {
+  el.innerHTML = "";
+  const stepS = (data.frequency_s || 0) * (data.bucket || 1);
+  const series = [{}].concat(
+    data.channels.map((name, i) => ({ label: name, stroke: COLORS[i % COLORS.length], width: 1.2, spanGaps: false })),
+  );
+  const opts = {
+    width: width(el),
+    height: 260,
+    series,
+    scales: { x: { time: true } },
+    axes: [{}, { size: 60 }],
+    legend: { live: true },
+    plugins: [gapShading(data.gaps, stepS)],
+  };
+  const columns = [data.time, ...data.channels.map((c) => data.values[c])];
+  const chart = new uPlot(opts, columns, el);
+  el.dataset.points = String(data.time.length);
+  el.dataset.gaps = String(data.gaps.length);
+  return chart;
+}
+
+/** Loss per finished epoch; `add` appends a point and redraws. */
+export class LossChart {
+  constructor(el) {
+    this.el = el;
+    this.epochs = [];
+    this.loss = [];
+    this.valLoss = [];
+    el.innerHTML = "";
+    this.chart = new uPlot(
+      {
+        width: width(el),
+        height: 200,
+        series: [
+          { label: "epoch" },
+          { label: "loss", stroke: "#2563eb", width: 2, points: { show: true } },
+          { label: "val loss", stroke: "#f97316", width: 2, dash: [6, 4], points: { show: true } },
+        ],
+        scales: { x: { time: false } },
+        axes: [{ label: "epoch" }, { size: 60 }],
+      },
+      [[], [], []],
+      el,
+    );
+    el.dataset.points = "0";
+  }
+
+  add(epoch, loss, valLoss) {
+    const at = this.epochs.indexOf(epoch);
+    if (at >= 0) {
+      this.loss[at] = loss;
+      this.valLoss[at] = valLoss;
+    } else {
+      this.epochs.push(epoch);
+      this.loss.push(loss);
+      this.valLoss.push(valLoss);
+    }
+    this.chart.setData([this.epochs, this.loss, this.valLoss]);
+    this.el.dataset.points = String(this.epochs.length);
+  }
+}
