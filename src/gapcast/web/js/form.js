@@ -8,7 +8,7 @@ export function fieldKey(field) {
   if (!field) return "general";
   const parts = field.replace(/\[\d+\]/g, "").split(".");
   if (parts.includes("hyperparameters")) return "hyperparameters";
-  const known = ["model", "epochs", "lookback", "horizon", "max_fill", "method", "gap_classifier",
+  const known = ["model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "method", "gap_classifier",
     "dataset", "file", "name", "token"];
   for (let i = parts.length - 1; i >= 0; i -= 1) {
     if (known.includes(parts[i])) return parts[i];
@@ -74,6 +74,8 @@ export function fill(config) {
   $("model").value = config.model;
   $("hyperparameters").value = JSON.stringify(config.hyperparameters || {});
   $("epochs").value = config.training.epochs;
+  $("batch_size").value = config.training.batch_size;
+  $("patience").value = config.training.patience;
   const window = step(config, "window");
   if (window) {
     $("lookback").value = window.lookback;
@@ -115,6 +117,11 @@ export function read() {
     model: $("model").value,
     hyperparameters,
     preprocessing,
-    training: { epochs: int("epochs"), gap_classifier: $("gap_classifier").value },
+    training: {
+      epochs: int("epochs"),
+      batch_size: int("batch_size"),
+      patience: int("patience"),
+      gap_classifier: $("gap_classifier").value,
+    },
   };
 }
