@@ -69,8 +69,13 @@ class TrainingConfig(BaseModel):
     def with_overrides(self, overrides: dict[str, Any]) -> TrainingConfig:
         """A copy with request-level overrides applied (model, epochs, lookback, horizon, ...)."""
         data = self.model_dump(mode="json")
+        if overrides.get("model", self.model) != self.model:
+            # The stored hyperparameters were filled in for the old model; another model has its own.
+            data["hyperparameters"] = {}
         for key, value in overrides.items():
-            if key in ("model", "target", "covariates", "hyperparameters"):
+            if key == "hyperparameters" and isinstance(value, dict):
+                data[key] = {**data[key], **value}
+            elif key in ("model", "target", "covariates"):
                 data[key] = value
             elif key in TrainingParams.model_fields:
                 data["training"][key] = value

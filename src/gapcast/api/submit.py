@@ -52,12 +52,6 @@ def resolve_config(
         row = repository.get_config(session, str(ref) if isinstance(ref, str) else ref)
         config = validate_config(row.body)
     if overrides:
-        if overrides.get("model", config.model) != config.model and (
-            "hyperparameters" not in overrides
-        ):
-            # The stored hyperparameters belong to the old model (filled with its defaults);
-            # a different model starts from its own defaults.
-            overrides = {**overrides, "hyperparameters": {}}
         try:
             config = config.with_overrides(overrides)
         except ValidationError as exc:

@@ -1,0 +1,47 @@
+"""TrainingConfig: defaults, validation against the model registry, request overrides."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from gapcast.errors import InvalidInput
+from gapcast.training_config import TrainingConfig
+
+
+def test_defaults_validate_and_fill_hyperparameters() -> None:
+    cfg = TrainingConfig()
+    assert cfg.model == "lstm" and cfg.hyperparameters  # filled with the strategy's defaults
+    assert cfg.window() == (48, 24)
+
+
+def test_unknown_model_lists_the_known_ones() -> None:
+    with pytest.raises((InvalidInput, ValidationError), match=r"lstm") as err:
+        TrainingConfig(model="prophet")
+    assert "prophet" in str(err.value)
+
+
+def test_overriding_the_model_starts_from_its_own_hyperparameters() -> None:
+    cfg = TrainingConfig(model="lstm")
+    switched = cfg.with_overrides({"model": "linear", "epochs": 3, "lookback": 16})
+    assert switched.model == "linear"
+    assert switched.hyperparameters == TrainingConfig(model="linear").hyperparameters
+    assert switched.training.epochs == 3 and switched.window() == (16, 24)
+
+
+def test_hyperparameter_overrides_merge_for_the_same_model() -> None:
+    cfg = TrainingConfig(model="mlp", hyperparameters={"layers": 3})
+    merged = cfg.with_overrides({"hyperparameters": {"units": 16}})
+    assert merged.hyperparameters["units"] == 16
+    assert merged.hyperparameters["layers"] == 3  # kept, not reset to the default 2
+
+
+def test_invalid_hyperparameter_override_is_refused() -> None:
+    with pytest.raises((InvalidInput, ValidationError), match="units"):
+        TrainingConfig(model="mlp").with_overrides({"hyperparameters": {"units": -1}})
+
+
+def test_unknown_override_names_the_field() -> None:
+    with pytest.raises(InvalidInput, match=r"unknown override 'epoch'; expected one of") as err:
+        TrainingConfig().with_overrides({"epoch": 3})
+    assert err.value.field == "overrides.epoch"
