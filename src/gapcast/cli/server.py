@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from gapcast.cli.common import DbOption, handle_errors
 from gapcast.cli.common import settings as load_settings
+from gapcast.config import Settings
+from gapcast.errors import InvalidInput
 
 
 @handle_errors
@@ -19,6 +22,17 @@ def serve_command(
     workers_max: Annotated[
         int | None, typer.Option("--workers-max", min=1, help="Trainings run at once")
     ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="'local' worker processes (default) or 'ray' tasks")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --executor ray: 'local' (start Ray here, the default), 'auto' (the "
+            "cluster running on this machine) or ray://host:10001",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
     db: str | None = DbOption,
 ) -> None:
@@ -28,10 +42,26 @@ def serve_command(
     base = load_settings(db)
     changes = {
         k: v
-        for k, v in {"host": host, "port": port, "workers_max": workers_max}.items()
+        for k, v in {
+            "host": host,
+            "port": port,
+            "workers_max": workers_max,
+            "executor": executor,
+            "ray_address": ray_address,
+        }.items()
         if v is not None
     }
-    serve(base.model_copy(update=changes), log_level=log_level)
+    serve(settings_with(base, changes), log_level=log_level)
+
+
+def settings_with(base: Settings, changes: dict[str, Any]) -> Settings:
+    """``base`` with command-line values, validated like the environment variables."""
+    try:
+        return Settings.model_validate({**base.model_dump(), **changes})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        raise InvalidInput(f"--{name.replace('_', '-')}: {error['msg']}", field=name) from exc
 
 
 def register(app: typer.Typer) -> None:

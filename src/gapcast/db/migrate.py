@@ -6,11 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gapcast.db.session import make_engine, normalise_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6761_7063_6173_74  # "gapcast": one advisory lock key for schema changes
 
 
 def alembic_config(url: str) -> Config:
@@ -28,6 +29,10 @@ def upgrade(url: str, revision: str = "head", *, engine: Engine | None = None) -
     engine = engine or make_engine(url)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Replicas starting together would race to create the same tables: the first
+                # migrates, the others wait here and then find the schema at head.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     finally:

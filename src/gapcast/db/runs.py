@@ -30,6 +30,7 @@ from gapcast.errors import Conflict, InvalidInput, NotFound, QueueFull
 from gapcast.training_config import TrainingConfig
 
 ACTIVE_STATUSES = ("queued", "running")
+CHECKPOINT = "checkpoint"
 
 
 def create_run(
@@ -144,6 +145,10 @@ def finish_run(
     if status != "queued":
         run.finished_at = utcnow()
         run.runtime_s = _elapsed(run.started_at)
+        # A finished run has nothing left to resume (the Ray executor stores its checkpoint).
+        session.execute(
+            delete(Artifact).where(Artifact.run_id == run_id, Artifact.kind == CHECKPOINT)
+        )
     session.flush()
     return run
 
@@ -219,6 +224,23 @@ def touch(session: Session, run_id: str) -> None:
     session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=utcnow()))
 
 
+def touch_claimed(session: Session, *, claimed_by: str) -> None:
+    """Heartbeat of every run a server runs: it is alive, even while its runs are silent."""
+    session.execute(
+        update(Run)
+        .where(Run.status == "running", Run.claimed_by == claimed_by)
+        .values(heartbeat_at=utcnow())
+    )
+
+
+def lock_run(session: Session, run_id: str) -> Run:
+    """The run, row-locked until the transaction ends (PostgreSQL; SQLite locks the database)."""
+    run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
+    if run is None:
+        raise NotFound(f"no run {run_id!r}", field="run_id")
+    return run
+
+
 # --- events ---------------------------------------------------------------------------------
 
 
@@ -235,6 +257,9 @@ def append_events(
     The caller serialises writers of one run (the server's EventRecorder holds a lock), and the
     unique (run_id, seq) constraint turns any slip into an error instead of a reordered log.
     """
+    # The row lock serialises writers of one run across processes (two server replicas: one runs
+    # it, the other records a cancel request), where the recorder's in-process lock cannot.
+    session.execute(select(Run.id).where(Run.id == run_id).with_for_update())
     seq = last_seq(session, run_id)
     stored: list[dict[str, Any]] = []
     for message in messages:
@@ -284,3 +309,31 @@ def get_artifact(session: Session, run_id: str, kind: str) -> Artifact:
         raise NotFound(f"no {kind} artifact for run {run_id}: {why}", field="kind")
     _ = found.data  # load the deferred bytes while the session is open
     return found
+
+
+def save_artifact(
+    session: Session, run_id: str, *, kind: str, media_type: str, data: bytes
+) -> None:
+    """Store (or replace) one artifact of a run, e.g. the checkpoint of a run still training."""
+    import hashlib
+
+    session.execute(delete(Artifact).where(Artifact.run_id == run_id, Artifact.kind == kind))
+    session.add(
+        Artifact(
+            run_id=run_id,
+            kind=kind,
+            media_type=media_type,
+            data=data,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+        )
+    )
+    session.flush()
+
+
+def artifact_data(session: Session, run_id: str, kind: str) -> bytes | None:
+    """The bytes of one artifact, or None when the run has none of that kind."""
+    found = session.scalar(
+        select(Artifact.data).where(Artifact.run_id == run_id, Artifact.kind == kind)
+    )
+    return None if found is None else bytes(found)

@@ -155,6 +155,7 @@ class Run(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     sweep_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    trial: Mapped[dict[str, Any] | None] = mapped_column(JsonType)  # a sweep trial's number, params
 
     artifacts: Mapped[list[Artifact]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
@@ -192,3 +193,33 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     run: Mapped[Run] = relationship(back_populates="artifacts")
+
+
+SWEEP_STATUSES = ("running", "succeeded", "failed", "cancelled")
+
+
+class Sweep(Base):
+    """A hyperparameter search: its trials are ordinary runs with ``runs.sweep_id`` set."""
+
+    __tablename__ = "sweeps"
+    __table_args__ = (Index("ix_sweeps_status", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    name: Mapped[str | None] = mapped_column(String(200))
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    dataset_name: Mapped[str] = mapped_column(String(200))
+    config_name: Mapped[str | None] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    space: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    objective: Mapped[str] = mapped_column(String(100))
+    direction: Mapped[str] = mapped_column(String(10))
+    sampler: Mapped[str] = mapped_column(String(20))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    trials: Mapped[int] = mapped_column(Integer)
+    parallel: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    best_run_id: Mapped[str | None] = mapped_column(String(36))
+    best_value: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -23,7 +23,13 @@ class Executor(Protocol):
     kind: str
     capacity: int
 
+    def open(self) -> None:
+        """Connect to whatever runs the workers (blocking; called once, before any ``start``)."""
+
     def free_slots(self) -> int: ...
+
+    def running(self) -> list[str]:
+        """The ids of the runs this executor has started and not yet reported finished."""
 
     def start(self, run_id: str) -> dict[str, Any]:
         """Start the run; returns what identifies the worker (stored in ``runs.executor``)."""

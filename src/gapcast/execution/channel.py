@@ -33,6 +33,9 @@ class Outcome:
     code: str = "ok"
     message: str = ""
     field: str | None = None
+    # The worker was lost (killed, out of memory, node gone) rather than failing on its own:
+    # the run may be retried from its checkpoint when its config allows (resources.max_retries).
+    retryable: bool = False
 
 
 class WorkerChannel:

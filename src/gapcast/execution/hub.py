@@ -65,6 +65,10 @@ class EventHub:
             if not subs:
                 del self._subscriptions[sub.run_id]
 
+    def watched(self) -> tuple[str, ...]:
+        """The runs with at least one watcher; safe from any thread (one C-level copy)."""
+        return tuple(self._subscriptions)
+
     def watchers(self, run_id: str) -> int:
         return len(self._subscriptions.get(run_id, ()))
 

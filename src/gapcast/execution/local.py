@@ -69,6 +69,9 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._stopping = False
 
+    def open(self) -> None:
+        """Nothing to connect to: worker processes are spawned per run."""
+
     def free_slots(self) -> int:
         with self._lock:
             return 0 if self._stopping else self.capacity - len(self._workers)
@@ -137,7 +140,9 @@ class LocalExecutor:
         if stopping:
             return  # the runtime re-queues this run after shutdown
         if outcome is None:
-            outcome = Outcome("failed", code="worker_died", message=death_reason(exitcode))
+            outcome = Outcome(
+                "failed", code="worker_died", message=death_reason(exitcode), retryable=True
+            )
         log.info(
             "worker ended",
             extra={"run_id": run_id, "status": outcome.status, "exitcode": exitcode},

@@ -18,6 +18,7 @@ from gapcast.db import runs as run_store
 from gapcast.db.session import transaction
 from gapcast.db.tables import Run
 from gapcast.execution.hub import EventHub
+from gapcast.execution.notify import notify_stored
 
 # Artifact kind → download path under /runs/{id}; documented in docs/protocol.md.
 ARTIFACT_PATHS = {
@@ -82,9 +83,12 @@ def error_message(run: Run, *, code: str, message: str, field: str | None = None
 
 
 class EventRecorder:
-    def __init__(self, sessions: sessionmaker[Session], hub: EventHub | None) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], hub: EventHub | None, *, origin: str = ""
+    ) -> None:
         self._sessions = sessions
         self._hub = hub
+        self._origin = origin  # this server's id, so its own notifications can be told apart
         self._lock = threading.Lock()
 
     def record(self, run_id: str, build: Build, *, heartbeat: bool = False) -> list[dict[str, Any]]:
@@ -94,6 +98,8 @@ class EventRecorder:
             with transaction(self._sessions) as session:
                 messages = build(session)
                 stored = run_store.append_events(session, run_id, messages) if messages else []
+                if stored:
+                    notify_stored(session, run_id, stored[-1]["seq"], origin=self._origin)
                 if heartbeat:
                     run_store.touch(session, run_id)
             if self._hub is not None:

@@ -5,15 +5,17 @@ it. Recovery is the same for a crash and a clean stop: a run left ``running`` go
 queue and resumes from its last finished epoch (its checkpoint directory survives), unless its
 dataset is gone or it already failed to finish ``MAX_ATTEMPTS`` times — then it is marked
 ``interrupted`` with the reason. Nothing stays ``running`` without a worker.
+
+Only runs whose server is gone are recovered (``replicas.py``): several servers may share one
+database. A worker that is lost while its server lives (killed, out of memory, a Ray node gone) is
+retried the same way when the run's config allows it (``resources.max_retries``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -22,10 +24,11 @@ from gapcast.config import Settings
 from gapcast.db import runs as run_store
 from gapcast.db.migrate import upgrade
 from gapcast.db.session import make_engine, make_sessionmaker
-from gapcast.errors import InvalidInput
+from gapcast.execution.base import Executor
 from gapcast.execution.channel import Outcome
 from gapcast.execution.hub import EventHub
 from gapcast.execution.local import LocalExecutor
+from gapcast.execution.notify import EventBridge
 from gapcast.execution.recorder import (
     EventRecorder,
     done_message,
@@ -33,7 +36,9 @@ from gapcast.execution.recorder import (
     now,
     status_message,
 )
+from gapcast.execution.replicas import ReplicaWatch, new_server_id
 from gapcast.execution.scheduler import Scheduler
+from gapcast.execution.sweeps import SweepDriver
 from gapcast.execution.worker import checkpoint_dir_for
 
 log = logging.getLogger("gapcast.execution.runtime")
@@ -49,30 +54,58 @@ class Runtime:
         loop: asyncio.AbstractEventLoop | None = None,
         log_level: str = "INFO",
     ) -> None:
-        if settings.executor != "local":
-            raise InvalidInput(
-                f"executor {settings.executor!r} is not available in this build; use 'local'",
-                field="executor",
-            )
         self.settings = settings
-        self.server_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.server_id = new_server_id()
         self.data_dir = settings.data_dir.resolve()
         self.engine = make_engine(settings.database_url)
         self.sessions = make_sessionmaker(self.engine)
         self.hub = EventHub(loop) if loop is not None else None
-        self.recorder = EventRecorder(self.sessions, self.hub)
-        self.executor = LocalExecutor(
-            database_url=settings.database_url,
-            data_dir=self.data_dir,
-            capacity=settings.workers_max,
-            sink=self,
-            log_level=log_level,
-        )
+        self.recorder = EventRecorder(self.sessions, self.hub, origin=self.server_id)
+        self.executor = self._make_executor(log_level)
         self.scheduler = Scheduler(
             self.sessions,
             self.executor,
             server_id=self.server_id,
             on_start_failed=self._start_failed,
+        )
+        self.replicas = ReplicaWatch(
+            self.sessions, self.executor, server_id=self.server_id, requeue=self._requeue
+        )
+        self.bridge = (
+            EventBridge(
+                database_url=settings.database_url,
+                sessions=self.sessions,
+                hub=self.hub,
+                origin=self.server_id,
+                local_runs=self.executor.running,
+            )
+            if self.hub is not None
+            else None
+        )
+        self.sweeps = SweepDriver(
+            self.sessions, max_queued=settings.max_queued_runs, on_queued=self.scheduler.wake
+        )
+
+    def _make_executor(self, log_level: str) -> Executor:
+        if self.settings.executor == "ray":
+            # Imported only when chosen: Ray is a large import the local executor never needs.
+            from gapcast.execution.ray_executor import RayExecutor
+
+            return RayExecutor(
+                database_url=self.settings.database_url,
+                address=self.settings.ray_address,
+                sessions=self.sessions,
+                capacity=self.settings.workers_max,
+                sink=self,
+                server_id=self.server_id,
+                log_level=log_level,
+            )
+        return LocalExecutor(
+            database_url=self.settings.database_url,
+            data_dir=self.data_dir,
+            capacity=self.settings.workers_max,
+            sink=self,
+            log_level=log_level,
         )
 
     # -- lifecycle (blocking: call from a thread) ----------------------------------------------
@@ -80,32 +113,44 @@ class Runtime:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(self.settings.database_url, engine=self.engine)
+        self.executor.open()
         self.recover("the server restarted while the run was running")
         self.scheduler.start()
+        self.replicas.start()
+        if self.bridge is not None:
+            self.bridge.start()
+        self.sweeps.start()
         log.info(
             "runtime started",
-            extra={"server_id": self.server_id, "workers_max": self.executor.capacity},
+            extra={
+                "server_id": self.server_id,
+                "executor": self.executor.kind,
+                "workers_max": self.executor.capacity,
+            },
         )
 
     def stop(self) -> None:
+        self.sweeps.stop()
+        if self.bridge is not None:
+            self.bridge.stop()
+        self.replicas.stop()
         self.scheduler.stop()
         for run_id in self.executor.shutdown():
-            self._requeue(run_id, "the server stopped while the run was running")
+            self._requeue(run_id, self.server_id, "the server stopped while the run was running")
         self.engine.dispose()
         log.info("runtime stopped", extra={"server_id": self.server_id})
 
     def recover(self, reason: str) -> None:
-        with self.sessions() as session:
-            orphans = [run.id for run in run_store.running_runs(session)]
-        for run_id in orphans:
-            self._requeue(run_id, reason)
+        """Re-queue the runs left ``running`` by servers that are gone (never a live replica's)."""
+        self.replicas.recover_orphans(reason)
 
-    def _requeue(self, run_id: str, reason: str) -> None:
+    def _requeue(self, run_id: str, claimed_by: str | None, reason: str) -> None:
         checkpoint = checkpoint_dir_for(self.data_dir, run_id)
 
         def build(session: Session) -> list[dict[str, Any]]:
-            run = run_store.get_run(session, run_id)
-            if run.status != "running":
+            run = run_store.lock_run(session, run_id)
+            # Another replica may have re-queued (and even restarted) it since we looked.
+            if run.status != "running" or run.claimed_by != claimed_by:
                 return []
             if run.cancel_requested:
                 run = run_store.finish_run(session, run_id, status="cancelled", error=reason)
@@ -119,12 +164,14 @@ class Runtime:
                 message = f"{reason}; not resumed: {why}"
                 run = run_store.finish_run(session, run_id, status="interrupted", error=message)
                 return [error_message(run, code="interrupted", message=message)]
+            resumable = _resumable(session, run_id, checkpoint)
             run_store.finish_run(session, run_id, status="queued")
-            resumable = checkpoint.exists() and any(checkpoint.iterdir())
             where = "its last finished epoch" if resumable else "the beginning"
             return [status_message("queued", f"{reason}; it will resume from {where}")]
 
         stored = self.recorder.record(run_id, build)
+        if stored:
+            self.scheduler.wake()
         log.info("run recovered", extra={"run_id": run_id, "events": len(stored)})
 
     # -- RunSink: called from the executor's supervising threads -------------------------------
@@ -134,6 +181,10 @@ class Runtime:
 
     def finished(self, run_id: str, outcome: Outcome) -> None:
         def build(session: Session) -> list[dict[str, Any]]:
+            if outcome.retryable:
+                retry = _retry(session, run_id, outcome, checkpoint_dir_for(self.data_dir, run_id))
+                if retry is not None:
+                    return [retry]
             if outcome.status == "succeeded":
                 return [done_message(session, run_store.get_run(session, run_id))]
             if outcome.status == "cancelled":
@@ -148,6 +199,7 @@ class Runtime:
 
         self.recorder.record(run_id, build)
         self.scheduler.wake()
+        self.sweeps.wake()
 
     def _start_failed(self, run_id: str, exc: Exception) -> None:
         self.finished(
@@ -174,3 +226,27 @@ class Runtime:
         if state[0] == "requested":
             self.executor.cancel(run_id)
         return state[0]
+
+
+def _resumable(session: Session, run_id: str, checkpoint: Path) -> bool:
+    """Whether a checkpoint exists: a local directory, or one stored in the database (Ray)."""
+    if checkpoint.exists() and any(checkpoint.iterdir()):
+        return True
+    return any(a.kind == run_store.CHECKPOINT for a in run_store.artifact_refs(session, run_id))
+
+
+def _retry(
+    session: Session, run_id: str, outcome: Outcome, checkpoint: Path
+) -> dict[str, Any] | None:
+    """Back to the queue when the worker was lost and the config allows another attempt; the
+    ``status queued`` message that says so (None: no retry left, the run fails)."""
+    run = run_store.lock_run(session, run_id)
+    allowed = int((run.config.get("resources") or {}).get("max_retries", 0))
+    if run.cancel_requested or run.status != "running" or run.attempts > allowed:
+        return None
+    resumable = _resumable(session, run_id, checkpoint)
+    run_store.finish_run(session, run_id, status="queued", error=outcome.message)
+    where = "its last checkpoint" if resumable else "the beginning"
+    return status_message(
+        "queued", f"{outcome.message}; retry {run.attempts} of {allowed}, from {where}"
+    )

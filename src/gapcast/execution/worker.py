@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.pool import NullPool
 
 from gapcast.errors import Cancelled, GapcastError, NotFound
-from gapcast.events import LogEvent, StatusEvent
+from gapcast.events import GapsEvent, LogEvent, ProgressEvent, StatusEvent
 from gapcast.execution.channel import Message, WorkerChannel
 
 if TYPE_CHECKING:
@@ -40,6 +40,12 @@ class WorkerJob:
     log_level: str = "INFO"
 
 
+class EventReporter(Protocol):
+    """Where a training's events go: a process pipe (local) or a Ray actor (``ray_worker``)."""
+
+    def event(self, event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> None: ...
+
+
 def checkpoint_dir_for(data_dir: Path, run_id: str) -> Path:
     return data_dir / "runs" / run_id
 
@@ -52,7 +58,7 @@ def worker_main(job: WorkerJob, conn: Connection, cancel: CancelFlag) -> None:
     _exit_with_parent(job.parent_pid)
     channel = WorkerChannel(conn)
     try:
-        kind, payload = _train(job, channel, cancel)
+        kind, payload = run_training(job, channel, cancel)
         channel.send(kind, payload)
     finally:
         channel.close()
@@ -69,7 +75,8 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _train(job: WorkerJob, channel: WorkerChannel, cancel: CancelFlag) -> Message:
+def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> Message:
+    """Train one run end to end and return the final message (never raises for a run's fault)."""
     from gapcast.db import runs as run_store
     from gapcast.db.repository import load_dataset_frame
     from gapcast.db.session import make_engine, make_sessionmaker, transaction

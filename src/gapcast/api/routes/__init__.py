@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gapcast.api.routes import artifacts, configs, datasets, health, models, predict, runs, series
+from gapcast.api.routes import (
+    artifacts,
+    configs,
+    datasets,
+    health,
+    models,
+    predict,
+    runs,
+    series,
+    sweeps,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -15,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     artifacts.router,
     predict.router,
+    sweeps.router,
 )
