@@ -23,6 +23,16 @@ OnDuplicate = Literal["error", "mean", "last"]
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
 _UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
 _MAX_LISTED = 5
+# More value columns than this is not a time series but a malformed (or hostile) file, and parsing
+# each column costs ~1 ms: 10,000 of them would hold a server thread for 10 s.
+MAX_COLUMNS = 1_000
+# A Parquet file may decode to far more than its size (run-length and dictionary encoding): its
+# footer's row count and decoded size are checked against the points limit before reading it.
+DECODED_BYTES_PER_POINT = 64
+# Inside the range of a nanosecond timestamp (1677-09-21 to 2262-04-11), with a margin.
+_FIRST = pd.Timestamp("1677-09-22", tz="UTC")
+_LAST = pd.Timestamp("2262-04-10", tz="UTC")
+_MAX_EPOCH_S = 9.2e9
 
 
 @dataclass(frozen=True)
@@ -60,10 +70,13 @@ def _kind_of(filename: str) -> Literal["csv", "parquet"]:
     raise InvalidInput(f"unsupported file type {suffix!r}: expected .csv or .parquet", field="file")
 
 
-def _read_frame(data: bytes, kind: Literal["csv", "parquet"]) -> pd.DataFrame:
+def _read_frame(
+    data: bytes, kind: Literal["csv", "parquet"], max_points: int | None = None
+) -> pd.DataFrame:
     if not data.strip():
         raise InvalidInput("the file is empty", field="file")
     if kind == "parquet":
+        _check_parquet_footer(data, max_points)
         try:
             return pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises many types for a corrupt file
@@ -82,6 +95,36 @@ def _read_frame(data: bytes, kind: Literal["csv", "parquet"]) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
+
+
+def _check_parquet_footer(data: bytes, max_points: int | None) -> None:
+    """Refuse a Parquet file by what its footer says it holds, before decoding a single page."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
+    _check_columns(meta.num_columns - 1)
+    if max_points is None:
+        return
+    cells = meta.num_rows * max(meta.num_columns - 1, 1)
+    decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if cells > max_points or decoded > max_points * DECODED_BYTES_PER_POINT:
+        raise TooLarge(
+            f"the Parquet file decodes to {meta.num_rows:,} rows x {meta.num_columns} columns "
+            f"({decoded:,} bytes), over the limit of {max_points:,} points "
+            "(GAPCAST_MAX_POINTS_PER_DATASET)",
+            field="file",
+        )
+
+
+def _check_columns(value_columns: int) -> None:
+    if value_columns > MAX_COLUMNS:
+        raise TooLarge(
+            f"the file has {value_columns:,} value columns; the limit is {MAX_COLUMNS:,}",
+            field="file",
+        )
 
 
 def _delimiter(text: str) -> str:
@@ -118,16 +161,17 @@ def _parse_timestamps(
 ) -> NDArray[np.int64]:
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = pd.to_datetime(column, utc=True)
-        bad = parsed.isna().to_numpy()
     else:
         text = column.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
         if numeric.notna().all():
             # All numbers: epoch seconds (fractions allowed).
-            parsed = pd.to_datetime(numeric.astype("float64") * 1e9, utc=True, unit="ns")
+            seconds = numeric.astype("float64")
+            _refuse_out_of_range(column, ~(seconds.abs() < _MAX_EPOCH_S).to_numpy(), name, kind)
+            parsed = pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-        bad = parsed.isna().to_numpy()
+    bad = parsed.isna().to_numpy()
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
@@ -137,9 +181,26 @@ def _parse_timestamps(
             field="timestamp_column",
             rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
         )
+    _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
     ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
     # Stored at microsecond precision on every database, so round here for an exact round trip.
     return ns - ns % 1000
+
+
+def _refuse_out_of_range(
+    column: pd.Series, bad: NDArray[np.bool_], name: str, kind: Literal["csv", "parquet"]
+) -> None:
+    """Times outside what a nanosecond timestamp holds (years 1677-2262) are refused by row."""
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad)
+    raise InvalidInput(
+        f"timestamp column {name!r}: {len(rows)} value(s) outside the supported range "
+        f"{_FIRST.date()} to {_LAST.date()} at {_where(kind, rows)} "
+        f"(first: {str(column.iloc[int(rows[0])])!r})",
+        field="timestamp_column",
+        rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
+    )
 
 
 def _parse_values(
@@ -166,6 +227,25 @@ def _parse_values(
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+MAX_NAME_LENGTH = 200  # of a dataset, series or config name (the database columns' size)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(name: str, *, what: str, field: str) -> str:
+    """``name`` if it can be stored and shown: 1-200 characters, no control characters."""
+    if not name:
+        raise InvalidInput(f"the {what} is empty", field=field)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"the {what} has {len(name)} characters; the limit is {MAX_NAME_LENGTH} "
+            f"(starts {name[:40]!r})",
+            field=field,
+        )
+    if _CONTROL.search(name):
+        raise InvalidInput(f"the {what} {name[:80]!r} contains control characters", field=field)
+    return name
 
 
 def _split_unit(header: str) -> tuple[str, str | None]:
@@ -221,7 +301,7 @@ def read_table(
             field="file",
         )
     kind = _kind_of(filename)
-    df = _read_frame(data, kind)
+    df = _read_frame(data, kind, max_points)
     if len(df) == 0:
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
@@ -233,18 +313,23 @@ def read_table(
         )
     if len(set(df.columns)) != len(df.columns):
         raise InvalidInput("the file has duplicate column names", field="file")
+    _check_columns(len(value_names))
 
     ts = _parse_timestamps(df[ts_name], ts_name, kind)
     values = np.vstack([_parse_values(df[c], c, kind) for c in value_names])
     empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
     if empty:
+        listed = ", ".join(map(repr, empty[:_MAX_LISTED]))
+        more = f" and {len(empty) - _MAX_LISTED} more" if len(empty) > _MAX_LISTED else ""
         raise InvalidInput(
-            f"column(s) without a single numeric value: {', '.join(map(repr, empty))}",
+            f"column(s) without a single numeric value: {listed}{more}",
             field=f"columns.{empty[0]}",
         )
     order = np.argsort(ts, kind="stable")
     ts, values, merged = _resolve_duplicates(ts, values, order, on_duplicate, kind)
     names_units = [_split_unit(c) for c in value_names]
+    for (channel, _), header in zip(names_units, value_names, strict=True):
+        check_name(channel, what="column name", field=f"columns.{header[:40]}")
     table = ParsedTable(
         timestamps_ns=ts,
         channels=[n for n, _ in names_units],

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from gapcast.api import ws
 from gapcast.api.auth import TokenGuard
 from gapcast.api.errors import install_error_handlers
+from gapcast.api.limits import BodyLimit
 from gapcast.api.routes import ROUTERS
 from gapcast.config import Settings, get_settings
 from gapcast.execution.runtime import Runtime
@@ -50,6 +51,12 @@ def create_app(settings: Settings | None = None, *, log_level: str = "INFO") -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # The last added runs first: the token is checked before a byte of the body is read.
+    app.add_middleware(
+        BodyLimit,
+        upload_bytes=settings.max_upload_bytes,
+        body_bytes=settings.max_message_bytes,
+    )
     app.add_middleware(TokenGuard, token=settings.api_token)
     install_error_handlers(app)
     for router in ROUTERS:

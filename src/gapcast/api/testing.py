@@ -131,17 +131,17 @@ class ServerProcess:
 
 
 def _env_of(settings: Settings) -> dict[str, str]:
+    """Every setting as its GAPCAST_* variable, so the child runs with exactly these settings."""
+    import json
+
     out = {
-        "GAPCAST_DATABASE_URL": settings.database_url,
-        "GAPCAST_HOST": settings.host,
-        "GAPCAST_PORT": str(settings.port),
-        "GAPCAST_DATA_DIR": str(settings.data_dir),
-        "GAPCAST_WORKERS_MAX": str(settings.workers_max),
-        "GAPCAST_MAX_QUEUED_RUNS": str(settings.max_queued_runs),
-        "GAPCAST_LOG_LEVEL": "info",
+        f"GAPCAST_{name.upper()}": json.dumps(value)
+        if isinstance(value, dict | list)
+        else str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None
     }
-    if settings.api_token:
-        out["GAPCAST_API_TOKEN"] = settings.api_token
+    out["GAPCAST_LOG_LEVEL"] = "info"
     return out
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from gapcast.db.points import insert_points, load_points
 from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points
 from gapcast.errors import Conflict, NotFound
-from gapcast.ingest import ParsedTable
+from gapcast.ingest import ParsedTable, check_name
 from gapcast.training_config import TrainingConfig
 
 if TYPE_CHECKING:
@@ -73,11 +73,7 @@ def import_dataset(
     Empty cells are not stored: a missing observation is the absence of a point, which is what
     gap detection looks for.
     """
-    name = name.strip()
-    if not name:
-        from gapcast.errors import InvalidInput
-
-        raise InvalidInput("the dataset name is empty", field="name")
+    name = check_name(name.strip(), what="dataset name", field="name")
     existing = session.scalar(select(Dataset).where(Dataset.name == name))
     if existing is not None:
         if not replace:
