@@ -69,7 +69,8 @@ export class LossChart {
           { label: "val loss", stroke: "#f97316", width: 2, dash: [6, 4], points: { show: true } },
         ],
         scales: { x: { time: false } },
-        axes: [{ label: "epoch" }, { size: 60 }],
+        // Whole epochs only on the x axis.
+        axes: [{ label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { size: 60 }],
       },
       [[], [], []],
       el,

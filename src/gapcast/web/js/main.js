@@ -134,6 +134,7 @@ function finishRun(event) {
   }
   if (event.status !== "succeeded") return;
   $("progress-bar").style.width = "100%";
+  $("stage-text").textContent = `finished in ${fmt(event.runtime_s, 3)} s`;
   showResult(follower.runId, event);
 }
 
