@@ -152,6 +152,36 @@ def test_resume_continues_at_the_next_epoch(
     assert not (tmp_path / "history.json").exists()
 
 
+def test_resume_survives_a_backup_truncated_by_a_kill(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    cfg = tiny_config("linear", epochs=4, patience=0)
+    flag = threading.Event()
+
+    def stop_after_two(event: Any) -> None:
+        if isinstance(event, ProgressEvent) and event.batch is None and event.epoch == 2:
+            flag.set()
+
+    frame = SeriesFrame.from_pandas(series)
+    with pytest.raises(Cancelled):
+        MLRunner(
+            TrainingConfig.model_validate(cfg),
+            on_event=stop_after_two,
+            cancel=flag,
+            checkpoint_dir=tmp_path,
+        ).run(frame)
+    # What a SIGKILL during the epoch-2 save leaves: a cut-off weights file.
+    (latest,) = tmp_path.rglob("latest.weights.h5")
+    latest.write_bytes(latest.read_bytes()[:100])
+    events: list[Any] = []
+    result = MLRunner(
+        TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
+    ).run(frame)
+    trained = [e.epoch for e in events if isinstance(e, ProgressEvent) and e.batch is None]
+    assert trained == [2, 3, 4]  # back to the epoch-1 backup, not from zero
+    assert result.epochs == 4
+
+
 def test_same_seed_same_metrics(series: pd.DataFrame, tiny_config: Any) -> None:
     a, _ = _run(series, tiny_config("mlp", epochs=2, seed=7))
     b, _ = _run(series, tiny_config("mlp", epochs=2, seed=7))

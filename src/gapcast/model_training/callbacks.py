@@ -144,9 +144,13 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
 
     With ``save_freq="epoch"`` its batch-end hook does nothing, so it is safe to dispatch
     asynchronously; saying so keeps Keras from synchronising every step for it.
+    ``double_checkpoint`` keeps the previous epoch's backup: a worker killed while writing the
+    weights leaves a truncated file, and Keras then resumes from the one before instead of failing.
     """
     keras = import_keras()
-    backup = keras.callbacks.BackupAndRestore(checkpoint_dir, save_freq="epoch")
+    backup = keras.callbacks.BackupAndRestore(
+        checkpoint_dir, save_freq="epoch", double_checkpoint=True
+    )
     backup.async_safe = True
     return backup
 
