@@ -10,7 +10,8 @@ events and its checkpoint go:
 - **the checkpoint** (Keras BackupAndRestore state plus the per-epoch log) lives in a temporary
   directory of the node and is copied into the database as the run's ``checkpoint`` artifact at
   most every ``CHECKPOINT_EVERY_S``, at an epoch end. A retry — on any node — restores it first,
-  so it resumes at the next unfinished epoch instead of the beginning.
+  so it resumes near where it stopped (see :meth:`DatabaseCheckpoint.maybe_save`) instead of at
+  the beginning.
 
 Nothing here may import Ray at module level: the local executor's worker never needs it, and the
 module is imported by every Ray worker that runs a gapcast task.
@@ -190,8 +191,20 @@ class DatabaseCheckpoint:
         return True
 
     def maybe_save(self) -> None:
-        if time.monotonic() - self._last >= self.every_s:
+        """At an epoch end: store the directory if ``every_s`` passed and Keras has a backup.
+
+        Our progress event comes before Keras writes the backup of the epoch that just ended, so
+        what is stored is the previous epoch's weights with the log up to this one: a resume
+        repeats one epoch (the log is cut back to match) and never skips one. Until the first
+        backup exists there is nothing worth storing.
+        """
+        if time.monotonic() - self._last >= self.every_s and self._has_backup():
             self.save()
+
+    def _has_backup(self) -> bool:
+        return self.directory.exists() and any(
+            child.is_dir() and any(child.iterdir()) for child in self.directory.iterdir()
+        )
 
     def save(self) -> bool:
         """Store the directory now; False when the run is no longer this attempt's to write."""
