@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ def worker_main(job: WorkerJob, conn: Connection, cancel: CancelFlag) -> None:
     """Process entry point (must stay importable without side effects: spawn imports it)."""
     from gapcast.execution.logs import configure_logging
 
+    # Ctrl-C in a terminal signals the whole process group, workers included; the server decides
+    # what becomes of a run (cancel, or back to the queue at shutdown), so a worker ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(job.log_level)
     _exit_with_parent(job.parent_pid)
     channel = WorkerChannel(conn)
