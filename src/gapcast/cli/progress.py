@@ -146,7 +146,9 @@ class RunDisplay:
             fields["val_loss"] = number(event.get("val_loss"))
         if model not in self._tasks:
             label = _MODEL_LABEL.get(model, model)
-            self._tasks[model] = self.progress.add_task(label, total=epochs, val_loss="–", **fields)
+            self._tasks[model] = self.progress.add_task(
+                label, total=epochs, **{"val_loss": "–", **fields}
+            )
         self.progress.update(self._tasks[model], completed=done, total=epochs, **fields)
 
 
