@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gapcast.errors import GapcastError, InvalidInput
 
@@ -95,9 +97,40 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(error_body(invalid), status_code=422)
 
 
+def invalid_from_data_error(exc: DBAPIError) -> InvalidInput:
+    """The database refused a value of the request (a NUL character, an id beyond its integer
+    range, a non-finite number in JSON): bad input, not a server fault."""
+    reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+    return InvalidInput(f"a value in the request cannot be stored or looked up: {reason}")
+
+
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    return JSONResponse(error_body(invalid_from_data_error(exc)), status_code=422)
+
+
+_HTTP_CODES = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (no such route, wrong method, an unparsable body) in our shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    message = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in message:
+        message = "the request body is not valid JSON (or not UTF-8 text)"
+    return JSONResponse(
+        {"error": {"code": code, "message": message}},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GapcastError, _gapcast_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
 
 
 def close_code_of(code: str) -> int:

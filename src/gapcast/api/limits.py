@@ -1,11 +1,14 @@
-"""Request body limits, as ASGI middleware: a body over the limit is refused before it is read.
+"""Request body limits, as ASGI middleware: a body over the limit is refused before it is read,
+and a JSON body must be strict JSON.
 
 FastAPI reads and parses a whole form (spooling files to disk) before a route runs, so a limit
 checked in the route comes after the damage. Here a declared ``Content-Length`` over the limit is
 answered 413 without reading a byte, and a body without one (chunked) is counted as it arrives and
 cut off at the limit. Uploads (``POST /datasets``) get ``max_upload_bytes`` plus room for the
 multipart framing; every other body (JSON requests) gets ``max_message_bytes``, the same limit as a
-WebSocket message.
+WebSocket message. A JSON body is checked like a WebSocket message (``parse_json``): NaN,
+Infinity, nesting deeper than Python can follow and unpaired surrogates are refused with a clear
+422 instead of reaching the database (PostgreSQL refuses them, SQLite would store them).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gapcast.errors import TooLarge
+from gapcast.api.messages import parse_json
+from gapcast.errors import GapcastError, InvalidInput, TooLarge
 
 MULTIPART_OVERHEAD = 64 * 1024
 UPLOAD_PATHS = frozenset({"/datasets"})
 
 
-class _BodyTooLarge(Exception):
+class _Refused(Exception):
     pass
 
 
@@ -40,64 +44,75 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit, field = self.limit_of(scope)
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _refuse(send, f"{declared:,} bytes", limit, field)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_error(send, _too_large(f"{int(declared):,} bytes", limit, field))
             return
-        received = 0
-        over = False
+        is_json = (_header(scope, b"content-type") or "").startswith("application/json")
+        received: list[bytes] = []
+        size = 0
+        refusal: GapcastError | None = None
         started = False
 
         async def counted() -> Message:
-            nonlocal received, over
+            nonlocal size, refusal
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    over = True
-                    raise _BodyTooLarge
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    refusal = _too_large(f"over {limit:,} bytes", limit, field)
+                    raise _Refused
+                if is_json:
+                    received.append(chunk)
+                    if not message.get("more_body", False) and size:
+                        try:
+                            parse_json(b"".join(received), field="body")
+                        except InvalidInput as exc:
+                            refusal = exc
+                            raise _Refused from exc
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if over:
+            if refusal is not None:
                 return  # the app's answer to the aborted read (a 400, a 500): ours replaces it
             started = True
             await send(message)
 
         try:
             await self.app(scope, counted, guarded_send)
-        except _BodyTooLarge:
+        except _Refused:
             pass
         except Exception:
-            if not over:
+            if refusal is None:
                 raise
-        if over and not started:
-            await _refuse(send, f"over {limit:,} bytes", limit, field)
+        if refusal is not None and not started:
+            await _send_error(send, refusal)
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
     return None
 
 
-async def _refuse(send: Send, size: str, limit: int, field: str) -> None:
+def _too_large(size: str, limit: int, field: str) -> TooLarge:
     setting = "GAPCAST_MAX_UPLOAD_BYTES" if field == "file" else "GAPCAST_MAX_MESSAGE_BYTES"
-    error = TooLarge(
+    return TooLarge(
         f"the request body is {size}, over the limit of {limit:,} bytes ({setting}); "
         "it was not read",
         field=field,
     )
+
+
+async def _send_error(send: Send, error: GapcastError) -> None:
     body = json.dumps({"error": error.to_dict()}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": error.http_status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -82,16 +82,35 @@ class ErrorMessage(_ServerMessage):
     details: dict[str, Any] | None = None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (send null or a number)")
+
+
+def parse_json(raw: str | bytes, *, field: str = "message") -> Any:
+    """Strict JSON: no NaN/Infinity, no nesting deeper than Python can follow, no lone surrogates
+    (``"\\ud800"`` decodes to text that can be neither stored nor sent back)."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+        json.dumps(data, ensure_ascii=False).encode()
+    except RecursionError as exc:
+        raise InvalidInput("the message is nested too deeply", field=field) from exc
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            "the message holds an unpaired UTF-16 surrogate escape (such as \\ud800)",
+            field=field,
+        ) from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise InvalidInput(f"the message is not valid JSON: {exc}", field=field) from exc
+    return data
+
+
 def parse_client_message(raw: str | bytes, *, max_bytes: int) -> TrainRequest | CancelRequest:
     """A client's message, or InvalidInput/TooLarge saying exactly what is wrong with it."""
     if len(raw) > max_bytes:
         raise TooLarge(
             f"the message has {len(raw)} bytes; the limit is {max_bytes}", field="message"
         )
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the message is not valid JSON: {exc}", field="message") from exc
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise InvalidInput(
             f"expected a JSON object, received {type(data).__name__}", field="message"

@@ -18,10 +18,11 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import DataError
 
 from gapcast.api.auth import bearer_subprotocol
 from gapcast.api.deps import get_runtime, get_settings
-from gapcast.api.errors import close_code_of
+from gapcast.api.errors import close_code_of, invalid_from_data_error
 from gapcast.api.messages import Accepted, ErrorMessage, TrainRequest, parse_client_message
 from gapcast.api.submit import submit
 from gapcast.db import runs as run_store
@@ -59,6 +60,9 @@ async def train_socket(websocket: WebSocket) -> None:
         await anyio.to_thread.run_sync(submit, runtime.recorder, settings, request, run_id)
     except GapcastError as exc:
         await _refuse(websocket, exc)
+        return
+    except DataError as exc:
+        await _refuse(websocket, invalid_from_data_error(exc))
         return
     runtime.queued()
     log.info("run queued", extra={"run_id": run_id, "dataset": request.dataset})
@@ -98,6 +102,9 @@ async def follow(websocket: WebSocket, runtime: Runtime, run_id: str, *, after: 
             backlog = await anyio.to_thread.run_sync(_stored, runtime, run_id, after)
         except NotFound as exc:
             await _refuse(websocket, exc, run_id=run_id)
+            return
+        except DataError as exc:
+            await _refuse(websocket, invalid_from_data_error(exc), run_id=run_id)
             return
         last = after
         while True:
