@@ -70,7 +70,7 @@ class TrainingConfig(BaseModel):
         """A copy with request-level overrides applied (model, epochs, lookback, horizon, ...)."""
         data = self.model_dump(mode="json")
         if overrides.get("model", self.model) != self.model:
-            # The stored hyperparameters were filled in for the old model; another model has its own.
+            # Stored hyperparameters were filled in for the old model; a new one has its own.
             data["hyperparameters"] = {}
         for key, value in overrides.items():
             if key == "hyperparameters" and isinstance(value, dict):
