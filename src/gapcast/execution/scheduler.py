@@ -75,6 +75,8 @@ class Scheduler:
                 log.exception("starting a worker failed", extra={"run_id": run_id})
                 self._on_start_failed(run_id, exc)
                 continue
+            # Which replica runs it, next to where: runs.claimed_by is cleared when it ends.
+            info = {**info, "server": self._server_id}
             with transaction(self._sessions) as session:
                 run_store.get_run(session, run_id).executor = info
             log.info("run started", extra={"run_id": run_id, **info})
