@@ -5,6 +5,7 @@ sweep queues nothing more and cancels its trials."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,3 +148,52 @@ def test_a_cancelled_sweep_cancels_its_trials(server: LiveServer) -> None:
     )
     assert final["status"] == "cancelled" and final["best_run_id"] is None
     assert len(final["trial_runs"]) == 2  # nothing queued after the cancel
+
+
+def test_the_sweep_command_follows_a_sweep_to_its_best_run(server: LiveServer) -> None:
+    from typer.testing import CliRunner
+
+    from gapcast.cli import app
+
+    overrides = [f"--set={key}={json.dumps(value)}" for key, value in TINY.items()]
+    result = CliRunner().invoke(
+        app,
+        [
+            "sweep",
+            "--dataset=co2",
+            "--param=learning_rate=float:1e-3:1e-1:log",
+            "--param=hyperparameters.l2=choice:0.0,0.01",
+            *overrides,
+            "--trials=2",
+            "--parallel=2",
+            "--seed=3",
+            f"--server={server.url}",
+            "--json",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    sweep = json.loads(result.stdout)
+    assert sweep["status"] == "succeeded" and len(sweep["trial_runs"]) == 2
+    assert sweep["space"]["learning_rate"]["log"] is True
+    assert sweep["space"]["hyperparameters.l2"]["choices"] == [0.0, 0.01]
+    assert [t["best"] for t in sweep["trial_runs"]].count(True) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("lr", "expected PATH=SPEC"),
+        ("epochs=int:1", "expected float:LOW:HIGH"),
+        ("x=float:a:b", "x"),
+    ],
+)
+def test_the_sweep_command_refuses_a_bad_param(text: str, words: str) -> None:
+    from typer.testing import CliRunner
+
+    from gapcast.cli import app
+
+    result = CliRunner().invoke(app, ["sweep", "--dataset=co2", f"--param={text}"])
+
+    assert result.exit_code == 2
+    assert words in result.output
