@@ -42,6 +42,7 @@ def error_from(body: Mapping[str, Any]) -> errors.GapcastError:
             errors.Conflict,
             errors.TooLarge,
             errors.QueueFull,
+            errors.Unavailable,
             errors.Unauthorized,
             errors.Cancelled,
             errors.UnsafeModel,

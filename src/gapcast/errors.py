@@ -70,6 +70,14 @@ class QueueFull(GapcastError):
     ws_close_code = 1013
 
 
+class Unavailable(GapcastError):
+    """A dependency (the database) cannot be reached right now; the request may be retried."""
+
+    code = "unavailable"
+    http_status = 503
+    ws_close_code = 1013
+
+
 class Unauthorized(GapcastError):
     code = "unauthorized"
     http_status = 401

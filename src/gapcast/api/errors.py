@@ -14,10 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gapcast.errors import GapcastError, InvalidInput
+from gapcast.errors import GapcastError, InvalidInput, Unavailable
 
 _TAG_KEYS = ("step", "type")
 _REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
@@ -97,16 +97,22 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(error_body(invalid), status_code=422)
 
 
-def invalid_from_data_error(exc: DBAPIError) -> InvalidInput:
-    """The database refused a value of the request (a NUL character, an id beyond its integer
-    range, a non-finite number in JSON): bad input, not a server fault."""
+DATABASE_ERRORS = (DataError, OperationalError, InterfaceError)
+
+
+def from_database_error(exc: DBAPIError) -> GapcastError:
+    """What a database refusal means to the client: a value it cannot hold (a NUL character, an
+    id beyond its integer range) is bad input; a lost connection means "try again shortly"."""
     reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
-    return InvalidInput(f"a value in the request cannot be stored or looked up: {reason}")
+    if isinstance(exc, DataError):
+        return InvalidInput(f"a value in the request cannot be stored or looked up: {reason}")
+    return Unavailable(f"the database is unreachable ({reason}); try again shortly")
 
 
-async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    return JSONResponse(error_body(invalid_from_data_error(exc)), status_code=422)
+    error = from_database_error(exc)
+    return JSONResponse(error_body(error), status_code=error.http_status)
 
 
 _HTTP_CODES = {400: "invalid_input", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
@@ -130,7 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GapcastError, _gapcast_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DataError, _data_error)
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
 
 
 def close_code_of(code: str) -> int:

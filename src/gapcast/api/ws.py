@@ -18,11 +18,10 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy.exc import DataError
 
 from gapcast.api.auth import bearer_subprotocol
 from gapcast.api.deps import get_runtime, get_settings
-from gapcast.api.errors import close_code_of, invalid_from_data_error
+from gapcast.api.errors import DATABASE_ERRORS, close_code_of, from_database_error
 from gapcast.api.messages import Accepted, ErrorMessage, TrainRequest, parse_client_message
 from gapcast.api.submit import submit
 from gapcast.db import runs as run_store
@@ -61,8 +60,8 @@ async def train_socket(websocket: WebSocket) -> None:
     except GapcastError as exc:
         await _refuse(websocket, exc)
         return
-    except DataError as exc:
-        await _refuse(websocket, invalid_from_data_error(exc))
+    except DATABASE_ERRORS as exc:
+        await _refuse(websocket, from_database_error(exc))
         return
     runtime.queued()
     log.info("run queued", extra={"run_id": run_id, "dataset": request.dataset})
@@ -103,8 +102,8 @@ async def follow(websocket: WebSocket, runtime: Runtime, run_id: str, *, after: 
         except NotFound as exc:
             await _refuse(websocket, exc, run_id=run_id)
             return
-        except DataError as exc:
-            await _refuse(websocket, invalid_from_data_error(exc), run_id=run_id)
+        except DATABASE_ERRORS as exc:
+            await _refuse(websocket, from_database_error(exc), run_id=run_id)
             return
         last = after
         while True:

@@ -7,11 +7,13 @@ event announcing it (``cancelled`` and its ``done``) are written in one transact
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gapcast.db import runs as run_store
@@ -29,6 +31,9 @@ ARTIFACT_PATHS = {
 }
 
 Build = Callable[[Session], Sequence[dict[str, Any]]]
+log = logging.getLogger("gapcast.execution.recorder")
+# How long a worker's events and outcome wait for a database that went away (see ``record``).
+PATIENCE_S = 60.0
 
 
 def now() -> float:
@@ -91,22 +96,47 @@ class EventRecorder:
         self._origin = origin  # this server's id, so its own notifications can be told apart
         self._lock = threading.Lock()
 
-    def record(self, run_id: str, build: Build, *, heartbeat: bool = False) -> list[dict[str, Any]]:
+    def record(
+        self, run_id: str, build: Build, *, heartbeat: bool = False, patient: bool = False
+    ) -> list[dict[str, Any]]:
         """Run ``build`` (which may change rows) and store the messages it returns, atomically;
-        then publish them. Blocking: call from a thread, never from the event loop."""
+        then publish them. Blocking: call from a thread, never from the event loop.
+
+        ``patient``: when the database connection is lost (PostgreSQL restarting, a failover),
+        try again for up to ``PATIENCE_S`` instead of losing a worker's events or leaving its run
+        ``running`` for ever because the outcome could not be stored. ``build`` runs again.
+        """
         with self._lock:
-            with transaction(self._sessions) as session:
-                messages = build(session)
-                stored = run_store.append_events(session, run_id, messages) if messages else []
-                if stored:
-                    notify_stored(session, run_id, stored[-1]["seq"], origin=self._origin)
-                if heartbeat:
-                    run_store.touch(session, run_id)
+            deadline = time.monotonic() + (PATIENCE_S if patient else 0.0)
+            delay = 0.25
+            while True:
+                try:
+                    stored = self._store(run_id, build, heartbeat)
+                    break
+                except (OperationalError, InterfaceError) as exc:
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    log.warning(
+                        "database unreachable; trying again",
+                        extra={"run_id": run_id, "error": str(exc.orig).strip()[:200]},
+                    )
+                    time.sleep(delay)
+                    delay = min(2 * delay, 2.0)
             if self._hub is not None:
                 for message in stored:
                     self._hub.publish(run_id, message)
         return stored
 
+    def _store(self, run_id: str, build: Build, heartbeat: bool) -> list[dict[str, Any]]:
+        with transaction(self._sessions) as session:
+            messages = build(session)
+            stored = run_store.append_events(session, run_id, messages) if messages else []
+            if stored:
+                notify_stored(session, run_id, stored[-1]["seq"], origin=self._origin)
+            if heartbeat:
+                run_store.touch(session, run_id)
+        return stored
+
     def append(self, run_id: str, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Store plain events (a worker's progress) and refresh the run's heartbeat."""
-        return self.record(run_id, lambda _session: messages, heartbeat=True)
+        return self.record(run_id, lambda _session: messages, heartbeat=True, patient=True)

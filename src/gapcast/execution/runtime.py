@@ -181,6 +181,11 @@ class Runtime:
 
     def finished(self, run_id: str, outcome: Outcome) -> None:
         def build(session: Session) -> list[dict[str, Any]]:
+            run = run_store.get_run(session, run_id)
+            if run.status == "succeeded":
+                # The worker committed its result, then died before it could say so (or said
+                # so): the run succeeded, whatever the exit code says.
+                return [done_message(session, run)]
             if outcome.retryable:
                 retry = _retry(session, run_id, outcome, checkpoint_dir_for(self.data_dir, run_id))
                 if retry is not None:
@@ -197,7 +202,7 @@ class Runtime:
                 error_message(run, code=outcome.code, message=outcome.message, field=outcome.field)
             ]
 
-        self.recorder.record(run_id, build)
+        self.recorder.record(run_id, build, patient=True)
         self.scheduler.wake()
         self.sweeps.wake()
 

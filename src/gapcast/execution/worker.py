@@ -27,9 +27,14 @@ from gapcast.events import GapsEvent, LogEvent, ProgressEvent, StatusEvent
 from gapcast.execution.channel import Message, WorkerChannel
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session, sessionmaker
+
     from gapcast.model_training.callbacks import CancelFlag
 
 log = logging.getLogger("gapcast.execution.worker")
+STORE_PATIENCE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> 
     """Train one run end to end and return the final message (never raises for a run's fault)."""
     from gapcast.db import runs as run_store
     from gapcast.db.repository import load_dataset_frame
-    from gapcast.db.session import make_engine, make_sessionmaker, transaction
+    from gapcast.db.session import make_engine, make_sessionmaker
     from gapcast.training_config import TrainingConfig
 
     checkpoint = Path(job.checkpoint_dir)
@@ -122,8 +127,7 @@ def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> 
             "gap_report": result.gap_report.model_dump(mode="json"),
         }
         artifacts = [(a.kind, a.media_type, a.data, a.sha256) for a in result.artifacts]
-        with transaction(sessions) as session:
-            run_store.store_result(session, job.run_id, figures=figures, artifacts=artifacts)
+        _store_result(sessions, job.run_id, figures, artifacts)
         _remove(checkpoint)
         return ("succeeded", None)
     except Cancelled:
@@ -138,6 +142,37 @@ def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> 
         return ("failed", {"code": "training_failed", "message": f"{type(exc).__name__}: {exc}"})
     finally:
         engine.dispose()
+
+
+def _store_result(
+    sessions: sessionmaker[Session],
+    run_id: str,
+    figures: dict[str, Any],
+    artifacts: Sequence[tuple[str, str, bytes, str]],
+) -> None:
+    """Figures and artifacts in one transaction. A database that is briefly away (a restart, a
+    failover) is waited for, up to ``STORE_PATIENCE_S``, rather than throwing the model away."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from gapcast.db import runs as run_store
+    from gapcast.db.session import transaction
+
+    deadline = time.monotonic() + STORE_PATIENCE_S
+    delay = 0.25
+    while True:
+        try:
+            with transaction(sessions) as session:
+                run_store.store_result(session, run_id, figures=figures, artifacts=artifacts)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning(
+                "database unreachable; storing the result again",
+                extra={"run_id": run_id, "error": str(exc.orig).strip()[:200]},
+            )
+            time.sleep(delay)
+            delay = min(2 * delay, 2.0)
 
 
 def _remove(checkpoint: Path) -> None:
