@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from gapcast.api.testing import Conversation, LiveServer, ServerProcess, converse
@@ -22,6 +22,7 @@ from .support import run_statuses, series_csv, settings_for, train_request, uplo
 CLIENTS = 50
 MAX_QUEUED = 4
 HEALTHZ_LIMIT_S = 0.100
+WARM_UP_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -38,35 +39,49 @@ def server(server_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     process.stop()
 
 
-class HealthProbe(threading.Thread):
-    """GET /healthz every ``period_s`` until stopped; keeps every latency."""
+PROBE = """
+import select, sys, time
+import httpx
+url, period = sys.argv[1], float(sys.argv[2])
+with httpx.Client(base_url=url, timeout=5) as http:
+    t0 = time.perf_counter()
+    while not select.select([sys.stdin], [], [], 0)[0]:  # until the test closes our stdin
+        began = time.perf_counter()
+        try:
+            status = http.get("/healthz").status_code
+        except httpx.HTTPError:
+            status = 0
+        print(f"{began - t0:.4f} {time.perf_counter() - began:.5f} {status}", flush=True)
+        time.sleep(period)
+"""
+
+
+class HealthProbe:
+    """GET /healthz every ``period_s`` from a process of its own (so the 50 clients of this
+    process do not delay it), until stopped; keeps every latency."""
 
     def __init__(self, url: str, period_s: float = 0.05) -> None:
-        super().__init__(name="healthz-probe", daemon=True)
-        self.url = url
-        self.period_s = period_s
-        self.latencies: list[float] = []
+        self.args = [sys.executable, "-c", PROBE, url, str(period_s)]
         self.when: list[float] = []
+        self.latencies: list[float] = []
         self.failures: list[str] = []
-        self._halt = threading.Event()
 
-    def run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=5) as http:
-            while not self._halt.is_set():
-                began = time.perf_counter()
-                try:
-                    response = http.get("/healthz")
-                    if response.status_code != 200:
-                        self.failures.append(f"{response.status_code} {response.text[:100]}")
-                except httpx.HTTPError as exc:
-                    self.failures.append(repr(exc))
-                self.latencies.append(time.perf_counter() - began)
-                self.when.append(began)
-                self._halt.wait(self.period_s)
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(WARM_UP_S)  # let it import httpx and open its connection
 
     def stop(self) -> None:
-        self._halt.set()
-        self.join(10)
+        out, _ = self.process.communicate(input="stop\n", timeout=30)
+        for line in out.splitlines():
+            when, latency, status = line.split()
+            if float(when) < WARM_UP_S:
+                continue  # the probe's own start (imports, first connection), not the server
+            self.when.append(float(when) - WARM_UP_S)
+            self.latencies.append(float(latency))
+            if status != "200":
+                self.failures.append(line)
 
 
 async def _burst(live: LiveServer) -> list[Conversation | BaseException]:
@@ -137,16 +152,14 @@ def test_fifty_clients_at_once(
         "healthz_p50_ms": round(p50 * 1000, 1),
         "healthz_p99_ms": round(p99 * 1000, 1),
         "healthz_max_ms": round(latencies[-1] * 1000, 1),
-        "healthz_max_at_s": round(
-            probe.when[probe.latencies.index(latencies[-1])] - probe.when[0], 1
-        ),
+        "healthz_max_at_s": round(probe.when[probe.latencies.index(latencies[-1])], 1),
     }
     for key, value in figures.items():
         record_property(key, value)
     print(figures)
     assert len(latencies) > 20
-    # 100 ms is the promise and the p99 keeps it. Single probes can take longer when the 2 shared
-    # cores are saturated (a worker importing JAX, the 50 handshakes in this very process); a
-    # stall — the event loop or the database blocked — would show as seconds: 1 s is the bound.
+    # 100 ms is the promise: the p99 keeps it, and no probe may take twice as long (the margin
+    # for a scheduler hiccup on a shared 2-core machine; a blocked event loop or database shows
+    # as seconds).
     assert p99 < HEALTHZ_LIMIT_S, figures
-    assert latencies[-1] < 10 * HEALTHZ_LIMIT_S, figures
+    assert latencies[-1] < 2 * HEALTHZ_LIMIT_S, figures
