@@ -253,6 +253,17 @@ def test_rest_json_must_be_strict(
     TALLY["rest"] += 1
 
 
+@pytest.mark.parametrize("name", ["a\x00b", "line\nbreak", "n" * 201])
+def test_config_names_are_checked(server: LiveServer, server_db_url: str, name: str) -> None:
+    before = snapshot(server_db_url)
+    with server.http() as http:
+        refused = http.post("/configs", json={"name": name, "config": {"model": "linear"}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "name"
+    assert snapshot(server_db_url) == before
+    TALLY["rest"] += 1
+
+
 def test_unknown_route_and_method_answer_in_the_error_shape(server: LiveServer) -> None:
     with server.http() as http:
         missing = http.get("/no/such/route")

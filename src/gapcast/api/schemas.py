@@ -68,7 +68,7 @@ class DatasetOut(BaseModel):
 class ConfigIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     config: dict[str, Any] = Field(description="a TrainingConfig; omitted fields get defaults")
 
 
