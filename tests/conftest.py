@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from gapcast.api.testing import temporary_database
 from gapcast.db.migrate import upgrade
 from gapcast.db.session import make_engine, make_sessionmaker
 
@@ -69,3 +70,18 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database of each kind shared by a module's live servers."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        pytest.skip("GAPCAST_TEST_POSTGRES_URL is not set")
+    with temporary_database(
+        request.param, tmp_dir=tmp_path_factory.mktemp("db"), postgres_url=POSTGRES_URL
+    ) as url:
+        yield url

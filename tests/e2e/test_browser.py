@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gapcast.api.testing import LiveServer, running_server, temporary_database
+from gapcast.api.testing import LiveServer, running_server, server_settings, temporary_database
 
-from .conftest import SAMPLE_CSV, server_settings
+from .conftest import SAMPLE_CSV
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # A run's first epoch waits for a worker process to start and JAX to compile: tens of seconds on a

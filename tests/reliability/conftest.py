@@ -12,20 +12,6 @@ from gapcast.api.testing import temporary_database
 from .support import POSTGRES_URL
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def server_db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "postgres" and not POSTGRES_URL:
-        pytest.skip("GAPCAST_TEST_POSTGRES_URL is not set")
-    with temporary_database(
-        request.param, tmp_dir=tmp_path_factory.mktemp("db"), postgres_url=POSTGRES_URL
-    ) as url:
-        yield url
-
-
 @pytest.fixture(scope="module")
 def postgres_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """PostgreSQL only (tests about PostgreSQL itself, such as it going away)."""

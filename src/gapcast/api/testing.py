@@ -47,6 +47,19 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=self.headers(), timeout=60)
 
 
+def server_settings(database_url: str, data_dir: Path, **changes: Any) -> Settings:
+    """Settings of a test server: loopback, one worker, no token, nothing read from ``.env``."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "host": "127.0.0.1",
+        "workers_max": 1,
+        "api_token": None,
+        **changes,
+    }
+    return Settings(_env_file=None, **values)
+
+
 def free_socket(host: str = "127.0.0.1") -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
