@@ -160,7 +160,7 @@ def test_killed_worker_resumes_from_the_stored_checkpoint(server: LiveServer) ->
     config = {"resources": {"max_retries": 1}}
     started = train(server, SLOW, config=config, stop=epoch_end(3))
     run_id = started[0]["run_id"]
-    # Stored at the end of epoch 2 (with the backup of epoch 1), before epoch 3 trained.
+    # Stored at the end of epoch 1 (with that epoch's backup), before epoch 3 trained.
     assert "checkpoint" in [a["kind"] for a in run_view(server, run_id)["artifacts"]]
 
     os.kill(worker_pid(started), signal.SIGKILL)

@@ -152,6 +152,38 @@ def test_resume_continues_at_the_next_epoch(
     assert not (tmp_path / "history.json").exists()
 
 
+def test_epoch_end_event_comes_after_that_epochs_backup(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    """Whoever copies the checkpoint directory on an end-of-epoch event (the Ray worker does) gets
+    the epoch that just ended, for both models, with the per-epoch log up to it."""
+    seen: list[tuple[str, int, int | None, int]] = []
+
+    def look(event: Any) -> None:
+        if not (isinstance(event, ProgressEvent) and event.batch is None):
+            return
+        folder = tmp_path / ("forecaster" if event.model == "forecaster" else "gap_backup")
+        meta = folder / "training_metadata.json"
+        saved = json.loads(meta.read_text())["epoch"] if meta.exists() else None
+        log = tmp_path / "history.json"
+        logged = len(json.loads(log.read_text())) if log.exists() else 0
+        seen.append((event.model, event.epoch, saved, logged))
+
+    cfg = tiny_config(
+        "linear", epochs=3, patience=0, gap_classifier="always", gap_classifier_epochs=2
+    )
+    MLRunner(TrainingConfig.model_validate(cfg), on_event=look, checkpoint_dir=tmp_path).run(
+        SeriesFrame.from_pandas(series)
+    )
+    assert seen == [
+        ("gap_classifier", 1, 1, 0),
+        ("gap_classifier", 2, 2, 0),
+        ("forecaster", 1, 1, 1),
+        ("forecaster", 2, 2, 2),
+        ("forecaster", 3, 3, 3),
+    ]
+
+
 def test_resume_survives_a_backup_truncated_by_a_kill(
     series: pd.DataFrame, tmp_path: Path, tiny_config: Any
 ) -> None:

@@ -193,10 +193,9 @@ class DatabaseCheckpoint:
     def maybe_save(self) -> None:
         """At an epoch end: store the directory if ``every_s`` passed and Keras has a backup.
 
-        Our progress event comes before Keras writes the backup of the epoch that just ended, so
-        what is stored is the previous epoch's weights with the log up to this one: a resume
-        repeats one epoch (the log is cut back to match) and never skips one. Until the first
-        backup exists there is nothing worth storing.
+        MLRunner emits the end-of-epoch progress event after Keras has written that epoch's backup
+        (and the per-epoch log), so what is stored is the epoch that just ended and a resume starts
+        at the next one. Until the first backup exists there is nothing worth storing.
         """
         if time.monotonic() - self._last >= self.every_s and self._has_backup():
             self.save()

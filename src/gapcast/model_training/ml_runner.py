@@ -56,7 +56,9 @@ class MLRunner:
     ``cancel``: anything with ``is_set()``; checked between batches, the run then raises
     :class:`~gapcast.errors.Cancelled` within one batch. ``checkpoint_dir``: where Keras's
     BackupAndRestore keeps the state of an unfinished run, so running again with the same directory
-    resumes at the next epoch. ``pool``: a ProcessingPool (its cache is reused across runs).
+    resumes at the next epoch; the end-of-epoch ProgressEvent of epoch N is emitted only once
+    epoch N's backup and log are written there, so copying the directory on that event captures
+    epoch N. ``pool``: a ProcessingPool (its cache is reused across runs).
     """
 
     def __init__(
@@ -94,14 +96,17 @@ class MLRunner:
         out: list[Any] = []
         if self.cancel is not None:
             out.append(cb.make_cancel_callback(self.cancel))
+        # Keras runs epoch-end hooks in list order. The backup comes before the progress callback
+        # so that an end-of-epoch ProgressEvent means "this epoch is on disk": the Ray worker
+        # ships the checkpoint directory on that event and would otherwise ship the epoch before.
+        if self.checkpoint_dir is not None:
+            out.append(cb.make_backup_callback(str(self.checkpoint_dir / name)))
         if self.on_event is not None:
             out.append(
                 cb.make_progress_callback(
                     self._emit, epochs=epochs, batch_size=batch_size, model=model
                 )
             )
-        if self.checkpoint_dir is not None:
-            out.append(cb.make_backup_callback(str(self.checkpoint_dir / name)))
         return out
 
     # -- the run -------------------------------------------------------------------------------
