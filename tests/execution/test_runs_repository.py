@@ -6,12 +6,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gapcast.db import repository
 from gapcast.db import runs as run_store
 from gapcast.db.session import transaction
-from gapcast.db.tables import Dataset
+from gapcast.db.tables import Dataset, Run
 from gapcast.errors import Conflict, NotFound, QueueFull
 from gapcast.ingest import read_table
 from gapcast.training_config import TrainingConfig
@@ -124,13 +125,30 @@ def test_store_result_is_all_or_nothing(sessions: sessionmaker[Session], dataset
         assert run_store.get_run(session, run_id).status == "queued"
         assert run_store.artifact_refs(session, run_id) == []
     with transaction(sessions) as session:
+        run_store.claim_next(session, worker="w")
         run_store.store_result(session, run_id, figures={"epochs": 3}, artifacts=artifacts)
     with sessions() as session:
         run = run_store.get_run(session, run_id)
-        assert run.status == "succeeded" and run.epochs == 3
+        # Stored, not yet announced: the server marks it succeeded with its `done` event.
+        assert run.status == "running" and run.claimed_by == "w" and run.epochs == 3
+        assert run_store.result_stored(run)
         assert run_store.get_artifact(session, run_id, "model").data == b"PK.."
+    with transaction(sessions) as session:
+        # A Ray worker's last checkpoint save may land after its result.
+        run_store.save_artifact(
+            session, run_id, kind=run_store.CHECKPOINT, media_type="x", data=b"ckpt"
+        )
+        run = run_store.mark_succeeded(session, run_id)
+        assert run.status == "succeeded" and run.claimed_by is None
+        assert [a.kind for a in run_store.artifact_refs(session, run_id)] == ["model"]
+        assert not run_store.result_stored(run)
         with pytest.raises(NotFound, match="no plot artifact"):
             run_store.get_artifact(session, run_id, "plot")
+    with transaction(sessions) as session:
+        # A new attempt never mistakes an earlier attempt's result for its own.
+        session.execute(update(Run).where(Run.id == run_id).values(status="queued"))
+        run = run_store.claim_next(session, worker="w")
+        assert run is not None and not run_store.result_stored(run)
 
 
 def test_list_runs_filters(sessions: sessionmaker[Session], dataset: Dataset) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from gapcast.errors import Conflict, InvalidInput, NotFound, QueueFull
 from gapcast.training_config import TrainingConfig
 
 ACTIVE_STATUSES = ("queued", "running")
+TERMINAL_EVENTS = ("done", "error")
 CHECKPOINT = "checkpoint"
 
 
@@ -119,6 +121,8 @@ def claim_next(session: Session, *, worker: str) -> Run | None:
             claimed_by=worker,
             started_at=func.coalesce(Run.started_at, now),
             heartbeat_at=now,
+            # A stale result of an earlier attempt must not read as this attempt's.
+            finished_at=None,
             attempts=Run.attempts + 1,
         )
         .returning(Run.id)
@@ -168,14 +172,19 @@ def store_result(
     figures: dict[str, Any],
     artifacts: Sequence[tuple[str, str, bytes, str]],
 ) -> Run:
-    """A finished run's figures and artifacts ``(kind, media_type, data, sha256)``, together."""
+    """A finished run's figures and artifacts ``(kind, media_type, data, sha256)``, together.
+
+    The run stays ``running`` (and claimed): the worker writes this in its own transaction, and
+    only the server that records the ``done`` event marks it ``succeeded``
+    (:func:`mark_succeeded`, in the event's transaction), so no run is ever ``succeeded`` without
+    its terminal event. ``finished_at`` set on a running run says the result is stored
+    (:func:`result_stored`).
+    """
     run = get_run(session, run_id)
     for key, value in figures.items():
         setattr(run, key, value)
-    run.status = "succeeded"
     run.error = None
     run.finished_at = utcnow()
-    run.claimed_by = None
     session.execute(delete(Artifact).where(Artifact.run_id == run_id))
     for kind, media_type, data, sha256 in artifacts:
         session.add(
@@ -188,6 +197,26 @@ def store_result(
                 size=len(data),
             )
         )
+    session.flush()
+    return run
+
+
+def result_stored(run: Run) -> bool:
+    """Whether the worker stored the run's result and the server has not yet announced it."""
+    return run.status == "running" and run.finished_at is not None
+
+
+def mark_succeeded(session: Session, run_id: str) -> Run:
+    """A run whose result is stored becomes ``succeeded``; its ``done`` event goes in the same
+    transaction."""
+    run = get_run(session, run_id)
+    run.status = "succeeded"
+    run.error = None
+    run.claimed_by = None
+    if run.finished_at is None:
+        run.finished_at = utcnow()
+    # A checkpoint saved after the result (a Ray worker's last save) has nothing left to resume.
+    session.execute(delete(Artifact).where(Artifact.run_id == run_id, Artifact.kind == CHECKPOINT))
     session.flush()
     return run
 
@@ -269,6 +298,51 @@ def append_events(
         stored.append(wire)
     session.flush()
     return stored
+
+
+def terminal_event_missing(session: Session, run_id: str) -> bool:
+    """Whether the run's last event is not its terminal one (a finished run's is, always)."""
+    last = session.scalar(
+        select(RunEventRow.type)
+        .where(RunEventRow.run_id == run_id)
+        .order_by(RunEventRow.seq.desc())
+        .limit(1)
+    )
+    return last not in TERMINAL_EVENTS
+
+
+@dataclass(frozen=True)
+class Unannounced:
+    """A finished run without its terminal event, and what tells whether its server is gone."""
+
+    run_id: str
+    claimed_by: str | None
+    finished_at: datetime | None
+
+
+def unannounced_runs(session: Session) -> list[Unannounced]:
+    """Finished runs whose last event is not terminal: a result stored by an older version whose
+    server died before recording the ``done`` event (this version writes both together).
+
+    One index probe per finished run ((run_id, seq) is unique), however long its event log.
+    """
+    last_type = (
+        select(RunEventRow.type)
+        .where(RunEventRow.run_id == Run.id)
+        .order_by(RunEventRow.seq.desc())
+        .limit(1)
+        .correlate(Run)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Run.id, Run.claimed_by, Run.finished_at)
+        .where(
+            Run.status.in_(FINISHED_STATUSES),
+            func.coalesce(last_type, "").not_in(TERMINAL_EVENTS),
+        )
+        .order_by(Run.created_at)
+    )
+    return [Unannounced(run_id, claimed_by, finished) for run_id, claimed_by, finished in rows]
 
 
 def events_after(session: Session, run_id: str, after: int = 0) -> list[dict[str, Any]]:

@@ -87,6 +87,16 @@ def error_message(run: Run, *, code: str, message: str, field: str | None = None
     return out
 
 
+def terminal_message(session: Session, run: Run) -> dict[str, Any]:
+    """The terminal message of a finished run rebuilt from its row alone (a run whose server died
+    before recording it): what the normal path sends, except that a failure's code, never
+    stored, is ``interrupted`` for an interrupted run and ``training_failed`` otherwise."""
+    if run.status in ("succeeded", "cancelled"):
+        return done_message(session, run)
+    code = "interrupted" if run.status == "interrupted" else "training_failed"
+    return error_message(run, code=code, message=run.error or f"the run {run.status}")
+
+
 class EventRecorder:
     def __init__(
         self, sessions: sessionmaker[Session], hub: EventHub | None, *, origin: str = ""

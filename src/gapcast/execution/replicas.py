@@ -10,6 +10,12 @@ Each server claims runs under its id, ``<machine>:<pid>:<random>`` (``runs.claim
   the server (or its machine, or its network) is gone;
 - or the claimer is not a server id at all (written by hand or by an older version).
 
+A run whose worker stored its result is still ``running`` until its server records ``done``; if that
+server is gone, recovery announces it instead of re-queuing it. A *finished* run without its
+terminal event (its result stored by an older version whose server died before recording ``done``)
+gets the event once its server is gone by the same rules — and, as those rows name no server,
+once it has been finished for ``stale_s``: a live server records ``done`` within milliseconds.
+
 A server starting up therefore never takes over the runs of a live replica (the bug of "recover
 everything that is running"), and a replica that dies is recovered by the others within
 ``stale_s``. A cancel request recorded by one replica for a run another one executes is picked up
@@ -97,6 +103,26 @@ def orphan_reason(
     return None
 
 
+def silent_runs(session: Session, *, server_id: str, stale_s: float = STALE_S) -> list[str]:
+    """Finished runs without their terminal event whose server is gone: theirs to announce."""
+    machine, now = machine_key(), utcnow()
+    out: list[str] = []
+    for row in run_store.unannounced_runs(session):
+        if row.claimed_by == server_id:
+            continue
+        finished = row.finished_at
+        if finished is not None and finished.tzinfo is None:  # SQLite: naive UTC
+            finished = finished.replace(tzinfo=now.tzinfo)
+        if row.claimed_by is None:
+            gone = finished is None or (now - finished).total_seconds() > stale_s
+        else:
+            claim = Claim(row.run_id, row.claimed_by, finished)
+            gone = orphan_reason(claim, machine=machine, now=now, stale_s=stale_s) is not None
+        if gone:
+            out.append(row.run_id)
+    return out
+
+
 def orphaned_runs(
     session: Session, *, server_id: str, stale_s: float = STALE_S
 ) -> list[tuple[Claim, str]]:
@@ -114,8 +140,9 @@ def orphaned_runs(
 
 
 class ReplicaWatch:
-    """A thread: forwards cancel requests to the executor, beats the heart of this server's runs
-    and re-queues the runs of dead replicas (through ``requeue(run_id, claimed_by, reason)``)."""
+    """A thread: forwards cancel requests to the executor, beats the heart of this server's runs,
+    re-queues the runs of dead replicas (through ``requeue(run_id, claimed_by, reason)``) and
+    announces their finished runs that lack a terminal event (through ``announce(run_id)``)."""
 
     def __init__(
         self,
@@ -124,6 +151,7 @@ class ReplicaWatch:
         *,
         server_id: str,
         requeue: Callable[[str, str | None, str], None],
+        announce: Callable[[str], None] | None = None,
         tick_s: float = 1.0,
         heartbeat_s: float = HEARTBEAT_S,
         orphan_check_s: float = ORPHAN_CHECK_S,
@@ -133,6 +161,7 @@ class ReplicaWatch:
         self._executor = executor
         self._server_id = server_id
         self._requeue = requeue
+        self._announce = announce
         self._tick_s = tick_s
         self._heartbeat_s = heartbeat_s
         self._orphan_check_s = orphan_check_s
@@ -151,11 +180,20 @@ class ReplicaWatch:
             self._thread.join(10)
 
     def recover_orphans(self, reason: str | None = None) -> list[str]:
-        """Re-queue (or interrupt) the runs of servers that are gone; returns their ids."""
+        """Re-queue (or interrupt, or announce) the running runs of servers that are gone and
+        announce their silent finished ones; returns the running ones' ids."""
         with self._sessions() as session:
             found = orphaned_runs(session, server_id=self._server_id, stale_s=self._stale_s)
+            silent = (
+                silent_runs(session, server_id=self._server_id, stale_s=self._stale_s)
+                if self._announce is not None
+                else []
+            )
         for claim, why in found:
             self._requeue(claim.run_id, claim.claimed_by, reason or why)
+        if self._announce is not None:
+            for run_id in silent:
+                self._announce(run_id)
         return [claim.run_id for claim, _ in found]
 
     def _loop(self) -> None:

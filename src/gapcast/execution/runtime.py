@@ -4,7 +4,10 @@ The API's lifespan creates one, ``start()``s it (migrations, recovery, scheduler
 it. Recovery is the same for a crash and a clean stop: a run left ``running`` goes back to the
 queue and resumes from its last finished epoch (its checkpoint directory survives), unless its
 dataset is gone or it already failed to finish ``MAX_ATTEMPTS`` times — then it is marked
-``interrupted`` with the reason. Nothing stays ``running`` without a worker.
+``interrupted`` with the reason; one whose worker had already stored its result succeeds. Nothing
+stays ``running`` without a worker, and no run finishes without its terminal event: a run's final
+status and its ``done``/``error`` are written in one transaction (a finished run left without one
+by an older version gets it from recovery).
 
 Only runs whose server is gone are recovered (``replicas.py``): several servers may share one
 database. A worker that is lost while its server lives (killed, out of memory, a Ray node gone) is
@@ -24,6 +27,7 @@ from gapcast.config import Settings
 from gapcast.db import runs as run_store
 from gapcast.db.migrate import upgrade
 from gapcast.db.session import make_engine, make_sessionmaker
+from gapcast.db.tables import FINISHED_STATUSES
 from gapcast.execution.base import Executor
 from gapcast.execution.channel import Outcome
 from gapcast.execution.hub import EventHub
@@ -35,6 +39,7 @@ from gapcast.execution.recorder import (
     error_message,
     now,
     status_message,
+    terminal_message,
 )
 from gapcast.execution.replicas import ReplicaWatch, new_server_id
 from gapcast.execution.scheduler import Scheduler
@@ -69,7 +74,11 @@ class Runtime:
             on_start_failed=self._start_failed,
         )
         self.replicas = ReplicaWatch(
-            self.sessions, self.executor, server_id=self.server_id, requeue=self._requeue
+            self.sessions,
+            self.executor,
+            server_id=self.server_id,
+            requeue=self._requeue,
+            announce=self._announce,
         )
         self.bridge = (
             EventBridge(
@@ -141,7 +150,8 @@ class Runtime:
         log.info("runtime stopped", extra={"server_id": self.server_id})
 
     def recover(self, reason: str) -> None:
-        """Re-queue the runs left ``running`` by servers that are gone (never a live replica's)."""
+        """Re-queue the runs left ``running`` by servers that are gone (never a live replica's), and
+        give every finished run whose server is gone its missing terminal event."""
         self.replicas.recover_orphans(reason)
 
     def _requeue(self, run_id: str, claimed_by: str | None, reason: str) -> None:
@@ -152,6 +162,9 @@ class Runtime:
             # Another replica may have re-queued (and even restarted) it since we looked.
             if run.status != "running" or run.claimed_by != claimed_by:
                 return []
+            if run_store.result_stored(run):
+                # The worker committed its result; its server went before announcing it.
+                return [done_message(session, run_store.mark_succeeded(session, run_id))]
             if run.cancel_requested:
                 run = run_store.finish_run(session, run_id, status="cancelled", error=reason)
                 return [done_message(session, run)]
@@ -172,7 +185,25 @@ class Runtime:
         stored = self.recorder.record(run_id, build)
         if stored:
             self.scheduler.wake()
+            self.sweeps.wake()
         log.info("run recovered", extra={"run_id": run_id, "events": len(stored)})
+
+    def _announce(self, run_id: str) -> None:
+        """Append the terminal event a finished run lacks (its result was stored by an older
+        version whose server died before recording ``done``), so its watchers can stop waiting."""
+
+        def build(session: Session) -> list[dict[str, Any]]:
+            run = run_store.lock_run(session, run_id)
+            # Checked again under the row lock: another replica may have written it since.
+            if run.status not in FINISHED_STATUSES or not run_store.terminal_event_missing(
+                session, run_id
+            ):
+                return []
+            return [terminal_message(session, run)]
+
+        stored = self.recorder.record(run_id, build)
+        if stored:
+            log.info("terminal event restored", extra={"run_id": run_id, "seq": stored[-1]["seq"]})
 
     # -- RunSink: called from the executor's supervising threads -------------------------------
 
@@ -181,17 +212,27 @@ class Runtime:
 
     def finished(self, run_id: str, outcome: Outcome) -> None:
         def build(session: Session) -> list[dict[str, Any]]:
-            run = run_store.get_run(session, run_id)
-            if run.status == "succeeded":
-                # The worker committed its result, then died before it could say so (or said
-                # so): the run succeeded, whatever the exit code says.
-                return [done_message(session, run)]
+            run = run_store.lock_run(session, run_id)
+            if run.status in FINISHED_STATUSES:
+                # Ended elsewhere already (a replica that took this server for gone): one terminal
+                # event per run, whoever writes it.
+                if run_store.terminal_event_missing(session, run_id):
+                    return [terminal_message(session, run)]
+                return []
+            if run_store.result_stored(run):
+                # The worker committed its result, then said so (or died before it could): the
+                # run succeeded, whatever the exit code says.
+                return [done_message(session, run_store.mark_succeeded(session, run_id))]
             if outcome.retryable:
                 retry = _retry(session, run_id, outcome, checkpoint_dir_for(self.data_dir, run_id))
                 if retry is not None:
                     return [retry]
             if outcome.status == "succeeded":
-                return [done_message(session, run_store.get_run(session, run_id))]
+                # The worker reports success only after its result's commit; without one, the
+                # run cannot be used (no model), so it fails instead of a ``done`` with nothing.
+                message = "the worker reported success but no result is stored"
+                run = run_store.finish_run(session, run_id, status="failed", error=message)
+                return [error_message(run, code="training_failed", message=message)]
             if outcome.status == "cancelled":
                 run = run_store.finish_run(
                     session, run_id, status="cancelled", error="cancelled on request"
