@@ -52,11 +52,15 @@ class ParsedTable:
         return int(np.count_nonzero(~np.isnan(self.values)))
 
 
-def _where(kind: str, rows: NDArray[np.intp]) -> str:
+def _file_rows(kind: str, rows: NDArray[np.intp], most: int) -> list[int]:
     # CSV rows are reported as file lines (header is line 1), Parquet rows as 1-based row numbers.
-    numbers = rows[:_MAX_LISTED] + (2 if kind == "csv" else 1)
+    numbers: list[int] = (rows[:most] + (2 if kind == "csv" else 1)).tolist()
+    return numbers
+
+
+def _where(kind: str, rows: NDArray[np.intp]) -> str:
     label = "line" if kind == "csv" else "row"
-    listed = ", ".join(str(n) for n in numbers.tolist())
+    listed = ", ".join(str(n) for n in _file_rows(kind, rows, _MAX_LISTED))
     more = f" and {len(rows) - _MAX_LISTED} more" if len(rows) > _MAX_LISTED else ""
     return f"{label}{'s' if len(rows) > 1 else ''} {listed}{more}"
 
@@ -179,7 +183,7 @@ def _parse_timestamps(
             f"timestamp column {name!r}: cannot parse {len(rows)} value(s) as ISO 8601 or epoch "
             f"seconds at {_where(kind, rows)} (first: {first!r})",
             field="timestamp_column",
-            rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
+            rows=_file_rows(kind, rows, 100),
         )
     _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
     ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
@@ -199,7 +203,7 @@ def _refuse_out_of_range(
         f"{_FIRST.date()} to {_LAST.date()} at {_where(kind, rows)} "
         f"(first: {str(column.iloc[int(rows[0])])!r})",
         field="timestamp_column",
-        rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
+        rows=_file_rows(kind, rows, 100),
     )
 
 
@@ -221,7 +225,7 @@ def _parse_values(
             f"column {name!r}: {len(rows)} non-numeric value(s) at {_where(kind, rows)} "
             f"(first: {first!r})",
             field=f"columns.{name}",
-            rows=(rows[:100] + (2 if kind == "csv" else 1)).tolist(),
+            rows=_file_rows(kind, rows, 100),
         )
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 
@@ -64,3 +68,34 @@ def serve(
     configure_logging(log_level.upper())
     server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
     server.run(sockets=[sock] if sock is not None else None)
+
+
+@contextmanager
+def serve_in_thread(
+    settings: Settings,
+    sock: socket.socket,
+    *,
+    log_level: str,
+    thread_name: str,
+    startup_timeout_s: float,
+    not_started: Exception,
+) -> Iterator[None]:
+    """Serve on the bound ``sock`` from a daemon thread for the length of the block, once the server
+    has started; raises ``not_started`` if it dies or is not up within ``startup_timeout_s``. The
+    socket stays the caller's to close."""
+    server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
+    # uvicorn installs signal handlers only on the main thread; this one leaves Ctrl-C to callers.
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=thread_name, daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise not_started
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(30)

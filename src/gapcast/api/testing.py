@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,7 +24,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import uvicorn
 
 from gapcast.config import Settings
 
@@ -71,27 +69,23 @@ def free_socket(host: str = "127.0.0.1") -> socket.socket:
 def running_server(
     settings: Settings, *, log_level: str = "warning", startup_timeout_s: float = 60
 ) -> Iterator[LiveServer]:
-    from gapcast.api.server import check_bind, uvicorn_config
+    from gapcast.api.server import check_bind, serve_in_thread
 
     check_bind(settings)
     sock = free_socket(settings.host)
     port = sock.getsockname()[1]
     settings = settings.model_copy(update={"port": port})
-    server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="gapcast-test-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + startup_timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start (see its log above)")
-        time.sleep(0.02)
     try:
-        yield LiveServer(url=f"http://{settings.host}:{port}", settings=settings)
+        with serve_in_thread(
+            settings,
+            sock,
+            log_level=log_level,
+            thread_name="gapcast-test-server",
+            startup_timeout_s=startup_timeout_s,
+            not_started=RuntimeError("the test server did not start (see its log above)"),
+        ):
+            yield LiveServer(url=f"http://{settings.host}:{port}", settings=settings)
     finally:
-        server.should_exit = True
-        thread.join(30)
         sock.close()
 
 

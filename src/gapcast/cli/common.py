@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import httpx
@@ -71,10 +72,6 @@ def database(url: str, *, migrate: bool = True) -> Iterator[sessionmaker[Session
         engine.dispose()
 
 
-def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
 DbOption = typer.Option(
     None, "--db", envvar="GAPCAST_DATABASE_URL", help="Database URL (default: sqlite ./gapcast.db)"
 )
@@ -108,3 +105,15 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return key.strip(), value
+
+
+def read_json_object(path: Path, *, label: str, field: str) -> dict[str, Any]:
+    """The JSON object in ``path``; a missing, unreadable or non-object file is an InvalidInput
+    whose message starts with ``label`` (the option as the user typed it)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{label}: {exc}", field=field) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{label}: expected a JSON object", field=field)
+    return data

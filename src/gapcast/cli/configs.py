@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.syntax import Syntax
-from rich.table import Table
 
 from gapcast.cli.backend import open_backend
 from gapcast.cli.common import (
@@ -19,10 +18,10 @@ from gapcast.cli.common import (
     console,
     handle_errors,
     parse_assignment,
-    print_json,
+    read_json_object,
 )
 from gapcast.cli.common import settings as load_settings
-from gapcast.errors import InvalidInput
+from gapcast.cli.output import print_json, print_records, timestamp
 
 configs_app = typer.Typer(help="Create, list and show named training configurations.")
 
@@ -32,14 +31,7 @@ def config_body(file: Path | None, model: str | None, assignments: list[str]) ->
     server's TrainingConfig checks it, so any error names the field."""
     from gapcast.training_config import TrainingConfig
 
-    body: dict[str, Any] = {}
-    if file is not None:
-        try:
-            body = json.loads(file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"{file}: {exc}", field="file") from exc
-        if not isinstance(body, dict):
-            raise InvalidInput(f"{file}: expected a JSON object", field="file")
+    body = {} if file is None else read_json_object(file, label=str(file), field="file")
     overrides = dict(parse_assignment(a) for a in assignments)
     if model is not None:
         overrides["model"] = model
@@ -97,24 +89,27 @@ def list_command(
     """List the stored configurations."""
     with open_backend(server, token, load_settings(db).database_url) as backend:
         rows = backend.configs()
-    if as_json:
-        print_json(rows)
-        return
-    table = Table("id", "name", "model", "epochs", "lookback", "horizon", "updated")
-    for r in rows:
-        window: dict[str, Any] = next(
-            (s for s in r["config"]["preprocessing"] if s["step"] == "window"), {}
-        )
-        table.add_row(
-            str(r["id"]),
-            r["name"],
-            r["model"],
-            str(r["config"]["training"]["epochs"]),
-            str(window.get("lookback", "")),
-            str(window.get("horizon", "")),
-            str(r["updated_at"])[:19].replace("T", " "),
-        )
-    console.print(table)
+    print_records(
+        rows,
+        as_json=as_json,
+        columns=("id", "name", "model", "epochs", "lookback", "horizon", "updated"),
+        cells=_config_cells,
+    )
+
+
+def _config_cells(r: dict[str, Any]) -> tuple[str, ...]:
+    window: dict[str, Any] = next(
+        (s for s in r["config"]["preprocessing"] if s["step"] == "window"), {}
+    )
+    return (
+        str(r["id"]),
+        r["name"],
+        r["model"],
+        str(r["config"]["training"]["epochs"]),
+        str(window.get("lookback", "")),
+        str(window.get("horizon", "")),
+        timestamp(r["updated_at"]),
+    )
 
 
 @configs_app.command("show")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 import typer
-from rich.table import Table
 
-from gapcast.cli.common import DbOption, JsonOption, console, database, handle_errors, print_json
+from gapcast.cli.common import DbOption, JsonOption, console, database, handle_errors
 from gapcast.cli.common import settings as load_settings
+from gapcast.cli.output import print_json, print_records
 from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
@@ -104,22 +104,24 @@ def datasets_command(
     """List the stored datasets."""
     with database(load_settings(db).database_url) as sessions, sessions() as session:
         rows = [dataset_row(d) for d in repository.list_datasets(session)]
-    if as_json:
-        print_json(rows)
-        return
-    table = Table("id", "name", "series", "points", "frequency", "start", "end")
-    for r in rows:
-        series = ", ".join(str(s["name"]) for s in r["series"])  # type: ignore[attr-defined]
-        table.add_row(
-            str(r["id"]),
-            str(r["name"]),
-            series,
-            f"{r['points']:,}",
-            str(r["frequency"]),
-            str(r["start"])[:19],
-            str(r["end"])[:19],
-        )
-    console.print(table)
+    print_records(
+        rows,
+        as_json=as_json,
+        columns=("id", "name", "series", "points", "frequency", "start", "end"),
+        cells=_dataset_cells,
+    )
+
+
+def _dataset_cells(r: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        str(r["id"]),
+        str(r["name"]),
+        ", ".join(str(s["name"]) for s in r["series"]),
+        f"{r['points']:,}",
+        str(r["frequency"]),
+        str(r["start"])[:19],
+        str(r["end"])[:19],
+    )
 
 
 @db_app.command("upgrade")

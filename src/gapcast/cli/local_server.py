@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,32 +32,24 @@ def bind(host: str, port: int) -> socket.socket:
 @contextmanager
 def local_server(settings: Settings, *, port: int = 0, log_level: str = "warning") -> Iterator[str]:
     """Serve ``settings`` on 127.0.0.1 (``port``, else a free one) and yield the base URL."""
-    import uvicorn
-
-    from gapcast.api.server import uvicorn_config
+    from gapcast.api.server import serve_in_thread
 
     # Bound before uvicorn starts, so the port cannot be taken in between.
     sock = bind("127.0.0.1", port)
     port = sock.getsockname()[1]
     settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
     _quiet(log_level)
-    server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
-    # uvicorn installs signal handlers only on the main thread; this one leaves Ctrl-C to us.
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="gapcast-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise GapcastError(f"the local server did not start on {settings.database_url}")
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_in_thread(
+            settings,
+            sock,
+            log_level=log_level,
+            thread_name="gapcast-server",
+            startup_timeout_s=STARTUP_TIMEOUT_S,
+            not_started=GapcastError(f"the local server did not start on {settings.database_url}"),
+        ):
+            yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        thread.join(30)
         with contextlib.suppress(OSError):
             sock.close()
 

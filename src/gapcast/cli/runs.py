@@ -25,9 +25,9 @@ from gapcast.cli.common import (
     console,
     default_server_url,
     handle_errors,
-    print_json,
 )
 from gapcast.cli.common import settings as load_settings
+from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.cli.progress import duration, number, summary_table
 from gapcast.errors import NotFound
 
@@ -39,6 +39,7 @@ FILE_NAMES = {
     "plot": "forecast.png",
     "pipeline": "pipeline.json",
 }
+STATUS_COLOURS = {"succeeded": "green", "failed": "red", "running": "cyan", "interrupted": "red"}
 RunArgument = typer.Argument(help="Run id (or its first characters)", show_default=False)
 
 
@@ -76,24 +77,26 @@ def list_command(
     """List runs, newest first."""
     with open_backend(server, token, load_settings(db).database_url) as backend:
         rows = backend.runs(status=status, dataset=dataset, limit=limit)
-    if as_json:
-        print_json(rows)
-        return
-    table = Table("run", "status", "dataset", "config", "model", "created", "epochs", "runtime")
-    colours = {"succeeded": "green", "failed": "red", "running": "cyan", "interrupted": "red"}
-    for r in rows:
-        colour = colours.get(r["status"], "yellow")
-        table.add_row(
-            r["id"][:8],
-            f"[{colour}]{r['status']}[/]",
-            r["dataset"],
-            r["config_name"] or "(inline)",
-            r["model"],
-            str(r["created_at"])[:19].replace("T", " "),
-            number(r["epochs"]),
-            duration(r["runtime_s"]),
-        )
-    console.print(table)
+    print_records(
+        rows,
+        as_json=as_json,
+        columns=("run", "status", "dataset", "config", "model", "created", "epochs", "runtime"),
+        cells=_run_cells,
+    )
+
+
+def _run_cells(r: dict[str, Any]) -> tuple[str, ...]:
+    colour = STATUS_COLOURS.get(r["status"], "yellow")
+    return (
+        r["id"][:8],
+        f"[{colour}]{r['status']}[/]",
+        r["dataset"],
+        r["config_name"] or "(inline)",
+        r["model"],
+        timestamp(r["created_at"]),
+        number(r["epochs"]),
+        duration(r["runtime_s"]),
+    )
 
 
 @runs_app.command("show")
@@ -127,6 +130,14 @@ def show_command(
         )
 
 
+def _running_server(
+    server: str | None, token: str | None, db: str | None
+) -> tuple[str, str | None]:
+    """The URL and token of the server that runs the runs: ``--server`` or the configured one."""
+    cfg = load_settings(db)
+    return (server or default_server_url(cfg)).rstrip("/"), token or cfg.api_token
+
+
 @runs_app.command("watch")
 @handle_errors
 def watch_command(
@@ -140,9 +151,7 @@ def watch_command(
     from gapcast.cli.follow import follow_run
     from gapcast.cli.training import finish
 
-    cfg = load_settings(db)
-    url = (server or default_server_url(cfg)).rstrip("/")
-    token = token or cfg.api_token
+    url, token = _running_server(server, token, db)
     run_id = resolve_run_id(ServerBackend(url, token), run)
     followed = follow_run(
         url,
@@ -164,8 +173,7 @@ def cancel_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Cancel a queued or running run (a running one stops within a batch)."""
-    cfg = load_settings(db)
-    backend = ServerBackend((server or default_server_url(cfg)).rstrip("/"), token or cfg.api_token)
+    backend = ServerBackend(*_running_server(server, token, db))
     run_id = resolve_run_id(backend, run)
     answer: dict[str, Any] = dict(backend.client.cancel(run_id))
     if as_json:

@@ -27,9 +27,10 @@ from gapcast.cli.common import (
     err_console,
     handle_errors,
     parse_assignment,
-    print_json,
+    read_json_object,
 )
 from gapcast.cli.common import settings as load_settings
+from gapcast.cli.output import print_json
 from gapcast.cli.training import config_ref, server_for
 from gapcast.client import error_from
 from gapcast.errors import InvalidInput
@@ -86,13 +87,7 @@ def _scalar(text: str) -> Any:
 def load_space(space_file: Path | None, params: list[str]) -> dict[str, Any]:
     space: dict[str, Any] = {}
     if space_file is not None:
-        try:
-            loaded = json.loads(space_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"--space {space_file}: {exc}", field="space") from exc
-        if not isinstance(loaded, dict):
-            raise InvalidInput(f"--space {space_file}: expected a JSON object", field="space")
-        space.update(loaded)
+        space.update(read_json_object(space_file, label=f"--space {space_file}", field="space"))
     space.update(parse_param(text) for text in params)
     if not space:
         raise InvalidInput("give the search space with --param or --space", field="space")

@@ -6,7 +6,6 @@ Without ``--server`` the command starts a server in this process on the configur
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,14 +24,14 @@ from gapcast.cli.common import (
     err_console,
     handle_errors,
     parse_assignment,
-    print_json,
+    read_json_object,
 )
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.follow import Followed, follow_run
+from gapcast.cli.output import print_json
 from gapcast.cli.progress import summary_table, verdict
 from gapcast.cli.runs import export_run
 from gapcast.config import Settings
-from gapcast.errors import InvalidInput
 
 DETACH_REMOTE = (
     "detached: run {run_id} goes on; follow it with 'gapcast runs watch {run_id} --server {url}'"
@@ -61,13 +60,7 @@ def config_ref(text: str | None) -> str | dict[str, Any] | None:
         return None
     path = Path(text)
     if text.endswith(".json") or path.is_file():
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"--config {text}: {exc}", field="config") from exc
-        if not isinstance(data, dict):
-            raise InvalidInput(f"--config {text}: expected a JSON object", field="config")
-        return data
+        return read_json_object(path, label=f"--config {text}", field="config")
     return text
 
 

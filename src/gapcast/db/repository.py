@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gapcast.db.points import insert_points, load_points
 from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points
@@ -24,6 +24,24 @@ from gapcast.training_config import TrainingConfig
 
 if TYPE_CHECKING:
     from gapcast.processing.frame import SeriesFrame
+
+T = TypeVar("T")
+
+
+def _by_id_or_name(
+    session: Session, table: type[T], name: InstrumentedAttribute[str], ref: str | int
+) -> T | None:
+    # A name made of digits ("2024") is still found when no row has that id.
+    if isinstance(ref, int) or ref.isdigit():
+        found = session.get(table, int(ref))
+        if found is not None or isinstance(ref, int):
+            return found
+    return session.scalar(select(table).where(name == ref))
+
+
+def _some_names(session: Session, name: InstrumentedAttribute[str]) -> list[str]:
+    """Up to 20 stored names, for a not-found message that says what there is."""
+    return list(session.scalars(select(name).order_by(name).limit(20)).all())
 
 
 def _utc(ns: int) -> datetime:
@@ -48,14 +66,9 @@ def median_step_ns(timestamps_ns: NDArray[np.int64]) -> int | None:
 
 def get_dataset(session: Session, ref: str | int) -> Dataset:
     """A dataset by id or name."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        found = session.get(Dataset, int(ref))
-        if found is None and isinstance(ref, str):
-            found = session.scalar(select(Dataset).where(Dataset.name == ref))
-    else:
-        found = session.scalar(select(Dataset).where(Dataset.name == ref))
+    found = _by_id_or_name(session, Dataset, Dataset.name, ref)
     if found is None:
-        names = session.scalars(select(Dataset.name).order_by(Dataset.name).limit(20)).all()
+        names = _some_names(session, Dataset.name)
         known = ", ".join(names) if names else "none yet; import one first"
         raise NotFound(f"no dataset {ref!r}; known datasets: {known}", field="dataset")
     return found
@@ -177,16 +190,9 @@ def load_dataset_frame(session: Session, ref: str | int) -> SeriesFrame:
 
 
 def get_config(session: Session, ref: str | int) -> TrainingConfigRow:
-    if isinstance(ref, int) or ref.isdigit():
-        found = session.get(TrainingConfigRow, int(ref))
-        if found is None and isinstance(ref, str):
-            found = session.scalar(select(TrainingConfigRow).where(TrainingConfigRow.name == ref))
-    else:
-        found = session.scalar(select(TrainingConfigRow).where(TrainingConfigRow.name == ref))
+    found = _by_id_or_name(session, TrainingConfigRow, TrainingConfigRow.name, ref)
     if found is None:
-        names = session.scalars(
-            select(TrainingConfigRow.name).order_by(TrainingConfigRow.name).limit(20)
-        ).all()
+        names = _some_names(session, TrainingConfigRow.name)
         known = ", ".join(names) if names else "none yet"
         raise NotFound(f"no training config {ref!r}; known configs: {known}", field="config")
     return found

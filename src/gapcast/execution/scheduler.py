@@ -8,7 +8,6 @@ runs queued by another process (the CLI, a second server) are picked up too.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,11 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from gapcast.db import runs as run_store
 from gapcast.db.session import transaction
 from gapcast.execution.base import Executor
+from gapcast.execution.loop import WakeableLoop
 
 log = logging.getLogger("gapcast.execution.scheduler")
 
 
-class Scheduler:
+class Scheduler(WakeableLoop):
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -30,40 +30,17 @@ class Scheduler:
         on_start_failed: Callable[[str, Exception], None],
         poll_s: float = 1.0,
     ) -> None:
+        super().__init__(
+            self.fill, name="gapcast-scheduler", poll_s=poll_s, log=log, failure="scheduling failed"
+        )
         self._sessions = sessions
         self._executor = executor
         self._server_id = server_id
         self._on_start_failed = on_start_failed
-        self._poll_s = poll_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="gapcast-scheduler", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.fill()
-            except Exception:  # the database may be briefly unreachable; try again next tick
-                log.exception("scheduling failed")
-            self._wake.wait(self._poll_s)
-            self._wake.clear()
 
     def fill(self) -> None:
         """Start queued runs while slots are free."""
-        while not self._stop.is_set() and self._executor.free_slots() > 0:
+        while not self.stopping and self._executor.free_slots() > 0:
             with transaction(self._sessions) as session:
                 run = run_store.claim_next(session, worker=self._server_id)
                 run_id = run.id if run is not None else None

@@ -10,7 +10,6 @@ may finish on another replica). Advancing a sweep is one transaction with the sw
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +19,7 @@ from gapcast.db import sweeps as sweep_store
 from gapcast.db.session import transaction
 from gapcast.db.tables import FINISHED_STATUSES, Dataset, Run, Sweep
 from gapcast.errors import GapcastError, QueueFull
+from gapcast.execution.loop import WakeableLoop
 from gapcast.execution.recorder import status_message
 from gapcast.sweeps import TrialRecord, ask, objective_value, trial_config
 from gapcast.training_config import TrainingConfig
@@ -27,7 +27,7 @@ from gapcast.training_config import TrainingConfig
 log = logging.getLogger("gapcast.execution.sweeps")
 
 
-class SweepDriver:
+class SweepDriver(WakeableLoop):
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -36,35 +36,17 @@ class SweepDriver:
         on_queued: Callable[[], None],
         poll_s: float = 2.0,
     ) -> None:
+        super().__init__(
+            self.tick,
+            name="gapcast-sweeps",
+            poll_s=poll_s,
+            log=log,
+            failure="advancing sweeps failed",
+            join_s=30,
+        )
         self._sessions = sessions
         self._max_queued = max_queued
         self._on_queued = on_queued
-        self._poll_s = poll_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="gapcast-sweeps", daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # the database may be briefly unreachable; try again next tick
-                log.exception("advancing sweeps failed")
-            self._wake.wait(self._poll_s)
-            self._wake.clear()
 
     def tick(self) -> None:
         with self._sessions() as session:
