@@ -38,6 +38,8 @@ def test_demo_trains_and_writes_the_model_and_plot(tmp_path: Path) -> None:
     for label in ("MAE", "RMSE", "MASE", "seasonal naive", "epochs", "runtime"):
         assert label in out
     assert "gap classifier" in out
+    # The sample's outages all lie before 1986, outside the test part: scored by blocked CV.
+    assert "blocked cross-validation" in out and "gap steps scored" in out
     assert (tmp_path / "gapcast.db").exists()
 
     [run_dir] = (tmp_path / "gapcast-out").iterdir()

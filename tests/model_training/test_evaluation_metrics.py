@@ -71,6 +71,22 @@ def test_classification_metrics_by_hand() -> None:
     assert ev.roc_auc(np.array([0, 1]), np.array([0.3, 0.3])) == pytest.approx(0.5)
 
 
+def test_blocked_folds_keep_time_order_and_purge_the_margin() -> None:
+    positions = np.arange(10, 40)  # 30 samples, one per grid step
+    folds = ev.blocked_folds(positions, 3, margin=4)
+    held = [positions[h] for _, h in folds]
+    # Contiguous, in time order, each sample held out exactly once.
+    assert [(int(h[0]), int(h[-1])) for h in held] == [(10, 19), (20, 29), (30, 39)]
+    for (train, block), h in zip(folds, held, strict=True):
+        t = positions[train]
+        assert np.all((t <= h[0] - 4) | (t >= h[-1] + 4))
+        assert not np.intersect1d(train, block).size
+    # The middle block trains on both sides, beyond the margin: 10..16 and 33..39.
+    middle = positions[folds[1][0]]
+    assert middle.tolist() == [*range(10, 17), *range(33, 40)]
+    assert len(ev.blocked_folds(np.arange(2), 3, margin=1)) == 2  # no empty fold
+
+
 def test_season_for_frequencies() -> None:
     minute, hour, day = 60 * 10**9, 3_600 * 10**9, 86_400 * 10**9
     assert ev.season_for(hour) == 24

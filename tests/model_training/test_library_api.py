@@ -113,6 +113,24 @@ def test_train_a_stored_dataset_by_name(tmp_path: Path, tiny_config: Any) -> Non
         gapcast.train("nope", cfg, database_url=url)
 
 
+def test_train_scores_early_only_gaps_by_blocked_cv(hourly: Any, tiny_config: Any) -> None:
+    from gapcast.events import LogEvent
+
+    # One 30-hour outage in the training part, none in the test part (the last 15 %).
+    events: list[Any] = []
+    result = gapcast.train(
+        hourly(600, gap=(100, 30)), tiny_config("linear", epochs=1), on_event=events.append
+    )
+    assert result.gap_report.large == 1
+    stored = result.run_info.gap_metrics  # what the worker writes to the runs table
+    assert stored is not None and stored == result.gap_metrics.model_dump(mode="json")  # type: ignore[union-attr]
+    assert stored["evaluation"] == "blocked_cv" and stored["folds"] == 3
+    assert stored["positives"] == 30 * 4 and stored["roc_auc"] is not None
+    assert all(np.isfinite(stored[k]) for k in ("precision", "recall", "f1", "roc_auc"))
+    said = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any("blocked cross-validation over 3 blocks" in m for m in said), said
+
+
 def test_bad_data_type_is_invalid_input(tiny_config: Any) -> None:
     with pytest.raises(InvalidInput, match="SeriesFrame"):
         gapcast.train([1, 2, 3], tiny_config())  # type: ignore[arg-type]

@@ -62,6 +62,9 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     gm = result.gap_metrics
     assert gm is not None and gm.samples > 0 and 0 < gm.gap_rate < 1
     assert gm.roc_auc is not None and 0 <= gm.roc_auc <= 1
+    # The test part has its own outage: scored there, as before, on every step of it.
+    assert gm.evaluation == "test_split" and gm.folds is None
+    assert gm.positives == round(gm.gap_rate * gm.samples * 4) and gm.positives >= 20 * 4
     assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc"}
     assert {a.kind for a in result.artifacts} == {"model", "gap_model", "pipeline", "plot"}
     # No test window spans the test-part gap: only observed truth is scored.
@@ -69,6 +72,68 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     forecast = gapcast.load_model(result).predict(gappy_series.iloc[-60:])
     assert list(forecast.columns) == ["timestamp", "load", "p_gap"]
     assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
+
+
+def _gap_grid(n: int, missing: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    ts = pd.date_range("2024-01-01", periods=n, freq="h").as_unit("ns").asi8
+    observed = np.ones(n, bool)
+    for start, length in missing:
+        observed[start : start + length] = False
+    return ts, observed
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [[(100, 30)], [(100, 30), (560, 3)]],
+    ids=["no gap in the test part", "too few in the test part"],
+)
+def test_gap_classifier_without_test_gaps_is_scored_by_blocked_cv(
+    missing: list[tuple[int, int]],
+) -> None:
+    from gapcast.model_training.gap_model import train_gap_classifier
+    from gapcast.model_training.results import GapMetrics
+
+    ts, observed = _gap_grid(600, missing)
+    result = train_gap_classifier(
+        ts,
+        observed,
+        (420, 510),
+        lookback=24,
+        horizon=4,
+        epochs=2,
+        batch_size=32,
+        learning_rate=1e-2,
+        seed=0,
+        patience=0,
+        callbacks=[],
+    )
+    gm = GapMetrics.model_validate(result.metrics)
+    assert gm.evaluation == "blocked_cv" and gm.folds == 3
+    # Every window of the series is held out once: all 600 - 24 - 4 + 1 positions, and each
+    # missing grid point is scored in each of the (up to) 4 windows whose horizon covers it.
+    assert gm.samples == 573
+    assert gm.positives == 4 * sum(length for _, length in missing)
+    assert 0 < gm.gap_rate < 1 and gm.roc_auc is not None
+    for value in (gm.precision, gm.recall, gm.f1, gm.roc_auc, *gm.baseline.values()):
+        assert value is not None and 0 <= value <= 1
+    # The model that is kept is the one trained on the training part, not a fold's.
+    assert result.model.name == "gap_classifier"
+
+
+def test_gap_metrics_stored_before_the_evaluation_field_still_load() -> None:
+    from gapcast.model_training.results import GapMetrics
+
+    old = {
+        "precision": 0.5,
+        "recall": 0.25,
+        "f1": 0.33,
+        "roc_auc": 0.71,
+        "baseline": {"f1": 0.1},
+        "gap_rate": 0.02,
+        "samples": 330,
+    }
+    gm = GapMetrics.model_validate(old)
+    assert gm.evaluation == "test_split" and gm.positives is None and gm.folds is None
 
 
 def test_gap_classifier_always_and_never(

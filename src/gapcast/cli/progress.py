@@ -177,13 +177,12 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
     if not gap:
         return table
     if not gap.get("gap_rate"):
-        # Precision and recall of "no gap anywhere" are 0/0: say so rather than print zeros.
-        note = Text(
-            "gap classifier: trained, but the test part has no gaps to score it on",
-            style="dim",
-        )
+        # Precision and recall of "no gap anywhere" are 0/0: say so rather than print zeros. A
+        # run that recorded its positives also looked beyond the test part (blocked CV).
+        where = "the test part has" if gap.get("positives") is None else "the series has"
+        note = Text(f"gap classifier: trained, but {where} no gaps to score it on", style="dim")
         return Group(table, note)
-    gaps = Table(title="gap classifier (test part)", title_justify="left")
+    gaps = Table(title=f"gap classifier ({gap_evaluation(gap)})", title_justify="left")
     gaps.add_column("score", style="bold")
     gaps.add_column("model", justify="right")
     gaps.add_column("hour-of-week rate", justify="right")
@@ -192,7 +191,19 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
         gaps.add_row(label, number(gap.get(key), 3), number(base.get(key), 3))
     gaps.add_row("ROC AUC", number(gap.get("roc_auc"), 3), number(base.get("roc_auc"), 3))
     gaps.add_row("gap rate", number(gap.get("gap_rate"), 3))
+    if gap.get("positives") is not None:
+        gaps.add_row("gap steps scored", f"{gap['positives']:,} in {gap['samples']:,} windows")
     return Group(table, gaps)
+
+
+def gap_evaluation(gap: dict[str, Any]) -> str:
+    """Where the gap classifier's figures come from, in words."""
+    if gap.get("evaluation") == "blocked_cv":
+        return (
+            f"blocked cross-validation, {gap.get('folds')} blocks of the whole series: "
+            "the test part has too few gaps"
+        )
+    return "test part"
 
 
 def verdict(result: dict[str, Any]) -> str | None:

@@ -141,6 +141,29 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[t].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def blocked_folds(
+    positions: np.ndarray, n_folds: int, margin: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) index arrays of blocked cross-validation over time-ordered samples.
+
+    ``positions`` (ascending grid indices, one per sample) are cut into ``n_folds`` contiguous
+    blocks, never shuffled; each block is held out once. A sample trains only when its position is
+    at least ``margin`` away from the held-out block on either side, so with ``margin`` =
+    lookback + horizon no training window shares a grid point with a held-out one. Training on
+    both sides (not only the past, as a forward-chaining split does) is what lets early outages
+    be scored at all; the purge margin is what keeps that from leaking.
+    """
+    pos = np.asarray(positions, dtype=np.int64)
+    folds = []
+    for block in np.array_split(np.arange(len(pos)), n_folds):
+        if not len(block):
+            continue
+        first, last = pos[block[0]], pos[block[-1]]
+        train = np.flatnonzero((pos <= first - margin) | (pos >= last + margin))
+        folds.append((train, block))
+    return folds
+
+
 def ffill(values: np.ndarray) -> np.ndarray:
     """Forward-fill NaNs along the last axis (what a baseline knows at each step)."""
     v = np.asarray(values, dtype=np.float64)

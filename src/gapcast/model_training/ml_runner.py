@@ -259,7 +259,17 @@ class MLRunner:
             callbacks=self._callbacks(
                 "gap_backup", t.gap_classifier_epochs, t.batch_size, "gap_classifier"
             ),
+            fold_callbacks=[cb.make_cancel_callback(self.cancel)] if self.cancel else [],
         )
+        m = result.metrics
+        if m.get("evaluation") == "blocked_cv":
+            self._emit(
+                LogEvent(
+                    message=f"gap classifier: the test part has too few gaps to score it on; "
+                    f"scored by blocked cross-validation over {m['folds']} blocks of the whole "
+                    f"series ({m['positives']} missing steps)"
+                )
+            )
         if saved is not None:
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_text(

@@ -86,17 +86,30 @@ class ForecastMetrics(_Metrics):
 
 
 class GapMetrics(_Metrics):
-    """Gap classifier on the chronological test part vs the hour-of-week gap-rate baseline.
+    """Gap classifier vs the hour-of-week gap-rate baseline, on the chronological test part or,
+    when that holds too few gaps to score, by blocked cross-validation over the whole series
+    (``evaluation`` says which).
 
-    ``roc_auc`` is None when the test part has no gap (or nothing but gaps)."""
+    ``roc_auc`` is None when the scored steps have no gap (or nothing but gaps). The last three
+    fields are optional because runs stored before they existed lack them; all of those were
+    scored on the test part."""
 
     precision: float
     recall: float
     f1: float
     roc_auc: float | None
     baseline: dict[str, float | None]
-    gap_rate: float = Field(description="fraction of test steps without data")
-    samples: int
+    gap_rate: float = Field(description="fraction of scored steps without data")
+    samples: int = Field(description="windows scored")
+    evaluation: Literal["test_split", "blocked_cv"] = Field(
+        default="test_split",
+        description="test_split: the chronological test part; blocked_cv: each block of the "
+        "whole series held out once (used when the test part has too few gaps)",
+    )
+    positives: int | None = Field(
+        default=None, description="scored steps without data (the positives); None if not stored"
+    )
+    folds: int | None = Field(default=None, description="blocks scored by blocked_cv")
 
 
 class GapSummary(BaseModel):

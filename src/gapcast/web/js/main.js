@@ -156,11 +156,17 @@ function showResult(runId, result) {
     ? `The model's MAE is ${Math.abs(Math.round((1 - m.mae / base) * 100))}% ${m.mae <= base ? "lower" : "higher"} than the ${seasonal.mae != null ? "seasonal-naive" : "naive"} forecast's.`
     : "";
   const g = result.gap_metrics;
+  // Runs stored before blocked CV existed have no `evaluation`: they were scored on the test part.
+  const scoredOn = g && g.evaluation === "blocked_cv"
+    ? `blocked cross-validation over ${g.folds} blocks of the whole series (the test part has too few gaps)`
+    : "test part";
   $("gap-table").innerHTML = !g ? "" : g.gap_rate
-    ? "<thead><tr><th>gap classifier</th><th>model</th><th>baseline</th></tr></thead><tbody>" +
+    ? `<caption>gap classifier, scored on the ${scoredOn}` +
+      (g.positives != null ? `: ${g.positives} gap steps in ${g.samples} windows` : "") + "</caption>" +
+      "<thead><tr><th>gap classifier</th><th>model</th><th>baseline</th></tr></thead><tbody>" +
       ["precision", "recall", "f1", "roc_auc"].map((k) => `<tr><td>${k}</td><td>${fmt(g[k], 3)}</td><td>${fmt((g.baseline || {})[k], 3)}</td></tr>`).join("") +
       "</tbody>"
-    : "<tbody><tr><td>gap classifier trained; the test part has no gaps to score it on</td></tr></tbody>";
+    : `<tbody><tr><td>gap classifier trained; the ${g.positives != null ? "series" : "test part"} has no gaps to score it on</td></tr></tbody>`;
   $("plot").src = link(`/runs/${runId}/plot.png`);
   $("model-link").href = link(`/runs/${runId}/model`);
   $("result").hidden = false;
