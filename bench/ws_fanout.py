@@ -2,14 +2,23 @@
 server's event loop stay responsive while it fans them out?
 
 Starts a real server (``python -m gapcast.api``, its own process, one worker) on a SQLite file,
-queues one run, attaches ``--watchers`` clients to ``/ws/runs/{id}`` and, on one more connection,
-sends a WebSocket ping every 20 ms for the whole run. Prints:
+queues one run, attaches ``--watchers`` clients to ``/ws/runs/{id}`` and, from one more process,
+sends a WebSocket ping every 20 ms for the whole run. The watchers are spread over
+``--client-processes`` processes: 200 clients in one Python event loop would measure that loop's
+own queue (each client's frame waits behind the others'), not the server. Prints:
 
 * latency from an event's creation (in the worker process) to its receipt by each watcher,
   p50/p99 over all (event, watcher) pairs created after every watcher attached (target p99 ≤ 50 ms);
-* the longest ping round trip, an upper bound of the event loop's stall (target ≤ 100 ms).
+* the longest ping round trip, an upper bound of the server event loop's stall (target ≤ 100 ms);
+* the server's event-loop CPU time per delivered message (Linux), the cost that grows with the
+  number of watchers.
 
-    python bench/ws_fanout.py [--watchers 200] [--epochs 40]
+The reference, measured in the same run with the same client processes: a bare ``websockets``
+server that sends the same number of events at the same pace with the library's own
+``broadcast()`` (one pre-framed write per socket, no ASGI, no database, no training beside it).
+The ratios gapcast / reference say what gapcast's stack costs on top of the transport.
+
+    python bench/ws_fanout.py [--watchers 200] [--epochs 40] [--client-processes 4]
 """
 
 from __future__ import annotations
@@ -17,95 +26,210 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
+import multiprocessing as mp
 import time
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
 from pathlib import Path
+from queue import Queue
+from typing import Any
 
 import httpx
 import numpy as np
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
-from gapcast.api.testing import ServerProcess
-from gapcast.config import Settings
+from bench_server import SAMPLE, bench_server
 
-SAMPLE = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
-
-
-async def watch(url: str, attached: asyncio.Event, ready: list[int]) -> list[tuple[int, float]]:
-    """(seq, latency in s) of the live events one watcher receives."""
-    latencies: list[tuple[int, float]] = []
-    async with connect(url, max_size=None, ping_interval=None) as ws:
-        ready.append(1)
-        await attached.wait()
-        start = time.time()
-        async for raw in ws:
-            now = time.time()
-            message = json.loads(raw)
-            if message["time"] >= start:
-                latencies.append((message["seq"], now - message["time"]))
-            if message["type"] in ("done", "error"):
-                break
-    return latencies
+PING_EVERY_S = 0.02
 
 
-async def pinger(ws: ClientConnection, stop: asyncio.Event) -> list[float]:
-    rtts: list[float] = []
-    while not stop.is_set():
-        began = time.perf_counter()
-        waiter = await ws.ping()
-        await waiter
-        rtts.append(time.perf_counter() - began)
-        await asyncio.sleep(0.02)
-    return rtts
+def _watch_many(url: str, count: int, ready: Queue[int], go: Event, out: Queue[Any]) -> None:
+    """A client process: ``count`` watchers; (seq, created, latency s) of each live event."""
+
+    async def one(start: list[float]) -> list[tuple[int, float, float]]:
+        latencies: list[tuple[int, float, float]] = []
+        async with connect(url, max_size=None, ping_interval=None) as ws:
+            ready.put(1)
+            while not start:
+                await asyncio.sleep(0.005)
+            async for raw in ws:
+                now = time.time()
+                message = json.loads(raw)
+                if message["time"] >= start[0]:
+                    latencies.append((message["seq"], message["time"], now - message["time"]))
+                if message["type"] in ("done", "error"):
+                    break
+        return latencies
+
+    async def main() -> list[list[tuple[int, float, float]]]:
+        start: list[float] = []
+        tasks = [asyncio.create_task(one(start)) for _ in range(count)]
+        await asyncio.to_thread(go.wait)
+        start.append(time.time())
+        return list(await asyncio.gather(*tasks))
+
+    out.put(asyncio.run(main()))
 
 
-async def run_bench(base: str, watchers: int, overrides: dict[str, object]) -> None:
-    ws_base = "ws" + base.removeprefix("http")
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-        files = {"file": ("co2.csv", SAMPLE.read_bytes())}
-        await http.post("/datasets", files=files, data={"name": "co2", "replace": "true"})
-        created = await http.post("/runs", json={"dataset": "co2", "overrides": overrides})
-        run_id = created.json()["run_id"]
+def _ping(url: str, ready: Queue[int], stop: Event, out: Queue[Any]) -> None:
+    """Round trips of WebSocket pings; the server's loop answers them, so they time its stalls."""
 
-    attached = asyncio.Event()
-    ready: list[int] = []
-    url = f"{ws_base}/ws/runs/{run_id}"
-    tasks = [asyncio.create_task(watch(url, attached, ready)) for _ in range(watchers)]
-    while len(ready) < watchers:
-        await asyncio.sleep(0.01)
-    attached.set()
-    stop = asyncio.Event()
-    async with connect(f"{url}?after=1000000", ping_interval=None) as ping_ws:
-        ping_task = asyncio.create_task(pinger(ping_ws, stop))
-        results = await asyncio.gather(*tasks)
+    async def main() -> list[float]:
+        rtts: list[float] = []
+        async with connect(url, ping_interval=None) as ws:
+            ready.put(1)
+            while not stop.is_set():
+                began = time.perf_counter()
+                await (await ws.ping())
+                rtts.append(time.perf_counter() - began)
+                await asyncio.sleep(PING_EVERY_S)
+        return rtts
+
+    out.put(asyncio.run(main()))
+
+
+def loop_cpu_s(pid: int) -> float | None:
+    """CPU seconds of the server's main thread (its event loop); None off Linux."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat")
+    if not stat.exists():
+        return None
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / 100  # USER_HZ is 100 on every Linux
+
+
+@dataclass
+class Measured:
+    latencies_ms: np.ndarray[Any, np.dtype[np.float64]]
+    first_ms: np.ndarray[Any, np.dtype[np.float64]]
+    spread_ms: np.ndarray[Any, np.dtype[np.float64]]
+    events: int
+    interval_s: float
+    stall_ms: float
+    pings: int
+    cpu_per_delivery_us: float | None
+
+
+def measure(url: str, pid: int, watchers: int, procs: int, go: Event | None = None) -> Measured:
+    """Attach the watchers and the pinger to ``url``, start the clock, collect until the end."""
+    ctx = mp.get_context("spawn")
+    ready: Queue[int] = ctx.Queue()  # type: ignore[assignment]
+    results: Queue[Any] = ctx.Queue()  # type: ignore[assignment]
+    pings: Queue[Any] = ctx.Queue()  # type: ignore[assignment]
+    go = go or ctx.Event()
+    stop = ctx.Event()
+    shares = [watchers // procs + (i < watchers % procs) for i in range(procs)]
+    clients = [
+        ctx.Process(target=_watch_many, args=(url, n, ready, go, results)) for n in shares if n
+    ]
+    pinger = ctx.Process(target=_ping, args=(f"{url}?after=1000000", ready, stop, pings))
+    try:
+        for process in [*clients, pinger]:
+            process.start()
+        for _ in range(watchers + 1):
+            ready.get(timeout=120)
+        cpu_before = loop_cpu_s(pid)
+        go.set()
+        per_watcher = [w for _ in clients for w in results.get(timeout=600)]
+        cpu_after = loop_cpu_s(pid)
         stop.set()
-        rtts = await ping_task
+        rtts: list[float] = pings.get(timeout=60)
+    finally:
+        stop.set()
+        for process in [*clients, pinger]:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
 
-    latencies = np.array([x for per in results for _, x in per]) * 1000
-    events = len(results[0])
+    latencies = np.array([x for per in per_watcher for _, _, x in per]) * 1000
     by_seq: dict[int, list[float]] = {}
-    for per in results:
-        for seq, x in per:
+    created: dict[int, float] = {}
+    for per in per_watcher:
+        for seq, when, x in per:
             by_seq.setdefault(seq, []).append(x * 1000)
-    first = np.array([min(v) for v in by_seq.values()])
-    spread = np.array([max(v) - min(v) for v in by_seq.values()])
-    p50, p99 = np.percentile(latencies, [50, 99])
-    stall = max(rtts) * 1000
-    print(f"watchers {watchers}, live events per watcher {events}, deliveries {latencies.size}")
-    print(f"event latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies.max():.1f} ms")
-    print(f"  p99 / target 50 ms = {p99 / 50:.2f}x")
-    print(
-        f"first watcher's latency p50 {np.median(first):.1f} ms (creation to the first socket); "
-        f"spread to the last watcher p50 {np.median(spread):.1f} ms (the fan-out)"
+            created[seq] = when
+    times = np.sort(np.array(list(created.values())))
+    cpu = None
+    if cpu_before is not None and cpu_after is not None and latencies.size:
+        cpu = (cpu_after - cpu_before) / latencies.size * 1e6
+    return Measured(
+        latencies_ms=latencies,
+        first_ms=np.array([min(v) for v in by_seq.values()]),
+        spread_ms=np.array([max(v) - min(v) for v in by_seq.values()]),
+        events=len(by_seq),
+        interval_s=float(np.median(np.diff(times))) if times.size > 1 else 0.1,
+        stall_ms=max(rtts) * 1000,
+        pings=len(rtts),
+        cpu_per_delivery_us=cpu,
     )
-    print(f"ping round trip (event-loop stall bound) max {stall:.1f} ms over {len(rtts)} pings")
-    print(f"  max / target 100 ms = {stall / 100:.2f}x")
+
+
+def _broadcaster(port_out: Queue[int], go: Event, events: int, interval_s: float) -> None:
+    """The reference server: bare ``websockets``, ``broadcast()`` of ``events`` messages."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    async def main() -> None:
+        clients: set[ServerConnection] = set()
+
+        async def handler(ws: ServerConnection) -> None:
+            # The pinger's connection asks for nothing (after=...), as it does of gapcast.
+            if ws.request is None or "after=" not in ws.request.path:
+                clients.add(ws)
+            await ws.wait_closed()
+
+        async with serve(handler, "127.0.0.1", 0, ping_interval=None, compression=None) as server:
+            port_out.put(server.sockets[0].getsockname()[1])
+            await asyncio.to_thread(go.wait)
+            await asyncio.sleep(0.05)  # the clients start their clocks on the same signal
+            for seq in range(1, events + 1):
+                kind = "done" if seq == events else "progress"
+                message = {"type": kind, "seq": seq, "time": time.time(), "loss": 0.5}
+                broadcast(clients, json.dumps(message, separators=(",", ":")))
+                await asyncio.sleep(interval_s)
+            await asyncio.sleep(1.0)
+
+    asyncio.run(main())
+
+
+def reference(watchers: int, procs: int, events: int, interval_s: float) -> Measured:
+    ctx = mp.get_context("spawn")
+    port_out: Queue[int] = ctx.Queue()  # type: ignore[assignment]
+    go = ctx.Event()
+    server = ctx.Process(target=_broadcaster, args=(port_out, go, events, interval_s))
+    server.start()
+    try:
+        port = port_out.get(timeout=60)
+        assert server.pid is not None
+        return measure(f"ws://127.0.0.1:{port}/", server.pid, watchers, procs, go)
+    finally:
+        server.join(30)
+        if server.is_alive():
+            server.kill()
+
+
+HEADER = (
+    f"{'server':<10} {'deliveries':>10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+    f"{'first ms':>8} {'spread ms':>9} {'stall ms':>8} {'CPU µs':>7}"
+)
+
+
+def report(name: str, m: Measured) -> None:
+    """One row: latency percentiles, the first socket's latency and the spread to the last one
+    (medians over events), the longest ping round trip, event-loop CPU per delivery."""
+    p50, p99 = np.percentile(m.latencies_ms, [50, 99])
+    cpu = f"{m.cpu_per_delivery_us:.0f}" if m.cpu_per_delivery_us is not None else "n/a"
+    print(
+        f"{name:<10} {m.latencies_ms.size:>10} {p50:>7.1f} {p99:>7.1f} "
+        f"{m.latencies_ms.max():>7.1f} {np.median(m.first_ms):>8.1f} "
+        f"{np.median(m.spread_ms):>9.1f} {m.stall_ms:>8.1f} {cpu:>7}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--watchers", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--client-processes", type=int, default=4)
     args = parser.parse_args()
     overrides = {
         "model": "linear",
@@ -116,19 +240,32 @@ def main() -> None:
         "patience": 0,
         "gap_classifier": "never",
     }
-    with tempfile.TemporaryDirectory(prefix="gapcast-bench-") as tmp:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_url=f"sqlite:///{tmp}/bench.db",
-            data_dir=Path(tmp) / "data",
-            workers_max=1,
-        )
-        server = ServerProcess(settings, Path(tmp) / "server.log")
-        live = server.start()
-        try:
-            asyncio.run(run_bench(live.url, args.watchers, overrides))
-        finally:
-            server.stop()
+    with bench_server(workers_max=1) as (base, pid):
+        with httpx.Client(base_url=base, timeout=60) as http:
+            files = {"file": ("co2.csv", SAMPLE.read_bytes())}
+            http.post("/datasets", files=files, data={"name": "co2", "replace": "true"})
+            created = http.post("/runs", json={"dataset": "co2", "overrides": overrides})
+        url = "ws" + base.removeprefix("http") + f"/ws/runs/{created.json()['run_id']}"
+        ours = measure(url, pid, args.watchers, args.client_processes)
+    ref = reference(args.watchers, args.client_processes, ours.events, ours.interval_s)
+    print(
+        f"{args.watchers} watchers in {args.client_processes} client processes; one event every "
+        f"{ours.interval_s * 1000:.0f} ms (the reference sends at the same pace)"
+    )
+    print(HEADER)
+    report("gapcast", ours)
+    report("reference", ref)
+    p99 = float(np.percentile(ours.latencies_ms, 99))
+    ref_p99 = float(np.percentile(ref.latencies_ms, 99))
+    print(f"p99 latency {p99:.1f} ms: {p99 / 50:.2f}x the 50 ms target, {p99 / ref_p99:.2f}x ref")
+    stall, ref_stall = ours.stall_ms, ref.stall_ms
+    print(
+        f"loop stall {stall:.1f} ms: {stall / 100:.2f}x the 100 ms target, "
+        f"{stall / ref_stall:.2f}x ref"
+    )
+    if ours.cpu_per_delivery_us and ref.cpu_per_delivery_us:
+        ratio = ours.cpu_per_delivery_us / ref.cpu_per_delivery_us
+        print(f"event-loop CPU per delivery: {ratio:.2f}x the reference")
 
 
 if __name__ == "__main__":

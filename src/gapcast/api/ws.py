@@ -1,10 +1,11 @@
 """The two WebSockets: ``/ws/train`` (request a run, follow it) and ``/ws/runs/{id}`` (follow one).
 
-Following a run is the same on both: subscribe to the hub first, then replay the stored events
-after ``after``, then forward live ones, skipping by ``seq`` what was already sent — so a watcher
-neither misses nor repeats an event, however the replay and the live stream overlap. The socket
-closes after the run's terminal message (``done`` or ``error``). A client that goes away only
-unsubscribes: the run goes on, and ``/ws/runs/{id}?after=<last seq>`` picks up where it left off.
+Following a run is the same on both: register with the hub first, then replay the stored events
+after ``after``, then let the hub's fan-out forward live ones, skipping by ``seq`` what was already
+sent — so a watcher neither misses nor repeats an event, however the replay and the live stream
+overlap. The socket closes after the run's terminal message (``done`` or ``error``). A client
+that goes away only unsubscribes: the run goes on, and ``/ws/runs/{id}?after=<last seq>`` picks
+up where it left off.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -26,7 +27,7 @@ from gapcast.api.messages import Accepted, ErrorMessage, TrainRequest, parse_cli
 from gapcast.api.submit import submit
 from gapcast.db import runs as run_store
 from gapcast.errors import Conflict, GapcastError, InvalidInput, NotFound
-from gapcast.execution.hub import TERMINAL_TYPES, Subscription
+from gapcast.execution.hub import TERMINAL_TYPES, Watcher
 from gapcast.execution.runtime import Runtime
 
 log = logging.getLogger("gapcast.api.ws")
@@ -91,55 +92,80 @@ async def watch_socket(websocket: WebSocket, run_id: str) -> None:
 
 
 async def follow(websocket: WebSocket, runtime: Runtime, run_id: str, *, after: int) -> None:
-    """Send the run's events after ``after`` until its terminal one, then close."""
+    """Send the run's events after ``after`` until its terminal one, then close.
+
+    This coroutine sends only while the watcher is behind: the stored log first, then what the
+    hub buffered meanwhile. Once up to date it hands the socket to the hub's fan-out and sleeps
+    until the fan-out hands it back (terminal event sent, client gone, or fallen behind).
+    """
     hub = runtime.hub
     assert hub is not None, "the API runtime always has a hub"
-    sub = hub.subscribe(run_id)
-    reader = asyncio.create_task(_read_client(websocket, runtime, run_id, sub))
+    watcher = hub.watch(run_id, websocket.send_text, after=after)
+    reader = asyncio.create_task(_read_client(websocket, runtime, run_id, watcher))
     try:
         try:
-            backlog = await anyio.to_thread.run_sync(_stored, runtime, run_id, after)
+            stored = await anyio.to_thread.run_sync(_stored, runtime, run_id, after)
         except NotFound as exc:
             await _refuse(websocket, exc, run_id=run_id)
             return
         except DATABASE_ERRORS as exc:
             await _refuse(websocket, from_database_error(exc), run_id=run_id)
             return
-        last = after
-        while True:
-            for message in backlog:
-                if message["seq"] <= last:
+        while not watcher.closed:
+            for message in stored:
+                if message["seq"] <= watcher.last:
                     continue
                 await websocket.send_text(json.dumps(message, separators=(",", ":")))
-                last = message["seq"]
+                watcher.last = message["seq"]
                 if message["type"] in TERMINAL_TYPES:
                     await _close_after(websocket, message)
                     return
-            backlog = []
-            published = await sub.queue.get()
-            if sub.closed:
+            pending = await _send_pending(websocket, watcher)
+            if isinstance(pending, dict):
+                await _close_after(websocket, pending)
                 return
-            if sub.lagged or published.seq > last + 1:
-                # Fell behind the hub (or joined between two events): the database has them all.
-                sub.lagged = False
-                backlog = await anyio.to_thread.run_sync(_stored, runtime, run_id, last)
-                continue
-            if published.seq <= last:
-                continue
-            await websocket.send_text(published.text)
-            last = published.seq
-            if published.terminal:
-                await _close_after(websocket, json.loads(published.text))
+            if pending == "caught_up" and hub.go_live(watcher):
+                await watcher.wait()
+                if watcher.terminal is not None:
+                    await _close_after(websocket, json.loads(watcher.terminal.text))
+                    return
+            if watcher.closed:
                 return
+            # Behind the hub (a gap, an overflow, a stalled socket): the log has every event.
+            stored = await anyio.to_thread.run_sync(_stored, runtime, run_id, watcher.last)
     except _SEND_ERRORS:
         return  # the client went away; the run goes on
     finally:
         reader.cancel()
-        hub.unsubscribe(sub)
+        hub.unwatch(watcher)
+
+
+async def _send_pending(
+    websocket: WebSocket, watcher: Watcher
+) -> dict[str, Any] | Literal["caught_up", "behind"]:
+    """Send what the hub buffered while the watcher was not live, as long as it follows on
+    without a gap. Returns the terminal message if it was among them; else whether the watcher
+    is now up to date or must read the log (a gap, or the buffer overflowed)."""
+    while True:
+        pending = watcher.take_pending()
+        if pending is None:
+            return "behind"
+        if not pending:
+            return "caught_up"
+        for published in pending:
+            if published.seq <= watcher.last:
+                continue
+            if published.seq > watcher.last + 1:
+                return "behind"
+            await websocket.send_text(published.text)
+            watcher.last = published.seq
+            if published.terminal:
+                terminal: dict[str, Any] = json.loads(published.text)
+                return terminal
 
 
 async def _read_client(
-    websocket: WebSocket, runtime: Runtime, run_id: str, sub: Subscription
+    websocket: WebSocket, runtime: Runtime, run_id: str, watcher: Watcher
 ) -> None:
     """Handle ``cancel`` messages; on disconnect, stop the follower (never the run)."""
     settings = get_settings(websocket)
@@ -162,7 +188,7 @@ async def _read_client(
     except _SEND_ERRORS:
         return
     finally:
-        sub.close()
+        watcher.close()
 
 
 def _stored(runtime: Runtime, run_id: str, after: int) -> list[dict[str, Any]]:
