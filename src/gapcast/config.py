@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     executor: Literal["local", "ray"] = "local"
     ray_address: str = "local"
     workers_max: int = Field(default_factory=_default_workers, ge=1)
+    prestart_workers: bool = Field(
+        default=True,
+        description="local executor: keep one spare worker process with Keras already imported",
+    )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     max_points_per_dataset: int = Field(default=20_000_000, ge=1)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1)

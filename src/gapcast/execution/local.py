@@ -1,5 +1,11 @@
 """LocalExecutor: each run in its own spawned process, at most ``capacity`` at once.
 
+With ``prestart`` the executor keeps one spare process that has already imported Keras and JAX
+(about a third of a small run) and waits for a job; a run started while it is idle is handed to it,
+and the next spare is spawned at once so that queued runs find one ready. A spare serves one run
+and exits, like any worker; one that dies while idle is replaced (a few times in a row at most:
+spares that cannot even import stop being made).
+
 Per worker there is one supervising thread in the server: it reads the worker's pipe until EOF,
 hands events to the sink (which stores and publishes them), then joins the process and reports the
 outcome — from the worker's final message, or from its exit code when it died without one (SIGKILL,
@@ -16,7 +22,7 @@ import signal
 import socket
 import threading
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -27,11 +33,16 @@ from gapcast.execution.worker import WorkerJob, checkpoint_dir_for, worker_main
 
 log = logging.getLogger("gapcast.execution.local")
 
+# Spares that die idle this many times in a row (a broken install, a memory limit) stop the
+# executor from making more: each run then spawns its own worker, as without prestart.
+MAX_IDLE_DEATHS = 3
+SPARE_POLL_S = 0.5
+
 
 @dataclass
 class _Worker:
     process: BaseProcess
-    conn: Connection
+    conn: Connection  # the server's end of a duplex pipe: the job goes out, the messages come in
     cancel: Any  # a multiprocessing Event
 
 
@@ -58,19 +69,25 @@ class LocalExecutor:
         capacity: int,
         sink: RunSink,
         log_level: str = "INFO",
+        prestart: bool = True,
     ) -> None:
         self.capacity = capacity
+        self.prestart = prestart
         self._database_url = database_url
         self._data_dir = data_dir
         self._sink = sink
         self._log_level = log_level
         self._ctx = mp.get_context("spawn")
         self._workers: dict[str, _Worker] = {}
+        self._spare: _Worker | None = None
+        self._spawning: threading.Thread | None = None  # making the next spare
+        self._idle_deaths = 0
         self._lock = threading.Lock()
         self._stopping = False
 
     def open(self) -> None:
-        """Nothing to connect to: worker processes are spawned per run."""
+        """Nothing to connect to. The first spare follows the first run: an idle server that has
+        never trained does not hold a process with Keras loaded."""
 
     def free_slots(self) -> int:
         with self._lock:
@@ -79,6 +96,11 @@ class LocalExecutor:
     def running(self) -> list[str]:
         with self._lock:
             return list(self._workers)
+
+    def spare_pid(self) -> int | None:
+        """The idle spare's process id; None while there is none."""
+        with self._lock:
+            return self._spare.process.pid if self._spare is not None else None
 
     def start(self, run_id: str) -> dict[str, Any]:
         checkpoint = checkpoint_dir_for(self._data_dir, run_id)
@@ -89,32 +111,121 @@ class LocalExecutor:
             parent_pid=os.getpid(),
             log_level=self._log_level,
         )
-        reader, writer = self._ctx.Pipe(duplex=False)
-        cancel = self._ctx.Event()
-        process = self._ctx.Process(
-            target=worker_main,
-            args=(job, writer, cancel),
-            name=f"gapcast-run-{run_id[:8]}",
-            daemon=True,  # interpreter exit takes the workers along
-        )
-        worker = _Worker(process, reader, cancel)
         with self._lock:
             if self._stopping:
                 raise RuntimeError("the executor is shutting down")
-            self._workers[run_id] = worker
-        try:
-            process.start()
-        except BaseException:
-            with self._lock:
-                self._workers.pop(run_id, None)
-            raise
-        finally:
-            writer.close()  # the child has its copy; ours must go so EOF means "worker gone"
+            spare, self._spare = self._spare, None
+        worker = self._hand_over(spare, job) if spare is not None else None
+        prestarted = worker is not None
+        if worker is None:
+            worker = self._spawn(warm=False)
+            # A failed send means the new process died at once: its supervisor reports how.
+            _send(worker.conn, job)
+        with self._lock:
+            stopping = self._stopping
+            if not stopping:
+                self._workers[run_id] = worker
+        if stopping:  # shutdown ran meanwhile and could not see this worker
+            _stop(worker)
+            raise RuntimeError("the executor is shutting down")
         threading.Thread(
             target=self._supervise, args=(run_id, worker), name=f"supervise-{run_id[:8]}"
         ).start()
-        log.info("worker started", extra={"run_id": run_id, "pid": process.pid})
-        return {"kind": self.kind, "pid": process.pid, "host": socket.gethostname()}
+        pid = worker.process.pid
+        log.info("worker started", extra={"run_id": run_id, "pid": pid, "prestarted": prestarted})
+        # After the run's worker, not before: the next spare's imports then only compete with
+        # a run that is already on its way.
+        self._replenish()
+        return {"kind": self.kind, "pid": pid, "host": socket.gethostname()}
+
+    # -- spares --------------------------------------------------------------------------------
+
+    def _spawn(self, *, warm: bool) -> _Worker:
+        ours, theirs = self._ctx.Pipe(duplex=True)
+        cancel = self._ctx.Event()
+        process = self._ctx.Process(
+            target=worker_main,
+            args=(theirs, cancel, os.getpid(), self._log_level, warm),
+            name="gapcast-spare" if warm else "gapcast-worker",
+            daemon=True,  # interpreter exit takes the workers along
+        )
+        try:
+            process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # the child has its copy; ours must go so EOF means "worker gone"
+        return _Worker(process, ours, cancel)
+
+    def _hand_over(self, spare: _Worker, job: WorkerJob) -> _Worker | None:
+        """The spare, now running ``job``; None when it turned out dead (it is reaped)."""
+        if spare.process.is_alive() and _send(spare.conn, job):
+            with self._lock:
+                self._idle_deaths = 0
+            return spare
+        _stop(spare)
+        log.warning(
+            "the spare worker was dead; starting a fresh one",
+            extra={"pid": spare.process.pid, "reason": death_reason(spare.process.exitcode)},
+        )
+        return None
+
+    def _replenish(self) -> None:
+        """Start making the next spare, unless one exists, is being made or is not wanted."""
+        with self._lock:
+            if (
+                not self.prestart
+                or self._stopping
+                or self._spare is not None
+                or self._spawning is not None
+                or self._idle_deaths >= MAX_IDLE_DEATHS
+            ):
+                return
+            # Spawning blocks for a while (a fork and the pickled start-up data): not the
+            # scheduler's time. Started under the lock so that shutdown can always join it.
+            self._spawning = threading.Thread(
+                target=self._make_spare, name="gapcast-spare", daemon=True
+            )
+            self._spawning.start()
+
+    def _make_spare(self) -> None:
+        try:
+            spare = self._spawn(warm=True)
+        except Exception:
+            log.exception("starting a spare worker failed")
+            with self._lock:
+                self._spawning = None
+                self._idle_deaths += 1
+            return
+        with self._lock:
+            self._spawning = None
+            keep = not self._stopping
+            if keep:
+                self._spare = spare
+        if not keep:
+            _stop(spare)
+            return
+        log.debug("spare worker started", extra={"pid": spare.process.pid})
+        self._watch(spare)
+
+    def _watch(self, spare: _Worker) -> None:
+        """Until the spare is handed a run: notice its death, reap it and make another."""
+        while True:
+            dead = bool(wait([spare.process.sentinel], SPARE_POLL_S))
+            with self._lock:
+                if self._spare is not spare:
+                    return  # handed a run (its supervisor watches it now) or shut down
+                if dead:
+                    self._spare = None
+                    self._idle_deaths += 1
+                    break
+        _stop(spare)
+        log.warning(
+            "an idle spare worker died; starting another",
+            extra={"pid": spare.process.pid, "reason": death_reason(spare.process.exitcode)},
+        )
+        self._replenish()
 
     def _supervise(self, run_id: str, worker: _Worker) -> None:
         outcome: Outcome | None = None
@@ -164,15 +275,43 @@ class LocalExecutor:
         with self._lock:
             self._stopping = True
             workers = dict(self._workers)
-        for worker in workers.values():
-            if worker.process.is_alive():
-                worker.process.terminate()
-        for worker in workers.values():
-            worker.process.join(timeout_s)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join()
+            spare, self._spare = self._spare, None
+            spawning = self._spawning
+        if spawning is not None:
+            spawning.join()  # it sees the executor stopping and ends the spare it made
+        processes = [w.process for w in workers.values()]
+        if spare is not None:
+            processes.append(spare.process)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout_s)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        if spare is not None:
+            spare.conn.close()
         return list(workers)
+
+
+def _send(conn: Connection, job: WorkerJob) -> bool:
+    try:
+        conn.send(job)
+    except OSError:  # the process at the other end is gone
+        return False
+    return True
+
+
+def _stop(worker: _Worker) -> None:
+    """End a process that has no supervisor (a spare), and reap it."""
+    if worker.process.is_alive():
+        worker.process.terminate()
+        worker.process.join(5.0)
+        if worker.process.is_alive():
+            worker.process.kill()
+    worker.process.join()
+    worker.conn.close()
 
 
 def _read_available(conn: Connection) -> list[tuple[str, dict[str, Any] | None]]:

@@ -115,6 +115,7 @@ class Runtime:
             capacity=self.settings.workers_max,
             sink=self,
             log_level=log_level,
+            prestart=self.settings.prestart_workers,
         )
 
     # -- lifecycle (blocking: call from a thread) ----------------------------------------------

@@ -56,21 +56,60 @@ def checkpoint_dir_for(data_dir: Path, run_id: str) -> Path:
     return data_dir / "runs" / run_id
 
 
-def worker_main(job: WorkerJob, conn: Connection, cancel: CancelFlag) -> None:
-    """Process entry point (must stay importable without side effects: spawn imports it)."""
+def worker_main(
+    conn: Connection, cancel: CancelFlag, parent_pid: int, log_level: str, warm: bool
+) -> None:
+    """Process entry point (must stay importable without side effects: spawn imports it).
+
+    The process receives its one :class:`WorkerJob` on ``conn`` and answers on the same pipe. A
+    spare (``warm``) does the heavy imports first and then waits, so that the run handed to it
+    later starts without them; a spare whose server closes the pipe before sending a job exits.
+    """
     from gapcast.execution.logs import configure_logging
 
     # Ctrl-C in a terminal signals the whole process group, workers included; the server decides
     # what becomes of a run (cancel, or back to the queue at shutdown), so a worker ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configure_logging(job.log_level)
-    _exit_with_parent(job.parent_pid)
+    configure_logging(log_level)
+    # Watched from the start: an idle spare orphaned by a crashed server must not linger either.
+    _exit_with_parent(parent_pid)
+    if warm:
+        prewarm()
+    try:
+        job: WorkerJob = conn.recv()
+    except (EOFError, OSError):
+        conn.close()
+        return
     channel = WorkerChannel(conn)
     try:
         kind, payload = run_training(job, channel, cancel)
         channel.send(kind, payload)
     finally:
         channel.close()
+
+
+def prewarm() -> None:
+    """Import what every run needs (Keras and JAX are most of a small run's start-up)."""
+    import importlib
+
+    from gapcast.model_training.keras_env import import_keras
+
+    import_keras()
+    for module in (
+        "jax",
+        "gapcast.db.runs",
+        "gapcast.db.repository",
+        "gapcast.db.session",
+        "gapcast.training_config",
+        "gapcast.model_training.ml_runner",
+        "gapcast.model_training.general_model",
+        "gapcast.processing.pipeline",
+        "gapcast.plotting",
+    ):
+        importlib.import_module(module)
+    from gapcast.model_training.ml_strategy import available
+
+    available()  # loads the built-in strategies and the plug-ins' entry points
 
 
 def _exit_with_parent(parent_pid: int) -> None:
