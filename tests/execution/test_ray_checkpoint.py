@@ -94,3 +94,29 @@ def test_checkpoint_stored_after_epoch_n_holds_epoch_n(
     result = MLRunner(CONFIG, on_event=on_retry_event, checkpoint_dir=retry.directory).run(frame)
     assert trained == [3, 4]
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
+
+
+def test_no_checkpoint_is_saved_once_the_result_is_stored(
+    sessions: sessionmaker[Session], sample_csv: Path, tmp_path: Path
+) -> None:
+    run_id, _ = _running_run(sessions, sample_csv)
+    directory = tmp_path / "checkpoint"
+    (directory / "forecaster").mkdir(parents=True)
+    (directory / "forecaster" / "state").write_bytes(b"epoch 1")
+
+    def stored() -> bytes | None:
+        with sessions() as session:
+            return run_store.artifact_data(session, run_id, run_store.CHECKPOINT)
+
+    assert not DatabaseCheckpoint(sessions, run_id, directory, attempt=2).save()  # a stale attempt
+    assert stored() is None
+    assert DatabaseCheckpoint(sessions, run_id, directory, attempt=1).save()
+    assert stored() is not None
+
+    with transaction(sessions) as session:
+        run_store.store_result(session, run_id, figures={"epochs": 1}, artifacts=[])
+    with sessions() as session:
+        assert run_store.result_stored(run_store.get_run(session, run_id))
+    # Still 'running' until the server announces it, but nothing will resume from a checkpoint.
+    assert not DatabaseCheckpoint(sessions, run_id, directory, attempt=1).save()
+    assert stored() is None

@@ -221,8 +221,13 @@ class DatabaseCheckpoint:
         with transaction(self.sessions) as session:
             run = run_store.lock_run(session, self.run_id)
             # A worker of an attempt the server already gave up on must not overwrite the
-            # checkpoint of the attempt that replaced it.
-            if run.status != "running" or run.attempts != self.attempt:
+            # checkpoint of the attempt that replaced it; once the result is stored, nothing will
+            # ever resume from a checkpoint.
+            if (
+                run.status != "running"
+                or run.attempts != self.attempt
+                or run_store.result_stored(run)
+            ):
                 return False
             run_store.save_artifact(
                 session,
