@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=1024 * 1024, ge=1)
     max_queued_runs: int = Field(default=100, ge=1)
     cache_max_bytes: int = Field(default=2 * 1024**3, ge=0)
+
+    @field_validator("ray_address")
+    @classmethod
+    def _no_ray_client(cls, value: str) -> str:
+        # Ray Client is deprecated, needs ray[client] (grpcio), which the 'ray' extra does not
+        # install, and is meant for interactive sessions, not a long-lived driver like this server
+        # (docs/operations.md). Refused here so the server never starts half-configured.
+        if value.strip().lower().startswith("ray://"):
+            raise ValueError(
+                f"GAPCAST_RAY_ADDRESS (--ray-address) {value!r}: Ray Client (ray://) addresses "
+                "are not supported. Run the server where it reaches the cluster's network and "
+                "give the head's GCS address (host:6379, as 'ray start --head' prints it), or "
+                "'auto' on a node of the cluster"
+            )
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -30,7 +30,7 @@ def serve_command(
         typer.Option(
             "--ray-address",
             help="With --executor ray: 'local' (start Ray here, the default), 'auto' (the "
-            "cluster running on this machine) or ray://host:10001",
+            "cluster running on this machine) or the head's GCS address host:6379",
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",

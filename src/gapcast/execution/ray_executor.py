@@ -1,9 +1,10 @@
 """RayExecutor: each run is a Ray task with the CPU/GPU/memory its config asks for.
 
 ``address`` chooses the cluster: ``local`` starts a Ray instance inside the server's machine (and
-stops it with the server), ``auto`` joins the cluster already running on this machine, anything else
-(``ray://head:10001`` or a GCS ``host:port``) joins that one. In a process where Ray is already
-initialised (a test, a notebook) that connection is used and left alone.
+stops it with the server), ``auto`` joins the cluster already running on this machine, a GCS
+``host:port`` joins that one (Ray Client ``ray://`` addresses are refused by the settings: see
+docs/operations.md). In a process where Ray is already initialised (a test, a notebook) that
+connection is used and left alone.
 
 One thread (the *pump*) supervises every task: it takes the workers' events from the
 :class:`~gapcast.execution.ray_worker.EventRelay` actor and hands them to the sink (which stores
