@@ -15,14 +15,16 @@ SAMPLE = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2
 
 
 @contextmanager
-def bench_server(*, workers_max: int = 1) -> Iterator[tuple[str, int]]:
-    """Yield the server's base URL and process id; stop it (and its workers) afterwards."""
+def bench_server(*, workers_max: int = 1, **settings: object) -> Iterator[tuple[str, int]]:
+    """Yield the server's base URL and process id; stop it (and its workers) afterwards.
+    ``settings``: any other :class:`Settings` field."""
     with tempfile.TemporaryDirectory(prefix="gapcast-bench-") as tmp:
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             database_url=f"sqlite:///{tmp}/bench.db",
             data_dir=Path(tmp) / "data",
             workers_max=workers_max,
+            **settings,
         )
         server = ServerProcess(settings, Path(tmp) / "server.log")
         live = server.start()

@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from gapcast.api.testing import ServerProcess
+from bench_server import SAMPLE, bench_server
 from gapcast.client import Client
-from gapcast.config import Settings
-
-SAMPLE = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 
 
 async def wait_done(client: Client, run_id: str) -> float:
@@ -74,19 +69,8 @@ def main() -> None:
         "patience": 0,
         "gap_classifier": "never",
     }
-    with tempfile.TemporaryDirectory(prefix="gapcast-bench-") as tmp:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_url=f"sqlite:///{tmp}/bench.db",
-            data_dir=Path(tmp) / "data",
-            workers_max=1,
-        )
-        server = ServerProcess(settings, Path(tmp) / "server.log")
-        live = server.start()
-        try:
-            asyncio.run(run_bench(live.url, args.runs, overrides))
-        finally:
-            server.stop()
+    with bench_server(workers_max=1) as (url, _pid):
+        asyncio.run(run_bench(url, args.runs, overrides))
 
 
 if __name__ == "__main__":

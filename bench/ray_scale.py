@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_server import SAMPLE
 from gapcast.api.testing import LiveServer, running_server, temporary_database
 from gapcast.config import Settings
-
-SAMPLE = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 
 
 def run_batch(live: LiveServer, runs: int, overrides: dict[str, Any]) -> float:

@@ -230,6 +230,7 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--client-processes", type=int, default=4)
+    parser.add_argument("--worker-nice", type=int, default=None, help="default: the setting's")
     args = parser.parse_args()
     overrides = {
         "model": "linear",
@@ -240,7 +241,8 @@ def main() -> None:
         "patience": 0,
         "gap_classifier": "never",
     }
-    with bench_server(workers_max=1) as (base, pid):
+    nice = {} if args.worker_nice is None else {"worker_nice": args.worker_nice}
+    with bench_server(workers_max=1, **nice) as (base, pid):
         with httpx.Client(base_url=base, timeout=60) as http:
             files = {"file": ("co2.csv", SAMPLE.read_bytes())}
             http.post("/datasets", files=files, data={"name": "co2", "replace": "true"})

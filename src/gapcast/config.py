@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         default=True,
         description="local executor: keep one spare worker process with Keras already imported",
     )
+    worker_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="local executor: CPU priority drop (nice) of worker processes, so that "
+        "training yields the CPU to the server's event loop when both need it",
+    )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     max_points_per_dataset: int = Field(default=20_000_000, ge=1)
     max_message_bytes: int = Field(default=1024 * 1024, ge=1)

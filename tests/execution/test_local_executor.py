@@ -62,7 +62,7 @@ class RecordingSink:
 class Bench:
     """A database with a dataset, an executor on it, and runs claimed as the scheduler would."""
 
-    def __init__(self, tmp: Path, sample_csv: Path, *, prestart: bool) -> None:
+    def __init__(self, tmp: Path, sample_csv: Path, *, prestart: bool, nice: int = 0) -> None:
         url = f"sqlite:///{tmp / 'gapcast.db'}"  # the executor does not care which database
         upgrade(url)
         self.engine = make_engine(url)
@@ -72,7 +72,12 @@ class Bench:
             self.dataset_id = repository.import_dataset(session, table=table, name="co2").id
         self.sink = RecordingSink()
         self.executor = LocalExecutor(
-            database_url=url, data_dir=tmp / "data", capacity=1, sink=self.sink, prestart=prestart
+            database_url=url,
+            data_dir=tmp / "data",
+            capacity=1,
+            sink=self.sink,
+            prestart=prestart,
+            nice=nice,
         )
 
     def claim(self, epochs: int = 1) -> str:
@@ -237,3 +242,25 @@ def test_the_setting_reaches_the_executor(tmp_path: Path, monkeypatch: pytest.Mo
     assert Settings(_env_file=None).prestart_workers is False  # type: ignore[call-arg]
     monkeypatch.delenv("GAPCAST_PRESTART_WORKERS")
     assert Settings(_env_file=None).prestart_workers is True  # type: ignore[call-arg]
+    assert Settings(_env_file=None).worker_nice == 5  # type: ignore[call-arg]
+    monkeypatch.setenv("GAPCAST_WORKER_NICE", "20")
+    with pytest.raises(ValueError, match="worker_nice"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_workers_run_at_the_configured_lower_priority(tmp_path: Path, sample_csv: Path) -> None:
+    niced = Bench(tmp_path, sample_csv, prestart=True, nice=7)
+    try:
+        run = niced.claim()
+        niced.start(run)
+        assert niced.sink.outcome(run).status == "succeeded"
+        spare = niced.spare()
+        wanted = os.getpriority(os.PRIO_PROCESS, 0) + 7
+        deadline = time.monotonic() + 60
+        while os.getpriority(os.PRIO_PROCESS, spare) != wanted and time.monotonic() < deadline:
+            time.sleep(0.05)  # the spare lowers its priority first thing after it starts
+        assert os.getpriority(os.PRIO_PROCESS, spare) == wanted
+        assert os.getpriority(os.PRIO_PROCESS, 0) == wanted - 7  # the server keeps its own
+    finally:
+        niced.executor.shutdown()
+        niced.engine.dispose()

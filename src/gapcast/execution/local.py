@@ -70,9 +70,11 @@ class LocalExecutor:
         sink: RunSink,
         log_level: str = "INFO",
         prestart: bool = True,
+        nice: int = 0,
     ) -> None:
         self.capacity = capacity
         self.prestart = prestart
+        self._nice = nice
         self._database_url = database_url
         self._data_dir = data_dir
         self._sink = sink
@@ -145,7 +147,7 @@ class LocalExecutor:
         cancel = self._ctx.Event()
         process = self._ctx.Process(
             target=worker_main,
-            args=(theirs, cancel, os.getpid(), self._log_level, warm),
+            args=(theirs, cancel, os.getpid(), self._log_level, warm, self._nice),
             name="gapcast-spare" if warm else "gapcast-worker",
             daemon=True,  # interpreter exit takes the workers along
         )

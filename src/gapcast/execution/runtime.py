@@ -116,6 +116,7 @@ class Runtime:
             sink=self,
             log_level=log_level,
             prestart=self.settings.prestart_workers,
+            nice=self.settings.worker_nice,
         )
 
     # -- lifecycle (blocking: call from a thread) ----------------------------------------------

@@ -57,7 +57,12 @@ def checkpoint_dir_for(data_dir: Path, run_id: str) -> Path:
 
 
 def worker_main(
-    conn: Connection, cancel: CancelFlag, parent_pid: int, log_level: str, warm: bool
+    conn: Connection,
+    cancel: CancelFlag,
+    parent_pid: int,
+    log_level: str,
+    warm: bool,
+    nice: int = 0,
 ) -> None:
     """Process entry point (must stay importable without side effects: spawn imports it).
 
@@ -70,6 +75,11 @@ def worker_main(
     # Ctrl-C in a terminal signals the whole process group, workers included; the server decides
     # what becomes of a run (cancel, or back to the queue at shutdown), so a worker ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Training takes every core it is given; at a lower priority it still gets them all while
+    # the server is idle, but the event loop (progress to watchers, pings, the REST API) comes
+    # first when both want the CPU.
+    if nice:
+        os.nice(nice)
     configure_logging(log_level)
     # Watched from the start: an idle spare orphaned by a crashed server must not linger either.
     _exit_with_parent(parent_pid)
