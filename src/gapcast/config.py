@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gapcast.errors import InvalidInput
 
 
 def _default_workers() -> int:
@@ -65,4 +67,21 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process; a bad ``GAPCAST_*`` variable is an :class:`InvalidInput`
+    that names it (not a validation traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
+def settings_error(exc: ValidationError) -> InvalidInput:
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        variable = f"GAPCAST_{name.upper()}" if name else "GAPCAST_*"
+        received = error.get("input")
+        shown = f" (received {received!r})" if isinstance(received, str | int | float) else ""
+        problems.append(f"{variable}: {error['msg']}{shown}")
+    field = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else None
+    return InvalidInput("invalid setting: " + "; ".join(problems), field=field)
