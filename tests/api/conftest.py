@@ -4,13 +4,11 @@ database kind, SQLite and PostgreSQL) holding the sample dataset as ``co2``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from gapcast.api.testing import LiveServer, running_server, server_settings
+from gapcast.api.testing import LiveServer, running_server, server_settings, upload_sample
 
-SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 DATASET = "co2"
 
 
@@ -22,11 +20,5 @@ def live_server(
         server_db_url, tmp_path_factory.mktemp("data"), max_upload_bytes=2_000_000
     )
     with running_server(settings) as live:
-        with live.http() as http:
-            response = http.post(
-                "/datasets",
-                files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
-                data={"name": DATASET},
-            )
-            assert response.status_code == 201, response.text
+        upload_sample(live, DATASET)
         yield live

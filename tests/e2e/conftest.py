@@ -9,25 +9,20 @@ other settings (a token, more workers) call ``gapcast.api.testing.running_server
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gapcast.api.testing import LiveServer, running_server, server_settings
+from gapcast.api.testing import (
+    TINY,
+    LiveServer,
+    running_server,
+    server_settings,
+    upload_sample,
+)
 
-SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 DATASET = "co2"
 
-# A run of a few seconds: the linear model, 2 epochs, short windows, no gap classifier.
-TINY: dict[str, Any] = {
-    "model": "linear",
-    "epochs": 2,
-    "lookback": 16,
-    "horizon": 4,
-    "patience": 0,
-    "gap_classifier": "never",
-}
 # A run that keeps training until cancelled or killed (~0.1 s per epoch).
 LONG: dict[str, Any] = {**TINY, "epochs": 400, "batch_size": 8}
 
@@ -38,11 +33,5 @@ def live_server(
 ) -> Iterator[LiveServer]:
     settings = server_settings(server_db_url, tmp_path_factory.mktemp("data"))
     with running_server(settings) as live:
-        with live.http() as http:
-            response = http.post(
-                "/datasets",
-                files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
-                data={"name": DATASET},
-            )
-            assert response.status_code == 201, response.text
+        upload_sample(live, DATASET)
         yield live

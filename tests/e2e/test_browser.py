@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from gapcast.api.testing import LiveServer, running_server, server_settings, temporary_database
-
-from .conftest import SAMPLE_CSV
+from gapcast.api.testing import (
+    SAMPLE_CSV,
+    LiveServer,
+    running_server,
+    server_settings,
+    temporary_database,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # A run's first epoch waits for a worker process to start and JAX to compile: tens of seconds on a

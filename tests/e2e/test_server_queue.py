@@ -13,17 +13,9 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from gapcast.api.testing import LiveServer, converse
+from gapcast.api.testing import TINY, LiveServer, converse
 from gapcast.client import Client
 
-TINY: dict[str, Any] = {
-    "model": "linear",
-    "epochs": 2,
-    "lookback": 16,
-    "horizon": 4,
-    "patience": 0,
-    "gap_classifier": "never",
-}
 # Keeps training (~0.1-0.2 s per epoch) until cancelled or killed.
 LONG: dict[str, Any] = {**TINY, "epochs": 400, "batch_size": 8}
 MEDIUM: dict[str, Any] = {**TINY, "epochs": 12, "batch_size": 8}

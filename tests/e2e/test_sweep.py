@@ -8,23 +8,20 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gapcast.api.testing import LiveServer, converse, running_server, temporary_database
-from gapcast.config import Settings
+from gapcast.api.testing import (
+    TINY,
+    LiveServer,
+    converse,
+    running_server,
+    server_settings,
+    temporary_database,
+    upload_sample,
+)
 
-SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
-TINY: dict[str, Any] = {
-    "model": "linear",
-    "epochs": 2,
-    "lookback": 16,
-    "horizon": 4,
-    "patience": 0,
-    "gap_classifier": "never",
-}
 SPACE: dict[str, Any] = {
     "learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True},
     "hyperparameters.l2": {"type": "categorical", "choices": [0.0, 0.01]},
@@ -35,17 +32,9 @@ SPACE: dict[str, Any] = {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("sweeps")
     with temporary_database("sqlite", tmp_dir=tmp) as url:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, database_url=url, data_dir=tmp / "data", workers_max=2
-        )
+        settings = server_settings(url, tmp / "data", workers_max=2)
         with running_server(settings) as live:
-            with live.http() as http:
-                response = http.post(
-                    "/datasets",
-                    files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
-                    data={"name": "co2"},
-                )
-                assert response.status_code == 201, response.text
+            upload_sample(live)
             yield live
 
 

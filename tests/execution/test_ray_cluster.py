@@ -26,20 +26,19 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gapcast.api.testing import ServerProcess, converse, free_socket, temporary_database
+from gapcast.api.testing import (
+    TINY,
+    ServerProcess,
+    converse,
+    free_socket,
+    server_settings,
+    temporary_database,
+    upload_sample,
+)
 from gapcast.cli.server import settings_with
 from gapcast.config import Settings
 from gapcast.errors import InvalidInput
 
-SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
-TINY: dict[str, Any] = {
-    "model": "linear",
-    "epochs": 2,
-    "lookback": 16,
-    "horizon": 4,
-    "patience": 0,
-    "gap_classifier": "never",
-}
 # Ours alone: neither the user's ~/.ray/auth_token nor another test's Ray sees it.
 TOKEN = secrets.token_hex(32)
 
@@ -126,13 +125,7 @@ def _train_once(settings: Settings, log_path: Path) -> tuple[list[dict[str, Any]
     process = ServerProcess(settings, log_path)
     try:
         live = process.start(timeout_s=90)
-        with live.http() as http:
-            response = http.post(
-                "/datasets",
-                files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
-                data={"name": "co2"},
-            )
-            assert response.status_code == 201, response.text
+        upload_sample(live)
         request = {"type": "train", "dataset": "co2", "overrides": TINY}
         talk = asyncio.run(converse(f"{live.ws_url}/ws/train", [request], timeout_s=120))
         with live.http() as http:
@@ -159,14 +152,7 @@ def test_a_server_joins_a_running_cluster(
         # ...but never for an explicit address (docs/operations.md).
         monkeypatch.setenv("RAY_AUTH_MODE", "token")
     with temporary_database("sqlite", tmp_dir=tmp_path) as url:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_url=url,
-            data_dir=tmp_path / "data",
-            workers_max=1,
-            executor="ray",
-            ray_address=address,
-        )
+        settings = server_settings(url, tmp_path / "data", executor="ray", ray_address=address)
         messages, view = _train_once(settings, tmp_path / "server.log")
 
     accepted, *events = messages

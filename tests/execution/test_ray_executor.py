@@ -11,25 +11,22 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gapcast.api.testing import LiveServer, ServerProcess, converse, temporary_database
-from gapcast.config import Settings
+from gapcast.api.testing import (
+    TINY,
+    LiveServer,
+    ServerProcess,
+    converse,
+    server_settings,
+    temporary_database,
+    upload_sample,
+)
 
 ray = pytest.importorskip("ray")
 
-SAMPLE_CSV = Path(__file__).parents[2] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
-TINY: dict[str, Any] = {
-    "model": "linear",
-    "epochs": 2,
-    "lookback": 16,
-    "horizon": 4,
-    "patience": 0,
-    "gap_classifier": "never",
-}
 # ~0.1 s per epoch: long enough to act on mid-run, short enough to finish after a retry.
 SLOW: dict[str, Any] = {**TINY, "epochs": 40, "batch_size": 8}
 LONG: dict[str, Any] = {**TINY, "epochs": 400, "batch_size": 8}
@@ -58,24 +55,13 @@ def server(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with temporary_database("sqlite", tmp_dir=tmp) as url, pytest.MonkeyPatch.context() as env:
         env.setenv("GAPCAST_EXECUTOR", "ray")
         env.setenv("GAPCAST_RAY_ADDRESS", ray_address)
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            database_url=url,
-            data_dir=tmp / "data",
-            workers_max=2,
-            executor="ray",
-            ray_address=ray_address,
+        settings = server_settings(
+            url, tmp / "data", workers_max=2, executor="ray", ray_address=ray_address
         )
         process = ServerProcess(settings, tmp / "server.log")
         try:
             live = process.start(timeout_s=120)
-            with live.http() as http:
-                response = http.post(
-                    "/datasets",
-                    files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
-                    data={"name": "co2"},
-                )
-                assert response.status_code == 201, response.text
+            upload_sample(live)
             yield live
         finally:
             process.stop()

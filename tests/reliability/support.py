@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from gapcast.config import Settings
 from gapcast.db.session import make_engine
@@ -71,6 +72,24 @@ def upload(http: httpx.Client, name: str, data: bytes, filename: str = "") -> ht
         "/datasets",
         files={"file": (filename or f"{name}.csv", data)},
         data={"name": name},
+    )
+
+
+def add_bare_run(
+    session: Session, run_id: str, *, status: str = "queued", attempts: int = 0
+) -> None:
+    """Add a run row of no real dataset (``gone``, config ``{}``, the linear model) to ``session``,
+    for tests that write a run's state into the database directly; not flushed."""
+    session.add(
+        Run(
+            id=run_id,
+            dataset_name="gone",
+            config={},
+            model="linear",
+            status=status,
+            attempts=attempts,
+            cancel_requested=False,
+        )
     )
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.orm import Session
 
 from gapcast.api.testing import LiveServer, ServerProcess, converse, running_server
 from gapcast.db import runs as run_store
@@ -35,6 +34,7 @@ from gapcast.execution.channel import Outcome
 from gapcast.execution.runtime import Runtime
 
 from .support import (
+    add_bare_run,
     run_statuses,
     series_csv,
     settings_for,
@@ -159,7 +159,7 @@ def test_worker_dying_after_its_commit_leaves_the_run_succeeded(
     run_id = "00000000-0000-4000-8000-00000000dead"
     try:
         with transaction(runtime.sessions) as session:
-            _queued_run(session, run_id)
+            add_bare_run(session, run_id)
         runtime.recorder.record(run_id, lambda s: [{"type": "status", "stage": "queued"}])
         with transaction(runtime.sessions) as session:
             run_store.claim_next(session, worker="test")
@@ -191,22 +191,6 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-def _queued_run(session: Session, run_id: str) -> None:
-    from gapcast.db.tables import Run
-
-    session.add(
-        Run(
-            id=run_id,
-            dataset_name="gone",
-            config={},
-            model="linear",
-            status="queued",
-            attempts=0,
-            cancel_requested=False,
-        )
-    )
 
 
 # --- server ------------------------------------------------------------------------------------

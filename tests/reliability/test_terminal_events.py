@@ -28,7 +28,7 @@ from gapcast.db.session import make_engine, make_sessionmaker, transaction
 from gapcast.db.tables import Run, utcnow
 from gapcast.execution.replicas import machine_key, silent_runs
 
-from .support import violations
+from .support import add_bare_run, violations
 
 pytestmark = pytest.mark.slow
 
@@ -58,17 +58,7 @@ def dead_server_id() -> str:
 
 
 def new_run(session: Session, run_id: str) -> None:
-    session.add(
-        Run(
-            id=run_id,
-            dataset_name="gone",
-            config={},
-            model="linear",
-            status="queued",
-            attempts=0,
-            cancel_requested=False,
-        )
-    )
+    add_bare_run(session, run_id)
     session.flush()
     progress = [
         {"type": "status", "stage": "queued", "time": 1.0},

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 import gapcast
 from gapcast.api.testing import LiveServer, running_server
 from gapcast.db.session import make_engine, make_sessionmaker, transaction
-from gapcast.db.tables import Artifact, Run
+from gapcast.db.tables import Artifact
 from gapcast.errors import UnsafeModel
 from gapcast.model_training.general_model import load_model_bytes, model_to_bytes
 from gapcast.model_training.keras_env import import_keras
 
-from .support import settings_for, violations
+from .support import add_bare_run, settings_for, violations
 
 ROOT = Path(__file__).parents[2]
 SRC = ROOT / "src" / "gapcast"
@@ -209,17 +209,7 @@ def _add_run(session: Session, run_id: str) -> None:
     from gapcast.db import runs as run_store
     from gapcast.execution.recorder import done_message, status_message
 
-    session.add(
-        Run(
-            id=run_id,
-            dataset_name="gone",
-            config={},
-            model="linear",
-            status="succeeded",
-            attempts=1,
-            cancel_requested=False,
-        )
-    )
+    add_bare_run(session, run_id, status="succeeded", attempts=1)
     session.flush()
     run = run_store.get_run(session, run_id)
     run.finished_at = run.created_at

@@ -4,6 +4,8 @@
 no port race) and stops it on exit; ``ServerProcess`` runs ``python -m gapcast.api`` as a child
 process, for tests that kill the server itself. ``temporary_database`` gives a migrated, empty
 database: a SQLite file, or a fresh schema in a PostgreSQL database, dropped afterwards.
+``TINY`` (the overrides of a run of a few seconds) and ``upload_sample`` (the sample dataset into a
+live server) are the set-up most server tests share.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ from urllib.parse import quote
 import httpx
 
 from gapcast.config import Settings
+
+SAMPLE_CSV = Path(__file__).parents[1] / "data" / "mauna_loa_co2_weekly.csv"
+# A run of a few seconds: the linear model, 2 epochs, short windows, no gap classifier.
+TINY: dict[str, Any] = {
+    "model": "linear",
+    "epochs": 2,
+    "lookback": 16,
+    "horizon": 4,
+    "patience": 0,
+    "gap_classifier": "never",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,17 @@ def server_settings(database_url: str, data_dir: Path, **changes: Any) -> Settin
         **changes,
     }
     return Settings(_env_file=None, **values)
+
+
+def upload_sample(live: LiveServer, name: str = "co2") -> None:
+    """Upload the sample CSV (weekly Mauna Loa CO2) into ``live`` as dataset ``name``."""
+    with live.http() as http:
+        response = http.post(
+            "/datasets",
+            files={"file": ("co2.csv", SAMPLE_CSV.read_bytes())},
+            data={"name": name},
+        )
+        assert response.status_code == 201, response.text
 
 
 def free_socket(host: str = "127.0.0.1") -> socket.socket:

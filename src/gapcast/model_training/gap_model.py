@@ -12,7 +12,7 @@ the figures come from blocked cross-validation over the whole series instead, an
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -167,6 +167,7 @@ def train_gap_classifier(
     return GapTrainingResult(model=model, metrics=metrics, history=history)
 
 
+@dataclass(kw_only=True, eq=False)
 class FoldFitter:
     """Trains the throw-away classifiers of blocked CV, all on one compiled Keras model.
 
@@ -179,26 +180,17 @@ class FoldFitter:
     call.
     """
 
-    def __init__(
-        self,
-        *,
-        horizon: int,
-        epochs: int,
-        batch_size: int,
-        learning_rate: float,
-        seed: int,
-        patience: int,
-        callbacks: Sequence[Any] = (),
-    ) -> None:
-        self.horizon = horizon
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.seed = seed
-        self.patience = patience
-        self.callbacks = list(callbacks)
-        self.model_: Any = None
-        self.initial_: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    horizon: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    patience: int
+    callbacks: Sequence[Any] = ()
+    model_: Any = field(default=None, init=False)
+    initial_: tuple[list[np.ndarray], list[np.ndarray]] = field(
+        default_factory=lambda: ([], []), init=False
+    )
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Any:
         from gapcast.model_training.callbacks import make_early_stopping
