@@ -75,6 +75,8 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         missing = http.get("/datasets/d")
         assert missing.status_code == 404
         assert "no dataset 'd'" in missing.json()["error"]["message"]
+        # "²" is a digit to str.isdigit but no number to int(): a name, not a crash
+        assert http.get("/datasets/²").status_code == 404
 
 
 def test_config_crud_with_field_errors(live_server: LiveServer) -> None:

@@ -142,7 +142,8 @@ def test_watch_unknown_run(live_server: LiveServer) -> None:
     assert talk.close_code == 1008
 
 
-def test_watch_bad_after(live_server: LiveServer) -> None:
-    talk = asyncio.run(converse(f"{live_server.ws_url}/ws/runs/x?after=-1"))
+@pytest.mark.parametrize("after", ["-1", "%C2%B9", "1.5"])  # %C2%B9: "¹", a digit to str.isdigit
+def test_watch_bad_after(live_server: LiveServer, after: str) -> None:
+    talk = asyncio.run(converse(f"{live_server.ws_url}/ws/runs/x?after={after}"))
     assert talk.messages[0]["field"] == "after"
     assert talk.close_code == 1008

@@ -45,7 +45,12 @@ class BodyLimit:
             return
         limit, field = self.limit_of(scope)
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > limit
+        ):
             await _send_error(send, _too_large(f"{int(declared):,} bytes", limit, field))
             return
         is_json = (_header(scope, b"content-type") or "").startswith("application/json")

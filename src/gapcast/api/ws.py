@@ -79,7 +79,7 @@ async def watch_socket(websocket: WebSocket, run_id: str) -> None:
     runtime = get_runtime(websocket)
     await websocket.accept(subprotocol=bearer_subprotocol(websocket.scope))
     text = websocket.query_params.get("after", "0")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "¹".isdigit(), yet int("¹") fails
         await _refuse(
             websocket,
             InvalidInput(

@@ -78,7 +78,7 @@ def prepare(database_url: str) -> list[str]:
 def _overrides(epochs: int | None) -> dict[str, Any]:
     text = os.environ.get(EPOCHS_ENV)
     if epochs is None and text:
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise InvalidInput(f"{EPOCHS_ENV}: expected a positive integer, received {text!r}")
         epochs = int(text)
     if epochs is None:

@@ -32,7 +32,7 @@ def _by_id_or_name(
     session: Session, table: type[T], name: InstrumentedAttribute[str], ref: str | int
 ) -> T | None:
     # A name made of digits ("2024") is still found when no row has that id.
-    if isinstance(ref, int) or ref.isdigit():
+    if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
         found = session.get(table, int(ref))
         if found is not None or isinstance(ref, int):
             return found

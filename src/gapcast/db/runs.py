@@ -91,7 +91,7 @@ def list_runs(
             )
         query = query.where(Run.status == status)
     if dataset is not None:
-        if dataset.isdigit():
+        if dataset.isascii() and dataset.isdigit():
             query = query.where(Run.dataset_id == int(dataset))
         else:
             query = query.where(Run.dataset_name == dataset)

@@ -89,7 +89,7 @@ def orphan_reason(
 ) -> str | None:
     """Why the run's server is gone, or None while it may be alive."""
     parts = (claim.claimed_by or "").split(":")
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
         return f"it was claimed by {claim.claimed_by!r}, which is not a gapcast server"
     where, pid = parts[0], int(parts[1])
     if where == machine and not process_alive(pid):
