@@ -106,9 +106,7 @@ class EventRecorder:
         self._origin = origin  # this server's id, so its own notifications can be told apart
         self._lock = threading.Lock()
 
-    def record(
-        self, run_id: str, build: Build, *, heartbeat: bool = False, patient: bool = False
-    ) -> list[dict[str, Any]]:
+    def record(self, run_id: str, build: Build, *, patient: bool = False) -> list[dict[str, Any]]:
         """Run ``build`` (which may change rows) and store the messages it returns, atomically;
         then publish them. Blocking: call from a thread, never from the event loop.
 
@@ -121,7 +119,7 @@ class EventRecorder:
             delay = 0.25
             while True:
                 try:
-                    stored = self._store(run_id, build, heartbeat)
+                    stored = self._store(run_id, build)
                     break
                 except (OperationalError, InterfaceError) as exc:
                     if time.monotonic() + delay > deadline:
@@ -137,16 +135,16 @@ class EventRecorder:
                     self._hub.publish(run_id, message)
         return stored
 
-    def _store(self, run_id: str, build: Build, heartbeat: bool) -> list[dict[str, Any]]:
+    def _store(self, run_id: str, build: Build) -> list[dict[str, Any]]:
         with transaction(self._sessions) as session:
             messages = build(session)
             stored = run_store.append_events(session, run_id, messages) if messages else []
             if stored:
                 notify_stored(session, run_id, stored[-1]["seq"], origin=self._origin)
-            if heartbeat:
-                run_store.touch(session, run_id)
         return stored
 
     def append(self, run_id: str, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store plain events (a worker's progress) and refresh the run's heartbeat."""
-        return self.record(run_id, lambda _session: messages, heartbeat=True, patient=True)
+        """Store plain events (a worker's progress). The run's heartbeat is not touched here:
+        ``ReplicaWatch`` refreshes every claimed run's on its own clock, silent or not, so one
+        more UPDATE per progress event would only slow the path to the watchers down."""
+        return self.record(run_id, lambda _session: messages, patient=True)
