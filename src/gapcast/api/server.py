@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
 import threading
@@ -67,7 +68,20 @@ def serve(
     check_bind(settings)
     configure_logging(log_level.upper())
     server = uvicorn.Server(uvicorn_config(settings, log_level=log_level))
+    freeze_imports()
     server.run(sockets=[sock] if sock is not None else None)
+
+
+def freeze_imports() -> None:
+    """Keep what the imports allocated out of every future garbage collection.
+
+    The server holds ~150,000 objects from its libraries (numpy, pandas, pyarrow, SQLAlchemy,
+    FastAPI) that live as long as it does. A full collection walks them all, ~150 ms on these
+    machines, on the event loop's thread: a stall every watcher and ping feels. Frozen, a full
+    collection walks only what the server allocated since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @contextmanager
