@@ -69,6 +69,19 @@ def test_classification_metrics_by_hand() -> None:
     assert m["f1"] == pytest.approx(0.5)
     assert m["roc_auc"] == pytest.approx(0.75)
     assert ev.roc_auc(np.array([0, 1]), np.array([0.3, 0.3])) == pytest.approx(0.5)
+    # Highest first: .8 hit (P 1, R .5), .6 miss, .4 hit (P 2/3, R 1): .5 * 1 + .5 * 2/3
+    assert m["average_precision"] == pytest.approx(5 / 6)
+
+
+def test_average_precision_ties_and_edges() -> None:
+    # Tied scores are one threshold: both flagged at once, P 1/2 at R 1.
+    assert ev.average_precision(np.array([1, 0]), np.array([0.5, 0.5])) == pytest.approx(0.5)
+    assert ev.average_precision(np.array([0, 1]), np.array([0.1, 0.9])) == pytest.approx(1.0)
+    assert np.isnan(ev.average_precision(np.array([0, 0]), np.array([0.1, 0.9])))
+    # At random it scores about the positive rate (ROC AUC would say 0.5).
+    rng = np.random.default_rng(0)
+    y = rng.random(200_000) < 0.02
+    assert ev.average_precision(y, rng.random(y.size)) == pytest.approx(0.02, abs=0.003)
 
 
 def test_blocked_folds_keep_time_order_and_purge_the_margin() -> None:

@@ -126,7 +126,8 @@ def test_train_scores_early_only_gaps_by_blocked_cv(hourly: Any, tiny_config: An
     assert stored is not None and stored == result.gap_metrics.model_dump(mode="json")  # type: ignore[union-attr]
     assert stored["evaluation"] == "blocked_cv" and stored["folds"] == 3
     assert stored["positives"] == 30 * 4 and stored["roc_auc"] is not None
-    assert all(np.isfinite(stored[k]) for k in ("precision", "recall", "f1", "roc_auc"))
+    metrics = ("precision", "recall", "f1", "roc_auc", "average_precision")
+    assert all(np.isfinite(stored[k]) for k in metrics)
     said = [e.message for e in events if isinstance(e, LogEvent)]
     assert any("blocked cross-validation over 3 blocks" in m for m in said), said
 

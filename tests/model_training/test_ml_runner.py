@@ -65,7 +65,7 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     # The test part has its own outage: scored there, as before, on every step of it.
     assert gm.evaluation == "test_split" and gm.folds is None
     assert gm.positives == round(gm.gap_rate * gm.samples * 4) and gm.positives >= 20 * 4
-    assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc"}
+    assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc", "average_precision"}
     assert {a.kind for a in result.artifacts} == {"model", "gap_model", "pipeline", "plot"}
     # No test window spans the test-part gap: only observed truth is scored.
     assert result.metrics.points == result.metrics.windows * 4
@@ -114,6 +114,7 @@ def test_gap_classifier_without_test_gaps_is_scored_by_blocked_cv(
     assert gm.samples == 573
     assert gm.positives == 4 * sum(length for _, length in missing)
     assert 0 < gm.gap_rate < 1 and gm.roc_auc is not None
+    assert gm.average_precision is not None and 0 < gm.average_precision <= 1
     for value in (gm.precision, gm.recall, gm.f1, gm.roc_auc, *gm.baseline.values()):
         assert value is not None and 0 <= value <= 1
     # The model that is kept is the one trained on the training part, not a fold's.

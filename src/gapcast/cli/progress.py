@@ -190,6 +190,12 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
     for key, label in (("precision", "precision"), ("recall", "recall"), ("f1", "F1")):
         gaps.add_row(label, number(gap.get(key), 3), number(base.get(key), 3))
     gaps.add_row("ROC AUC", number(gap.get("roc_auc"), 3), number(base.get("roc_auc"), 3))
+    if gap.get("average_precision") is not None:
+        gaps.add_row(
+            "average precision",
+            number(gap.get("average_precision"), 3),
+            number(base.get("average_precision"), 3),
+        )
     gaps.add_row("gap rate", number(gap.get("gap_rate"), 3))
     if gap.get("positives") is not None:
         gaps.add_row("gap steps scored", f"{gap['positives']:,} in {gap['samples']:,} windows")

@@ -110,7 +110,8 @@ def season_for(freq_ns: int | None) -> int:
 def classification_metrics(
     y_true: np.ndarray, p: np.ndarray, threshold: float = 0.5
 ) -> dict[str, float]:
-    """Precision, recall, F1 (at ``threshold``) and ROC AUC of probabilities ``p``; labels 0/1."""
+    """Precision, recall, F1 (at ``threshold``), ROC AUC and average precision of probabilities
+    ``p``; labels 0/1."""
     t = np.asarray(y_true, dtype=bool).ravel()
     s = np.asarray(p, dtype=np.float64).ravel()
     pred = s >= threshold
@@ -120,7 +121,34 @@ def classification_metrics(
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "roc_auc": roc_auc(t, s)}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": roc_auc(t, s),
+        "average_precision": average_precision(t, s),
+    }
+
+
+def average_precision(y_true: np.ndarray, score: np.ndarray) -> float:
+    """Area under the precision-recall curve, as the step sum of precision times the gain in
+    recall over the distinct scores from the highest down (scikit-learn's definition, no
+    interpolation). Threshold-free, like ROC AUC, but not flattered by a large majority of
+    negatives: with gaps at 2% of the steps, a classifier that ranks at random scores ~0.02 here
+    and 0.5 in ROC AUC. NaN when there is no positive."""
+    t = np.asarray(y_true, dtype=bool).ravel()
+    s = np.asarray(score, dtype=np.float64).ravel()
+    n_pos = int(t.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    hits = t[order]
+    # Tied scores are one threshold: take the counts at the last sample of each distinct score.
+    last = np.append(np.flatnonzero(np.diff(s[order])), s.size - 1)
+    tp = np.cumsum(hits)[last]
+    flagged = last + 1
+    recall = tp / n_pos
+    return float(np.sum(np.diff(recall, prepend=0.0) * tp / flagged))
 
 
 def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:

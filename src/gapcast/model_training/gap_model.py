@@ -278,13 +278,14 @@ def blocked_cv_metrics(
     """Scores of classifiers trained by ``fit`` on blocked folds over the whole series.
 
     Precision, recall and F1 count hits over the held-out steps of all folds together: gaps
-    cluster in time, so a single fold often has none and its precision would be 0/0. ROC AUC is
-    the mean over the folds where it is defined instead: it ranks scores, and scores of different
-    folds' classifiers are not on one scale (one trained on a gap-free stretch scores everything
-    low), so ranking them together would measure the folds' calibration, not the classifier
-    (Forman & Scholz, "Apples-to-apples in cross-validation studies", 2010). Each fold's baseline
-    rates come from the grid outside its held-out block and purge margin, like its training
-    data. None when no fold has both training and held-out samples.
+    cluster in time, so a single fold often has none and its precision would be 0/0. ROC AUC and
+    average precision are means over the folds where they are defined instead: they rank scores,
+    and scores of different folds' classifiers are not on one scale (one trained on a gap-free
+    stretch scores everything low), so ranking them together would measure the folds'
+    calibration, not the classifier (Forman & Scholz, "Apples-to-apples in cross-validation
+    studies", 2010). Each fold's baseline rates come from the grid outside its held-out block
+    and purge margin, like its training data. None when no fold has both training and held-out
+    samples.
     """
     from gapcast.model_training.general_model import predict
 
@@ -304,15 +305,25 @@ def blocked_cv_metrics(
         return None
     y, p, baseline_p = (np.concatenate(part) for part in zip(*scored, strict=True))
     metrics = _scores(y, p, baseline_p)
-    metrics["roc_auc"] = _mean_auc([(fy, fp) for fy, fp, _ in scored])
-    metrics["baseline"]["roc_auc"] = _mean_auc([(fy, fb) for fy, _, fb in scored])
+    for name, rank_score in RANKING_SCORES.items():
+        metrics[name] = _fold_mean(rank_score, [(fy, fp) for fy, fp, _ in scored])
+        metrics["baseline"][name] = _fold_mean(rank_score, [(fy, fb) for fy, _, fb in scored])
     return {**metrics, "evaluation": "blocked_cv", "folds": len(scored)}
 
 
-def _mean_auc(folds: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """Mean ROC AUC over the folds that have both classes; NaN when none has."""
-    aucs = [evaluation.roc_auc(y, p) for y, p in folds]
-    defined = [a for a in aucs if np.isfinite(a)]
+# Scores that rank one classifier's outputs: averaged over folds, never pooled (see above).
+RANKING_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "roc_auc": evaluation.roc_auc,
+    "average_precision": evaluation.average_precision,
+}
+
+
+def _fold_mean(
+    score: Callable[[np.ndarray, np.ndarray], float], folds: list[tuple[np.ndarray, np.ndarray]]
+) -> float:
+    """Mean of ``score`` over the folds where it is defined (they have gaps); NaN when none."""
+    values = [score(y, p) for y, p in folds]
+    defined = [v for v in values if np.isfinite(v)]
     return float(np.mean(defined)) if defined else float("nan")
 
 

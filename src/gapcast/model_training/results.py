@@ -90,14 +90,19 @@ class GapMetrics(_Metrics):
     when that holds too few gaps to score, by blocked cross-validation over the whole series
     (``evaluation`` says which).
 
-    ``roc_auc`` is None when the scored steps have no gap (or nothing but gaps). The last three
-    fields are optional because runs stored before they existed lack them; all of those were
+    ``roc_auc`` is None when the scored steps have no gap (or nothing but gaps). The fields with
+    defaults are optional because runs stored before they existed lack them; all of those were
     scored on the test part."""
 
     precision: float
     recall: float
     f1: float
     roc_auc: float | None
+    average_precision: float | None = Field(
+        default=None,
+        description="area under the precision-recall curve (threshold-free; a classifier "
+        "ranking at random scores the gap rate); None without gaps or in older runs",
+    )
     baseline: dict[str, float | None]
     gap_rate: float = Field(description="fraction of scored steps without data")
     samples: int = Field(description="windows scored")

@@ -164,7 +164,7 @@ function showResult(runId, result) {
     ? `<caption>gap classifier, scored on the ${scoredOn}` +
       (g.positives != null ? `: ${g.positives} gap steps in ${g.samples} windows` : "") + "</caption>" +
       "<thead><tr><th>gap classifier</th><th>model</th><th>baseline</th></tr></thead><tbody>" +
-      ["precision", "recall", "f1", "roc_auc"].map((k) => `<tr><td>${k}</td><td>${fmt(g[k], 3)}</td><td>${fmt((g.baseline || {})[k], 3)}</td></tr>`).join("") +
+      ["precision", "recall", "f1", "roc_auc", "average_precision"].map((k) => `<tr><td>${k}</td><td>${fmt(g[k], 3)}</td><td>${fmt((g.baseline || {})[k], 3)}</td></tr>`).join("") +
       "</tbody>"
     : `<tbody><tr><td>gap classifier trained; the ${g.positives != null ? "series" : "test part"} has no gaps to score it on</td></tr></tbody>`;
   $("plot").src = link(`/runs/${runId}/plot.png`);
