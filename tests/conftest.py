@@ -85,3 +85,15 @@ def server_db_url(
         request.param, tmp_dir=tmp_path_factory.mktemp("db"), postgres_url=POSTGRES_URL
     ) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated PostgreSQL database shared by a module (tests about PostgreSQL itself, or
+    several servers on one database)."""
+    if not POSTGRES_URL:
+        pytest.skip("GAPCAST_TEST_POSTGRES_URL is not set")
+    with temporary_database(
+        "postgres", tmp_dir=tmp_path_factory.mktemp("db"), postgres_url=POSTGRES_URL
+    ) as url:
+        yield url

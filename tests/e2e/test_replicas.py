@@ -9,7 +9,6 @@ a replica that dies are taken over by the survivor.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +18,11 @@ import httpx
 import numpy as np
 import pytest
 
-from gapcast.api.testing import LiveServer, ServerProcess, converse, temporary_database
+from gapcast.api.testing import LiveServer, ServerProcess, converse
 from gapcast.config import Settings
 
 pytestmark = pytest.mark.postgres
 
-POSTGRES_URL = os.environ.get("GAPCAST_TEST_POSTGRES_URL")
 RUNS = 20
 # The smallest useful run: seconds each, dominated by the worker process's start.
 MINIMAL: dict[str, Any] = {
@@ -44,16 +42,6 @@ def small_csv(points: int = 400) -> bytes:
     stamps = np.datetime64("2024-01-01T00:00") + t.astype("timedelta64[h]")
     rows = [f"{s}Z,{v:.5f}" for s, v in zip(stamps.astype(str), values, strict=True)]
     return ("timestamp,load\n" + "\n".join(rows) + "\n").encode()
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("GAPCAST_TEST_POSTGRES_URL is not set")
-    with temporary_database(
-        "postgres", tmp_dir=tmp_path_factory.mktemp("db"), postgres_url=POSTGRES_URL
-    ) as url:
-        yield url
 
 
 class Replica:
@@ -81,12 +69,12 @@ class Replica:
 
 
 @pytest.fixture(scope="module")
-def pair(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Replica]]:
+def pair(postgres_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Replica]]:
     tmp = tmp_path_factory.mktemp("replicas")
     replicas: list[Replica] = []
     try:
-        replicas.append(Replica(database, tmp, "a"))
-        replicas.append(Replica(database, tmp, "b"))
+        replicas.append(Replica(postgres_db_url, tmp, "a"))
+        replicas.append(Replica(postgres_db_url, tmp, "b"))
         with replicas[0].http() as http:
             response = http.post(
                 "/datasets", files={"file": ("small.csv", small_csv())}, data={"name": "small"}
@@ -142,7 +130,7 @@ def test_runs_queued_through_both_replicas_run_once_and_stream_to_both(
 
 
 def test_a_starting_replica_leaves_live_runs_alone_and_cancels_across(
-    pair: list[Replica], database: str, tmp_path: Path
+    pair: list[Replica], postgres_db_url: str, tmp_path: Path
 ) -> None:
     a, b = pair
     run_id = a.queue(LONG)
@@ -158,7 +146,7 @@ def test_a_starting_replica_leaves_live_runs_alone_and_cancels_across(
     with a.http() as http:
         before = http.get(f"/runs/{run_id}").json()
 
-    c = Replica(database, tmp_path, "c")  # its start-up recovery runs now
+    c = Replica(postgres_db_url, tmp_path, "c")  # its start-up recovery runs now
     try:
         with c.http() as http:
             after = http.get(f"/runs/{run_id}").json()

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 import gapcast
 from gapcast.api.testing import LiveServer, running_server
+from gapcast.db import runs as run_store
 from gapcast.db.session import make_engine, make_sessionmaker, transaction
-from gapcast.db.tables import Artifact
 from gapcast.errors import UnsafeModel
 from gapcast.model_training.general_model import load_model_bytes, model_to_bytes
 from gapcast.model_training.keras_env import import_keras
@@ -177,8 +177,6 @@ def server(server_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def _tampered_run(database_url: str, model: bytes) -> str:
     """A succeeded run whose stored model was swapped for ``model`` (a tampered database)."""
-    import hashlib
-
     run_id = str(uuid.uuid4())
     engine = make_engine(database_url)
     pipeline = json.dumps({"steps": [], "targets": ["v"], "covariates": []}).encode()
@@ -190,15 +188,8 @@ def _tampered_run(database_url: str, model: bytes) -> str:
                 ("pipeline", "application/json", pipeline),
                 ("plot", "image/png", b"\x89PNG"),
             ):
-                session.add(
-                    Artifact(
-                        run_id=run_id,
-                        kind=kind,
-                        media_type=media_type,
-                        data=data,
-                        sha256=hashlib.sha256(data).hexdigest(),
-                        size=len(data),
-                    )
+                run_store.save_artifact(
+                    session, run_id, kind=kind, media_type=media_type, data=data
                 )
     finally:
         engine.dispose()
