@@ -29,6 +29,12 @@ class StatusEvent(_Event):
 class ProgressEvent(_Event):
     type: Literal["progress"] = "progress"
     model: Literal["forecaster", "gap_classifier"] = "forecaster"
+    phase: Literal["candidate", "refit"] | None = Field(
+        default=None,
+        description="forecaster only: a candidate's training (with validation), or the chosen "
+        "one's refit on train + validation",
+    )
+    candidate: str | None = Field(default=None, description="the candidate being trained")
     epoch: int = Field(ge=1, description="1-based epoch being (or just) trained")
     epochs: int = Field(ge=1)
     batch: int | None = Field(default=None, description="None on the end-of-epoch event")
@@ -49,16 +55,26 @@ class GapsEvent(_Event):
     gap_classifier: bool = Field(description="whether a gap classifier will be trained")
 
 
+class CandidateEvent(_Event):
+    """A candidate model finished training (model "auto" trains several and keeps the best)."""
+
+    type: Literal["candidate"] = "candidate"
+    key: str
+    label: str
+    val_mae: float | None = Field(description="MAE on the validation origins, real units")
+    epochs: int = Field(description="epochs up to the best validation loss")
+    seconds: float
+
+
 class LogEvent(_Event):
     type: Literal["log"] = "log"
     level: Literal["info", "warning"] = "info"
     message: str
 
 
-RunEvent = Annotated[
-    StatusEvent | ProgressEvent | GapsEvent | LogEvent, Field(discriminator="type")
-]
+AnyEvent = StatusEvent | ProgressEvent | GapsEvent | CandidateEvent | LogEvent
+RunEvent = Annotated[AnyEvent, Field(discriminator="type")]
 
 
-def event_payload(event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> dict[str, Any]:
+def event_payload(event: AnyEvent) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude_none=True)

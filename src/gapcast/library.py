@@ -21,9 +21,26 @@ from gapcast.errors import InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
 from gapcast.processing.frame import SeriesFrame
+from gapcast.processing.window_inputs import ModelBatch
 from gapcast.training_config import TrainingConfig
 
 BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
+
+
+def _start_ns(start: Any) -> int | None:
+    """A forecast start as int64 UTC nanoseconds (naive times are UTC); None stays None."""
+    if start is None:
+        return None
+    try:
+        stamp = pd.Timestamp(start)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"start: expected a timestamp, received {start!r}", field="start"
+        ) from exc
+    if pd.isna(stamp):
+        raise InvalidInput(f"start: expected a timestamp, received {start!r}", field="start")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value)
 
 
 def _frame(data: SeriesFrame | pd.DataFrame, what: str = "data") -> SeriesFrame:
@@ -79,43 +96,62 @@ class TrainedModel:
     """A trained forecaster ready to predict from recent raw data (real units in and out)."""
 
     def __init__(self, model: bytes, pipeline: Mapping[str, Any], gap_model: bytes | None = None):
+        from gapcast.model_training.forecaster import Forecaster
         from gapcast.model_training.general_model import load_model_bytes
+        from gapcast.model_training.ml_runner import PIPELINE_FORMAT
         from gapcast.processing.pipeline import ProcessingPipeline
 
         self.doc = dict(pipeline)
+        if int(self.doc.get("format", 1)) != PIPELINE_FORMAT:
+            raise InvalidInput(
+                f"this model was stored by another gapcast version (pipeline format "
+                f"{self.doc.get('format', 1)}, expected {PIPELINE_FORMAT}: its inputs are laid "
+                "out differently); train it again with this version",
+                field="model",
+            )
         self.model_bytes, self.gap_model_bytes = model, gap_model
         self.model = load_model_bytes(model)
         self.gap_model = load_model_bytes(gap_model) if gap_model is not None else None
         self.pipeline = ProcessingPipeline.from_config(
             self.doc["steps"], targets=self.doc["targets"], covariates=self.doc["covariates"]
         )
+        self.forecaster = Forecaster(self.model, self.pipeline, bool(self.doc["correction"]))
         self.targets: list[str] = list(self.doc["targets"])
         self.lookback, self.horizon = int(self.doc["lookback"]), int(self.doc["horizon"])
         self.freq_ns = int(self.doc["freq_ns"])
 
-    def prepare(self, recent: pd.DataFrame | SeriesFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Model input (1, lookback, n_inputs) and target timestamps (1, horizon) of ``recent``."""
-        inputs = self.pipeline.recent_inputs(_frame(recent, "recent"))
-        return inputs.X, inputs.target_timestamps[np.newaxis]
+    def prepare(
+        self, recent: pd.DataFrame | SeriesFrame, start: Any = None
+    ) -> tuple[ModelBatch, int]:
+        """Model inputs of a forecast from ``start`` (see :meth:`predict`) and its origin's
+        timestamp in ns."""
+        history = self.pipeline.history(_frame(recent, "recent"), _start_ns(start))
+        batch = self.pipeline.model_batch(history.frame, np.array([history.origin]))
+        return batch, history.start_ns
 
-    def predict(self, recent: pd.DataFrame | SeriesFrame) -> pd.DataFrame:
-        """Forecast the ``horizon`` grid steps after the end of ``recent``.
+    def predict(self, recent: pd.DataFrame | SeriesFrame, start: Any = None) -> pd.DataFrame:
+        """Forecast the ``horizon`` grid steps from ``start`` using the rows of ``recent`` before
+        it.
 
-        Returns a DataFrame with a UTC ``timestamp`` column, one column per target in real units
-        and, when the model has a gap classifier, ``p_gap``: the probability of no data there.
+        ``start`` (a timestamp; default: the grid step after the last row of ``recent``, rows
+        without values included) is when the forecast begins: during an outage still going on,
+        the forecast starts at the requested time, not at the last observed point. The history
+        may have gaps; it is refused, naming ``min_observed``, when fewer than that share of the
+        lookback's steps were observed. Returns a DataFrame with a UTC ``timestamp`` column, one
+        column per target in real units and, when the model has a gap classifier, ``p_gap``: the
+        probability of no data there.
         """
-        from gapcast.model_training.general_model import predict
-
         frame = _frame(recent, "recent")
-        x, ts = self.prepare(frame)
-        y = self.pipeline.inverse_targets(predict(self.model, x), ts)[0]
+        batch, start_ns = self.prepare(frame, start)
+        y = self.forecaster.forecast(batch)[0]
+        ts = batch.target_ts
         out = pd.DataFrame({"timestamp": pd.to_datetime(ts[0], unit="ns", utc=True)})
         for i, name in enumerate(self.targets):
             out[name] = y[:, i]
         if self.gap_model is not None:
             from gapcast.model_training.gap_model import gap_probabilities
 
-            recent_obs = self._recent_observed(frame, int(ts[0, 0]))
+            recent_obs = self._recent_observed(frame, start_ns)
             out["p_gap"] = gap_probabilities(self.gap_model, ts, np.array([recent_obs]))[0]
         return out
 

@@ -12,6 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gapcast.processing.config import StepConfig, default_steps
 
+AUTO = "auto"
+WINDOW_OVERRIDES = ("lookback", "horizon", "stride", "min_observed")
+OVERRIDABLE = ("model", "target", "covariates", "hyperparameters", *WINDOW_OVERRIDES)
+
 
 class TrainingParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,6 +29,33 @@ class TrainingParams(BaseModel):
         default="auto", description="auto: trained when the data has large gaps"
     )
     gap_classifier_epochs: int = Field(default=10, ge=1, le=1_000)
+    loss: Literal["mse", "mae", "huber"] = Field(
+        default="mse", description="training loss on the window-relative targets"
+    )
+    correction: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="forecast the correction to the seasonal-naive value instead of the level; "
+        "auto: on for a named model when the data has a season, both tried by model 'auto'",
+    )
+    refit: bool = Field(
+        default=True,
+        description="after early stopping picks the epoch count, train again on everything "
+        "before the test part for that many epochs",
+    )
+    baselines: list[Literal["autoets", "mstl"]] = Field(
+        default_factory=list,
+        description="statsforecast baselines scored beside naive and seasonal naive (they cost "
+        "seconds: numba compiles, MSTL refits at every origin)",
+    )
+    origin_stride: int | None = Field(
+        default=None, ge=1, description="steps between backtest origins; None: the horizon"
+    )
+    max_windows: int = Field(
+        default=20_000,
+        ge=64,
+        le=10_000_000,
+        description="training windows drawn at random each epoch (all when fewer)",
+    )
 
 
 class Resources(BaseModel):
@@ -41,7 +72,11 @@ class Resources(BaseModel):
 class TrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(default="lstm", description="a registered model strategy")
+    model: str = Field(
+        default=AUTO,
+        description="a registered model strategy, or 'auto': train a few candidates and keep "
+        "the best on the validation backtest",
+    )
     target: list[str] | None = Field(
         default=None, description="channels to forecast; None: the dataset's first channel"
     )
@@ -56,11 +91,21 @@ class TrainingConfig(BaseModel):
         # Imported here: the registry pulls in every strategy module (but not Keras).
         from gapcast.model_training.ml_strategy import validate_hyperparameters
 
+        if self.model == AUTO:
+            if self.hyperparameters:
+                from gapcast.errors import InvalidInput
+
+                raise InvalidInput(
+                    "model 'auto' chooses its candidates' hyperparameters itself; name a model "
+                    f"to set them, received hyperparameters={self.hyperparameters!r}",
+                    field="hyperparameters",
+                )
+            return self
         self.hyperparameters = validate_hyperparameters(self.model, self.hyperparameters)
         return self
 
-    def window(self) -> tuple[int, int]:
-        """(lookback, horizon) of the window step."""
+    def window(self) -> tuple[int | None, int | None]:
+        """(lookback, horizon) of the window step (None: resolved from the data at run time)."""
         for step in self.preprocessing:
             if step.step == "window":
                 return step.lookback, step.horizon
@@ -79,16 +124,13 @@ class TrainingConfig(BaseModel):
                 data[key] = value
             elif key in TrainingParams.model_fields:
                 data["training"][key] = value
-            elif key in ("lookback", "horizon", "stride"):
+            elif key in WINDOW_OVERRIDES:
                 for step in data["preprocessing"]:
                     if step["step"] == "window":
                         step[key] = value
             else:
                 raise_unknown_override(key)
         return TrainingConfig.model_validate(data)
-
-
-OVERRIDABLE = ("model", "target", "covariates", "hyperparameters", "lookback", "horizon", "stride")
 
 
 def raise_unknown_override(key: str) -> None:

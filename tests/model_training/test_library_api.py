@@ -25,10 +25,18 @@ def test_import_gapcast_is_light() -> None:
 
 
 def test_train_with_defaults_except_epochs(series: pd.DataFrame) -> None:
-    # Default model (lstm), default preparation and window; one epoch keeps it quick.
-    result = gapcast.train(series, {"training": {"epochs": 1}, "hyperparameters": {"units": 4}})
-    assert result.run_info.model == "lstm" and result.epochs == 1
+    # Default model ("auto"), preparation and window; one epoch keeps it quick.
+    result = gapcast.train(series, {"training": {"epochs": 1}})
+    assert result.run_info.model == "auto"
+    # Hourly data: a day ahead, two days back, the daily season as the reference.
     assert result.run_info.lookback == 48 and result.run_info.horizon == 24
+    window = result.config.preprocessing[-1]  # type: ignore[union-attr]
+    assert (window.lookback, window.horizon, window.season) == (48, 24, 24)  # type: ignore[union-attr]
+    tried = {c.key for c in result.metrics.candidates}
+    assert tried == {"linear", "linear+correction", "mlp", "mlp+correction"}
+    assert sum(c.selected for c in result.metrics.candidates) == 1
+    methods = {r.method for r in result.metrics.leaderboard}
+    assert methods == {"model", "naive", "seasonal_naive_1_day", "seasonal_naive_1_week"}
 
 
 def test_predict_matches_plain_keras_in_a_fresh_process(
@@ -47,12 +55,12 @@ def test_predict_matches_plain_keras_in_a_fresh_process(
         series["timestamp"].iloc[-1], tz="UTC"
     ) + pd.Timedelta(hours=1)
 
-    x, ts = model.prepare(recent)
+    batch, _ = model.prepare(recent)
     (tmp_path / "model.keras").write_bytes(result.artifact("model").data)  # type: ignore[union-attr]
-    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "x.npy", batch.x)
     code = (
         "import sys, numpy as np, keras\n"
-        "m = keras.saving.load_model(sys.argv[1])\n"
+        "m = keras.saving.load_model(sys.argv[1], safe_mode=True)\n"
         "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
     )
     out = tmp_path / "y.npy"
@@ -69,7 +77,9 @@ def test_predict_matches_plain_keras_in_a_fresh_process(
         check=True,
         env=env,
     )
-    y_plain = model.pipeline.inverse_targets(np.load(out), ts)[0, :, 0]
+    # Plain Keras gives the window-relative output; the stored pipeline maps it to real units.
+    relative = np.load(out) + (batch.reference if model.forecaster.correction else 0.0)
+    y_plain = model.pipeline.inverse_targets(batch.to_real(relative), batch.target_ts)[0, :, 0]
     np.testing.assert_allclose(forecast["load"].to_numpy(), y_plain, rtol=1e-5, atol=1e-5)
 
 

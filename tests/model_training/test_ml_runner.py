@@ -35,19 +35,27 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     gaps = [e for e in events if isinstance(e, GapsEvent)]
     assert len(gaps) == 1 and gaps[0].large == 0 and not gaps[0].gap_classifier
     ends = [e for e in events if isinstance(e, ProgressEvent) and e.batch is None]
-    assert [e.epoch for e in ends] == [1, 2, 3] and all(e.val_loss is not None for e in ends)
+    # The candidate trains with validation, then the refit on train + validation.
+    assert [(e.phase, e.epoch) for e in ends] == [
+        *(("candidate", i) for i in (1, 2, 3)),
+        *(("refit", i) for i in (1, 2, 3)),
+    ]
+    assert all(e.val_loss is not None for e in ends if e.phase == "candidate")
+    assert {e.candidate for e in ends} == {"mlp+correction"}
     assert result.gap_metrics is None and result.epochs == 3 and len(result.history) == 3
     assert {a.kind for a in result.artifacts} == {"model", "pipeline", "plot"}
     m = result.metrics
-    assert m.season == 24 and m.seasonal_naive is not None and m.windows > 0
+    assert m.season == 24 and m.origins > 0 and m.origin_stride == 4
     assert m.mae is not None and m.mae >= 0 and m.mase is not None
-    assert m.points == m.windows * 4  # horizon 4, no missing truth
+    assert m.points == m.origins * 4  # horizon 4, no missing truth
+    assert m.baseline("seasonal_naive_1_day") is not None and m.baseline("naive") is not None
     for a in result.artifacts:
         assert a.size == len(a.data) and len(a.sha256) == 64
     png = Image.open(io.BytesIO(result.artifact("plot").data))  # type: ignore[union-attr]
-    assert png.format == "PNG" and png.size == (1200, 700)
+    assert png.format == "PNG" and png.size == (1200, 760)
     doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
     assert doc["lookback"] == 24 and doc["horizon"] == 4 and doc["targets"] == ["load"]
+    assert doc["correction"] is True and doc["format"] == 2
     # The whole result survives JSON (bytes as base64), as the worker stores it.
     assert RunResult.model_validate_json(result.model_dump_json()) == result
     assert result.run_info.keras_backend == "jax"
@@ -67,8 +75,9 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     assert gm.positives == round(gm.gap_rate * gm.samples * 4) and gm.positives >= 20 * 4
     assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc", "average_precision"}
     assert {a.kind for a in result.artifacts} == {"model", "gap_model", "pipeline", "plot"}
-    # No test window spans the test-part gap: only observed truth is scored.
-    assert result.metrics.points == result.metrics.windows * 4
+    # Origins whose horizon is mostly unobserved are skipped; unobserved truth is never scored.
+    m = result.metrics
+    assert 0 < m.points < m.origins * 4
     forecast = gapcast.load_model(result).predict(gappy_series.iloc[-60:])
     assert list(forecast.columns) == ["timestamp", "load", "p_gap"]
     assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
@@ -212,10 +221,14 @@ def test_resume_continues_at_the_next_epoch(
         TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
     )
     result = second.run(frame)
-    trained = [e.epoch for e in events if isinstance(e, ProgressEvent) and e.batch is None]
+    trained = [
+        e.epoch
+        for e in events
+        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate"
+    ]
     assert trained == [3, 4, 5]
     assert result.epochs == 5 and [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
-    assert not (tmp_path / "history.json").exists()
+    assert not list(tmp_path.glob("*.history.json")) and not (tmp_path / "candidates").exists()
 
 
 def test_epoch_end_event_comes_after_that_epochs_backup(
@@ -228,12 +241,14 @@ def test_epoch_end_event_comes_after_that_epochs_backup(
     def look(event: Any) -> None:
         if not (isinstance(event, ProgressEvent) and event.batch is None):
             return
-        folder = tmp_path / ("forecaster" if event.model == "forecaster" else "gap_backup")
-        meta = folder / "training_metadata.json"
+        name = {"candidate": "candidate-linear+correction", "refit": "refit"}.get(
+            event.phase or "", "gap_backup"
+        )
+        meta = tmp_path / name / "training_metadata.json"
         saved = json.loads(meta.read_text())["epoch"] if meta.exists() else None
-        log = tmp_path / "history.json"
+        log = tmp_path / f"{name}.history.json"
         logged = len(json.loads(log.read_text())) if log.exists() else 0
-        seen.append((event.model, event.epoch, saved, logged))
+        seen.append((event.phase or event.model, event.epoch, saved, logged))
 
     cfg = tiny_config(
         "linear", epochs=3, patience=0, gap_classifier="always", gap_classifier_epochs=2
@@ -244,9 +259,12 @@ def test_epoch_end_event_comes_after_that_epochs_backup(
     assert seen == [
         ("gap_classifier", 1, 1, 0),
         ("gap_classifier", 2, 2, 0),
-        ("forecaster", 1, 1, 1),
-        ("forecaster", 2, 2, 2),
-        ("forecaster", 3, 3, 3),
+        ("candidate", 1, 1, 1),
+        ("candidate", 2, 2, 2),
+        ("candidate", 3, 3, 3),
+        ("refit", 1, 1, 1),
+        ("refit", 2, 2, 2),
+        ("refit", 3, 3, 3),
     ]
 
 
@@ -275,7 +293,11 @@ def test_resume_survives_a_backup_truncated_by_a_kill(
     result = MLRunner(
         TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
     ).run(frame)
-    trained = [e.epoch for e in events if isinstance(e, ProgressEvent) and e.batch is None]
+    trained = [
+        e.epoch
+        for e in events
+        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate"
+    ]
     assert trained == [2, 3, 4]  # back to the epoch-1 backup, not from zero
     assert result.epochs == 4
 
@@ -295,15 +317,19 @@ def test_too_little_data_is_a_clear_error(hourly: Any, tiny_config: Any) -> None
         _run(hourly(30), tiny_config("linear"))
 
 
-def test_metrics_against_numpy(series: pd.DataFrame, tiny_config: Any) -> None:
-    """The reported MAE is the mean |forecast - truth| of the model's own test predictions."""
+def test_backtest_scores_what_predict_gives(series: pd.DataFrame, tiny_config: Any) -> None:
+    """The reported MAE is the mean |forecast - truth| of ``predict`` called, at each origin of
+    the test part (every horizon steps), on the rows before it only."""
     result, _ = _run(series, tiny_config("linear", epochs=1))
     model = gapcast.load_model(result)
-    prepared = model.pipeline.transform(SeriesFrame.from_pandas(series))
-    x, ts = np.asarray(prepared.test.X), np.asarray(prepared.test.target_timestamps)
-    pred = model.pipeline.inverse_targets(model.model.predict(x, verbose=0), ts)
-    truth = model.pipeline.inverse_targets(np.asarray(prepared.test.y), ts)
-    assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(pred - truth))), rel=1e-4)
+    test_start = len(series) - round(len(series) * 0.15)
+    errors = []
+    for origin in range(test_start, len(series) - 4 + 1, 4):
+        start = series["timestamp"].iloc[origin]
+        forecast = model.predict(series.iloc[:origin], start=start)
+        errors.append(forecast["load"].to_numpy() - series["load"].iloc[origin : origin + 4])
+    assert result.metrics.origins == len(errors)
+    assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(errors))), rel=1e-5)
 
 
 def test_runner_prepares_through_a_processing_pool(

@@ -9,6 +9,7 @@ import pytest
 from gapcast.errors import InvalidInput
 from gapcast.processing import ProcessingBuilder, ProcessingPipeline
 from gapcast.processing.config import WindowStep, default_steps
+from gapcast.processing.registry import STEP_ORDER
 
 from .conftest import gappy_frame
 
@@ -26,15 +27,18 @@ def test_fluent_builder_in_any_order_gives_the_fixed_order() -> None:
         .remove_linear_trend()
         .scale("standard")
         .window(lookback=48, horizon=24)
+        .calendar()
         .split(val=0.15, test=0.15)
         .build()
     )
-    assert [s.name for s in pipeline.steps] == [c.step for c in default_steps()]
-    assert [s.position for s in pipeline.steps] == list(range(7))
+    assert [s.name for s in pipeline.steps] == list(STEP_ORDER)
+    assert [s.position for s in pipeline.steps] == list(range(8))
 
 
 def test_default_steps_build_and_a_missing_resample_is_added() -> None:
-    assert len(build(default_steps()).steps) == 7
+    names = [s.name for s in build(default_steps()).steps]
+    # No global fill, detrend or scale by default: windows are scaled relative to themselves.
+    assert names == ["resample", "detect_gaps", "split", "calendar", "window"]
     pipeline = build([{"step": "window", "lookback": 4, "horizon": 2}])
     assert [s.name for s in pipeline.steps] == ["resample", "window"]
     assert pipeline.steps[1].position == 0  # messages still name the user's index
@@ -103,7 +107,7 @@ def test_fluent_errors_also_come_from_build() -> None:
         ProcessingBuilder().scale().scale("minmax").window().build()
 
 
-def test_horizon_longer_than_any_segment_fails_at_fit_with_a_clear_message() -> None:
+def test_a_window_no_training_part_can_hold_fails_at_fit_with_a_clear_message() -> None:
     frame = gappy_frame(n=300, gaps=((100, 10), (200, 10)))
     pipeline = build(
         [
@@ -117,10 +121,25 @@ def test_horizon_longer_than_any_segment_fails_at_fit_with_a_clear_message() -> 
     with pytest.raises(InvalidInput) as info:
         pipeline.fit_transform(frame)
     assert info.value.message.startswith(
-        "window step (preprocessing[4]): lookback=48 + horizon=500 = 548 points is larger than "
-        "the longest gap-free segment of the training part (100 points)"
+        "window step (preprocessing[4]): no training window of lookback=48 + horizon=500 has "
+        "50% of its inputs and one of its targets observed in the training part"
     )
     assert info.value.field == "preprocessing[4].horizon"
+
+
+def test_a_gap_inside_a_window_keeps_it_usable() -> None:
+    """Gap-tolerant windows: a 10-point hole in a 48-point lookback leaves it usable."""
+    frame = gappy_frame(n=300, gaps=((100, 10),))
+    pipeline = build(
+        [
+            {"step": "resample"},
+            {"step": "detect_gaps", "max_fill": 3},
+            {"step": "split", "val": 0.1, "test": 0.1},
+            {"step": "window", "lookback": 48, "horizon": 4},
+        ]
+    )
+    starts = pipeline.fit_transform(frame).train.starts
+    assert {80, 90, 100} <= set(starts.tolist())  # lookbacks holding part of the hole
 
 
 def test_unknown_target_and_covariate_channels() -> None:

@@ -61,27 +61,54 @@ def test_fitted_pipeline_round_trips_through_json(co2_frame: SeriesFrame) -> Non
     again = restored.transform(co2_frame)
     np.testing.assert_array_equal(again.frame.values, data.frame.values)
     np.testing.assert_array_equal(again.test.starts, data.test.starts)
-    # New data: the last year of the series, prepared with the stored parameters.
-    recent = restored.recent_inputs(co2_frame)
-    assert recent.X.shape == (1, 52, 1) and recent.X.dtype == np.float32
-    np.testing.assert_allclose(recent.X[0, :, 0], data.frame.values[0, -52:], rtol=1e-6)
+    # New data: the series itself, prepared with the stored parameters for a forecast from the
+    # week after its last row.
+    history = restored.history(co2_frame)
     last = int(co2_frame.timestamps[-1])
-    assert recent.target_timestamps.tolist() == [last + k * WEEK for k in range(1, 14)]
-    np.testing.assert_array_equal(restored.transform_recent(co2_frame), recent.X)
+    assert history.start_ns == last + WEEK and history.origin == history.frame.n_points
+    batch = restored.model_batch(history.frame, np.array([history.origin]))
+    # values, observed mask, reference, is_future (this pipeline has no calendar step)
+    assert batch.x.shape == (1, 52 + 13, 4) and batch.x.dtype == np.float32
+    tail = data.frame.values[0, -52:]
+    known = np.isfinite(tail)
+    level, spread = tail[known].mean(), tail[known].std()
+    np.testing.assert_allclose(
+        batch.x[0, :52, 0][known], ((tail - level) / spread)[known], rtol=1e-5, atol=1e-6
+    )
+    assert batch.x[0, 52:, -1].tolist() == [1.0] * 13  # the forecast steps are flagged
+    assert batch.target_ts[0].tolist() == [last + k * WEEK for k in range(1, 14)]
 
 
-def test_recent_inputs_refuse_a_large_gap_at_the_end(co2_frame: SeriesFrame) -> None:
+def test_history_accepts_gaps_and_refuses_below_min_observed(co2_frame: SeriesFrame) -> None:
     pipeline = co2_pipeline()
     pipeline.fit_transform(co2_frame)
     values = np.array(co2_frame.values)
-    values[0, -10:] = np.nan
+    values[0, -10:] = np.nan  # an outage still going on: 42 of the last 52 weeks observed
     gappy = SeriesFrame.from_arrays(co2_frame.timestamps, values, co2_frame.channels)
-    with pytest.raises(InvalidInput, match="gap too long to fill"):
-        pipeline.transform_recent(gappy)
+    history = pipeline.history(gappy)
+    # The forecast starts after the last row, not after the last observed week.
+    assert history.start_ns == int(co2_frame.timestamps[-1]) + WEEK
+    batch = pipeline.model_batch(history.frame, np.array([history.origin]))
+    assert batch.x[0, 42:52, 1].tolist() == [0.0] * 10  # observed mask off in the outage
+    assert batch.observed_fraction[0] == pytest.approx(42 / 52)
+    values[0, -30:] = np.nan  # 22 of 52: below min_observed=0.5
+    worse = SeriesFrame.from_arrays(co2_frame.timestamps, values, co2_frame.channels)
+    with pytest.raises(InvalidInput, match=r"min_observed=0\.5") as info:
+        pipeline.history(worse)
+    assert "42% of their points observed" in info.value.message
 
 
 def test_the_default_training_configuration_prepares_the_sample(co2_frame: SeriesFrame) -> None:
     pipeline = ProcessingPipeline.from_config(default_steps())
     data = pipeline.fit_transform(co2_frame)
-    assert data.targets == ("co2_ppm",) and data.train.X.shape[1:] == (48, 1)
+    # Weekly data: a quarter ahead from a year back, the yearly season as the reference, and
+    # the day of year as a calendar input (the series spans decades).
+    window = pipeline.window
+    assert (window.lookback, window.horizon, window.season) == (52, 13, 52)
+    assert [s.name for s in window.seasons_] == ["1 year"]
+    assert pipeline.layout.cycles == ("day_of_year",)
+    assert data.targets == ("co2_ppm",) and data.train.X.shape[1:] == (52, 1)
     assert data.gap_report.summary()["n_gaps"] == 22
+    # Resolved values are what the fitted pipeline stores: never "auto" in a stored run.
+    stored = pipeline.to_config()[-1]
+    assert (stored.lookback, stored.horizon, stored.season) == (52, 13, 52)

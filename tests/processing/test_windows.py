@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from gapcast.processing import ProcessingBuilder, SeriesFrame, WindowArray
 from .conftest import HOUR, gappy_frame
 
 
-def prepare(frame: SeriesFrame, lookback: int = 12, horizon: int = 4, **window: int):  # type: ignore[no-untyped-def]
+def prepare(frame: SeriesFrame, lookback: int = 12, horizon: int = 4, **window: Any):  # type: ignore[no-untyped-def]
     return (
         ProcessingBuilder()
         .resample()
@@ -72,22 +74,35 @@ def test_take_and_batches_gather_only_what_is_asked() -> None:
 def test_stride_and_empty_parts() -> None:
     data = prepare(gappy_frame(), stride=5)
     assert np.all(np.diff(data.train.starts) % 5 == 0)
-    tiny = prepare(gappy_frame(n=200, gaps=()), lookback=30, horizon=20)
-    assert len(tiny.val) == 0  # 40 points of validation cannot hold a 50-point window
-    assert tiny.val.X.shape == (0, 30, 2) and np.asarray(tiny.val.y).shape == (0, 20, 1)
+    tiny = prepare(gappy_frame(n=200, gaps=()), lookback=30, horizon=50)
+    assert len(tiny.val) == 0  # 40 points of validation cannot hold a 50-step horizon
+    assert tiny.val.X.shape == (0, 30, 2) and np.asarray(tiny.val.y).shape == (0, 50, 1)
     assert list(tiny.val.batches(8)) == []
 
 
-def test_no_window_crosses_a_large_gap_or_a_boundary() -> None:
-    data = prepare(gappy_frame(n=400, gaps=((100, 10), (230, 2))))
-    large = data.gap_report.mask("large").any(axis=0)
+def test_targets_stay_in_their_part_and_gappy_lookbacks_are_kept() -> None:
+    """A window's targets never cross a part boundary (no test value trains a model); its lookback
+    may reach back into the part before (history), and may hold a gap shorter than half of it."""
+    data = prepare(gappy_frame(n=400, gaps=((100, 5), (230, 2))), min_observed=0.5)
     for part, (begin, end) in data.frame.part_bounds().items():
-        ws = data.windows(part)
-        for s in ws.starts:
-            assert begin <= s and s + 16 <= end
-            assert not large[s : s + 16].any()
+        for s in data.windows(part).starts:
+            assert begin <= s + 12 and s + 16 <= end
+    starts = set(data.train.starts.tolist())
+    assert {95, 100} <= starts  # lookbacks [95, 107) and [100, 112) hold the 5-hour hole
+    val_begin = data.frame.part_bounds()["val"][0]
+    assert min(data.val.starts) == val_begin - 12  # a lookback in the training part
     ts = data.frame.timestamps
     assert int(ts[1] - ts[0]) == HOUR
+
+
+def test_min_observed_drops_windows_with_too_few_observed_inputs() -> None:
+    frame = gappy_frame(n=400, gaps=((100, 10),))
+    loose = set(prepare(frame, min_observed=0.1).train.starts.tolist())
+    strict = set(prepare(frame, min_observed=1.0).train.starts.tolist())
+    # Lookbacks [s, s + 12) overlapping the 10-point hole [100, 110) whose targets
+    # [s + 12, s + 16) lie after it: at most 11 of 12 inputs observed, at least 2.
+    overlapping = set(range(98, 110))
+    assert overlapping <= loose and not (overlapping & strict)
 
 
 def test_window_array_rejects_nothing_numpy_accepts() -> None:

@@ -66,10 +66,14 @@ def resolve_config(
 
 
 def check_length(dataset: Dataset, config: TrainingConfig) -> None:
-    """Refuse a series that cannot hold one window; finer checks happen in the worker."""
+    """Refuse a series whose training part cannot hold one window, or whose test part cannot hold
+    one horizon; finer checks (gaps, the resolved season) happen in the worker."""
+    from gapcast.processing.seasons import default_horizon, default_lookback
+
     lookback, horizon = config.window()
     if dataset.start is None or dataset.end is None or not dataset.frequency_ns:
         steps = dataset.point_count
+        freq_ns = None
     else:
         freq_ns = dataset.frequency_ns
         for step in config.preprocessing:
@@ -79,12 +83,29 @@ def check_length(dataset: Dataset, config: TrainingConfig) -> None:
                     freq_ns = max(freq_ns, int(pd.to_timedelta(step.freq).value))
         span_ns = (dataset.end - dataset.start).total_seconds() * 1e9
         steps = int(span_ns // freq_ns) + 1
-    needed = lookback + horizon
-    if steps < needed:
+    # Unset sizes are judged by the smallest the worker may resolve them to.
+    said = {"lookback": lookback is not None, "horizon": horizon is not None}
+    if horizon is None:
+        horizon = default_horizon(freq_ns) if freq_ns else 1
+    if lookback is None:
+        lookback = default_lookback(freq_ns, [], None) if freq_ns else 1
+    split = next((s for s in config.preprocessing if s.step == "split"), None)
+    val, test = (split.val, split.test) if split is not None else (0.0, 0.0)
+    train_steps = int(steps * (1 - val - test))
+    test_steps = round(steps * test) if split is not None else steps
+    sizes = ", ".join(
+        f"{name} {value}{'' if said[name] else ' (the default for this frequency)'}"
+        for name, value in (("lookback", lookback), ("horizon", horizon))
+    )
+    if train_steps < lookback + horizon or test_steps < horizon:
+        part = (
+            f"its training part ({train_steps} steps) cannot hold one window of {sizes}"
+            if train_steps < lookback + horizon
+            else f"its test part ({test_steps} steps) cannot hold one horizon of {horizon}"
+        )
         raise InvalidInput(
-            f"dataset {dataset.name!r} is too short: {steps} time steps, but one window of "
-            f"lookback {lookback} + horizon {horizon} needs {needed} (plus room for the "
-            "validation and test parts); use a smaller lookback/horizon or more data",
+            f"dataset {dataset.name!r} is too short: {steps} time steps; {part}. Use a smaller "
+            "lookback/horizon or more data",
             field="config.preprocessing",
         )
 

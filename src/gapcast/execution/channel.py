@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
-from gapcast.events import GapsEvent, LogEvent, ProgressEvent, StatusEvent, event_payload
+from gapcast.events import AnyEvent, event_payload
 
 Kind = Literal["event", "succeeded", "cancelled", "failed"]
 FINAL_KINDS: frozenset[str] = frozenset({"succeeded", "cancelled", "failed"})
@@ -54,7 +54,7 @@ class WorkerChannel:
                 # exception would run on its way up: the checkpoint must stay for the resume.
                 os._exit(3)
 
-    def event(self, event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> None:
+    def event(self, event: AnyEvent) -> None:
         payload = event_payload(event)
         payload["time"] = time.time()
         self.send("event", payload)

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from gapcast.events import GapsEvent, LogEvent, ProgressEvent, StatusEvent, event_payload
+from gapcast.events import AnyEvent, LogEvent, ProgressEvent, event_payload
 from gapcast.execution.channel import Message
 
 log = logging.getLogger("gapcast.execution.ray_worker")
@@ -109,7 +109,7 @@ class RelayReporter:
         self._thread = threading.Thread(target=self._pump, name="relay-push", daemon=True)
         self._thread.start()
 
-    def event(self, event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> None:
+    def event(self, event: AnyEvent) -> None:
         payload = event_payload(event)
         payload["time"] = time.time()
         with self._buffer_lock:

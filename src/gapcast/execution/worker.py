@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.pool import NullPool
 
 from gapcast.errors import Cancelled, GapcastError, NotFound
-from gapcast.events import GapsEvent, LogEvent, ProgressEvent, StatusEvent
+from gapcast.events import AnyEvent, LogEvent, StatusEvent
 from gapcast.execution.channel import Message, WorkerChannel
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class WorkerJob:
 class EventReporter(Protocol):
     """Where a training's events go: a process pipe (local) or a Ray actor (``ray_worker``)."""
 
-    def event(self, event: StatusEvent | ProgressEvent | GapsEvent | LogEvent) -> None: ...
+    def event(self, event: AnyEvent) -> None: ...
 
 
 def checkpoint_dir_for(data_dir: Path, run_id: str) -> Path:
@@ -175,6 +175,9 @@ def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> 
             ),
             "gap_report": result.gap_report.model_dump(mode="json"),
         }
+        if result.config is not None:
+            # The stored run says what it ran with: lookback, horizon, season resolved.
+            figures["config"] = result.config.model_dump(mode="json")
         artifacts = [(a.kind, a.media_type, a.data, a.sha256) for a in result.artifacts]
         _store_result(sessions, job.run_id, figures, artifacts)
         _remove(checkpoint)

@@ -45,6 +45,8 @@ def make_progress_callback(
     batch_size: int,
     model: Literal["forecaster", "gap_classifier"] = "forecaster",
     min_interval_s: float = 0.25,
+    phase: Literal["candidate", "refit"] | None = None,
+    candidate: str | None = None,
 ) -> Any:
     """A callback emitting a ProgressEvent after each epoch and at most every ``min_interval_s``
     (≈4/s) within one: epoch, batch, loss, val_loss, samples/s and ETA."""
@@ -88,6 +90,8 @@ def make_progress_callback(
             on_event(
                 ProgressEvent(
                     model=model,
+                    phase=phase,
+                    candidate=candidate,
                     epoch=self._epoch + 1,
                     epochs=epochs,
                     batch=batch + 1,
@@ -111,6 +115,8 @@ def make_progress_callback(
             on_event(
                 ProgressEvent(
                     model=model,
+                    phase=phase,
+                    candidate=candidate,
                     epoch=epoch + 1,
                     epochs=epochs,
                     batches=batches,

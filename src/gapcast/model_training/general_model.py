@@ -19,6 +19,9 @@ from gapcast.errors import InvalidInput, UnsafeModel
 from gapcast.model_training.base_model import ModelStrategy
 from gapcast.model_training.keras_env import import_keras
 
+# Config names of the losses → Keras names.
+LOSSES = {"mse": "mse", "mae": "mae", "huber": "huber"}
+
 
 class GeneralModel:
     """A strategy's Keras model with gapcast's compile/fit/predict/save conventions.
@@ -27,11 +30,17 @@ class GeneralModel:
     """
 
     def __init__(
-        self, strategy: ModelStrategy[Any], *, learning_rate: float = 1e-3, seed: int = 42
+        self,
+        strategy: ModelStrategy[Any],
+        *,
+        learning_rate: float = 1e-3,
+        seed: int = 42,
+        loss: str | None = None,
     ) -> None:
         self.strategy = strategy
         self.learning_rate = learning_rate
         self.seed = seed
+        self.loss = loss  # None: the strategy's own
         self.model_: Any = None
 
     def build(self, input_shape: tuple[int, int], horizon: int, n_targets: int) -> Any:
@@ -41,7 +50,7 @@ class GeneralModel:
         model = self.strategy.build(tuple(input_shape), horizon, n_targets)  # type: ignore[arg-type]
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-            loss=self.strategy.loss,
+            loss=LOSSES.get(self.loss or "", self.loss or self.strategy.loss),
             metrics=list(self.strategy.metrics) or None,
         )
         self.model_ = model

@@ -1,4 +1,5 @@
-"""MLRunner: one training run — prepare → gaps → (gap classifier) → train → evaluate → save.
+"""MLRunner: one training run — prepare → gaps → (gap classifier) → candidates → refit →
+backtest → save.
 
 The runner never touches the database: it returns a :class:`RunResult` holding the figures and the
 artifacts' bytes, and the caller stores it in one transaction. Progress leaves through ``on_event``
@@ -15,12 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from gapcast.errors import Cancelled
-from gapcast.events import GapsEvent, LogEvent, ProgressEvent, StatusEvent
+from gapcast.errors import Cancelled, InvalidInput
+from gapcast.events import CandidateEvent, GapsEvent, LogEvent, ProgressEvent, StatusEvent
+from gapcast.model_training import backtest
 from gapcast.model_training import callbacks as cb
-from gapcast.model_training import evaluation
+from gapcast.model_training.candidates import (
+    Candidate,
+    TrainedCandidate,
+    candidates_for,
+    choose,
+    run_candidates,
+)
+from gapcast.model_training.candidates import train as train_candidate
+from gapcast.model_training.forecaster import Forecaster
 from gapcast.model_training.gap_model import GapTrainingResult, gap_probabilities
-from gapcast.model_training.ml_strategy import get_strategy
 from gapcast.model_training.results import (
     Artifact,
     ForecastMetrics,
@@ -29,25 +38,14 @@ from gapcast.model_training.results import (
 )
 from gapcast.model_training.run_information import RunInformation
 from gapcast.model_training.training_data import TrainingData, prepare
+from gapcast.plotting import plot_data
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
-Event = StatusEvent | ProgressEvent | GapsEvent | LogEvent
-
-
-def stable_batches(
-    x: np.ndarray, y: np.ndarray, batch_size: int
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Training arrays whose length is a multiple of the batch size (and that batch size).
-
-    JAX compiles the train step once per batch shape; a last partial batch costs a second compile,
-    so the oldest ``n % batch_size`` windows (fewer than one batch) are left out instead.
-    """
-    n = len(x)
-    if n <= batch_size:
-        return x, y, max(n, 1)
-    drop = n % batch_size
-    return x[drop:], y[drop:], batch_size
+Event = StatusEvent | ProgressEvent | GapsEvent | LogEvent | CandidateEvent
+# Version of the stored pipeline document; 1 (no "format" key): global scaling, lookback-only
+# inputs, which this version cannot feed.
+PIPELINE_FORMAT = 2
 
 
 class MLRunner:
@@ -92,7 +90,16 @@ class MLRunner:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("the run was cancelled")
 
-    def _callbacks(self, name: str, epochs: int, batch_size: int, model: Any) -> list[Any]:
+    def _callbacks(
+        self,
+        name: str,
+        epochs: int,
+        batch_size: int,
+        model: Any,
+        *,
+        phase: Any = None,
+        candidate: str | None = None,
+    ) -> list[Any]:
         out: list[Any] = []
         if self.cancel is not None:
             out.append(cb.make_cancel_callback(self.cancel))
@@ -104,7 +111,12 @@ class MLRunner:
         if self.on_event is not None:
             out.append(
                 cb.make_progress_callback(
-                    self._emit, epochs=epochs, batch_size=batch_size, model=model
+                    self._emit,
+                    epochs=epochs,
+                    batch_size=batch_size,
+                    model=model,
+                    phase=phase,
+                    candidate=candidate,
                 )
             )
         return out
@@ -121,14 +133,13 @@ class MLRunner:
         info.freq_ns, info.channels = data.freq_ns, data.channels
         info.targets, info.covariates = data.targets, data.covariates
         info.pipeline_config = data.pipeline_config
+        info.lookback, info.horizon = data.lookback, data.horizon
         info.keras_backend = backend_name()
-        if len(data.x_train) == 0 or len(data.x_test) == 0:
-            from gapcast.errors import InvalidInput
-
+        if len(data.origins["train"]) == 0 or len(data.origins["test"]) == 0:
             raise InvalidInput(
-                f"too little data: {len(data.x_train)} training and {len(data.x_test)} test windows"
-                f" "
-                f"of lookback {info.lookback} + horizon {info.horizon}; expected at least one each",
+                f"too little data: {len(data.origins['train'])} training and "
+                f"{len(data.origins['test'])} test windows of lookback {info.lookback} + "
+                f"horizon {info.horizon}; expected at least one each",
                 field="config.preprocessing",
             )
 
@@ -147,54 +158,87 @@ class MLRunner:
         )
         gap = self._train_gap_classifier(data) if want_gaps else None
 
-        self._status("training", f"{info.model}: {len(data.x_train)} windows")
-        model, history = self._train_forecaster(data)
+        candidates = candidates_for(cfg, has_season=data.pipeline.window.season_steps is not None)
+        names = ", ".join(c.label for c in candidates)
+        self._status("training", f"{names}: {len(data.origins['train'])} windows")
+        trained = run_candidates(
+            candidates,
+            data,
+            cfg,
+            callbacks_for=lambda c: self._callbacks(
+                f"candidate-{c.key}",
+                cfg.training.epochs,
+                cfg.training.batch_size,
+                "forecaster",
+                phase="candidate",
+                candidate=c.key,
+            ),
+            history_for=lambda c: EpochLog(self.checkpoint_dir, f"candidate-{c.key}"),
+            on_trained=self._announce,
+            restore=self._restore_candidate,
+            keep=self._keep_candidate,
+        )
+        chosen = choose(trained)
+        forecaster, refit_epochs = self._refit(data, chosen)
+        history = chosen.history
 
         self._status("evaluating")
-        pred_real = data.inverse(_predict(model, data.x_test), data.test_target_ts)
-        season = evaluation.season_for(data.freq_ns)
-        scores, truth = evaluation.score_test_windows(
-            grid_ts=data.grid_ts,
-            real=data.real,
-            freq_ns=data.freq_ns,
-            train_end=data.split[0],
-            target_ts=data.test_target_ts,
-            forecast=pred_real,
-            season=season,
-            lookback=info.lookback,
+        figures, paths = backtest.run_backtest(
+            data,
+            forecaster,
+            frame,
+            label=chosen.candidate.label,
+            stride=cfg.training.origin_stride,
+            stats_models=cfg.training.baselines,
         )
-        metrics = ForecastMetrics.model_validate(scores)
+        last = history[-1] if history else {}
+        loss, val_loss = last.get("loss"), last.get("val_loss")
+        figures.update(scores(figures, "model"))
+        figures["model_label"] = chosen.candidate.label
+        figures["warnings"] = backtest.warnings_for(figures, loss=loss, val_loss=val_loss)
+        figures["candidates"] = [
+            {
+                "key": c.candidate.key,
+                "label": c.candidate.label,
+                "model": c.candidate.model,
+                "correction": c.candidate.correction,
+                "val_mae": c.val_mae,
+                "epochs": c.best_epochs,
+                "seconds": c.seconds,
+                "selected": c is chosen,
+            }
+            for c in trained
+        ]
+        metrics = ForecastMetrics.model_validate(figures)
+        for warning in metrics.warnings:
+            self._emit(LogEvent(level="warning", message=warning.message))
         gap_metrics = GapMetrics.model_validate(gap.metrics) if gap is not None else None
 
         self._status("saving")
         from gapcast.model_training.general_model import model_to_bytes
-        from gapcast.plotting import PlotData, render_forecast_png
+        from gapcast.plotting import render_run_png
 
-        artifacts = [Artifact.of("model", model_to_bytes(model))]
+        artifacts = [Artifact.of("model", model_to_bytes(forecaster.model))]
         p_gap = None
         if gap is not None:
             artifacts.append(Artifact.of("gap_model", model_to_bytes(gap.model)))
             p_gap = self._plot_gap_probability(gap, data)
-        artifacts.append(Artifact.of("pipeline", json.dumps(self._pipeline_doc(data)).encode()))
-        png = render_forecast_png(
-            PlotData(
-                title=f"{info.model} — MASE "
-                + (f"{metrics.mase:.3f}" if metrics.mase is not None else "n/a"),
-                target_ts=data.test_target_ts,
-                forecast=pred_real,
-                truth=truth,
-                targets=data.targets,
-                large_gaps=data.large_gaps,
-                gap_probability=p_gap,
-                history=history,
+        artifacts.append(
+            Artifact.of("pipeline", json.dumps(self._pipeline_doc(data, chosen)).encode())
+        )
+        artifacts.append(
+            Artifact.of(
+                "plot",
+                render_run_png(
+                    plot_data(data, metrics, paths, history=history, gap_probability=p_gap)
+                ),
             )
         )
-        artifacts.append(Artifact.of("plot", png))
 
-        last = history[-1] if history else {}
+        info.model = cfg.model
         info.runtime_s = time.perf_counter() - started
-        info.epochs_run = len(history)
-        info.loss, info.val_loss = last.get("loss"), last.get("val_loss")
+        info.epochs_run = refit_epochs if refit_epochs is not None else len(history)
+        info.loss, info.val_loss = loss, val_loss
         info.history = history
         info.metrics = metrics.model_dump(mode="json")
         info.gap_metrics = gap_metrics.model_dump(mode="json") if gap_metrics else None
@@ -204,7 +248,7 @@ class MLRunner:
             run_info=info,
             metrics=metrics,
             gap_metrics=gap_metrics,
-            epochs=len(history),
+            epochs=info.epochs_run,
             runtime_s=info.runtime_s,
             loss=info.loss,
             val_loss=info.val_loss,
@@ -212,25 +256,128 @@ class MLRunner:
             artifacts=artifacts,
             pipeline_config=data.pipeline_config,
             gap_report=s,
+            config=resolved_config(cfg, data),
         )
+
+    # -- candidates and the final model --------------------------------------------------------
+
+    def _announce(self, trained: TrainedCandidate) -> None:
+        c = trained.candidate
+        mae = "n/a" if trained.val_mae is None else f"{trained.val_mae:.4g}"
+        self._emit(
+            CandidateEvent(
+                key=c.key,
+                label=c.label,
+                val_mae=trained.val_mae,
+                epochs=trained.best_epochs,
+                seconds=trained.seconds,
+            )
+        )
+        self._emit(LogEvent(message=f"candidate {c.label}: validation MAE {mae}"))
+
+    def _candidate_dir(self) -> Path | None:
+        return self.checkpoint_dir / "candidates" if self.checkpoint_dir is not None else None
+
+    def _keep_candidate(self, trained: TrainedCandidate) -> None:
+        """A finished candidate survives a crash: a resumed run does not train it again."""
+        from gapcast.model_training.general_model import model_to_bytes
+
+        where = self._candidate_dir()
+        if where is None:
+            return
+        where.mkdir(parents=True, exist_ok=True)
+        key = trained.candidate.key
+        (where / f"{key}.keras").write_bytes(model_to_bytes(trained.forecaster.model))
+        figures = {
+            "history": trained.history,
+            "best_epochs": trained.best_epochs,
+            "val_mae": trained.val_mae,
+            "seconds": trained.seconds,
+        }
+        (where / f"{key}.json").write_text(json.dumps(figures))
+
+    def _restore_candidate(
+        self, candidate: Candidate, data: TrainingData
+    ) -> TrainedCandidate | None:
+        from gapcast.model_training.general_model import load_model_bytes
+
+        where = self._candidate_dir()
+        if where is None or not (where / f"{candidate.key}.json").exists():
+            return None
+        figures = json.loads((where / f"{candidate.key}.json").read_text())
+        model = load_model_bytes((where / f"{candidate.key}.keras").read_bytes())
+        return TrainedCandidate(
+            candidate=candidate,
+            forecaster=Forecaster(model, data.pipeline, candidate.correction),
+            history=figures["history"],
+            best_epochs=int(figures["best_epochs"]),
+            val_mae=figures["val_mae"],
+            seconds=float(figures["seconds"]),
+        )
+
+    def _refit(self, data: TrainingData, chosen: TrainedCandidate) -> tuple[Forecaster, int | None]:
+        """The chosen candidate trained again on train + validation for its best epoch count
+        (the most recent data is what a forecast leans on most); as trained when refit is off
+        or there is no validation part."""
+        t = self.config.training
+        if not t.refit or not len(data.origins["val"]):
+            return chosen.forecaster, None
+        epochs = chosen.best_epochs
+        self._emit(
+            LogEvent(
+                message=f"{chosen.candidate.label}: refit on train + validation for "
+                f"{epochs} epoch(s)"
+            )
+        )
+        origins = np.concatenate([data.origins["train"], data.origins["val"]])
+        log = EpochLog(self.checkpoint_dir, "refit")
+        forecaster, _ = train_candidate(
+            chosen.candidate,
+            data,
+            self.config,
+            origins=origins,
+            validation=None,
+            epochs=epochs,
+            callbacks=[
+                log.callback(),
+                *self._callbacks(
+                    "refit",
+                    epochs,
+                    t.batch_size,
+                    "forecaster",
+                    phase="refit",
+                    candidate=chosen.candidate.key,
+                ),
+            ],
+            seed=t.seed,
+        )
+        return forecaster, epochs
 
     def _clear_checkpoints(self) -> None:
         """A finished run leaves nothing to resume (Keras removes its own backups itself)."""
         if self.checkpoint_dir is not None:
-            for name in ("history.json", "gap_classifier.json"):
-                (self.checkpoint_dir / name).unlink(missing_ok=True)
+            for path in self.checkpoint_dir.glob("*.history.json"):
+                path.unlink(missing_ok=True)
+            (self.checkpoint_dir / "gap_classifier.json").unlink(missing_ok=True)
+            where = self._candidate_dir()
+            if where is not None and where.exists():
+                for path in where.iterdir():
+                    path.unlink(missing_ok=True)
+                where.rmdir()
 
-    def _pipeline_doc(self, data: TrainingData) -> dict[str, Any]:
-        """What prediction needs besides the model: the fitted steps and the window layout."""
-        info = self.run_info
+    def _pipeline_doc(self, data: TrainingData, chosen: TrainedCandidate) -> dict[str, Any]:
+        """What prediction needs besides the model: the fitted steps, the window layout, and
+        whether the model's output corrects the seasonal naive value."""
         return {
+            "format": PIPELINE_FORMAT,
             "steps": data.pipeline_config,
             "targets": data.targets,
             "covariates": data.covariates,
-            "lookback": info.lookback,
-            "horizon": info.horizon,
+            "lookback": data.lookback,
+            "horizon": data.horizon,
             "freq_ns": data.freq_ns,
-            "model": info.model,
+            "model": chosen.candidate.model,
+            "correction": chosen.candidate.correction,
         }
 
     def _train_gap_classifier(self, data: TrainingData) -> GapTrainingResult:
@@ -249,8 +396,8 @@ class MLRunner:
             data.grid_ts,
             data.observed,
             data.split,
-            lookback=self.run_info.lookback,
-            horizon=self.run_info.horizon,
+            lookback=data.lookback,
+            horizon=data.horizon,
             epochs=t.gap_classifier_epochs,
             batch_size=t.batch_size,
             learning_rate=t.learning_rate,
@@ -281,50 +428,42 @@ class MLRunner:
         self, gap: GapTrainingResult, data: TrainingData
     ) -> tuple[np.ndarray, np.ndarray]:
         """(timestamps, probability) of no data one step ahead over the test span."""
-        lookback = self.run_info.lookback
+        lookback = data.lookback
         start = np.arange(max(data.split[1], lookback), len(data.grid_ts))
         csum = np.concatenate([[0], np.cumsum(data.observed, dtype=np.int64)])
         recent = (csum[start] - csum[start - lookback]) / lookback
-        steps = data.freq_ns * np.arange(self.run_info.horizon, dtype=np.int64)
+        steps = data.freq_ns * np.arange(data.horizon, dtype=np.int64)
         ts = data.grid_ts[start][:, None] + steps
         return ts[:, 0], gap_probabilities(gap.model, ts, recent)[:, 0]
 
-    def _train_forecaster(self, data: TrainingData) -> tuple[Any, list[dict[str, float]]]:
-        from gapcast.model_training.general_model import GeneralModel
 
-        info, t = self.run_info, self.config.training
-        strategy = get_strategy(info.model)(info.hyperparameters)
-        gm = GeneralModel(strategy, learning_rate=t.learning_rate, seed=info.seed)
-        gm.build(data.x_train.shape[1:], info.horizon, data.y_train.shape[-1])
-        x, y, batch_size = stable_batches(data.x_train, data.y_train, t.batch_size)
-        has_val = len(data.x_val) > 0
-        extra = self._callbacks("forecaster", t.epochs, batch_size, "forecaster")
-        log = EpochLog(self.checkpoint_dir)
-        stop = cb.make_early_stopping(t.patience, has_validation=has_val)
-        # EpochLog before BackupAndRestore: a crash between the two repeats an epoch, loses none.
-        callbacks = [log.callback(), *extra, *([stop] if stop is not None else [])]
-        gm.fit(
-            x,
-            y,
-            validation=(data.x_val, data.y_val) if has_val else None,
-            epochs=t.epochs,
-            batch_size=batch_size,
-            callbacks=callbacks,
-        )
-        return gm.model_, log.history()
+def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:
+    """The top-level figures of ``method``'s leaderboard row."""
+    row = next(r for r in figures["leaderboard"] if r["method"] == method)
+    keys = ("mae", "rmse", "smape", "mase", "bias", "mae_by_lead", "mae_after_outage")
+    return {k: row[k] for k in keys}
 
 
-def _predict(model: Any, x: np.ndarray) -> np.ndarray:
-    from gapcast.model_training.general_model import predict
-
-    return predict(model, x)
+def resolved_config(config: TrainingConfig, data: TrainingData) -> TrainingConfig:
+    """The configuration with what the run resolved written in (lookback, horizon, season, the
+    calendar's cycles): a stored run never says "auto" for those."""
+    steps = []
+    for step in data.pipeline_config:
+        clean = {k: v for k, v in step.items() if k != "fitted"}
+        if clean["step"] == "calendar":
+            clean["cycles"] = step["fitted"].get("cycles", clean.get("cycles"))
+        steps.append(clean)
+    doc = config.model_dump(mode="json")
+    doc["preprocessing"] = steps
+    return TrainingConfig.model_validate(doc)
 
 
 class EpochLog:
-    """Per-epoch logs, kept in ``checkpoint_dir/history.json`` so a resumed run reports them all."""
+    """Per-epoch logs of one training (``name``), kept in ``checkpoint_dir/<name>.history.json``
+    so a resumed run reports them all."""
 
-    def __init__(self, checkpoint_dir: Path | None) -> None:
-        self.path = checkpoint_dir / "history.json" if checkpoint_dir is not None else None
+    def __init__(self, checkpoint_dir: Path | None, name: str = "forecaster") -> None:
+        self.path = checkpoint_dir / f"{name}.history.json" if checkpoint_dir is not None else None
         self.epochs: dict[int, dict[str, float]] = {}
         if self.path is not None and self.path.exists():
             self.epochs = {int(k): v for k, v in json.loads(self.path.read_text()).items()}

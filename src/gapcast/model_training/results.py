@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gapcast.model_training.run_information import ArtifactRef, RunInformation
+from gapcast.training_config import TrainingConfig
 
 ArtifactKind = Literal["model", "gap_model", "plot", "pipeline"]
 MEDIA_TYPES: dict[str, str] = {
@@ -53,6 +54,8 @@ def finite(obj: Any) -> Any:
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [finite(v) for v in obj]
     return obj
 
 
@@ -65,24 +68,83 @@ class _Metrics(BaseModel):
         return finite(data)
 
 
-class ForecastMetrics(_Metrics):
-    """Test-part errors in real units, with the same figures for the two baselines.
+class MethodScore(_Metrics):
+    """One row of the leaderboard: a method's errors on the backtest origins, in real units."""
 
-    A figure is None where it is undefined (MASE with a constant training series)."""
+    method: str = Field(description="'model', 'naive', 'seasonal_naive_1_day', 'autoets', ...")
+    label: str
+    kind: Literal["model", "baseline"]
+    mae: float | None
+    rmse: float | None
+    mase: float | None
+    smape: float | None = Field(description="symmetric MAPE in percent (0-200)")
+    bias: float | None = Field(description="mean of forecast minus truth")
+    mae_by_lead: list[float | None] = Field(description="MAE at each forecast step")
+    mae_after_outage: float | None = Field(
+        default=None, description="MAE on the origins right after an outage (None: there were none)"
+    )
+    seconds: float | None = Field(default=None, description="time the baseline took")
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    better: bool = Field(description="strictly better than the best baseline")
+    ratio: float | None = Field(description="the model's MAE / the best baseline's")
+    baseline: str
+    text: str
+
+
+class RunWarning(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal["worse_than_baseline", "validation_loss_high", "few_origins"]
+    level: Literal["warning", "error"]
+    message: str
+
+
+class CandidateScore(_Metrics):
+    key: str
+    label: str
+    model: str
+    correction: bool
+    val_mae: float | None = Field(description="MAE on the validation origins, real units")
+    epochs: int
+    seconds: float
+    selected: bool
+
+
+class ForecastMetrics(_Metrics):
+    """The backtest of a run: its model and every baseline forecast the same fixed origins of the
+    test part, each from the history before it, and are scored on the same observed points.
+
+    The model's own figures are repeated at the top level; a figure is None where it is
+    undefined (MASE with a constant training series)."""
 
     mae: float | None
     rmse: float | None
     smape: float | None
     mase: float | None
-    naive: dict[str, float | None] = Field(
-        description="last value repeated: mae, rmse, smape, mase"
+    bias: float | None = None
+    mae_by_lead: list[float | None] = Field(default_factory=list)
+    mae_after_outage: float | None = None
+    model_label: str = Field(description="the model scored, e.g. 'mlp, seasonal correction'")
+    leaderboard: list[MethodScore] = Field(description="model and baselines, sorted by MAE")
+    best_baseline: str | None
+    verdict: Verdict
+    warnings: list[RunWarning] = Field(default_factory=list)
+    candidates: list[CandidateScore] = Field(default_factory=list)
+    season: int = Field(description="season length in steps of MASE's seasonal naive scale")
+    origins: int = Field(description="backtest origins scored")
+    origins_after_outage: int = 0
+    skipped_origins: int = Field(
+        default=0, description="origins left out: the model refuses a history below min_observed"
     )
-    seasonal_naive: dict[str, float | None] | None = Field(
-        default=None, description="value one season earlier; None when lookback < season"
-    )
-    season: int = Field(description="season length in steps used by MASE and seasonal naive")
-    windows: int = Field(description="test windows scored")
+    origin_stride: int
     points: int = Field(description="observed target points scored")
+
+    def baseline(self, method: str) -> MethodScore | None:
+        return next((r for r in self.leaderboard if r.method == method), None)
 
 
 class GapMetrics(_Metrics):
@@ -142,6 +204,9 @@ class RunResult(BaseModel):
     artifacts: list[Artifact]
     pipeline_config: list[dict[str, Any]]
     gap_report: GapSummary
+    config: TrainingConfig | None = Field(
+        default=None, description="the configuration with lookback, horizon and season resolved"
+    )
 
     def artifact(self, kind: ArtifactKind) -> Artifact | None:
         return next((a for a in self.artifacts if a.kind == kind), None)

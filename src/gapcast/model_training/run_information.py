@@ -32,8 +32,8 @@ class RunInformation(BaseModel):
     model: str
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     seed: int = 42
-    lookback: int
-    horizon: int
+    lookback: int | None = Field(default=None, description="None until resolved from the data")
+    horizon: int | None = None
     freq_ns: int | None = None
     channels: list[str] = Field(default_factory=list, description="all channels of the data")
     targets: list[str] = Field(default_factory=list)

@@ -1,52 +1,61 @@
-"""The bridge from the processing package to training: arrays in the shapes the runner needs.
+"""The bridge from the processing package to training: the prepared grid and its windows.
 
 Everything the runner knows about data preparation goes through :func:`prepare`, so the runner,
-the evaluation and the plot depend on this small dataclass and not on the pipeline's internals.
+the backtest and the plot depend on this small dataclass and not on the pipeline's internals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
 from gapcast.model_training.results import GapSummary
 from gapcast.processing.frame import SeriesFrame
+from gapcast.processing.gaps import DetectGaps
+from gapcast.processing.pipeline import ProcessingPipeline
+from gapcast.processing.seasons import Season, fitting_seasons
 from gapcast.training_config import TrainingConfig
-
-Inverse = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass
 class TrainingData:
-    x_train: np.ndarray  # (n, lookback, n_inputs) scaled
-    y_train: np.ndarray  # (n, horizon, n_targets) scaled
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    test_target_ts: np.ndarray  # (n_test, horizon) int64 ns
-    inverse: Inverse  # scaled targets + their timestamps → real units
-    grid_ts: np.ndarray  # (T,) the regular grid after resampling
-    real: np.ndarray  # (n_targets, T) real units, NaN where nothing was observed
-    observed: np.ndarray  # (T,) bool: any target observed at that grid point
+    pipeline: ProcessingPipeline  # fitted
+    frame: SeriesFrame  # the prepared grid (inputs: targets first), split set
+    origins: dict[str, NDArray[np.int64]]  # usable window origins per part (first target step)
+    grid_ts: NDArray[np.int64]  # (T,) the regular grid after resampling
+    real: NDArray[np.float64]  # (n_targets, T) real units, NaN where nothing was observed
+    observed: NDArray[np.bool_]  # (T,) any target observed at that grid point
     split: tuple[int, int]  # grid indices where validation and test begin
     freq_ns: int
+    max_fill: int  # longest gap (grid steps) that counts as small
     channels: list[str]
     targets: list[str]
     covariates: list[str]
-    pipeline: Any  # the fitted pipeline (kept for predict-time preparation)
     pipeline_config: list[dict[str, Any]]
     gap_summary: GapSummary
     large_gaps: list[tuple[int, int]]  # (start_ns, end_ns) of large gaps in the targets
 
+    @property
+    def lookback(self) -> int:
+        return self.pipeline.window.lookback
 
-def as_float32(a: Any) -> np.ndarray:
-    # Keras computes in float32: converting once here avoids a cast per batch.
-    return np.ascontiguousarray(a, dtype=np.float32)
+    @property
+    def horizon(self) -> int:
+        return self.pipeline.window.horizon
+
+    @property
+    def seasons(self) -> list[Season]:
+        """The seasons confirmed on the training part (what the lookback was sized for)."""
+        return list(self.pipeline.window.seasons_)
+
+    def baseline_seasons(self) -> list[Season]:
+        """Seasons a seasonal naive baseline can use: those of the frequency that fit the
+        history before the test part, confirmed by the data or not."""
+        return fitting_seasons(self.freq_ns, self.split[1])
 
 
 def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> TrainingData:
@@ -60,8 +69,6 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
     if pool is not None:
         pipeline, prepared = pool.prepare(frame, config.preprocessing, targets, covariates)
     else:
-        from gapcast.processing.pipeline import ProcessingPipeline
-
         pipeline = ProcessingPipeline.from_config(
             config.preprocessing, targets=targets, covariates=covariates
         )
@@ -90,24 +97,21 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
     freq = prepared.frame.freq_ns or grid.freq_ns
     if not freq:
         raise InvalidInput("the prepared data has no regular frequency; add a resample step")
+    lookback = pipeline.window.lookback
+    detect = next((s for s in pipeline.frame_steps if isinstance(s, DetectGaps)), None)
     return TrainingData(
-        x_train=as_float32(prepared.train.X),
-        y_train=as_float32(prepared.train.y),
-        x_val=as_float32(prepared.val.X),
-        y_val=as_float32(prepared.val.y),
-        x_test=as_float32(prepared.test.X),
-        y_test=as_float32(prepared.test.y),
-        test_target_ts=np.asarray(prepared.test.target_timestamps, dtype=np.int64),
-        inverse=pipeline.inverse_targets,
+        pipeline=pipeline,
+        frame=prepared.frame,
+        origins={p: prepared.windows(p).starts + lookback for p in ("train", "val", "test")},
         grid_ts=np.asarray(grid.timestamps, dtype=np.int64),
         real=real,
         observed=np.asarray(observed_by_target.any(axis=0), dtype=bool),
         split=(int(split[0]), int(split[1])),
         freq_ns=int(freq),
+        max_fill=int(detect.max_fill_points_) if detect is not None else 0,
         channels=list(frame.channels),
         targets=list(prepared.targets),
         covariates=covariates,
-        pipeline=pipeline,
         pipeline_config=[s.model_dump(mode="json") for s in pipeline.to_config()],
         gap_summary=summary,
         large_gaps=list(zip(report.start[large].tolist(), report.end[large].tolist(), strict=True)),

@@ -17,15 +17,17 @@ if TYPE_CHECKING:
     from gapcast.processing._time import format_duration, infer_frequency, parse_duration
     from gapcast.processing.base import FrameStep, Step, ValueStep
     from gapcast.processing.builder import ProcessingBuilder, validate_steps
+    from gapcast.processing.calendar import Calendar
     from gapcast.processing.fill import FillGaps
     from gapcast.processing.frame import SeriesFrame
     from gapcast.processing.gaps import DetectGaps, Gap, GapReport, detect_gaps
-    from gapcast.processing.pipeline import PreparedData, ProcessingPipeline, RecentInputs
+    from gapcast.processing.pipeline import History, PreparedData, ProcessingPipeline
     from gapcast.processing.pool import PrepareRequest, ProcessingPool, config_hash, content_hash
     from gapcast.processing.registry import STEP_CLASSES, STEP_ORDER
     from gapcast.processing.resample import Resample
     from gapcast.processing.split import Split
     from gapcast.processing.transforms import RemoveLinearTrend, Scale
+    from gapcast.processing.window_inputs import Layout, ModelBatch, build_batch
     from gapcast.processing.windows import Window, WindowArray, WindowSet, WindowSplits
 
 _MODULES: dict[str, str] = {
@@ -39,7 +41,11 @@ _MODULES: dict[str, str] = {
     "ProcessingBuilder": "gapcast.processing.builder",
     "ProcessingPipeline": "gapcast.processing.pipeline",
     "ProcessingPool": "gapcast.processing.pool",
-    "RecentInputs": "gapcast.processing.pipeline",
+    "History": "gapcast.processing.pipeline",
+    "Calendar": "gapcast.processing.calendar",
+    "Layout": "gapcast.processing.window_inputs",
+    "ModelBatch": "gapcast.processing.window_inputs",
+    "build_batch": "gapcast.processing.window_inputs",
     "RemoveLinearTrend": "gapcast.processing.transforms",
     "Resample": "gapcast.processing.resample",
     "STEP_CLASSES": "gapcast.processing.registry",
@@ -65,17 +71,20 @@ _MODULES: dict[str, str] = {
 __all__ = [
     "STEP_CLASSES",
     "STEP_ORDER",
+    "Calendar",
     "DetectGaps",
     "FillGaps",
     "FrameStep",
     "Gap",
     "GapReport",
+    "History",
+    "Layout",
+    "ModelBatch",
     "PrepareRequest",
     "PreparedData",
     "ProcessingBuilder",
     "ProcessingPipeline",
     "ProcessingPool",
-    "RecentInputs",
     "RemoveLinearTrend",
     "Resample",
     "Scale",
@@ -87,6 +96,7 @@ __all__ = [
     "WindowArray",
     "WindowSet",
     "WindowSplits",
+    "build_batch",
     "config_hash",
     "content_hash",
     "detect_gaps",

@@ -102,7 +102,8 @@ class ProcessingBuilder:
     """Fluent construction of a ``ProcessingPipeline``.
 
     The fluent methods may be called in any order — steps always run in the fixed order
-    resample, detect_gaps, fill_gaps, split, remove_linear_trend, scale, window — while a config
+    resample, detect_gaps, fill_gaps, split, remove_linear_trend, scale, calendar, window — while a
+    config
     list given to ``from_config`` must already be in that order (it is what gets stored).
     """
 
@@ -148,8 +149,30 @@ class ProcessingBuilder:
     def scale(self, method: Literal["standard", "minmax", "robust"] = "standard") -> Self:
         return self._add("scale", method=method)
 
-    def window(self, lookback: int = 48, horizon: int = 24, stride: int = 1) -> Self:
-        return self._add("window", lookback=lookback, horizon=horizon, stride=stride)
+    def calendar(self, cycles: list[str] | None = None) -> Self:
+        return self._add("calendar", cycles=cycles)
+
+    def window(
+        self,
+        lookback: int | None = None,
+        horizon: int | None = None,
+        stride: int = 1,
+        *,
+        min_observed: float = 0.5,
+        scaling: Literal["window", "none"] = "window",
+        season: int | Literal["auto", "none"] = "auto",
+    ) -> Self:
+        """Windows of ``lookback`` inputs and ``horizon`` targets (None: from the frequency and
+        the seasons, resolved when the pipeline is fitted)."""
+        return self._add(
+            "window",
+            lookback=lookback,
+            horizon=horizon,
+            stride=stride,
+            min_observed=min_observed,
+            scaling=scaling,
+            season=season,
+        )
 
     def targets(self, *names: str) -> Self:
         self._targets = names

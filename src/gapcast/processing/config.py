@@ -54,11 +54,49 @@ class SplitStep(_Step):
     test: float = Field(default=0.15, gt=0.0, lt=0.5)
 
 
+class CalendarStep(_Step):
+    step: Literal["calendar"] = "calendar"
+    cycles: list[Literal["time_of_day", "day_of_week", "day_of_year"]] | None = Field(
+        default=None,
+        description="calendar cycles given to the model for the lookback and the forecast steps; "
+        "None: chosen from the frequency (time of day below daily, day of week up to daily, "
+        "day of year for daily or coarser data spanning two years)",
+    )
+
+
 class WindowStep(_Step):
     step: Literal["window"] = "window"
-    lookback: int = Field(default=48, ge=1, le=100_000)
-    horizon: int = Field(default=24, ge=1, le=100_000)
+    lookback: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="input steps; None: from the frequency and the seasons (resolved and stored "
+        "when the run starts)",
+    )
+    horizon: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="forecast steps; None: from the frequency (resolved when the run starts)",
+    )
     stride: int = Field(default=1, ge=1)
+    min_observed: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="a window is usable when at least this fraction of its input steps and at "
+        "least one target step were really observed; predict refuses a history below it",
+    )
+    scaling: Literal["window", "none"] = Field(
+        default="window",
+        description="window: inputs and targets relative to each window's own level and spread",
+    )
+    season: int | Literal["auto", "none"] = Field(
+        default="auto",
+        description="season (grid steps) of the seasonal-naive reference each forecast step "
+        "gets as an input; auto: the confirmed season whose seasonal naive fits the training "
+        "part best",
+    )
 
 
 StepConfig = Annotated[
@@ -68,19 +106,22 @@ StepConfig = Annotated[
     | RemoveLinearTrendStep
     | ScaleStep
     | SplitStep
+    | CalendarStep
     | WindowStep,
     Field(discriminator="step"),
 ]
 
 
 def default_steps() -> list[StepConfig]:
-    """The preparation a newcomer gets without choosing anything."""
+    """The preparation a newcomer gets without choosing anything.
+
+    No global fill, detrend or scale: windows read gaps through an observed mask and are scaled
+    relative to their own level, so a forecast follows the latest level whatever the trend.
+    """
     return [
         ResampleStep(),
         DetectGapsStep(),
-        FillGapsStep(),
         SplitStep(),
-        RemoveLinearTrendStep(),
-        ScaleStep(),
+        CalendarStep(),
         WindowStep(),
     ]

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gapcast.errors import InvalidInput
+from gapcast.processing._time import format_duration
 from gapcast.processing.base import FrameStep, Step, ValueStep
+from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import StepConfig
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.gaps import DetectGaps, GapReport, detect_gaps
 from gapcast.processing.resample import Resample
 from gapcast.processing.split import Split
-from gapcast.processing.windows import WINDOW_DTYPE, Window, WindowSet, WindowSplits
+from gapcast.processing.window_inputs import Layout, ModelBatch, build_batch
+from gapcast.processing.windows import Window, WindowSet, WindowSplits
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,12 +66,21 @@ class PreparedData:
 
 
 @dataclass(frozen=True, eq=False)
-class RecentInputs:
-    """Model inputs for a forecast from the end of some new data."""
+class History:
+    """Recent raw data prepared for one forecast: the prepared grid and the forecast's origin
+    (grid index of its first step, possibly past the grid's end when data stopped arriving)."""
 
-    X: NDArray[np.float32]  # (1, lookback, n_inputs)
-    input_timestamps: NDArray[np.int64]  # (lookback,)
-    target_timestamps: NDArray[np.int64]  # (horizon,) the moments the forecast is for
+    frame: SeriesFrame
+    origin: int
+    start_ns: int
+
+
+# Grid steps read before the lookback when preparing a history (fill steps look at neighbours).
+MAX_FILL_MARGIN = 64
+
+
+def _iso(ns: int) -> str:
+    return str(np.datetime64(ns, "ns").astype("datetime64[s]")) + "Z"
 
 
 class ProcessingPipeline:
@@ -196,40 +208,81 @@ class ProcessingPipeline:
             y = step.inverse_values(y, ts, index)
         return y[..., 0] if squeeze else y
 
-    def recent_inputs(self, frame: SeriesFrame) -> RecentInputs:
-        """Prepare new raw data with the fitted parameters and take its last ``lookback`` points."""
+    @property
+    def layout(self) -> Layout:
+        """How the fitted windows become model inputs (with the calendar step's cycles)."""
         self._require_fitted()
-        frame = frame.select(self.window.inputs_)
-        for step in self.frame_steps:
-            if not isinstance(step, Split):
-                frame = step.transform(frame)
-        lookback = self.window.lookback
-        if frame.n_points < lookback:
-            raise InvalidInput(
-                f"a forecast needs the last {lookback} grid points; the data covers "
-                f"{frame.n_points}",
-                field="data",
-            )
-        tail = frame.values[:, -lookback:]
-        if bool(np.isnan(tail).any()):
-            missing = int(np.isnan(tail).any(axis=0).sum())
-            raise InvalidInput(
-                f"the last {lookback} grid points have {missing} missing point(s) in a gap too "
-                "long to fill; a forecast needs them all",
-                field="data",
-            )
+        calendar = next((s for s in self.frame_steps if isinstance(s, Calendar)), None)
+        cycles = tuple(calendar.cycles_) if calendar is not None else ()
+        return replace(self.window.layout, cycles=cycles)
+
+    def model_batch(
+        self, frame: SeriesFrame, origins: ArrayLike, *, with_targets: bool = False
+    ) -> ModelBatch:
+        """Model inputs of the windows of a prepared ``frame`` starting at grid ``origins``."""
         freq = frame.freq_ns
         assert freq is not None  # the resample step always sets it
-        last = int(frame.timestamps[-1])
-        return RecentInputs(
-            X=np.ascontiguousarray(tail.T, dtype=WINDOW_DTYPE)[np.newaxis],
-            input_timestamps=np.array(frame.timestamps[-lookback:]),
-            target_timestamps=last + freq * np.arange(1, self.window.horizon + 1, dtype=np.int64),
+        start = int(frame.timestamps[0]) if frame.n_points else 0
+        return build_batch(
+            np.asarray(frame.values),
+            np.asarray(frame.mask),
+            start,
+            freq,
+            np.asarray(origins, dtype=np.int64),
+            self.layout,
+            with_targets=with_targets,
         )
 
-    def transform_recent(self, frame: SeriesFrame) -> NDArray[np.float32]:
-        """(1, lookback, n_inputs) model input for a forecast right after the end of ``frame``."""
-        return self.recent_inputs(frame).X
+    def history(self, frame: SeriesFrame, start_ns: int | None = None) -> History:
+        """New raw data prepared for a forecast whose first step is at ``start_ns``.
+
+        Only the rows before ``start_ns`` are read (default: the grid step after the last row,
+        trailing rows without values included, so a forecast made during an outage starts at the
+        requested time, not at the last observed point). Refused when fewer than
+        ``min_observed`` of the lookback's steps were observed.
+        """
+        self._require_fitted()
+        frame = frame.select(self.window.inputs_)
+        if frame.n_points == 0:
+            raise InvalidInput("a forecast needs some history; the data is empty", field="data")
+        resample = self.frame_steps[0]
+        assert isinstance(resample, Resample)
+        freq = resample.freq_ns_
+        if start_ns is None:
+            last_bin = (int(frame.timestamps[-1]) - resample.origin_ns_) // freq
+            start_ns = resample.origin_ns_ + (last_bin + 1) * freq
+        elif (start_ns - resample.origin_ns_) % freq:
+            raise InvalidInput(
+                f"start must lie on the model's {format_duration(freq)} grid, received "
+                f"{_iso(start_ns)}",
+                field="start",
+            )
+        lookback = self.window.lookback
+        # Fill steps read a few neighbours: a margin past the lookback keeps the tail exact.
+        first = start_ns - (lookback + MAX_FILL_MARGIN) * freq
+        ts = frame.timestamps
+        lo, hi = np.searchsorted(ts, [first, start_ns], side="left")
+        if hi == 0:
+            raise InvalidInput(
+                f"a forecast from {_iso(start_ns)} needs history before it; the data starts at "
+                f"{_iso(int(ts[0]))}",
+                field="start",
+            )
+        tail = frame.slice(int(lo), int(hi))
+        for step in self.frame_steps:
+            if not isinstance(step, Split):
+                tail = step.transform(tail)
+        origin = (start_ns - int(tail.timestamps[0])) // freq
+        seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
+        fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
+        if fraction < self.window.min_observed:
+            raise InvalidInput(
+                f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
+                f"points observed; a forecast needs min_observed={self.window.min_observed:g} "
+                f"({int(np.ceil(self.window.min_observed * lookback))} steps)",
+                field="data",
+            )
+        return History(frame=tail, origin=int(origin), start_ns=int(start_ns))
 
     # -- configuration --------------------------------------------------------------------------
 

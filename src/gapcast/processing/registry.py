@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from gapcast.processing.base import Step
+from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import (
+    CalendarStep,
     DetectGapsStep,
     FillGapsStep,
     RemoveLinearTrendStep,
@@ -21,7 +23,8 @@ from gapcast.processing.transforms import RemoveLinearTrend, Scale
 from gapcast.processing.windows import Window
 
 # The order is fixed: the grid first, gaps before filling, the split before anything fitted on the
-# training part, and windows last.
+# training part, the calendar (which only reads timestamps) just before the windows that use it,
+# and windows last.
 STEP_ORDER: tuple[str, ...] = (
     "resample",
     "detect_gaps",
@@ -29,12 +32,13 @@ STEP_ORDER: tuple[str, ...] = (
     "split",
     "remove_linear_trend",
     "scale",
+    "calendar",
     "window",
 )
 
 STEP_CLASSES: dict[str, type[Step]] = {
     cls.name: cls
-    for cls in (Resample, DetectGaps, FillGaps, Split, RemoveLinearTrend, Scale, Window)
+    for cls in (Resample, DetectGaps, FillGaps, Split, RemoveLinearTrend, Scale, Calendar, Window)
 }
 
 CONFIG_TYPES: dict[str, type[_Step]] = {
@@ -44,5 +48,6 @@ CONFIG_TYPES: dict[str, type[_Step]] = {
     "split": SplitStep,
     "remove_linear_trend": RemoveLinearTrendStep,
     "scale": ScaleStep,
+    "calendar": CalendarStep,
     "window": WindowStep,
 }

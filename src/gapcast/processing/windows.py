@@ -5,8 +5,10 @@ and ``y`` are lazy: indexing them gathers only the windows asked for from
 ``sliding_window_view``, so the lookback-fold copy of the series is never built unless someone
 asks for all of it (``np.asarray(ws.X)``, fine for small data).
 
-A window is valid when every input channel is known at every one of its lookback + horizon points
-(it never spans a large gap) and all of it lies inside one part (train, val or test).
+Which windows are usable (gap-tolerant: enough observed inputs and at least one observed target)
+is decided by :class:`Window`; what a model reads from a window is built by
+:mod:`gapcast.processing.window_inputs`. The arrays here are the raw prepared values (NaN where
+unknown).
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from gapcast.errors import InvalidInput
 from gapcast.processing.base import Step
 from gapcast.processing.frame import PARTS, SeriesFrame
-from gapcast.processing.gaps import find_runs
+from gapcast.processing.seasons import (
+    MAX_LOOKBACK,
+    Season,
+    best_reference,
+    confirmed_seasons,
+    default_horizon,
+    default_lookback,
+)
+from gapcast.processing.window_inputs import Layout
 
 # Models train in float32: gathered windows are cast batch by batch, so the series itself is
 # never copied into a second dtype.
@@ -170,97 +180,181 @@ class WindowSplits:
         return {"train": self.train, "val": self.val, "test": self.test}[part]
 
 
-def usable_points(frame: SeriesFrame) -> NDArray[np.bool_]:
-    """(T,) True where every channel is known: where a window may lie."""
-    return np.logical_not(np.isnan(frame.values).any(axis=0))
-
-
-def longest_segment(usable: NDArray[np.bool_]) -> int:
-    _, lengths = find_runs(usable)
-    return int(lengths.max()) if lengths.size else 0
-
-
-def _ranges(first: NDArray[np.int64], counts: NDArray[np.int64], stride: int) -> NDArray[np.int64]:
-    """Concatenation of ``first[i] + stride * arange(counts[i])`` without a Python loop."""
-    keep = counts > 0
-    first, counts = first[keep], counts[keep]
-    total = int(counts.sum())
-    steps = np.full(total, stride, dtype=np.int64)
-    if total == 0:
-        return steps
-    heads = np.cumsum(counts) - counts
-    # Each run's head jumps from the previous run's last start to its own first one.
-    steps[heads[0]] = first[0]
-    steps[heads[1:]] = first[1:] - (first[:-1] + stride * (counts[:-1] - 1))
-    return np.cumsum(steps, out=steps)
+def observed_steps(frame: SeriesFrame, channels: Sequence[int]) -> NDArray[np.bool_]:
+    """(T,) True where any of ``channels`` was really measured."""
+    return np.asarray(frame.mask[list(channels)].any(axis=0), dtype=bool)
 
 
 class Window(Step):
-    """Cut (lookback, horizon) windows every ``stride`` points; ``targets`` default to channel 0."""
+    """Windows of ``lookback`` inputs and ``horizon`` targets every ``stride`` points.
+
+    Gap-tolerant: a window is usable when at least ``min_observed`` of its lookback steps and at
+    least one of its target steps were really observed (targets default to channel 0). Its part is
+    the part its targets lie in (the lookback may reach back into an earlier part: that is
+    history, not leakage). ``lookback``, ``horizon`` and ``season`` left to ``None``/"auto" are
+    resolved when fitting, from the frequency and the seasons of the training part, and the
+    fitted step stores the resolved values.
+    """
 
     name = "window"
 
     def __init__(
         self,
-        lookback: int = 48,
-        horizon: int = 24,
+        lookback: int | None = None,
+        horizon: int | None = None,
         stride: int = 1,
         targets: Sequence[str] | None = None,
+        min_observed: float = 0.5,
+        scaling: str = "window",
+        season: int | str = "auto",
     ) -> None:
-        self.lookback = lookback
-        self.horizon = horizon
+        self.lookback = lookback  # type: ignore[assignment]  # an int once fitted
+        self.horizon = horizon  # type: ignore[assignment]
         self.stride = stride
         self.targets = None if targets is None else tuple(targets)
+        self.min_observed = min_observed
+        self.scaling = scaling
+        self.season = season
+
+    lookback: int
+    horizon: int
 
     def get_params(self) -> dict[str, Any]:
-        return {"lookback": self.lookback, "horizon": self.horizon, "stride": self.stride}
+        return {
+            "lookback": self.lookback,
+            "horizon": self.horizon,
+            "stride": self.stride,
+            "min_observed": self.min_observed,
+            "scaling": self.scaling,
+            "season": self.season,
+        }
 
     def _get_fitted(self) -> dict[str, Any]:
         if getattr(self, "inputs_", None) is None:
             return {}
-        return {"inputs": list(self.inputs_), "targets": list(self.targets_)}
+        return {
+            "inputs": list(self.inputs_),
+            "targets": list(self.targets_),
+            "seasons": [s.as_dict() for s in self.seasons_],
+            "spread_floor": list(self.spread_floor_),
+            "freq_ns": self.freq_ns_,
+        }
 
     def _set_fitted(self, fitted: dict[str, Any]) -> None:
         self.inputs_: tuple[str, ...] = tuple(fitted["inputs"])
         self.targets_: tuple[str, ...] = tuple(fitted["targets"])
+        self.seasons_: list[Season] = [
+            Season(str(s["name"]), int(s["steps"])) for s in fitted.get("seasons", [])
+        ]
+        floor = fitted.get("spread_floor") or [1e-12] * len(self.inputs_)
+        self.spread_floor_: tuple[float, ...] = tuple(float(v) for v in floor)
+        self.freq_ns_: int | None = fitted.get("freq_ns")
 
     @property
     def length(self) -> int:
         return self.lookback + self.horizon
 
+    @property
+    def season_steps(self) -> int | None:
+        """The resolved reference season in grid steps (None: no seasonal reference)."""
+        return self.season if isinstance(self.season, int) else None
+
     def fit(self, frame: SeriesFrame) -> Window:
         targets = self.targets if self.targets is not None else frame.channels[:1]
-        for name in targets:
-            frame.channel_index(name)
+        rows = [frame.channel_index(name) for name in targets]
+        self._resolve(frame, rows)
         train = frame.train_part()
-        longest = longest_segment(usable_points(train))
-        if longest < self.length:
+        with np.errstate(invalid="ignore"):
+            spread = np.nanstd(np.where(train.mask, train.values, np.nan), axis=1)
+        floor = np.where(np.isfinite(spread) & (spread > 0), 0.1 * spread, 1e-12)
+        self._set_fitted(
+            {
+                "inputs": list(frame.channels),
+                "targets": list(targets),
+                "seasons": [s.as_dict() for s in getattr(self, "_seasons", [])],
+                "spread_floor": floor.tolist(),
+                "freq_ns": frame.freq_ns,
+            }
+        )
+        if not len(self.window_starts(frame)["train"]):
+            del self.inputs_  # an unusable fit leaves the step unfitted
             raise InvalidInput(
-                f"{self.where()}: lookback={self.lookback} + horizon={self.horizon} = "
-                f"{self.length} points is larger than the longest gap-free segment of the "
-                f"training part ({longest} points); use a shorter lookback or horizon, a larger "
-                "max_fill, or a coarser resample frequency",
+                f"{self.where()}: no training window of lookback={self.lookback} + "
+                f"horizon={self.horizon} has {self.min_observed:.0%} of its inputs and one of "
+                "its targets observed in the training part; use a shorter lookback or horizon, a "
+                "lower min_observed, or more data",
                 field=self.field("horizon"),
             )
-        self._set_fitted({"inputs": list(frame.channels), "targets": list(targets)})
         return self
 
-    def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:
-        """Start index of every valid window, per part.
+    def _resolve(self, frame: SeriesFrame, rows: list[int]) -> None:
+        """Fill in lookback, horizon and season left unset, from the training part."""
+        freq = frame.freq_ns
+        train = frame.train_part()
+        values = np.where(train.mask[rows], train.values[rows], np.nan)
+        seasons = confirmed_seasons(values, freq) if freq else []
+        self._seasons = seasons
+        limit = self.lookback if self.lookback is not None else MAX_LOOKBACK
+        if self.season == "auto":
+            usable = [s for s in seasons if s.steps <= limit]
+            best = best_reference(values, usable)
+            self.season = best.steps if best is not None else "none"
+        elif (
+            isinstance(self.season, int)
+            and self.lookback is not None
+            and self.season > self.lookback
+        ):
+            raise InvalidInput(
+                f"{self.where()}: season={self.season} needs lookback >= {self.season}, "
+                f"received lookback={self.lookback}",
+                field=self.field("season"),
+            )
+        reference = next((s for s in seasons if s.steps == self.season_steps), None)
+        if reference is None and self.season_steps is not None:
+            reference = Season(f"{self.season_steps} steps", self.season_steps)
+        if self.horizon is None:
+            self.horizon = default_horizon(freq) if freq else 24
+        if self.lookback is None:
+            self.lookback = default_lookback(freq, seasons, reference) if freq else 48
 
-        Built from the gap-free runs, clipped to each part: memory in proportion to the number of
-        windows, not to lookback x windows or to a per-point scan.
+    @property
+    def layout(self) -> Layout:
+        """How windows become model inputs (needs the calendar's cycles: see the pipeline)."""
+        self._require_fitted()
+        return Layout(
+            lookback=self.lookback,
+            horizon=self.horizon,
+            n_targets=len(self.targets_),
+            n_inputs=len(self.inputs_),
+            season=self.season_steps,
+            scaling=self.scaling,
+            spread_floor=self.spread_floor_,
+        )
+
+    def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:
+        """Start index (first lookback point) of every usable window, per part.
+
+        Counted with cumulative sums over the observed steps: memory in proportion to the grid,
+        not to lookback x windows.
         """
-        run_starts, run_lengths = find_runs(usable_points(frame))
-        run_ends = run_starts + run_lengths
+        rows = [frame.channel_index(name) for name in self.targets_]
+        lb, hz = self.lookback, self.horizon
+        n = frame.n_points
         out: dict[str, NDArray[np.int64]] = {}
+        origins = (
+            np.arange(lb, n - hz + 1, dtype=np.int64) if n >= lb + hz else np.zeros(0, np.int64)
+        )
+        origins = origins[(origins - lb) % self.stride == 0]
+        seen = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(observed_steps(frame, rows), out=seen[1:])
+        need = max(1, int(np.ceil(self.min_observed * lb - 1e-9)))
+        ok = (seen[origins] - seen[origins - lb] >= need) & (
+            seen[origins + hz] - seen[origins] >= 1
+        )
+        origins = origins[ok]
         for part, (begin, end) in frame.part_bounds().items():
-            lo = np.maximum(run_starts, begin)
-            hi = np.minimum(run_ends, end)
-            # Starts stay on the part's stride grid: the first one at or after `lo`.
-            first = lo + (begin - lo) % self.stride
-            counts = np.maximum((hi - self.length - first) // self.stride + 1, 0)
-            out[part] = _ranges(first, counts, self.stride)
+            inside = (origins >= begin) & (origins + hz <= end)
+            out[part] = origins[inside] - lb
         return out
 
     def transform(self, frame: SeriesFrame) -> WindowSplits:

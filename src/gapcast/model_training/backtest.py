@@ -1,0 +1,291 @@
+"""Backtest on fixed origins: score every method like a user forecasts, and say who won.
+
+Origins lie in the scored part every ``stride`` steps (default: the horizon), chosen from the data
+alone — never from a model's lookback — so every method, and every lookback, is scored on the same
+origins and the same points. An origin counts when at least half of its horizon's target points
+were really observed; filled points are never truth. Each method forecasts an origin from the
+history before it only (the model through ``predict``'s own path, see ``ml_runner``).
+
+The verdict compares the model with the *best* baseline on those points, and says "worse" when it
+is: a report that flatters is worse than none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gapcast.processing.gaps import find_runs
+
+F64 = NDArray[np.float64]
+MIN_TRUTH = 0.5  # share of an origin's horizon that must have been observed
+MIN_ORIGINS = 5  # below this the figures are noise
+OVERFIT_RATIO = 3.0  # final validation loss / training loss above this: a warning
+
+
+@dataclass(frozen=True)
+class Origins:
+    index: NDArray[np.int64]  # (n,) grid index of each origin's first forecast step
+    after_outage: NDArray[np.bool_]  # (n,) a large gap ended (or goes on) just before it
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+
+def choose_origins(
+    observed: NDArray[np.bool_],
+    *,
+    begin: int,
+    end: int,
+    horizon: int,
+    stride: int,
+    max_fill: int,
+) -> Origins:
+    """Origins ``begin, begin + stride, ...`` whose horizon fits before ``end`` and was at least
+    half observed. ``observed`` (T,) is True where a target was measured; an origin is "after an
+    outage" when a gap longer than ``max_fill`` steps touches its last ``horizon`` history steps.
+    """
+    seen = np.asarray(observed, dtype=bool)
+    candidates = np.arange(max(begin, 1), end - horizon + 1, max(stride, 1), dtype=np.int64)
+    counts = np.concatenate([[0], np.cumsum(seen, dtype=np.int64)])
+    truth = (counts[candidates + horizon] - counts[candidates]) / horizon
+    chosen = candidates[truth >= MIN_TRUTH]
+    large = np.zeros(seen.size + 1, dtype=np.int64)
+    starts, lengths = find_runs(~seen)
+    keep = lengths > max_fill
+    np.add.at(large, starts[keep], 1)
+    np.add.at(large, starts[keep] + lengths[keep], -1)
+    in_large = np.cumsum(large[:-1]) > 0
+    marks = np.concatenate([[0], np.cumsum(in_large, dtype=np.int64)])
+    window_start = np.maximum(chosen - horizon, 0)
+    after = (marks[chosen] - marks[window_start]) > 0
+    return Origins(index=chosen, after_outage=after)
+
+
+def truth_at(real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
+    """(n, horizon, k) observed values at each origin's forecast steps (NaN where unobserved)."""
+    idx = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
+    return np.moveaxis(np.asarray(real)[:, idx], 0, -1)
+
+
+def _mean(values: F64) -> float | None:
+    return float(values.mean()) if values.size else None
+
+
+def score(
+    truth: F64,
+    forecast: F64,
+    scored: NDArray[np.bool_],
+    scale: float,
+    after_outage: NDArray[np.bool_],
+) -> dict[str, Any]:
+    """MAE, RMSE, MASE, sMAPE, bias, MAE per lead time and MAE on after-outage origins."""
+    err = forecast - truth
+    e = err[scored]
+    t, f = truth[scored], forecast[scored]
+    mae = _mean(np.abs(e))
+    denom = np.abs(t) + np.abs(f)
+    ratio = np.divide(2 * np.abs(e), denom, out=np.zeros_like(e), where=denom > 0)
+    lead_counts = scored.sum(axis=(0, 2))
+    lead_sums = np.where(scored, np.abs(err), 0.0).sum(axis=(0, 2))
+    by_lead = [float(s / c) if c else None for s, c in zip(lead_sums, lead_counts, strict=True)]
+    outage_mask = scored & np.asarray(after_outage)[:, None, None]
+    return {
+        "mae": mae,
+        "rmse": float(np.sqrt(np.mean(e**2))) if e.size else None,
+        "mase": mae / scale if mae is not None and np.isfinite(scale) and scale > 0 else None,
+        "smape": float(100 * ratio.mean()) if e.size else None,
+        "bias": _mean(e),
+        "mae_by_lead": by_lead,
+        "mae_after_outage": _mean(np.abs(err[outage_mask])),
+    }
+
+
+def mase_scale(train_real: F64, season: int) -> float:
+    """In-sample MAE of the seasonal-naive forecast on the training part (MASE's denominator);
+    lag 1 when there is no season. NaN pairs (gaps) are skipped."""
+    v = np.asarray(train_real, dtype=np.float64)
+    if v.shape[1] <= season:
+        return float("nan")
+    diff = np.abs(v[:, season:] - v[:, :-season])
+    diff = diff[np.isfinite(diff)]
+    return float(diff.mean()) if diff.size else float("nan")
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
+
+
+def _ratio(model_mae: float, best_mae: float) -> float:
+    """model / best; equal up to rounding counts as equal (1.0), so an exact model is not
+    "better" than an exact baseline by a rounding error."""
+    if np.isclose(model_mae, best_mae, rtol=1e-9, atol=1e-12):
+        return 1.0
+    return model_mae / best_mae if best_mae > 0 else float("inf")
+
+
+def verdict(model_mae: float | None, best_label: str, best_mae: float | None) -> dict[str, Any]:
+    """Better or worse than the best baseline, by how much. ``better`` only when strictly so."""
+    if model_mae is None or best_mae is None:
+        return {
+            "better": False,
+            "ratio": None,
+            "baseline": best_label,
+            "text": "not scored: no backtest origin had enough observed points",
+        }
+    ratio = _ratio(model_mae, best_mae)
+    if ratio < 1:
+        text = f"better than the best baseline ({best_label}) by {round(100 * (1 - ratio))}%"
+    elif ratio == 1:
+        text = f"no better than the best baseline ({best_label})"
+    elif ratio < 2:
+        text = f"worse than the best baseline ({best_label}) by {round(100 * (ratio - 1))}%"
+    elif np.isfinite(ratio):
+        text = f"worse than the best baseline ({best_label}) by {_times(ratio)}"
+    else:
+        text = f"worse than the best baseline ({best_label}), which is exact"
+    return {
+        "better": bool(ratio < 1),
+        "ratio": float(ratio) if np.isfinite(ratio) else None,
+        "baseline": best_label,
+        "text": text,
+    }
+
+
+def warnings_for(
+    result: dict[str, Any], *, loss: float | None, val_loss: float | None
+) -> list[dict[str, str]]:
+    """The run's warnings: worse than a baseline, a validation loss far above the training loss,
+    too few origins to trust the figures."""
+    out: list[dict[str, str]] = []
+    v = result["verdict"]
+    if not v["better"]:
+        out.append({"code": "worse_than_baseline", "level": "error", "message": v["text"]})
+    if loss is not None and val_loss is not None and loss > 0 and val_loss > OVERFIT_RATIO * loss:
+        out.append(
+            {
+                "code": "validation_loss_high",
+                "level": "warning",
+                "message": f"the final validation loss ({val_loss:.3g}) is "
+                f"{val_loss / loss:.1f}x the training loss ({loss:.3g}): the data moved, or "
+                "the model overfits",
+            }
+        )
+    if result["origins"] < MIN_ORIGINS:
+        out.append(
+            {
+                "code": "few_origins",
+                "level": "warning",
+                "message": f"only {result['origins']} backtest origin(s) could be scored (fewer "
+                f"than {MIN_ORIGINS}): the figures are noise",
+            }
+        )
+    return out
+
+
+def leaderboard(
+    *,
+    real: F64,
+    origins: Origins,
+    horizon: int,
+    forecasts: dict[str, tuple[str, str, F64, float | None]],
+    scale: float,
+    stride: int,
+) -> dict[str, Any]:
+    """Every method scored on the same points; rows sorted by MAE; the verdict of ``"model"``.
+
+    ``forecasts``: method key → (label, kind "model"/"baseline", forecasts (n, horizon, k),
+    seconds). A point counts only when it was observed and every method forecast it.
+    """
+    truth = truth_at(real, origins.index, horizon)
+    scored = np.isfinite(truth)
+    for _, _, f, _ in forecasts.values():
+        scored &= np.isfinite(f)
+    rows: list[dict[str, Any]] = []
+    for key, (label, kind, f, seconds) in forecasts.items():
+        row = {"method": key, "label": label, "kind": kind, "seconds": seconds}
+        row.update(score(truth, f, scored, scale, origins.after_outage))
+        rows.append(row)
+    rows.sort(key=lambda r: (r["mae"] is None, r["mae"] if r["mae"] is not None else 0.0))
+    baselines = [r for r in rows if r["kind"] == "baseline" and r["mae"] is not None]
+    best = baselines[0] if baselines else None
+    model = next((r for r in rows if r["method"] == "model"), None)
+    return {
+        "leaderboard": rows,
+        "best_baseline": best["label"] if best else None,
+        "verdict": verdict(
+            model["mae"] if model else None,
+            best["label"] if best else "none",
+            best["mae"] if best else None,
+        ),
+        "origins": len(origins),
+        "origins_after_outage": int(origins.after_outage.sum()),
+        "origin_stride": stride,
+        "points": int(scored.sum()),
+    }
+
+
+def run_backtest(
+    data: Any,
+    forecaster: Any,
+    raw: Any,
+    *,
+    label: str,
+    stride: int | None,
+    stats_models: list[Any] | tuple[Any, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The test backtest of a trained run: (figures, what the plot draws).
+
+    ``data`` is the run's TrainingData, ``raw`` the series as loaded (the model forecasts each
+    origin from its raw rows before it, through ``predict``'s own path). Origins where the model
+    would refuse to forecast (less than ``min_observed`` of its lookback observed) are left out
+    for every method and counted in ``skipped_origins``.
+    """
+    from gapcast.model_training.baselines import make_baselines
+    from gapcast.model_training.forecaster import history_batch
+
+    val_start, test_start = data.split
+    horizon = data.horizon
+    stride = stride or horizon
+    chosen = choose_origins(
+        data.observed,
+        begin=test_start,
+        end=len(data.grid_ts),
+        horizon=horizon,
+        stride=stride,
+        max_fill=data.max_fill,
+    )
+    batch, kept = history_batch(data.pipeline, raw, data.grid_ts[chosen.index])
+    origins = Origins(index=chosen.index[kept], after_outage=chosen.after_outage[kept])
+    k = len(data.targets)
+    model_fc = forecaster.forecast(batch) if batch is not None else np.zeros((0, horizon, k))
+    forecasts: dict[str, tuple[str, str, F64, float | None]] = {
+        "model": (label, "model", model_fc, None)
+    }
+    for baseline in make_baselines(
+        data.baseline_seasons(), stats_models=stats_models, fit_end=test_start, horizon=horizon
+    ):
+        fc = baseline.forecast(data.real, origins.index, horizon)
+        forecasts[baseline.name] = (baseline.label, "baseline", fc, baseline.fit_s)
+    season = data.seasons[0].steps if data.seasons else 1
+    result = leaderboard(
+        real=data.real,
+        origins=origins,
+        horizon=horizon,
+        forecasts=forecasts,
+        scale=mase_scale(data.real[:, :val_start], season),
+        stride=stride,
+    )
+    result["season"] = season
+    result["skipped_origins"] = int((~kept).sum())
+    best = next((r["method"] for r in result["leaderboard"] if r["kind"] == "baseline"), None)
+    paths = {
+        "origins": origins,
+        "model": model_fc,
+        "baseline": forecasts[best][2] if best else None,
+        "baseline_label": forecasts[best][0] if best else None,
+    }
+    return result, paths

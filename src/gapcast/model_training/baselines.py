@@ -1,0 +1,165 @@
+"""The baselines every model is measured against, behind one interface.
+
+A baseline forecasts the ``horizon`` steps from each origin using only the real values before it
+(``real`` is the resampled series in real units, NaN where nothing was observed). Naive and
+seasonal naive are a few array lookups and always run; statsforecast's AutoETS and MSTL — the
+field's standard classical models, never hand-written here — cost seconds (numba compiles on first
+use, and MSTL decomposes the history again at every origin), so a run asks for them with the
+``baselines`` training option and the quality benchmark always does.
+
+How the statsforecast models are run: each is fitted once per target on the history before the
+first origin, then applied to each origin's own history with ``forward`` (the fitted parameters on
+new data, no refit). Their history has its gaps interpolated linearly and is cut to the last
+``history_limit`` steps (several of the longest season), as practitioners feed them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gapcast.processing.seasons import Season
+
+F64 = NDArray[np.float64]
+StatsModel = Literal["autoets", "mstl"]
+STATS_MODELS: tuple[StatsModel, ...] = ("autoets", "mstl")
+# Above this season length a seasonal ETS is slow and badly determined; MSTL takes over there.
+MAX_ETS_SEASON = 52
+
+
+class Baseline(Protocol):
+    name: str  # stable key: "naive", "seasonal_naive_1_day", "autoets", "mstl"
+    label: str  # what people read: "seasonal naive, 1 day"
+    fit_s: float
+
+    def forecast(self, real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
+        """(n_origins, horizon, k) forecasts from each origin's history ``real[:, :origin]``."""
+        ...
+
+
+def carried_forward(real: F64) -> F64:
+    """(k, T) with each NaN replaced by the last observed value before it (what is known then)."""
+    v = np.asarray(real, dtype=np.float64)
+    idx = np.where(np.isfinite(v), np.arange(v.shape[-1]), 0)
+    np.maximum.accumulate(idx, axis=-1, out=idx)
+    return np.take_along_axis(v, idx, axis=-1)
+
+
+@dataclass
+class Naive:
+    """The last observed value, repeated."""
+
+    name: str = "naive"
+    label: str = "naive"
+    fit_s: float = 0.0
+
+    def forecast(self, real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
+        known = carried_forward(real)
+        last = known[:, np.asarray(origins) - 1]  # (k, n)
+        return np.repeat(last.T[:, None, :], horizon, axis=1)
+
+
+@dataclass
+class SeasonalNaive:
+    """The value one season earlier (two seasons for steps past the first season, ...)."""
+
+    season: Season
+    fit_s: float = 0.0
+    name: str = field(init=False)
+    label: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = "seasonal_naive_" + self.season.name.replace(" ", "_")
+        self.label = f"seasonal naive, {self.season.name}"
+
+    def forecast(self, real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
+        known = carried_forward(real)
+        m = self.season.steps
+        h = np.arange(horizon)
+        back = m * (h // m + 1)
+        idx = np.asarray(origins)[:, None] + h[None, :] - back[None, :]  # (n, horizon)
+        out = np.where(idx >= 0, known[:, np.clip(idx, 0, None)], np.nan)  # (k, n, horizon)
+        return np.moveaxis(out, 0, -1)
+
+
+def interpolated(history: F64) -> F64:
+    """Gaps filled linearly between observed neighbours; the ends hold the nearest value."""
+    ok = np.isfinite(history)
+    if ok.all() or not ok.any():
+        return np.asarray(history, dtype=np.float64)
+    pos = np.arange(history.size)
+    return np.interp(pos, pos[ok], history[ok])
+
+
+def _stats_model(kind: StatsModel, seasons: list[Season]) -> Any:
+    from statsforecast.models import MSTL, AutoETS
+
+    if kind == "autoets":
+        fits = [s.steps for s in seasons if s.steps <= MAX_ETS_SEASON]
+        return AutoETS(season_length=fits[0] if fits else 1)
+    steps = [s.steps for s in seasons] or [1]
+    return MSTL(season_length=steps, trend_forecaster=AutoETS(model="ZZN"))
+
+
+@dataclass
+class StatsForecastBaseline:
+    """AutoETS or MSTL from statsforecast, fitted once on ``real[:, :fit_end]``."""
+
+    kind: StatsModel
+    seasons: list[Season]
+    fit_end: int
+    history_limit: int
+    fit_s: float = 0.0
+    name: str = field(init=False)
+    label: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.kind
+        names = ", ".join(s.name for s in self.seasons)
+        self.label = "AutoETS" if self.kind == "autoets" else f"MSTL ({names or 'no season'})"
+
+    def forecast(self, real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
+        origins = np.asarray(origins, dtype=np.int64)
+        out = np.full((origins.size, horizon, real.shape[0]), np.nan)
+        started = time.perf_counter()
+        for j, row in enumerate(np.asarray(real, dtype=np.float64)):
+            begin = max(0, self.fit_end - self.history_limit)
+            fitted = _stats_model(self.kind, self.seasons).fit(
+                interpolated(row[begin : self.fit_end])
+            )
+            for i, origin in enumerate(origins):
+                history = interpolated(row[max(0, origin - self.history_limit) : origin])
+                out[i, :, j] = fitted.forward(y=history, h=horizon)["mean"]
+        self.fit_s = time.perf_counter() - started
+        return out
+
+
+def history_limit(seasons: list[Season], horizon: int) -> int:
+    """Steps of history a statsforecast baseline reads: four of the longest season, at least
+    ten horizons or 500 steps."""
+    longest = max((s.steps for s in seasons), default=1)
+    return max(4 * longest, 10 * horizon, 500)
+
+
+def make_baselines(
+    seasons: list[Season],
+    *,
+    stats_models: tuple[StatsModel, ...] | list[StatsModel] = (),
+    fit_end: int,
+    horizon: int,
+) -> list[Baseline]:
+    """Naive, seasonal naive for each season, then the statsforecast models asked for.
+
+    ``seasons`` are those that fit the history (for seasonal naive); MSTL keeps the ones it can
+    decompose (two cycles in its history), and sub-daily AutoETS uses the daily one when short.
+    """
+    out: list[Baseline] = [Naive(), *(SeasonalNaive(s) for s in seasons)]
+    limit = history_limit(seasons, horizon)
+    for kind in stats_models:
+        usable = [s for s in seasons if 2 * s.steps <= min(limit, fit_end)]
+        out.append(StatsForecastBaseline(kind, usable, fit_end=fit_end, history_limit=limit))
+    return out

@@ -1,0 +1,165 @@
+"""Forecaster: a Keras model plus what turns its output into real values, and how it is trained.
+
+The ``.keras`` file holds built-in layers only (it loads in plain Keras with ``safe_mode=True``);
+what surrounds it is plain numpy kept with the stored pipeline: the window-relative scaling
+(:mod:`gapcast.processing.window_inputs`) and, when ``correction`` is on, the seasonal-naive
+reference the model's output corrects. Training, the backtest and ``predict`` all call
+:meth:`Forecaster.forecast`, so what is scored is what a user gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gapcast.model_training.keras_env import import_keras
+from gapcast.processing.frame import SeriesFrame
+from gapcast.processing.pipeline import ProcessingPipeline
+from gapcast.processing.window_inputs import ModelBatch
+
+F64 = NDArray[np.float64]
+PREDICT_BATCH = 256
+
+
+@dataclass
+class Forecaster:
+    """``model`` maps inputs (n, lookback + horizon, features) to (n, horizon, targets) in window-
+    relative units; with ``correction`` that output is added to the seasonal-naive reference."""
+
+    model: Any
+    pipeline: ProcessingPipeline
+    correction: bool
+
+    def relative(self, batch: ModelBatch) -> F64:
+        from gapcast.model_training.general_model import predict
+
+        out = np.asarray(predict(self.model, batch.x, PREDICT_BATCH), dtype=np.float64)
+        return out + batch.reference if self.correction else out
+
+    def forecast(self, batch: ModelBatch) -> F64:
+        """(n, horizon, targets) forecasts in real units."""
+        prepared = batch.to_real(self.relative(batch))
+        return self.pipeline.inverse_targets(prepared, batch.target_ts)
+
+    def forecast_at(self, frame: SeriesFrame, origins: NDArray[np.int64]) -> F64:
+        """Forecasts from ``origins`` of a prepared grid (its values before each origin only)."""
+        return self.forecast(self.pipeline.model_batch(frame, origins))
+
+
+def training_target(batch: ModelBatch, correction: bool) -> NDArray[np.float32]:
+    """What the model learns: the relative targets, minus the reference when correcting it."""
+    assert batch.y is not None
+    y = batch.y - batch.reference if correction else batch.y
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def window_dataset(
+    pipeline: ProcessingPipeline,
+    frame: SeriesFrame,
+    origins: NDArray[np.int64],
+    *,
+    batch_size: int,
+    correction: bool,
+    shuffle: bool,
+    seed: int,
+    max_windows: int | None = None,
+) -> Any:
+    """A ``keras.utils.PyDataset`` gathering each batch's windows from the grid on demand.
+
+    Windows are never materialised all at once (a long minute series has more windows than
+    memory); every batch has the same shape — the last one is topped up with zero-weight repeats —
+    so JAX compiles the train step once. With ``max_windows``, each epoch trains on that many
+    windows drawn at random (all of them are seen over the epochs).
+    """
+    base: type = import_keras().utils.PyDataset
+    rng = np.random.default_rng(seed)
+    all_origins = np.asarray(origins, dtype=np.int64)
+
+    class WindowDataset(base):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch_origins = self._draw()
+
+        def _draw(self) -> NDArray[np.int64]:
+            chosen = all_origins
+            if max_windows is not None and chosen.size > max_windows:
+                chosen = np.sort(rng.choice(chosen, size=max_windows, replace=False))
+            return rng.permutation(chosen) if shuffle else chosen
+
+        @property
+        def num_batches(self) -> int:
+            return max(1, -(-self.epoch_origins.size // batch_size))
+
+        def __getitem__(self, index: int) -> tuple[Any, Any, Any]:
+            part = self.epoch_origins[index * batch_size : (index + 1) * batch_size]
+            pad = batch_size - part.size if self.epoch_origins.size >= batch_size else 0
+            if pad:
+                part = np.concatenate([part, self.epoch_origins[:pad]])
+            batch = pipeline.model_batch(frame, part, with_targets=True)
+            assert batch.weight is not None
+            weight = batch.weight.copy()
+            if pad:
+                weight[-pad:] = 0.0
+            return batch.x, training_target(batch, correction), weight
+
+        def on_epoch_end(self) -> None:
+            self.epoch_origins = self._draw()
+
+    return WindowDataset()
+
+
+def fit_model(
+    model: Any,
+    train: Any,
+    validation: Any | None,
+    *,
+    epochs: int,
+    callbacks: Sequence[Any] = (),
+) -> dict[str, list[float]]:
+    """``model.fit`` on window datasets; the history of each logged figure."""
+    history = model.fit(
+        train,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=list(callbacks),
+        verbose=0,
+    )
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def history_batch(
+    pipeline: ProcessingPipeline, raw: SeriesFrame, starts_ns: NDArray[np.int64]
+) -> tuple[ModelBatch | None, NDArray[np.bool_]]:
+    """Inputs of forecasts from each of ``starts_ns``, each prepared from the raw rows before it
+    exactly as ``predict`` prepares a user's history; ``kept`` is False where ``predict`` would
+    refuse (less than ``min_observed`` of the lookback observed)."""
+    from gapcast.errors import InvalidInput
+
+    batches: list[ModelBatch] = []
+    kept = np.zeros(len(starts_ns), dtype=bool)
+    for i, start in enumerate(np.asarray(starts_ns, dtype=np.int64)):
+        try:
+            history = pipeline.history(raw, int(start))
+        except InvalidInput:
+            continue
+        batches.append(pipeline.model_batch(history.frame, np.array([history.origin])))
+        kept[i] = True
+    if not batches:
+        return None, kept
+    return concat_batches(batches), kept
+
+
+def concat_batches(batches: Sequence[ModelBatch]) -> ModelBatch:
+    """One batch of the windows of several (inputs only)."""
+    return ModelBatch(
+        x=np.concatenate([b.x for b in batches]),
+        level=np.concatenate([b.level for b in batches]),
+        spread=np.concatenate([b.spread for b in batches]),
+        reference=np.concatenate([b.reference for b in batches]),
+        observed_fraction=np.concatenate([b.observed_fraction for b in batches]),
+        target_ts=np.concatenate([b.target_ts for b in batches]),
+    )

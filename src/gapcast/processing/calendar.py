@@ -1,0 +1,100 @@
+"""Calendar: known-future inputs derived from timestamps (time of day, day of week, day of year).
+
+A forecast step's timestamp is known before its value, so these features are given to the model
+for the lookback *and* for the forecast steps. Which ones depend on the grid: the time of day only
+means something below a day, the day of week up to daily data, the day of year only once the data
+spans two years (one year shows a single cycle, which a model cannot tell from a trend).
+
+The frame passes through unchanged; the model-input builder asks this step for the features of
+whatever timestamps it needs (:meth:`Calendar.features`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gapcast.processing.base import FrameStep
+from gapcast.processing.frame import SeriesFrame
+from gapcast.processing.seasons import DAY_NS, WEEK_NS
+
+YEAR_NS = 365.2425 * DAY_NS
+# 1970-01-01 was a Thursday: shift so that Monday 00:00 is phase 0 of the week.
+MONDAY_OFFSET_NS = 3 * DAY_NS
+CYCLES: dict[str, float] = {"time_of_day": DAY_NS, "day_of_week": WEEK_NS, "day_of_year": YEAR_NS}
+
+
+def cycle_features(timestamps_ns: ArrayLike, cycles: list[str]) -> NDArray[np.float32]:
+    """(..., 2 * len(cycles)) sin/cos of each cycle's phase at the given UTC timestamps."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    parts = []
+    for name in cycles:
+        period = CYCLES[name]
+        shifted = ts + MONDAY_OFFSET_NS if name == "day_of_week" else ts
+        angle = (2 * np.pi / period) * np.mod(shifted, period)
+        parts += [np.sin(angle), np.cos(angle)]
+    if not parts:
+        return np.zeros((*ts.shape, 0), dtype=np.float32)
+    return np.stack(parts, axis=-1).astype(np.float32)
+
+
+def cycles_for(freq_ns: int, span_ns: int) -> list[str]:
+    """The calendar cycles that mean something for a grid of ``freq_ns`` spanning ``span_ns``."""
+    out = []
+    if freq_ns < DAY_NS:
+        out.append("time_of_day")
+    if freq_ns <= DAY_NS:
+        out.append("day_of_week")
+    if freq_ns >= DAY_NS and span_ns >= 2 * YEAR_NS:
+        out.append("day_of_year")
+    return out
+
+
+class Calendar(FrameStep):
+    """Decide the calendar features from the grid at fit time; provide them on demand."""
+
+    name = "calendar"
+
+    def __init__(self, cycles: list[str] | None = None) -> None:
+        self.cycles = None if cycles is None else list(cycles)
+
+    def get_params(self) -> dict[str, Any]:
+        return {"cycles": self.cycles}
+
+    def _get_fitted(self) -> dict[str, Any]:
+        if getattr(self, "cycles_", None) is None:
+            return {}
+        return {"cycles": list(self.cycles_)}
+
+    def _set_fitted(self, fitted: dict[str, Any]) -> None:
+        self.cycles_: list[str] = list(fitted["cycles"])
+
+    def fit(self, frame: SeriesFrame) -> Calendar:
+        if self.cycles is not None:
+            cycles = list(self.cycles)
+        else:
+            span = int(frame.timestamps[-1] - frame.timestamps[0]) if frame.n_points else 0
+            cycles = cycles_for(frame.freq_ns or DAY_NS, span)
+        self._set_fitted({"cycles": cycles})
+        return self
+
+    def transform(self, frame: SeriesFrame) -> SeriesFrame:
+        self._require_fitted()
+        return frame
+
+    @property
+    def is_fitted(self) -> bool:
+        # An empty list of cycles (a yearly grid) is still a fitted step.
+        return getattr(self, "cycles_", None) is not None
+
+    @property
+    def n_features(self) -> int:
+        self._require_fitted()
+        return 2 * len(self.cycles_)
+
+    def features(self, timestamps_ns: ArrayLike) -> NDArray[np.float32]:
+        """(..., n_features) calendar inputs of the given timestamps."""
+        self._require_fitted()
+        return cycle_features(timestamps_ns, self.cycles_)

@@ -1,0 +1,176 @@
+"""Model inputs of a window: relative to its own level, with an observed mask and known futures.
+
+Every forecast gapcast makes — in training, in the backtest, in ``predict`` — reads its inputs from
+:func:`build_batch`, so what is scored is exactly what a user gets. A window is its *origin* (the
+grid index of the first forecast step) and the ``lookback`` steps before it; only those are read,
+so a forecast never sees its own future.
+
+Per step, the model gets one row of features (``Layout.n_features``)::
+
+    values (C)      inputs relative to the window: (x - level) / spread, missing points carried
+                    forward from the last observed one; 0 in the forecast steps
+    observed (C)    1 where the point was really measured (filled points are not)
+    reference (k)   in the forecast steps, the seasonal-naive value of each target (the value one
+                    season earlier, relative like the rest); 0 in the lookback
+    calendar (2f)   sin/cos of the calendar cycles, for the lookback and the forecast steps alike
+    is_future (1)   1 in the forecast steps
+
+``level`` is the mean and ``spread`` the standard deviation of each channel's observed lookback
+values (the spread floored at a tenth of the channel's spread in the training part, so a flat
+night does not blow up), as in RevIN and N-BEATS; a model's output is mapped back with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gapcast.processing.calendar import cycle_features
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a window becomes model inputs; fitted by the window step and stored with the model."""
+
+    lookback: int
+    horizon: int
+    n_targets: int
+    n_inputs: int  # targets first, then covariates
+    cycles: tuple[str, ...] = ()
+    season: int | None = None
+    scaling: str = "window"
+    spread_floor: tuple[float, ...] = field(default=())
+
+    @property
+    def n_features(self) -> int:
+        return 2 * self.n_inputs + self.n_targets + 2 * len(self.cycles) + 1
+
+    @property
+    def steps(self) -> int:
+        return self.lookback + self.horizon
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBatch:
+    """Inputs of ``n`` windows and, when their targets are known, what to train them towards."""
+
+    x: F32  # (n, lookback + horizon, n_features)
+    level: F64  # (n, n_inputs) prepared units
+    spread: F64  # (n, n_inputs)
+    reference: F32  # (n, horizon, n_targets) relative units (0 without a season)
+    observed_fraction: F64  # (n,) share of lookback steps with a target really measured
+    target_ts: NDArray[np.int64]  # (n, horizon)
+    y: F32 | None = None  # (n, horizon, n_targets) relative units, 0 where never observed
+    weight: F32 | None = None  # (n, horizon) share of targets observed at each step
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def to_real(self, relative: F64 | F32) -> F64:
+        """Relative target values (n, horizon, k) → the prepared grid's units."""
+        k = relative.shape[-1]
+        return np.asarray(relative, np.float64) * self.spread[:, None, :k] + self.level[:, None, :k]
+
+
+def _carry_forward(values: F64) -> F64:
+    """NaN replaced by the last finite value before it along the last axis (NaN if none)."""
+    finite = np.isfinite(values)
+    idx = np.where(finite, np.arange(values.shape[-1]), 0)
+    np.maximum.accumulate(idx, axis=-1, out=idx)
+    out = np.take_along_axis(values, idx, axis=-1)
+    # Leading NaNs take index 0, which is NaN itself unless finite: keep them NaN.
+    seen = np.maximum.accumulate(finite, axis=-1)
+    return np.where(seen, out, np.nan)
+
+
+def window_level(past: F64, floor: F64, scaling: str) -> tuple[F64, F64]:
+    """(level, spread), each (C, n), of lookback values (C, n, L) with NaN where unknown."""
+    count = np.isfinite(past).sum(axis=-1)
+    if scaling != "window":
+        shape = past.shape[:2]
+        return np.zeros(shape), np.ones(shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.nansum(past, axis=-1)
+        level = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        dev = np.where(np.isfinite(past), past - level[..., None], 0.0)
+        spread = np.sqrt((dev**2).sum(axis=-1) / np.maximum(count, 1))
+    spread = np.maximum(spread, floor[:, None])
+    return level, spread
+
+
+def build_batch(
+    values: F64,
+    observed: NDArray[np.bool_],
+    start_ts: int,
+    freq_ns: int,
+    origins: NDArray[np.int64],
+    layout: Layout,
+    *,
+    with_targets: bool = False,
+) -> ModelBatch:
+    """Model inputs of the windows whose first forecast step is at each of ``origins``.
+
+    ``values`` (C, T) is the prepared grid (NaN where unknown), ``observed`` (C, T) what was
+    really measured, ``start_ts`` the timestamp of grid index 0. Origins may lie past the grid's
+    end (a forecast "as of" a time when data stopped arriving): steps outside the grid count as
+    missing. ``with_targets`` adds ``y`` and ``weight`` from the grid's forecast steps.
+    """
+    lb, hz, k = layout.lookback, layout.horizon, layout.n_targets
+    c_in = layout.n_inputs
+    origins = np.asarray(origins, dtype=np.int64)
+    n, t_len = origins.shape[0], values.shape[1]
+    idx = origins[:, None] + np.arange(-lb, hz, dtype=np.int64)  # (n, L + H)
+    inside = (idx >= 0) & (idx < t_len)
+    safe = np.clip(idx, 0, max(t_len - 1, 0))
+    if t_len:
+        grid = np.where(inside, values[:c_in][:, safe], np.nan)
+        seen = observed[:c_in][:, safe] & inside
+    else:
+        grid = np.full((c_in, n, lb + hz), np.nan)
+        seen = np.zeros((c_in, n, lb + hz), dtype=bool)
+    past = grid[:, :, :lb]
+    floor = np.asarray(layout.spread_floor or (1e-12,) * c_in, dtype=np.float64)
+    level, spread = window_level(past, floor, layout.scaling)
+    relative = (_carry_forward(past) - level[..., None]) / spread[..., None]
+    relative = np.nan_to_num(relative, nan=0.0)
+
+    x = np.zeros((n, lb + hz, layout.n_features), dtype=np.float32)
+    x[:, :lb, :c_in] = np.moveaxis(relative, 0, -1)
+    x[:, :lb, c_in : 2 * c_in] = np.moveaxis(seen[:, :, :lb], 0, -1)
+    reference = np.zeros((n, hz, k), dtype=np.float32)
+    if layout.season is not None and layout.season <= lb:
+        src = lb - layout.season + (np.arange(hz) % layout.season)
+        reference[:] = np.moveaxis(relative[:k][:, :, src], 0, -1)
+    x[:, lb:, 2 * c_in : 2 * c_in + k] = reference
+    ts = start_ts + freq_ns * idx
+    cal = cycle_features(ts, list(layout.cycles))
+    col = 2 * c_in + k
+    x[:, :, col : col + cal.shape[-1]] = cal
+    x[:, lb:, -1] = 1.0
+
+    target_seen = seen[:k]
+    observed_fraction = target_seen[:, :, :lb].any(axis=0).mean(axis=-1) if lb else np.ones(n)
+    batch = ModelBatch(
+        x=x,
+        level=level.T.copy(),
+        spread=spread.T.copy(),
+        reference=reference,
+        observed_fraction=np.asarray(observed_fraction, dtype=np.float64),
+        target_ts=ts[:, lb:],
+    )
+    if not with_targets:
+        return batch
+    future = grid[:k, :, lb:]
+    known = target_seen[:, :, lb:] & np.isfinite(future)
+    y_rel = (future - level[:k, :, None]) / spread[:k, :, None]
+    # A target never observed trains towards nothing: zero weight, and its value is irrelevant.
+    y = np.where(known, y_rel, np.moveaxis(reference, -1, 0))
+    weight = known.mean(axis=0)
+    return replace(
+        batch, y=np.moveaxis(y, 0, -1).astype(np.float32), weight=weight.astype(np.float32)
+    )

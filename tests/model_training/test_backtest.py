@@ -1,0 +1,207 @@
+"""The backtest: fixed origins, baselines, scores by hand, the verdict, and statsforecast."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gapcast
+from gapcast.model_training import backtest as bt
+from gapcast.model_training.baselines import (
+    Naive,
+    SeasonalNaive,
+    StatsForecastBaseline,
+    interpolated,
+    make_baselines,
+)
+from gapcast.processing.seasons import Season
+
+DAY = Season("1 day", 24)
+
+
+def sine(n: int = 24 * 40) -> np.ndarray:
+    return np.sin(2 * np.pi * np.arange(n) / 24)[None, :]
+
+
+def test_scores_by_hand() -> None:
+    truth = np.array([1.0, 2.0, 3.0, 4.0]).reshape(1, 4, 1)
+    forecast = np.array([1.0, 3.0, 1.0, 4.0]).reshape(1, 4, 1)  # errors 0, 1, -2, 0
+    scored = np.ones_like(truth, dtype=bool)
+    s = bt.score(truth, forecast, scored, scale=5 / 3, after_outage=np.array([True]))
+    assert s["mae"] == pytest.approx(0.75) and s["rmse"] == pytest.approx(math.sqrt(5 / 4))
+    assert s["bias"] == pytest.approx(-0.25)
+    # sMAPE: 2|e|/(|y|+|ŷ|): 0, 2/5, 4/4, 0 → mean 0.35 → 35 %
+    assert s["smape"] == pytest.approx(35.0)
+    assert s["mase"] == pytest.approx(0.45)  # 0.75 / (5/3)
+    assert s["mae_by_lead"] == [0.0, 1.0, 2.0, 0.0]
+    assert s["mae_after_outage"] == pytest.approx(0.75)
+    # The training series 1, 3, 2, 4: naive steps |2|, |1|, |2| → MASE's scale 5/3.
+    assert bt.mase_scale(np.array([[1.0, 3.0, 2.0, 4.0]]), 1) == pytest.approx(5 / 3)
+    assert bt.mase_scale(np.array([[1.0, 5.0, 2.0, 7.0]]), 2) == pytest.approx(1.5)
+
+
+def test_naive_and_seasonal_naive_read_only_the_past() -> None:
+    real = np.array([[0.0, 1, 2, 3, np.nan, 5, 6, 7, 8, 9]])
+    origins = np.array([5, 8])
+    naive = Naive().forecast(real, origins, 3)
+    assert naive[:, :, 0].tolist() == [[3, 3, 3], [7, 7, 7]]  # t=4 missing: the value before
+    seasonal = SeasonalNaive(Season("3 steps", 3)).forecast(real, origins, 4)
+    # origin 5: steps 5,6,7,8 ← values at 2,3,4(missing → 3),2
+    assert seasonal[0, :, 0].tolist() == [2, 3, 3, 2]
+    assert seasonal[1, :, 0].tolist() == [5, 6, 7, 5]
+
+
+def test_a_pure_daily_sine_is_exact_for_seasonal_naive_and_an_exact_model() -> None:
+    real = sine()
+    origins = bt.choose_origins(
+        np.ones(real.shape[1], bool),
+        begin=24 * 34,
+        end=real.shape[1],
+        horizon=24,
+        stride=24,
+        max_fill=3,
+    )
+    assert origins.index.tolist() == [24 * d for d in range(34, 40)]
+    truth = bt.truth_at(real, origins.index, 24)
+    result = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=24,
+        forecasts={
+            "model": ("exact", "model", truth.copy(), None),
+            "naive": ("naive", "baseline", Naive().forecast(real, origins.index, 24), 0.0),
+            "sn": (
+                "seasonal naive, 1 day",
+                "baseline",
+                SeasonalNaive(DAY).forecast(real, origins.index, 24),
+                0.0,
+            ),
+        },
+        scale=bt.mase_scale(real[:, : 24 * 34], 24),
+        stride=24,
+    )
+    rows = {r["method"]: r for r in result["leaderboard"]}
+    assert rows["model"]["mae"] == pytest.approx(0, abs=1e-12)
+    assert rows["sn"]["mae"] == pytest.approx(0, abs=1e-12)
+    assert rows["naive"]["mae"] > 0.5
+    assert result["best_baseline"] == "seasonal naive, 1 day"
+    assert not result["verdict"]["better"]  # as good as the exact baseline is not better
+    assert result["points"] == 6 * 24
+
+
+def test_an_origin_mostly_unobserved_is_skipped_and_filled_points_never_count() -> None:
+    observed = np.ones(100, bool)
+    observed[60:64] = False  # 4 of the 8 steps of origin 56's horizon: half → still counts
+    observed[72:77] = False  # 5 of 8 of origin 72's horizon: skipped
+    origins = bt.choose_origins(observed, begin=40, end=100, horizon=8, stride=8, max_fill=2)
+    assert origins.index.tolist() == [40, 48, 56, 64, 80, 88]
+    # An outage longer than max_fill touching the last horizon steps before an origin.
+    assert origins.after_outage.tolist() == [False, False, False, True, True, False]
+    real = np.where(observed, np.arange(100.0), np.nan)[None, :]
+    filled = np.arange(100.0)[None, :]  # what a fill step would put in the gaps
+    result = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=8,
+        forecasts={"model": ("m", "model", bt.truth_at(filled, origins.index, 8) + 1, None)},
+        scale=1.0,
+        stride=8,
+    )
+    assert result["points"] == 6 * 8 - 4  # the 4 unobserved steps 60..63 are not truth
+    assert result["leaderboard"][0]["mae"] == pytest.approx(1.0)
+    assert result["origins_after_outage"] == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "best", "text", "better"),
+    [
+        (0.77, 1.0, "better than the best baseline (naive) by 23%", True),
+        (1.14, 1.0, "worse than the best baseline (naive) by 14%", False),
+        (14.2, 1.0, "worse than the best baseline (naive) by 14x", False),
+        (2.5, 1.0, "worse than the best baseline (naive) by 2.5x", False),
+        (1.0, 1.0, "no better than the best baseline (naive)", False),
+    ],
+)
+def test_verdict_both_ways(model: float, best: float, text: str, better: bool) -> None:
+    v = bt.verdict(model, "naive", best)
+    assert v["text"] == text and v["better"] is better
+
+
+def test_warnings() -> None:
+    worse = {"verdict": bt.verdict(2.0, "naive", 1.0), "origins": 3}
+    codes = [w["code"] for w in bt.warnings_for(worse, loss=0.1, val_loss=0.5)]
+    assert codes == ["worse_than_baseline", "validation_loss_high", "few_origins"]
+    fine = {"verdict": bt.verdict(0.5, "naive", 1.0), "origins": 5}
+    assert bt.warnings_for(fine, loss=0.1, val_loss=0.3) == []
+
+
+def test_statsforecast_baselines_match_statsforecast_called_directly() -> None:
+    from statsforecast.models import MSTL, AutoETS
+
+    rng = np.random.default_rng(0)
+    t = np.arange(24 * 30)
+    y = 10 + np.sin(2 * np.pi * t / 24) + 0.1 * rng.normal(size=t.size)
+    y[100:105] = np.nan  # a gap in the fitting history: interpolated, as documented
+    real = y[None, :]
+    fit_end, origins, horizon = 24 * 25, np.array([24 * 25, 24 * 27]), 24
+    baselines = make_baselines([DAY], stats_models=["autoets", "mstl"], fit_end=fit_end, horizon=24)
+    assert [b.name for b in baselines] == ["naive", "seasonal_naive_1_day", "autoets", "mstl"]
+    ets, mstl = baselines[2], baselines[3]
+    assert isinstance(ets, StatsForecastBaseline) and isinstance(mstl, StatsForecastBaseline)
+    limit = ets.history_limit
+    for baseline, direct in (
+        (ets, AutoETS(season_length=24)),
+        (mstl, MSTL(season_length=[24], trend_forecaster=AutoETS(model="ZZN"))),
+    ):
+        ours = baseline.forecast(real, origins, horizon)
+        fitted = direct.fit(interpolated(y[max(0, fit_end - limit) : fit_end]))
+        for i, origin in enumerate(origins):
+            history = interpolated(y[max(0, origin - limit) : origin])
+            expected = fitted.forward(y=history, h=horizon)["mean"]
+            np.testing.assert_allclose(ours[i, :, 0], expected, rtol=1e-10)
+
+
+def _noisy_daily(n: int = 24 * 30) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    t = np.arange(n)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "load": 10 + np.sin(2 * np.pi * t / 24) + 0.2 * rng.normal(size=n),
+        }
+    )
+
+
+def test_baseline_figures_do_not_depend_on_the_lookback() -> None:
+    df = _noisy_daily()
+    rows = []
+    for lookback in (48, 96):
+        cfg = {
+            "model": "linear",
+            "training": {"epochs": 1, "gap_classifier": "never", "refit": False},
+            "preprocessing": [
+                {"step": "resample"},
+                {"step": "detect_gaps"},
+                {"step": "split"},
+                {"step": "calendar"},
+                {"step": "window", "lookback": lookback, "horizon": 24},
+            ],
+        }
+        result = gapcast.train(df, cfg)
+        rows.append({r.method: r for r in result.metrics.leaderboard if r.kind == "baseline"})
+    assert (
+        set(rows[0])
+        == set(rows[1])
+        == {
+            "naive",
+            "seasonal_naive_1_day",
+            "seasonal_naive_1_week",
+        }
+    )
+    for method, row in rows[0].items():
+        other = rows[1][method]
+        for key in ("mae", "rmse", "mase", "smape", "bias"):
+            assert getattr(row, key) == pytest.approx(getattr(other, key), abs=1e-9), (method, key)
