@@ -71,6 +71,19 @@ class RunOutcome:
     val_loss: float | None = None
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    gap_metrics: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """The model and every baseline on the backtest origins, best MAE first."""
+        return list((self.metrics or {}).get("leaderboard") or [])
+
+    @property
+    def verdict(self) -> dict[str, Any] | None:
+        """The model against the best baseline: ``better``, ``ratio`` and ``text``."""
+        found: dict[str, Any] | None = (self.metrics or {}).get("verdict")
+        return found
 
     @classmethod
     def of(cls, message: Mapping[str, Any]) -> RunOutcome:
@@ -89,6 +102,8 @@ class RunOutcome:
             loss=message.get("loss"),
             val_loss=message.get("val_loss"),
             artifacts=list(message.get("artifacts") or []),
+            gap_metrics=message.get("gap_metrics"),
+            warnings=list(message.get("warnings") or []),
         )
 
 
@@ -317,9 +332,12 @@ class Client:
         return (await self._request("GET", f"/runs/{run_id}/artifacts/{kind}")).content
 
     async def predict(
-        self, run_id: str, data: Mapping[str, list[Any]] | None = None
+        self, run_id: str, data: Mapping[str, list[Any]] | None = None, start: Any = None
     ) -> dict[str, Any]:
-        body = {"data": dict(data)} if data is not None else {}
+        """The forecast from ``start`` (a timestamp; default: after the last point)."""
+        body: dict[str, Any] = {"data": dict(data)} if data is not None else {}
+        if start is not None:
+            body["start"] = start.isoformat() if hasattr(start, "isoformat") else str(start)
         return dict(await self._json("POST", f"/runs/{run_id}/predict", json=body))
 
 

@@ -155,6 +155,19 @@ class TrainedModel:
             out["p_gap"] = gap_probabilities(self.gap_model, ts, np.array([recent_obs]))[0]
         return out
 
+    def forecast_document(
+        self, recent: pd.DataFrame | SeriesFrame, start: Any = None
+    ) -> dict[str, Any]:
+        """:meth:`predict` as JSON-ready rows (what ``POST /runs/{id}/predict`` returns)."""
+        forecast = self.predict(recent, start)
+        forecast["timestamp"] = forecast["timestamp"].map(lambda t: t.isoformat())
+        rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
+        return {
+            "horizon": self.horizon,
+            "targets": self.targets,
+            "forecast": [{str(k): v for k, v in row.items()} for row in rows],
+        }
+
     def _recent_observed(self, frame: SeriesFrame, first_target: int) -> float:
         """Fraction of the lookback's grid steps where any target was really measured."""
         start = first_target - self.lookback * self.freq_ns

@@ -75,7 +75,7 @@ def gap_intervals(
 def plot_data(
     data: Any,
     metrics: Any,
-    paths: dict[str, Any],
+    detail: Any,
     *,
     history: Sequence[dict[str, float]],
     gap_probability: tuple[NDArray[np.int64], NDArray[np.float64]] | None = None,
@@ -86,15 +86,17 @@ def plot_data(
     grid_ts = data.grid_ts[begin:]
     observed = data.observed[begin:]
     large, small = gap_intervals(grid_ts, observed, data.max_fill, data.freq_ns)
-    origins = paths["origins"].index
+    origins = detail.origins.index
     shown = np.unique(np.linspace(0, len(origins) - 1, min(PATHS_SHOWN, len(origins))).astype(int))
     step = data.freq_ns * np.arange(data.horizon, dtype=np.int64)
+    model = detail.forecasts["model"][1]
+    baseline_label, baseline = detail.forecasts[detail.best] if detail.best else (None, None)
     model_paths, baseline_paths = [], []
     for i in shown if len(origins) else []:
         ts = data.grid_ts[origins[i]] + step
-        model_paths.append((ts, paths["model"][i, :, 0]))
-        if paths["baseline"] is not None:
-            baseline_paths.append((ts, paths["baseline"][i, :, 0]))
+        model_paths.append((ts, model[i, :, 0]))
+        if baseline is not None:
+            baseline_paths.append((ts, baseline[i, :, 0]))
     best = next((r for r in metrics.leaderboard if r.kind == "baseline"), None)
     mae = "n/a" if metrics.mae is None else f"{metrics.mae:.4g}"
     return PlotData(
@@ -106,7 +108,7 @@ def plot_data(
         small_gaps=merged_intervals(small, data.freq_ns)[:MAX_SMALL_GAPS],
         paths=model_paths,
         baseline_paths=baseline_paths,
-        baseline_label=paths.get("baseline_label"),
+        baseline_label=baseline_label,
         model_label=metrics.model_label,
         mae_by_lead=metrics.mae_by_lead,
         baseline_mae_by_lead=best.mae_by_lead if best is not None else (),

@@ -15,7 +15,7 @@ from PIL import Image
 
 import gapcast
 from gapcast.errors import Cancelled
-from gapcast.events import GapsEvent, ProgressEvent, StatusEvent
+from gapcast.events import CandidateEvent, GapsEvent, ProgressEvent, StatusEvent
 from gapcast.model_training.ml_runner import MLRunner
 from gapcast.model_training.results import RunResult
 from gapcast.processing.frame import SeriesFrame
@@ -345,3 +345,49 @@ def test_runner_prepares_through_a_processing_pool(
     assert any(tmp_path.iterdir())
     assert first.metrics.mae == pytest.approx(second.metrics.mae, abs=1e-6)
     assert first.pipeline_config == second.pipeline_config
+
+
+def test_auto_keeps_the_candidate_with_the_lowest_validation_mae(hourly: Any) -> None:
+    """On a clean daily cycle the seasonal-naive correction is right from the start, while a plain
+    forecaster must learn the cycle: after one epoch, auto keeps a correcting candidate, and the
+    one it keeps is the best on the validation origins."""
+    t = np.arange(24 * 30)
+    df = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=t.size, freq="h"),
+            "load": 100 + 10 * np.sin(2 * np.pi * t / 24),
+        }
+    )
+    events: list[Any] = []
+    result = gapcast.train(
+        df, {"training": {"epochs": 1, "gap_classifier": "never"}}, on_event=events.append
+    )
+    candidates = result.metrics.candidates
+    assert len(candidates) == 4 and [c.selected for c in candidates].count(True) == 1
+    chosen = next(c for c in candidates if c.selected)
+    assert chosen.val_mae == min(c.val_mae for c in candidates if c.val_mae is not None)
+    assert chosen.correction and result.metrics.model_label == chosen.label
+    plain = [c.val_mae for c in candidates if not c.correction]
+    assert all(v is not None and v > 2 * chosen.val_mae for v in plain)  # type: ignore[operator]
+    streamed = [e for e in events if isinstance(e, CandidateEvent)]
+    assert [e.key for e in streamed] == [c.key for c in candidates]
+    doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
+    assert doc["model"] == chosen.model and doc["correction"] is True
+
+
+def test_a_gap_in_the_history_is_forecast_and_too_many_are_refused(
+    hourly: Any, tiny_config: Any
+) -> None:
+    df = hourly(480)
+    result = gapcast.train(df, tiny_config("linear", epochs=1))
+    model = gapcast.load_model(result)
+    gappy = df.copy()
+    gappy.loc[len(df) - 10 : len(df) - 8, "load"] = np.nan  # a 3-hour hole in the lookback
+    forecast = model.predict(gappy)
+    assert forecast["load"].notna().all() and len(forecast) == 4
+    gappy.loc[len(df) - 20 :, "load"] = np.nan  # 20 of the last 24 steps missing
+    with pytest.raises(gapcast.errors.InvalidInput, match=r"min_observed=0\.5"):
+        model.predict(gappy)
+    # "As of" a time: the same history, forecast from a requested start after the outage.
+    later = model.predict(df.iloc[:-6], start=df["timestamp"].iloc[-4])
+    assert later["timestamp"].iloc[0] == pd.Timestamp(df["timestamp"].iloc[-4], tz="UTC")

@@ -63,6 +63,12 @@ class Done(_ServerMessage):
     type: Literal["done"] = "done"
     status: Literal["succeeded", "cancelled"]
     metrics: dict[str, Any] | None
+    verdict: dict[str, Any] | None = Field(
+        default=None, description="the model against the best baseline (metrics.verdict)"
+    )
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, description="the run's warnings (metrics.warnings)"
+    )
     gap_metrics: dict[str, Any] | None = None
     runtime_s: float | None
     epochs: int | None

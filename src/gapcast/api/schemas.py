@@ -132,9 +132,15 @@ class RunSummary(BaseModel):
     loss: float | None
     val_loss: float | None
     error: str | None
+    mae: float | None = Field(default=None, description="the model's backtest MAE")
+    verdict: dict[str, Any] | None = Field(
+        default=None, description="the model against the best baseline: better, ratio, text"
+    )
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
     def of(cls, row: Run) -> RunSummary:
+        metrics = row.metrics or {}
         return cls(
             id=row.id,
             status=row.status,
@@ -150,6 +156,9 @@ class RunSummary(BaseModel):
             loss=row.loss,
             val_loss=row.val_loss,
             error=row.error,
+            mae=metrics.get("mae"),
+            verdict=metrics.get("verdict"),
+            warnings=metrics.get("warnings", []),
         )
 
 
@@ -200,6 +209,12 @@ class PredictIn(BaseModel):
         default=None,
         description="recent raw points, column-wise: {'timestamp': [...], '<channel>': [...]}; "
         "omitted: the run's dataset up to its end",
+    )
+    start: datetime | None = Field(
+        default=None,
+        description="when the forecast begins (on the model's grid); the points before it are "
+        "the history. Omitted: the grid step after the last point — during an outage still "
+        "going on, pass the time you want the forecast from",
     )
 
 

@@ -24,7 +24,9 @@ class Backend(Protocol):
     ) -> list[dict[str, Any]]: ...
     def run(self, run_id: str) -> dict[str, Any]: ...
     def artifact(self, run_id: str, kind: str) -> bytes: ...
-    def predict(self, run_id: str, data: dict[str, list[Any]] | None) -> dict[str, Any]: ...
+    def predict(
+        self, run_id: str, data: dict[str, list[Any]] | None, start: str | None = None
+    ) -> dict[str, Any]: ...
 
 
 class ServerBackend:
@@ -50,8 +52,10 @@ class ServerBackend:
         data: bytes = self.client.download(run_id, kind)
         return data
 
-    def predict(self, run_id: str, data: dict[str, list[Any]] | None) -> dict[str, Any]:
-        return dict(self.client.predict(run_id, data))
+    def predict(
+        self, run_id: str, data: dict[str, list[Any]] | None, start: str | None = None
+    ) -> dict[str, Any]:
+        return dict(self.client.predict(run_id, data, start))
 
 
 class DatabaseBackend:
@@ -112,7 +116,9 @@ class DatabaseBackend:
         with self.sessions() as session:
             return bytes(run_store.get_artifact(session, run_id, kind).data)
 
-    def predict(self, run_id: str, data: dict[str, list[Any]] | None) -> dict[str, Any]:
+    def predict(
+        self, run_id: str, data: dict[str, list[Any]] | None, start: str | None = None
+    ) -> dict[str, Any]:
         """The same forecast the server's predict route makes, computed in this process."""
         import pandas as pd
 
@@ -135,15 +141,10 @@ class DatabaseBackend:
                 raise InvalidInput("the run's dataset was deleted; give recent points with --csv")
             with self.sessions() as session:
                 frame = repository.load_dataset_frame(session, run["dataset_id"])
-        forecast = trained.predict(frame)
-        forecast["timestamp"] = forecast["timestamp"].map(lambda t: t.isoformat())
-        rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
         return {
             "run_id": run_id,
             "source": "dataset" if data is None else "request",
-            "horizon": trained.horizon,
-            "targets": trained.targets,
-            "forecast": [{str(k): v for k, v in row.items()} for row in rows],
+            **trained.forecast_document(frame, start),
         }
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 STAGES = ("queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving")
-_MODEL_LABEL = {"forecaster": "forecaster", "gap_classifier": "gap classifier"}
+_MODEL_LABEL = {"forecaster": "forecaster", "gap_classifier": "gap classifier", "refit": "refit"}
 
 
 def duration(seconds: float | None) -> str:
@@ -42,9 +42,10 @@ def number(value: Any, digits: int = 4) -> str:
 class RunDisplay:
     """A ``rich`` live display fed one message at a time with :meth:`update`.
 
-    It shows the current stage, one epoch bar per model (the gap classifier's, then the
-    forecaster's) with the latest loss and the server's ETA, and prints a line for each stage
-    change, the gap report and log messages above the bars, so the scroll-back tells the story.
+    It shows the current stage, one epoch bar per model (the gap classifier's, each forecasting
+    candidate's, then the chosen one's refit) with the latest loss and the server's ETA, and
+    prints a line for each stage change, the gap report, each candidate's validation score and
+    log messages above the bars, so the scroll-back tells the story.
     """
 
     def __init__(self, console: Console, run_id: str) -> None:
@@ -55,7 +56,7 @@ class RunDisplay:
         self.gaps: dict[str, Any] | None = None
         self.terminal: dict[str, Any] | None = None
         self.progress = Progress(
-            TextColumn("  {task.description:<15}"),
+            TextColumn("  {task.description:<17}"),
             BarColumn(bar_width=32),
             TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             TextColumn("loss {task.fields[loss]}"),
@@ -100,6 +101,13 @@ class RunDisplay:
             self._on_progress(event)
         elif kind == "gaps":
             self._on_gaps(event)
+        elif kind == "candidate":
+            self.console.print(
+                f"  candidate [bold]{event.get('label')}[/]: validation MAE "
+                f"{number(event.get('val_mae'))} ({event.get('epochs')} epochs, "
+                f"{duration(event.get('seconds'))})",
+                highlight=False,
+            )
         elif kind == "log":
             style = "yellow" if event.get("level") == "warning" else "dim"
             self.console.print(f"  [{style}]{event.get('message', '')}[/]", highlight=False)
@@ -132,6 +140,10 @@ class RunDisplay:
 
     def _on_progress(self, event: dict[str, Any]) -> None:
         model = str(event.get("model", "forecaster"))
+        if model == "forecaster" and event.get("phase") == "refit":
+            model = "refit"
+        elif model == "forecaster" and event.get("candidate"):
+            model = str(event["candidate"])
         epochs = int(event["epochs"])
         epoch = int(event["epoch"])
         batch, batches = event.get("batch"), event.get("batches")
@@ -153,39 +165,78 @@ class RunDisplay:
 
 
 def summary_table(result: dict[str, Any], *, title: str = "result") -> RenderableType:
-    """MAE/RMSE/MASE/sMAPE of the model against the naive and seasonal-naive baselines, the run's
-    figures and, when one was trained, the gap classifier against its baseline."""
+    """The backtest leaderboard (the model and every baseline on the same origins, best first),
+    the run's figures and, when one was trained, the gap classifier against its baseline."""
     metrics = result.get("metrics") or {}
-    table = Table(title=title, title_justify="left")
-    table.add_column("test part", style="bold")
-    table.add_column("model", justify="right")
-    table.add_column("naive", justify="right")
-    table.add_column("seasonal naive", justify="right")
-    naive = metrics.get("naive") or {}
-    seasonal = metrics.get("seasonal_naive") or {}
-    for key, label in (("mae", "MAE"), ("rmse", "RMSE"), ("mase", "MASE"), ("smape", "sMAPE")):
-        table.add_row(
-            label, number(metrics.get(key)), number(naive.get(key)), number(seasonal.get(key))
-        )
+    rows = metrics.get("leaderboard") or []
+    stride = metrics.get("origin_stride")
+    where = (
+        f"backtest: {metrics.get('origins', 0)} origins of the test part"
+        + (f", every {stride} steps" if stride else "")
+        + f", {metrics.get('points', 0):,} observed points"
+    )
+    table = Table(title=f"{title} — {where}", title_justify="left")
+    for column in ("method", "MAE", "RMSE", "MASE", "sMAPE %", "bias"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    if metrics.get("origins_after_outage"):
+        table.add_column("MAE after outages", justify="right")
+    for row in rows:
+        is_model = row.get("kind") == "model"
+        cells = [
+            ("▶ " if is_model else "  ") + str(row.get("label")),
+            *(number(row.get(k)) for k in ("mae", "rmse", "mase", "smape", "bias")),
+        ]
+        if metrics.get("origins_after_outage"):
+            cells.append(number(row.get("mae_after_outage")))
+        table.add_row(*cells, style="bold" if is_model else None)
     table.add_section()
-    table.add_row("epochs", number(result.get("epochs")))
-    table.add_row("runtime", duration(result.get("runtime_s")))
-    table.add_row("loss / val", f"{number(result.get('loss'))} / {number(result.get('val_loss'))}")
-    if metrics.get("windows") is not None:
-        table.add_row("test windows", f"{metrics['windows']:,}")
+    extra = [
+        ("epochs", number(result.get("epochs"))),
+        ("runtime", duration(result.get("runtime_s"))),
+        ("loss / val", f"{number(result.get('loss'))} / {number(result.get('val_loss'))}"),
+    ]
+    if metrics.get("refused_origins"):
+        extra.append(
+            (
+                "thin histories",
+                f"{metrics['refused_origins']} origins below min_observed (predict refuses them)",
+            )
+        )
+    for label, value in extra:
+        table.add_row(label, value)
+    parts: list[RenderableType] = [table]
+    candidates = metrics.get("candidates") or []
+    if len(candidates) > 1:
+        cands = Table(title="candidates (validation origins)", title_justify="left")
+        for column in ("candidate", "val MAE", "epochs", "time"):
+            cands.add_column(column, justify="left" if column == "candidate" else "right")
+        for c in candidates:
+            mark = "▶ " if c.get("selected") else "  "
+            cands.add_row(
+                mark + str(c.get("label")),
+                number(c.get("val_mae")),
+                number(c.get("epochs")),
+                duration(c.get("seconds")),
+                style="bold" if c.get("selected") else None,
+            )
+        parts.append(cands)
     gap = result.get("gap_metrics")
-    if not gap:
-        return table
+    if gap:
+        parts.append(gap_table(gap))
+    return Group(*parts)
+
+
+def gap_table(gap: dict[str, Any]) -> RenderableType:
+    """The gap classifier's scores beside its calendar baseline's."""
     if not gap.get("gap_rate"):
         # Precision and recall of "no gap anywhere" are 0/0: say so rather than print zeros. A
         # run that recorded its positives also looked beyond the test part (blocked CV).
         where = "the test part has" if gap.get("positives") is None else "the series has"
-        note = Text(f"gap classifier: trained, but {where} no gaps to score it on", style="dim")
-        return Group(table, note)
+        return Text(f"gap classifier: trained, but {where} no gaps to score it on", style="dim")
     gaps = Table(title=f"gap classifier ({gap_evaluation(gap)})", title_justify="left")
     gaps.add_column("score", style="bold")
     gaps.add_column("model", justify="right")
-    gaps.add_column("hour-of-week rate", justify="right")
+    gaps.add_column(str(gap.get("baseline_name") or "hour-of-week rate"), justify="right")
     base = gap.get("baseline") or {}
     for key, label in (("precision", "precision"), ("recall", "recall"), ("f1", "F1")):
         gaps.add_row(label, number(gap.get(key), 3), number(base.get(key), 3))
@@ -199,7 +250,7 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
     gaps.add_row("gap rate", number(gap.get("gap_rate"), 3))
     if gap.get("positives") is not None:
         gaps.add_row("gap steps scored", f"{gap['positives']:,} in {gap['samples']:,} windows")
-    return Group(table, gaps)
+    return gaps
 
 
 def gap_evaluation(gap: dict[str, Any]) -> str:
@@ -212,16 +263,30 @@ def gap_evaluation(gap: dict[str, Any]) -> str:
     return "test part"
 
 
-def verdict(result: dict[str, Any]) -> str | None:
-    """One sentence comparing the model's MAE with the seasonal-naive (else naive) baseline."""
-    metrics = result.get("metrics") or {}
-    ours = metrics.get("mae")
-    base_name, base = "seasonal naive", (metrics.get("seasonal_naive") or {}).get("mae")
-    if base is None:
-        base_name, base = "naive", (metrics.get("naive") or {}).get("mae")
-    if ours is None or not base:
+def verdict(result: dict[str, Any]) -> tuple[str, bool] | None:
+    """The run's verdict against the best baseline: (sentence, better). None when unscored."""
+    v = (result.get("metrics") or {}).get("verdict")
+    if not v:
         return None
-    change = (1 - ours / base) * 100
-    if change >= 0:
-        return f"the model's MAE is {change:.0f}% lower than the {base_name} forecast's"
-    return f"the model's MAE is {-change:.0f}% higher than the {base_name} forecast's"
+    return str(v["text"]), bool(v["better"])
+
+
+def verdict_line(result: dict[str, Any]) -> str | None:
+    """The verdict as the command line prints it: a green ✓ only when the model is better."""
+    found = verdict(result)
+    if found is None:
+        return None
+    text, better = found
+    label = (result.get("metrics") or {}).get("model_label") or "the model"
+    if better:
+        return f"[green]✓[/] {label}: {text}"
+    return f"[bold red]✗[/] {label}: {text}"
+
+
+def warning_lines(result: dict[str, Any]) -> list[str]:
+    """Each stored warning, red for errors and amber (yellow) for the others."""
+    out = []
+    for w in (result.get("metrics") or {}).get("warnings") or []:
+        style = "red" if w.get("level") == "error" else "yellow"
+        out.append(f"[{style}]warning:[/] {w.get('message')}")
+    return out

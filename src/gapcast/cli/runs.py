@@ -28,7 +28,7 @@ from gapcast.cli.common import (
 )
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.output import print_json, print_records, timestamp
-from gapcast.cli.progress import duration, number, summary_table
+from gapcast.cli.progress import duration, number, summary_table, verdict_line, warning_lines
 from gapcast.errors import NotFound
 
 runs_app = typer.Typer(help="List, inspect, follow, cancel and export training runs.")
@@ -38,6 +38,7 @@ FILE_NAMES = {
     "gap_model": "gap_model.keras",
     "plot": "forecast.png",
     "pipeline": "pipeline.json",
+    "backtest": "backtest.json",
 }
 STATUS_COLOURS = {"succeeded": "green", "failed": "red", "running": "cyan", "interrupted": "red"}
 RunArgument = typer.Argument(help="Run id (or its first characters)", show_default=False)
@@ -123,6 +124,11 @@ def show_command(
         console.print(f"[red]{record['error']}[/]", highlight=False)
     if record.get("metrics"):
         console.print(summary_table(record, title="results"))
+        line = verdict_line(record)
+        if line:
+            console.print(line, highlight=False)
+        for warning in warning_lines(record):
+            console.print(warning, highlight=False)
     for artifact in record["artifacts"]:
         console.print(
             f"  {artifact['kind']:<10} {artifact['size']:>10,} bytes  {artifact['url']}",
@@ -211,6 +217,14 @@ def predict_command(
         Path | None,
         typer.Option(help="Recent points (timestamp + value columns); default: the run's dataset"),
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="When the forecast begins, e.g. 2024-05-01T12:00 (UTC unless an offset is "
+            "given); default: the step after the last point. During an outage still going on, "
+            "give the time you want the forecast from"
+        ),
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -219,7 +233,7 @@ def predict_command(
     """Forecast the next horizon steps with a finished run's model."""
     data = _csv_columns(csv) if csv is not None else None
     with open_backend(server, token, load_settings(db).database_url) as backend:
-        result = backend.predict(resolve_run_id(backend, run), data)
+        result = backend.predict(resolve_run_id(backend, run), data, start)
     if as_json:
         print_json(result)
         return

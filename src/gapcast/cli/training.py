@@ -29,7 +29,7 @@ from gapcast.cli.common import (
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.follow import Followed, follow_run
 from gapcast.cli.output import print_json
-from gapcast.cli.progress import summary_table, verdict
+from gapcast.cli.progress import summary_table, verdict_line, warning_lines
 from gapcast.cli.runs import export_run
 from gapcast.config import Settings
 
@@ -144,9 +144,11 @@ def finish(followed: Followed, files: dict[str, Path], *, as_json: bool) -> None
     elif followed.succeeded:
         console.print()
         console.print(summary_table(terminal, title=f"run {followed.run_id}"))
-        sentence = verdict(terminal)
-        if sentence:
-            console.print(f"[green]✓[/] {sentence}", highlight=False)
+        line = verdict_line(terminal)
+        if line:
+            console.print(line, highlight=False)
+        for warning in warning_lines(terminal):
+            console.print(warning, highlight=False)
         for kind, path in files.items():
             console.print(f"  {kind:<10} {path}", highlight=False)
     elif terminal.get("type") == "error":

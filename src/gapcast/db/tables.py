@@ -176,7 +176,7 @@ class RunEventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
 
 
-ARTIFACT_KINDS = ("model", "gap_model", "plot", "pipeline", "checkpoint")
+ARTIFACT_KINDS = ("model", "gap_model", "plot", "pipeline", "backtest", "checkpoint")
 
 
 class Artifact(Base):

@@ -28,6 +28,7 @@ ARTIFACT_PATHS = {
     "gap_model": "gap_model",
     "plot": "plot.png",
     "pipeline": "pipeline.json",
+    "backtest": "backtest.json",
 }
 
 Build = Callable[[Session], Sequence[dict[str, Any]]]
@@ -64,6 +65,8 @@ def done_message(session: Session, run: Run) -> dict[str, Any]:
         "time": now(),
         "status": run.status,
         "metrics": run.metrics,
+        "verdict": (run.metrics or {}).get("verdict"),
+        "warnings": (run.metrics or {}).get("warnings", []),
         "gap_metrics": run.gap_metrics,
         "runtime_s": run.runtime_s,
         "epochs": run.epochs,

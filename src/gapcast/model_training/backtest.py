@@ -236,13 +236,14 @@ def run_backtest(
     label: str,
     stride: int | None,
     stats_models: list[Any] | tuple[Any, ...] = (),
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], Detail]:
     """The test backtest of a trained run: (figures, what the plot draws).
 
     ``data`` is the run's TrainingData, ``raw`` the series as loaded (the model forecasts each
-    origin from its raw rows before it, through ``predict``'s own path). Origins where the model
-    would refuse to forecast (less than ``min_observed`` of its lookback observed) are left out
-    for every method and counted in ``skipped_origins``.
+    origin from its raw rows before it, through ``predict``'s own path). The origins do not
+    depend on the model: at those where ``predict`` would refuse (less than ``min_observed`` of
+    the lookback observed) the model is scored on what it makes of the history it has, and they
+    are counted in ``refused_origins``.
     """
     from gapcast.model_training.baselines import make_baselines
     from gapcast.model_training.forecaster import history_batch
@@ -250,7 +251,7 @@ def run_backtest(
     val_start, test_start = data.split
     horizon = data.horizon
     stride = stride or horizon
-    chosen = choose_origins(
+    origins = choose_origins(
         data.observed,
         begin=test_start,
         end=len(data.grid_ts),
@@ -258,8 +259,9 @@ def run_backtest(
         stride=stride,
         max_fill=data.max_fill,
     )
-    batch, kept = history_batch(data.pipeline, raw, data.grid_ts[chosen.index])
-    origins = Origins(index=chosen.index[kept], after_outage=chosen.after_outage[kept])
+    batch = history_batch(data.pipeline, raw, data.grid_ts[origins.index])
+    min_observed = data.pipeline.window.min_observed
+    refused = int((batch.observed_fraction < min_observed).sum()) if batch is not None else 0
     k = len(data.targets)
     model_fc = forecaster.forecast(batch) if batch is not None else np.zeros((0, horizon, k))
     forecasts: dict[str, tuple[str, str, F64, float | None]] = {
@@ -280,12 +282,51 @@ def run_backtest(
         stride=stride,
     )
     result["season"] = season
-    result["skipped_origins"] = int((~kept).sum())
+    result["refused_origins"] = refused
     best = next((r["method"] for r in result["leaderboard"] if r["kind"] == "baseline"), None)
-    paths = {
-        "origins": origins,
-        "model": model_fc,
-        "baseline": forecasts[best][2] if best else None,
-        "baseline_label": forecasts[best][0] if best else None,
-    }
-    return result, paths
+    detail = Detail(
+        origins=origins,
+        horizon=horizon,
+        truth=truth_at(data.real, origins.index, horizon),
+        forecasts={key: (label, f) for key, (label, _, f, _) in forecasts.items()},
+        best=best,
+    )
+    return result, detail
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Every method's forecast at every origin, as scored: what the plot draws and what the
+    ``backtest`` artifact stores (the page and the quality benchmark read it)."""
+
+    origins: Origins
+    horizon: int
+    truth: F64  # (n, horizon, k)
+    forecasts: dict[str, tuple[str, F64]]  # method → (label, (n, horizon, k))
+    best: str | None  # the best baseline's method key
+
+    def document(self, grid_ts: NDArray[np.int64], targets: list[str]) -> dict[str, Any]:
+        """JSON-ready: origins as timestamps (ns), values with null where unknown."""
+
+        def values(a: F64) -> list[Any]:
+            return np.where(np.isfinite(a), a, np.nan).round(10).tolist()  # type: ignore[no-any-return]
+
+        return {
+            "horizon": self.horizon,
+            "targets": targets,
+            "origins": grid_ts[self.origins.index].tolist(),
+            "after_outage": self.origins.after_outage.tolist(),
+            "best_baseline": self.best,
+            "truth": _nulls(values(self.truth)),
+            "forecasts": {
+                key: {"label": label, "values": _nulls(values(f))}
+                for key, (label, f) in self.forecasts.items()
+            },
+        }
+
+
+def _nulls(obj: Any) -> Any:
+    """NaN → None, recursively (JSON has no NaN)."""
+    if isinstance(obj, list):
+        return [_nulls(v) for v in obj]
+    return None if isinstance(obj, float) and not np.isfinite(obj) else obj

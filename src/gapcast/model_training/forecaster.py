@@ -133,24 +133,15 @@ def fit_model(
 
 def history_batch(
     pipeline: ProcessingPipeline, raw: SeriesFrame, starts_ns: NDArray[np.int64]
-) -> tuple[ModelBatch | None, NDArray[np.bool_]]:
+) -> ModelBatch | None:
     """Inputs of forecasts from each of ``starts_ns``, each prepared from the raw rows before it
-    exactly as ``predict`` prepares a user's history; ``kept`` is False where ``predict`` would
-    refuse (less than ``min_observed`` of the lookback observed)."""
-    from gapcast.errors import InvalidInput
-
-    batches: list[ModelBatch] = []
-    kept = np.zeros(len(starts_ns), dtype=bool)
-    for i, start in enumerate(np.asarray(starts_ns, dtype=np.int64)):
-        try:
-            history = pipeline.history(raw, int(start))
-        except InvalidInput:
-            continue
+    exactly as ``predict`` prepares a user's history (without its ``min_observed`` refusal: the
+    batch's ``observed_fraction`` says where ``predict`` would refuse)."""
+    batches = []
+    for start in np.asarray(starts_ns, dtype=np.int64):
+        history = pipeline.history(raw, int(start), check=False)
         batches.append(pipeline.model_batch(history.frame, np.array([history.origin])))
-        kept[i] = True
-    if not batches:
-        return None, kept
-    return concat_batches(batches), kept
+    return concat_batches(batches) if batches else None
 
 
 def concat_batches(batches: Sequence[ModelBatch]) -> ModelBatch:

@@ -183,7 +183,7 @@ class MLRunner:
         history = chosen.history
 
         self._status("evaluating")
-        figures, paths = backtest.run_backtest(
+        figures, detail = backtest.run_backtest(
             data,
             forecaster,
             frame,
@@ -226,11 +226,13 @@ class MLRunner:
         artifacts.append(
             Artifact.of("pipeline", json.dumps(self._pipeline_doc(data, chosen)).encode())
         )
+        document = detail.document(data.grid_ts, data.targets)
+        artifacts.append(Artifact.of("backtest", json.dumps(document).encode()))
         artifacts.append(
             Artifact.of(
                 "plot",
                 render_run_png(
-                    plot_data(data, metrics, paths, history=history, gap_probability=p_gap)
+                    plot_data(data, metrics, detail, history=history, gap_probability=p_gap)
                 ),
             )
         )
@@ -263,7 +265,6 @@ class MLRunner:
 
     def _announce(self, trained: TrainedCandidate) -> None:
         c = trained.candidate
-        mae = "n/a" if trained.val_mae is None else f"{trained.val_mae:.4g}"
         self._emit(
             CandidateEvent(
                 key=c.key,
@@ -273,7 +274,6 @@ class MLRunner:
                 seconds=trained.seconds,
             )
         )
-        self._emit(LogEvent(message=f"candidate {c.label}: validation MAE {mae}"))
 
     def _candidate_dir(self) -> Path | None:
         return self.checkpoint_dir / "candidates" if self.checkpoint_dir is not None else None

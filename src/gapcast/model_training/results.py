@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gapcast.model_training.run_information import ArtifactRef, RunInformation
 from gapcast.training_config import TrainingConfig
 
-ArtifactKind = Literal["model", "gap_model", "plot", "pipeline"]
+ArtifactKind = Literal["model", "gap_model", "plot", "pipeline", "backtest"]
 MEDIA_TYPES: dict[str, str] = {
     "model": "application/x-keras",
     "gap_model": "application/x-keras",
     "plot": "image/png",
     "pipeline": "application/json",
+    "backtest": "application/json",
 }
 
 
@@ -137,8 +138,10 @@ class ForecastMetrics(_Metrics):
     season: int = Field(description="season length in steps of MASE's seasonal naive scale")
     origins: int = Field(description="backtest origins scored")
     origins_after_outage: int = 0
-    skipped_origins: int = Field(
-        default=0, description="origins left out: the model refuses a history below min_observed"
+    refused_origins: int = Field(
+        default=0,
+        description="origins where predict would refuse (history below min_observed); the "
+        "model is scored there on what it makes of the history it has",
     )
     origin_stride: int
     points: int = Field(description="observed target points scored")

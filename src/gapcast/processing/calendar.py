@@ -26,14 +26,27 @@ MONDAY_OFFSET_NS = 3 * DAY_NS
 CYCLES: dict[str, float] = {"time_of_day": DAY_NS, "day_of_week": WEEK_NS, "day_of_year": YEAR_NS}
 
 
+def phase(timestamps_ns: NDArray[np.int64], cycle: str) -> NDArray[np.float64]:
+    """Where each UTC timestamp lies in ``cycle``, in [0, 1): 0 is midnight, Monday 00:00 and
+    1 January 00:00 (leap years have 366 days)."""
+    if cycle == "day_of_year":
+        t = timestamps_ns.astype("datetime64[ns]")
+        start = t.astype("datetime64[Y]")
+        length = (start + 1).astype("datetime64[ns]") - start.astype("datetime64[ns]")
+        elapsed = t - start.astype("datetime64[ns]")
+        out: NDArray[np.float64] = elapsed.astype(np.int64) / length.astype(np.int64)
+        return out
+    shifted = timestamps_ns + MONDAY_OFFSET_NS if cycle == "day_of_week" else timestamps_ns
+    period = int(CYCLES[cycle])
+    return np.mod(shifted, period) / period
+
+
 def cycle_features(timestamps_ns: ArrayLike, cycles: list[str]) -> NDArray[np.float32]:
     """(..., 2 * len(cycles)) sin/cos of each cycle's phase at the given UTC timestamps."""
     ts = np.asarray(timestamps_ns, dtype=np.int64)
     parts = []
     for name in cycles:
-        period = CYCLES[name]
-        shifted = ts + MONDAY_OFFSET_NS if name == "day_of_week" else ts
-        angle = (2 * np.pi / period) * np.mod(shifted, period)
+        angle = 2 * np.pi * phase(ts, name)
         parts += [np.sin(angle), np.cos(angle)]
     if not parts:
         return np.zeros((*ts.shape, 0), dtype=np.float32)

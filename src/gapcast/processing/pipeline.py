@@ -233,13 +233,16 @@ class ProcessingPipeline:
             with_targets=with_targets,
         )
 
-    def history(self, frame: SeriesFrame, start_ns: int | None = None) -> History:
+    def history(
+        self, frame: SeriesFrame, start_ns: int | None = None, *, check: bool = True
+    ) -> History:
         """New raw data prepared for a forecast whose first step is at ``start_ns``.
 
         Only the rows before ``start_ns`` are read (default: the grid step after the last row,
         trailing rows without values included, so a forecast made during an outage starts at the
         requested time, not at the last observed point). Refused when fewer than
-        ``min_observed`` of the lookback's steps were observed.
+        ``min_observed`` of the lookback's steps were observed, unless ``check`` is off (the
+        backtest, which forecasts every origin and counts the ones ``predict`` would refuse).
         """
         self._require_fitted()
         frame = frame.select(self.window.inputs_)
@@ -275,7 +278,7 @@ class ProcessingPipeline:
         origin = (start_ns - int(tail.timestamps[0])) // freq
         seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
-        if fraction < self.window.min_observed:
+        if check and fraction < self.window.min_observed:
             raise InvalidInput(
                 f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
                 f"points observed; a forecast needs min_observed={self.window.min_observed:g} "

@@ -28,10 +28,10 @@ from gapcast.processing.frame import PARTS, SeriesFrame
 from gapcast.processing.seasons import (
     MAX_LOOKBACK,
     Season,
-    best_reference,
     confirmed_seasons,
     default_horizon,
     default_lookback,
+    reference_season,
 )
 from gapcast.processing.window_inputs import Layout
 
@@ -296,8 +296,7 @@ class Window(Step):
         self._seasons = seasons
         limit = self.lookback if self.lookback is not None else MAX_LOOKBACK
         if self.season == "auto":
-            usable = [s for s in seasons if s.steps <= limit]
-            best = best_reference(values, usable)
+            best = reference_season([s for s in seasons if s.steps <= limit])
             self.season = best.steps if best is not None else "none"
         elif (
             isinstance(self.season, int)

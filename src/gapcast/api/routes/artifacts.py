@@ -21,7 +21,13 @@ Encoding = Annotated[
     Literal["raw", "base64"],
     Query(description="raw bytes, or JSON with the bytes base64-encoded in 'data'"),
 ]
-_SUFFIX = {"model": ".keras", "gap_model": ".keras", "plot": ".png", "pipeline": ".json"}
+_SUFFIX = {
+    "model": ".keras",
+    "gap_model": ".keras",
+    "plot": ".png",
+    "pipeline": ".json",
+    "backtest": ".json",
+}
 
 
 def _artifact(runtime: Runtime, run_id: str, kind: str, encoding: str) -> Response:
@@ -92,3 +98,9 @@ def get_plot(run_id: str, runtime: RuntimeDep, encoding: Encoding = "raw") -> Re
 def get_pipeline(run_id: str, runtime: RuntimeDep, encoding: Encoding = "raw") -> Response:
     """The fitted preparation steps and window layout that prediction needs."""
     return _artifact(runtime, run_id, "pipeline", encoding)
+
+
+@router.get("/backtest.json", response_class=Response)
+def get_backtest(run_id: str, runtime: RuntimeDep, encoding: Encoding = "raw") -> Response:
+    """Every method's forecast at every backtest origin, with the truth they were scored on."""
+    return _artifact(runtime, run_id, "backtest", encoding)

@@ -59,7 +59,8 @@ def _trained_model(runtime: Runtime, run_id: str) -> TrainedModel:
 
 @router.post("/predict")
 def predict(run_id: str, runtime: RuntimeDep, body: PredictIn | None = None) -> ForecastOut:
-    """The next ``horizon`` steps after the end of the run's dataset, or of ``data``."""
+    """The ``horizon`` steps from ``start`` (default: after the end of the run's dataset, or of
+    ``data``), forecast from the points before it."""
     import pandas as pd
 
     trained = _trained_model(runtime, run_id)
@@ -76,13 +77,5 @@ def predict(run_id: str, runtime: RuntimeDep, body: PredictIn | None = None) -> 
                 raise Conflict("the run's dataset was deleted; post recent points in 'data'")
             frame = repository.load_dataset_frame(session, run.dataset_id)
         source = "dataset"
-    forecast = trained.predict(frame)
-    forecast["timestamp"] = forecast["timestamp"].map(lambda t: t.isoformat())
-    rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
-    return ForecastOut(
-        run_id=run_id,
-        source=source,
-        horizon=trained.horizon,
-        targets=trained.targets,
-        forecast=[{str(k): v for k, v in row.items()} for row in rows],
-    )
+    start = body.start if body is not None else None
+    return ForecastOut(run_id=run_id, source=source, **trained.forecast_document(frame, start))

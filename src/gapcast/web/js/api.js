@@ -51,6 +51,7 @@ export const api = {
     request("GET", `/datasets/${encodeURIComponent(ref)}/series?max_fill=${maxFill}&max_points=3000`),
   upload: (form) => request("POST", "/datasets", { form }),
   models: () => request("GET", "/models"),
+  defaults: () => request("GET", "/defaults"),
   configs: () => request("GET", "/configs"),
   runs: () => request("GET", "/runs?limit=20"),
   run: (id) => request("GET", `/runs/${id}`),

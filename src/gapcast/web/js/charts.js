@@ -51,10 +51,12 @@ export function seriesChart(el, data) {
   return chart;
 }
 
-/** Loss per finished epoch; `add` appends a point and redraws. */
+/** Loss per finished epoch; `add` appends a point and redraws; `restart` begins the curve of
+ * another training (a run with model "auto" trains several candidates, then refits one). */
 export class LossChart {
   constructor(el) {
     this.el = el;
+    this.curve = null;
     this.epochs = [];
     this.loss = [];
     this.valLoss = [];
@@ -76,6 +78,16 @@ export class LossChart {
       el,
     );
     el.dataset.points = "0";
+  }
+
+  restart(curve) {
+    this.curve = curve;
+    this.epochs = [];
+    this.loss = [];
+    this.valLoss = [];
+    this.chart.setData([[], [], []]);
+    this.el.dataset.curve = curve;
+    this.el.dataset.points = "0";
   }
 
   add(epoch, loss, valLoss) {

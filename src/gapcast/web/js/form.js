@@ -8,7 +8,7 @@ export function fieldKey(field) {
   if (!field) return "general";
   const parts = field.replace(/\[\d+\]/g, "").split(".");
   if (parts.includes("hyperparameters")) return "hyperparameters";
-  const known = ["model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "method", "gap_classifier",
+  const known = ["model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "gap_classifier",
     "dataset", "file", "name", "token"];
   for (let i = parts.length - 1; i >= 0; i -= 1) {
     if (known.includes(parts[i])) return parts[i];
@@ -16,7 +16,7 @@ export function fieldKey(field) {
   return "general";
 }
 
-const INPUT_OF = { method: "fill_method", name: "dataset-name" };
+const INPUT_OF = { name: "dataset-name" };
 
 export function showError(error) {
   const key = fieldKey(error.field);
@@ -36,19 +36,29 @@ export function clearErrors() {
 }
 
 let models = [];
+let defaults = null; // the server's default TrainingConfig (GET /defaults)
+let base = null; // the config the form starts from: the defaults or a stored config
 
-export function setModels(list) {
+const AUTO_DESCRIPTION = "auto — train candidates, keep the best on validation";
+
+export function setModels(list, serverDefaults) {
   models = list;
+  defaults = serverDefaults.config;
   const select = $("model");
-  select.innerHTML = list.map((m) => `<option value="${m.name}">${m.name} — ${m.description}</option>`).join("");
-  select.value = list.some((m) => m.name === "mlp") ? "mlp" : list[0]?.name;
-  showDefaults();
+  select.innerHTML = `<option value="auto">${AUTO_DESCRIPTION} (${serverDefaults.auto_candidates.join(", ")})</option>` +
+    list.map((m) => `<option value="${m.name}">${m.name} — ${m.description}</option>`).join("");
   select.addEventListener("change", showDefaults);
+  fill(defaults);
 }
 
 function showDefaults() {
   const model = models.find((m) => m.name === $("model").value);
-  if (!model) return;
+  $("hyperparameters").disabled = !model;
+  if (!model) {
+    $("hyperparameters").value = "";
+    $("hp-hint").textContent = "model auto chooses its candidates' hyperparameters";
+    return;
+  }
   $("hyperparameters").value = JSON.stringify(model.defaults);
   const props = model.hyperparameters.properties || {};
   $("hp-hint").textContent = Object.entries(props)
@@ -62,7 +72,7 @@ export function setStoredConfigs(list) {
     list.map((c) => `<option value="${c.id}">${c.name} (${c.model})</option>`).join("");
   select.onchange = () => {
     const row = list.find((c) => String(c.id) === select.value);
-    if (row) fill(row.config);
+    fill(row ? row.config : defaults);
   };
 }
 
@@ -70,24 +80,21 @@ function step(config, name) {
   return (config.preprocessing || []).find((s) => s.step === name);
 }
 
+/** Show ``config`` in the form; what the form has no field for is kept and sent back as is. */
 export function fill(config) {
+  base = structuredClone(config);
   $("model").value = config.model;
-  $("hyperparameters").value = JSON.stringify(config.hyperparameters || {});
+  showDefaults();
+  if ($("model").value !== "auto") $("hyperparameters").value = JSON.stringify(config.hyperparameters || {});
   $("epochs").value = config.training.epochs;
   $("batch_size").value = config.training.batch_size;
   $("patience").value = config.training.patience;
   const window = step(config, "window");
-  if (window) {
-    $("lookback").value = window.lookback;
-    $("horizon").value = window.horizon;
-  }
+  $("lookback").value = window?.lookback ?? "";
+  $("horizon").value = window?.horizon ?? "";
   const gaps = step(config, "detect_gaps");
   if (gaps && typeof gaps.max_fill === "number") $("max_fill").value = gaps.max_fill;
-  const fillStep = step(config, "fill_gaps");
-  if (fillStep) $("fill_method").value = fillStep.method;
-  const scale = step(config, "scale");
-  if (scale) $("scale_method").value = scale.method;
-  $("detrend").checked = Boolean(step(config, "remove_linear_trend"));
+  $("stats_baselines").checked = (config.training.baselines || []).length > 0;
   $("gap_classifier").value = config.training.gap_classifier;
 }
 
@@ -96,32 +103,43 @@ function int(id) {
   return /^-?\d+$/.test(text) ? Number(text) : text;
 }
 
+/** An empty size field means "auto": resolved from the data when the run starts. */
+function size(id) {
+  const value = int(id);
+  return value === "" ? null : value;
+}
+
 /** The form as a TrainingConfig object (the server checks every value). */
 export function read() {
-  let hyperparameters;
-  try {
-    hyperparameters = JSON.parse($("hyperparameters").value || "{}");
-  } catch (e) {
-    throw { field: "hyperparameters", message: `not valid JSON: ${e.message}` };
+  const config = structuredClone(base || defaults);
+  config.model = $("model").value;
+  if (config.model === "auto") {
+    config.hyperparameters = {};
+  } else {
+    try {
+      config.hyperparameters = JSON.parse($("hyperparameters").value || "{}");
+    } catch (e) {
+      throw { field: "hyperparameters", message: `not valid JSON: ${e.message}` };
+    }
   }
-  const preprocessing = [
-    { step: "resample" },
-    { step: "detect_gaps", max_fill: int("max_fill") },
-    { step: "fill_gaps", method: $("fill_method").value },
-    { step: "split" },
-  ];
-  if ($("detrend").checked) preprocessing.push({ step: "remove_linear_trend" });
-  preprocessing.push({ step: "scale", method: $("scale_method").value });
-  preprocessing.push({ step: "window", lookback: int("lookback"), horizon: int("horizon") });
-  return {
-    model: $("model").value,
-    hyperparameters,
-    preprocessing,
-    training: {
-      epochs: int("epochs"),
-      batch_size: int("batch_size"),
-      patience: int("patience"),
-      gap_classifier: $("gap_classifier").value,
-    },
+  const steps = config.preprocessing || [];
+  const window = step(config, "window");
+  if (window) {
+    window.lookback = size("lookback");
+    window.horizon = size("horizon");
+    // A stored run's resolved season belongs to its lookback: let a new size choose again.
+    if (typeof window.season === "number") window.season = "auto";
+  }
+  const gaps = step(config, "detect_gaps");
+  if (gaps) gaps.max_fill = int("max_fill");
+  config.preprocessing = steps;
+  config.training = {
+    ...config.training,
+    epochs: int("epochs"),
+    batch_size: int("batch_size"),
+    patience: int("patience"),
+    gap_classifier: $("gap_classifier").value,
+    baselines: $("stats_baselines").checked ? ["autoets", "mstl"] : [],
   };
+  return config;
 }

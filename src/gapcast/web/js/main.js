@@ -111,13 +111,21 @@ function onEvent(event) {
     $("stage-text").textContent +=
       ` · gaps found: ${event.gaps} (${event.large} large)${event.gap_classifier ? ", training a gap classifier" : ""}`;
   } else if (event.type === "progress" && event.model === "forecaster") {
+    // Each candidate trains from epoch 1 with validation: one curve each. The chosen one's
+    // refit (no validation part left) moves the bar but keeps its candidate's curve.
+    const refit = event.phase === "refit";
+    const curve = event.candidate || "forecaster";
+    if (!refit && lossChart.curve !== curve) lossChart.restart(curve);
     const done = event.batch == null || !event.batches ? event.epoch : event.epoch - 1 + event.batch / event.batches;
     $("progress-bar").style.width = `${Math.min(100, (100 * done) / event.epochs).toFixed(1)}%`;
     $("progress-bar").dataset.epoch = String(event.epoch);
+    const what = event.phase === "refit" ? `refit of ${event.candidate}` : event.candidate || "forecaster";
     $("progress-text").textContent =
-      `epoch ${event.epoch}/${event.epochs} · loss ${fmt(event.loss)}` +
+      `${what} · epoch ${event.epoch}/${event.epochs} · loss ${fmt(event.loss)}` +
       (event.eta_s != null ? ` · ETA ${Math.round(event.eta_s)} s` : "");
-    if (event.batch == null && event.loss != null) lossChart.add(event.epoch, event.loss, event.val_loss ?? null);
+    if (!refit && event.batch == null && event.loss != null) lossChart.add(event.epoch, event.loss, event.val_loss ?? null);
+  } else if (event.type === "candidate") {
+    $("stage-text").textContent += ` · ${event.label}: validation MAE ${fmt(event.val_mae)}`;
   } else if (event.type === "done" || event.type === "error") {
     finishRun(event);
   }
@@ -138,22 +146,43 @@ function finishRun(event) {
   showResult(follower.runId, event);
 }
 
+/** The verdict against the best baseline: a ✓ only when the model is better. */
+export function verdictText(metrics) {
+  const v = metrics && metrics.verdict;
+  if (!v) return { text: "", better: false };
+  return { text: `${v.better ? "✓" : "✗"} ${metrics.model_label || "model"}: ${v.text}`, better: v.better };
+}
+
+function escape(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
 function showResult(runId, result) {
   const m = result.metrics || {};
-  const naive = m.naive || {};
-  const seasonal = m.seasonal_naive || {};
-  const rows = [["MAE", "mae"], ["RMSE", "rmse"], ["MASE", "mase"], ["sMAPE", "smape"]].map(([label, key]) => {
-    const values = [m[key], naive[key], seasonal[key]];
-    const best = Math.min(...values.filter((v) => v != null));
-    return `<tr><td>${label}</td>${values.map((v) => `<td class="${v === best ? "best" : ""}">${fmt(v)}</td>`).join("")}</tr>`;
-  });
+  const verdict = verdictText(m);
+  $("verdict").textContent = verdict.text;
+  $("verdict").className = `verdict ${verdict.better ? "better" : "worse"}`;
+  $("warnings").innerHTML = (m.warnings || [])
+    .map((w) => `<li class="${w.level === "error" ? "error" : "warning"}">${escape(w.message)}</li>`).join("");
+  const keys = [["MAE", "mae"], ["RMSE", "rmse"], ["MASE", "mase"], ["sMAPE %", "smape"], ["bias", "bias"]];
+  const outage = m.origins_after_outage > 0;
+  const head = `<tr><th>method</th>${keys.map(([label]) => `<th>${label}</th>`).join("")}` +
+    (outage ? "<th>MAE after outages</th>" : "") + "</tr>";
+  const rows = (m.leaderboard || []).map((r) =>
+    `<tr class="${r.kind}"><td>${r.kind === "model" ? "▶ " : ""}${escape(r.label)}</td>` +
+    keys.map(([, k]) => `<td>${fmt(r[k])}</td>`).join("") +
+    (outage ? `<td>${fmt(r.mae_after_outage)}</td>` : "") + "</tr>");
   $("metrics-table").innerHTML =
-    "<thead><tr><th>test part</th><th>model</th><th>naive</th><th>seasonal naive</th></tr></thead>" +
-    `<tbody>${rows.join("")}<tr><td>epochs</td><td>${result.epochs ?? "–"}</td><td></td><td></td></tr>` +
-    `<tr><td>runtime</td><td>${fmt(result.runtime_s, 3)} s</td><td></td><td></td></tr></tbody>`;
-  const base = seasonal.mae ?? naive.mae;
-  $("verdict").textContent = m.mae != null && base
-    ? `The model's MAE is ${Math.abs(Math.round((1 - m.mae / base) * 100))}% ${m.mae <= base ? "lower" : "higher"} than the ${seasonal.mae != null ? "seasonal-naive" : "naive"} forecast's.`
+    `<caption>backtest on ${m.origins ?? 0} origins of the test part (every ${m.origin_stride ?? "–"} steps), ` +
+    `${(m.points ?? 0).toLocaleString()} observed points; best first</caption>` +
+    `<thead>${head}</thead><tbody>${rows.join("")}` +
+    `<tr><td>epochs · runtime</td><td colspan="${keys.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
+  const candidates = m.candidates || [];
+  $("candidates-table").innerHTML = candidates.length > 1
+    ? "<caption>candidates, scored on the validation origins</caption>" +
+      "<thead><tr><th>candidate</th><th>val MAE</th><th>epochs</th></tr></thead><tbody>" +
+      candidates.map((c) => `<tr class="${c.selected ? "model" : ""}"><td>${c.selected ? "▶ " : ""}${escape(c.label)}</td>` +
+        `<td>${fmt(c.val_mae)}</td><td>${c.epochs}</td></tr>`).join("") + "</tbody>"
     : "";
   const g = result.gap_metrics;
   // Runs stored before blocked CV existed have no `evaluation`: they were scored on the test part.
@@ -220,7 +249,9 @@ async function refreshRuns() {
   $("runs-table").querySelector("tbody").innerHTML = runs.map((r) => `
     <tr data-run="${r.id}"><td><code>${r.id.slice(0, 8)}</code></td>
     <td><span class="status ${r.status}">${r.status}</span></td><td>${r.dataset}</td><td>${r.model}</td>
-    <td>${new Date(r.created_at).toLocaleString()}</td><td>${r.epochs ?? "–"}</td>
+    <td>${new Date(r.created_at).toLocaleString()}</td><td>${fmt(r.mae)}</td>
+    <td class="${r.verdict ? (r.verdict.better ? "better" : "worse") : ""}">${r.verdict ? escape(r.verdict.text) : "–"}</td>
+    <td>${r.epochs ?? "–"}</td>
     <td>${r.runtime_s != null ? `${r.runtime_s.toFixed(1)} s` : "–"}</td></tr>`).join("");
   markCurrent(follower?.runId);
 }
@@ -244,7 +275,7 @@ async function main() {
     const row = event.target.closest("tr[data-run]");
     if (row) attach(row.dataset.run);
   });
-  form.setModels(await authorised(api.models));
+  form.setModels(await authorised(api.models), await api.defaults());
   form.setStoredConfigs(await api.configs());
   await loadDatasets();
   await refreshRuns();

@@ -1,0 +1,219 @@
+"""Forecast quality on the real-series suite: gapcast's defaults against baselines and peers.
+
+For every series of ``bench/suite/`` (real data with real or documented outages), in one run:
+
+- gapcast with its default configuration and no user choices (model "auto"), with the
+  statsforecast baselines switched on so AutoETS and MSTL are scored beside naive and seasonal
+  naive — all through gapcast's own backtest: fixed origins of the test part, each forecast from
+  the history before it;
+- the peers, fed the same grid (gaps as NaN) and forecasting the same origins: mlforecast +
+  LightGBM and neuralforecast NHITS (``bench/peers.py``; the ``bench`` extra);
+- a named-model run (``mlp``) for the time ratio of "auto" against one model.
+
+Every method is scored by ``gapcast.model_training.backtest.leaderboard`` on the same observed
+points. Prints one table per series and a summary; ``--json PATH`` writes every figure.
+
+    .venv/bin/python bench/forecast_quality.py                 # the whole suite
+    .venv/bin/python bench/forecast_quality.py --series uk_demand_30min --no-peers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import gapcast
+from gapcast.model_training import backtest as bt
+from gapcast.model_training.backtest import Origins
+from gapcast.processing.seasons import fitting_seasons
+
+STATS = ["autoets", "mstl"]
+
+
+def split_start(pipeline_config: list[dict[str, Any]]) -> int:
+    """The test part's first timestamp (ns) from the fitted split step."""
+    split = next(s for s in pipeline_config if s["step"] == "split")
+    return int(split["fitted"]["test_start_ns"])
+
+
+def run_gapcast(frame: Any, config: dict[str, Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = gapcast.train(frame, config)
+    return result, time.perf_counter() - started
+
+
+def evaluate(series: Any, *, peers: bool, named: bool) -> dict[str, Any]:
+    from suite_data import to_grid
+
+    print(
+        f"\n== {series.name} ({series.freq}, {len(series.frame):,} rows, outages {series.outages})"
+    )
+    result, auto_s = run_gapcast(series.frame, {"training": {"baselines": STATS}})
+    doc = json.loads(result.artifact("backtest").data)  # type: ignore[union-attr]
+    grid_ts, values = to_grid(series)
+    freq = int(result.run_info.freq_ns or 0)
+    index = ((np.asarray(doc["origins"], dtype=np.int64) - grid_ts[0]) // freq).astype(np.int64)
+    origins = Origins(index=index, after_outage=np.asarray(doc["after_outage"], dtype=bool))
+    horizon = int(doc["horizon"])
+    real = values[None, :]
+    truth = bt.truth_at(real, origins.index, horizon)
+    stored = np.asarray(doc["truth"], dtype=float)
+    assert np.allclose(np.nan_to_num(truth), np.nan_to_num(stored)), "grids disagree"
+    row_by = {r.method: r for r in result.metrics.leaderboard}
+    forecasts: dict[str, tuple[str, str, Any, float | None]] = {}
+    for key, f in doc["forecasts"].items():
+        kind = "model" if key == "model" else "baseline"
+        seconds = auto_s if key == "model" else row_by[key].seconds
+        label = f"gapcast ({f['label']})" if key == "model" else f["label"]
+        forecasts[key] = (label, kind, np.asarray(f["values"], dtype=float), seconds)
+    if peers:
+        import peers as peer_module
+
+        fit_end = int((split_start(result.pipeline_config) - grid_ts[0]) // freq)
+        # The peers get the frequency's usual cycles, confirmed by the data or not.
+        seasons = [s.steps for s in fitting_seasons(freq, fit_end)]
+        for name, run in (("lightgbm", peer_module.run_lightgbm), ("nhits", peer_module.run_nhits)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = run(
+                    grid_ts,
+                    values,
+                    freq=series.freq,
+                    seasons=seasons,
+                    fit_end=fit_end,
+                    origins=origins.index,
+                    horizon=horizon,
+                    seed=0,
+                )
+            label = {"lightgbm": "mlforecast + LightGBM", "nhits": "neuralforecast NHITS"}[name]
+            forecasts[name] = (label, "peer", out.forecasts[..., None], out.fit_s + out.predict_s)
+    board = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=horizon,
+        forecasts={
+            k: (lab, "baseline" if kind != "model" else "model", f, s)
+            for k, (lab, kind, f, s) in forecasts.items()
+        },
+        scale=float(result.metrics.mae / result.metrics.mase) if result.metrics.mase else 1.0,
+        stride=int(result.metrics.origin_stride),
+    )
+    kinds = {k: kind for k, (_, kind, _, _) in forecasts.items()}
+    rows = board["leaderboard"]
+    for row in rows:
+        row["kind"] = kinds[row["method"]]
+    model = next(r for r in rows if r["kind"] == "model")
+    base = min((r for r in rows if r["kind"] == "baseline"), key=lambda r: r["mae"])
+    peer_rows = [r for r in rows if r["kind"] == "peer"]
+    best_peer = min(peer_rows, key=lambda r: r["mae"]) if peer_rows else None
+    stats = [r for r in rows if r["method"] in STATS]
+    out: dict[str, Any] = {
+        "series": series.name,
+        "freq": series.freq,
+        "lookback": result.run_info.lookback,
+        "horizon": horizon,
+        "chosen": result.metrics.model_label,
+        "origins": len(origins),
+        "origins_after_outage": int(origins.after_outage.sum()),
+        "points": board["points"],
+        "rows": rows,
+        "vs_best_baseline": model["mae"] / base["mae"],
+        "best_baseline": base["label"],
+        "vs_best_stats": model["mae"] / min(r["mae"] for r in stats) if stats else None,
+        "vs_best_peer": model["mae"] / best_peer["mae"] if best_peer else None,
+        "best_peer": best_peer["label"] if best_peer else None,
+        "after_outage_vs_best_baseline": (
+            model["mae_after_outage"] / base["mae_after_outage"]
+            if model["mae_after_outage"] and base["mae_after_outage"]
+            else None
+        ),
+        "auto_s": auto_s,
+        "gap": result.gap_metrics.model_dump(mode="json") if result.gap_metrics else None,
+    }
+    if named:
+        _, named_s = run_gapcast(series.frame, {"model": "mlp"})
+        out["named_s"] = named_s
+        out["auto_over_named"] = auto_s / named_s
+    print_series(out)
+    return out
+
+
+def fmt(value: float | None, spec: str = ".3f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def print_series(out: dict[str, Any]) -> None:
+    print(
+        f"lookback {out['lookback']}, horizon {out['horizon']}, chosen: {out['chosen']}; "
+        f"{out['origins']} origins ({out['origins_after_outage']} right after outages), "
+        f"{out['points']:,} points"
+    )
+    print(
+        f"{'method':34s} {'kind':8s} {'MAE':>10s} {'after outage':>12s} {'MASE':>7s} {'time s':>8s}"
+    )
+    for r in out["rows"]:
+        after = fmt(r["mae_after_outage"], ".4g")
+        seconds = fmt(r["seconds"], ".1f")
+        print(
+            f"{r['label'][:34]:34s} {r['kind']:8s} {r['mae']:10.4g} {after:>12s} "
+            f"{fmt(r['mase'], '.3f'):>7s} {seconds:>8s}"
+        )
+    print(
+        f"gapcast / best baseline ({out['best_baseline']}): {out['vs_best_baseline']:.3f}"
+        + (
+            f"; / best peer ({out['best_peer']}): {out['vs_best_peer']:.3f}"
+            if out["best_peer"]
+            else ""
+        )
+        + (f"; / best statsforecast: {out['vs_best_stats']:.3f}" if out["vs_best_stats"] else "")
+    )
+    if out.get("auto_over_named"):
+        print(f"auto run {out['auto_s']:.0f} s = {out['auto_over_named']:.2f}x a named-model run")
+    gap = out.get("gap")
+    if gap:
+        base = gap.get("baseline") or {}
+        print(
+            f"gap classifier ({gap.get('evaluation')}): AP {gap.get('average_precision')} vs "
+            f"{base.get('average_precision')}, AUC {gap.get('roc_auc')} vs {base.get('roc_auc')}, "
+            f"F1 {gap.get('f1')} vs {base.get('f1')}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", action="append", help="only these series (repeatable)")
+    parser.add_argument("--no-peers", action="store_true", help="skip LightGBM and NHITS")
+    parser.add_argument("--no-named", action="store_true", help="skip the named-model timing run")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    from suite_data import load_suite
+
+    chosen = [s for s in load_suite() if not args.series or s.name in args.series]
+    results = [evaluate(s, peers=not args.no_peers, named=not args.no_named) for s in chosen]
+    print("\n== summary: MAE ratio of gapcast's default run (< 1: gapcast better)")
+    heads = ("/best baseline", "after outage", "/statsforecast", "/best peer", "auto/named")
+    keys = (
+        "vs_best_baseline",
+        "after_outage_vs_best_baseline",
+        "vs_best_stats",
+        "vs_best_peer",
+        "auto_over_named",
+    )
+    print(f"{'series':22s} " + " ".join(f"{h:>15s}" for h in heads))
+    for r in results:
+        print(f"{r['series']:22s} " + " ".join(f"{fmt(r.get(k)):>15s}" for k in keys))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Model inputs of a window: calendar, seasons, observed mask, relative scaling, reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapcast.processing.calendar import Calendar, cycle_features, cycles_for, phase
+from gapcast.processing.seasons import (
+    DAY_NS,
+    HOUR_NS,
+    Season,
+    confirmed_seasons,
+    default_horizon,
+    default_lookback,
+)
+from gapcast.processing.window_inputs import Layout, build_batch
+
+MINUTE_NS = 60 * 10**9
+
+
+def ns(text: str) -> int:
+    return int(pd.Timestamp(text, tz="UTC").value)
+
+
+def test_calendar_features_are_exact_for_known_utc_timestamps() -> None:
+    # Monday 2024-01-01 06:00 UTC: a quarter of the day, 6 h into the week, the year's start.
+    t = np.array([ns("2024-01-01T06:00")])
+    assert phase(t, "time_of_day")[0] == pytest.approx(0.25)
+    assert phase(t, "day_of_week")[0] == pytest.approx(6 / (7 * 24))
+    assert phase(t, "day_of_year")[0] == pytest.approx(6 / (366 * 24))  # 2024 is a leap year
+    # Sunday 18:00 is three quarters of a day before the next Monday.
+    assert phase(np.array([ns("2024-01-07T18:00")]), "day_of_week")[0] == pytest.approx(
+        (6 * 24 + 18) / (7 * 24)
+    )
+    # 2023-07-02 12:00: day 182.5 of 365.
+    assert phase(np.array([ns("2023-07-02T12:00")]), "day_of_year")[0] == pytest.approx(182.5 / 365)
+    f = cycle_features(t, ["time_of_day", "day_of_week"])
+    assert f.shape == (1, 4) and f.dtype == np.float32
+    np.testing.assert_allclose(f[0, :2], [1.0, 0.0], atol=1e-6)  # sin, cos of a quarter turn
+
+
+def test_calendar_cycles_follow_the_frequency_and_span() -> None:
+    year = 365 * DAY_NS
+    assert cycles_for(30 * MINUTE_NS, 100 * DAY_NS) == ["time_of_day", "day_of_week"]
+    assert cycles_for(DAY_NS, year) == ["day_of_week"]  # one year: no yearly cycle yet
+    assert cycles_for(DAY_NS, 3 * year) == ["day_of_week", "day_of_year"]
+    assert cycles_for(7 * DAY_NS, 40 * year) == ["day_of_year"]
+    step = Calendar().fit(_frame(np.arange(96.0), 30 * MINUTE_NS))
+    assert step.cycles_ == ["time_of_day", "day_of_week"] and step.n_features == 4
+
+
+def _frame(values: np.ndarray, freq: int):  # type: ignore[no-untyped-def]
+    from gapcast.processing.frame import SeriesFrame
+
+    ts = ns("2024-01-01") + freq * np.arange(values.size)
+    return SeriesFrame.from_arrays(ts, values, ["v"], freq_ns=freq)
+
+
+def test_seasons_are_confirmed_by_autocorrelation() -> None:
+    t = np.arange(24 * 7 * 6)
+    daily = np.sin(2 * np.pi * t / 24)
+    assert [s.name for s in confirmed_seasons(daily, HOUR_NS)] == ["1 day", "1 week"]
+    assert confirmed_seasons(np.random.default_rng(1).normal(size=t.size), HOUR_NS) == []
+    assert default_horizon(HOUR_NS) == 24 and default_horizon(5 * MINUTE_NS) == 48
+    assert default_horizon(DAY_NS) == 14 and default_horizon(7 * DAY_NS) == 13
+    assert default_lookback(HOUR_NS, [], Season("1 day", 24)) == 48
+    assert default_lookback(MINUTE_NS, [], Season("1 day", 1440)) == 1024  # the budget
+    assert default_lookback(7 * DAY_NS, [], Season("1 year", 52)) == 104
+
+
+def layout(**changes: object) -> Layout:
+    base = {
+        "lookback": 8,
+        "horizon": 4,
+        "n_targets": 1,
+        "n_inputs": 1,
+        "cycles": ("time_of_day",),
+        "season": 4,
+        "scaling": "window",
+        "spread_floor": (1e-6,),
+    }
+    base.update(changes)
+    return Layout(**base)  # type: ignore[arg-type]
+
+
+def test_a_hole_in_the_inputs_has_mask_zero_and_carries_the_last_value() -> None:
+    values = np.arange(20.0)[None, :]
+    observed = np.ones((1, 20), bool)
+    values[0, 10:13] = np.nan  # a 3-step hole inside the lookback [6, 14) of origin 14
+    observed[0, 10:13] = False
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout())
+    mask = batch.x[0, :8, 1]
+    assert mask.tolist() == [1, 1, 1, 1, 0, 0, 0, 1]
+    rel = batch.x[0, :8, 0] * batch.spread[0, 0] + batch.level[0, 0]
+    np.testing.assert_allclose(rel, [6, 7, 8, 9, 9, 9, 9, 13], rtol=1e-6)
+    known = np.array([6, 7, 8, 9, 13.0])
+    assert batch.level[0, 0] == pytest.approx(known.mean())
+    assert batch.spread[0, 0] == pytest.approx(known.std())
+    assert batch.observed_fraction[0] == pytest.approx(5 / 8)
+    assert batch.x[0, 8:, 0].tolist() == [0.0] * 4 and batch.x[0, 8:, -1].tolist() == [1.0] * 4
+
+
+def test_a_shift_of_the_series_shifts_only_the_level() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(1, 40))
+    observed = np.ones_like(values, dtype=bool)
+    origins = np.array([10, 20, 30])
+    a = build_batch(values, observed, 0, HOUR_NS, origins, layout(), with_targets=True)
+    b = build_batch(values + 1000, observed, 0, HOUR_NS, origins, layout(), with_targets=True)
+    np.testing.assert_allclose(a.x, b.x, atol=1e-4)
+    np.testing.assert_allclose(b.level - a.level, 1000.0)
+    np.testing.assert_allclose(b.to_real(a.y) - a.to_real(a.y), 1000.0, atol=1e-4)  # type: ignore[arg-type]
+
+
+def test_reference_is_the_value_one_season_earlier_and_unobserved_targets_weigh_nothing() -> None:
+    values = np.arange(20.0)[None, :]
+    observed = np.ones((1, 20), bool)
+    observed[0, 15] = False  # never observed: its target has no weight
+    values[0, 15] = np.nan
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout(), with_targets=True)
+    reference = batch.to_real(batch.reference)[0, :, 0]
+    np.testing.assert_allclose(reference, [10, 11, 12, 13], rtol=1e-6)  # season 4 back
+    assert batch.weight is not None and batch.weight[0].tolist() == [1, 0, 1, 1]
+    y = batch.to_real(batch.y)[0, :, 0]  # type: ignore[arg-type]
+    np.testing.assert_allclose(y[[0, 2, 3]], [14, 16, 17], rtol=1e-6)
+
+
+def test_an_origin_past_the_grid_end_reads_the_missing_steps_as_missing() -> None:
+    values = np.arange(10.0)[None, :]
+    observed = np.ones((1, 10), bool)
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([12]), layout())
+    assert batch.x[0, :8, 1].tolist() == [1, 1, 1, 1, 1, 1, 0, 0]  # steps 10, 11 not there
+    assert batch.target_ts[0].tolist() == [HOUR_NS * h for h in range(12, 16)]
+    cal = batch.x[0, :, 3:5]  # time of day of steps 4 .. 15
+    hours = np.arange(4, 16)
+    np.testing.assert_allclose(cal[:, 0], np.sin(2 * np.pi * hours / 24), atol=1e-6)
