@@ -34,9 +34,11 @@ def test_demo_trains_and_writes_the_model_and_plot(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert f"imported the sample series as dataset {SAMPLE_NAME}" in out
-    assert "gaps found: 22 (19 small, filled; 3 large)" in out
-    for label in ("MAE", "RMSE", "MASE", "seasonal naive", "epochs", "runtime"):
+    assert "gaps found: 22 (19 small; 3 large)" in out
+    for label in ("MAE", "RMSE", "MASE", "seasonal naive, 1 year", "naive", "epochs", "runtime"):
         assert label in out
+    assert "candidate" in out and "backtest:" in out
+    assert ("✓" in out) != ("✗" in out)  # one verdict, a tick only when better
     assert "gap classifier" in out
     # The sample's outages all lie before 1986, outside the test part: scored by blocked CV.
     assert "blocked cross-validation" in out and "gap steps scored" in out

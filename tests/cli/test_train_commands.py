@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -38,7 +39,10 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     trained = json.loads(out)
     run_id = trained["run_id"]
     assert trained["status"] == "succeeded" and trained["epochs"] == 2
-    assert {"mae", "rmse", "mase", "seasonal_naive"} <= set(trained["metrics"])
+    metrics = trained["metrics"]
+    assert {"mae", "rmse", "mase", "leaderboard", "verdict", "warnings"} <= set(metrics)
+    assert {r["method"] for r in metrics["leaderboard"]} >= {"model", "naive"}
+    assert trained["verdict"] == metrics["verdict"] and trained["warnings"] == metrics["warnings"]
 
     code, out = invoke("runs", "list", "--db", db_url, "--json")
     assert code == 0, out
@@ -50,7 +54,7 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     code, out = invoke("runs", "export", run_id[:8], "--out", "exported", "--db", db_url, "--json")
     assert code == 0, out
     files = {kind: Path(path) for kind, path in json.loads(out).items()}
-    assert {"model", "plot", "pipeline", "record"} <= set(files)
+    assert {"model", "plot", "pipeline", "backtest", "record"} <= set(files)
     with zipfile.ZipFile(workdir / files["model"]) as archive:
         assert "config.json" in archive.namelist()
     with Image.open(workdir / files["plot"]) as image:
@@ -115,3 +119,46 @@ def test_help_lists_every_command() -> None:
     assert code == 0
     for command in ("demo", "serve", "import", "datasets", "configs", "train", "runs", "predict"):
         assert command in out
+
+
+def random_walk_csv(path: Path, n: int = 600) -> Path:
+    """A random walk: the last value is the best forecast there is, so a model trained for one
+    epoch cannot beat naive."""
+    rng = np.random.default_rng(3)
+    values = 100 + np.cumsum(rng.normal(size=n))
+    stamps = np.datetime64("2024-01-01T00:00") + np.arange(n).astype("timedelta64[h]")
+    rows = [f"{s}Z,{v:.4f}" for s, v in zip(stamps.astype(str), values, strict=True)]
+    path.write_text("timestamp,level\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_model_worse_than_naive_is_reported_worse(workdir: Path) -> None:
+    db_url = f"sqlite:///{workdir / 'gapcast.db'}"
+    code, out = invoke(
+        "import", str(random_walk_csv(workdir / "walk.csv")), "--name", "walk", "--db", db_url
+    )
+    assert code == 0, out
+    code, out = invoke(
+        "train", "--dataset", "walk", "--model", "mlp", "--epochs", "1", "--db", db_url
+    )
+    assert code == 0, out
+    assert "✗" in out and "✓" not in out, out
+    assert "worse than the best baseline (naive)" in out
+    assert "warning:" in out
+    code, out = invoke("runs", "list", "--db", db_url, "--json")
+    (run,) = json.loads(out)
+    assert run["verdict"]["better"] is False
+    assert "worse_than_baseline" in {w["code"] for w in run["warnings"]}
+
+
+def test_the_verdict_line_has_a_tick_only_when_better() -> None:
+    from gapcast.cli.progress import verdict_line
+
+    def result(better: bool, text: str) -> dict[str, object]:
+        verdict = {"better": better, "ratio": 0.8, "baseline": "naive", "text": text}
+        return {"metrics": {"verdict": verdict, "model_label": "mlp"}}
+
+    better = verdict_line(result(True, "better than the best baseline (naive) by 20%"))
+    worse = verdict_line(result(False, "worse than the best baseline (naive) by 14x"))
+    assert better == "[green]✓[/] mlp: better than the best baseline (naive) by 20%"
+    assert worse is not None and "✓" not in worse and "✗" in worse and "14x" in worse

@@ -2,9 +2,10 @@
 
 Client → server: :class:`TrainRequest` (first message on ``/ws/train``), :class:`CancelRequest`.
 Server → client: :class:`Accepted`, the run events of :mod:`gapcast.events` (status, progress, gaps,
-log), then one terminal :class:`Done` or :class:`ErrorMessage`. Every server message carries
-``run_id`` (null before a run exists), ``seq`` (0 for messages that are not stored: ``accepted`` and
-request errors; 1, 2, ... for the run's stored events) and ``time`` (unix seconds at creation).
+candidate, log), then one terminal :class:`Done` or :class:`ErrorMessage`. Every server message
+carries ``run_id`` (null before a run exists), ``seq`` (0 for messages that are not stored:
+``accepted`` and request errors; 1, 2, ... for the run's stored events) and ``time`` (unix seconds
+at creation).
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ class RunDisplay:
         observed = float(event.get("observed_fraction", 1.0)) * 100
         classifier = "a gap classifier will be trained" if event.get("gap_classifier") else ""
         self.console.print(
-            f"  gaps found: [bold]{event['gaps']}[/] ({event['small']} small, filled; "
+            f"  gaps found: [bold]{event['gaps']}[/] ({event['small']} small; "
             f"{event['large']} large), {event['missing_points']} missing points, "
             f"{observed:.1f}% observed" + (f" — {classifier}" if classifier else ""),
             highlight=False,

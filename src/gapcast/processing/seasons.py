@@ -6,8 +6,8 @@ training part covers it at least twice and its autocorrelation says the cycle is
 a random walk sampled hourly does not get a "daily season" it does not have.
 
 The defaults (``docs/configuration.md`` has the same table); the lookback is two cycles of the
-reference season — the shortest confirmed one — or of the frequency's natural cycle when the
-data has none, at most 1,024 steps:
+reference season — the shortest confirmed one — or one of the frequency's natural cycle when the
+data has none, at most 1,024 steps (the table assumes the natural season is confirmed):
 
 ======================  =====================  ==========================================
 grid step               horizon                lookback
@@ -123,11 +123,13 @@ def default_horizon(freq_ns: int) -> int:
 
 def default_lookback(freq_ns: int, seasons: list[Season], reference: Season | None) -> int:
     """Input steps a run reads when the configuration leaves ``lookback`` unset (see the table):
-    two cycles of the reference season, or of the frequency's natural one when the data has
-    none, within ``MAX_LOOKBACK``."""
+    two cycles of the reference season (the correction reads one, the level the other), or one
+    cycle of the frequency's natural season when the data has none (without a cycle to repeat,
+    older history helps little), within ``MAX_LOOKBACK``."""
+    if reference is not None:
+        return int(min(max(2 * reference.steps, 8), MAX_LOOKBACK))
     natural = candidate_seasons(freq_ns)
-    cycle = reference.steps if reference is not None else (natural[0].steps if natural else 16)
-    return int(min(max(2 * cycle, 8), MAX_LOOKBACK))
+    return int(min(max(natural[0].steps if natural else 32, 8), MAX_LOOKBACK))
 
 
 def reference_season(seasons: list[Season]) -> Season | None:
