@@ -1,0 +1,179 @@
+"""Forecast intervals: split-conformal quantiles per lead time, for any model.
+
+The model's residuals on the validation origins (every step of the validation part, forecast by
+the candidate trained on the training part only, so they are out of sample) are expressed
+relative to each window's spread — a volatile window gets a wider interval than a calm one — and
+their empirical quantiles per lead time become offsets around the point forecast (conformal
+prediction with a normalised score, as in Lei et al. 2018 and the "conformalised" quantiles of
+neuralforecast and Darts). Offsets widen monotonically with the lead time, so quantiles never
+cross and the interval never narrows further ahead.
+
+Histories with gaps get their own measured factor: the offsets are multiplied by the factor that
+makes the validation origins whose lookback had gaps reach the nominal coverage (1 when they do
+already, or when there were too few such origins to measure it).
+
+What the intervals need besides the ``.keras`` model is this small JSON document, kept in the
+stored pipeline document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+MIN_GAPPY_ORIGINS = 30  # below this a gap factor is noise: 1.0, and "not measured"
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Offsets (quantiles x horizon x targets) in window-relative units around the forecast."""
+
+    quantiles: tuple[float, ...]
+    offsets: F64
+    gap_factor: float
+    calibration_origins: int
+    gappy_origins: int
+
+    def relative(self, point: F64, observed_fraction: F64) -> F64:
+        """(quantiles, n, horizon, k) in window-relative units, from the point forecast (n,
+        horizon, k) in those units and the observed fraction (n,) of each window's lookback."""
+        factor = np.where(np.asarray(observed_fraction) < 1.0, self.gap_factor, 1.0)
+        median = self.offsets[self.quantiles.index(0.5)] if 0.5 in self.quantiles else 0.0
+        # Widened around the median offset, so the median itself never moves with gaps.
+        return np.stack(
+            [point + median + (offset - median) * factor[:, None, None] for offset in self.offsets]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": "split-conformal, window-relative residuals per lead time",
+            "quantiles": list(self.quantiles),
+            "offsets": self.offsets.tolist(),
+            "gap_factor": self.gap_factor,
+            "calibration_origins": self.calibration_origins,
+            "gappy_origins": self.gappy_origins,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Intervals:
+        return cls(
+            quantiles=tuple(float(q) for q in doc["quantiles"]),
+            offsets=np.asarray(doc["offsets"], dtype=np.float64),
+            gap_factor=float(doc["gap_factor"]),
+            calibration_origins=int(doc["calibration_origins"]),
+            gappy_origins=int(doc["gappy_origins"]),
+        )
+
+
+def _monotone(offsets: F64, quantiles: tuple[float, ...]) -> F64:
+    """Quantiles sorted at every step, and the upper (lower) ones never shrinking (growing) along
+    the lead time: an interval that narrows further ahead is sampling noise."""
+    out = np.sort(offsets, axis=0)
+    for i, q in enumerate(quantiles):
+        if q > 0.5:
+            out[i] = np.maximum.accumulate(out[i], axis=0)
+        elif q < 0.5:
+            out[i] = np.minimum.accumulate(out[i], axis=0)
+    return out
+
+
+def calibrate(
+    residuals: F64, observed_fraction: F64, quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+) -> Intervals | None:
+    """Intervals from relative residuals (truth - forecast) / spread, (n, horizon, k), NaN where
+    the truth was not observed; None when no residual is known."""
+    r = np.asarray(residuals, dtype=np.float64)
+    if not np.isfinite(r).any() or not quantiles:
+        return None
+    q = tuple(sorted(float(v) for v in quantiles))
+    with np.errstate(all="ignore"):
+        raw = np.nanquantile(r, q, axis=0)  # (len(q), horizon, k)
+    # A lead time with no known residual borrows the nearest earlier one.
+    raw = np.where(np.isfinite(raw), raw, np.nan)
+    for i in range(1, raw.shape[1]):
+        raw[:, i] = np.where(np.isfinite(raw[:, i]), raw[:, i], raw[:, i - 1])
+    raw = np.nan_to_num(raw, nan=0.0)
+    offsets = _monotone(raw, q)
+    gappy = np.asarray(observed_fraction) < 1.0
+    factor = 1.0
+    if int(gappy.sum()) >= MIN_GAPPY_ORIGINS and len(q) >= 3:
+        factor = _gap_factor(r[gappy], offsets, q)
+    return Intervals(q, offsets, factor, int(r.shape[0]), int(gappy.sum()))
+
+
+def _gap_factor(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> float:
+    """The smallest factor (at least 1) on the outer offsets that makes the outer interval cover
+    its nominal share of the residuals of histories with gaps."""
+    lo, hi = offsets[0], offsets[-1]
+    nominal = quantiles[-1] - quantiles[0]
+    median = offsets[quantiles.index(0.5)] if 0.5 in quantiles else (lo + hi) / 2
+    below = np.where(residuals < median, (median - residuals) / np.maximum(median - lo, 1e-12), 0)
+    above = np.where(residuals >= median, (residuals - median) / np.maximum(hi - median, 1e-12), 0)
+    need = np.maximum(below, above)[np.isfinite(residuals)]
+    if not need.size:
+        return 1.0
+    return float(max(1.0, np.quantile(need, nominal)))
+
+
+def pinball(
+    truth: F64, forecasts: F64, quantiles: tuple[float, ...], scored: NDArray[Any]
+) -> float:
+    """Mean pinball (quantile) loss over the quantiles and the scored points; ``forecasts`` is
+    (quantiles, n, horizon, k)."""
+    losses = []
+    for q, f in zip(quantiles, forecasts, strict=True):
+        diff = truth - f
+        losses.append(np.where(diff >= 0, q * diff, (q - 1) * diff)[scored])
+    return float(np.mean(losses)) if losses and scored.any() else float("nan")
+
+
+def interval_scores(
+    truth: F64,
+    forecasts: F64,
+    quantiles: tuple[float, ...],
+    scored: NDArray[np.bool_],
+    gappy: NDArray[np.bool_],
+) -> dict[str, Any]:
+    """Coverage and mean width of the outer interval (overall, for origins with and without gaps
+    in their lookback) and the mean pinball loss."""
+    lo, hi = forecasts[0], forecasts[-1]
+    inside = (truth >= lo) & (truth <= hi)
+
+    def coverage(mask: NDArray[np.bool_]) -> float | None:
+        m = scored & mask
+        return float(inside[m].mean()) if m.any() else None
+
+    everything = np.ones_like(scored)
+    with_gaps = np.broadcast_to(np.asarray(gappy)[:, None, None], scored.shape)
+    return {
+        "level": round(quantiles[-1] - quantiles[0], 6),
+        "coverage": coverage(everything),
+        "coverage_gappy_history": coverage(with_gaps),
+        "coverage_complete_history": coverage(~with_gaps),
+        "width": float((hi - lo)[scored].mean()) if scored.any() else None,
+        "pinball": pinball(truth, forecasts, quantiles, scored),
+    }
+
+
+def empirical_quantiles(train: F64, season: int, horizon: int, quantiles: tuple[float, ...]) -> F64:
+    """(quantiles, horizon, k) quantiles of the seasonal-naive forecast's in-sample errors on the
+    training part ``train`` (k, T), per lead time: the interval a seasonal naive user would draw,
+    which the model's intervals are measured against."""
+    v = np.asarray(train, dtype=np.float64)
+    k, t_len = v.shape
+    out = np.zeros((len(quantiles), horizon, k))
+    for h in range(horizon):
+        back = season * (h // season + 1)
+        if t_len <= back:
+            continue
+        err = v[:, back:] - v[:, : t_len - back]  # y(t + h) - y(t + h - back), one per start t
+        for j in range(k):
+            known = err[j][np.isfinite(err[j])]
+            if known.size:
+                out[:, h, j] = np.quantile(known, quantiles)
+    return out
