@@ -27,6 +27,11 @@ from gapcast.training_config import TrainingConfig
 BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
 
 
+def quantile_name(level: float) -> str:
+    """0.1 → 'p10', 0.025 → 'p2.5': the column suffix of a quantile."""
+    return f"p{100 * level:g}"
+
+
 def _start_ns(start: Any) -> int | None:
     """A forecast start as int64 UTC nanoseconds (naive times are UTC); None stays None."""
     if start is None:
@@ -98,6 +103,7 @@ class TrainedModel:
     def __init__(self, model: bytes, pipeline: Mapping[str, Any], gap_model: bytes | None = None):
         from gapcast.model_training.forecaster import Forecaster
         from gapcast.model_training.general_model import load_model_bytes
+        from gapcast.model_training.intervals import Intervals
         from gapcast.model_training.ml_runner import PIPELINE_FORMAT
         from gapcast.processing.pipeline import ProcessingPipeline
 
@@ -115,7 +121,13 @@ class TrainedModel:
         self.pipeline = ProcessingPipeline.from_config(
             self.doc["steps"], targets=self.doc["targets"], covariates=self.doc["covariates"]
         )
-        self.forecaster = Forecaster(self.model, self.pipeline, bool(self.doc["correction"]))
+        intervals = self.doc.get("intervals")
+        self.forecaster = Forecaster(
+            self.model,
+            self.pipeline,
+            bool(self.doc["correction"]),
+            Intervals.from_dict(intervals) if intervals else None,
+        )
         self.targets: list[str] = list(self.doc["targets"])
         self.lookback, self.horizon = int(self.doc["lookback"]), int(self.doc["horizon"])
         self.freq_ns = int(self.doc["freq_ns"])
@@ -138,16 +150,21 @@ class TrainedModel:
         the forecast starts at the requested time, not at the last observed point. The history
         may have gaps; it is refused, naming ``min_observed``, when fewer than that share of the
         lookback's steps were observed. Returns a DataFrame with a UTC ``timestamp`` column, one
-        column per target in real units and, when the model has a gap classifier, ``p_gap``: the
-        probability of no data there.
+        column per target in real units, its calibrated quantiles (``<target>_p10``,
+        ``<target>_p50``, ``<target>_p90`` by default) and, when the model has a gap
+        classifier, ``p_gap``: the probability of no data there.
         """
         frame = _frame(recent, "recent")
         batch, start_ns = self.prepare(frame, start)
-        y = self.forecaster.forecast(batch)[0]
+        point, quantiles = self.forecaster.forecast_with_quantiles(batch)
         ts = batch.target_ts
         out = pd.DataFrame({"timestamp": pd.to_datetime(ts[0], unit="ns", utc=True)})
+        levels = self.forecaster.intervals.quantiles if self.forecaster.intervals else ()
         for i, name in enumerate(self.targets):
-            out[name] = y[:, i]
+            out[name] = point[0, :, i]
+            if quantiles is not None:
+                for level, values in zip(levels, quantiles, strict=True):
+                    out[f"{name}_{quantile_name(level)}"] = values[0, :, i]
         if self.gap_model is not None:
             from gapcast.model_training.gap_model import gap_probabilities
 

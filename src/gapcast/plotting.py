@@ -2,9 +2,10 @@
 
 Main panel: the truth over the test span (and a little history before it) with breaks where
 nothing was observed — never a line drawn across an outage — one shaded band per large gap, small
-gaps marked faintly, and the whole forecast path of a few backtest origins with the best
-baseline's path in grey. Beside it: the loss curves and the MAE per lead time of the model and the
-best baseline. A lower track shows the gap classifier's probability when one was trained.
+gaps marked faintly, and the whole forecast path of a few backtest origins — with its calibrated
+range (the outer quantiles) shaded — and the best baseline's path in grey. Beside it: the loss
+curves and the MAE per lead time of the model and the best baseline. A lower track shows the gap
+classifier's probability when one was trained.
 matplotlib (Agg) is imported only when a plot is drawn.
 """
 
@@ -37,6 +38,9 @@ class PlotData:
     small_gaps: Sequence[tuple[int, int]] = ()
     paths: Sequence[tuple[NDArray[np.int64], NDArray[np.float64]]] = ()  # (ts, forecast)
     baseline_paths: Sequence[tuple[NDArray[np.int64], NDArray[np.float64]]] = ()
+    # (ts, low, high) of the outer quantiles around each forecast path, and their label.
+    bands: Sequence[tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]] = ()
+    band_label: str | None = None
     baseline_label: str | None = None
     model_label: str = "model"
     mae_by_lead: Sequence[float | None] = ()
@@ -91,10 +95,16 @@ def plot_data(
     step = data.freq_ns * np.arange(data.horizon, dtype=np.int64)
     model = detail.forecasts["model"][1]
     baseline_label, baseline = detail.forecasts[detail.best] if detail.best else (None, None)
-    model_paths, baseline_paths = [], []
+    model_paths, baseline_paths, bands = [], [], []
+    levels: tuple[float, ...] = ()
+    quantiles = None
+    if detail.quantiles is not None:
+        levels, quantiles = detail.quantiles
     for i in shown if len(origins) else []:
         ts = data.grid_ts[origins[i]] + step
         model_paths.append((ts, model[i, :, 0]))
+        if quantiles is not None:
+            bands.append((ts, quantiles[0, i, :, 0], quantiles[-1, i, :, 0]))
         if baseline is not None:
             baseline_paths.append((ts, baseline[i, :, 0]))
     best = next((r for r in metrics.leaderboard if r.kind == "baseline"), None)
@@ -108,6 +118,8 @@ def plot_data(
         small_gaps=merged_intervals(small, data.freq_ns)[:MAX_SMALL_GAPS],
         paths=model_paths,
         baseline_paths=baseline_paths,
+        bands=bands,
+        band_label=f"P{100 * levels[0]:g}–P{100 * levels[-1]:g}" if len(levels) > 1 else None,
         baseline_label=baseline_label,
         model_label=metrics.model_label,
         mae_by_lead=metrics.mae_by_lead,
@@ -160,6 +172,9 @@ def render_run_png(data: PlotData) -> bytes:
     for i, (ts, values) in enumerate(data.baseline_paths):
         label = f"best baseline ({data.baseline_label})" if i == 0 else None
         ax.plot(_dt(ts), values, color=BASELINE_COLOR, lw=1.2, ls="--", label=label)
+    for i, (ts, low, high) in enumerate(data.bands):
+        label = f"forecast range {data.band_label}" if i == 0 else None
+        ax.fill_between(_dt(ts), low, high, color=MODEL_COLOR, alpha=0.18, lw=0, label=label)
     for i, (ts, values) in enumerate(data.paths):
         label = f"forecast ({data.model_label})" if i == 0 else None
         ax.plot(_dt(ts), values, color=MODEL_COLOR, lw=1.6, label=label)

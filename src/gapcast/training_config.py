@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gapcast.processing.config import StepConfig, default_steps
 
@@ -56,6 +56,21 @@ class TrainingParams(BaseModel):
         le=10_000_000,
         description="training windows drawn at random each epoch (all when fewer)",
     )
+    quantiles: list[float] = Field(
+        default_factory=lambda: [0.1, 0.5, 0.9],
+        max_length=9,
+        description="forecast quantiles calibrated on the validation part (split-conformal); "
+        "the outer two make the interval scored in the backtest; [] turns intervals off",
+    )
+
+    @field_validator("quantiles")
+    @classmethod
+    def _quantiles_between_0_and_1(cls, value: list[float]) -> list[float]:
+        out = sorted(set(value))
+        bad = [q for q in out if not 0.0 < q < 1.0]
+        if bad:
+            raise ValueError(f"each quantile must lie strictly between 0 and 1, received {bad}")
+        return out
 
 
 class Resources(BaseModel):

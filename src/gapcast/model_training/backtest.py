@@ -263,7 +263,10 @@ def run_backtest(
     min_observed = data.pipeline.window.min_observed
     refused = int((batch.observed_fraction < min_observed).sum()) if batch is not None else 0
     k = len(data.targets)
-    model_fc = forecaster.forecast(batch) if batch is not None else np.zeros((0, horizon, k))
+    model_fc: F64 = np.zeros((0, horizon, k))
+    quantiles: F64 | None = None
+    if batch is not None:
+        model_fc, quantiles = forecaster.forecast_with_quantiles(batch)
     forecasts: dict[str, tuple[str, str, F64, float | None]] = {
         "model": (label, "model", model_fc, None)
     }
@@ -283,6 +286,10 @@ def run_backtest(
     )
     result["season"] = season
     result["refused_origins"] = refused
+    if quantiles is not None and batch is not None:
+        result["intervals"] = interval_figures(
+            data, forecaster.intervals, quantiles, origins, batch.observed_fraction, season
+        )
     best = next((r["method"] for r in result["leaderboard"] if r["kind"] == "baseline"), None)
     detail = Detail(
         origins=origins,
@@ -290,8 +297,48 @@ def run_backtest(
         truth=truth_at(data.real, origins.index, horizon),
         forecasts={key: (label, f) for key, (label, _, f, _) in forecasts.items()},
         best=best,
+        quantiles=(tuple(forecaster.intervals.quantiles), quantiles)
+        if quantiles is not None
+        else None,
     )
     return result, detail
+
+
+def interval_figures(
+    data: Any,
+    intervals: Any,
+    quantiles: F64,
+    origins: Origins,
+    observed_fraction: F64,
+    season: int,
+) -> dict[str, Any]:
+    """Coverage, width and pinball loss of the model's quantiles on the backtest origins, the
+    pinball loss of the seasonal naive's empirical quantiles on the same points, and their
+    ratio (< 1: the model's ranges are better)."""
+    from gapcast.model_training.baselines import Naive, SeasonalNaive
+    from gapcast.model_training.intervals import empirical_quantiles, interval_scores, pinball
+    from gapcast.processing.seasons import Season
+
+    levels = tuple(intervals.quantiles)
+    horizon = data.horizon
+    truth = truth_at(data.real, origins.index, horizon)
+    scored = np.isfinite(truth) & np.isfinite(quantiles).all(axis=0)
+    gappy = np.asarray(observed_fraction) < 1.0
+    figures = interval_scores(truth, quantiles, levels, scored, gappy)
+    baseline = (
+        SeasonalNaive(Season(f"{season} steps", season)) if season > 1 else Naive()
+    ).forecast(data.real, origins.index, horizon)
+    offsets = empirical_quantiles(data.real[:, : data.split[0]], season, horizon, levels)
+    naive_q = baseline[None] + offsets[:, None]
+    figures["pinball_seasonal_naive"] = pinball(truth, naive_q, levels, scored)
+    figures["pinball_ratio"] = (
+        figures["pinball"] / figures["pinball_seasonal_naive"]
+        if figures["pinball_seasonal_naive"]
+        else None
+    )
+    figures["quantiles"] = list(levels)
+    figures["gap_factor"] = intervals.gap_factor
+    return figures
 
 
 @dataclass(frozen=True)
@@ -304,6 +351,7 @@ class Detail:
     truth: F64  # (n, horizon, k)
     forecasts: dict[str, tuple[str, F64]]  # method → (label, (n, horizon, k))
     best: str | None  # the best baseline's method key
+    quantiles: tuple[tuple[float, ...], F64] | None = None  # the model's: levels, (q, n, h, k)
 
     def document(self, grid_ts: NDArray[np.int64], targets: list[str]) -> dict[str, Any]:
         """JSON-ready: origins as timestamps (ns), values with null where unknown."""
@@ -322,6 +370,9 @@ class Detail:
                 key: {"label": label, "values": _nulls(values(f))}
                 for key, (label, f) in self.forecasts.items()
             },
+            "quantiles": None
+            if self.quantiles is None
+            else {"levels": list(self.quantiles[0]), "values": _nulls(values(self.quantiles[1]))},
         }
 
 

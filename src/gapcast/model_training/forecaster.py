@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gapcast.model_training.intervals import Intervals
 from gapcast.model_training.keras_env import import_keras
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.pipeline import ProcessingPipeline
@@ -23,16 +24,19 @@ from gapcast.processing.window_inputs import ModelBatch
 
 F64 = NDArray[np.float64]
 PREDICT_BATCH = 256
+RESIDUAL_CHUNK = 2_048
 
 
 @dataclass
 class Forecaster:
     """``model`` maps inputs (n, lookback + horizon, features) to (n, horizon, targets) in window-
-    relative units; with ``correction`` that output is added to the seasonal-naive reference."""
+    relative units; with ``correction`` that output is added to the seasonal-naive reference.
+    ``intervals`` (when calibrated) turn the point forecast into quantiles."""
 
     model: Any
     pipeline: ProcessingPipeline
     correction: bool
+    intervals: Intervals | None = None
 
     def relative(self, batch: ModelBatch) -> F64:
         from gapcast.model_training.general_model import predict
@@ -48,6 +52,31 @@ class Forecaster:
     def forecast_at(self, frame: SeriesFrame, origins: NDArray[np.int64]) -> F64:
         """Forecasts from ``origins`` of a prepared grid (its values before each origin only)."""
         return self.forecast(self.pipeline.model_batch(frame, origins))
+
+    def forecast_with_quantiles(self, batch: ModelBatch) -> tuple[F64, F64 | None]:
+        """(point (n, horizon, targets), quantiles (q, n, horizon, targets) or None), real units."""
+        relative = self.relative(batch)
+        point = self.pipeline.inverse_targets(batch.to_real(relative), batch.target_ts)
+        if self.intervals is None:
+            return point, None
+        bands = self.intervals.relative(relative, batch.observed_fraction)
+        quantiles = np.stack(
+            [self.pipeline.inverse_targets(batch.to_real(b), batch.target_ts) for b in bands]
+        )
+        return point, quantiles
+
+    def residuals(self, frame: SeriesFrame, origins: NDArray[np.int64]) -> tuple[F64, F64]:
+        """(relative residuals (n, horizon, targets), NaN where the truth was not observed;
+        observed fraction (n,) of each lookback) at ``origins`` of a prepared grid, in chunks so
+        memory stays bounded."""
+        out, fractions = [], []
+        for part in np.array_split(origins, max(1, -(-len(origins) // RESIDUAL_CHUNK))):
+            batch = self.pipeline.model_batch(frame, part, with_targets=True)
+            assert batch.y is not None and batch.weight is not None
+            error = batch.y.astype(np.float64) - self.relative(batch)
+            out.append(np.where(batch.weight[..., None] > 0, error, np.nan))
+            fractions.append(batch.observed_fraction)
+        return np.concatenate(out), np.concatenate(fractions)
 
 
 def training_target(batch: ModelBatch, correction: bool) -> NDArray[np.float32]:

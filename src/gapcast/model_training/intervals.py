@@ -70,16 +70,31 @@ class Intervals:
         )
 
 
+def isotonic(values: F64) -> F64:
+    """The non-decreasing sequence closest to ``values`` in least squares (pool adjacent
+    violators): where a later lead's estimate dips below an earlier one, both become their mean,
+    instead of the later one being lifted to the earlier one's noise."""
+    blocks: list[list[float]] = []  # [mean, count]
+    for v in np.asarray(values, dtype=np.float64):
+        blocks.append([float(v), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, c2 = blocks.pop()
+            m1, c1 = blocks.pop()
+            blocks.append([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2])
+    return np.concatenate([np.full(int(c), m) for m, c in blocks])
+
+
 def _monotone(offsets: F64, quantiles: tuple[float, ...]) -> F64:
     """Quantiles sorted at every step, and the upper (lower) ones never shrinking (growing) along
     the lead time: an interval that narrows further ahead is sampling noise."""
     out = np.sort(offsets, axis=0)
     for i, q in enumerate(quantiles):
-        if q > 0.5:
-            out[i] = np.maximum.accumulate(out[i], axis=0)
-        elif q < 0.5:
-            out[i] = np.minimum.accumulate(out[i], axis=0)
-    return out
+        for j in range(out.shape[2]):
+            if q > 0.5:
+                out[i, :, j] = isotonic(out[i, :, j])
+            elif q < 0.5:
+                out[i, :, j] = -isotonic(-out[i, :, j])
+    return np.sort(out, axis=0)
 
 
 def calibrate(
@@ -91,15 +106,17 @@ def calibrate(
     if not np.isfinite(r).any() or not quantiles:
         return None
     q = tuple(sorted(float(v) for v in quantiles))
+    gappy = np.asarray(observed_fraction) < 1.0
+    # Offsets from complete histories when there are enough (the gap factor then measures how
+    # much more room the others need); from all origins otherwise.
+    complete = r[~gappy] if int((~gappy).sum()) >= MIN_GAPPY_ORIGINS else r
     with np.errstate(all="ignore"):
-        raw = np.nanquantile(r, q, axis=0)  # (len(q), horizon, k)
+        raw = np.nanquantile(complete, q, axis=0)  # (len(q), horizon, k)
     # A lead time with no known residual borrows the nearest earlier one.
-    raw = np.where(np.isfinite(raw), raw, np.nan)
     for i in range(1, raw.shape[1]):
         raw[:, i] = np.where(np.isfinite(raw[:, i]), raw[:, i], raw[:, i - 1])
     raw = np.nan_to_num(raw, nan=0.0)
     offsets = _monotone(raw, q)
-    gappy = np.asarray(observed_fraction) < 1.0
     factor = 1.0
     if int(gappy.sum()) >= MIN_GAPPY_ORIGINS and len(q) >= 3:
         factor = _gap_factor(r[gappy], offsets, q)

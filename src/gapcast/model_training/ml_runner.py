@@ -30,6 +30,7 @@ from gapcast.model_training.candidates import (
 from gapcast.model_training.candidates import train as train_candidate
 from gapcast.model_training.forecaster import Forecaster
 from gapcast.model_training.gap_model import GapTrainingResult, gap_probabilities
+from gapcast.model_training.intervals import Intervals, calibrate
 from gapcast.model_training.results import (
     Artifact,
     ForecastMetrics,
@@ -46,6 +47,9 @@ Event = StatusEvent | ProgressEvent | GapsEvent | LogEvent | CandidateEvent
 # Version of the stored pipeline document; 1 (no "format" key): global scaling, lookback-only
 # inputs, which this version cannot feed.
 PIPELINE_FORMAT = 2
+# Validation origins the intervals are calibrated on, at most (evenly spaced): plenty for the
+# quantiles of each lead time, bounded work on minute data.
+MAX_CALIBRATION_ORIGINS = 5_000
 
 
 class MLRunner:
@@ -179,7 +183,9 @@ class MLRunner:
             keep=self._keep_candidate,
         )
         chosen = choose(trained)
+        intervals = self._calibrate(data, chosen)
         forecaster, refit_epochs = self._refit(data, chosen)
+        forecaster.intervals = intervals
         history = chosen.history
 
         self._status("evaluating")
@@ -224,7 +230,9 @@ class MLRunner:
             artifacts.append(Artifact.of("gap_model", model_to_bytes(gap.model)))
             p_gap = self._plot_gap_probability(gap, data)
         artifacts.append(
-            Artifact.of("pipeline", json.dumps(self._pipeline_doc(data, chosen)).encode())
+            Artifact.of(
+                "pipeline", json.dumps(self._pipeline_doc(data, chosen, intervals)).encode()
+            )
         )
         document = detail.document(data.grid_ts, data.targets)
         artifacts.append(Artifact.of("backtest", json.dumps(document).encode()))
@@ -315,6 +323,19 @@ class MLRunner:
             seconds=float(figures["seconds"]),
         )
 
+    def _calibrate(self, data: TrainingData, chosen: TrainedCandidate) -> Intervals | None:
+        """Quantile offsets from the chosen candidate's residuals on the validation origins (it
+        never trained on them; the refit that follows does, so it cannot calibrate itself)."""
+        quantiles = tuple(self.config.training.quantiles)
+        origins = data.origins["val"]
+        if not quantiles or not len(origins):
+            return None
+        if len(origins) > MAX_CALIBRATION_ORIGINS:
+            keep = np.linspace(0, len(origins) - 1, MAX_CALIBRATION_ORIGINS).astype(np.int64)
+            origins = origins[np.unique(keep)]
+        residuals, observed = chosen.forecaster.residuals(data.frame, origins)
+        return calibrate(residuals, observed, quantiles)
+
     def _refit(self, data: TrainingData, chosen: TrainedCandidate) -> tuple[Forecaster, int | None]:
         """The chosen candidate trained again on train + validation for its best epoch count
         (the most recent data is what a forecast leans on most); as trained when refit is off
@@ -365,7 +386,9 @@ class MLRunner:
                     path.unlink(missing_ok=True)
                 where.rmdir()
 
-    def _pipeline_doc(self, data: TrainingData, chosen: TrainedCandidate) -> dict[str, Any]:
+    def _pipeline_doc(
+        self, data: TrainingData, chosen: TrainedCandidate, intervals: Intervals | None
+    ) -> dict[str, Any]:
         """What prediction needs besides the model: the fitted steps, the window layout, and
         whether the model's output corrects the seasonal naive value."""
         return {
@@ -378,6 +401,7 @@ class MLRunner:
             "freq_ns": data.freq_ns,
             "model": chosen.candidate.model,
             "correction": chosen.candidate.correction,
+            "intervals": intervals.to_dict() if intervals is not None else None,
         }
 
     def _train_gap_classifier(self, data: TrainingData) -> GapTrainingResult:

@@ -115,6 +115,25 @@ class CandidateScore(_Metrics):
     selected: bool
 
 
+class IntervalScores(_Metrics):
+    """The model's quantiles on the backtest origins."""
+
+    quantiles: list[float]
+    level: float = Field(description="nominal coverage of the outer interval (0.8 for P10-P90)")
+    coverage: float | None = Field(description="share of scored points inside the outer interval")
+    coverage_gappy_history: float | None = Field(
+        description="the same, on origins whose lookback had gaps (None: there were none)"
+    )
+    coverage_complete_history: float | None
+    width: float | None = Field(description="mean width of the outer interval, real units")
+    pinball: float | None = Field(description="mean pinball loss over the quantiles")
+    pinball_seasonal_naive: float | None = Field(
+        description="the same for the seasonal naive's empirical quantiles (training errors)"
+    )
+    pinball_ratio: float | None = Field(description="pinball / pinball_seasonal_naive")
+    gap_factor: float = Field(description="interval widening for histories with gaps (measured)")
+
+
 class ForecastMetrics(_Metrics):
     """The backtest of a run: its model and every baseline forecast the same fixed origins of the
     test part, each from the history before it, and are scored on the same observed points.
@@ -145,6 +164,9 @@ class ForecastMetrics(_Metrics):
     )
     origin_stride: int
     points: int = Field(description="observed target points scored")
+    intervals: IntervalScores | None = Field(
+        default=None, description="the quantiles' coverage and pinball loss (None: off)"
+    )
 
     def baseline(self, method: str) -> MethodScore | None:
         return next((r for r in self.leaderboard if r.method == method), None)

@@ -177,6 +177,14 @@ function showResult(runId, result) {
     `${(m.points ?? 0).toLocaleString()} observed points; best first</caption>` +
     `<thead>${head}</thead><tbody>${rows.join("")}` +
     `<tr><td>epochs · runtime</td><td colspan="${keys.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
+  const iv = m.intervals;
+  $("intervals").textContent = iv
+    ? `forecast range P${iv.quantiles[0] * 100}–P${iv.quantiles[iv.quantiles.length - 1] * 100}: ` +
+      `covers ${Math.round(iv.coverage * 100)}% of the test points (nominal ${Math.round(iv.level * 100)}%` +
+      (iv.coverage_gappy_history != null ? `; after gaps ${Math.round(iv.coverage_gappy_history * 100)}%` : "") +
+      `), mean width ${fmt(iv.width)}` +
+      (iv.pinball_ratio != null ? `, pinball loss ${fmt(iv.pinball_ratio, 2)}x the seasonal naive's` : "")
+    : "";
   const candidates = m.candidates || [];
   $("candidates-table").innerHTML = candidates.length > 1
     ? "<caption>candidates, scored on the validation origins</caption>" +

@@ -1,0 +1,104 @@
+"""Forecast intervals: calibrated coverage, no crossing, predict columns, the band in the PNG."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import gapcast
+from gapcast.model_training.intervals import calibrate, empirical_quantiles, pinball
+
+
+def noisy_daily(n: int = 24 * 60, sigma: float = 1.0, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "load": 20 + 5 * np.sin(2 * np.pi * t / 24) + sigma * rng.normal(size=n),
+        }
+    )
+
+
+def test_calibration_by_hand() -> None:
+    rng = np.random.default_rng(0)
+    residuals = rng.normal(size=(4000, 3, 1)) * np.array([1.0, 2.0, 1.5])[None, :, None]
+    iv = calibrate(residuals, np.ones(4000), (0.1, 0.5, 0.9))
+    assert iv is not None and iv.gap_factor == 1.0 and iv.gappy_origins == 0
+    # Normal quantiles: ±1.2816 sd. Lead 3 (sd 1.5) is narrower than lead 2 (sd 2): the two are
+    # pooled to their mean (isotonic in the lead time), never narrowing further ahead.
+    np.testing.assert_allclose(iv.offsets[2, :, 0], [1.2816, 2.2423, 2.2423], rtol=0.06)
+    assert iv.offsets[2, 2, 0] == iv.offsets[2, 1, 0]
+    assert (np.diff(iv.offsets, axis=0) >= 0).all()  # never crossing
+    # Histories with gaps whose errors are twice as large widen their intervals by ~2.
+    fraction = np.where(np.arange(4000) < 1000, 0.6, 1.0)
+    residuals[:1000] *= 2
+    iv = calibrate(residuals, fraction, (0.1, 0.5, 0.9))
+    assert iv is not None and 1.6 < iv.gap_factor < 2.6
+    bands = iv.relative(np.zeros((2, 3, 1)), np.array([1.0, 0.5]))
+    assert bands[2, 1, 0, 0] - bands[0, 1, 0, 0] > 1.6 * (bands[2, 0, 0, 0] - bands[0, 0, 0, 0])
+
+
+def test_pinball_and_empirical_quantiles_by_hand() -> None:
+    truth = np.array([[[1.0]], [[3.0]]])  # (n=2, h=1, k=1)
+    q = np.array([[[[2.0]], [[2.0]]]])  # one quantile (0.5), both forecasts 2
+    assert pinball(truth, q, (0.5,), np.ones_like(truth, bool)) == pytest.approx(0.5)
+    train = np.arange(10.0)[None, :]  # naive's error h + 1 steps ahead is h + 1 here
+    q = empirical_quantiles(train, 1, 2, (0.1, 0.9))[:, :, 0]
+    np.testing.assert_allclose(q, [[1.0, 2.0], [1.0, 2.0]])
+
+
+@pytest.fixture(scope="module")
+def run() -> Any:
+    config = {
+        "model": "linear",
+        "training": {"epochs": 30, "gap_classifier": "never", "origin_stride": 1},
+    }
+    return gapcast.train(noisy_daily(), config)
+
+
+def test_the_80_percent_interval_covers_80_percent_of_test_points(run: Any) -> None:
+    iv = run.metrics.intervals
+    assert iv is not None and iv.quantiles == [0.1, 0.5, 0.9] and iv.level == pytest.approx(0.8)
+    assert 0.75 <= iv.coverage <= 0.85, iv
+    # Gaussian noise of sd 1: the P10-P90 width of a good forecast is about 2.56.
+    assert 2.2 < iv.width < 3.6
+    assert iv.pinball_ratio is not None and iv.pinball_ratio < 1.0
+
+
+def test_predict_returns_quantile_columns_that_never_cross(run: Any) -> None:
+    model = gapcast.load_model(run)
+    forecast = model.predict(noisy_daily())
+    assert list(forecast.columns) == ["timestamp", "load", "load_p10", "load_p50", "load_p90"]
+    assert (forecast["load_p10"] <= forecast["load_p50"]).all()
+    assert (forecast["load_p50"] <= forecast["load_p90"]).all()
+    width = (forecast["load_p90"] - forecast["load_p10"]).to_numpy()
+    assert (np.diff(width) >= -1e-9).all()  # never narrower further ahead
+    import json
+
+    doc = json.loads(run.artifact("backtest").data)
+    q = np.asarray(doc["quantiles"]["values"], dtype=float)
+    assert doc["quantiles"]["levels"] == [0.1, 0.5, 0.9]
+    assert (np.diff(q, axis=0) >= -1e-9).all()
+
+
+def test_no_quantiles_turns_intervals_off_and_the_band_leaves_the_png(run: Any) -> None:
+    from gapcast.plotting import PlotData, render_run_png
+
+    off = gapcast.train(
+        noisy_daily(), {"model": "linear", "training": {"epochs": 1, "quantiles": []}}
+    )
+    assert off.metrics.intervals is None
+    assert list(gapcast.load_model(off).predict(noisy_daily()).columns) == ["timestamp", "load"]
+    ts = pd.date_range("2024-03-01", periods=48, freq="h").as_unit("ns").asi8
+    base = PlotData(
+        title="t", grid_ts=ts, truth=np.sin(np.arange(48) / 5.0), paths=[(ts[24:], np.zeros(24))]
+    )
+    band = PlotData(**{**base.__dict__, "bands": [(ts[24:], np.full(24, -1.0), np.ones(24))]})
+    plain, shaded = (np.asarray(Image.open(io.BytesIO(render_run_png(d)))) for d in (base, band))
+    assert plain.shape == shaded.shape and (plain != shaded).any()
