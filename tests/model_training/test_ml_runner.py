@@ -391,3 +391,29 @@ def test_a_gap_in_the_history_is_forecast_and_too_many_are_refused(
     # "As of" a time: the same history, forecast from a requested start after the outage.
     later = model.predict(df.iloc[:-6], start=df["timestamp"].iloc[-4])
     assert later["timestamp"].iloc[0] == pd.Timestamp(df["timestamp"].iloc[-4], tz="UTC")
+
+
+def test_a_weekly_three_hour_outage_trains_and_predicts_with_a_week_long_lookback() -> None:
+    """Every week the meter is off Sunday 00:00-02:59: no week-long window is gap-free, yet the
+    windows stay usable (observed mask) and predict accepts such a history."""
+    n = 24 * 7 * 10
+    t = np.arange(n)
+    ts = pd.date_range("2024-01-01", periods=n, freq="h")  # a Monday
+    load = 50 + 10 * np.sin(2 * np.pi * t / 24) + 3 * (ts.dayofweek >= 5)
+    df = pd.DataFrame({"timestamp": ts, "load": load})
+    df.loc[(ts.dayofweek == 6) & (ts.hour < 3), "load"] = np.nan
+    config = {
+        "model": "linear",
+        "training": {"epochs": 2, "gap_classifier": "never"},
+        "preprocessing": [
+            {"step": "resample"},
+            {"step": "detect_gaps"},
+            {"step": "split"},
+            {"step": "calendar"},
+            {"step": "window", "lookback": 168, "horizon": 24},
+        ],
+    }
+    result = gapcast.train(df, config)
+    assert result.metrics.lookback == 168 and result.metrics.origins >= 3
+    forecast = gapcast.load_model(result).predict(df)
+    assert len(forecast) == 24 and forecast["load"].notna().all()

@@ -190,7 +190,17 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
             cells.append(number(row.get("mae_after_outage")))
         table.add_row(*cells, style="bold" if is_model else None)
     table.add_section()
-    extra = [
+    extra = []
+    if metrics.get("lookback") is not None:
+        season = metrics.get("reference_season")
+        extra.append(
+            (
+                "window",
+                f"lookback {metrics['lookback']}, horizon {metrics['horizon']}, "
+                + (f"seasonal reference {season} steps" if season else "no seasonal reference"),
+            )
+        )
+    extra += [
         ("epochs", number(result.get("epochs"))),
         ("runtime", duration(result.get("runtime_s"))),
         ("loss / val", f"{number(result.get('loss'))} / {number(result.get('val_loss'))}"),

@@ -201,6 +201,8 @@ class MLRunner:
         loss, val_loss = last.get("loss"), last.get("val_loss")
         figures.update(scores(figures, "model"))
         figures["model_label"] = chosen.candidate.label
+        figures["lookback"], figures["horizon"] = data.lookback, data.horizon
+        figures["reference_season"] = data.pipeline.window.season_steps
         figures["warnings"] = backtest.warnings_for(figures, loss=loss, val_loss=val_loss)
         figures["candidates"] = [
             {

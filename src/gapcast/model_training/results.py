@@ -149,6 +149,11 @@ class ForecastMetrics(_Metrics):
     mae_by_lead: list[float | None] = Field(default_factory=list)
     mae_after_outage: float | None = None
     model_label: str = Field(description="the model scored, e.g. 'mlp, seasonal correction'")
+    lookback: int | None = Field(default=None, description="input steps the run used")
+    horizon: int | None = Field(default=None, description="forecast steps")
+    reference_season: int | None = Field(
+        default=None, description="season (steps) of the seasonal-naive reference; None: none"
+    )
     leaderboard: list[MethodScore] = Field(description="model and baselines, sorted by MAE")
     best_baseline: str | None
     verdict: Verdict
