@@ -132,7 +132,10 @@ def test_upload_train_and_see_the_results(page: Page, tmp_path: Path) -> None:
     assert points == sorted(points) and len(set(points) - {0}) >= 2 and points[-1] == 12
 
     expect(page.locator("#metrics-table")).to_contain_text("MASE")
-    expect(page.locator("#verdict")).to_contain_text("seasonal-naive")
+    expect(page.locator("#metrics-table")).to_contain_text("seasonal naive, 1 year")
+    verdict = page.locator("#verdict").inner_text()
+    assert "the best baseline" in verdict and (verdict[0] == "✓") == ("better" in verdict)
+    expect(page.locator("#intervals")).to_contain_text("P10–P90")
     plot = page.locator("#plot")
     expect(plot).to_have_js_property("complete", True)
     assert plot.evaluate("img => img.naturalWidth") >= 600
@@ -186,3 +189,22 @@ def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) ->
     page.click("#train-button")
     expect(page.locator('[data-error-for="hyperparameters"]')).to_contain_text("units")
     shot(page, tmp_path, "5-field-error")
+
+
+def test_the_verdict_has_a_tick_only_when_better(page: Page) -> None:
+    shown = page.evaluate(
+        """async () => {
+        const { verdictText } = await import('/web/js/format.js');
+        const v = (better, text) => ({ model_label: 'mlp', verdict: { better, text } });
+        return [
+          verdictText(v(true, 'better than the best baseline (naive) by 23%')),
+          verdictText(v(false, 'worse than the best baseline (naive) by 14x')),
+        ];
+    }"""
+    )
+    assert shown[0] == {
+        "text": "✓ mlp: better than the best baseline (naive) by 23%",
+        "better": True,
+    }
+    assert shown[1]["text"] == "✗ mlp: worse than the best baseline (naive) by 14x"
+    assert "✓" not in shown[1]["text"] and shown[1]["better"] is False

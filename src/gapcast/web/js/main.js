@@ -2,6 +2,7 @@
 import { api, ApiError, followRun, link, token } from "./api.js";
 import { LossChart, seriesChart } from "./charts.js";
 import * as form from "./form.js";
+import { escape, verdictText } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const CURRENT_RUN_KEY = "gapcast.currentRun";
@@ -144,17 +145,6 @@ function finishRun(event) {
   $("progress-bar").style.width = "100%";
   $("stage-text").textContent = `finished in ${fmt(event.runtime_s, 3)} s`;
   showResult(follower.runId, event);
-}
-
-/** The verdict against the best baseline: a ✓ only when the model is better. */
-export function verdictText(metrics) {
-  const v = metrics && metrics.verdict;
-  if (!v) return { text: "", better: false };
-  return { text: `${v.better ? "✓" : "✗"} ${metrics.model_label || "model"}: ${v.text}`, better: v.better };
-}
-
-function escape(text) {
-  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
 function showResult(runId, result) {
