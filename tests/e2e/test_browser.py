@@ -107,7 +107,9 @@ def test_upload_train_and_see_the_results(page: Page, tmp_path: Path) -> None:
     expect(page.locator("#dataset-info")).to_contain_text("22 gaps (3 large)")
     shot(page, tmp_path, "1-dataset")
 
-    set_config(page, model="mlp", epochs="12", lookback="52", horizon="13", max_fill="4")
+    set_config(
+        page, model="mlp", epochs="12", patience="0", lookback="52", horizon="13", max_fill="4"
+    )
     # Record every width the progress bar takes and every size of the loss chart as they change.
     page.evaluate(
         """() => {
