@@ -9,10 +9,31 @@ from gapcast.errors import InvalidInput
 from gapcast.training_config import TrainingConfig
 
 
-def test_defaults_validate_and_fill_hyperparameters() -> None:
+def test_defaults_validate_and_leave_the_window_to_the_data() -> None:
     cfg = TrainingConfig()
-    assert cfg.model == "lstm" and cfg.hyperparameters  # filled with the strategy's defaults
-    assert cfg.window() == (48, 24)
+    assert cfg.model == "auto" and cfg.hyperparameters == {}
+    assert cfg.window() == (None, None)  # resolved from the frequency when a run starts
+    assert [s.step for s in cfg.preprocessing] == [
+        "resample",
+        "detect_gaps",
+        "split",
+        "calendar",
+        "window",
+    ]
+    assert cfg.training.quantiles == [0.1, 0.5, 0.9] and cfg.training.refit
+
+
+def test_a_named_model_fills_its_hyperparameters_and_auto_takes_none() -> None:
+    assert TrainingConfig(model="lstm").hyperparameters["units"] == 32
+    with pytest.raises(InvalidInput, match="model 'auto' chooses") as err:
+        TrainingConfig(model="auto", hyperparameters={"units": 4})
+    assert err.value.field == "hyperparameters"
+
+
+@pytest.mark.parametrize("bad", [[0.0], [1.0], [0.5, 1.2], [-0.1]])
+def test_quantiles_lie_strictly_between_0_and_1(bad: list[float]) -> None:
+    with pytest.raises(ValidationError, match="strictly between 0 and 1"):
+        TrainingConfig.model_validate({"training": {"quantiles": bad}})
 
 
 def test_unknown_model_lists_the_known_ones() -> None:
@@ -26,7 +47,7 @@ def test_overriding_the_model_starts_from_its_own_hyperparameters() -> None:
     switched = cfg.with_overrides({"model": "linear", "epochs": 3, "lookback": 16})
     assert switched.model == "linear"
     assert switched.hyperparameters == TrainingConfig(model="linear").hyperparameters
-    assert switched.training.epochs == 3 and switched.window() == (16, 24)
+    assert switched.training.epochs == 3 and switched.window() == (16, None)
 
 
 def test_hyperparameter_overrides_merge_for_the_same_model() -> None:
