@@ -101,14 +101,14 @@ def test_history_accepts_gaps_and_refuses_below_min_observed(co2_frame: SeriesFr
 def test_the_default_training_configuration_prepares_the_sample(co2_frame: SeriesFrame) -> None:
     pipeline = ProcessingPipeline.from_config(default_steps())
     data = pipeline.fit_transform(co2_frame)
-    # Weekly data: a quarter ahead from a year back, the yearly season as the reference, and
+    # Weekly data: a quarter ahead from two years back, the yearly season as the reference, and
     # the day of year as a calendar input (the series spans decades).
     window = pipeline.window
-    assert (window.lookback, window.horizon, window.season) == (52, 13, 52)
+    assert (window.lookback, window.horizon, window.season) == (104, 13, 52)
     assert [s.name for s in window.seasons_] == ["1 year"]
     assert pipeline.layout.cycles == ("day_of_year",)
-    assert data.targets == ("co2_ppm",) and data.train.X.shape[1:] == (52, 1)
+    assert data.targets == ("co2_ppm",) and data.train.X.shape[1:] == (104, 1)
     assert data.gap_report.summary()["n_gaps"] == 22
     # Resolved values are what the fitted pipeline stores: never "auto" in a stored run.
     stored = pipeline.to_config()[-1]
-    assert (stored.lookback, stored.horizon, stored.season) == (52, 13, 52)
+    assert (stored.lookback, stored.horizon, stored.season) == (104, 13, 52)

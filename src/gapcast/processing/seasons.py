@@ -35,6 +35,7 @@ WEEK_NS = 7 * DAY_NS
 MAX_LOOKBACK = 1_024
 # Below this the lag correlation is noise, or too weak for a seasonal naive to help.
 MIN_AUTOCORRELATION = 0.2
+ACF_POINTS = 50_000  # at least this many of the latest training points judge a season
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ def confirmed_seasons(values: NDArray[np.float64], freq_ns: int) -> list[Season]
     for season in candidate_seasons(freq_ns):
         if v.shape[1] < 2 * season.steps:
             continue
-        acf = [lag_autocorrelation(row, season.steps) for row in v]
+        # The latest stretch says enough (and a minute series' millions of points cost seconds).
+        recent = v[:, -max(ACF_POINTS, 20 * season.steps) :]
+        acf = [lag_autocorrelation(row, season.steps) for row in recent]
         known = [a for a in acf if np.isfinite(a)]
         if known and float(np.mean(known)) >= MIN_AUTOCORRELATION:
             out.append(season)

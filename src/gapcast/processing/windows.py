@@ -218,6 +218,8 @@ class Window(Step):
 
     lookback: int
     horizon: int
+    # The starts fit counted, for the transform of the same frame that follows it.
+    _fit_starts: tuple[SeriesFrame, dict[str, NDArray[np.int64]]] | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -276,7 +278,10 @@ class Window(Step):
                 "freq_ns": frame.freq_ns,
             }
         )
-        if not len(self.window_starts(frame)["train"]):
+        self._fit_starts = None
+        starts = self.window_starts(frame)
+        self._fit_starts = (frame, starts)
+        if not len(starts["train"]):
             del self.inputs_  # an unusable fit leaves the step unfitted
             raise InvalidInput(
                 f"{self.where()}: no training window of lookback={self.lookback} + "
@@ -333,27 +338,32 @@ class Window(Step):
     def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:
         """Start index (first lookback point) of every usable window, per part.
 
-        Counted with cumulative sums over the observed steps: memory in proportion to the grid,
-        not to lookback x windows.
+        Counted with cumulative sums of the observed steps, read through strided views: memory
+        in proportion to the grid, not to lookback x windows.
         """
+        if self._fit_starts is not None and self._fit_starts[0] is frame:
+            return self._fit_starts[1]  # fit just counted them on this very frame
         rows = [frame.channel_index(name) for name in self.targets_]
-        lb, hz = self.lookback, self.horizon
+        lb, hz, stride = self.lookback, self.horizon, self.stride
         n = frame.n_points
-        out: dict[str, NDArray[np.int64]] = {}
-        origins = (
-            np.arange(lb, n - hz + 1, dtype=np.int64) if n >= lb + hz else np.zeros(0, np.int64)
-        )
-        origins = origins[(origins - lb) % self.stride == 0]
+        last = n - hz  # the last origin whose horizon fits
+        if last < lb:
+            empty = np.zeros(0, dtype=np.int64)
+            return dict.fromkeys(PARTS, empty)
         seen = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(observed_steps(frame, rows), out=seen[1:])
+        at = seen[lb : last + 1 : stride]  # observed steps before each origin
         need = max(1, int(np.ceil(self.min_observed * lb - 1e-9)))
-        ok = (seen[origins] - seen[origins - lb] >= need) & (
-            seen[origins + hz] - seen[origins] >= 1
-        )
-        origins = origins[ok]
+        ok = (at - seen[: last + 1 - lb : stride]) >= need
+        ok &= (seen[lb + hz : last + hz + 1 : stride] - at) >= 1
+        starts = np.flatnonzero(ok).astype(np.int64)
+        starts *= stride  # origin - lookback, in grid steps
+        out: dict[str, NDArray[np.int64]] = {}
         for part, (begin, end) in frame.part_bounds().items():
-            inside = (origins >= begin) & (origins + hz <= end)
-            out[part] = origins[inside] - lb
+            # A window's part is where its targets lie: begin <= origin and origin + hz <= end.
+            lo = np.searchsorted(starts, begin - lb, side="left")
+            hi = np.searchsorted(starts, end - hz - lb, side="right")
+            out[part] = starts[lo:hi]
         return out
 
     def transform(self, frame: SeriesFrame) -> WindowSplits:
