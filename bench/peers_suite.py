@@ -75,7 +75,7 @@ def main() -> None:
         timing = "; ".join(f"{p.name} {p.fit_s:.1f} / {p.predict_s:.2f}" for p in peers)
         best = min(errors, key=lambda k: errors[k])
         cells = [
-            f"**{errors[k]:.4g}**" if k == best else f"{errors[k]:.4g}"
+            f"**{errors[k]:.5g}**" if k == best else f"{errors[k]:.5g}"
             for k in ("naive", "snaive", "lightgbm", "nhits")
             if k in errors
         ]
