@@ -92,6 +92,9 @@ def test_readme_describes_every_file_and_only_those() -> None:
         assert f"| `{name}.csv` |" in README
         row = next(line for line in README.splitlines() if line.startswith(f"| `{name}.csv` |"))
         assert f"| {len(series.frame):,} |" in row
+        stamps = series.frame["timestamp"]
+        shape = "%Y-%m-%d %H:%M" if series.step_ns < 86_400 * 10**9 else "%Y-%m-%d"
+        assert f"| {stamps.iloc[0]:{shape}} – {stamps.iloc[-1]:{shape}} |" in row
         assert row.rstrip().endswith(f"| {series.outages} |")
         if series.outages != "real":
             seed = re.fullmatch(r"cut at seed (\d+)", series.outages)
