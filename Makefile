@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gapcast needs Python 3.11+; set PYTHON=python3.11")'
@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The peers of the forecast-quality benchmark (mlforecast, LightGBM, neuralforecast, torch CPU):
+# an extra that `make test` and `make demo` never install.
+bench-install: $(STAMP)
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt \
+		--constraint constraints-bench.txt --editable '.[dev,bench]'
 
 demo: $(STAMP)
 	$(BIN)/gapcast demo
