@@ -108,6 +108,10 @@ class TrainedModel:
         from gapcast.processing.pipeline import ProcessingPipeline
 
         self.doc = dict(pipeline)
+        self.model_bytes, self.gap_model_bytes = model, gap_model
+        # The archives first: one that would run code is refused as such, whatever else is wrong.
+        self.model = load_model_bytes(model)
+        self.gap_model = load_model_bytes(gap_model) if gap_model is not None else None
         if int(self.doc.get("format", 1)) != PIPELINE_FORMAT:
             raise InvalidInput(
                 f"this model was stored by another gapcast version (pipeline format "
@@ -115,9 +119,6 @@ class TrainedModel:
                 "out differently); train it again with this version",
                 field="model",
             )
-        self.model_bytes, self.gap_model_bytes = model, gap_model
-        self.model = load_model_bytes(model)
-        self.gap_model = load_model_bytes(gap_model) if gap_model is not None else None
         self.pipeline = ProcessingPipeline.from_config(
             self.doc["steps"], targets=self.doc["targets"], covariates=self.doc["covariates"]
         )

@@ -104,7 +104,8 @@ def test_upload_train_and_see_the_results(page: Page, tmp_path: Path) -> None:
     expect(chart.locator("canvas")).to_have_count(1)
     assert int(chart.get_attribute("data-points") or 0) > 2000
     assert int(chart.get_attribute("data-gaps") or 0) == 22
-    expect(page.locator("#dataset-info")).to_contain_text("22 gaps (3 large)")
+    # Gaps of up to 3 weeks are small by default: 4 of the 22 are large.
+    expect(page.locator("#dataset-info")).to_contain_text("22 gaps (4 large)")
     shot(page, tmp_path, "1-dataset")
 
     set_config(
@@ -186,7 +187,7 @@ def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) ->
     error = page.locator('[data-error-for="lookback"]')
     expect(error).to_contain_text("lookback")
     expect(page.locator("#lookback")).to_have_class("invalid")
-    set_config(page, lookback="16", hyperparameters='{"units": "many"}', model="lstm")
+    set_config(page, lookback="16", model="lstm")  # model "auto" takes no hyperparameters
     set_config(page, hyperparameters='{"units": "many"}')
     page.click("#train-button")
     expect(page.locator('[data-error-for="hyperparameters"]')).to_contain_text("units")

@@ -26,10 +26,12 @@ def train_request(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def training_epoch(message: dict[str, Any], at_least: int = 1) -> bool:
-    """An end-of-epoch progress event of the forecaster, at ``at_least`` or later."""
+    """An end-of-epoch progress event of the forecaster's (candidate) training, at ``at_least``
+    or later."""
     return (
         message.get("type") == "progress"
         and message.get("model") == "forecaster"
+        and message.get("phase") == "candidate"
         and message.get("batch") is None
         and message["epoch"] >= at_least
     )

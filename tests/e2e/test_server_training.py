@@ -46,16 +46,23 @@ def test_messages_in_order_with_run_id_and_seq(run: Conversation) -> None:
     gaps = run.of_type("gaps")[0]
     assert gaps["large"] > 0 and gaps["gap_classifier"] is True
     progress = [m for m in run.of_type("progress") if m["model"] == "forecaster"]
-    assert {m["epoch"] for m in progress} == {1, 2}
+    assert {(m["phase"], m["epoch"]) for m in progress} == {
+        (phase, epoch) for phase in ("candidate", "refit") for epoch in (1, 2)
+    }
     end_of_epoch = [m for m in progress if m.get("batch") is None]
-    assert all(m["epochs"] == 2 and m["loss"] > 0 and m["val_loss"] > 0 for m in end_of_epoch)
+    assert all(m["epochs"] == 2 and m["loss"] > 0 for m in end_of_epoch)
+    # Validation loss while a candidate trains; the refit trains on the validation part too.
+    assert all((m.get("val_loss") is not None) == (m["phase"] == "candidate") for m in end_of_epoch)
+    assert len(run.of_type("candidate")) == 1
     assert all("eta_s" in m and "samples_per_s" in m for m in progress)
 
     done = run.last
     assert done["type"] == "done" and done["status"] == "succeeded"
     assert done["epochs"] == 2 and done["runtime_s"] > 0 and done["loss"] > 0
-    assert {"mae", "rmse", "mase", "naive"} <= set(done["metrics"])
-    assert {a["kind"] for a in done["artifacts"]} == {"model", "gap_model", "plot", "pipeline"}
+    assert {"mae", "rmse", "mase", "leaderboard", "verdict"} <= set(done["metrics"])
+    assert done["verdict"] == done["metrics"]["verdict"]
+    kinds = {a["kind"] for a in done["artifacts"]}
+    assert kinds == {"model", "gap_model", "plot", "pipeline", "backtest"}
     assert run.close_code == 1000
 
 
@@ -82,7 +89,12 @@ def test_artifacts_download(live_server: LiveServer, run: Conversation) -> None:
         pipeline = http.get(_artifact(run, "pipeline")["url"]).json()
         assert pipeline["lookback"] == 16 and pipeline["horizon"] == 4
         listed = http.get(f"/runs/{run.last['run_id']}/artifacts").json()
-        assert len(listed) == 4
+        assert len(listed) == 5
+        backtest = http.get(_artifact(run, "backtest")["url"]).json()
+        assert (
+            backtest["horizon"] == 4 and len(backtest["origins"]) == run.last["metrics"]["origins"]
+        )
+        assert set(backtest["forecasts"]) >= {"model", "naive"}
 
 
 def test_predict_from_dataset_and_from_posted_points(

@@ -28,9 +28,20 @@ from gapcast.model_training.ml_runner import MLRunner
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
+# One training phase (no refit), under a fixed name: the candidate "linear".
 CONFIG = TrainingConfig.model_validate(
-    {"model": "linear", "training": {"epochs": 4, "patience": 0, "gap_classifier": "never"}}
+    {
+        "model": "linear",
+        "training": {
+            "epochs": 4,
+            "patience": 0,
+            "gap_classifier": "never",
+            "refit": False,
+            "correction": "off",
+        },
+    }
 ).with_overrides({"lookback": 16, "horizon": 4})
+PHASE = "candidate-linear"
 
 
 def _running_run(sessions: sessionmaker[Session], sample_csv: Path) -> tuple[str, SeriesFrame]:
@@ -57,7 +68,8 @@ def _stored(sessions: sessionmaker[Session], run_id: str) -> tuple[int, int] | N
             assert member is not None
             return json.loads(member.read())
 
-        return read("forecaster/training_metadata.json")["epoch"], len(read("history.json"))
+        epoch = read(f"{PHASE}/training_metadata.json")["epoch"]
+        return epoch, len(read(f"{PHASE}.history.json"))
 
 
 def test_checkpoint_stored_after_epoch_n_holds_epoch_n(

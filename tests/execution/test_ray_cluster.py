@@ -159,13 +159,18 @@ def test_a_server_joins_a_running_cluster(
     assert accepted["type"] == "accepted"
     assert [m["seq"] for m in events] == list(range(1, len(events) + 1))
     assert any("running on Ray node" in m.get("message", "") for m in events)
-    epochs = [m["epoch"] for m in events if m["type"] == "progress" and m.get("batch") is None]
+    epochs = [
+        m["epoch"]
+        for m in events
+        if m["type"] == "progress" and m.get("batch") is None and m.get("phase") == "candidate"
+    ]
     assert epochs == [1, 2]
     assert events[-1]["type"] == "done" and events[-1]["status"] == "succeeded", events[-1]
     assert view["status"] == "succeeded"
     assert view["executor"]["kind"] == "ray" and view["executor"]["address"] == address
     assert view["executor"]["task_id"]
-    assert sorted(a["kind"] for a in view["artifacts"]) == ["model", "pipeline", "plot"]
+    kinds = sorted(a["kind"] for a in view["artifacts"])
+    assert kinds == ["backtest", "model", "pipeline", "plot"]
 
 
 @pytest.mark.parametrize("address", ["ray://head:10001", "RAY://10.0.0.5:10001"])

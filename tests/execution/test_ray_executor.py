@@ -117,13 +117,18 @@ def test_run_streams_live_events_through_ray(server: LiveServer) -> None:
     assert accepted["type"] == "accepted"
     assert [m["seq"] for m in events] == list(range(1, len(events) + 1))
     assert any("running on Ray node" in m.get("message", "") for m in events)
-    epochs = [m["epoch"] for m in events if m["type"] == "progress" and m.get("batch") is None]
-    assert epochs == [1, 2]
+    epochs = [
+        (m.get("phase"), m["epoch"])
+        for m in events
+        if m["type"] == "progress" and m.get("batch") is None
+    ]
+    assert epochs == [("candidate", 1), ("candidate", 2)]  # TINY has no refit
     assert events[-1]["type"] == "done" and events[-1]["status"] == "succeeded"
     view = run_view(server, accepted["run_id"])
     assert view["executor"]["kind"] == "ray" and view["executor"]["task_id"]
     # The checkpoint artifact is gone with the run's end; the results are there.
-    assert sorted(a["kind"] for a in view["artifacts"]) == ["model", "pipeline", "plot"]
+    kinds = sorted(a["kind"] for a in view["artifacts"])
+    assert kinds == ["backtest", "model", "pipeline", "plot"]
 
 
 def test_cancel_ends_the_ray_task_cleanly(server: LiveServer) -> None:

@@ -30,7 +30,8 @@ import httpx
 from gapcast.config import Settings
 
 SAMPLE_CSV = Path(__file__).parents[1] / "data" / "mauna_loa_co2_weekly.csv"
-# A run of a few seconds: the linear model, 2 epochs, short windows, no gap classifier.
+# A run of a few seconds: the linear model, 2 epochs, short windows, no gap classifier and no
+# refit (the model-training tests cover the refit; server tests only need a run).
 TINY: dict[str, Any] = {
     "model": "linear",
     "epochs": 2,
@@ -38,6 +39,7 @@ TINY: dict[str, Any] = {
     "horizon": 4,
     "patience": 0,
     "gap_classifier": "never",
+    "refit": False,
 }
 
 
