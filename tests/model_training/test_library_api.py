@@ -48,7 +48,14 @@ def test_predict_matches_plain_keras_in_a_fresh_process(
     model = gapcast.load_model(result)
     recent = series.iloc[-50:]
     forecast = model.predict(recent)
-    assert list(forecast.columns) == ["timestamp", "load"] and len(forecast) == 4
+    assert list(forecast.columns) == [
+        "timestamp",
+        "load",
+        "load_p10",
+        "load_p50",
+        "load_p90",
+    ]
+    assert len(forecast) == 4
     step = forecast["timestamp"].diff().dropna().unique()
     assert len(step) == 1 and step[0] == pd.Timedelta(hours=1)
     assert forecast["timestamp"].iloc[0] == pd.Timestamp(

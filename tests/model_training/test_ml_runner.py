@@ -43,7 +43,7 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     assert all(e.val_loss is not None for e in ends if e.phase == "candidate")
     assert {e.candidate for e in ends} == {"mlp+correction"}
     assert result.gap_metrics is None and result.epochs == 3 and len(result.history) == 3
-    assert {a.kind for a in result.artifacts} == {"model", "pipeline", "plot"}
+    assert {a.kind for a in result.artifacts} == {"model", "pipeline", "plot", "backtest"}
     m = result.metrics
     assert m.season == 24 and m.origins > 0 and m.origin_stride == 4
     assert m.mae is not None and m.mae >= 0 and m.mase is not None
@@ -74,12 +74,19 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     assert gm.evaluation == "test_split" and gm.folds is None
     assert gm.positives == round(gm.gap_rate * gm.samples * 4) and gm.positives >= 20 * 4
     assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc", "average_precision"}
-    assert {a.kind for a in result.artifacts} == {"model", "gap_model", "pipeline", "plot"}
+    assert {a.kind for a in result.artifacts} == {
+        "model",
+        "gap_model",
+        "pipeline",
+        "plot",
+        "backtest",
+    }
     # Origins whose horizon is mostly unobserved are skipped; unobserved truth is never scored.
     m = result.metrics
     assert 0 < m.points < m.origins * 4
     forecast = gapcast.load_model(result).predict(gappy_series.iloc[-60:])
-    assert list(forecast.columns) == ["timestamp", "load", "p_gap"]
+    quantiles = ["load_p10", "load_p50", "load_p90"]
+    assert list(forecast.columns) == ["timestamp", "load", *quantiles, "p_gap"]
     assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
 
 
@@ -399,9 +406,9 @@ def test_a_weekly_three_hour_outage_trains_and_predicts_with_a_week_long_lookbac
     n = 24 * 7 * 10
     t = np.arange(n)
     ts = pd.date_range("2024-01-01", periods=n, freq="h")  # a Monday
-    load = 50 + 10 * np.sin(2 * np.pi * t / 24) + 3 * (ts.dayofweek >= 5)
+    load = 50 + 10 * np.sin(2 * np.pi * t / 24) + 3 * (ts.day_of_week >= 5)
     df = pd.DataFrame({"timestamp": ts, "load": load})
-    df.loc[(ts.dayofweek == 6) & (ts.hour < 3), "load"] = np.nan
+    df.loc[(ts.day_of_week == 6) & (ts.hour < 3), "load"] = np.nan
     config = {
         "model": "linear",
         "training": {"epochs": 2, "gap_classifier": "never"},
