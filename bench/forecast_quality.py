@@ -137,6 +137,9 @@ def evaluate(series: Any, *, peers: bool, named: bool) -> dict[str, Any]:
             else None
         ),
         "auto_s": auto_s,
+        "intervals": (
+            result.metrics.intervals.model_dump(mode="json") if result.metrics.intervals else None
+        ),
         "gap": result.gap_metrics.model_dump(mode="json") if result.gap_metrics else None,
     }
     if named:
@@ -178,6 +181,15 @@ def print_series(out: dict[str, Any]) -> None:
     )
     if out.get("auto_over_named"):
         print(f"auto run {out['auto_s']:.0f} s = {out['auto_over_named']:.2f}x a named-model run")
+    iv = out.get("intervals")
+    if iv:
+        print(
+            f"P10-P90 interval: coverage {fmt(iv['coverage'])} (gappy history "
+            f"{fmt(iv['coverage_gappy_history'])}, "
+            f"complete {fmt(iv['coverage_complete_history'])}), "
+            f"width {fmt(iv['width'], '.4g')}, pinball {fmt(iv['pinball'], '.4g')} vs seasonal "
+            f"naive's {fmt(iv['pinball_seasonal_naive'], '.4g')} ({fmt(iv['pinball_ratio'])})"
+        )
     gap = out.get("gap")
     if gap:
         base = gap.get("baseline") or {}
@@ -208,9 +220,15 @@ def main() -> None:
         "vs_best_peer",
         "auto_over_named",
     )
+    heads += ("P10-P90 cover", "pinball/snaive")
     print(f"{'series':22s} " + " ".join(f"{h:>15s}" for h in heads))
     for r in results:
-        print(f"{r['series']:22s} " + " ".join(f"{fmt(r.get(k)):>15s}" for k in keys))
+        iv = r.get("intervals") or {}
+        cells = [fmt(r.get(k)) for k in keys] + [
+            fmt(iv.get("coverage")),
+            fmt(iv.get("pinball_ratio")),
+        ]
+        print(f"{r['series']:22s} " + " ".join(f"{c:>15s}" for c in cells))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
 

@@ -164,6 +164,31 @@ def test_statsforecast_baselines_match_statsforecast_called_directly() -> None:
             np.testing.assert_allclose(ours[i, :, 0], expected, rtol=1e-10)
 
 
+def test_statsforecast_baselines_use_the_detected_seasons_only() -> None:
+    week = Season("1 week", 24 * 7)
+    both = make_baselines(
+        [DAY, week], detected=[DAY], stats_models=["autoets", "mstl"], fit_end=24 * 60, horizon=24
+    )
+    # Seasonal naive tries every season; MSTL decomposes only the confirmed one.
+    assert [b.name for b in both] == [
+        "naive",
+        "seasonal_naive_1_day",
+        "seasonal_naive_1_week",
+        "autoets",
+        "mstl",
+    ]
+    mstl = both[-1]
+    assert isinstance(mstl, StatsForecastBaseline) and mstl.seasons == [DAY]
+    assert mstl.history_limit == 500  # sized by the day, not the week (4 weeks: 672)
+    none = make_baselines(
+        [DAY], detected=[], stats_models=["autoets", "mstl"], fit_end=24 * 60, horizon=24
+    )
+    # No confirmed season: no MSTL, and AutoETS without a season.
+    assert [b.name for b in none] == ["naive", "seasonal_naive_1_day", "autoets"]
+    ets = none[-1]
+    assert isinstance(ets, StatsForecastBaseline) and ets.seasons == []
+
+
 def _noisy_daily(n: int = 24 * 30) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     t = np.arange(n)

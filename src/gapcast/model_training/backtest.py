@@ -270,8 +270,14 @@ def run_backtest(
     forecasts: dict[str, tuple[str, str, F64, float | None]] = {
         "model": (label, "model", model_fc, None)
     }
+    fitting = data.baseline_seasons()
+    confirmed = {s.steps for s in data.seasons}
     for baseline in make_baselines(
-        data.baseline_seasons(), stats_models=stats_models, fit_end=test_start, horizon=horizon
+        fitting,
+        detected=[s for s in fitting if s.steps in confirmed],
+        stats_models=stats_models,
+        fit_end=test_start,
+        horizon=horizon,
     ):
         fc = baseline.forecast(data.real, origins.index, horizon)
         forecasts[baseline.name] = (baseline.label, "baseline", fc, baseline.fit_s)

@@ -148,18 +148,26 @@ def history_limit(seasons: list[Season], horizon: int) -> int:
 def make_baselines(
     seasons: list[Season],
     *,
+    detected: list[Season] | None = None,
     stats_models: tuple[StatsModel, ...] | list[StatsModel] = (),
     fit_end: int,
     horizon: int,
 ) -> list[Baseline]:
     """Naive, seasonal naive for each season, then the statsforecast models asked for.
 
-    ``seasons`` are those that fit the history (for seasonal naive); MSTL keeps the ones it can
-    decompose (two cycles in its history), and sub-daily AutoETS uses the daily one when short.
+    ``seasons`` are those that fit the history (for seasonal naive: cheap, so every one the
+    frequency suggests is tried). The statsforecast models get the ``detected`` ones only (the
+    seasons the data confirmed, default: all of ``seasons``), as a practitioner would configure
+    them: a weekly MSTL component on a series without a weekly cycle costs minutes per run and
+    fits noise. MSTL keeps the seasons it can decompose (two cycles in its history) and is left
+    out when none is left; AutoETS falls back to no season.
     """
     out: list[Baseline] = [Naive(), *(SeasonalNaive(s) for s in seasons)]
-    limit = history_limit(seasons, horizon)
+    chosen = seasons if detected is None else detected
+    limit = history_limit(chosen, horizon)
     for kind in stats_models:
-        usable = [s for s in seasons if 2 * s.steps <= min(limit, fit_end)]
+        usable = [s for s in chosen if 2 * s.steps <= min(limit, fit_end)]
+        if kind == "mstl" and not usable:
+            continue
         out.append(StatsForecastBaseline(kind, usable, fit_end=fit_end, history_limit=limit))
     return out
