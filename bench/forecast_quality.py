@@ -143,7 +143,8 @@ def evaluate(series: Any, *, peers: bool, named: bool) -> dict[str, Any]:
         "gap": result.gap_metrics.model_dump(mode="json") if result.gap_metrics else None,
     }
     if named:
-        _, named_s = run_gapcast(series.frame, {"model": "mlp"})
+        # Same baselines as the auto run, so the ratio is the cost of the model choice alone.
+        _, named_s = run_gapcast(series.frame, {"model": "mlp", "training": {"baselines": STATS}})
         out["named_s"] = named_s
         out["auto_over_named"] = auto_s / named_s
     print_series(out)

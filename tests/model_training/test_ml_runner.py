@@ -424,3 +424,33 @@ def test_a_weekly_three_hour_outage_trains_and_predicts_with_a_week_long_lookbac
     assert result.metrics.lookback == 168 and result.metrics.origins >= 3
     forecast = gapcast.load_model(result).predict(df)
     assert len(forecast) == 24 and forecast["load"].notna().all()
+
+
+def test_without_a_season_the_correction_corrects_the_last_value() -> None:
+    rng = np.random.default_rng(3)
+    n = 24 * 40
+    # AR(1) with phi 0.9: lag-24 autocorrelation 0.9**24 = 0.08, no cycle to confirm.
+    noise = rng.normal(size=n)
+    x = np.zeros(n)
+    for i in range(1, n):
+        x[i] = 0.9 * x[i - 1] + noise[i]
+    df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=n, freq="h"), "x": x})
+    cfg = {
+        "preprocessing": [
+            {"step": "resample"},
+            {"step": "detect_gaps"},
+            {"step": "split"},
+            {"step": "calendar"},
+            {"step": "window", "lookback": 24, "horizon": 4},
+        ],
+        "training": {"epochs": 2, "refit": False},
+    }
+    result, _ = _run(df, cfg)
+    m = result.metrics
+    assert m.reference_season == 1
+    labels = {c.key: c.label for c in m.candidates}
+    assert labels["linear+correction"] == "linear, naive correction"
+    assert labels["mlp+correction"] == "mlp, naive correction" and labels["mlp"] == "mlp"
+    # Corrections start from the last value, so even two epochs stay close to naive.
+    naive = m.baseline("naive")
+    assert naive is not None and m.mae is not None and m.mae <= 1.5 * naive.mae

@@ -63,6 +63,11 @@ def test_seasons_are_confirmed_by_autocorrelation() -> None:
     daily = np.sin(2 * np.pi * t / 24)
     assert [s.name for s in confirmed_seasons(daily, HOUR_NS)] == ["1 day", "1 week"]
     assert confirmed_seasons(np.random.default_rng(1).normal(size=t.size), HOUR_NS) == []
+    # A random walk correlates with itself a day later (0.9+) without any cycle: not a season.
+    walk = np.cumsum(np.random.default_rng(2).normal(size=t.size))
+    assert confirmed_seasons(walk, HOUR_NS) == []
+    # A daily cycle riding on a random walk is still found.
+    assert [s.name for s in confirmed_seasons(walk + 5 * daily, HOUR_NS)][:1] == ["1 day"]
     assert default_horizon(HOUR_NS) == 24 and default_horizon(5 * MINUTE_NS) == 48
     assert default_horizon(DAY_NS) == 14 and default_horizon(7 * DAY_NS) == 13
     assert default_lookback(HOUR_NS, [], Season("1 day", 24)) == 48
@@ -136,3 +141,15 @@ def test_an_origin_past_the_grid_end_reads_the_missing_steps_as_missing() -> Non
     cal = batch.x[0, :, 3:5]  # time of day of steps 4 .. 15
     hours = np.arange(4, 16)
     np.testing.assert_allclose(cal[:, 0], np.sin(2 * np.pi * hours / 24), atol=1e-6)
+
+
+def test_season_one_makes_the_last_observed_value_the_reference() -> None:
+    values = np.arange(20.0)[None, :]
+    observed = np.ones((1, 20), bool)
+    values[0, 12:14] = np.nan  # the lookback ends in a hole: the last observed value is 11
+    observed[0, 12:14] = False
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout(season=1))
+    reference = batch.to_real(batch.reference)[0, :, 0]
+    np.testing.assert_allclose(reference, [11, 11, 11, 11], rtol=1e-6)
+    none = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout(season=None))
+    assert not none.reference.any()  # no reference: the input stays 0

@@ -197,7 +197,13 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
             (
                 "window",
                 f"lookback {metrics['lookback']}, horizon {metrics['horizon']}, "
-                + (f"seasonal reference {season} steps" if season else "no seasonal reference"),
+                + (
+                    "naive reference (last value)"
+                    if season == 1
+                    else f"seasonal reference {season} steps"
+                    if season
+                    else "no reference"
+                ),
             )
         )
     extra += [

@@ -1,10 +1,11 @@
 """Model choice: which candidates a run trains, and the one it keeps.
 
 ``model: "auto"`` (the default) trains a linear model and an MLP, each as a plain forecaster and
-as "seasonal naive + learned correction" (when the data has a season), and keeps the candidate
-with the lowest MAE on the validation origins — scored like the test backtest, in real units,
-origins right after outages included. Naming a model trains just that model, with the correction
-on when the data has a season (``training.correction`` overrides both).
+as "reference + learned correction", and keeps the candidate with the lowest MAE on the
+validation origins — scored like the test backtest, in real units, origins right after outages
+included. The reference is the seasonal naive value when the data has a season, the last value
+(naive) when it has none. Naming a model trains just that model, with the correction on
+(``training.correction`` overrides both; a window step with ``season="none"`` has no reference).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Candidate:
     model: str
     correction: bool
     hyperparameters: dict[str, Any] = field(default_factory=dict, compare=False)
+    reference: str = field(default="seasonal", compare=False)  # what the correction corrects
 
     @property
     def key(self) -> str:
@@ -37,7 +39,7 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        return f"{self.model}, seasonal correction" if self.correction else self.model
+        return f"{self.model}, {self.reference} correction" if self.correction else self.model
 
 
 @dataclass
@@ -50,8 +52,11 @@ class TrainedCandidate:
     seconds: float
 
 
-def candidates_for(config: TrainingConfig, has_season: bool) -> list[Candidate]:
-    """What a run trains: see the module docstring."""
+def candidates_for(config: TrainingConfig, season: int | None) -> list[Candidate]:
+    """What a run trains: see the module docstring. ``season`` is the window's reference season
+    (1: naive, None: no reference)."""
+    has_season = season is not None
+    reference = "naive" if season == 1 else "seasonal"
     mode = config.training.correction
     if mode == "auto":
         options = [True, False] if config.model == AUTO else [True]
@@ -62,7 +67,7 @@ def candidates_for(config: TrainingConfig, has_season: bool) -> list[Candidate]:
         models = list(AUTO_MODELS)
     else:
         models = [(config.model, dict(config.hyperparameters))]
-    return [Candidate(m, c, hp) for m, hp in models for c in options]
+    return [Candidate(m, c, hp, reference) for m, hp in models for c in options]
 
 
 def validation_origins(data: TrainingData) -> backtest.Origins:

@@ -162,7 +162,7 @@ class MLRunner:
         )
         gap = self._train_gap_classifier(data) if want_gaps else None
 
-        candidates = candidates_for(cfg, has_season=data.pipeline.window.season_steps is not None)
+        candidates = candidates_for(cfg, season=data.pipeline.window.season_steps)
         names = ", ".join(c.label for c in candidates)
         self._status("training", f"{names}: {len(data.origins['train'])} windows")
         trained = run_candidates(

@@ -152,7 +152,9 @@ class ForecastMetrics(_Metrics):
     lookback: int | None = Field(default=None, description="input steps the run used")
     horizon: int | None = Field(default=None, description="forecast steps")
     reference_season: int | None = Field(
-        default=None, description="season (steps) of the seasonal-naive reference; None: none"
+        default=None,
+        description="season (steps) of the reference the model corrects; 1: the last value "
+        "(naive); None: no reference",
     )
     leaderboard: list[MethodScore] = Field(description="model and baselines, sorted by MAE")
     best_baseline: str | None

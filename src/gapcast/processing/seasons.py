@@ -86,16 +86,22 @@ def lag_autocorrelation(values: NDArray[np.float64], lag: int) -> float:
 
 
 def confirmed_seasons(values: NDArray[np.float64], freq_ns: int) -> list[Season]:
-    """The candidate seasons that the series covers twice and whose lag autocorrelation is at
-    least ``MIN_AUTOCORRELATION``; ``values`` (T,) or (k, T) is the training part, NaN unknown
-    (with several channels, each season must hold on their average correlation)."""
+    """The candidate seasons that the series covers twice and whose lag autocorrelation, on the
+    series' step-to-step changes, is at least ``MIN_AUTOCORRELATION``; ``values`` (T,) or (k, T)
+    is the training part, NaN unknown (with several channels, each season must hold on their
+    average correlation).
+
+    Changes, not levels: a slowly wandering series (a random walk, sea temperature) correlates
+    with itself at every lag, a daily one included, without any cycle; its changes do not. A
+    real cycle repeats in the changes too (the textbook practice: test seasonality after
+    differencing)."""
     v = np.atleast_2d(np.asarray(values, dtype=np.float64))
     out = []
     for season in candidate_seasons(freq_ns):
         if v.shape[1] < 2 * season.steps:
             continue
         # The latest stretch says enough (and a minute series' millions of points cost seconds).
-        recent = v[:, -max(ACF_POINTS, 20 * season.steps) :]
+        recent = np.diff(v[:, -max(ACF_POINTS, 20 * season.steps) - 1 :], axis=1)
         acf = [lag_autocorrelation(row, season.steps) for row in recent]
         known = [a for a in acf if np.isfinite(a)]
         if known and float(np.mean(known)) >= MIN_AUTOCORRELATION:

@@ -11,7 +11,8 @@ Per step, the model gets one row of features (``Layout.n_features``)::
                     forward from the last observed one; 0 in the forecast steps
     observed (C)    1 where the point was really measured (filled points are not)
     reference (k)   in the forecast steps, the seasonal-naive value of each target (the value one
-                    season earlier, relative like the rest); 0 in the lookback
+                    season earlier, relative like the rest; season 1 is the last value, naive);
+                    0 in the lookback
     calendar (2f)   sin/cos of the calendar cycles, for the lookback and the forecast steps alike
     is_future (1)   1 in the forecast steps
 
@@ -62,7 +63,7 @@ class ModelBatch:
     x: F32  # (n, lookback + horizon, n_features)
     level: F64  # (n, n_inputs) prepared units
     spread: F64  # (n, n_inputs)
-    reference: F32  # (n, horizon, n_targets) relative units (0 without a season)
+    reference: F32  # (n, horizon, n_targets) relative units (0 without a reference season)
     observed_fraction: F64  # (n,) share of lookback steps with a target really measured
     target_ts: NDArray[np.int64]  # (n, horizon)
     y: F32 | None = None  # (n, horizon, n_targets) relative units, 0 where never observed

@@ -193,7 +193,9 @@ class Window(Step):
     the part its targets lie in (the lookback may reach back into an earlier part: that is
     history, not leakage). ``lookback``, ``horizon`` and ``season`` left to ``None``/"auto" are
     resolved when fitting, from the frequency and the seasons of the training part, and the
-    fitted step stores the resolved values.
+    fitted step stores the resolved values. ``season="auto"`` picks the shortest confirmed
+    season as the forecast's reference, or 1 (the last value: naive) when the data has none;
+    ``"none"`` gives the model no reference at all.
     """
 
     name = "window"
@@ -302,7 +304,8 @@ class Window(Step):
         limit = self.lookback if self.lookback is not None else MAX_LOOKBACK
         if self.season == "auto":
             best = reference_season([s for s in seasons if s.steps <= limit])
-            self.season = best.steps if best is not None else "none"
+            # Without a cycle the last value is the best simple forecast to correct (naive).
+            self.season = best.steps if best is not None else 1
         elif (
             isinstance(self.season, int)
             and self.lookback is not None
@@ -314,7 +317,7 @@ class Window(Step):
                 field=self.field("season"),
             )
         reference = next((s for s in seasons if s.steps == self.season_steps), None)
-        if reference is None and self.season_steps is not None:
+        if reference is None and self.season_steps is not None and self.season_steps > 1:
             reference = Season(f"{self.season_steps} steps", self.season_steps)
         if self.horizon is None:
             self.horizon = default_horizon(freq) if freq else 24

@@ -166,7 +166,8 @@ function showResult(runId, result) {
     `<caption>backtest on ${m.origins ?? 0} origins of the test part (every ${m.origin_stride ?? "–"} steps), ` +
     `${(m.points ?? 0).toLocaleString()} observed points; best first` +
     (m.lookback != null ? ` · lookback ${m.lookback}, horizon ${m.horizon}` +
-      (m.reference_season ? `, seasonal reference ${m.reference_season} steps` : "") : "") +
+      (m.reference_season === 1 ? ", naive reference (last value)"
+        : m.reference_season ? `, seasonal reference ${m.reference_season} steps` : "") : "") +
     "</caption>" +
     `<thead>${head}</thead><tbody>${rows.join("")}` +
     `<tr><td>epochs · runtime</td><td colspan="${keys.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
