@@ -29,13 +29,16 @@ class TrainingParams(BaseModel):
         default="auto", description="auto: trained when the data has large gaps"
     )
     gap_classifier_epochs: int = Field(default=10, ge=1, le=1_000)
+    # MAE by the quality suite: it beat MSE on 4 of its 5 real series (demand 0.69 vs 0.84 of the
+    # best baseline, sea temperature 0.91 vs 1.13), and the backtest scores MAE.
     loss: Literal["mse", "mae", "huber"] = Field(
-        default="mse", description="training loss on the window-relative targets"
+        default="mae", description="training loss on the window-relative targets"
     )
     correction: Literal["auto", "on", "off"] = Field(
         default="auto",
-        description="forecast the correction to the seasonal-naive value instead of the level; "
-        "auto: on for a named model when the data has a season, both tried by model 'auto'",
+        description="forecast the correction to the reference (the seasonal-naive value, or the "
+        "last value without a season) instead of the level; auto: on for a named model, both "
+        "tried by model 'auto'",
     )
     refit: bool = Field(
         default=True,
