@@ -12,7 +12,13 @@ import pytest
 from gapcast.errors import InvalidInput
 from gapcast.model_training.gap_features import GapEncoder, cycles_for, origin_context
 from gapcast.model_training.gap_model import GapPredictor, GapTrainingResult, train_gap_classifier
-from gapcast.model_training.gap_scoring import f1_threshold, outage_windows, verdict
+from gapcast.model_training.gap_scoring import (
+    f1_threshold,
+    fit_platt,
+    outage_windows,
+    platt,
+    verdict,
+)
 from gapcast.model_training.results import GapMetrics
 
 HALF_HOUR = pd.Timedelta(minutes=30)
@@ -144,7 +150,11 @@ def test_context_features_count_the_outage_going_on() -> None:
 def test_threshold_scores_and_window_labels() -> None:
     y = np.array([0, 0, 1, 1, 0, 1])
     p = np.array([0.1, 0.2, 0.9, 0.8, 0.7, 0.3])
-    assert f1_threshold(y, p) == 0.3  # flagging all four from 0.3 up: F1 = 6/7, the best
+    # Flagging the four from 0.3 up gives the best F1 (6/7); the threshold sits halfway (logit
+    # scale) between 0.3 and the next lower score, 0.2.
+    threshold = f1_threshold(y, p)
+    assert threshold is not None and 0.2 < threshold < 0.3
+    assert ((p >= threshold) == (p >= 0.3)).all()
     assert f1_threshold(np.zeros(3), np.ones(3)) is None
     rows = np.array([[0, 1, 1, 0], [1, 0, 1, 0]], bool)
     assert outage_windows(rows, 2).tolist() == [True, False]
@@ -157,6 +167,19 @@ def test_threshold_scores_and_window_labels() -> None:
     assert verdict(0.3, 0.6, "day-of-week rate")["text"].startswith(
         "worse than the day-of-week rate by 50%"
     )
+
+
+def test_platt_calibration_converges_on_scores_far_from_calibrated() -> None:
+    """Full Newton steps diverged on such scores (a run's window scores: most near 0, a few
+    near 1, positives on both sides); halved steps find the fit."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(500), np.ones(70)]
+    score = np.r_[rng.uniform(0, 0.002, 495), rng.uniform(0.4, 0.75, 5), rng.uniform(0, 0.002, 40)]
+    score = np.r_[score, rng.uniform(0.9, 1.0, 30)]
+    a, b = fit_platt(y, score)
+    assert 0 < a < 5 and np.isfinite(b)
+    p = platt(score, (a, b))
+    assert abs(p.mean() - y.mean()) < 0.02  # calibrated on average
 
 
 def test_a_gap_model_from_another_version_is_refused_and_a_legacy_one_predicts() -> None:

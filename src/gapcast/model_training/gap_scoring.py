@@ -44,7 +44,15 @@ def f1_threshold(y: Any, p: Any) -> float | None:
     tp = np.cumsum(hits)[last]
     flagged = last + 1
     f1 = 2 * tp / (flagged + n_pos)
-    return float(s_sorted[last[int(np.argmax(f1))]])
+    best = int(np.argmax(f1))
+    cut = float(s_sorted[last[best]])
+    if best + 1 == last.size:
+        return cut
+    # Any threshold down to the next lower score flags the same steps here; halfway (on the
+    # logit scale) is the one least likely to flip on new data, where the cut itself would sit
+    # right on one validation step's score.
+    below = float(s_sorted[last[best + 1]])
+    return float(_sigmoid((_logit(cut) + _logit(below)) / 2)[0])
 
 
 def brier(y: Any, p: Any) -> float:
@@ -77,24 +85,42 @@ def window_score(p: Any, min_steps: int) -> F64:
     return out
 
 
-def fit_platt(y: Any, score: Any, iterations: int = 25) -> tuple[float, float]:
-    """(a, b) of P = sigmoid(a * logit(score) + b) by Newton's method on the log loss with a
-    little ridge (perfectly separated classes would send ``a`` to infinity); the identity
-    (1, 0) when ``y`` has a single class (nothing to calibrate on)."""
+def fit_platt(y: Any, score: Any, iterations: int = 50) -> tuple[float, float]:
+    """(a, b) of P = sigmoid(a * logit(score) + b), minimising the log loss plus a little ridge
+    (perfectly separated classes would send ``a`` to infinity) by Newton steps halved until the
+    loss falls (full steps diverge when the scores are far from calibrated); the identity (1, 0)
+    when ``y`` has a single class (nothing to calibrate on)."""
     t = np.asarray(y, np.float64).ravel()
     if t.size == 0 or t.min() == t.max():
         return 1.0, 0.0
-    x = _logit(score)
-    w = np.array([1.0, 0.0])
-    design = np.stack([x, np.ones_like(x)], axis=-1)
+    design = np.stack([_logit(score), np.ones(t.size)], axis=-1)
     ridge = 1e-2 * np.eye(2)
+
+    def loss(w: F64) -> float:
+        z = design @ w
+        # log(1 + e^z) - t z, written so neither term overflows.
+        return float(np.sum(np.logaddexp(0.0, z) - t * z) + 0.5 * w @ ridge @ w)
+
+    w = np.array([1.0, 0.0])
+    current = loss(w)
     for _ in range(iterations):
         q = _sigmoid(design @ w)
-        grad = design.T @ (q - t) + ridge @ (w - [1.0, 0.0])
+        grad = design.T @ (q - t) + ridge @ w
         hess = design.T @ (design * (q * (1 - q))[:, None]) + ridge
-        w = w - np.linalg.solve(hess, grad)
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while scale > 1e-6 and loss(w - scale * step) > current:
+            scale /= 2
+        if scale <= 1e-6:
+            break
+        w = w - scale * step
+        new = loss(w)
+        if current - new < 1e-10 * max(1.0, abs(current)):
+            current = new
+            break
+        current = new
     if w[0] < 0:
-        # A score ranking windows backwards on this part is not trusted to: the base rate.
+        # A score ranking windows backwards on this part is not trusted: the base rate.
         return 0.0, float(_logit(t.mean())[0])
     return float(w[0]), float(w[1])
 

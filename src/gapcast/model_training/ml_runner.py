@@ -242,7 +242,14 @@ class MLRunner:
             Artifact.of(
                 "plot",
                 render_run_png(
-                    plot_data(data, metrics, detail, history=history, gap_probability=p_gap)
+                    plot_data(
+                        data,
+                        metrics,
+                        detail,
+                        history=history,
+                        gap_probability=p_gap,
+                        gap_threshold=gap.doc.get("threshold") if gap is not None else None,
+                    )
                 ),
             )
         )
