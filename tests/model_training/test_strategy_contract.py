@@ -49,16 +49,13 @@ def test_strategy_contract(name: str) -> None:
 
 
 def test_gap_classifier_contract() -> None:
-    sizes = (168, 7)
-    gm = GeneralModel(GapClassifier({"units": 4, "layers": 1}, cycle_sizes=sizes), seed=1)
-    model = gm.build((5, len(sizes)), HORIZON, 1)
+    gm = GeneralModel(GapClassifier({"units": 4, "layers": 1}), seed=1)
+    model = gm.build((5, 1), HORIZON, 1)
     assert tuple(model.output_shape) == (None, 1)
     rng = np.random.default_rng(0)
     features = rng.normal(size=(32, 5)).astype("float32")
-    prior = np.full((32, 1), -2.0, "float32")
-    positions = [rng.integers(0, s, size=(32, 1)).astype("int32") for s in sizes]
-    x = [features, prior, *positions]
-    # The last layer starts at zero: before training the model is its prior (the baseline).
+    x = [features, np.full((32, 1), -2.0, "float32")]
+    # The last layer starts at zero and the trust at one: before training, the prior itself.
     np.testing.assert_allclose(model.predict(x, verbose=0), 1 / (1 + np.exp(2.0)), rtol=1e-5)
     y = (features[:, 0] > 0).astype("float32")
     gm.fit(x, y, validation=None, epochs=2, batch_size=8)

@@ -29,6 +29,9 @@ MAX_TRAIN_PAIRS = 65_536
 MAX_VAL_PAIRS = 32_768
 MAX_SCORED_STEPS = 262_144
 GAP_BATCH = 512  # samples are single steps: small batches would make an epoch all overhead
+# Not the forecaster's learning rate: batches of 512 single steps of a tiny model, ten epochs by
+# default; at 1e-3 it barely moves from its prior (the baseline) in that many steps.
+GAP_LEARNING_RATE = 1e-2
 PREDICT_BATCH = 8_192
 CV_FOLDS = 3  # three small extra fits: cheap, and each block still spans a third of the record
 # Below this many missing grid points the test part's precision and recall are noise: one missing
@@ -82,12 +85,11 @@ def predict_inputs(model: Any, inputs: GapInputs) -> NDArray[np.float64]:
 
 def build_model(encoder: GapEncoder, learning_rate: float, seed: int) -> Any:
     from gapcast.model_training.algorithm_implementation.gap_classifier import GapClassifier
-    from gapcast.model_training.gap_features import CYCLES, N_FEATURES
+    from gapcast.model_training.gap_features import N_FEATURES
     from gapcast.model_training.general_model import GeneralModel
 
-    sizes = tuple(CYCLES[c][0] for c in encoder.cycles)
-    gm = GeneralModel(GapClassifier(cycle_sizes=sizes), learning_rate=learning_rate, seed=seed)
-    return gm.build((N_FEATURES, len(sizes)), encoder.horizon, 1)
+    gm = GeneralModel(GapClassifier(), learning_rate=learning_rate, seed=seed)
+    return gm.build((N_FEATURES, 1), encoder.horizon, 1)
 
 
 def _whole_batches(inputs: GapInputs, y: NDArray[Any], batch: int) -> tuple[list[Any], Any]:
@@ -270,7 +272,7 @@ def _test_split_metrics(
     steps = origins[:, None] + np.arange(h)
     y = ~obs[steps]
     base = encoder.baseline(ts[steps])
-    metrics = _scores(y, p.reshape(-1, h), base, thresholds, encoder.baseline_name)
+    metrics = _scores(y, p.reshape(-1, h), base, thresholds, encoder.baseline_name, steps)
     k = int(window["min_steps"])
     wy = gs.outage_windows(y, k)
     wp = gs.platt(gs.window_score(p.reshape(-1, h), k), tuple(window["platt"]))
@@ -287,17 +289,23 @@ def _scores(
     baseline_p: NDArray[Any],
     thresholds: tuple[float, float],
     baseline_name: str,
+    steps: NDArray[np.int64],
 ) -> dict[str, Any]:
+    """Scores of the classifier and the baseline on windows ``y`` (n, horizon) of grid steps
+    ``steps``, and the verdict, judged on the distinct missing steps (a step is in up to
+    ``horizon`` windows; an outage's steps are far from independent even then)."""
     metrics: dict[str, Any] = gs.scores(y, p, thresholds[0])
     metrics["baseline"] = gs.scores(y, baseline_p, thresholds[1])
     metrics["baseline_name"] = baseline_name
     metrics["gap_rate"] = float(np.mean(y)) if np.size(y) else 0.0
     metrics["samples"] = len(y)
     metrics["positives"] = int(np.sum(y))
+    metrics["gap_steps"] = int(np.unique(steps[np.asarray(y, bool)]).size)
     metrics["verdict"] = gs.verdict(
         metrics["average_precision"],
         metrics["baseline"]["average_precision"],
         baseline_name,
+        metrics["gap_steps"],
     )
     return metrics
 
@@ -383,6 +391,7 @@ def blocked_cv_metrics(
     rng = np.random.default_rng(0)
     scored: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
     thresholds: list[tuple[float, float]] = []
+    all_steps: list[NDArray[np.int64]] = []
     for train, held in evaluation.blocked_folds(origins, folds, margin):
         if not len(train) or not len(held):
             continue
@@ -408,6 +417,7 @@ def blocked_cv_metrics(
         held_o = origins[held]
         p = predict_inputs(model, fold_enc.encode_windows(obs, held_o, ts[held_o], freq_ns))
         steps = held_o[:, None] + np.arange(h)
+        all_steps.append(steps)
         scored.append((missing[steps], p.reshape(-1, h), fold_enc.baseline(ts[steps])))
         thresholds.append(
             (
@@ -423,7 +433,8 @@ def blocked_cv_metrics(
     base_flag = np.concatenate(
         [fb >= t for (_, _, fb), (_, t) in zip(scored, thresholds, strict=True)]
     )
-    metrics = _scores(y, flag.astype(float), base_flag.astype(float), (0.5, 0.5), "")
+    held_steps = np.concatenate(all_steps)
+    metrics = _scores(y, flag.astype(float), base_flag.astype(float), (0.5, 0.5), "", held_steps)
     metrics["brier"] = gs.brier(y, p)
     metrics["baseline"]["brier"] = gs.brier(y, base)
     metrics["threshold"] = float(np.mean([t for t, _ in thresholds]))
@@ -436,6 +447,7 @@ def blocked_cv_metrics(
         metrics["average_precision"],
         metrics["baseline"]["average_precision"],
         encoder.baseline_name,
+        metrics["gap_steps"],
     )
     return {**metrics, "evaluation": "blocked_cv", "folds": len(scored)}
 
@@ -494,12 +506,7 @@ class GapPredictor:
             origin = np.array([row.size], np.int64)
             rows.append(encoder.encode_windows(row, origin, np.array([start]), freq_ns))
         inputs = GapInputs(
-            np.concatenate([r.features for r in rows]),
-            np.concatenate([r.prior for r in rows]),
-            [
-                np.concatenate(parts)
-                for parts in zip(*(r.cycle_positions for r in rows), strict=True)
-            ],
+            np.concatenate([r.features for r in rows]), np.concatenate([r.prior for r in rows])
         )
         p = predict_inputs(self.model, inputs).reshape(-1, encoder.horizon)
         window = self.doc["window"]
@@ -510,12 +517,15 @@ class GapPredictor:
 def _legacy_probabilities(
     model: Any, observed: B, first_ts: I64, freq_ns: int, lookback: int, horizon: int
 ) -> NDArray[np.float64]:
-    """Gap models stored before the gap document read, per step, calendar sin/cos and the
-    observed fraction of the lookback."""
-    from gapcast.model_training.gap_features import calendar_features
-
+    """Gap models stored before the gap document read, per step, sin/cos of the hour, weekday
+    and month and the observed fraction of the lookback."""
     ts = first_ts[:, None] + freq_ns * np.arange(horizon, dtype=np.int64)
+    day, hour = 86_400 * 10**9, 3_600 * 10**9
+    weekday = ((ts // day) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    month = ts.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64) % 12
+    angles = (2 * np.pi * (ts % day) / hour / 24, 2 * np.pi * weekday / 7, 2 * np.pi * month / 12)
     recent = observed[:, -lookback:].sum(axis=1) / lookback
-    cal = calendar_features(ts)
-    x = np.concatenate([cal, np.broadcast_to(recent[:, None, None], (*ts.shape, 1))], axis=-1)
-    return np.asarray(model.predict(x.astype(np.float32), verbose=0), np.float64)
+    parts = [f(a) for a in angles for f in (np.sin, np.cos)]
+    parts.append(np.broadcast_to(recent[:, None], ts.shape))
+    x = np.stack(parts, axis=-1).astype(np.float32)
+    return np.asarray(model.predict(x, verbose=0), np.float64)

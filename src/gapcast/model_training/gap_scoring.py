@@ -24,8 +24,7 @@ from gapcast.model_training import evaluation
 F64 = NDArray[np.float64]
 DEFAULT_THRESHOLD = 0.5
 # A difference in average precision below this (absolute, or relative to the baseline's) is
-# noise: on purely random outages (2% and 10% of the steps, four seeds each) classifier and
-# baseline landed within 0.005 of each other.
+# noise whatever the number of gaps scored (see ``verdict`` for the part that depends on it).
 AP_NOISE_ABS = 0.01
 AP_NOISE_REL = 0.05
 
@@ -140,9 +139,14 @@ def _logit(p: Any) -> F64:
     return out
 
 
-def verdict(model_ap: float | None, baseline_ap: float | None, baseline: str) -> dict[str, Any]:
+def verdict(
+    model_ap: float | None, baseline_ap: float | None, baseline: str, gap_steps: int | None = None
+) -> dict[str, Any]:
     """Better or worse than the calendar baseline in average precision, by how much; "no better"
-    within noise."""
+    within noise: 0.01, 5% of the baseline's, or two standard errors of an average precision
+    near the baseline's on ``gap_steps`` distinct missing steps (sqrt(AP (1 - AP) / n), the
+    binomial approximation), whichever is largest. A test part with a handful of outages cannot
+    show a gain, and the verdict says so rather than a percentage."""
     name = f"the {baseline}"
     if model_ap is None or baseline_ap is None or not np.isfinite(model_ap + baseline_ap):
         return {
@@ -152,6 +156,8 @@ def verdict(model_ap: float | None, baseline_ap: float | None, baseline: str) ->
         }
     diff = model_ap - baseline_ap
     noise = max(AP_NOISE_ABS, AP_NOISE_REL * baseline_ap)
+    if gap_steps:
+        noise = max(noise, 2 * float(np.sqrt(baseline_ap * (1 - baseline_ap) / gap_steps)))
     figures = f"(average precision {model_ap:.2f} vs {baseline_ap:.2f})"
     better = bool(diff > noise)
     if better:
@@ -161,4 +167,6 @@ def verdict(model_ap: float | None, baseline_ap: float | None, baseline: str) ->
         text = f"worse than {name} by {round(100 * -diff / baseline_ap)}% {figures}"
     else:
         text = f"no better than {name} {figures}"
+        if diff > 0 and gap_steps:
+            text += f": within noise on {gap_steps} missing steps"
     return {"better": better, "baseline": baseline, "text": text}

@@ -420,7 +420,11 @@ class MLRunner:
         }
 
     def _train_gap_classifier(self, data: TrainingData) -> GapTrainingResult:
-        from gapcast.model_training.gap_model import GAP_BATCH, train_gap_classifier
+        from gapcast.model_training.gap_model import (
+            GAP_BATCH,
+            GAP_LEARNING_RATE,
+            train_gap_classifier,
+        )
         from gapcast.model_training.general_model import load_model_bytes, model_to_bytes
 
         self._status("gap_classifier", f"{data.gap_summary.large} large gaps")
@@ -440,7 +444,7 @@ class MLRunner:
             lookback=data.lookback,
             horizon=data.horizon,
             epochs=t.gap_classifier_epochs,
-            learning_rate=t.learning_rate,
+            learning_rate=GAP_LEARNING_RATE,
             seed=t.seed,
             patience=t.patience,
             # An outage is a gap too long to fill: what the window-level question counts.

@@ -251,6 +251,11 @@ class GapMetrics(_Metrics):
     positives: int | None = Field(
         default=None, description="scored steps without data (the positives); None if not stored"
     )
+    gap_steps: int | None = Field(
+        default=None,
+        description="distinct grid steps without data among the scored windows (a step is in up "
+        "to horizon windows); what the verdict's noise margin is judged on",
+    )
     folds: int | None = Field(default=None, description="blocks scored by blocked_cv")
 
 
