@@ -25,7 +25,7 @@ from gapcast.processing.window_inputs import ModelBatch
 from gapcast.training_config import TrainingConfig
 
 if TYPE_CHECKING:
-    from gapcast.model_training.gap_model import GapPredictor
+    from gapcast.model_training.gap_predict import GapPredictor
 
 BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
 
@@ -117,7 +117,7 @@ class TrainedModel:
         self.gap_model = load_model_bytes(gap_model) if gap_model is not None else None
         self.gap: GapPredictor | None = None
         if self.gap_model is not None:
-            from gapcast.model_training.gap_model import GapPredictor
+            from gapcast.model_training.gap_predict import GapPredictor
 
             # A gap model stored before its document existed predicts from its old inputs.
             self.gap = GapPredictor(self.gap_model, self.doc.get("gap_classifier"))

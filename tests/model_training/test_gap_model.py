@@ -11,7 +11,8 @@ import pytest
 
 from gapcast.errors import InvalidInput
 from gapcast.model_training.gap_features import GapEncoder, cycle_for, origin_context
-from gapcast.model_training.gap_model import GapPredictor, GapTrainingResult, train_gap_classifier
+from gapcast.model_training.gap_model import GapTrainingResult, train_gap_classifier
+from gapcast.model_training.gap_predict import GapPredictor
 from gapcast.model_training.gap_scoring import (
     f1_threshold,
     fit_platt,

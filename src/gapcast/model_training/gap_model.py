@@ -13,15 +13,13 @@ cross-validation over the whole series instead, and say so.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gapcast.errors import InvalidInput
-from gapcast.model_training import evaluation
 from gapcast.model_training import gap_scoring as gs
 from gapcast.model_training.gap_features import GapEncoder, GapInputs
 
@@ -33,7 +31,6 @@ GAP_BATCH = 512  # samples are single steps: small batches would make an epoch a
 # default; at 1e-3 it barely moves from its prior (the baseline) in that many steps.
 GAP_LEARNING_RATE = 1e-2
 PREDICT_BATCH = 8_192
-CV_FOLDS = 3  # three small extra fits: cheap, and each block still spans a third of the record
 # Below this many missing grid points the test part's precision and recall are noise: one missing
 # point is up to ``horizon`` labels, all from the same outage.
 MIN_TEST_GAP_POINTS = 5
@@ -98,7 +95,7 @@ def _whole_batches(inputs: GapInputs, y: NDArray[Any], batch: int) -> tuple[list
     return [a[drop:] for a in inputs.as_list()], y[drop:]
 
 
-def _fit(
+def fit_pairs(
     model: Any,
     inputs: GapInputs,
     y: NDArray[Any],
@@ -166,7 +163,7 @@ def train_gap_classifier(
     vo, vh = sample_pairs(val_start, test_start, horizon, MAX_VAL_PAIRS, rng)
     x_val, y_val = encoder.encode_pairs(ts, obs, vo, vh), missing[vo + vh]
     model = build_model(encoder, learning_rate, seed)
-    history = _fit(
+    history = fit_pairs(
         model,
         x_train,
         y_train,
@@ -190,6 +187,8 @@ def train_gap_classifier(
     window = _window_calibration(model, encoder, ts, obs, (val_start, test_start), k)
     metrics = _test_split_metrics(model, encoder, ts, obs, test_start, thresholds, window)
     if int(missing[test_start:].sum()) < MIN_TEST_GAP_POINTS:
+        from gapcast.model_training.gap_cv import FoldFitter, blocked_cv_metrics
+
         folds = FoldFitter(
             encoder=encoder,
             epochs=epochs,
@@ -272,7 +271,7 @@ def _test_split_metrics(
     steps = origins[:, None] + np.arange(h)
     y = ~obs[steps]
     base = encoder.baseline(ts[steps])
-    metrics = _scores(y, p.reshape(-1, h), base, thresholds, encoder.baseline_name, steps)
+    metrics = score_windows(y, p.reshape(-1, h), base, thresholds, encoder.baseline_name, steps)
     k = int(window["min_steps"])
     wy = gs.outage_windows(y, k)
     wp = gs.platt(gs.window_score(p.reshape(-1, h), k), tuple(window["platt"]))
@@ -283,7 +282,7 @@ def _test_split_metrics(
     return {**metrics, "window": win, "evaluation": "test_split"}
 
 
-def _scores(
+def score_windows(
     y: NDArray[Any],
     p: NDArray[Any],
     baseline_p: NDArray[Any],
@@ -308,224 +307,3 @@ def _scores(
         metrics["gap_steps"],
     )
     return metrics
-
-
-@dataclass(kw_only=True, eq=False)
-class FoldFitter:
-    """Trains the throw-away classifiers of blocked CV, all on one compiled Keras model.
-
-    Compiling the train step is most of what a fold costs (the classifier is tiny): each fold
-    starts from the weights and optimizer state the model had before its first fit (the
-    optimizer's learning rate lives among those variables, so it is restored, not zeroed) and
-    trains on whole batches of one shape, so JAX compiles once. The model ``fit`` returns is only
-    valid until the next call.
-    """
-
-    encoder: GapEncoder
-    epochs: int
-    learning_rate: float
-    seed: int
-    patience: int
-    callbacks: Sequence[Any] = ()
-    model_: Any = field(default=None, init=False)
-    initial_: tuple[list[np.ndarray], list[np.ndarray]] = field(
-        default_factory=lambda: ([], []), init=False
-    )
-
-    def fit(self, inputs: GapInputs, y: NDArray[Any]) -> Any:
-        from gapcast.model_training.keras_env import import_keras
-
-        if self.model_ is None:
-            model = build_model(self.encoder, self.learning_rate, self.seed)
-            model.optimizer.build(model.trainable_variables)  # its state exists before a fit
-            self.model_ = model
-            self.initial_ = (
-                model.get_weights(),
-                [np.array(v.numpy()) for v in model.optimizer.variables],
-            )
-        else:
-            weights, optimizer_state = self.initial_
-            self.model_.set_weights(weights)
-            for variable, value in zip(
-                self.model_.optimizer.variables, optimizer_state, strict=True
-            ):
-                variable.assign(value)
-        # Every fold shuffles from the same state, whichever folds ran before it.
-        import_keras().utils.set_random_seed(self.seed)
-        _fit(
-            self.model_,
-            inputs,
-            y,
-            validation=None,
-            epochs=self.epochs,
-            patience=self.patience,
-            callbacks=self.callbacks,
-        )
-        return self.model_
-
-
-def blocked_cv_metrics(
-    ts: I64,
-    obs: B,
-    encoder: GapEncoder,
-    *,
-    fit: Callable[[GapInputs, NDArray[Any]], Any],
-    freq_ns: int,
-    folds: int = CV_FOLDS,
-) -> dict[str, Any] | None:
-    """Scores of classifiers trained by ``fit`` on blocked folds over the whole series.
-
-    Each fold's baseline rates — also the classifier's prior input — come from the grid outside
-    its held-out block and purge margin, like its training samples; its thresholds are the
-    F1-optimal ones on its training samples (the only data it has besides the held-out block).
-    Precision, recall, F1 and Brier count over the held-out steps of all folds together: gaps
-    cluster in time, so a single fold often has none. ROC AUC and average precision are means
-    over the folds where they are defined: scores of different folds' classifiers are not on one
-    scale, so ranking them together would measure the folds' calibration, not the classifier
-    (Forman & Scholz, "Apples-to-apples in cross-validation studies", 2010). None when no fold
-    has both training and held-out samples.
-    """
-    h, margin = encoder.horizon, encoder.lookback + encoder.horizon
-    missing = ~obs
-    origins = window_origins(encoder.lookback, len(ts), h, MAX_SCORED_STEPS)
-    rng = np.random.default_rng(0)
-    scored: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
-    thresholds: list[tuple[float, float]] = []
-    all_steps: list[NDArray[np.int64]] = []
-    for train, held in evaluation.blocked_folds(origins, folds, margin):
-        if not len(train) or not len(held):
-            continue
-        known = np.ones(len(ts), bool)
-        lo = max(int(origins[held[0]]) - margin, 0)
-        known[lo : int(origins[held[-1]]) + margin] = False
-        fold_enc = GapEncoder.fit(
-            freq_ns, ts[known], missing[known], encoder.lookback, encoder.horizon
-        )
-        # Training pairs: a random draw of the leads of the training windows.
-        pick = rng.choice(len(train) * h, size=min(len(train) * h, MAX_TRAIN_PAIRS), replace=False)
-        t_orig, t_lead = origins[train][pick // h], pick % h
-        t_idx = np.flatnonzero(known)
-        # Out of fold on the fold's own training grid (its positions re-indexed onto it).
-        oof = fold_enc.out_of_fold_baseline(
-            ts[known], missing[known], np.searchsorted(t_idx, t_orig + t_lead)
-        )
-        x_fold = fold_enc.encode_pairs(ts, obs, t_orig, t_lead, oof)
-        y_fold = missing[t_orig + t_lead]
-        model = fit(x_fold, y_fold)
-        threshold = gs.f1_threshold(y_fold, predict_inputs(model, x_fold))
-        base_threshold = gs.f1_threshold(y_fold, fold_enc.baseline(ts[t_orig + t_lead]))
-        held_o = origins[held]
-        p = predict_inputs(model, fold_enc.encode_windows(obs, held_o, ts[held_o], freq_ns))
-        steps = held_o[:, None] + np.arange(h)
-        all_steps.append(steps)
-        scored.append((missing[steps], p.reshape(-1, h), fold_enc.baseline(ts[steps])))
-        thresholds.append(
-            (
-                threshold if threshold is not None else gs.DEFAULT_THRESHOLD,
-                base_threshold if base_threshold is not None else gs.DEFAULT_THRESHOLD,
-            )
-        )
-    if not scored:
-        return None
-    y, p, base = (np.concatenate(part) for part in zip(*scored, strict=True))
-    # Each step flagged at its own fold's threshold, then counted together.
-    flag = np.concatenate([fp >= t for (_, fp, _), (t, _) in zip(scored, thresholds, strict=True)])
-    base_flag = np.concatenate(
-        [fb >= t for (_, _, fb), (_, t) in zip(scored, thresholds, strict=True)]
-    )
-    held_steps = np.concatenate(all_steps)
-    metrics = _scores(y, flag.astype(float), base_flag.astype(float), (0.5, 0.5), "", held_steps)
-    metrics["brier"] = gs.brier(y, p)
-    metrics["baseline"]["brier"] = gs.brier(y, base)
-    metrics["threshold"] = float(np.mean([t for t, _ in thresholds]))
-    metrics["baseline"]["threshold"] = float(np.mean([t for _, t in thresholds]))
-    for name, rank_score in RANKING_SCORES.items():
-        metrics[name] = _fold_mean(rank_score, [(fy, fp) for fy, fp, _ in scored])
-        metrics["baseline"][name] = _fold_mean(rank_score, [(fy, fb) for fy, _, fb in scored])
-    metrics["baseline_name"] = encoder.baseline_name
-    metrics["verdict"] = gs.verdict(
-        metrics["average_precision"],
-        metrics["baseline"]["average_precision"],
-        encoder.baseline_name,
-        metrics["gap_steps"],
-    )
-    return {**metrics, "evaluation": "blocked_cv", "folds": len(scored)}
-
-
-# Scores that rank one classifier's outputs: averaged over folds, never pooled (see above).
-RANKING_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "roc_auc": evaluation.roc_auc,
-    "average_precision": evaluation.average_precision,
-}
-
-
-def _fold_mean(
-    score: Callable[[np.ndarray, np.ndarray], float], folds: list[tuple[np.ndarray, np.ndarray]]
-) -> float:
-    """Mean of ``score`` over the folds where it is defined (they have gaps); NaN when none."""
-    values = [score(y, p) for y, p in folds]
-    defined = [v for v in values if np.isfinite(v)]
-    return float(np.mean(defined)) if defined else float("nan")
-
-
-@dataclass
-class GapPredictor:
-    """A stored gap classifier with what it needs to predict (its document)."""
-
-    model: Any
-    doc: dict[str, Any] | None  # None: stored before the document existed (legacy inputs)
-
-    def __post_init__(self) -> None:
-        if self.doc is not None and int(self.doc.get("format", 0)) != GAP_DOC_FORMAT:
-            raise InvalidInput(
-                f"this gap classifier was stored by another gapcast version (gap format "
-                f"{self.doc.get('format')}, expected {GAP_DOC_FORMAT}); train it again",
-                field="gap_model",
-            )
-
-    @property
-    def threshold(self) -> float:
-        return float(self.doc["threshold"]) if self.doc else gs.DEFAULT_THRESHOLD
-
-    @property
-    def min_outage(self) -> int | None:
-        return int(self.doc["window"]["min_steps"]) if self.doc else None
-
-    def predict(
-        self, observed: B, first_ts: I64, freq_ns: int, lookback: int, horizon: int
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
-        """(p_gap (n, horizon), p_outage (n,) or None for a legacy model) of forecasts starting
-        at ``first_ts`` (n,), each right after the grid ``observed`` (n, history steps)."""
-        obs = np.atleast_2d(np.asarray(observed, bool))
-        first = np.asarray(first_ts, np.int64)
-        if self.doc is None:
-            return _legacy_probabilities(self.model, obs, first, freq_ns, lookback, horizon), None
-        encoder = GapEncoder.from_dict(self.doc["encoder"])
-        rows = []
-        for row, start in zip(obs, first, strict=True):
-            origin = np.array([row.size], np.int64)
-            rows.append(encoder.encode_windows(row, origin, np.array([start]), freq_ns))
-        inputs = GapInputs(
-            np.concatenate([r.features for r in rows]), np.concatenate([r.prior for r in rows])
-        )
-        p = predict_inputs(self.model, inputs).reshape(-1, encoder.horizon)
-        window = self.doc["window"]
-        score = gs.window_score(p, int(window["min_steps"]))
-        return p, gs.platt(score, tuple(window["platt"]))
-
-
-def _legacy_probabilities(
-    model: Any, observed: B, first_ts: I64, freq_ns: int, lookback: int, horizon: int
-) -> NDArray[np.float64]:
-    """Gap models stored before the gap document read, per step, sin/cos of the hour, weekday
-    and month and the observed fraction of the lookback."""
-    ts = first_ts[:, None] + freq_ns * np.arange(horizon, dtype=np.int64)
-    day, hour = 86_400 * 10**9, 3_600 * 10**9
-    weekday = ((ts // day) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    month = ts.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64) % 12
-    angles = (2 * np.pi * (ts % day) / hour / 24, 2 * np.pi * weekday / 7, 2 * np.pi * month / 12)
-    recent = observed[:, -lookback:].sum(axis=1) / lookback
-    parts = [f(a) for a in angles for f in (np.sin, np.cos)]
-    parts.append(np.broadcast_to(recent[:, None], ts.shape))
-    x = np.stack(parts, axis=-1).astype(np.float32)
-    return np.asarray(model.predict(x, verbose=0), np.float64)

@@ -481,17 +481,11 @@ class MLRunner:
         self, gap: GapTrainingResult, data: TrainingData
     ) -> tuple[np.ndarray, np.ndarray]:
         """(timestamps, probability) of no data one step ahead over the test span."""
-        from gapcast.model_training.gap_features import GapEncoder
-        from gapcast.model_training.gap_model import MAX_SCORED_STEPS, predict_inputs
+        from gapcast.model_training.gap_predict import one_step_probabilities
 
-        encoder = GapEncoder.from_dict(gap.doc["encoder"])
-        first = max(data.split[1], 1)
-        # One step ahead at every test position, strided on a very long test part.
-        stride = max(1, -(-(len(data.grid_ts) - first) // MAX_SCORED_STEPS))
-        origins = np.arange(first, len(data.grid_ts), stride, dtype=np.int64)
-        leads = np.zeros_like(origins)
-        inputs = encoder.encode_pairs(data.grid_ts, data.observed, origins, leads)
-        return data.grid_ts[origins], predict_inputs(gap.model, inputs)
+        return one_step_probabilities(
+            gap.model, gap.doc, data.grid_ts, data.observed, data.split[1]
+        )
 
 
 def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:
