@@ -1,4 +1,4 @@
-"""Training and evaluation of the gap classifier, and the probabilities ``predict`` returns.
+"""Training and evaluation of the gap classifier.
 
 Samples are (origin, lead) pairs (:mod:`gapcast.model_training.gap_features`) drawn at random from
 the training part — at most ``MAX_TRAIN_PAIRS`` whatever the series' length, so the stage costs
@@ -8,7 +8,8 @@ the window-level outage probability; the test part (every window, strided to at 
 ``MAX_SCORED_STEPS`` steps) scores classifier and calendar baseline on the same steps
 (:mod:`gapcast.model_training.gap_scoring`). When the test part holds too few gaps to say
 anything (outages are rare and often all lie early in a record), the figures come from blocked
-cross-validation over the whole series instead, and say so.
+cross-validation over the whole series instead (:mod:`gapcast.model_training.gap_cv`), and say
+so. What ``predict`` returns: :mod:`gapcast.model_training.gap_predict`.
 """
 
 from __future__ import annotations
