@@ -205,12 +205,53 @@ def print_series(out: dict[str, Any]) -> None:
         )
     gap = out.get("gap")
     if gap:
-        base = gap.get("baseline") or {}
-        print(
-            f"gap classifier ({gap.get('evaluation')}): AP {gap.get('average_precision')} vs "
-            f"{base.get('average_precision')}, AUC {gap.get('roc_auc')} vs {base.get('roc_auc')}, "
-            f"F1 {gap.get('f1')} vs {base.get('f1')}"
+        for line in gap_lines(gap):
+            print(line)
+
+
+def _f(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def gap_lines(gap: dict[str, Any]) -> list[str]:
+    """The gap classifier against its calendar baseline on the same steps: step-level scores
+    (precision/recall/F1 at the thresholds chosen on validation), the window-level outage
+    question, the verdict, and the issue's targets (AP and F1 at least the baseline's where the
+    outages recur; ROC AUC never more than 0.02 below it)."""
+    base = gap.get("baseline") or {}
+    name = gap.get("baseline_name") or "hour-of-week rate"
+    lines = [
+        f"gap classifier ({gap.get('evaluation')}, {gap.get('positives')} gap steps, rate "
+        f"{_f(gap.get('gap_rate'))}) vs the {name}: AP {_f(gap.get('average_precision'))} vs "
+        f"{_f(base.get('average_precision'))}, F1 {_f(gap.get('f1'))} vs {_f(base.get('f1'))} "
+        f"(P {_f(gap.get('precision'))}/{_f(base.get('precision'))}, R "
+        f"{_f(gap.get('recall'))}/{_f(base.get('recall'))}, thresholds "
+        f"{_f(gap.get('threshold'))}/{_f(base.get('threshold'))}), AUC "
+        f"{_f(gap.get('roc_auc'))} vs {_f(base.get('roc_auc'))}, Brier {_f(gap.get('brier'))} "
+        f"vs {_f(base.get('brier'))}"
+    ]
+    if gap.get("verdict"):
+        lines.append(f"  verdict: {gap['verdict']['text']}")
+    window = gap.get("window")
+    if window:
+        wb = window.get("baseline") or {}
+        lines.append(
+            f"  outage of {window['min_steps']}+ steps in the horizon ({window['positives']} of "
+            f"{window['windows']} windows): AP {_f(window.get('average_precision'))} vs "
+            f"{_f(wb.get('average_precision'))}, P {_f(window.get('precision'))} vs "
+            f"{_f(wb.get('precision'))}, R {_f(window.get('recall'))} vs {_f(wb.get('recall'))}"
         )
+    checks = []
+    for key, label, slack in (("average_precision", "AP", 0.0), ("f1", "F1", 0.0)):
+        if gap.get(key) is not None and base.get(key) is not None:
+            ok = gap[key] >= base[key] - slack
+            checks.append(f"{label} >= baseline {'yes' if ok else 'NO'}")
+    if gap.get("roc_auc") is not None and base.get("roc_auc") is not None:
+        ok = gap["roc_auc"] >= base["roc_auc"] - 0.02
+        checks.append(f"AUC within 0.02 of baseline {'yes' if ok else 'NO'}")
+    if checks:
+        lines.append("  targets: " + ", ".join(checks))
+    return lines
 
 
 def main() -> None:

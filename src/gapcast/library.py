@@ -12,7 +12,7 @@ import json
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from gapcast.model_training.results import Artifact, RunResult
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.window_inputs import ModelBatch
 from gapcast.training_config import TrainingConfig
+
+if TYPE_CHECKING:
+    from gapcast.model_training.gap_predict import GapPredictor
 
 BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
 
@@ -112,6 +115,12 @@ class TrainedModel:
         # The archives first: one that would run code is refused as such, whatever else is wrong.
         self.model = load_model_bytes(model)
         self.gap_model = load_model_bytes(gap_model) if gap_model is not None else None
+        self.gap: GapPredictor | None = None
+        if self.gap_model is not None:
+            from gapcast.model_training.gap_predict import GapPredictor
+
+            # A gap model stored before its document existed predicts from its old inputs.
+            self.gap = GapPredictor(self.gap_model, self.doc.get("gap_classifier"))
         if int(self.doc.get("format", 1)) != PIPELINE_FORMAT:
             raise InvalidInput(
                 f"this model was stored by another gapcast version (pipeline format "
@@ -153,7 +162,11 @@ class TrainedModel:
         lookback's steps were observed. Returns a DataFrame with a UTC ``timestamp`` column, one
         column per target in real units, its calibrated quantiles (``<target>_p10``,
         ``<target>_p50``, ``<target>_p90`` by default) and, when the model has a gap
-        classifier, ``p_gap``: the probability of no data there.
+        classifier, ``p_gap``: the probability of no data there, ``gap_expected``: whether it
+        reaches the threshold chosen on the validation part, and ``p_outage``: the probability
+        that the horizon holds an outage of at least ``attrs["outage_min_steps"]`` steps (one
+        figure for the whole forecast, repeated on each row; absent for gap classifiers stored
+        by older versions).
         """
         frame = _frame(recent, "recent")
         batch, start_ns = self.prepare(frame, start)
@@ -166,11 +179,16 @@ class TrainedModel:
             if quantiles is not None:
                 for level, values in zip(levels, quantiles, strict=True):
                     out[f"{name}_{quantile_name(level)}"] = values[0, :, i]
-        if self.gap_model is not None:
-            from gapcast.model_training.gap_model import gap_probabilities
-
-            recent_obs = self._recent_observed(frame, start_ns)
-            out["p_gap"] = gap_probabilities(self.gap_model, ts, np.array([recent_obs]))[0]
+        if self.gap is not None:
+            history = self._observed_grid(frame, start_ns)
+            p_gap, p_outage = self.gap.predict(
+                history, np.array([start_ns]), self.freq_ns, self.lookback, self.horizon
+            )
+            out["p_gap"] = p_gap[0]
+            out["gap_expected"] = p_gap[0] >= self.gap.threshold
+            if p_outage is not None:
+                out["p_outage"] = float(p_outage[0])
+                out.attrs["outage_min_steps"] = self.gap.min_outage
         return out
 
     def forecast_document(
@@ -180,20 +198,36 @@ class TrainedModel:
         forecast = self.predict(recent, start)
         forecast["timestamp"] = forecast["timestamp"].map(lambda t: t.isoformat())
         rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
+        outage = None
+        if "p_outage" in forecast:
+            assert self.gap is not None and self.gap.doc is not None
+            p = float(forecast["p_outage"].iloc[0])
+            window = self.gap.doc["window"]
+            outage = {
+                "probability": p,
+                "min_steps": int(window["min_steps"]),
+                "threshold": float(window["threshold"]),
+                "expected": p >= float(window["threshold"]),
+            }
+            rows = [{k: v for k, v in row.items() if k != "p_outage"} for row in rows]
         return {
             "horizon": self.horizon,
             "targets": self.targets,
             "forecast": [{str(k): v for k, v in row.items()} for row in rows],
+            "outage": outage,
         }
 
-    def _recent_observed(self, frame: SeriesFrame, first_target: int) -> float:
-        """Fraction of the lookback's grid steps where any target was really measured."""
+    def _observed_grid(self, frame: SeriesFrame, first_target: int) -> np.ndarray:
+        """(lookback,) whether any target was really measured at each grid step of the lookback
+        before ``first_target``."""
         start = first_target - self.lookback * self.freq_ns
         rows = [frame.channel_index(t) for t in self.targets]
         measured = np.asarray(frame.mask)[rows].any(axis=0)
         ts = np.asarray(frame.timestamps)[measured]
         bins = (ts[(ts >= start) & (ts < first_target)] - start) // self.freq_ns
-        return float(np.unique(bins).size / self.lookback)
+        grid = np.zeros(self.lookback, bool)
+        grid[bins.astype(np.int64)] = True
+        return grid
 
     def to_bytes(self) -> bytes:
         """A zip bundle (model.keras, pipeline.json, gap_model.keras) that ``load_model`` reads."""

@@ -47,6 +47,7 @@ class PlotData:
     baseline_mae_by_lead: Sequence[float | None] = ()
     better: bool = True
     gap_probability: tuple[NDArray[np.int64], NDArray[np.float64]] | None = None
+    gap_threshold: float | None = None  # the classifier's stored threshold, drawn on its track
     history: Sequence[dict[str, float]] = field(default_factory=list)
 
 
@@ -83,6 +84,7 @@ def plot_data(
     *,
     history: Sequence[dict[str, float]],
     gap_probability: tuple[NDArray[np.int64], NDArray[np.float64]] | None = None,
+    gap_threshold: float | None = None,
 ) -> PlotData:
     """What a run's PNG shows, from its TrainingData, ForecastMetrics and backtest paths."""
     test_start = data.split[1]
@@ -126,6 +128,7 @@ def plot_data(
         baseline_mae_by_lead=best.mae_by_lead if best is not None else (),
         better=metrics.verdict.better,
         gap_probability=gap_probability,
+        gap_threshold=gap_threshold,
         history=history,
     )
 
@@ -203,9 +206,29 @@ def render_run_png(data: PlotData) -> bytes:
     if has_gap and data.gap_probability is not None:
         axg = fig.add_subplot(grid[2, 0], sharex=ax)
         ts, p = data.gap_probability
-        axg.fill_between(_dt(ts), np.asarray(p, float), color="tab:red", alpha=0.5, step="mid")
+        # The actual gaps behind the predicted probability: what it should have foreseen.
+        for i, (start, end) in enumerate([*data.large_gaps, *data.small_gaps]):
+            axg.axvspan(
+                _dt([start])[0],
+                _dt([end])[0],
+                color="0.6",
+                alpha=0.35,
+                lw=0,
+                label="actual gap" if i == 0 else None,
+            )
+        axg.plot(
+            _dt(ts),
+            np.asarray(p, float),
+            color="tab:red",
+            lw=0.9,
+            drawstyle="steps-mid",
+            label="P(no data), one step ahead",
+        )
+        if data.gap_threshold is not None:
+            axg.axhline(data.gap_threshold, color="tab:red", lw=0.7, ls=":", label="threshold")
         axg.set_ylim(0, 1)
         axg.set_ylabel("P(no data)")
+        axg.legend(loc="upper left", fontsize=7, ncol=3)
         axg.grid(alpha=0.3)
     axl = fig.add_subplot(grid[0, 1])
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(data.history)]

@@ -66,6 +66,10 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     forecast = json.loads(out)
     assert forecast["horizon"] == 4 and len(forecast["forecast"]) == 4
     assert all(row["co2_ppm"] > 300 for row in forecast["forecast"])
+    # The sample's outages train a gap classifier: its window-level answer comes with the rows.
+    assert 0 <= forecast["outage"]["probability"] <= 1
+    code, out = invoke("predict", run_id, "--db", db_url)
+    assert code == 0 and "outage of" in out and "steps within the horizon" in out, out
 
 
 @pytest.fixture(scope="module")

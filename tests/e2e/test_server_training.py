@@ -109,6 +109,8 @@ def test_predict_from_dataset_and_from_posted_points(
         rows = body["forecast"]
         assert len(rows) == 4 and all(300 < r["co2_ppm"] < 500 for r in rows)
         assert all(0.0 <= r["p_gap"] <= 1.0 for r in rows)
+        assert all(isinstance(r["gap_expected"], bool) for r in rows)
+        assert 0.0 <= body["outage"]["probability"] <= 1.0 and body["outage"]["min_steps"] >= 1
         assert pd.Timestamp(rows[0]["timestamp"]) > pd.Timestamp(
             SAMPLE["timestamp"].iloc[-1], tz="UTC"
         )

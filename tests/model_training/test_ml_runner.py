@@ -73,7 +73,17 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     # The test part has its own outage: scored there, as before, on every step of it.
     assert gm.evaluation == "test_split" and gm.folds is None
     assert gm.positives == round(gm.gap_rate * gm.samples * 4) and gm.positives >= 20 * 4
-    assert set(gm.baseline) == {"precision", "recall", "f1", "roc_auc", "average_precision"}
+    assert set(gm.baseline) == {
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "average_precision",
+        "brier",
+        "threshold",
+    }
+    assert gm.baseline_name == "hour-of-week rate" and gm.verdict is not None
+    assert gm.threshold is not None and gm.window is not None
     assert {a.kind for a in result.artifacts} == {
         "model",
         "gap_model",
@@ -84,10 +94,21 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     # Origins whose horizon is mostly unobserved are skipped; unobserved truth is never scored.
     m = result.metrics
     assert 0 < m.points < m.origins * 4
-    forecast = gapcast.load_model(result).predict(gappy_series.iloc[-60:])
+    model = gapcast.load_model(result)
+    forecast = model.predict(gappy_series.iloc[-60:])
     quantiles = ["load_p10", "load_p50", "load_p90"]
-    assert list(forecast.columns) == ["timestamp", "load", *quantiles, "p_gap"]
+    gap_columns = ["p_gap", "gap_expected", "p_outage"]
+    assert list(forecast.columns) == ["timestamp", "load", *quantiles, *gap_columns]
     assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
+    # The threshold chosen on the validation part is stored with the model and predict uses it.
+    stored = model.doc["gap_classifier"]
+    assert stored["threshold"] == gm.threshold
+    assert (forecast["gap_expected"] == (forecast["p_gap"] >= gm.threshold)).all()
+    assert forecast.attrs["outage_min_steps"] == 4  # max_fill 3: an outage is 4 steps or more
+    document = model.forecast_document(gappy_series.iloc[-60:])
+    assert document["outage"]["min_steps"] == 4
+    assert 0 <= document["outage"]["probability"] <= 1
+    assert "p_outage" not in document["forecast"][0]
 
 
 def _gap_grid(n: int, missing: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +138,6 @@ def test_gap_classifier_without_test_gaps_is_scored_by_blocked_cv(
         lookback=24,
         horizon=4,
         epochs=2,
-        batch_size=32,
         learning_rate=1e-2,
         seed=0,
         patience=0,

@@ -50,13 +50,16 @@ def test_strategy_contract(name: str) -> None:
 
 def test_gap_classifier_contract() -> None:
     gm = GeneralModel(GapClassifier({"units": 4, "layers": 1}), seed=1)
-    model = gm.build((HORIZON, 7), HORIZON, 1)
-    assert tuple(model.output_shape) == (None, HORIZON)
+    model = gm.build((5, 1), HORIZON, 1)
+    assert tuple(model.output_shape) == (None, 1)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(32, HORIZON, 7)).astype("float32")
-    y = (x[..., 0] > 0).astype("float32")
+    features = rng.normal(size=(32, 5)).astype("float32")
+    x = [features, np.full((32, 1), -2.0, "float32")]
+    # The last layer starts at zero and the trust at one: before training, the prior itself.
+    np.testing.assert_allclose(model.predict(x, verbose=0), 1 / (1 + np.exp(2.0)), rtol=1e-5)
+    y = (features[:, 0] > 0).astype("float32")
     gm.fit(x, y, validation=None, epochs=2, batch_size=8)
-    p = gm.predict(x)
+    p = model.predict(x, verbose=0)
     assert ((p >= 0) & (p <= 1)).all()
     np.testing.assert_allclose(load_model_bytes(gm.to_bytes()).predict(x, verbose=0), p, atol=1e-6)
 

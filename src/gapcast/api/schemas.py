@@ -218,11 +218,27 @@ class PredictIn(BaseModel):
     )
 
 
+class OutageOut(BaseModel):
+    """The window-level answer of the gap classifier: will the horizon hold an outage?"""
+
+    probability: float = Field(description="probability of an outage of min_steps or more")
+    min_steps: int = Field(description="steps a gap must last to count as an outage")
+    threshold: float = Field(description="probability from which an outage is expected")
+    expected: bool
+
+
 class ForecastOut(BaseModel):
     run_id: str
     source: str = Field(description="'dataset' or 'request'")
     horizon: int
     targets: list[str]
     forecast: list[dict[str, Any]] = Field(
-        description="one row per step: timestamp, one value per target, p_gap when available"
+        description="one row per step: timestamp, one value per target, its quantiles and, "
+        "with a gap classifier, p_gap (probability of no data) and gap_expected (p_gap at or "
+        "above the threshold chosen on the validation part)"
+    )
+    outage: OutageOut | None = Field(
+        default=None,
+        description="the gap classifier's window-level outage probability (None: no gap "
+        "classifier, or one stored by an older version)",
     )

@@ -266,7 +266,8 @@ def interval_summary(intervals: dict[str, Any]) -> str:
 
 
 def gap_table(gap: dict[str, Any]) -> RenderableType:
-    """The gap classifier's scores beside its calendar baseline's."""
+    """The gap classifier's scores beside its calendar baseline's, its verdict and the
+    window-level outage question."""
     if not gap.get("gap_rate"):
         # Precision and recall of "no gap anywhere" are 0/0: say so rather than print zeros. A
         # run that recorded its positives also looked beyond the test part (blocked CV).
@@ -277,19 +278,50 @@ def gap_table(gap: dict[str, Any]) -> RenderableType:
     gaps.add_column("model", justify="right")
     gaps.add_column(str(gap.get("baseline_name") or "hour-of-week rate"), justify="right")
     base = gap.get("baseline") or {}
-    for key, label in (("precision", "precision"), ("recall", "recall"), ("f1", "F1")):
-        gaps.add_row(label, number(gap.get(key), 3), number(base.get(key), 3))
-    gaps.add_row("ROC AUC", number(gap.get("roc_auc"), 3), number(base.get("roc_auc"), 3))
-    if gap.get("average_precision") is not None:
-        gaps.add_row(
-            "average precision",
-            number(gap.get("average_precision"), 3),
-            number(base.get("average_precision"), 3),
-        )
+    rows = (
+        ("precision", "precision"),
+        ("recall", "recall"),
+        ("f1", "F1"),
+        ("roc_auc", "ROC AUC"),
+        ("average_precision", "average precision"),
+        ("brier", "Brier score"),
+        ("threshold", "threshold"),
+    )
+    for key, label in rows:
+        if key in ("precision", "recall", "f1", "roc_auc") or gap.get(key) is not None:
+            gaps.add_row(label, number(gap.get(key), 3), number(base.get(key), 3))
     gaps.add_row("gap rate", number(gap.get("gap_rate"), 3))
     if gap.get("positives") is not None:
         gaps.add_row("gap steps scored", f"{gap['positives']:,} in {gap['samples']:,} windows")
-    return gaps
+    parts: list[RenderableType] = [gaps]
+    line = gap_verdict_line(gap)
+    if line is not None:
+        parts.append(Text.from_markup(line))
+    window = gap.get("window")
+    if window:
+        parts.append(Text(outage_line(window, str(gap.get("baseline_name") or "baseline"))))
+    return Group(*parts)
+
+
+def gap_verdict_line(gap: dict[str, Any]) -> str | None:
+    """'✓ gap classifier: better than the hour-of-week rate by 40% (...)'; ✓ only when better."""
+    v = gap.get("verdict")
+    if not v:
+        return None
+    mark = "[green]✓[/]" if v.get("better") else "[yellow]–[/]"
+    return f"{mark} gap classifier: {v.get('text')}"
+
+
+def outage_line(window: dict[str, Any], baseline_name: str) -> str:
+    """The window-level question in one sentence, with the baseline's answer beside it."""
+    base = window.get("baseline") or {}
+    return (
+        f"outage of {window.get('min_steps')}+ steps within the horizon "
+        f"({window.get('positives')} of {window.get('windows')} windows): "
+        f"average precision {number(window.get('average_precision'), 3)} vs "
+        f"{number(base.get('average_precision'), 3)} ({baseline_name}), precision "
+        f"{number(window.get('precision'), 3)}, recall {number(window.get('recall'), 3)}"
+    )
 
 
 def gap_evaluation(gap: dict[str, Any]) -> str:

@@ -243,6 +243,14 @@ def predict_command(
     for row in rows:
         table.add_row(*(str(row[c])[:19] if c == "timestamp" else number(row[c]) for c in columns))
     console.print(table)
+    outage = result.get("outage")
+    if outage:
+        expected = "expected" if outage["expected"] else "not expected"
+        console.print(
+            f"outage of {outage['min_steps']}+ steps within the horizon: probability "
+            f"{outage['probability']:.2f} ({expected}; threshold {outage['threshold']:.2f})",
+            highlight=False,
+        )
 
 
 def _csv_columns(path: Path) -> dict[str, list[Any]]:

@@ -1,99 +1,46 @@
-"""Data, training and evaluation of the gap classifier.
+"""Training and evaluation of the gap classifier.
 
-For a window ending at grid index t, the classifier sees, for each future step t+h of the horizon,
-calendar features of that step (hour of day, weekday and month as sin/cos) and the fraction of the
-lookback that was really observed; it predicts the probability that the step has no data. Samples
-are split chronologically like the forecaster's windows (by the index of their first future step)
-and scored on the test part against the hour-of-week gap rate of the training part. When the test
-part holds too few gaps to say anything (outages are rare and often all lie early in a record),
-the figures come from blocked cross-validation over the whole series instead, and say so.
+Samples are (origin, lead) pairs (:mod:`gapcast.model_training.gap_features`) drawn at random from
+the training part — at most ``MAX_TRAIN_PAIRS`` whatever the series' length, so the stage costs
+the same on a month and on four years of minute data — with their labels (no data at the step).
+The validation part stops training early and sets the F1-optimal threshold and the calibration of
+the window-level outage probability; the test part (every window, strided to at most
+``MAX_SCORED_STEPS`` steps) scores classifier and calendar baseline on the same steps
+(:mod:`gapcast.model_training.gap_scoring`). When the test part holds too few gaps to say
+anything (outages are rare and often all lie early in a record), the figures come from blocked
+cross-validation over the whole series instead (:mod:`gapcast.model_training.gap_cv`), and say
+so. What ``predict`` returns: :mod:`gapcast.model_training.gap_predict`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
 
-from gapcast.model_training import evaluation
+from gapcast.model_training import gap_scoring as gs
+from gapcast.model_training.gap_features import GapEncoder, GapInputs
 
-HOUR_NS = 3_600 * 10**9
-DAY_NS = 24 * HOUR_NS
-N_FEATURES = 7
-MAX_TRAIN_SAMPLES = 20_000
-CV_FOLDS = 3  # three small extra fits: cheap, and each block still spans a third of the record
+MAX_TRAIN_PAIRS = 65_536
+MAX_VAL_PAIRS = 32_768
+MAX_SCORED_STEPS = 262_144
+GAP_BATCH = 512  # samples are single steps: small batches would make an epoch all overhead
+# Not the forecaster's learning rate: batches of 512 single steps of a tiny model, ten epochs by
+# default; at 1e-3 it barely moves from its prior (the baseline) in that many steps.
+GAP_LEARNING_RATE = 1e-2
+PREDICT_BATCH = 8_192
 # Below this many missing grid points the test part's precision and recall are noise: one missing
 # point is up to ``horizon`` labels, all from the same outage.
 MIN_TEST_GAP_POINTS = 5
+# Version of the gap document stored with the model (pipeline JSON, key "gap_classifier"); a gap
+# model stored without one reads calendar sin/cos and the observed fraction only (LEGACY_*).
+GAP_DOC_FORMAT = 2
 
-
-def calendar_features(timestamps_ns: np.ndarray) -> np.ndarray:
-    """(..., 6) float32: hour of day, weekday and month, each as sin/cos (continuous cycles)."""
-    ts = np.asarray(timestamps_ns, dtype=np.int64)
-    hour = (ts % DAY_NS) / HOUR_NS
-    weekday = ((ts // DAY_NS) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
-    month = ts.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64) % 12
-    angles = (2 * np.pi * hour / 24, 2 * np.pi * weekday / 7, 2 * np.pi * month / 12)
-    parts = [f(a) for a in angles for f in (np.sin, np.cos)]
-    return np.stack(parts, axis=-1).astype(np.float32)
-
-
-def step_features(target_ts: np.ndarray, recent_observed: np.ndarray) -> np.ndarray:
-    """(n, horizon, 7) inputs from target timestamps (n, horizon) and observed fractions (n,)."""
-    cal = calendar_features(target_ts)
-    recent = np.broadcast_to(
-        np.asarray(recent_observed, np.float32)[:, None, None], (*target_ts.shape, 1)
-    )
-    return np.concatenate([cal, recent], axis=-1)
-
-
-def hour_of_week(timestamps_ns: np.ndarray) -> np.ndarray:
-    ts = np.asarray(timestamps_ns, dtype=np.int64)
-    return (((ts // DAY_NS) + 3) % 7) * 24 + (ts % DAY_NS) // HOUR_NS
-
-
-@dataclass
-class GapSamples:
-    x: np.ndarray  # (n, horizon, 7) float32
-    y: np.ndarray  # (n, horizon) float32: 1 where no data was observed
-    target_ts: np.ndarray  # (n, horizon) int64
-    start: np.ndarray  # (n,) grid index of the first future step
-
-
-def gap_samples(
-    timestamps: np.ndarray, observed: np.ndarray, lookback: int, horizon: int, stride: int = 1
-) -> GapSamples:
-    """Every ``stride``-th window position of the grid as classifier samples (vectorised views)."""
-    n_pos = len(timestamps) - lookback - horizon + 1
-    if n_pos <= 0:
-        empty = np.zeros((0, horizon), np.float32)
-        return GapSamples(
-            np.zeros((0, horizon, N_FEATURES), np.float32),
-            empty,
-            np.zeros((0, horizon), np.int64),
-            np.zeros(0, np.int64),
-        )
-    start = np.arange(lookback, lookback + n_pos, stride, dtype=np.int64)
-    csum = np.concatenate([[0], np.cumsum(observed, dtype=np.int64)])
-    recent = (csum[start] - csum[start - lookback]) / lookback
-    ts_windows = sliding_window_view(np.asarray(timestamps, np.int64), horizon)[start]
-    missing = sliding_window_view(~np.asarray(observed, bool), horizon)[start]
-    return GapSamples(
-        step_features(ts_windows, recent), missing.astype(np.float32), ts_windows, start
-    )
-
-
-def hour_of_week_rates(timestamps: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """(168,) gap rate per hour of week on the given points; the overall rate where none fall."""
-    how = hour_of_week(timestamps)
-    counts = np.bincount(how, minlength=168).astype(np.float64)
-    gaps = np.bincount(how, weights=missing.astype(np.float64), minlength=168)
-    overall = float(missing.mean()) if missing.size else 0.0
-    rates: np.ndarray = np.divide(gaps, counts, out=np.full(168, overall), where=counts > 0)
-    return rates
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
 
 
 @dataclass
@@ -101,6 +48,84 @@ class GapTrainingResult:
     model: Any  # keras.Model
     metrics: dict[str, Any]
     history: dict[str, list[float]]
+    doc: dict[str, Any] = field(default_factory=dict)  # what predict needs besides the model
+
+
+def sample_pairs(
+    lo: int, hi: int, horizon: int, limit: int, rng: np.random.Generator
+) -> tuple[I64, I64]:
+    """(origins, leads) of pairs whose target lies in [lo, hi) with some history before the
+    origin: all of them when they fit in ``limit``, else ``limit`` drawn at random."""
+    total = max(hi - lo, 0) * horizon
+    idx = np.arange(total) if total <= limit else np.sort(rng.integers(0, total, limit))
+    target = lo + idx // horizon
+    lead = idx % horizon
+    origin = target - lead
+    keep = origin >= 1
+    return origin[keep].astype(np.int64), lead[keep].astype(np.int64)
+
+
+def window_origins(lo: int, hi: int, horizon: int, limit: int) -> I64:
+    """Origins of whole windows inside [lo, hi), evenly strided to at most ``limit`` steps."""
+    first, last = max(lo, 1), hi - horizon
+    if last < first:
+        return np.zeros(0, np.int64)
+    stride = max(1, -(-((last - first + 1) * horizon) // limit))
+    return np.arange(first, last + 1, stride, dtype=np.int64)
+
+
+def predict_inputs(model: Any, inputs: GapInputs) -> NDArray[np.float64]:
+    if not len(inputs):
+        return np.zeros(0, np.float64)
+    out = model.predict(inputs.as_list(), batch_size=PREDICT_BATCH, verbose=0)
+    return np.asarray(out, np.float64).ravel()
+
+
+def build_model(encoder: GapEncoder, learning_rate: float, seed: int) -> Any:
+    from gapcast.model_training.algorithm_implementation.gap_classifier import GapClassifier
+    from gapcast.model_training.gap_features import N_FEATURES
+    from gapcast.model_training.general_model import GeneralModel
+
+    gm = GeneralModel(GapClassifier(), learning_rate=learning_rate, seed=seed)
+    return gm.build((N_FEATURES, 1), encoder.horizon, 1)
+
+
+def _whole_batches(inputs: GapInputs, y: NDArray[Any], batch: int) -> tuple[list[Any], Any]:
+    """The samples less the first few, so every batch has one shape and JAX compiles once."""
+    drop = len(y) % batch if len(y) > batch else 0
+    return [a[drop:] for a in inputs.as_list()], y[drop:]
+
+
+def fit_pairs(
+    model: Any,
+    inputs: GapInputs,
+    y: NDArray[Any],
+    *,
+    validation: tuple[GapInputs, NDArray[Any]] | None,
+    epochs: int,
+    patience: int,
+    callbacks: Sequence[Any],
+) -> dict[str, list[float]]:
+    from gapcast.model_training.callbacks import make_early_stopping
+
+    batch = min(GAP_BATCH, max(len(y), 1))
+    x_fit, y_fit = _whole_batches(inputs, y.astype(np.float32), batch)
+    has_val = validation is not None and len(validation[1]) > 0
+    stop = make_early_stopping(patience, has_validation=has_val)
+    val_data = None
+    if validation is not None and has_val:
+        val_data = (validation[0].as_list(), validation[1].astype(np.float32))
+    history = model.fit(
+        x_fit,
+        y_fit,
+        validation_data=val_data,
+        epochs=epochs,
+        batch_size=batch,
+        shuffle=True,
+        callbacks=[*callbacks, *([stop] if stop is not None else [])],
+        verbose=0,
+    )
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
 def train_gap_classifier(
@@ -111,225 +136,175 @@ def train_gap_classifier(
     lookback: int,
     horizon: int,
     epochs: int,
-    batch_size: int,
     learning_rate: float,
     seed: int,
     patience: int,
     callbacks: list[Any],
+    min_outage: int = 1,
+    freq_ns: int | None = None,
     fold_callbacks: Sequence[Any] = (),
 ) -> GapTrainingResult:
     """Train and evaluate the classifier on one grid (``observed``: any target measured).
 
-    ``callbacks`` go to the classifier that is kept; ``fold_callbacks`` (say, cancellation) to
-    the throw-away ones of blocked cross-validation, which must not share its backup or progress.
+    ``min_outage``: the steps an outage must last to count in the window-level question ("will
+    the horizon hold an outage of at least that many steps?"). ``callbacks`` go to the
+    classifier that is kept; ``fold_callbacks`` (say, cancellation) to the throw-away ones of
+    blocked cross-validation, which must not share its backup or progress.
     """
-    from gapcast.model_training.algorithm_implementation.gap_classifier import GapClassifier
-    from gapcast.model_training.callbacks import make_early_stopping
-    from gapcast.model_training.general_model import GeneralModel
-
+    ts = np.asarray(timestamps, np.int64)
+    obs = np.asarray(observed, bool)
+    missing = ~obs
+    freq = int(freq_ns if freq_ns is not None else ts[1] - ts[0])
     val_start, test_start = split
-    n_pos = max(len(timestamps) - lookback - horizon + 1, 1)
-    stride = max(1, -(-n_pos // MAX_TRAIN_SAMPLES))
-    samples = gap_samples(timestamps, observed, lookback, horizon, stride)
-    end = samples.start + horizon
-    train = end <= val_start
-    val = (samples.start >= val_start) & (end <= test_start)
-    gm = GeneralModel(GapClassifier(), learning_rate=learning_rate, seed=seed)
-    gm.build((horizon, N_FEATURES), horizon, 1)
-    has_val = bool(val.any())
-    stop = make_early_stopping(patience, has_validation=has_val)
-    history = gm.fit(
-        samples.x[train],
-        samples.y[train],
-        validation=(samples.x[val], samples.y[val]) if has_val else None,
+    rng = np.random.default_rng(seed)
+    encoder = GapEncoder.fit(freq, ts[:val_start], missing[:val_start], lookback, horizon)
+    o, h = sample_pairs(0, val_start, horizon, MAX_TRAIN_PAIRS, rng)
+    oof = encoder.out_of_fold_baseline(ts[:val_start], missing[:val_start], o + h)
+    x_train, y_train = encoder.encode_pairs(ts, obs, o, h, oof), missing[o + h]
+    vo, vh = sample_pairs(val_start, test_start, horizon, MAX_VAL_PAIRS, rng)
+    x_val, y_val = encoder.encode_pairs(ts, obs, vo, vh), missing[vo + vh]
+    model = build_model(encoder, learning_rate, seed)
+    history = fit_pairs(
+        model,
+        x_train,
+        y_train,
+        validation=(x_val, y_val),
         epochs=epochs,
-        batch_size=min(batch_size, max(int(train.sum()), 1)),
-        callbacks=[*callbacks, *([stop] if stop is not None else [])],
+        patience=patience,
+        callbacks=callbacks,
     )
-    model = gm.model_
-    metrics = _test_split_metrics(model, timestamps, observed, lookback, horizon, split)
-    if int((~np.asarray(observed[test_start:], bool)).sum()) < MIN_TEST_GAP_POINTS:
+    # The threshold comes from data the model did not learn from when that has gaps.
+    p_val = predict_inputs(model, x_val)
+    threshold, source = gs.f1_threshold(y_val, p_val), "validation"
+    base_threshold = gs.f1_threshold(y_val, encoder.baseline(ts[vo + vh]))
+    if threshold is None:
+        p_train = predict_inputs(model, x_train)
+        threshold, source = gs.f1_threshold(y_train, p_train), "training"
+        base_threshold = gs.f1_threshold(y_train, encoder.baseline(ts[o + h]))
+    if threshold is None:
+        threshold, source = gs.DEFAULT_THRESHOLD, "default"
+    thresholds = (threshold, base_threshold if base_threshold is not None else threshold)
+    k = max(1, min(min_outage, horizon))
+    window = _window_calibration(model, encoder, ts, obs, (val_start, test_start), k)
+    metrics = _test_split_metrics(model, encoder, ts, obs, test_start, thresholds, window)
+    if int(missing[test_start:].sum()) < MIN_TEST_GAP_POINTS:
+        from gapcast.model_training.gap_cv import FoldFitter, blocked_cv_metrics
+
         folds = FoldFitter(
-            horizon=horizon,
+            encoder=encoder,
             epochs=epochs,
-            batch_size=batch_size,
             learning_rate=learning_rate,
             seed=seed,
             patience=patience,
             callbacks=fold_callbacks,
         )
-        cv = blocked_cv_metrics(
-            samples, timestamps, observed, margin=lookback + horizon, fit=folds.fit
-        )
+        cv = blocked_cv_metrics(ts, obs, encoder, fit=folds.fit, freq_ns=freq)
         # Scored on more gaps than the test part holds, or not used: never a worse figure.
         if cv is not None and cv["positives"] > metrics["positives"]:
             metrics = cv
-    return GapTrainingResult(model=model, metrics=metrics, history=history)
+    metrics["threshold_from"] = source
+    doc = {
+        "format": GAP_DOC_FORMAT,
+        "encoder": encoder.to_dict(),
+        "threshold": threshold,
+        "window": window,
+    }
+    return GapTrainingResult(model=model, metrics=metrics, history=history, doc=doc)
 
 
-@dataclass(kw_only=True, eq=False)
-class FoldFitter:
-    """Trains the throw-away classifiers of blocked CV, all on one compiled Keras model.
-
-    Compiling the train step is most of what a fold costs (the classifier is tiny): on the demo's
-    series (2 busy cores) three new models took 6-15 s, one model reset between folds 2-3 s. Each
-    fold starts from the weights and optimizer state the model had before its first fit (the
-    optimizer's learning rate lives among those variables, so it is restored, not zeroed) and
-    trains on whole batches only, the oldest few samples left out, so every fold has the same
-    batch shape and JAX compiles once. The model ``fit`` returns is only valid until the next
-    call.
-    """
-
-    horizon: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    seed: int
-    patience: int
-    callbacks: Sequence[Any] = ()
-    model_: Any = field(default=None, init=False)
-    initial_: tuple[list[np.ndarray], list[np.ndarray]] = field(
-        default_factory=lambda: ([], []), init=False
-    )
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> Any:
-        from gapcast.model_training.callbacks import make_early_stopping
-        from gapcast.model_training.keras_env import import_keras
-
-        if self.model_ is None:
-            self._build()
-        else:
-            weights, optimizer_state = self.initial_
-            self.model_.set_weights(weights)
-            for variable, value in zip(
-                self.model_.optimizer.variables, optimizer_state, strict=True
-            ):
-                variable.assign(value)
-        # Every fold shuffles from the same state, whichever folds ran before it.
-        import_keras().utils.set_random_seed(self.seed)
-        batch = min(self.batch_size, max(len(x), 1))
-        drop = len(x) % batch
-        stop = make_early_stopping(self.patience, has_validation=False)
-        self.model_.fit(
-            x[drop:],
-            y[drop:],
-            epochs=self.epochs,
-            batch_size=batch,
-            shuffle=True,
-            callbacks=[*self.callbacks, *([stop] if stop is not None else [])],
-            verbose=0,
-        )
-        return self.model_
-
-    def _build(self) -> None:
-        from gapcast.model_training.algorithm_implementation.gap_classifier import GapClassifier
-        from gapcast.model_training.general_model import GeneralModel
-
-        gm = GeneralModel(GapClassifier(), learning_rate=self.learning_rate, seed=self.seed)
-        model = gm.build((self.horizon, N_FEATURES), self.horizon, 1)
-        model.optimizer.build(model.trainable_variables)  # its state exists before the first fit
-        self.model_ = model
-        self.initial_ = (
-            model.get_weights(),
-            [np.array(variable.numpy()) for variable in model.optimizer.variables],
-        )
+def _window_calibration(
+    model: Any, encoder: GapEncoder, ts: I64, obs: B, part: tuple[int, int], k: int
+) -> dict[str, Any]:
+    """The window-level question's calibration (Platt, on the validation part's windows) and
+    threshold (F1-optimal there; 0.5 without an outage to choose on)."""
+    origins = window_origins(*part, encoder.horizon, MAX_SCORED_STEPS // 2)
+    y, score = _window_labels_scores(model, encoder, ts, obs, origins, k)
+    ab = gs.fit_platt(y, score) if len(y) else (1.0, 0.0)
+    p = gs.platt(score, ab)
+    threshold = gs.f1_threshold(y, p) if len(y) else None
+    base_y, base_score = y, _baseline_window_score(encoder, ts, origins, k)
+    base_ab = gs.fit_platt(base_y, base_score) if len(y) else (1.0, 0.0)
+    base_threshold = gs.f1_threshold(base_y, gs.platt(base_score, base_ab)) if len(y) else None
+    return {
+        "min_steps": k,
+        "platt": list(ab),
+        "threshold": threshold if threshold is not None else gs.DEFAULT_THRESHOLD,
+        "baseline_platt": list(base_ab),
+        "baseline_threshold": (
+            base_threshold if base_threshold is not None else gs.DEFAULT_THRESHOLD
+        ),
+    }
 
 
-def _scores(y: np.ndarray, p: np.ndarray, baseline_p: np.ndarray) -> dict[str, Any]:
-    metrics: dict[str, Any] = dict(evaluation.classification_metrics(y, p))
-    metrics["baseline"] = evaluation.classification_metrics(y, baseline_p)
-    metrics["gap_rate"] = float(y.mean()) if y.size else 0.0
-    metrics["samples"] = len(y)
-    metrics["positives"] = int(y.sum())
-    return metrics
+def _window_labels_scores(
+    model: Any, encoder: GapEncoder, ts: I64, obs: B, origins: I64, k: int
+) -> tuple[B, NDArray[np.float64]]:
+    h = encoder.horizon
+    if not len(origins):
+        return np.zeros(0, bool), np.zeros(0)
+    freq = int(ts[1] - ts[0])
+    p = predict_inputs(model, encoder.encode_windows(obs, origins, ts[origins], freq))
+    missing = ~obs[origins[:, None] + np.arange(h)]
+    return gs.outage_windows(missing, k), gs.window_score(p.reshape(-1, h), k)
+
+
+def _baseline_window_score(encoder: GapEncoder, ts: I64, origins: I64, k: int) -> NDArray[Any]:
+    if not len(origins):
+        return np.zeros(0)
+    steps = ts[origins[:, None] + np.arange(encoder.horizon)]
+    return gs.window_score(encoder.baseline(steps), k)
 
 
 def _test_split_metrics(
     model: Any,
-    timestamps: np.ndarray,
-    observed: np.ndarray,
-    lookback: int,
-    horizon: int,
-    split: tuple[int, int],
+    encoder: GapEncoder,
+    ts: I64,
+    obs: B,
+    test_start: int,
+    thresholds: tuple[float, float],
+    window: dict[str, Any],
 ) -> dict[str, Any]:
-    """Every test position (stride 1: the test part is small and the plot uses it) against the
-    hour-of-week gap rate of the training part."""
-    from gapcast.model_training.general_model import predict
-
-    val_start, test_start = split
-    test_samples = gap_samples(timestamps, observed, lookback, horizon, 1)
-    keep = test_samples.start >= test_start
-    x_test, y_test = test_samples.x[keep], test_samples.y[keep]
-    p = predict(model, x_test) if len(x_test) else np.zeros((0, horizon), np.float32)
-    rates = hour_of_week_rates(timestamps[:val_start], ~np.asarray(observed[:val_start], bool))
-    baseline_p = rates[hour_of_week(test_samples.target_ts[keep])]
-    return {**_scores(y_test, p, baseline_p), "evaluation": "test_split"}
-
-
-def blocked_cv_metrics(
-    samples: GapSamples,
-    timestamps: np.ndarray,
-    observed: np.ndarray,
-    *,
-    margin: int,
-    fit: Callable[[np.ndarray, np.ndarray], Any],
-    folds: int = CV_FOLDS,
-) -> dict[str, Any] | None:
-    """Scores of classifiers trained by ``fit`` on blocked folds over the whole series.
-
-    Precision, recall and F1 count hits over the held-out steps of all folds together: gaps
-    cluster in time, so a single fold often has none and its precision would be 0/0. ROC AUC and
-    average precision are means over the folds where they are defined instead: they rank scores,
-    and scores of different folds' classifiers are not on one scale (one trained on a gap-free
-    stretch scores everything low), so ranking them together would measure the folds'
-    calibration, not the classifier (Forman & Scholz, "Apples-to-apples in cross-validation
-    studies", 2010). Each fold's baseline rates come from the grid outside its held-out block
-    and purge margin, like its training data. None when no fold has both training and held-out
-    samples.
-    """
-    from gapcast.model_training.general_model import predict
-
-    missing = ~np.asarray(observed, bool)
-    scored: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for train, held in evaluation.blocked_folds(samples.start, folds, margin):
-        if not len(train) or not len(held):
-            continue
-        model = fit(samples.x[train], samples.y[train])
-        known = np.ones(len(timestamps), bool)
-        lo = max(int(samples.start[held[0]]) - margin, 0)
-        known[lo : int(samples.start[held[-1]]) + margin] = False
-        rates = hour_of_week_rates(timestamps[known], missing[known])
-        baseline_p = rates[hour_of_week(samples.target_ts[held])]
-        scored.append((samples.y[held], predict(model, samples.x[held]), baseline_p))
-    if not scored:
-        return None
-    y, p, baseline_p = (np.concatenate(part) for part in zip(*scored, strict=True))
-    metrics = _scores(y, p, baseline_p)
-    for name, rank_score in RANKING_SCORES.items():
-        metrics[name] = _fold_mean(rank_score, [(fy, fp) for fy, fp, _ in scored])
-        metrics["baseline"][name] = _fold_mean(rank_score, [(fy, fb) for fy, _, fb in scored])
-    return {**metrics, "evaluation": "blocked_cv", "folds": len(scored)}
+    """Every test window (strided when the part is long) against the calendar baseline."""
+    h = encoder.horizon
+    origins = window_origins(test_start, len(ts), h, MAX_SCORED_STEPS)
+    freq = int(ts[1] - ts[0]) if len(ts) > 1 else 1
+    p = predict_inputs(model, encoder.encode_windows(obs, origins, ts[origins], freq))
+    steps = origins[:, None] + np.arange(h)
+    y = ~obs[steps]
+    base = encoder.baseline(ts[steps])
+    metrics = score_windows(y, p.reshape(-1, h), base, thresholds, encoder.baseline_name, steps)
+    k = int(window["min_steps"])
+    wy = gs.outage_windows(y, k)
+    wp = gs.platt(gs.window_score(p.reshape(-1, h), k), tuple(window["platt"]))
+    wb = gs.platt(gs.window_score(base, k), tuple(window["baseline_platt"]))
+    win: dict[str, Any] = dict(gs.scores(wy, wp, float(window["threshold"])))
+    win["baseline"] = gs.scores(wy, wb, float(window["baseline_threshold"]))
+    win["min_steps"], win["windows"], win["positives"] = k, len(wy), int(wy.sum())
+    return {**metrics, "window": win, "evaluation": "test_split"}
 
 
-# Scores that rank one classifier's outputs: averaged over folds, never pooled (see above).
-RANKING_SCORES: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "roc_auc": evaluation.roc_auc,
-    "average_precision": evaluation.average_precision,
-}
-
-
-def _fold_mean(
-    score: Callable[[np.ndarray, np.ndarray], float], folds: list[tuple[np.ndarray, np.ndarray]]
-) -> float:
-    """Mean of ``score`` over the folds where it is defined (they have gaps); NaN when none."""
-    values = [score(y, p) for y, p in folds]
-    defined = [v for v in values if np.isfinite(v)]
-    return float(np.mean(defined)) if defined else float("nan")
-
-
-def gap_probabilities(model: Any, target_ts: np.ndarray, recent_observed: np.ndarray) -> np.ndarray:
-    """(n, horizon) probabilities of no data at each target timestamp."""
-    from gapcast.model_training.general_model import predict
-
-    out: np.ndarray = predict(model, step_features(target_ts, recent_observed))
-    return out
+def score_windows(
+    y: NDArray[Any],
+    p: NDArray[Any],
+    baseline_p: NDArray[Any],
+    thresholds: tuple[float, float],
+    baseline_name: str,
+    steps: NDArray[np.int64],
+) -> dict[str, Any]:
+    """Scores of the classifier and the baseline on windows ``y`` (n, horizon) of grid steps
+    ``steps``, and the verdict, judged on the distinct missing steps (a step is in up to
+    ``horizon`` windows; an outage's steps are far from independent even then)."""
+    metrics: dict[str, Any] = gs.scores(y, p, thresholds[0])
+    metrics["baseline"] = gs.scores(y, baseline_p, thresholds[1])
+    metrics["baseline_name"] = baseline_name
+    metrics["gap_rate"] = float(np.mean(y)) if np.size(y) else 0.0
+    metrics["samples"] = len(y)
+    metrics["positives"] = int(np.sum(y))
+    metrics["gap_steps"] = int(np.unique(steps[np.asarray(y, bool)]).size)
+    metrics["verdict"] = gs.verdict(
+        metrics["average_precision"],
+        metrics["baseline"]["average_precision"],
+        baseline_name,
+        metrics["gap_steps"],
+    )
+    return metrics

@@ -29,7 +29,7 @@ from gapcast.model_training.candidates import (
 )
 from gapcast.model_training.candidates import train as train_candidate
 from gapcast.model_training.forecaster import Forecaster
-from gapcast.model_training.gap_model import GapTrainingResult, gap_probabilities
+from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.intervals import Intervals, calibrate
 from gapcast.model_training.results import (
     Artifact,
@@ -233,7 +233,7 @@ class MLRunner:
             p_gap = self._plot_gap_probability(gap, data)
         artifacts.append(
             Artifact.of(
-                "pipeline", json.dumps(self._pipeline_doc(data, chosen, intervals)).encode()
+                "pipeline", json.dumps(self._pipeline_doc(data, chosen, intervals, gap)).encode()
             )
         )
         document = detail.document(data.grid_ts, data.targets)
@@ -242,7 +242,14 @@ class MLRunner:
             Artifact.of(
                 "plot",
                 render_run_png(
-                    plot_data(data, metrics, detail, history=history, gap_probability=p_gap)
+                    plot_data(
+                        data,
+                        metrics,
+                        detail,
+                        history=history,
+                        gap_probability=p_gap,
+                        gap_threshold=gap.doc.get("threshold") if gap is not None else None,
+                    )
                 ),
             )
         )
@@ -389,7 +396,11 @@ class MLRunner:
                 where.rmdir()
 
     def _pipeline_doc(
-        self, data: TrainingData, chosen: TrainedCandidate, intervals: Intervals | None
+        self,
+        data: TrainingData,
+        chosen: TrainedCandidate,
+        intervals: Intervals | None,
+        gap: GapTrainingResult | None = None,
     ) -> dict[str, Any]:
         """What prediction needs besides the model: the fitted steps, the window layout, and
         whether the model's output corrects the seasonal naive value."""
@@ -404,20 +415,28 @@ class MLRunner:
             "model": chosen.candidate.model,
             "correction": chosen.candidate.correction,
             "intervals": intervals.to_dict() if intervals is not None else None,
+            # The gap classifier's inputs, threshold and window calibration (None: no gap model).
+            "gap_classifier": gap.doc if gap is not None else None,
         }
 
     def _train_gap_classifier(self, data: TrainingData) -> GapTrainingResult:
-        from gapcast.model_training.gap_model import train_gap_classifier
+        from gapcast.model_training.gap_model import (
+            GAP_BATCH,
+            GAP_LEARNING_RATE,
+            train_gap_classifier,
+        )
         from gapcast.model_training.general_model import load_model_bytes, model_to_bytes
 
         self._status("gap_classifier", f"{data.gap_summary.large} large gaps")
         t = self.config.training
         saved = self.checkpoint_dir / "gap_classifier.json" if self.checkpoint_dir else None
-        if saved is not None and saved.exists():
+        doc = json.loads(saved.read_text()) if saved is not None and saved.exists() else {}
+        if "doc" in doc:
             # A resumed run keeps the classifier its first attempt finished.
-            doc = json.loads(saved.read_text())
             model = load_model_bytes(bytes.fromhex(doc["model"]))
-            return GapTrainingResult(model=model, metrics=doc["metrics"], history={})
+            return GapTrainingResult(
+                model=model, metrics=doc["metrics"], history={}, doc=doc.get("doc", {})
+            )
         result = train_gap_classifier(
             data.grid_ts,
             data.observed,
@@ -425,12 +444,14 @@ class MLRunner:
             lookback=data.lookback,
             horizon=data.horizon,
             epochs=t.gap_classifier_epochs,
-            batch_size=t.batch_size,
-            learning_rate=t.learning_rate,
+            learning_rate=GAP_LEARNING_RATE,
             seed=t.seed,
             patience=t.patience,
+            # An outage is a gap too long to fill: what the window-level question counts.
+            min_outage=data.max_fill + 1,
+            freq_ns=data.freq_ns,
             callbacks=self._callbacks(
-                "gap_backup", t.gap_classifier_epochs, t.batch_size, "gap_classifier"
+                "gap_backup", t.gap_classifier_epochs, GAP_BATCH, "gap_classifier"
             ),
             fold_callbacks=[cb.make_cancel_callback(self.cancel)] if self.cancel else [],
         )
@@ -446,7 +467,13 @@ class MLRunner:
         if saved is not None:
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_text(
-                json.dumps({"model": model_to_bytes(result.model).hex(), "metrics": result.metrics})
+                json.dumps(
+                    {
+                        "model": model_to_bytes(result.model).hex(),
+                        "metrics": result.metrics,
+                        "doc": result.doc,
+                    }
+                )
             )
         return result
 
@@ -454,13 +481,11 @@ class MLRunner:
         self, gap: GapTrainingResult, data: TrainingData
     ) -> tuple[np.ndarray, np.ndarray]:
         """(timestamps, probability) of no data one step ahead over the test span."""
-        lookback = data.lookback
-        start = np.arange(max(data.split[1], lookback), len(data.grid_ts))
-        csum = np.concatenate([[0], np.cumsum(data.observed, dtype=np.int64)])
-        recent = (csum[start] - csum[start - lookback]) / lookback
-        steps = data.freq_ns * np.arange(data.horizon, dtype=np.int64)
-        ts = data.grid_ts[start][:, None] + steps
-        return ts[:, 0], gap_probabilities(gap.model, ts, recent)[:, 0]
+        from gapcast.model_training.gap_predict import one_step_probabilities
+
+        return one_step_probabilities(
+            gap.model, gap.doc, data.grid_ts, data.observed, data.split[1]
+        )
 
 
 def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:

@@ -179,14 +179,39 @@ class ForecastMetrics(_Metrics):
         return next((r for r in self.leaderboard if r.method == method), None)
 
 
+class GapVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    better: bool = Field(description="average precision above the baseline's beyond noise")
+    baseline: str
+    text: str = Field(description="'better than the hour-of-week rate by 23% (...)' or 'no better'")
+
+
+class WindowGapMetrics(_Metrics):
+    """The question users ask — will the horizon hold an outage of ``min_steps`` or more? — per
+    scored window, against the same question answered from the calendar baseline's rates."""
+
+    min_steps: int
+    precision: float
+    recall: float
+    f1: float
+    roc_auc: float | None
+    average_precision: float | None
+    brier: float | None
+    threshold: float = Field(description="chosen F1-optimal on the validation part's windows")
+    baseline: dict[str, float | None]
+    windows: int
+    positives: int = Field(description="windows holding such an outage")
+
+
 class GapMetrics(_Metrics):
-    """Gap classifier vs the hour-of-week gap-rate baseline, on the chronological test part or,
-    when that holds too few gaps to score, by blocked cross-validation over the whole series
-    (``evaluation`` says which).
+    """Gap classifier vs the calendar gap-rate baseline of the frequency (``baseline_name``), on
+    the chronological test part or, when that holds too few gaps to score, by blocked
+    cross-validation over the whole series (``evaluation`` says which).
 
     ``roc_auc`` is None when the scored steps have no gap (or nothing but gaps). The fields with
     defaults are optional because runs stored before they existed lack them; all of those were
-    scored on the test part."""
+    scored on the test part against the hour-of-week rate at a fixed 0.5 threshold."""
 
     precision: float
     recall: float
@@ -197,7 +222,27 @@ class GapMetrics(_Metrics):
         description="area under the precision-recall curve (threshold-free; a classifier "
         "ranking at random scores the gap rate); None without gaps or in older runs",
     )
+    brier: float | None = Field(default=None, description="mean squared error of the probability")
+    threshold: float | None = Field(
+        default=None,
+        description="probability from which a gap is flagged (precision, recall, F1): "
+        "F1-optimal on the validation part, stored with the model; None in older runs (0.5)",
+    )
+    threshold_from: Literal["validation", "training", "default"] | None = Field(
+        default=None,
+        description="where the threshold was chosen: the validation part, the training part "
+        "when validation has no gap, or 0.5 when neither has",
+    )
     baseline: dict[str, float | None]
+    baseline_name: str = Field(
+        default="hour-of-week rate",
+        description="the calendar baseline: the training part's gap rate at the step's position "
+        "in the frequency's natural cycle (hour-of-week, day-of-week, week-of-year, ...)",
+    )
+    verdict: GapVerdict | None = None
+    window: WindowGapMetrics | None = Field(
+        default=None, description="the window-level outage question (test part only)"
+    )
     gap_rate: float = Field(description="fraction of scored steps without data")
     samples: int = Field(description="windows scored")
     evaluation: Literal["test_split", "blocked_cv"] = Field(
@@ -207,6 +252,11 @@ class GapMetrics(_Metrics):
     )
     positives: int | None = Field(
         default=None, description="scored steps without data (the positives); None if not stored"
+    )
+    gap_steps: int | None = Field(
+        default=None,
+        description="distinct grid steps without data among the scored windows (a step is in up "
+        "to horizon windows); what the verdict's noise margin is judged on",
     )
     folds: int | None = Field(default=None, description="blocks scored by blocked_cv")
 

@@ -1,9 +1,12 @@
-"""gap_classifier: for each future step of the horizon, the probability that no data is observed.
+"""gap_classifier: the probability that no data is observed at one (origin, lead) step.
 
-Inputs are per-step features (calendar sin/cos and the recent observed fraction), shaped
-``(horizon, n_features)``; the same small Dense stack scores every step (Dense acts on the last
-axis), so the model is independent of the step's index and cheap to train. It is not a forecaster:
-it is not in the model registry, the runner trains it beside the forecaster when gaps are large.
+Inputs (:mod:`gapcast.model_training.gap_features`): a float vector per step (lead, the recent
+context at the origin) and the logit of the calendar baseline's gap rate at the step. The model's
+own logit is *added* to the baseline's, scaled by a learned trust that starts at 1 and its own
+last layer starting at zero, so before training it is the baseline and training moves it only
+where the data says so. Built-in layers only: the ``.keras`` file loads with ``safe_mode=True``.
+It is not a forecaster: it is not in the model registry; the runner trains it beside the
+forecaster when gaps are large.
 """
 
 from __future__ import annotations
@@ -28,11 +31,18 @@ class GapClassifier(ModelStrategy[GapClassifierHyperparameters]):
     metrics: ClassVar[tuple[str, ...]] = ()
 
     def build(self, input_shape: tuple[int, int], horizon: int, n_targets: int = 1) -> Any:
+        """``input_shape[0]``: features per step; one probability per sample."""
         keras = import_keras()
-        x = keras.Input(shape=input_shape, name="step_features")
-        h = x
+        layers = keras.layers
+        features = keras.Input(shape=(input_shape[0],), name="features")
+        prior = keras.Input(shape=(1,), name="prior_logit")
+        h = features
         for _ in range(self.hp.layers):
-            h = keras.layers.Dense(self.hp.units, activation="relu")(h)
-        p = keras.layers.Dense(1, activation="sigmoid", name="p_gap")(h)
-        out = keras.layers.Reshape((input_shape[0],), name="p_gap_steps")(p)
-        return keras.Model(x, out, name="gap_classifier")
+            h = layers.Dense(self.hp.units, activation="relu")(h)
+        own = layers.Dense(1, kernel_initializer="zeros", name="logit")(h)
+        # How far to trust the baseline, learned from 1: a rate that is noise (random outages
+        # that happened to hit some hours of the training weeks) is worth less than its face.
+        trust = layers.Dense(1, use_bias=False, kernel_initializer="ones", name="prior_trust")
+        p = layers.Activation("sigmoid")(layers.Add()([own, trust(prior)]))
+        out = layers.Flatten(name="p_gap")(p)
+        return keras.Model([features, prior], out, name="gap_classifier")

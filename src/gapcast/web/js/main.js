@@ -194,9 +194,16 @@ function showResult(runId, result) {
   $("gap-table").innerHTML = !g ? "" : g.gap_rate
     ? `<caption>gap classifier, scored on the ${scoredOn}` +
       (g.positives != null ? `: ${g.positives} gap steps in ${g.samples} windows` : "") + "</caption>" +
-      "<thead><tr><th>gap classifier</th><th>model</th><th>baseline</th></tr></thead><tbody>" +
-      ["precision", "recall", "f1", "roc_auc", "average_precision"].map((k) => `<tr><td>${k}</td><td>${fmt(g[k], 3)}</td><td>${fmt((g.baseline || {})[k], 3)}</td></tr>`).join("") +
-      "</tbody>"
+      `<thead><tr><th>gap classifier</th><th>model</th><th>${escape(g.baseline_name || "hour-of-week rate")}</th></tr></thead><tbody>` +
+      ["precision", "recall", "f1", "roc_auc", "average_precision", "brier", "threshold"]
+        .filter((k) => g[k] !== undefined)
+        .map((k) => `<tr><td>${k}</td><td>${fmt(g[k], 3)}</td><td>${fmt((g.baseline || {})[k], 3)}</td></tr>`).join("") +
+      (g.window
+        ? `<tr><td>outage of ${g.window.min_steps}+ steps in the horizon (average precision, ${g.window.positives} of ${g.window.windows} windows)</td>` +
+          `<td>${fmt(g.window.average_precision, 3)}</td><td>${fmt((g.window.baseline || {}).average_precision, 3)}</td></tr>`
+        : "") +
+      "</tbody>" +
+      (g.verdict ? `<tfoot><tr><td colspan="3" class="${g.verdict.better ? "better" : g.verdict.text.startsWith("worse") ? "worse" : ""}">${g.verdict.better ? "✓ " : ""}gap classifier: ${escape(g.verdict.text)}</td></tr></tfoot>` : "")
     : `<tbody><tr><td>gap classifier trained; the ${g.positives != null ? "series" : "test part"} has no gaps to score it on</td></tr></tbody>`;
   $("plot").src = link(`/runs/${runId}/plot.png`);
   $("model-link").href = link(`/runs/${runId}/model`);
