@@ -123,3 +123,41 @@ def test_run_routes_errors(live_server: LiveServer) -> None:
         bad = http.post("/runs", json={"dataset": "nope"})
         assert bad.status_code == 404
         assert bad.json()["error"]["field"] == "dataset"
+
+
+def test_series_buckets_its_gaps_like_its_values(live_server: LiveServer) -> None:
+    with live_server.http() as http:
+        full = http.get("/datasets/co2/series", params={"max_points": 4000}).json()
+        coarse = http.get("/datasets/co2/series", params={"max_points": 40}).json()
+    assert full["bucket"] == 1 and len(full["gaps"]) == 22
+    assert all(g["count"] == 1 for g in full["gaps"])
+    assert full["gap_counts"] == coarse["gap_counts"] == {"small": 18, "large": 4}
+    # 58-point buckets: gaps of one kind within a bucket of each other become one span, and the
+    # spans still hold every gap and every missing point.
+    assert coarse["bucket"] == 58 and len(coarse["gaps"]) < 22
+    for key in ("count", "length"):
+        for kind in ("small", "large"):
+            assert sum(g[key] for g in coarse["gaps"] if g["kind"] == kind) == sum(
+                g[key] for g in full["gaps"] if g["kind"] == kind
+            )
+    starts = [g["start"] for g in coarse["gaps"]]
+    assert starts == sorted(starts)
+
+
+def test_merge_gaps_joins_only_near_gaps_of_one_channel_and_kind() -> None:
+    from gapcast.api.routes.series import GapSpan, merge_gaps
+
+    def gap(start: float, end: float, kind: str = "small", channel: str = "a") -> GapSpan:
+        return GapSpan(
+            channel=channel, start=start, end=end, length=int(end - start) + 1, kind=kind
+        )
+
+    gaps = [gap(0, 1), gap(5, 5), gap(30, 31), gap(3, 3, "large"), gap(2, 2, channel="b")]
+    merged = merge_gaps(gaps, reach_ns=10)
+    assert [(g.channel, g.kind, g.start, g.end, g.count, g.length) for g in merged] == [
+        ("a", "small", 0, 5, 2, 3),
+        ("b", "small", 2, 2, 1, 1),
+        ("a", "large", 3, 3, 1, 1),
+        ("a", "small", 30, 31, 1, 2),
+    ]
+    assert merge_gaps(gaps, reach_ns=0) == gaps

@@ -1,7 +1,10 @@
 """A dataset's series for charts: on its regular grid (missing points null), with its gaps.
 
 The web page draws this; a long series is reduced to at most ``max_points`` by bucket means, so a
-browser never receives millions of points, while gaps are reported at full resolution.
+browser never receives millions of points. Gaps are bucketed like the values: the gaps of one
+channel and kind that fall within a bucket of each other are sent as one span (with how many gaps
+and missing points it holds), so a long series with many small outages sends at most about one
+span per bucket instead of every gap (38,750 on a 2M-point dataset: 3.4 MB for a 4,000-point chart).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class GapSpan(BaseModel):
     end: float = Field(description="unix seconds of the last missing grid point")
     length: int = Field(description="missing grid points")
     kind: str = Field(description="'small' (filled before training) or 'large'")
+    count: int = Field(default=1, description="gaps merged into this span (bucketed series)")
 
 
 class SeriesOut(BaseModel):
@@ -37,6 +41,9 @@ class SeriesOut(BaseModel):
     values: dict[str, list[float | None]] = Field(description="per channel; null where missing")
     gaps: list[GapSpan]
     bucket: int = Field(description="grid points averaged into each returned point")
+    gap_counts: dict[str, int] = Field(
+        default_factory=dict, description="gaps of each kind at full resolution, before merging"
+    )
 
 
 @router.get("/{ref}/series")
@@ -62,16 +69,20 @@ def dataset_series(
     report = detect_gaps(grid, max_fill=max_fill) if grid is not frame else None
     bucket = max(1, -(-grid.n_points // max_points))
     times, values = _bucketed(grid.timestamps, grid.values, bucket)
-    gaps = [
-        GapSpan(
-            channel=g.channel,
-            start=g.start / 1e9,
-            end=g.end / 1e9,
-            length=g.length,
-            kind=g.kind,
-        )
-        for g in (report or [])
-    ]
+    found = list(report or [])
+    counts = {"small": 0, "large": 0}
+    for g in found:
+        counts[g.kind] = counts.get(g.kind, 0) + 1
+    reach = (grid.freq_ns or 0) * bucket  # gaps closer than one bucket share a pixel anyway
+    gaps = merge_gaps(
+        [
+            GapSpan(channel=g.channel, start=g.start, end=g.end, length=g.length, kind=g.kind)
+            for g in found
+        ],
+        reach_ns=reach if bucket > 1 else 0,
+    )
+    for gap in gaps:
+        gap.start, gap.end = gap.start / 1e9, gap.end / 1e9
     return SeriesOut(
         name=name,
         channels=list(grid.channels),
@@ -81,7 +92,30 @@ def dataset_series(
         values={c: values[i] for i, c in enumerate(grid.channels)},
         gaps=gaps,
         bucket=bucket,
+        gap_counts=counts,
     )
+
+
+def merge_gaps(gaps: list[GapSpan], *, reach_ns: float) -> list[GapSpan]:
+    """One span for the gaps of a channel and kind that start within ``reach_ns`` of the previous
+    one's end (0: no merging). Times in, times out in the same unit."""
+    if reach_ns <= 0:
+        return gaps
+    merged: list[GapSpan] = []
+    last: dict[tuple[str, str], GapSpan] = {}
+    for gap in sorted(gaps, key=lambda g: (g.channel, g.kind, g.start)):
+        key = (gap.channel, gap.kind)
+        open_span = last.get(key)
+        if open_span is not None and gap.start - open_span.end <= reach_ns:
+            open_span.end = max(open_span.end, gap.end)
+            open_span.length += gap.length
+            open_span.count += gap.count
+            continue
+        span = gap.model_copy()
+        merged.append(span)
+        last[key] = span
+    merged.sort(key=lambda g: g.start)
+    return merged
 
 
 def _bucketed(
