@@ -146,6 +146,9 @@ def test_upload_train_and_see_the_results(page: Page, tmp_path: Path) -> None:
     verdict = page.locator("#verdict").inner_text()
     assert "the best baseline" in verdict and (verdict[0] == "✓") == ("better" in verdict)
     expect(page.locator("#intervals")).to_contain_text("P10–P90")
+    # The interactive backtest, with the gap classifier's track (this run trained one).
+    expect(page.locator("#backtest-chart")).to_have_attribute("data-gap-track", "true")
+    expect(page.locator("#backtest-legend")).to_contain_text("p(no data)")
     plot = page.locator("#plot")
     expect(plot).to_have_js_property("complete", True)
     assert plot.evaluate("img => img.naturalWidth") >= 600
@@ -242,7 +245,7 @@ def wait_finished(server: LiveServer, run_ids: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def tracked(server: LiveServer) -> dict[str, str]:
-    """Tiny finished runs: linear with lookback 16 and 24, an mlp, and a sweep of two trials."""
+    """Tiny finished runs: linear with lookback 16 and 24, an mlp, and a sweep of three trials."""
     with server.http() as http:
         if not any(d["name"] == "co2" for d in http.get("/datasets").json()):
             upload_sample_by_rest(server, "co2")
@@ -259,10 +262,13 @@ def tracked(server: LiveServer) -> dict[str, str]:
             json={
                 "dataset": "co2",
                 "overrides": TINY,
-                "space": {"lookback": {"type": "categorical", "choices": [16, 24]}},
-                "trials": 2,
-                "sampler": "grid",
-                "name": "lookbacks",
+                "space": {
+                    "learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True}
+                },
+                "trials": 3,
+                "sampler": "random",
+                "seed": 7,
+                "name": "learning rates",
             },
         )
         assert sweep.status_code == 202, sweep.text
@@ -295,8 +301,8 @@ def test_runs_table_sorts_filters_and_groups_a_sweep(
         expect(run_row(page, tracked[key])).to_be_visible()
     # The sweep's trials under its heading, the best one starred.
     head = page.locator(f"#runs-table tr.sweep-head[data-sweep='{tracked['sweep']}']")
-    expect(head).to_contain_text("lookbacks")
-    expect(head).to_contain_text("2 trials")
+    expect(head).to_contain_text("learning rates")
+    expect(head).to_contain_text("3 trials")
     expect(run_row(page, tracked["best"]).locator(".star")).to_have_count(1)
     expect(page.locator("#runs-table .star")).to_have_count(1)
     expect(run_row(page, tracked["lb24"])).to_contain_text("24 / 4")
@@ -325,7 +331,7 @@ def test_runs_table_sorts_filters_and_groups_a_sweep(
     expect(page.locator("#runs-table th[data-sort='mae']")).to_have_attribute("data-dir", "desc")
     groups = maes_by_group()
     assert all(v == sorted(v, reverse=True) for v in groups.values())
-    assert len(groups["trial"]) == 2 and len(groups["plain"]) >= 2
+    assert len(groups["trial"]) == 3 and len(groups["plain"]) >= 2
     page.select_option("#filter-status", "succeeded")
     page.fill("#filter-text", "no such run")
     expect(page.locator("#runs-table tbody")).to_contain_text("no run matches")
@@ -451,9 +457,9 @@ def test_a_sweep_plots_its_objective_against_its_parameter(
     page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
 ) -> None:
     open_page(page, server, f"#/sweeps/{tracked['sweep']}")
-    chart = page.locator("#sweep-charts .sweep-chart[data-param='lookback']")
-    expect(chart).to_have_attribute("data-points", "2")
-    expect(page.locator("#sweep-info")).to_contain_text("2 of 2 trials")
+    chart = page.locator("#sweep-charts .sweep-chart[data-param='learning_rate']")
+    expect(chart).to_have_attribute("data-points", "3")
+    expect(page.locator("#sweep-info")).to_contain_text("3 of 3 trials")
     shot(page, tmp_path, "10-sweep")
 
 

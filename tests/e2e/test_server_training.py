@@ -98,6 +98,12 @@ def test_artifacts_download(live_server: LiveServer, run: Conversation) -> None:
             backtest["horizon"] == 4 and len(backtest["origins"]) == run.last["metrics"]["origins"]
         )
         assert set(backtest["forecasts"]) >= {"model", "naive"}
+        # The weekly grid step, and the gap classifier's track over the test span.
+        assert backtest["step_ns"] == 7 * 86400 * 10**9
+        track = backtest["gap_probability"]
+        assert len(track["times"]) == len(track["values"]) > 0
+        assert all(0.0 <= p <= 1.0 for p in track["values"])
+        assert track["times"][0] <= backtest["origins"][0] <= track["times"][-1]
 
 
 def test_predict_from_dataset_and_from_posted_points(

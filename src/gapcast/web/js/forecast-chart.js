@@ -9,6 +9,7 @@ const MODEL = "#2563eb";
 const BASELINE = "#98a2b3";
 const TRUTH = "#101828";
 const RANGE = "rgba(37, 99, 235, 0.13)";
+const GAP = "#dc2626";
 
 /** Wheel zoom around the cursor and shift+drag pan on the x scale; the shown span goes to
  * data-xmin/data-xmax on the chart's element (what a test, or a bookmark, can read). */
@@ -113,18 +114,26 @@ export function backtestChart(el, doc, { target = 0, originStride = null } = {})
         : { stroke: BASELINE, width: 1.5, dash: [5, 4] });
     }
   });
+  // The gap classifier's probability of no data, on its own 0–1 axis at the forecast steps.
+  const pGap = doc.gap_probability
+    ? new Map(doc.gap_probability.times.map((t, i) => [t, doc.gap_probability.values[i]])) : null;
+  if (pGap) {
+    data.push(times.map((t) => pGap.get(t) ?? null));
+    series.push({ stroke: GAP, width: 1, scale: "p", fill: "rgba(220, 38, 38, 0.08)" });
+  }
   const chart = new uPlot({
     width: width(el),
     height: 300,
     series,
     bands,
-    scales: { x: { time: true } },
-    axes: [{}, { size: 60 }],
+    scales: { x: { time: true }, ...(pGap ? { p: { range: [0, 1] } } : {}) },
+    axes: [{}, { size: 60 }, ...(pGap ? [{ scale: "p", side: 1, size: 40, grid: { show: false } }] : [])],
     legend: { show: false }, // one entry per origin would be noise: the page draws its own
     cursor: { drag: { x: true, y: false } },
     plugins: [zoomAndPan(el)],
   }, data, el);
   el.dataset.origins = String(doc.origins.length);
+  el.dataset.gapTrack = String(Boolean(pGap));
   el.dataset.xmin = String(chart.scales.x.min);
   el.dataset.xmax = String(chart.scales.x.max);
   el.addEventListener("dblclick", () => chart.setScale("x", { min: data[0][0], max: data[0][data[0].length - 1] }));
@@ -137,6 +146,7 @@ export function backtestChart(el, doc, { target = 0, originStride = null } = {})
         ? [[`${doc.forecasts[doc.best_baseline].label} (best baseline)`, BASELINE, true]] : []),
       ...(levels.length >= 2
         ? [[`model range P${levels[0] * 100}–P${levels[levels.length - 1] * 100}`, RANGE, false]] : []),
+      ...(pGap ? [["p(no data), right axis", GAP, false]] : []),
     ],
   };
 }

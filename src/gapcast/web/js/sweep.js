@@ -19,7 +19,7 @@ function padded(u, lo, hi) {
   return [lo - pad, hi + pad];
 }
 
-function scatter(el, name, trials, objective) {
+function scatter(el, name, trials, objective, param) {
   const done = trials.filter((t) => t.value !== null && t.params[name] !== undefined);
   const { toX, labels } = axisOf(done.map((t) => t.params[name]));
   const order = [...done].sort((a, b) => toX(a.params[name]) - toX(b.params[name]));
@@ -40,7 +40,11 @@ function scatter(el, name, trials, objective) {
       { label: "best", stroke: "#15803d", width: 0, points: { show: true, size: 12 } },
     ],
     // Padded ranges: a point on the edge of the plot would be cut in half.
-    scales: { x: { time: false, range: padded }, y: { range: padded } },
+    // A parameter searched on a log scale is drawn on one (else its small values bunch up).
+    scales: {
+      x: param && param.log ? { time: false, distr: 3, range: (u, lo, hi) => [lo / 1.5, hi * 1.5] } : { time: false, range: padded },
+      y: { range: padded },
+    },
     axes: [
       labels ? { values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), incrs: [1] } : {},
       { size: 60, label: objective },
@@ -63,5 +67,5 @@ export async function showSweep(id) {
   const charts = $("sweep-charts");
   charts.innerHTML = "";
   const names = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
-  for (const name of names) scatter(charts, name, trials, sweep.objective);
+  for (const name of names) scatter(charts, name, trials, sweep.objective, (sweep.space || {})[name]);
 }
