@@ -515,3 +515,34 @@ def test_the_page_fits_420_px(
         assert page.request.get(server.url + "/favicon.ico").ok
     finally:
         context.close()
+
+
+def test_steps_in_words_and_csv_rows_for_predict(page: Page) -> None:
+    shown = page.evaluate(
+        """async () => {
+        const { stepText } = await import('/web/js/format.js');
+        const { parseCsv } = await import('/web/js/csv.js');
+        const { flatten } = await import('/web/js/compare.js');
+        let refused = null;
+        try { parseCsv('time,co2\\n2020-01-01,4x1\\n'); } catch (e) { refused = e.message; }
+        return {
+          steps: [1800, 3600, 86400, 7 * 86400, 5400, 0.5, null].map(stepText),
+          rows: parseCsv('time,co2\\n2020-01-01,401.5\\n2020-01-08,\\n'),
+          refused,
+          flat: flatten({ model: 'mlp', training: { epochs: 3 },
+                          preprocessing: [{ step: 'window', lookback: 16 }] }),
+        };
+    }"""
+    )
+    assert shown["steps"] == [
+        "30 min",
+        "1 h",
+        "1 day",
+        "7 days",
+        "1 h 30 min",
+        "500 ms",
+        "irregular steps",
+    ]
+    assert shown["rows"] == {"timestamp": ["2020-01-01", "2020-01-08"], "co2": [401.5, None]}
+    assert shown["refused"] == "line 2: co2 is not a number: 4x1"
+    assert shown["flat"] == {"model": "mlp", "training.epochs": 3, "window.lookback": 16}
