@@ -145,19 +145,24 @@ def test_series_buckets_its_gaps_like_its_values(live_server: LiveServer) -> Non
 
 
 def test_merge_gaps_joins_only_near_gaps_of_one_channel_and_kind() -> None:
-    from gapcast.api.routes.series import GapSpan, merge_gaps
+    import numpy as np
 
-    def gap(start: float, end: float, kind: str = "small", channel: str = "a") -> GapSpan:
-        return GapSpan(
-            channel=channel, start=start, end=end, length=int(end - start) + 1, kind=kind
-        )
+    from gapcast.api.routes.series import merge_gaps
 
-    gaps = [gap(0, 1), gap(5, 5), gap(30, 31), gap(3, 3, "large"), gap(2, 2, channel="b")]
-    merged = merge_gaps(gaps, reach_ns=10)
+    s = 10**9  # times in ns in, unix seconds out
+    gaps = {  # (channel, start, end, large) — given out of order
+        "channel_index": np.array([0, 0, 0, 0, 1]),
+        "start": np.array([30, 0, 5, 3, 2]) * s,
+        "end": np.array([31, 1, 5, 3, 2]) * s,
+        "length": np.array([2, 2, 1, 1, 1]),
+        "large": np.array([False, False, False, True, False]),
+    }
+    merged = merge_gaps(channels=["a", "b"], reach_ns=10 * s, **gaps)
     assert [(g.channel, g.kind, g.start, g.end, g.count, g.length) for g in merged] == [
         ("a", "small", 0, 5, 2, 3),
         ("b", "small", 2, 2, 1, 1),
         ("a", "large", 3, 3, 1, 1),
         ("a", "small", 30, 31, 1, 2),
     ]
-    assert merge_gaps(gaps, reach_ns=0) == gaps
+    every = merge_gaps(channels=["a", "b"], reach_ns=0, **gaps)
+    assert [(g.start, g.count) for g in every] == [(0, 1), (2, 1), (3, 1), (5, 1), (30, 1)]

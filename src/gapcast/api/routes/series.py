@@ -10,15 +10,19 @@ span per bucket instead of every gap (38,750 on a 2M-point dataset: 3.4 MB for a
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query
+from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from gapcast.api.deps import RuntimeDep
 from gapcast.api.schemas import ERROR_RESPONSES
 from gapcast.db import repository
+
+if TYPE_CHECKING:
+    from gapcast.processing.frame import SeriesFrame
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -54,14 +58,22 @@ def dataset_series(
     max_fill: Annotated[int, Query(ge=0, description="longest gap counted small")] = 3,
 ) -> SeriesOut:
     """The dataset on its own regular grid, for plotting."""
-    from gapcast.errors import InvalidInput
-    from gapcast.processing.gaps import detect_gaps
-    from gapcast.processing.resample import Resample
-
     with runtime.sessions() as session:
         dataset = repository.get_dataset(session, ref)
         name = dataset.name
         frame = repository.load_dataset_frame(session, dataset.id)
+    return series_document(name, frame, max_points=max_points, max_fill=max_fill)
+
+
+def series_document(
+    name: str, frame: SeriesFrame, *, max_points: int, max_fill: int, merge: bool = True
+) -> SeriesOut:
+    """What the endpoint sends for ``frame`` (``merge=False``: every gap, as before bucketing;
+    bench/series_payload.py compares the two)."""
+    from gapcast.errors import InvalidInput
+    from gapcast.processing.gaps import detect_gaps
+    from gapcast.processing.resample import Resample
+
     try:
         grid = Resample().fit_transform(frame) if frame.n_points >= 2 else frame
     except InvalidInput:
@@ -69,20 +81,20 @@ def dataset_series(
     report = detect_gaps(grid, max_fill=max_fill) if grid is not frame else None
     bucket = max(1, -(-grid.n_points // max_points))
     times, values = _bucketed(grid.timestamps, grid.values, bucket)
-    found = list(report or [])
     counts = {"small": 0, "large": 0}
-    for g in found:
-        counts[g.kind] = counts.get(g.kind, 0) + 1
-    reach = (grid.freq_ns or 0) * bucket  # gaps closer than one bucket share a pixel anyway
-    gaps = merge_gaps(
-        [
-            GapSpan(channel=g.channel, start=g.start, end=g.end, length=g.length, kind=g.kind)
-            for g in found
-        ],
-        reach_ns=reach if bucket > 1 else 0,
-    )
-    for gap in gaps:
-        gap.start, gap.end = gap.start / 1e9, gap.end / 1e9
+    gaps: list[GapSpan] = []
+    if report is not None:
+        counts = {"small": report.n_small, "large": report.n_large}
+        reach = (grid.freq_ns or 0) * bucket  # gaps closer than one bucket share a pixel anyway
+        gaps = merge_gaps(
+            channels=list(grid.channels),
+            channel_index=report.channel_index,
+            start=report.start,
+            end=report.end,
+            length=report.length,
+            large=report.is_large,
+            reach_ns=reach if bucket > 1 and merge else 0,
+        )
     return SeriesOut(
         name=name,
         channels=list(grid.channels),
@@ -96,26 +108,52 @@ def dataset_series(
     )
 
 
-def merge_gaps(gaps: list[GapSpan], *, reach_ns: float) -> list[GapSpan]:
-    """One span for the gaps of a channel and kind that start within ``reach_ns`` of the previous
-    one's end (0: no merging). Times in, times out in the same unit."""
-    if reach_ns <= 0:
-        return gaps
-    merged: list[GapSpan] = []
-    last: dict[tuple[str, str], GapSpan] = {}
-    for gap in sorted(gaps, key=lambda g: (g.channel, g.kind, g.start)):
-        key = (gap.channel, gap.kind)
-        open_span = last.get(key)
-        if open_span is not None and gap.start - open_span.end <= reach_ns:
-            open_span.end = max(open_span.end, gap.end)
-            open_span.length += gap.length
-            open_span.count += gap.count
-            continue
-        span = gap.model_copy()
-        merged.append(span)
-        last[key] = span
-    merged.sort(key=lambda g: g.start)
-    return merged
+def merge_gaps(
+    *,
+    channels: list[str],
+    channel_index: NDArray[np.integer[Any]],
+    start: NDArray[np.int64],
+    end: NDArray[np.int64],
+    length: NDArray[np.integer[Any]],
+    large: NDArray[np.bool_],
+    reach_ns: float,
+) -> list[GapSpan]:
+    """One span (in unix seconds) for the gaps of a channel and kind that start within
+    ``reach_ns`` of the previous one's end (0: every gap its own span), earliest first.
+
+    Vectorised, and the spans are built without validation: on 38,750 gaps, validating one
+    pydantic object per gap took longer than the whole response should.
+    """
+    spans: list[GapSpan] = []
+    for c, channel in enumerate(channels):
+        for kind, of_kind in (("small", ~large), ("large", large)):
+            pick = (channel_index == c) & of_kind
+            order = np.argsort(start[pick], kind="stable")
+            s, e, n = start[pick][order], end[pick][order], length[pick][order]
+            if s.size == 0:
+                continue
+            # Within one channel and kind gaps never overlap: sorted by start, ends rise too.
+            new = np.ones(s.size, dtype=bool)
+            new[1:] = (s[1:] - e[:-1]) > reach_ns
+            first = np.flatnonzero(new)
+            ends = np.maximum.reduceat(e, first)
+            missing = np.add.reduceat(n, first)
+            counts = np.diff(np.append(first, s.size))
+            spans.extend(
+                GapSpan.model_construct(
+                    channel=channel,
+                    start=t0 / 1e9,
+                    end=t1 / 1e9,
+                    length=k,
+                    kind=kind,
+                    count=m,
+                )
+                for t0, t1, k, m in zip(
+                    s[first].tolist(), ends.tolist(), missing.tolist(), counts.tolist(), strict=True
+                )
+            )
+    spans.sort(key=lambda g: g.start)
+    return spans
 
 
 def _bucketed(
