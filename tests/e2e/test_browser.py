@@ -193,6 +193,9 @@ def test_reload_reattaches_to_a_running_run(page: Page, tmp_path: Path) -> None:
     expect(page.locator("#stage-text")).to_contain_text("of 400 epochs")
     row = page.locator(f"#runs-table tr[data-run^='{run_id}']")
     expect(row.locator("td").nth(9)).not_to_have_text("–")
+    # Its configuration stays readable (it is not part of a succeeded run's result).
+    page.click("#config-details summary")
+    expect(page.locator("#run-config")).to_contain_text('"lookback": 16')
 
 
 def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) -> None:
@@ -332,6 +335,12 @@ def test_runs_table_sorts_filters_and_groups_a_sweep(
     groups = maes_by_group()
     assert all(v == sorted(v, reverse=True) for v in groups.values())
     assert len(groups["trial"]) == 3 and len(groups["plain"]) >= 2
+    # From the keyboard too.
+    page.locator("#runs-table th[data-sort='epochs']").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#runs-table th[data-sort='epochs']")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
     page.select_option("#filter-status", "succeeded")
     page.fill("#filter-text", "no such run")
     expect(page.locator("#runs-table tbody")).to_contain_text("no run matches")

@@ -30,6 +30,7 @@ export function fillLabels(run) {
   $("run-note").value = run.note || "";
   $("run-title").textContent = run.name || "";
   $("labels-saved").textContent = "";
+  $("run-config").textContent = run.config ? JSON.stringify(run.config, null, 2) : "";
 }
 
 export async function saveLabels(runId, onSaved) {

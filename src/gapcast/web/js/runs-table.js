@@ -88,6 +88,9 @@ export function render() {
     const on = th.dataset.sort === state.sort;
     th.classList.toggle("sorted", on);
     th.dataset.dir = on ? (state.desc ? "desc" : "asc") : "";
+    th.tabIndex = 0; // sortable from the keyboard too (Enter)
+    if (on) th.setAttribute("aria-sort", state.desc ? "descending" : "ascending");
+    else th.removeAttribute("aria-sort");
   });
   mark(state.current);
   updateCompare();
@@ -120,6 +123,9 @@ function updateCompare() {
 
 /** Wire the table: `open(id)` on a row, `compareRuns(ids)` on the button. */
 export function wire({ open, compareRuns }) {
+  $("runs-table").querySelector("thead").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.matches("th[data-sort]")) event.target.click();
+  });
   $("runs-table").querySelector("thead").addEventListener("click", (event) => {
     const th = event.target.closest("th[data-sort]");
     if (!th) return;
