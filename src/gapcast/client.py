@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +50,13 @@ def error_from(body: Mapping[str, Any]) -> errors.GapcastError:
     }
     cls = kinds.get(str(body.get("code")), RunFailed)
     return cls(str(body.get("message", "")), field=body.get("field"))
+
+
+class _Unset:
+    """An argument left out (``None`` is a value: it clears the field)."""
+
+
+_UNSET = _Unset()
 
 
 class RunFailed(errors.GapcastError):
@@ -323,6 +330,24 @@ class Client:
 
     async def run(self, run_id: str) -> dict[str, Any]:
         return dict(await self._json("GET", f"/runs/{run_id}"))
+
+    async def label_run(
+        self,
+        run_id: str,
+        *,
+        name: str | _Unset | None = _UNSET,
+        tags: Sequence[str] | _Unset | None = _UNSET,
+        note: str | _Unset | None = _UNSET,
+    ) -> dict[str, Any]:
+        """Set a run's name, tags or note; ``None`` clears one, an omitted one stays."""
+        body: dict[str, Any] = {}
+        if not isinstance(name, _Unset):
+            body["name"] = name
+        if not isinstance(tags, _Unset):
+            body["tags"] = None if tags is None else list(tags)
+        if not isinstance(note, _Unset):
+            body["note"] = note
+        return dict(await self._json("PATCH", f"/runs/{run_id}", json=body))
 
     async def delete_run(self, run_id: str) -> None:
         await self._request("DELETE", f"/runs/{run_id}")

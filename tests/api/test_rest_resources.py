@@ -123,3 +123,46 @@ def test_run_routes_errors(live_server: LiveServer) -> None:
         bad = http.post("/runs", json={"dataset": "nope"})
         assert bad.status_code == 404
         assert bad.json()["error"]["field"] == "dataset"
+
+
+def test_series_buckets_its_gaps_like_its_values(live_server: LiveServer) -> None:
+    with live_server.http() as http:
+        full = http.get("/datasets/co2/series", params={"max_points": 4000}).json()
+        coarse = http.get("/datasets/co2/series", params={"max_points": 40}).json()
+    assert full["bucket"] == 1 and len(full["gaps"]) == 22
+    assert all(g["count"] == 1 for g in full["gaps"])
+    assert full["gap_counts"] == coarse["gap_counts"] == {"small": 18, "large": 4}
+    # 58-point buckets: gaps of one kind within a bucket of each other become one span, and the
+    # spans still hold every gap and every missing point.
+    assert coarse["bucket"] == 58 and len(coarse["gaps"]) < 22
+    for key in ("count", "length"):
+        for kind in ("small", "large"):
+            assert sum(g[key] for g in coarse["gaps"] if g["kind"] == kind) == sum(
+                g[key] for g in full["gaps"] if g["kind"] == kind
+            )
+    starts = [g["start"] for g in coarse["gaps"]]
+    assert starts == sorted(starts)
+
+
+def test_merge_gaps_joins_only_near_gaps_of_one_channel_and_kind() -> None:
+    import numpy as np
+
+    from gapcast.api.routes.series import merge_gaps
+
+    s = 10**9  # times in ns in, unix seconds out
+    gaps = {  # (channel, start, end, large) — given out of order
+        "channel_index": np.array([0, 0, 0, 0, 1]),
+        "start": np.array([30, 0, 5, 3, 2]) * s,
+        "end": np.array([31, 1, 5, 3, 2]) * s,
+        "length": np.array([2, 2, 1, 1, 1]),
+        "large": np.array([False, False, False, True, False]),
+    }
+    merged = merge_gaps(channels=["a", "b"], reach_ns=10 * s, **gaps)
+    assert [(g.channel, g.kind, g.start, g.end, g.count, g.length) for g in merged] == [
+        ("a", "small", 0, 5, 2, 3),
+        ("b", "small", 2, 2, 1, 1),
+        ("a", "large", 3, 3, 1, 1),
+        ("a", "small", 30, 31, 1, 2),
+    ]
+    every = merge_gaps(channels=["a", "b"], reach_ns=0, **gaps)
+    assert [(g.start, g.count) for g in every] == [(0, 1), (2, 1), (3, 1), (5, 1), (30, 1)]

@@ -58,3 +58,50 @@ def test_demo_prepares_the_sample_and_config_once(db_url: str) -> None:
     first = prepare(db_url)
     assert len(first) == 2 and SAMPLE_NAME in first[0] and CONFIG_NAME in first[1]
     assert prepare(db_url) == []
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_serve_points_at_the_demo_runs_page(tmp_path: Path) -> None:
+    """With --serve the last line opens the run's own page (#/runs/<id>), where the page shows
+    the demo run: the bare address shows the form for a new run."""
+    import re
+    import signal
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAPCAST_")}
+    env.update(
+        {"GAPCAST_DEMO_EPOCHS": "1", "COLUMNS": "200", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    )
+    proc = subprocess.Popen(
+        [str(GAPCAST), "demo", "--serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "the server keeps running" in line:
+                break
+        found = re.search(r"(http://\S+)/#/runs/([0-9a-f-]{36})", "".join(seen))
+        assert found, "".join(seen)
+        run = httpx.get(f"{found.group(1)}/runs/{found.group(2)}", timeout=30).json()
+        assert run["status"] == "succeeded" and run["dataset"] == SAMPLE_NAME
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

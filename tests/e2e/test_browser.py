@@ -6,19 +6,24 @@ dir (and in ``GAPCAST_SCREENSHOTS_DIR`` when set, which is how docs/screenshots/
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gapcast.api.testing import (
     SAMPLE_CSV,
+    TINY,
     LiveServer,
     running_server,
     server_settings,
     temporary_database,
 )
+from gapcast.api.testing import upload_sample as upload_sample_by_rest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # A run's first epoch waits for a worker process to start and JAX to compile: tens of seconds on a
@@ -106,6 +111,8 @@ def test_upload_train_and_see_the_results(page: Page, tmp_path: Path) -> None:
     assert int(chart.get_attribute("data-gaps") or 0) == 22
     # Gaps of up to 3 weeks are small by default: 4 of the 22 are large.
     expect(page.locator("#dataset-info")).to_contain_text("22 gaps (4 large)")
+    # The step as people say it, not pandas' "7 days 00:00:00".
+    expect(page.locator("#dataset-info")).to_contain_text("every 7 days ·")
     shot(page, tmp_path, "1-dataset")
 
     set_config(
@@ -139,6 +146,9 @@ def test_upload_train_and_see_the_results(page: Page, tmp_path: Path) -> None:
     verdict = page.locator("#verdict").inner_text()
     assert "the best baseline" in verdict and (verdict[0] == "✓") == ("better" in verdict)
     expect(page.locator("#intervals")).to_contain_text("P10–P90")
+    # The interactive backtest, with the gap classifier's track (this run trained one).
+    expect(page.locator("#backtest-chart")).to_have_attribute("data-gap-track", "true")
+    expect(page.locator("#backtest-legend")).to_contain_text("p(no data)")
     plot = page.locator("#plot")
     expect(plot).to_have_js_property("complete", True)
     assert plot.evaluate("img => img.naturalWidth") >= 600
@@ -178,6 +188,14 @@ def test_reload_reattaches_to_a_running_run(page: Page, tmp_path: Path) -> None:
     shot(page, tmp_path, "4-reattached")
     page.click("#cancel-button")
     expect(page.locator("#run-status")).to_have_text("cancelled", timeout=60_000)
+    # A stopped run says where it stopped, and the table keeps its epochs.
+    expect(page.locator("#stage-text")).to_contain_text("cancelled during training after")
+    expect(page.locator("#stage-text")).to_contain_text("of 400 epochs")
+    row = page.locator(f"#runs-table tr[data-run^='{run_id}']")
+    expect(row.locator("td").nth(9)).not_to_have_text("–")
+    # Its configuration stays readable (it is not part of a succeeded run's result).
+    page.click("#config-details summary")
+    expect(page.locator("#run-config")).to_contain_text('"lookback": 16')
 
 
 def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) -> None:
@@ -211,3 +229,329 @@ def test_the_verdict_has_a_tick_only_when_better(page: Page) -> None:
     }
     assert shown[1]["text"] == "✗ mlp: worse than the best baseline (naive) by 14x"
     assert "✓" not in shown[1]["text"] and shown[1]["better"] is False
+
+
+# -- the experiment tracker: runs table, a run's page, compare, sweeps ---------------------------
+
+
+def wait_finished(server: LiveServer, run_ids: list[str]) -> None:
+    deadline = time.monotonic() + 240
+    with server.http() as http:
+        while time.monotonic() < deadline:
+            runs = [http.get(f"/runs/{i}").json() for i in run_ids]
+            if all(r["status"] not in ("queued", "running") for r in runs):
+                assert all(r["status"] == "succeeded" for r in runs), runs
+                return
+            time.sleep(0.5)
+    raise AssertionError(f"runs {run_ids} did not finish")
+
+
+@pytest.fixture(scope="module")
+def tracked(server: LiveServer) -> dict[str, str]:
+    """Tiny finished runs: linear with lookback 16 and 24, an mlp, and a sweep of three trials."""
+    with server.http() as http:
+        if not any(d["name"] == "co2" for d in http.get("/datasets").json()):
+            upload_sample_by_rest(server, "co2")
+
+        def submit(**change: Any) -> str:
+            body = {"dataset": "co2", "overrides": {**TINY, **change}}
+            response = http.post("/runs", json=body)
+            assert response.status_code == 202, response.text
+            return str(response.json()["run_id"])
+
+        runs = {"lb16": submit(), "lb24": submit(lookback=24), "mlp": submit(model="mlp")}
+        sweep = http.post(
+            "/sweeps",
+            json={
+                "dataset": "co2",
+                "overrides": TINY,
+                "space": {
+                    "learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True}
+                },
+                "trials": 3,
+                "sampler": "random",
+                "seed": 7,
+                "name": "learning rates",
+            },
+        )
+        assert sweep.status_code == 202, sweep.text
+        sweep_id = sweep.json()["id"]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            shown = http.get(f"/sweeps/{sweep_id}").json()
+            if shown["status"] != "running":
+                break
+            time.sleep(0.5)
+        assert shown["status"] == "succeeded", shown
+    wait_finished(server, list(runs.values()))
+    return {**runs, "sweep": sweep_id, "best": shown["best_run_id"]}
+
+
+def open_page(page: Page, server: LiveServer, fragment: str) -> None:
+    page.goto(f"{server.url}/{fragment}")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def run_row(page: Page, run_id: str) -> Any:
+    return page.locator(f"#runs-table tr[data-run='{run_id}']")
+
+
+def test_runs_table_sorts_filters_and_groups_a_sweep(
+    page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
+) -> None:
+    open_page(page, server, "#/")
+    for key in ("lb16", "lb24", "mlp"):
+        expect(run_row(page, tracked[key])).to_be_visible()
+    # The sweep's trials under its heading, the best one starred.
+    head = page.locator(f"#runs-table tr.sweep-head[data-sweep='{tracked['sweep']}']")
+    expect(head).to_contain_text("learning rates")
+    expect(head).to_contain_text("3 trials")
+    expect(run_row(page, tracked["best"]).locator(".star")).to_have_count(1)
+    expect(page.locator("#runs-table .star")).to_have_count(1)
+    expect(run_row(page, tracked["lb24"])).to_contain_text("24 / 4")
+
+    page.select_option("#filter-model", "mlp")
+    expect(run_row(page, tracked["lb16"])).to_have_count(0)
+    expect(run_row(page, tracked["mlp"])).to_be_visible()
+    models = page.locator("#runs-table tbody tr[data-run] td:nth-child(5)").all_inner_texts()
+    assert models and set(models) == {"mlp"}
+    page.select_option("#filter-model", "")
+
+    def maes_by_group() -> dict[str, list[float]]:
+        """MAE down the table, per group: the runs outside sweeps, and each sweep's trials."""
+        groups: dict[str, list[float]] = {}
+        for tr in page.locator("#runs-table tbody tr[data-run]").all():
+            mae = tr.locator("td").nth(6).inner_text()
+            if mae != "–":
+                key = "trial" if "trial" in (tr.get_attribute("class") or "") else "plain"
+                groups.setdefault(key, []).append(float(mae))
+        return groups
+
+    page.click("#runs-table th[data-sort='mae']")  # a new column sorts ascending
+    expect(page.locator("#runs-table th[data-sort='mae']")).to_have_attribute("data-dir", "asc")
+    assert all(v == sorted(v) for v in maes_by_group().values())
+    page.click("#runs-table th[data-sort='mae']")
+    expect(page.locator("#runs-table th[data-sort='mae']")).to_have_attribute("data-dir", "desc")
+    groups = maes_by_group()
+    assert all(v == sorted(v, reverse=True) for v in groups.values())
+    assert len(groups["trial"]) == 3 and len(groups["plain"]) >= 2
+    # From the keyboard too.
+    page.locator("#runs-table th[data-sort='epochs']").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#runs-table th[data-sort='epochs']")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    page.select_option("#filter-status", "succeeded")
+    page.fill("#filter-text", "no such run")
+    expect(page.locator("#runs-table tbody")).to_contain_text("no run matches")
+    page.fill("#filter-text", "")
+    shot(page, tmp_path, "6-runs-table")
+
+
+def test_tag_a_run_on_its_page_and_find_it(
+    page: Page, server: LiveServer, tracked: dict[str, str]
+) -> None:
+    open_page(page, server, "#/")
+    run_row(page, tracked["mlp"]).locator("td").nth(2).click()
+    expect(page).to_have_url(f"{server.url}/#/runs/{tracked['mlp']}")
+    page.fill("#run-name", "tiny mlp")
+    page.fill("#run-tags", "smoke, mlp, smoke")
+    page.fill("#run-note", "two epochs")
+    page.click("#labels-save")
+    expect(page.locator("#labels-saved")).to_have_text("saved")
+    expect(page.locator("#run-tags")).to_have_value("smoke, mlp")
+    expect(run_row(page, tracked["mlp"])).to_contain_text("tiny mlp")
+    page.fill("#filter-text", "smoke")
+    expect(page.locator("#runs-table tbody tr[data-run]")).to_have_count(1)
+    # A tag the server refuses: the message names it, next to the tags input.
+    page.fill("#run-tags", "x" * 41)
+    page.click("#labels-save")
+    expect(page.locator('[data-error-for="run-tags"]')).to_contain_text("tags[0]")
+    with server.http() as http:
+        stored = http.get(f"/runs/{tracked['mlp']}").json()
+    assert (stored["name"], stored["tags"], stored["note"]) == (
+        "tiny mlp",
+        ["smoke", "mlp"],
+        "two epochs",
+    )
+
+
+def test_a_runs_url_opens_after_reload_with_an_interactive_chart(
+    page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
+) -> None:
+    run_id = tracked["lb24"]
+    open_page(page, server, f"#/runs/{run_id}")
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#run-card")).to_have_attribute("data-run", run_id)
+    expect(page.locator("#data-card")).to_be_hidden()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.locator("#metrics-table")).to_contain_text("MASE")
+    expect(page.locator("#run-config")).to_contain_text('"lookback": 24')
+    kinds = page.locator("#artifacts a").all_inner_texts()
+    assert any("forecaster" in k for k in kinds) and any("backtest" in k for k in kinds)
+    expect(page.locator("#plot-link")).to_have_attribute("target", "_blank")
+    # The loss chart: a legend of names (not empty value slots) and a log scale on request.
+    expect(page.locator("#loss-chart .u-legend")).to_contain_text("val loss")
+    page.check("#loss-log")
+    expect(page.locator("#loss-chart")).to_have_attribute("data-log", "true")
+
+    chart = page.locator("#backtest-chart")
+    expect(chart.locator("canvas")).to_have_count(1)
+    assert int(chart.get_attribute("data-origins") or 0) > 1
+    before = float(chart.get_attribute("data-xmax") or 0) - float(
+        chart.get_attribute("data-xmin") or 0
+    )
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".u-over").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "([el, before]) => el.dataset.xmax - el.dataset.xmin < before * 0.5",
+        arg=[chart.element_handle(), before],
+        timeout=10_000,
+    )
+    chart.scroll_into_view_if_needed()
+    shot(page, tmp_path, "7-run-page")
+
+
+def test_predict_from_the_run_page(
+    page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
+) -> None:
+    open_page(page, server, f"#/runs/{tracked['lb16']}")
+    page.click("#predict-dataset")
+    rows = page.locator("#predict-table tbody tr")
+    expect(rows).to_have_count(4)  # the horizon
+    expect(page.locator("#predict-table")).to_contain_text("dataset's end")
+    expect(page.locator("#predict-chart canvas")).to_have_count(1)
+    # From posted rows: a file of recent points.
+    recent = tmp_path / "recent.csv"
+    lines = SAMPLE_CSV.read_text().splitlines()
+    recent.write_text("\n".join([lines[0], *lines[1000:1060]]) + "\n")
+    page.set_input_files("#predict-file", str(recent))
+    expect(page.locator("#predict-table")).to_contain_text("posted rows")
+    expect(rows).to_have_count(4)
+    page.locator("#predict-table").scroll_into_view_if_needed()
+    shot(page, tmp_path, "8-predict")
+
+
+def test_compare_two_runs(
+    page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
+) -> None:
+    open_page(page, server, "#/")
+    for key in ("lb16", "lb24"):
+        run_row(page, tracked[key]).locator("input.pick").check()
+    page.click("#compare-button")
+    expect(page).to_have_url(re.compile(r"#/compare/"))
+    expect(page.locator("#compare-loss")).to_have_attribute("data-curves", "2")
+    expect(page.locator("#compare-loss canvas")).to_have_count(1)
+    # The parameter that differs is highlighted; one they share is not.
+    expect(page.locator("#compare-table tr[data-key='window.lookback']")).to_have_class(
+        re.compile(r"\bdiff\b")
+    )
+    expect(page.locator("#compare-table tr[data-key='model']")).not_to_have_class(
+        re.compile(r"\bdiff\b")
+    )
+    expect(page.locator("#compare-forecast")).to_have_attribute("data-series", "2")
+    page.check("#compare-log")
+    expect(page.locator("#compare-loss")).to_have_attribute("data-log", "true")
+    shot(page, tmp_path, "9-compare")
+
+
+def test_a_sweep_plots_its_objective_against_its_parameter(
+    page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
+) -> None:
+    open_page(page, server, f"#/sweeps/{tracked['sweep']}")
+    chart = page.locator("#sweep-charts .sweep-chart[data-param='learning_rate']")
+    expect(chart).to_have_attribute("data-points", "3")
+    expect(page.locator("#sweep-info")).to_contain_text("3 of 3 trials")
+    shot(page, tmp_path, "10-sweep")
+
+
+def test_delete_a_run_from_its_page(page: Page, server: LiveServer) -> None:
+    with server.http() as http:
+        run_id = http.post("/runs", json={"dataset": "co2", "overrides": TINY}).json()["run_id"]
+    wait_finished(server, [run_id])
+    open_page(page, server, f"#/runs/{run_id}")
+    expect(page.locator("#delete-button")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-button")
+    expect(page).to_have_url(f"{server.url}/#/")
+    expect(run_row(page, run_id)).to_have_count(0)
+    with server.http() as http:
+        assert http.get(f"/runs/{run_id}").status_code == 404
+
+
+def test_a_taken_dataset_name_offers_replace(page: Page, tmp_path: Path) -> None:
+    upload_sample(page)
+    page.set_input_files("#file", str(SAMPLE_CSV))
+    page.fill("#dataset-name", "co2")
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="name"]')).to_contain_text("already exists")
+    expect(page.locator('[data-error-for="name"]')).not_to_contain_text("--replace")
+    page.click("#replace-button")
+    expect(page.locator('[data-error-for="name"]')).to_have_text("")
+    expect(page.locator("#replace-button")).to_be_hidden()
+    expect(page.locator("#dataset")).to_have_value("co2")
+
+
+def test_the_page_fits_420_px(
+    browser: Browser, server: LiveServer, tracked: dict[str, str], tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        for fragment in (
+            "#/",
+            f"#/runs/{tracked['lb16']}",
+            f"#/compare/{tracked['lb16']},{tracked['mlp']}",
+        ):
+            open_page(page, server, fragment)
+            if "runs/" in fragment:
+                expect(page.locator("#backtest-chart canvas")).to_have_count(1)
+            if "compare" in fragment:
+                expect(page.locator("#compare-loss canvas")).to_have_count(1)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 420, (fragment, width)
+        shot(page, tmp_path, "11-narrow")
+        icon = page.request.get(server.url + page.locator("link[rel=icon]").get_attribute("href"))
+        assert icon.ok and b"<svg" in icon.body()
+        assert page.request.get(server.url + "/favicon.ico").ok
+    finally:
+        context.close()
+
+
+def test_steps_in_words_and_csv_rows_for_predict(page: Page) -> None:
+    shown = page.evaluate(
+        """async () => {
+        const { stepText } = await import('/web/js/format.js');
+        const { parseCsv } = await import('/web/js/csv.js');
+        const { flatten } = await import('/web/js/compare.js');
+        let refused = null;
+        try { parseCsv('time,co2\\n2020-01-01,4x1\\n'); } catch (e) { refused = e.message; }
+        return {
+          steps: [1800, 3600, 86400, 7 * 86400, 5400, 0.5, null].map(stepText),
+          rows: parseCsv('time,co2\\n2020-01-01,401.5\\n2020-01-08,\\n'),
+          refused,
+          flat: flatten({ model: 'mlp', training: { epochs: 3 },
+                          preprocessing: [{ step: 'window', lookback: 16 }] }),
+        };
+    }"""
+    )
+    assert shown["steps"] == [
+        "30 min",
+        "1 h",
+        "1 day",
+        "7 days",
+        "1 h 30 min",
+        "500 ms",
+        "irregular steps",
+    ]
+    assert shown["rows"] == {"timestamp": ["2020-01-01", "2020-01-08"], "co2": [401.5, None]}
+    assert shown["refused"] == "line 2: co2 is not a number: 4x1"
+    assert shown["flat"] == {"model": "mlp", "training.epochs": 3, "window.lookback": 16}

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from gapcast.api.testing import Conversation, LiveServer, converse
+from gapcast.client import Client
 
 STAGES = ["queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving"]
 SAMPLE = pd.read_csv(Path(__file__).parents[2] / "src/gapcast/data/mauna_loa_co2_weekly.csv")
@@ -54,7 +55,9 @@ def test_messages_in_order_with_run_id_and_seq(run: Conversation) -> None:
     # Validation loss while a candidate trains; the refit trains on the validation part too.
     assert all((m.get("val_loss") is not None) == (m["phase"] == "candidate") for m in end_of_epoch)
     assert len(run.of_type("candidate")) == 1
-    assert all("eta_s" in m and "samples_per_s" in m for m in progress)
+    assert all("samples_per_s" in m for m in progress)
+    # An ETA once batches after the compiling first one were timed; always at an epoch's end.
+    assert all("eta_s" in m for m in end_of_epoch)
 
     done = run.last
     assert done["type"] == "done" and done["status"] == "succeeded"
@@ -95,6 +98,12 @@ def test_artifacts_download(live_server: LiveServer, run: Conversation) -> None:
             backtest["horizon"] == 4 and len(backtest["origins"]) == run.last["metrics"]["origins"]
         )
         assert set(backtest["forecasts"]) >= {"model", "naive"}
+        # The weekly grid step, and the gap classifier's track over the test span.
+        assert backtest["step_ns"] == 7 * 86400 * 10**9
+        track = backtest["gap_probability"]
+        assert len(track["times"]) == len(track["values"]) > 0
+        assert all(0.0 <= p <= 1.0 for p in track["values"])
+        assert track["times"][0] <= backtest["origins"][0] <= track["times"][-1]
 
 
 def test_predict_from_dataset_and_from_posted_points(
@@ -159,6 +168,50 @@ def test_late_watcher_replays_exactly_the_rest(live_server: LiveServer, run: Con
     assert replay.close_code == 1000
     whole = asyncio.run(converse(f"{live_server.ws_url}/ws/runs/{run_id}"))
     assert whole.messages == run.messages[1:]
+
+
+def test_label_a_run_by_rest_and_client(live_server: LiveServer, run: Conversation) -> None:
+    run_id = run.last["run_id"]
+    with live_server.http() as http:
+        listed = http.get("/runs").json()[0]
+        assert (listed["lookback"], listed["horizon"]) == (16, 4)
+        assert listed["mase"] is not None and listed["mase"] > 0 and listed["tags"] == []
+        patched = http.patch(
+            f"/runs/{run_id}", json={"name": " weekly linear ", "tags": ["co2", "co2", "tiny"]}
+        )
+        assert patched.status_code == 200, patched.text
+        body = patched.json()
+        # Trimmed, repeats dropped, the note untouched; the full run comes back.
+        assert (body["name"], body["tags"], body["note"]) == (
+            "weekly linear",
+            ["co2", "tiny"],
+            None,
+        )
+        assert body["artifacts"]
+        for bad, field in (
+            ({"tags": ["a,b"]}, "tags[0]"),
+            ({"tags": [""]}, "tags[0]"),
+            ({"tags": [f"t{i}" for i in range(21)]}, "tags"),
+            ({"name": "x" * 201}, "name"),
+            ({"colour": "red"}, "colour"),
+            ({}, "body"),
+        ):
+            refused = http.patch(f"/runs/{run_id}", json=bad)
+            assert refused.status_code == 422, (bad, refused.text)
+            assert refused.json()["error"]["field"] == field, refused.text
+        assert http.patch("/runs/nope", json={"name": "x"}).status_code == 404
+
+    async def by_client() -> dict[str, Any]:
+        async with Client(live_server.url) as client:
+            await client.label_run(run_id, note="two epochs only", name=None)
+            return await client.run(run_id)
+
+    shown = asyncio.run(by_client())
+    assert (shown["name"], shown["tags"], shown["note"]) == (
+        None,
+        ["co2", "tiny"],
+        "two epochs only",
+    )
 
 
 def test_delete_finished_run(live_server: LiveServer, run: Conversation) -> None:

@@ -33,6 +33,24 @@ def test_progress_is_throttled_within_an_epoch_and_sent_every_epoch() -> None:
     assert within[0].samples_per_s is not None and within[0].eta_s is not None
 
 
+def test_the_first_eta_leaves_out_the_compiling_first_batch() -> None:
+    """A first batch that compiles for 1 s, then 5 ms batches: the ETA of the 96 left is about
+    half a second, not the 24 s the first batch's pace would say."""
+    events: list[Any] = []
+    cb = make_progress_callback(events.append, epochs=1, batch_size=10, min_interval_s=0.0)
+    cb.set_params({"steps": 100, "epochs": 1})
+    cb.on_epoch_begin(0)
+    time.sleep(1.0)
+    for batch in range(5):
+        if batch:
+            time.sleep(0.005)
+        cb.on_train_batch_end(batch, {"loss": 1.0})
+    within = [e for e in events if e.batch is not None]
+    # No estimate until three batches after the first have been timed.
+    assert [e.eta_s is None for e in within] == [True, True, True, False, False]
+    assert within[3].eta_s is not None and within[3].eta_s < 8.0
+
+
 def test_keras_backend_is_chosen_in_one_place() -> None:
     setters = [
         p.relative_to(SRC).as_posix()

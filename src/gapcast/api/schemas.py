@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from gapcast.db.tables import Artifact, Dataset, Run, TrainingConfigRow
 from gapcast.execution.recorder import ARTIFACT_PATHS
@@ -117,8 +124,51 @@ class ArtifactOut(BaseModel):
         )
 
 
+# Printable text without control characters (a name shows in one table cell, a tag in a chip).
+RunName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f,]+$"
+    ),
+]
+MAX_TAGS = 20
+
+
+class RunLabelsIn(BaseModel):
+    """PATCH /runs/{id}: the fields given are set, ``null`` (or "") clears one, others stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: RunName | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
+    note: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+
+    @field_validator("name", "note")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, value: list[str] | None) -> list[str] | None:
+        # Order kept (the user's), repeats dropped: a tag is a set member, not a count.
+        return list(dict.fromkeys(value)) if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> RunLabelsIn:
+        if not self.model_fields_set:
+            raise ValueError("expected at least one of: name, tags, note")
+        return self
+
+
 class RunSummary(BaseModel):
     id: str
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    note: str | None = None
     status: str
     dataset: str
     dataset_id: int | None
@@ -137,12 +187,23 @@ class RunSummary(BaseModel):
         default=None, description="the model against the best baseline: better, ratio, text"
     )
     warnings: list[dict[str, Any]] = Field(default_factory=list)
+    mase: float | None = Field(default=None, description="the model's backtest MASE")
+    lookback: int | None = Field(default=None, description="steps in (resolved when it ran)")
+    horizon: int | None = Field(default=None, description="steps out")
+    sweep_id: str | None = None
+    trial: dict[str, Any] | None = Field(
+        default=None, description="a sweep trial's number and parameters"
+    )
 
     @classmethod
     def of(cls, row: Run) -> RunSummary:
         metrics = row.metrics or {}
+        lookback, horizon = _window(row)
         return cls(
             id=row.id,
+            name=row.name,
+            tags=list(row.tags or []),
+            note=row.note,
             status=row.status,
             dataset=row.dataset_name,
             dataset_id=row.dataset_id,
@@ -159,7 +220,35 @@ class RunSummary(BaseModel):
             mae=metrics.get("mae"),
             verdict=metrics.get("verdict"),
             warnings=metrics.get("warnings", []),
+            mase=_model_row(metrics).get("mase"),
+            lookback=lookback,
+            horizon=horizon,
+            sweep_id=row.sweep_id,
+            trial=row.trial,
         )
+
+
+def _model_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The model's line of the leaderboard (its MASE lives there, not at the top level)."""
+    for row in metrics.get("leaderboard") or []:
+        if isinstance(row, dict) and row.get("kind") == "model":
+            return row
+    return {}
+
+
+def _window(row: Run) -> tuple[int | None, int | None]:
+    """Lookback and horizon: the backtest's resolved ones, else the configured window step's."""
+    metrics = row.metrics or {}
+    if metrics.get("lookback") is not None:
+        return metrics.get("lookback"), metrics.get("horizon")
+    for step in (row.config or {}).get("preprocessing") or []:
+        if isinstance(step, dict) and step.get("step") == "window":
+            lookback, horizon = step.get("lookback"), step.get("horizon")
+            return (
+                lookback if isinstance(lookback, int) else None,
+                horizon if isinstance(horizon, int) else None,
+            )
+    return None, None
 
 
 class RunOut(RunSummary):

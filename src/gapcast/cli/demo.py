@@ -124,8 +124,10 @@ def demo_command(
             files = export_run(backend, followed.run_id, out / f"run-{followed.run_id[:8]}")
         if serve:
             finish_quietly(followed, files)
+            # The run's own page, so the demo run is open (the bare page shows the new-run form).
+            page = f"{url}/#/runs/{followed.run_id}" if followed.run_id else f"{url}/"
             console.print(
-                f"\n[bold]the server keeps running:[/] open [bold]{url}/[/] (Ctrl-C stops it)",
+                f"\n[bold]the server keeps running:[/] open [bold]{page}[/] (Ctrl-C stops it)",
                 highlight=False,
             )
             _wait_for_ctrl_c()

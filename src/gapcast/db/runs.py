@@ -31,6 +31,13 @@ from gapcast.errors import Conflict, InvalidInput, NotFound, QueueFull
 from gapcast.training_config import TrainingConfig
 
 ACTIVE_STATUSES = ("queued", "running")
+
+
+class _Keep:
+    """The type of :data:`KEEP`: "leave this field as it is" (``None`` means "clear it")."""
+
+
+KEEP = _Keep()
 TERMINAL_EVENTS = ("done", "error")
 CHECKPOINT = "checkpoint"
 
@@ -98,6 +105,29 @@ def list_runs(
     return list(session.scalars(query))
 
 
+def label_run(
+    session: Session,
+    run_id: str,
+    *,
+    name: str | _Keep | None = KEEP,
+    tags: list[str] | _Keep | None = KEEP,
+    note: str | _Keep | None = KEEP,
+) -> Run:
+    """Set a run's name, tags or note (``None`` clears one; ``KEEP``, the default, leaves it).
+
+    Labels never touch a run's figures, so any run can be labelled, even while it trains.
+    """
+    run = get_run(session, run_id)
+    if not isinstance(name, _Keep):
+        run.name = name
+    if not isinstance(tags, _Keep):
+        run.tags = tags
+    if not isinstance(note, _Keep):
+        run.note = note
+    session.flush()
+    return run
+
+
 def claim_next(session: Session, *, worker: str) -> Run | None:
     """Mark the oldest queued run ``running`` for ``worker`` and return it (None: queue empty).
 
@@ -149,12 +179,33 @@ def finish_run(
     if status != "queued":
         run.finished_at = utcnow()
         run.runtime_s = _elapsed(run.started_at)
+        if run.epochs is None:
+            run.epochs = _epochs_done(session, run_id)
         # A finished run has nothing left to resume (the Ray executor stores its checkpoint).
         session.execute(
             delete(Artifact).where(Artifact.run_id == run_id, Artifact.kind == CHECKPOINT)
         )
     session.flush()
     return run
+
+
+def _epochs_done(session: Session, run_id: str) -> int | None:
+    """The forecaster's finished epochs, from its last progress event (a run stopped before its
+    result was stored still shows how far it got)."""
+    rows = session.scalars(
+        select(RunEventRow.payload)
+        .where(RunEventRow.run_id == run_id, RunEventRow.type == "progress")
+        .order_by(RunEventRow.seq.desc())
+        .limit(50)
+    )
+    for event in rows:
+        if event.get("model", "forecaster") != "forecaster" or event.get("phase") == "refit":
+            continue
+        epoch = event.get("epoch")
+        if isinstance(epoch, int):
+            # An event within an epoch (``batch`` set) means that epoch did not finish.
+            return epoch if event.get("batch") is None else epoch - 1
+    return None
 
 
 def _elapsed(started: datetime | None) -> float | None:

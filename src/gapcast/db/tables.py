@@ -156,6 +156,10 @@ class Run(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     sweep_id: Mapped[str | None] = mapped_column(String(36), index=True)
     trial: Mapped[dict[str, Any] | None] = mapped_column(JsonType)  # a sweep trial's number, params
+    # A user's labels (migration 0003): never read by training, edited with PATCH /runs/{id}.
+    name: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[list[Any] | None] = mapped_column(JsonType)
+    note: Mapped[str | None] = mapped_column(Text)
 
     artifacts: Mapped[list[Artifact]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True

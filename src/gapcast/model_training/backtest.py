@@ -367,6 +367,8 @@ class Detail:
 
         return {
             "horizon": self.horizon,
+            # The grid step, so a reader can place every forecast step in time.
+            "step_ns": int(grid_ts[1] - grid_ts[0]) if grid_ts.size > 1 else None,
             "targets": targets,
             "origins": grid_ts[self.origins.index].tolist(),
             "after_outage": self.origins.after_outage.tolist(),

@@ -38,6 +38,10 @@ def _base() -> type:
     return import_keras().callbacks.Callback  # type: ignore[no-any-return]
 
 
+# Batches timed (after the compiling first one) before a first ETA is estimated.
+ETA_MIN_BATCHES = 3
+
+
 def make_progress_callback(
     on_event: EventSink,
     *,
@@ -62,6 +66,7 @@ def make_progress_callback(
             self._last_emit = 0.0
             self._last_batch = -1
             self._epoch_times: list[float] = []
+            self._first_batch_end: float | None = None
 
         def _batches(self) -> int | None:
             steps = self.params.get("steps") if self.params else None
@@ -71,19 +76,27 @@ def make_progress_callback(
             self._epoch = epoch
             self._epoch_start = self._last_emit = time.monotonic()
             self._last_batch = -1
+            self._first_batch_end = None
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             now = time.monotonic()
             with self._lock:
+                if self._first_batch_end is None:
+                    self._first_batch_end = now
                 if now - self._last_emit < min_interval_s or batch <= self._last_batch:
                     return
                 self._last_emit = now
                 self._last_batch = batch
+                first_end = self._first_batch_end
             batches = self._batches()
             elapsed = max(now - self._epoch_start, 1e-9)
             eta = None
-            if batches:
-                per_batch = elapsed / (batch + 1)
+            # The first batch of a fit includes tracing and compiling (seconds, for a run of a
+            # few seconds: it once said 431 s for a 5 s run), so the rate is measured from the
+            # end of the first batch, and only once a few batches have been timed.
+            steady = batch  # batches finished since the first one ended
+            if batches and (steady >= ETA_MIN_BATCHES or self._epoch_times):
+                per_batch = (now - first_end) / steady if steady else elapsed / (batch + 1)
                 eta = per_batch * (batches - batch - 1) + self._epoch_mean(per_batch * batches) * (
                     epochs - self._epoch - 1
                 )
@@ -108,8 +121,13 @@ def make_progress_callback(
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             now = time.monotonic()
             took = now - self._epoch_start
-            self._epoch_times.append(took)
             batches = self._batches()
+            first_end = self._first_batch_end
+            if self._epoch == 0 and batches and batches > 1 and first_end is not None:
+                # Epoch 1 without its compiling first batch: what the next epochs will take.
+                self._epoch_times.append((now - first_end) * batches / (batches - 1))
+            else:
+                self._epoch_times.append(took)
             samples = (batches or 0) * batch_size
             logs = logs or {}
             on_event(

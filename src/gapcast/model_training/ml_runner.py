@@ -237,6 +237,12 @@ class MLRunner:
             )
         )
         document = detail.document(data.grid_ts, data.targets)
+        if p_gap is not None:
+            # The page draws it as a track under the backtest: no data one step ahead.
+            document["gap_probability"] = {
+                "times": p_gap[0].tolist(),
+                "values": np.round(p_gap[1], 4).tolist(),
+            }
         artifacts.append(Artifact.of("backtest", json.dumps(document).encode()))
         artifacts.append(
             Artifact.of(

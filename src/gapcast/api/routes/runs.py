@@ -1,4 +1,4 @@
-"""Runs: queue one (the REST twin of ``/ws/train``), list, show, events, cancel, delete."""
+"""Runs: queue one (the REST twin of ``/ws/train``), list, show, label, events, cancel, delete."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 
 from gapcast.api.deps import RuntimeDep, SettingsDep
 from gapcast.api.messages import TrainRequest
-from gapcast.api.schemas import ERROR_RESPONSES, CancelOut, RunCreated, RunOut, RunSummary
+from gapcast.api.schemas import (
+    ERROR_RESPONSES,
+    CancelOut,
+    RunCreated,
+    RunLabelsIn,
+    RunOut,
+    RunSummary,
+)
 from gapcast.api.submit import submit
 from gapcast.db import runs as run_store
 from gapcast.db.session import transaction
@@ -46,6 +53,14 @@ def show_run(run_id: str, runtime: RuntimeDep) -> RunOut:
     """Everything stored about a run: config snapshot, figures, history, artifacts, error."""
     with runtime.sessions() as session:
         run = run_store.get_run(session, run_id)
+        return RunOut.full(run, run_store.artifact_refs(session, run_id))
+
+
+@router.patch("/{run_id}")
+def label_run(run_id: str, body: RunLabelsIn, runtime: RuntimeDep) -> RunOut:
+    """Name, tag or annotate a run: only the fields sent change; ``null`` clears one."""
+    with transaction(runtime.sessions) as session:
+        run = run_store.label_run(session, run_id, **body.model_dump(include=body.model_fields_set))
         return RunOut.full(run, run_store.artifact_refs(session, run_id))
 
 

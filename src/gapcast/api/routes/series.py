@@ -1,21 +1,28 @@
 """A dataset's series for charts: on its regular grid (missing points null), with its gaps.
 
 The web page draws this; a long series is reduced to at most ``max_points`` by bucket means, so a
-browser never receives millions of points, while gaps are reported at full resolution.
+browser never receives millions of points. Gaps are bucketed like the values: the gaps of one
+channel and kind that fall within a bucket of each other are sent as one span (with how many gaps
+and missing points it holds), so a long series with many small outages sends at most about one
+span per bucket instead of every gap (38,750 on a 2M-point dataset: 3.4 MB for a 4,000-point chart).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query
+from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from gapcast.api.deps import RuntimeDep
 from gapcast.api.schemas import ERROR_RESPONSES
 from gapcast.db import repository
+
+if TYPE_CHECKING:
+    from gapcast.processing.frame import SeriesFrame
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -26,6 +33,7 @@ class GapSpan(BaseModel):
     end: float = Field(description="unix seconds of the last missing grid point")
     length: int = Field(description="missing grid points")
     kind: str = Field(description="'small' (filled before training) or 'large'")
+    count: int = Field(default=1, description="gaps merged into this span (bucketed series)")
 
 
 class SeriesOut(BaseModel):
@@ -37,6 +45,9 @@ class SeriesOut(BaseModel):
     values: dict[str, list[float | None]] = Field(description="per channel; null where missing")
     gaps: list[GapSpan]
     bucket: int = Field(description="grid points averaged into each returned point")
+    gap_counts: dict[str, int] = Field(
+        default_factory=dict, description="gaps of each kind at full resolution, before merging"
+    )
 
 
 @router.get("/{ref}/series")
@@ -47,14 +58,22 @@ def dataset_series(
     max_fill: Annotated[int, Query(ge=0, description="longest gap counted small")] = 3,
 ) -> SeriesOut:
     """The dataset on its own regular grid, for plotting."""
-    from gapcast.errors import InvalidInput
-    from gapcast.processing.gaps import detect_gaps
-    from gapcast.processing.resample import Resample
-
     with runtime.sessions() as session:
         dataset = repository.get_dataset(session, ref)
         name = dataset.name
         frame = repository.load_dataset_frame(session, dataset.id)
+    return series_document(name, frame, max_points=max_points, max_fill=max_fill)
+
+
+def series_document(
+    name: str, frame: SeriesFrame, *, max_points: int, max_fill: int, merge: bool = True
+) -> SeriesOut:
+    """What the endpoint sends for ``frame`` (``merge=False``: every gap, as before bucketing;
+    bench/series_payload.py compares the two)."""
+    from gapcast.errors import InvalidInput
+    from gapcast.processing.gaps import detect_gaps
+    from gapcast.processing.resample import Resample
+
     try:
         grid = Resample().fit_transform(frame) if frame.n_points >= 2 else frame
     except InvalidInput:
@@ -62,16 +81,20 @@ def dataset_series(
     report = detect_gaps(grid, max_fill=max_fill) if grid is not frame else None
     bucket = max(1, -(-grid.n_points // max_points))
     times, values = _bucketed(grid.timestamps, grid.values, bucket)
-    gaps = [
-        GapSpan(
-            channel=g.channel,
-            start=g.start / 1e9,
-            end=g.end / 1e9,
-            length=g.length,
-            kind=g.kind,
+    counts = {"small": 0, "large": 0}
+    gaps: list[GapSpan] = []
+    if report is not None:
+        counts = {"small": report.n_small, "large": report.n_large}
+        reach = (grid.freq_ns or 0) * bucket  # gaps closer than one bucket share a pixel anyway
+        gaps = merge_gaps(
+            channels=list(grid.channels),
+            channel_index=report.channel_index,
+            start=report.start,
+            end=report.end,
+            length=report.length,
+            large=report.is_large,
+            reach_ns=reach if bucket > 1 and merge else 0,
         )
-        for g in (report or [])
-    ]
     return SeriesOut(
         name=name,
         channels=list(grid.channels),
@@ -81,7 +104,56 @@ def dataset_series(
         values={c: values[i] for i, c in enumerate(grid.channels)},
         gaps=gaps,
         bucket=bucket,
+        gap_counts=counts,
     )
+
+
+def merge_gaps(
+    *,
+    channels: list[str],
+    channel_index: NDArray[np.integer[Any]],
+    start: NDArray[np.int64],
+    end: NDArray[np.int64],
+    length: NDArray[np.integer[Any]],
+    large: NDArray[np.bool_],
+    reach_ns: float,
+) -> list[GapSpan]:
+    """One span (in unix seconds) for the gaps of a channel and kind that start within
+    ``reach_ns`` of the previous one's end (0: every gap its own span), earliest first.
+
+    Vectorised, and the spans are built without validation: on 38,750 gaps, validating one
+    pydantic object per gap took longer than the whole response should.
+    """
+    spans: list[GapSpan] = []
+    for c, channel in enumerate(channels):
+        for kind, of_kind in (("small", ~large), ("large", large)):
+            pick = (channel_index == c) & of_kind
+            order = np.argsort(start[pick], kind="stable")
+            s, e, n = start[pick][order], end[pick][order], length[pick][order]
+            if s.size == 0:
+                continue
+            # Within one channel and kind gaps never overlap: sorted by start, ends rise too.
+            new = np.ones(s.size, dtype=bool)
+            new[1:] = (s[1:] - e[:-1]) > reach_ns
+            first = np.flatnonzero(new)
+            ends = np.maximum.reduceat(e, first)
+            missing = np.add.reduceat(n, first)
+            counts = np.diff(np.append(first, s.size))
+            spans.extend(
+                GapSpan.model_construct(
+                    channel=channel,
+                    start=t0 / 1e9,
+                    end=t1 / 1e9,
+                    length=k,
+                    kind=kind,
+                    count=m,
+                )
+                for t0, t1, k, m in zip(
+                    s[first].tolist(), ends.tolist(), missing.tolist(), counts.tolist(), strict=True
+                )
+            )
+    spans.sort(key=lambda g: g.start)
+    return spans
 
 
 def _bucketed(

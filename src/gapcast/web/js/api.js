@@ -53,9 +53,16 @@ export const api = {
   models: () => request("GET", "/models"),
   defaults: () => request("GET", "/defaults"),
   configs: () => request("GET", "/configs"),
-  runs: () => request("GET", "/runs?limit=20"),
-  run: (id) => request("GET", `/runs/${id}`),
+  // The page sorts and filters the runs itself: a few hundred rows are one small response.
+  runs: () => request("GET", "/runs?limit=500"),
+  run: (id) => request("GET", `/runs/${encodeURIComponent(id)}`),
+  label: (id, labels) => request("PATCH", `/runs/${encodeURIComponent(id)}`, { json: labels }),
+  remove: (id) => request("DELETE", `/runs/${encodeURIComponent(id)}`),
   cancel: (id) => request("POST", `/runs/${id}/cancel`),
+  backtest: (id) => request("GET", `/runs/${encodeURIComponent(id)}/backtest.json`),
+  predict: (id, body) => request("POST", `/runs/${encodeURIComponent(id)}/predict`, { json: body }),
+  sweeps: () => request("GET", "/sweeps?limit=200"),
+  sweep: (id) => request("GET", `/sweeps/${encodeURIComponent(id)}`),
 };
 
 /** A URL for <img src> or <a href>: the token travels as ?token= there. */

@@ -2,7 +2,7 @@
 import uPlot from "../vendor/uPlot.esm.js";
 
 const GAP_FILL = { large: "rgba(220, 38, 38, 0.16)", small: "rgba(245, 158, 11, 0.24)" };
-const COLORS = ["#2563eb", "#0891b2", "#7c3aed", "#db2777", "#059669"];
+const COLORS = ["#2563eb", "#0891b2", "#7c3aed", "#db2777", "#059669", "#ea580c"];
 
 function width(el) {
   return Math.max(320, el.clientWidth || el.parentElement.clientWidth - 8);
@@ -51,33 +51,51 @@ export function seriesChart(el, data) {
   return chart;
 }
 
+/** uPlot's options for loss curves: whole epochs on x, a log y axis on request, and a legend of
+ * names only (a live legend sat empty under the chart until the cursor touched it). */
+function lossOptions(el, series, log) {
+  return {
+    width: width(el),
+    height: 200,
+    series: [{ label: "epoch" }, ...series],
+    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+    legend: { live: false },
+    axes: [{ label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { size: 60 }],
+  };
+}
+
 /** Loss per finished epoch; `add` appends a point and redraws; `restart` begins the curve of
- * another training (a run with model "auto" trains several candidates, then refits one). */
+ * another training (a run with model "auto" trains several candidates, then refits one);
+ * `setLog` redraws on a log scale (uPlot fixes a scale's distribution when it is built). */
 export class LossChart {
-  constructor(el) {
+  constructor(el, { log = false } = {}) {
     this.el = el;
     this.curve = null;
+    this.log = log;
     this.epochs = [];
     this.loss = [];
     this.valLoss = [];
-    el.innerHTML = "";
-    this.chart = new uPlot(
-      {
-        width: width(el),
-        height: 200,
-        series: [
-          { label: "epoch" },
-          { label: "loss", stroke: "#2563eb", width: 2, points: { show: true } },
-          { label: "val loss", stroke: "#f97316", width: 2, dash: [6, 4], points: { show: true } },
-        ],
-        scales: { x: { time: false } },
-        // Whole epochs only on the x axis.
-        axes: [{ label: "epoch", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { size: 60 }],
-      },
-      [[], [], []],
-      el,
-    );
+    this.build();
     el.dataset.points = "0";
+  }
+
+  build() {
+    this.el.innerHTML = "";
+    this.chart?.destroy();
+    this.chart = new uPlot(
+      lossOptions(this.el, [
+        { label: "loss", stroke: "#2563eb", width: 2, points: { show: true } },
+        { label: "val loss", stroke: "#f97316", width: 2, dash: [6, 4], points: { show: true } },
+      ], this.log),
+      [this.epochs, this.loss, this.valLoss],
+      this.el,
+    );
+    this.el.dataset.log = String(this.log);
+  }
+
+  setLog(log) {
+    this.log = log;
+    this.build();
   }
 
   restart(curve) {
@@ -104,3 +122,29 @@ export class LossChart {
     this.el.dataset.points = String(this.epochs.length);
   }
 }
+
+/** Several runs' loss (solid) and validation loss (dashed) on one chart: `runs` is
+ * [{ label, history: [{ epoch, loss, val_loss }] }]. */
+export function lossOverlay(el, runs, { log = false } = {}) {
+  el.innerHTML = "";
+  const epochs = [...new Set(runs.flatMap((r) => (r.history || []).map((h) => h.epoch)))].sort((a, b) => a - b);
+  const column = (run, key) => epochs.map((e) => {
+    const row = (run.history || []).find((h) => h.epoch === e);
+    return row && row[key] != null ? row[key] : null;
+  });
+  const series = [];
+  const data = [epochs];
+  runs.forEach((run, i) => {
+    const stroke = COLORS[i % COLORS.length];
+    series.push({ label: `${run.label} loss`, stroke, width: 2, spanGaps: true });
+    data.push(column(run, "loss"));
+    series.push({ label: `${run.label} val`, stroke, width: 1.5, dash: [6, 4], spanGaps: true });
+    data.push(column(run, "val_loss"));
+  });
+  const chart = new uPlot(lossOptions(el, series, log), data, el);
+  el.dataset.curves = String(runs.length);
+  el.dataset.log = String(log);
+  return chart;
+}
+
+export { COLORS, width };

@@ -10,3 +10,35 @@ export function verdictText(metrics) {
 export function escape(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
+
+/** A number with `digits` significant digits, "–" when there is none. */
+export function fmt(value, digits = 4) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return Number(value).toPrecision(digits);
+}
+
+const STEP_UNITS = [["day", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+
+/** A sampling step in seconds as people say it: "30 min", "1 h", "1 day", "7 days"; mixed steps
+ * take two units ("1 h 30 min"), never pandas' "0 days 00:30:00". */
+export function stepText(seconds) {
+  if (seconds === null || seconds === undefined || !(seconds > 0)) return "irregular steps";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  const parts = [];
+  let left = Math.round(seconds);
+  for (const [unit, size] of STEP_UNITS) {
+    const n = Math.floor(left / size);
+    if (n > 0) {
+      parts.push(unit === "day" && n !== 1 ? `${n} days` : `${n} ${unit}`);
+      left -= n * size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(" ");
+}
+
+/** Seconds as "4.2 s", "3 min 5 s". */
+export function durationText(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  return seconds < 60 ? `${seconds.toFixed(1)} s` : stepText(Math.round(seconds));
+}

@@ -1,0 +1,59 @@
+// Data: the datasets, one's series with its gaps, and uploading a file (a taken name offers to
+// replace the stored dataset: the page's --replace).
+import { api } from "./api.js";
+import { seriesChart } from "./charts.js";
+import * as form from "./form.js";
+import { stepText } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+
+export async function loadDatasets(select) {
+  const list = await api.datasets();
+  const box = $("dataset");
+  box.innerHTML = list.map((d) => `<option value="${d.name}">${d.name}</option>`).join("");
+  if (select) box.value = select;
+  if (!box.value && list.length) box.value = list[0].name;
+  if (box.value) await showDataset(box.value);
+  else $("dataset-info").textContent = "No dataset yet: upload a CSV with a time column and value columns.";
+}
+
+export async function showDataset(name) {
+  const maxFill = Number($("max_fill").value) || 0;
+  const [info, series] = await Promise.all([api.dataset(name), api.series(name, maxFill)]);
+  // Counted at full resolution: a long series' chart merges nearby gaps into one span.
+  const counts = series.gap_counts || {};
+  const total = (counts.small || 0) + (counts.large || 0);
+  $("dataset-info").textContent =
+    `${info.points.toLocaleString()} points · ${info.series.map((s) => s.name).join(", ")} · ` +
+    `every ${stepText(series.frequency_s)} · ${total} gaps (${counts.large || 0} large)`;
+  seriesChart($("series-chart"), series);
+}
+
+/** Upload the chosen file; `replace` after the user pressed "Replace it" on a taken name. */
+export async function upload(replace = false) {
+  form.clearErrors();
+  $("replace-button").hidden = true;
+  const file = $("file").files[0];
+  if (!file) {
+    form.showError({ field: "file", message: "choose a CSV or Parquet file first" });
+    return;
+  }
+  const data = new FormData();
+  data.append("file", file);
+  if ($("dataset-name").value.trim()) data.append("name", $("dataset-name").value.trim());
+  if (replace) data.append("replace", "true");
+  $("upload-button").disabled = true;
+  try {
+    const dataset = await api.upload(data);
+    await loadDatasets(dataset.name);
+  } catch (error) {
+    if (error.code === "conflict") {
+      form.showError({ field: "name", message: error.message.replace(/; use --replace.*$/, ": replace it with this file?") });
+      $("replace-button").hidden = false;
+    } else {
+      form.showError(error.field ? error : { field: "file", message: error.message });
+    }
+  } finally {
+    $("upload-button").disabled = false;
+  }
+}

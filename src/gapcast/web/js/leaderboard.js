@@ -1,0 +1,73 @@
+// A finished run's figures: the verdict, warnings, the backtest leaderboard, the range's
+// coverage, the candidates of model "auto" and the gap classifier's scores.
+import { escape, fmt, verdictText } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+const KEYS = [["MAE", "mae"], ["RMSE", "rmse"], ["MASE", "mase"], ["sMAPE %", "smape"], ["bias", "bias"]];
+
+export function showLeaderboard(result) {
+  const m = result.metrics || {};
+  const verdict = verdictText(m);
+  $("verdict").textContent = verdict.text;
+  $("verdict").className = `verdict ${verdict.better ? "better" : "worse"}`;
+  $("warnings").innerHTML = (m.warnings || [])
+    .map((w) => `<li class="${w.level === "error" ? "error" : "warning"}">${escape(w.message)}</li>`).join("");
+  const outage = m.origins_after_outage > 0;
+  const head = `<tr><th>method</th>${KEYS.map(([label]) => `<th>${label}</th>`).join("")}` +
+    (outage ? "<th>MAE after outages</th>" : "") + "</tr>";
+  const rows = (m.leaderboard || []).map((r) =>
+    `<tr class="${r.kind}"><td>${r.kind === "model" ? "▶ " : ""}${escape(r.label)}</td>` +
+    KEYS.map(([, k]) => `<td>${fmt(r[k])}</td>`).join("") +
+    (outage ? `<td>${fmt(r.mae_after_outage)}</td>` : "") + "</tr>");
+  $("metrics-table").innerHTML =
+    `<caption>backtest on ${m.origins ?? 0} origins of the test part (every ${m.origin_stride ?? "–"} steps), ` +
+    `${(m.points ?? 0).toLocaleString()} observed points; best first` +
+    (m.lookback != null ? ` · lookback ${m.lookback}, horizon ${m.horizon}` +
+      (m.reference_season === 1 ? ", naive reference (last value)"
+        : m.reference_season ? `, seasonal reference ${m.reference_season} steps` : "") : "") +
+    "</caption>" +
+    `<thead>${head}</thead><tbody>${rows.join("")}` +
+    `<tr><td>epochs · runtime</td><td colspan="${KEYS.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
+  const iv = m.intervals;
+  $("intervals").textContent = iv
+    ? `forecast range P${iv.quantiles[0] * 100}–P${iv.quantiles[iv.quantiles.length - 1] * 100}: ` +
+      `covers ${Math.round(iv.coverage * 100)}% of the test points (nominal ${Math.round(iv.level * 100)}%` +
+      (iv.coverage_gappy_history != null ? `; after gaps ${Math.round(iv.coverage_gappy_history * 100)}%` : "") +
+      `), mean width ${fmt(iv.width)}` +
+      (iv.pinball_ratio != null ? `, pinball loss ${fmt(iv.pinball_ratio, 2)}x the seasonal naive's` : "")
+    : "";
+  const candidates = m.candidates || [];
+  $("candidates-table").innerHTML = candidates.length > 1
+    ? "<caption>candidates, scored on the validation origins</caption>" +
+      "<thead><tr><th>candidate</th><th>val MAE</th><th>epochs</th></tr></thead><tbody>" +
+      candidates.map((c) => `<tr class="${c.selected ? "model" : ""}"><td>${c.selected ? "▶ " : ""}${escape(c.label)}</td>` +
+        `<td>${fmt(c.val_mae)}</td><td>${c.epochs}</td></tr>`).join("") + "</tbody>"
+    : "";
+  $("gap-table").innerHTML = gapTable(result.gap_metrics);
+}
+
+function gapTable(g) {
+  if (!g) return "";
+  if (!g.gap_rate) {
+    return `<tbody><tr><td>gap classifier trained; the ${g.positives != null ? "series" : "test part"} has no gaps to score it on</td></tr></tbody>`;
+  }
+  // Runs stored before blocked CV existed have no `evaluation`: they were scored on the test part.
+  const scoredOn = g.evaluation === "blocked_cv"
+    ? `blocked cross-validation over ${g.folds} blocks of the whole series (the test part has too few gaps)`
+    : "test part";
+  return `<caption>gap classifier, scored on the ${scoredOn}` +
+    (g.positives != null ? `: ${g.positives} gap steps in ${g.samples} windows` : "") + "</caption>" +
+    `<thead><tr><th>gap classifier</th><th>model</th><th>${escape(g.baseline_name || "hour-of-week rate")}</th></tr></thead><tbody>` +
+    ["precision", "recall", "f1", "roc_auc", "average_precision", "brier", "threshold"]
+      .filter((k) => g[k] !== undefined)
+      .map((k) => `<tr><td>${k}</td><td>${fmt(g[k], 3)}</td><td>${fmt((g.baseline || {})[k], 3)}</td></tr>`).join("") +
+    (g.window
+      ? `<tr><td>outage of ${g.window.min_steps}+ steps in the horizon (average precision, ${g.window.positives} of ${g.window.windows} windows)</td>` +
+        `<td>${fmt(g.window.average_precision, 3)}</td><td>${fmt((g.window.baseline || {}).average_precision, 3)}</td></tr>`
+      : "") +
+    "</tbody>" +
+    (g.verdict
+      ? `<tfoot><tr><td colspan="3" class="${g.verdict.better ? "better" : g.verdict.text.startsWith("worse") ? "worse" : ""}">` +
+        `${g.verdict.better ? "✓ " : ""}gap classifier: ${escape(g.verdict.text)}</td></tr></tfoot>`
+      : "");
+}

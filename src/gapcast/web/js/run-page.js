@@ -1,0 +1,115 @@
+// A run's page (#/runs/<id>): its labels, and once it finished its leaderboard, the interactive
+// backtest chart from backtest.json, the stored PNG, its artifacts, the configuration it ran with
+// and "predict from here".
+import { api, link } from "./api.js";
+import { backtestChart, predictionChart } from "./forecast-chart.js";
+import { escape, fmt } from "./format.js";
+import { showLeaderboard } from "./leaderboard.js";
+import { parseCsv } from "./csv.js";
+
+const $ = (id) => document.getElementById(id);
+const ARTIFACT_TEXT = {
+  model: "forecaster (.keras)",
+  gap_model: "gap classifier (.keras)",
+  pipeline: "pipeline (JSON: fitted steps and window layout)",
+  plot: "plot (PNG)",
+  backtest: "backtest (JSON: every forecast at every origin)",
+};
+let shown = null; // the run on the page: GET /runs/{id}
+
+function showError(key, message) {
+  const slot = document.querySelector(`[data-error-for="${key}"]`);
+  if (slot) slot.textContent = message || "";
+}
+
+/** The labels form, filled from the stored run (only when the user is not typing in it). */
+export function fillLabels(run) {
+  shown = run;
+  $("run-name").value = run.name || "";
+  $("run-tags").value = (run.tags || []).join(", ");
+  $("run-note").value = run.note || "";
+  $("run-title").textContent = run.name || "";
+  $("labels-saved").textContent = "";
+  $("run-config").textContent = run.config ? JSON.stringify(run.config, null, 2) : "";
+}
+
+export async function saveLabels(runId, onSaved) {
+  ["run-name", "run-tags", "run-note"].forEach((k) => showError(k, ""));
+  const tags = $("run-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+  try {
+    const run = await api.label(runId, { name: $("run-name").value, tags, note: $("run-note").value });
+    fillLabels(run);
+    $("labels-saved").textContent = "saved";
+    onSaved?.(run);
+  } catch (error) {
+    // "tags[2]" → the tags input; the server's message names the field and the value.
+    const key = (error.field || "").startsWith("tags") ? "run-tags"
+      : error.field === "note" ? "run-note" : "run-name";
+    showError(key, error.message);
+  }
+}
+
+/** Everything a finished run has; `run` from GET /runs/{id}. */
+export async function showFinished(run) {
+  shown = run;
+  $("delete-button").hidden = false;
+  $("run-config").textContent = JSON.stringify(run.config, null, 2);
+  if (run.status !== "succeeded") {
+    $("result").hidden = true;
+    return;
+  }
+  showLeaderboard(run);
+  $("plot").src = link(`/runs/${run.id}/plot.png`);
+  $("plot-link").href = link(`/runs/${run.id}/plot.png`);
+  $("artifacts").innerHTML = (run.artifacts || []).filter((a) => a.kind !== "checkpoint").map((a) =>
+    `<li><a ${a.kind === "model" ? 'id="model-link"' : ""} href="${link(a.url)}" download>${escape(ARTIFACT_TEXT[a.kind] || a.kind)}</a>` +
+    ` <span class="muted">${(a.size / 1024).toFixed(1)} KiB</span></li>`).join("");
+  $("predict-chart").innerHTML = "";
+  $("predict-table").innerHTML = "";
+  showError("predict", "");
+  $("result").hidden = false;
+  try {
+    const doc = await api.backtest(run.id);
+    drawBacktest(doc, run);
+  } catch (error) {
+    $("backtest-chart").textContent = `no backtest to draw: ${error.message}`;
+  }
+}
+
+function drawBacktest(doc, run) {
+  const { legend } = backtestChart($("backtest-chart"), doc, { originStride: (run.metrics || {}).origin_stride });
+  $("backtest-legend").innerHTML = legend.map(([label, color, dashed]) =>
+    `<span class="swatch line${dashed ? " dashed" : ""}" style="--c: ${color}"></span>${escape(label)}`).join(" ");
+}
+
+/** POST /runs/{id}/predict from the dataset's end, or from the rows of a CSV file. */
+export async function predict(file = null) {
+  if (!shown) return;
+  showError("predict", "");
+  let body = {};
+  if (file) {
+    try {
+      body = { data: parseCsv(await file.text()) };
+    } catch (error) {
+      showError("predict", error.message);
+      return;
+    }
+  }
+  $("predict-dataset").disabled = true;
+  try {
+    const out = await api.predict(shown.id, body);
+    const target = out.targets[0];
+    predictionChart($("predict-chart"), out.forecast, target);
+    const columns = Object.keys(out.forecast[0] || {});
+    $("predict-table").innerHTML =
+      `<caption>forecast of the next ${out.horizon} steps from the ${out.source === "dataset" ? "dataset's end" : "posted rows"}</caption>` +
+      `<thead><tr>${columns.map((c) => `<th>${escape(c)}</th>`).join("")}</tr></thead><tbody>` +
+      out.forecast.map((row) => `<tr>${columns.map((c) =>
+        `<td>${c === "timestamp" ? escape(new Date(row[c]).toLocaleString()) : fmt(row[c])}</td>`).join("")}</tr>`).join("") +
+      "</tbody>";
+  } catch (error) {
+    showError("predict", error.message);
+  } finally {
+    $("predict-dataset").disabled = false;
+  }
+}
