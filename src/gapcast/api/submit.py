@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gapcast.api.errors import invalid_from_validation
 from gapcast.api.messages import TrainRequest
+from gapcast.api.window_check import check_windows
 from gapcast.config import Settings
 from gapcast.db import repository
 from gapcast.db import runs as run_store
@@ -118,6 +119,7 @@ def submit(recorder: EventRecorder, settings: Settings, request: TrainRequest, r
         dataset = repository.get_dataset(session, request.dataset)
         config, row = resolve_config(session, request.config, request.overrides)
         check_length(dataset, config)
+        check_windows(session, dataset, config)
         created.append(
             run_store.create_run(
                 session,

@@ -235,10 +235,24 @@ def request_cancel(session: Session, run_id: str) -> Literal["cancelled", "reque
 
 
 def delete_run(session: Session, run_id: str) -> None:
-    run = get_run(session, run_id)
+    """Delete a finished run with its artifacts and events, in the caller's transaction.
+
+    The row is locked first, so a scheduler cannot claim a queued run between the status check
+    and the delete. Artifacts and events are deleted explicitly rather than left to ``ON DELETE
+    CASCADE``: a SQLite connection opened without ``PRAGMA foreign_keys`` would otherwise keep
+    them as orphans.
+    """
+    run = lock_run(session, run_id)
     if run.status in ACTIVE_STATUSES:
-        raise Conflict(f"run {run_id} is {run.status}; cancel it first", field="run_id")
+        raise Conflict(
+            f"run {run_id} is {run.status}; cancel it first (gapcast runs cancel {run_id[:8]}, "
+            f"or POST /runs/{run_id}/cancel), then delete it once it has stopped",
+            field="run_id",
+        )
+    session.execute(delete(Artifact).where(Artifact.run_id == run_id))
+    session.execute(delete(RunEventRow).where(RunEventRow.run_id == run_id))
     session.execute(delete(Run).where(Run.id == run_id))
+    session.expunge(run)
 
 
 def running_runs(session: Session, *, claimed_by: str | None = None) -> list[Run]:
