@@ -79,9 +79,11 @@ def list_runs(
     *,
     status: str | None = None,
     dataset: str | None = None,
+    model: str | None = None,
     limit: int = 50,
 ) -> list[Run]:
-    """Newest first; ``dataset`` matches the dataset's name (kept after the dataset is deleted)."""
+    """Newest first; ``dataset`` matches the dataset's name (kept after the dataset is deleted),
+    ``model`` the model the run was asked for (``auto`` included)."""
     query = select(Run).order_by(Run.created_at.desc(), Run.id).limit(limit)
     if status is not None:
         if status not in RUN_STATUSES:
@@ -95,6 +97,8 @@ def list_runs(
             query = query.where(Run.dataset_id == int(dataset))
         else:
             query = query.where(Run.dataset_name == dataset)
+    if model is not None:
+        query = query.where(Run.model == model)
     return list(session.scalars(query))
 
 
