@@ -254,3 +254,22 @@ def test_delete_route_refuses_a_running_run_and_an_unknown_one(
         assert http.delete("/runs/no-such-run").status_code == 404
     code, _, err = invoke("runs", "delete", running, "--yes", *on(server))
     assert code == 2 and "cancel it first" in err
+
+
+# --- train without --out ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_without_out_says_where_the_files_are_and_how_to_export_them(
+    server: LiveServer, workdir: Path
+) -> None:
+    quick = ["--gap-classifier", "never", "--set", "refit=false", "--set", "patience=0"]
+    code, out, err = invoke("train", "--dataset", "co2", *TINY, *quick, *on(server))
+    assert code == 0, out + err
+    assert f"stored on the server {server.url}; write them to a directory with" in out
+    command = next(line.split() for line in out.splitlines() if "gapcast runs export" in line)
+    assert command[:3] == ["gapcast", "runs", "export"] and command[4:6] == ["--out", "DIR"]
+    # The printed command works as printed (with the token, which it never prints).
+    code, out, err = invoke(*command[1:], "--token", TOKEN)
+    assert code == 0, out + err
+    assert (workdir / "DIR" / "model.keras").is_file() and (workdir / "DIR" / "run.json").is_file()
