@@ -2,7 +2,8 @@
 # or older than pyproject.toml / constraints.txt, then does its job. `make demo` installs only what
 # gapcast needs to run; `make test` (and lint, format, install) adds the dev extras (pytest, mypy,
 # Playwright, schemathesis, Ray, ...). Each install has its own stamp, so a later `make demo` after
-# `make test` installs nothing, and `make test` after `make demo` adds only the extras.
+# `make test` installs nothing, and `make test` after `make demo` adds only the extras. Both make a
+# bare `import keras` in .venv use JAX (keras_env.write_backend_default).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,12 +21,14 @@ endef
 $(RUNTIME_STAMP): pyproject.toml constraints.txt
 	$(make_venv)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable .
+	$(BIN)/python -m gapcast.model_training.keras_env
 	@touch $@
 
 # Everything: the runtime (so its stamp is fresh too) and the dev extras.
 $(DEV_STAMP): pyproject.toml constraints.txt
 	$(make_venv)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	$(BIN)/python -m gapcast.model_training.keras_env
 	@touch $(RUNTIME_STAMP) $@
 
 install: $(DEV_STAMP)
