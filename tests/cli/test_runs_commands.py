@@ -22,7 +22,7 @@ from gapcast.cli import app
 from gapcast.db import repository
 from gapcast.db import runs as run_store
 from gapcast.db.session import make_engine, make_sessionmaker, transaction
-from gapcast.db.tables import utcnow
+from gapcast.db.tables import FINISHED_STATUSES, utcnow
 from gapcast.training_config import TrainingConfig
 
 from .conftest import TINY
@@ -76,9 +76,10 @@ def seed(
         dataset = repository.get_dataset(session, "co2")
         run = run_store.create_run(session, dataset=dataset, config=config, max_queued=100)
         run.status, run.claimed_by = status, claimed_by
-        run.started_at = run.heartbeat_at = utcnow()
+        if status != "queued":
+            run.started_at = run.heartbeat_at = utcnow()
         events: list[dict[str, Any]] = [{"type": "status", "stage": "queued"}]
-        if status != "running":
+        if status in FINISHED_STATUSES:
             run.finished_at, run.runtime_s, run.epochs = utcnow(), 3.5, 2
             events.append({"type": "done", "status": status})
         if mae is not None and ratio is not None:
@@ -273,3 +274,29 @@ def test_train_without_out_says_where_the_files_are_and_how_to_export_them(
     code, out, err = invoke(*command[1:], "--token", TOKEN)
     assert code == 0, out + err
     assert (workdir / "DIR" / "model.keras").is_file() and (workdir / "DIR" / "run.json").is_file()
+
+
+def test_runs_delete_and_list_on_the_database_without_a_server(db_url: str, workdir: Path) -> None:
+    from gapcast.ingest import read_table
+
+    engine = make_engine(db_url)
+    try:
+        local = make_sessionmaker(engine)
+        table = read_table(SAMPLE_CSV.read_bytes(), filename="co2.csv")
+        with transaction(local) as session:
+            repository.import_dataset(session, table=table, name="co2")
+        done = seed(local, model="linear", lookback=16, status="failed")
+        queued = seed(local, model="mlp", lookback=16, status="queued")
+    finally:
+        engine.dispose()
+
+    code, out, err = invoke("runs", "list", "--db", db_url, "--model", "mlp", "--json")
+    assert code == 0, err
+    assert [r["id"] for r in json.loads(out)] == [queued]
+    code, _, err = invoke("runs", "delete", queued, "--yes", "--db", db_url)
+    assert code == 2 and "is queued; cancel it first" in err
+    code, out, err = invoke("runs", "delete", done[:8], "--yes", "--db", db_url, "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"deleted": [done]}
+    code, out, _ = invoke("runs", "list", "--db", db_url, "--json")
+    assert [r["id"] for r in json.loads(out)] == [queued]

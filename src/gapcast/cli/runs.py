@@ -34,7 +34,9 @@ from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.cli.progress import duration, number, summary_table, verdict_line, warning_lines
 from gapcast.errors import InvalidInput, NotFound
 
-runs_app = typer.Typer(help="List, inspect, follow, cancel and export training runs.")
+runs_app = typer.Typer(
+    help="List, inspect, compare, follow, cancel, export and delete training runs."
+)
 
 FILE_NAMES = {
     "model": "model.keras",
