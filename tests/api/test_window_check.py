@@ -78,8 +78,24 @@ def test_refused_exactly_when_the_worker_would_fail(
         assert "15 observed of 280 steps" in refused.message
 
 
-def test_sizes_left_to_the_data_are_judged_by_the_worker(
+def test_a_horizon_alone_is_judged_with_every_lookback_the_worker_may_choose(
     sessions: sessionmaker[Session], holey: Dataset
 ) -> None:
-    with sessions() as session:
-        check_windows(session, repository.get_dataset(session, "holey"), TrainingConfig())
+    # Hourly data: the lookback left unset resolves to 24 (one day) or 48 / 336 (two cycles of
+    # a confirmed day or week). None of them finds a window here, whatever the horizon.
+    cfg = TrainingConfig().with_overrides({"model": "linear", "horizon": 4})
+    with sessions() as session, pytest.raises(InvalidInput) as refused:
+        check_windows(session, repository.get_dataset(session, "holey"), cfg)
+    assert refused.value.field == "config.preprocessing[4].horizon"
+    assert "lookback 24 or 48 or 336 (the defaults" in refused.value.message
+    assert worker_refuses(cfg, sessions)
+
+
+def test_defaults_on_a_series_with_room_are_accepted(sessions: sessionmaker[Session]) -> None:
+    stamps = pd.date_range("2020-01-01", periods=2000, freq="h", tz="UTC")
+    csv = pd.DataFrame({"timestamp": stamps, "level": np.arange(2000.0)}).to_csv(index=False)
+    table = read_table(csv.encode(), filename="full.csv")
+    with transaction(sessions) as session:
+        dataset = repository.import_dataset(session, table=table, name="full")
+        check_windows(session, dataset, TrainingConfig())
+        check_windows(session, dataset, config(336, 24))

@@ -5,7 +5,8 @@ and still has no window with enough observed inputs, which the worker finds only
 preparing the data (a run that fails seconds after it was accepted). Here the target channels'
 timestamps are placed on the dataset's grid and the training windows are counted with the worker's
 rule (:meth:`gapcast.processing.windows.Window.window_starts`): ``min_observed`` of the lookback and
-one target observed, the targets inside the training part of the split.
+one target observed, the targets inside the training part of the split. Sizes left unset are tried
+at every value the worker may resolve them to, so nothing the worker would accept is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from gapcast.db.points import load_points
 from gapcast.db.tables import Dataset
 from gapcast.errors import InvalidInput
 from gapcast.processing.config import SplitStep, WindowStep
+from gapcast.processing.seasons import (
+    Season,
+    candidate_seasons,
+    default_horizon,
+    default_lookback,
+)
 from gapcast.training_config import TrainingConfig
 
 # Above this many target points the check is left to the worker: loading them here would hold a
@@ -29,17 +36,18 @@ MAX_CHECKED_POINTS = 5_000_000
 
 
 def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) -> None:
-    """Refuse (InvalidInput naming the window step) a config whose explicit lookback and horizon
-    no training window of the dataset can fill; sizes left to the data are judged by the worker,
-    which resolves them from the seasons it finds."""
+    """Refuse (InvalidInput naming the window step) a config whose lookback and horizon no
+    training window of the dataset can fill. A size left unset is judged by every value the
+    worker may resolve it to (the lookback depends on the seasons it confirms): the config is
+    refused only when none of them fits."""
     window = next((s for s in config.preprocessing if isinstance(s, WindowStep)), None)
     split = next((s for s in config.preprocessing if isinstance(s, SplitStep)), None)
-    if window is None or window.lookback is None or window.horizon is None or split is None:
-        return
     freq_ns = _grid_freq(dataset, config)
+    if window is None or split is None or freq_ns is None:
+        return
     targets = config.target or [s.name for s in dataset.series[:1]]
     series = [s for s in dataset.series if s.name in targets]
-    if freq_ns is None or not series or sum(s.point_count for s in series) > MAX_CHECKED_POINTS:
+    if not series or sum(s.point_count for s in series) > MAX_CHECKED_POINTS:
         return
     conn = session.connection()
     stamps = np.concatenate([load_points(conn, s.id)[0] for s in series])
@@ -49,21 +57,40 @@ def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) ->
     n = len(observed)
     # The split step's own arithmetic (processing/split.py) on the grid.
     n_test = max(1, round(n * split.test))
-    train_end = n - n_test - round(n * split.val)
-    lb, hz = window.lookback, window.horizon
-    usable = _usable_windows(observed[: max(train_end, 0)], lb, hz, window.min_observed)
-    if usable:
+    train = observed[: max(n - n_test - round(n * split.val), 0)]
+    horizon = window.horizon if window.horizon is not None else default_horizon(freq_ns)
+    lookbacks = possible_lookbacks(window, freq_ns)
+    if any(_usable_windows(train, lb, horizon, window.min_observed) for lb in lookbacks):
         return
     index = next(i for i, s in enumerate(config.preprocessing) if isinstance(s, WindowStep))
-    observed_train = int(observed[: max(train_end, 0)].sum())
-    raise InvalidInput(
-        f"dataset {dataset.name!r} cannot fill one training window of lookback {lb} + horizon "
-        f"{hz}: its training part has {observed_train} observed of {max(train_end, 0)} steps, and "
-        f"no stretch of it has {window.min_observed:.0%} of a lookback and one target observed "
-        "(outages leave too little). Use a shorter lookback or horizon, a lower min_observed, "
-        "or more data",
-        field=f"config.preprocessing[{index}].lookback",
+    lookback = (
+        str(window.lookback)
+        if window.lookback is not None
+        else " or ".join(map(str, lookbacks)) + " (the defaults this frequency may resolve to)"
     )
+    said = "" if window.horizon is not None else " (the default for this frequency)"
+    # The size the user chose is the one to change: the lookback when given, else the horizon.
+    named = "lookback" if window.lookback is not None else "horizon"
+    raise InvalidInput(
+        f"dataset {dataset.name!r} cannot fill one training window of lookback {lookback} + "
+        f"horizon {horizon}{said}: its training part has {int(train.sum())} observed of "
+        f"{len(train)} steps, and no stretch of it has {window.min_observed:.0%} of a lookback "
+        "and one target observed (outages leave too little). Use a shorter lookback or horizon, "
+        "a lower min_observed, or more data",
+        field=f"config.preprocessing[{index}].{named}",
+    )
+
+
+def possible_lookbacks(window: WindowStep, freq_ns: int) -> list[int]:
+    """The lookback the worker uses: the one given, or one of those ``Window._resolve`` may
+    choose — two cycles of a confirmed season, or the frequency's natural season without one."""
+    if window.lookback is not None:
+        return [window.lookback]
+    references = [None, *candidate_seasons(freq_ns)]
+    if isinstance(window.season, int):
+        references.append(Season(f"{window.season} steps", window.season))
+    found = {default_lookback(freq_ns, [], ref) for ref in references}
+    return sorted(found)
 
 
 def _grid_freq(dataset: Dataset, config: TrainingConfig) -> int | None:
