@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -300,3 +301,26 @@ def test_runs_delete_and_list_on_the_database_without_a_server(db_url: str, work
     assert json.loads(out) == {"deleted": [done]}
     code, out, _ = invoke("runs", "list", "--db", db_url, "--json")
     assert [r["id"] for r in json.loads(out)] == [queued]
+
+
+def test_a_window_the_outages_leave_no_room_for_is_refused_before_a_run_exists(
+    server: LiveServer, workdir: Path
+) -> None:
+    base = pd.Timestamp("2020-01-01", tz="UTC")
+    # 400 hours observed only in the first 10 and the last 125: no 24-hour lookback of the
+    # training part (its first 280 hours) has half its points and a target observed.
+    hours = [h for h in range(400) if h < 10 or h >= 275]
+    rows = [f"{(base + pd.Timedelta(hours=h)).isoformat()},{h % 24}" for h in hours]
+    csv = "timestamp,level\n" + "\n".join(rows) + "\n"
+    with server.http() as http:
+        uploaded = http.post("/datasets", files={"file": ("holey.csv", csv.encode())})
+        assert uploaded.status_code == 201, uploaded.text
+    code, out, err = invoke(
+        "train", "-d", "holey", "--model", "linear", "--lookback", "24", "--horizon", "4",
+        *on(server),
+    )  # fmt: skip
+    assert code == 2, out + err
+    assert "cannot fill one training window of lookback 24 + horizon 4" in err
+    assert "accepted" not in out  # refused in the request, not by a worker seconds later
+    with server.http() as http:
+        assert http.get("/runs", params={"dataset": "holey"}).json() == []
