@@ -137,14 +137,27 @@ def export_hint(
     if not followed.succeeded or not followed.run_id:
         return None
     kinds = [str(a.get("kind")) for a in (followed.terminal or {}).get("artifacts") or []]
-    where = f"on the server {server}" if server else f"in the database {cfg.database_url}"
+    where = (
+        f"on the server {server}" if server else f"in the database {shown_url(cfg.database_url)}"
+    )
     command = f"gapcast runs export {followed.run_id[:8]} --out DIR"
     if server:
         command += f" --server {server}"
     elif db:
-        command += f" --db {db}"
+        command += f" --db {shown_url(db)}"
     stored = ", ".join(kinds) if kinds else "the run's files"
     return f"{stored}: stored {where}; write them to a directory with\n  {command}"
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: its password replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(the configured database)"
 
 
 def finish(
