@@ -15,6 +15,7 @@ same calls for scripts and the command line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -222,7 +223,10 @@ class Client:
             "config": dict(config) if isinstance(config, Mapping) else config,
             "overrides": overrides,
         }
-        await ws.send(json.dumps(request))
+        # Refused on connect (a wrong token): the send fails, but the server's error message
+        # is still buffered and read below.
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps(request))
         try:
             first = json.loads(await ws.recv())
         except ConnectionClosed as exc:
@@ -319,13 +323,18 @@ class Client:
         await self._request("DELETE", f"/configs/{ref}")
 
     async def runs(
-        self, *, status: str | None = None, dataset: str | None = None, limit: int = 50
+        self,
+        *,
+        status: str | None = None,
+        dataset: str | None = None,
+        model: str | None = None,
+        limit: int = 50,
     ) -> list[dict[str, Any]]:
+        """Newest first, filtered by status, dataset (name or id) and model when given."""
         params: dict[str, Any] = {"limit": limit}
-        if status is not None:
-            params["status"] = status
-        if dataset is not None:
-            params["dataset"] = dataset
+        for key, value in (("status", status), ("dataset", dataset), ("model", model)):
+            if value is not None:
+                params[key] = value
         return list(await self._json("GET", "/runs", params=params))
 
     async def run(self, run_id: str) -> dict[str, Any]:
@@ -350,6 +359,8 @@ class Client:
         return dict(await self._json("PATCH", f"/runs/{run_id}", json=body))
 
     async def delete_run(self, run_id: str) -> None:
+        """Delete a finished run with its artifacts and events (Conflict while it is queued or
+        running: cancel it first; NotFound for an unknown id)."""
         await self._request("DELETE", f"/runs/{run_id}")
 
     async def download(self, run_id: str, kind: str = "model") -> bytes:
@@ -372,10 +383,11 @@ class SyncClient:
     def __init__(self, url: str = "http://127.0.0.1:8765", token: str | None = None) -> None:
         self.url, self.token = url, token
 
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
+        # Positional-only: a call's own keyword ``name=`` (upload_dataset) must not clash.
         async def call() -> Any:
             async with Client(self.url, self.token) as client:
-                return await getattr(client, name)(*args, **kwargs)
+                return await getattr(client, method)(*args, **kwargs)
 
         return asyncio.run(call())
 

@@ -58,3 +58,14 @@ def test_log_lines_are_key_value() -> None:
     line = KeyValueFormatter().format(record)
     assert "level=info logger=gapcast.x" in line
     assert 'msg="run started" run_id=abc note="two words \\"quoted\\""' in line
+
+
+def test_log_lines_carry_no_ansi_codes_from_uvicorn() -> None:
+    # What uvicorn logs at start: the message plus a coloured copy for its own formatter.
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, "f", 1, "Started server process [%d]", (42,), None
+    )
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    line = KeyValueFormatter().format(record)
+    assert 'msg="Started server process [42]"' in line
+    assert "\x1b" not in line and "color_message" not in line

@@ -58,3 +58,22 @@ def test_bad_option_value_exits_2(db_url: str, tmp_path: Path) -> None:
 def test_missing_file_exits_2(db_url: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "nope.csv"), "--db", db_url])
     assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_datasets_fit_80_columns_with_whole_times(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "d.csv"
+    rows = [f"2024-01-01T{h:02d}:30:00Z,{h},{2 * h}" for h in range(6)]
+    f.write_text(
+        "timestamp,boiler_supply_temperature,boiler_return_temperature\n" + "\n".join(rows)
+    )
+    name = "plant-3-boiler-house-heating-circuit-readings"
+    assert runner.invoke(app, ["import", str(f), "--name", name, "--db", db_url]).exit_code == 0
+    result = runner.invoke(app, ["datasets", "--db", db_url])  # CliRunner: 80 columns, no tty
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    row = next(line for line in lines if line.startswith("1 "))
+    assert "2024-01-01 00:30" in row and "2024-01-01 05:30" in row and " 1 h " in row
+    # The name folds onto the next lines instead of being cut short.
+    begin, end = lines[0].index("name"), lines[0].index("series")
+    assert "".join(line[begin:end].strip() for line in lines[lines.index(row) :]) == name

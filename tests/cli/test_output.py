@@ -54,3 +54,11 @@ def test_read_json_object(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidInput, match=r"^missing: .*No such file"):
         read_json_object(tmp_path / "missing.json", label="missing", field="file")
+
+
+def test_a_printed_database_url_hides_its_password() -> None:
+    from gapcast.cli.training import shown_url
+
+    assert shown_url("postgresql://gapcast:hunter2@db/x") == "postgresql://gapcast:***@db/x"
+    assert shown_url("sqlite:///./gapcast.db") == "sqlite:///./gapcast.db"
+    assert "hunter2" not in shown_url("not a url hunter2")

@@ -120,3 +120,12 @@ def test_sqlite_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("ref", [10**30, str(10**30), -(10**30)])
+def test_an_id_beyond_64_bits_is_not_found(sessions: sessionmaker[Session], ref: int | str) -> None:
+    with sessions() as session:
+        with pytest.raises(NotFound, match="no dataset"):
+            repository.get_dataset(session, ref)
+        with pytest.raises(NotFound, match="no training config"):
+            repository.get_config(session, ref)

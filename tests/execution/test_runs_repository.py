@@ -115,6 +115,54 @@ def test_cancel_delete_and_finish(sessions: sessionmaker[Session], dataset: Data
             run_store.get_run(session, queued)
 
 
+def test_delete_takes_the_artifacts_and_events_and_nothing_else(
+    sessions: sessionmaker[Session], dataset: Dataset
+) -> None:
+    from sqlalchemy import func, select
+
+    from gapcast.db.tables import Artifact, RunEventRow
+
+    doomed, kept = queue(sessions, dataset, 2)
+    for run_id in (doomed, kept):
+        with transaction(sessions) as session:
+            run_store.append_events(session, run_id, [{"type": "status", "stage": "queued"}])
+            assert run_store.claim_next(session, worker="w") is not None
+            artifacts = [("model", "application/x-keras", b"PK..", "0" * 64)]
+            run_store.store_result(session, run_id, figures={"epochs": 1}, artifacts=artifacts)
+            run_store.mark_succeeded(session, run_id)
+
+    with transaction(sessions) as session:
+        run_store.delete_run(session, doomed)
+
+    def count(table: type[Artifact] | type[RunEventRow], run_id: str) -> int:
+        with sessions() as session:
+            found = session.scalar(
+                select(func.count()).select_from(table).where(table.run_id == run_id)
+            )
+            return int(found or 0)
+
+    assert count(Artifact, doomed) == 0 and count(RunEventRow, doomed) == 0
+    assert count(Artifact, kept) == 1 and count(RunEventRow, kept) == 1
+    with sessions() as session:
+        assert run_store.get_run(session, kept).status == "succeeded"
+        with pytest.raises(NotFound, match="no run"):
+            run_store.delete_run(session, doomed)
+
+
+def test_delete_refuses_a_queued_run_and_says_how_to_stop_it(
+    sessions: sessionmaker[Session], dataset: Dataset
+) -> None:
+    (run_id,) = queue(sessions, dataset)
+    with (
+        pytest.raises(Conflict, match="is queued; cancel it first") as refused,
+        transaction(sessions) as session,
+    ):
+        run_store.delete_run(session, run_id)
+    assert f"gapcast runs cancel {run_id[:8]}" in refused.value.message
+    with sessions() as session:
+        assert run_store.get_run(session, run_id).status == "queued"
+
+
 def test_store_result_is_all_or_nothing(sessions: sessionmaker[Session], dataset: Dataset) -> None:
     (run_id,) = queue(sessions, dataset)
     artifacts = [("model", "application/x-keras", b"PK..", "0" * 64)]

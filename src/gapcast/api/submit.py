@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gapcast.api.errors import invalid_from_validation
 from gapcast.api.messages import TrainRequest
+from gapcast.api.window_check import check_windows
 from gapcast.config import Settings
 from gapcast.db import repository
 from gapcast.db import runs as run_store
@@ -112,6 +113,13 @@ def check_length(dataset: Dataset, config: TrainingConfig) -> None:
 
 def submit(recorder: EventRecorder, settings: Settings, request: TrainRequest, run_id: str) -> Run:
     """Create the run and its first event (``status queued``) in one transaction."""
+    # The window check reads the target's points: done first, in a session of its own, because
+    # the recorder's lock (held while ``build`` runs) serialises the events of every run.
+    with recorder.sessions() as session:
+        dataset = repository.get_dataset(session, request.dataset)
+        config, _ = resolve_config(session, request.config, request.overrides)
+        check_length(dataset, config)
+        check_windows(session, dataset, config)
     created: list[Run] = []
 
     def build(session: Session) -> list[dict[str, Any]]:

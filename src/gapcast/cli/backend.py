@@ -20,9 +20,10 @@ class Backend(Protocol):
     def config(self, ref: str) -> dict[str, Any]: ...
     def create_config(self, name: str, config: dict[str, Any]) -> dict[str, Any]: ...
     def runs(
-        self, *, status: str | None, dataset: str | None, limit: int
+        self, *, status: str | None, dataset: str | None, limit: int, model: str | None = None
     ) -> list[dict[str, Any]]: ...
     def run(self, run_id: str) -> dict[str, Any]: ...
+    def delete_run(self, run_id: str) -> None: ...
     def artifact(self, run_id: str, kind: str) -> bytes: ...
     def predict(
         self, run_id: str, data: dict[str, list[Any]] | None, start: str | None = None
@@ -42,11 +43,16 @@ class ServerBackend:
     def create_config(self, name: str, config: dict[str, Any]) -> dict[str, Any]:
         return dict(self.client.create_config(name, config))
 
-    def runs(self, *, status: str | None, dataset: str | None, limit: int) -> list[dict[str, Any]]:
-        return list(self.client.runs(status=status, dataset=dataset, limit=limit))
+    def runs(
+        self, *, status: str | None, dataset: str | None, limit: int, model: str | None = None
+    ) -> list[dict[str, Any]]:
+        return list(self.client.runs(status=status, dataset=dataset, model=model, limit=limit))
 
     def run(self, run_id: str) -> dict[str, Any]:
         return dict(self.client.run(run_id))
+
+    def delete_run(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
 
     def artifact(self, run_id: str, kind: str) -> bytes:
         data: bytes = self.client.download(run_id, kind)
@@ -94,13 +100,24 @@ class DatabaseBackend:
         with transaction(self.sessions) as session:
             return _json(ConfigOut.of(repository.create_config(session, name=name, config=checked)))
 
-    def runs(self, *, status: str | None, dataset: str | None, limit: int) -> list[dict[str, Any]]:
+    def runs(
+        self, *, status: str | None, dataset: str | None, limit: int, model: str | None = None
+    ) -> list[dict[str, Any]]:
         from gapcast.api.schemas import RunSummary
         from gapcast.db import runs as run_store
 
         with self.sessions() as session:
-            rows = run_store.list_runs(session, status=status, dataset=dataset, limit=limit)
+            rows = run_store.list_runs(
+                session, status=status, dataset=dataset, model=model, limit=limit
+            )
             return [_json(RunSummary.of(r)) for r in rows]
+
+    def delete_run(self, run_id: str) -> None:
+        from gapcast.db import runs as run_store
+        from gapcast.db.session import transaction
+
+        with transaction(self.sessions) as session:
+            run_store.delete_run(session, run_id)
 
     def run(self, run_id: str) -> dict[str, Any]:
         from gapcast.api.schemas import RunOut

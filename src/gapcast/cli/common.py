@@ -15,7 +15,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from gapcast.config import Settings, get_settings
-from gapcast.errors import Conflict, GapcastError, InvalidInput, NotFound
+from gapcast.errors import Conflict, GapcastError, InvalidInput, NotFound, Unauthorized
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -29,12 +29,17 @@ R = TypeVar("R")
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Print a gapcast error as one clear line and exit 2 (bad input) or 1 (anything else)."""
+    """Print a gapcast error as one clear line and exit 2 (bad input, a refused token) or 1
+    (anything else: the run failed, the server is unreachable)."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except Unauthorized as exc:
+            # The server's own message names HTTP headers; a CLI user sets an option instead.
+            err_console.print(f"[bold red]error:[/] {token_advice(exc)}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from exc
         except (InvalidInput, NotFound, Conflict) as exc:
             err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from exc
@@ -50,6 +55,15 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_RUN_FAILED) from exc
 
     return wrapper
+
+
+def token_advice(exc: Unauthorized) -> str:
+    """What a refused token means on the command line, and what to do about it."""
+    reason = exc.message.partition(":")[0] or "the server refused the request"
+    return (
+        f"the server refused the request ({reason}); pass --token TOKEN or set "
+        "GAPCAST_API_TOKEN to the server's token"
+    )
 
 
 def settings(database_url: str | None = None) -> Settings:

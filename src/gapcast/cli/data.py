@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 import typer
 
-from gapcast.cli.common import DbOption, JsonOption, console, database, handle_errors
+from gapcast.cli.common import (
+    DbOption,
+    JsonOption,
+    ServerOption,
+    TokenOption,
+    console,
+    database,
+    handle_errors,
+)
 from gapcast.cli.common import settings as load_settings
-from gapcast.cli.output import print_json, print_records
+from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
@@ -39,6 +47,21 @@ def _freq_text(ns: int | None) -> str | None:
     return None if ns is None else str(pd.Timedelta(ns, unit="ns"))
 
 
+STEP_UNITS = (("day", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+def freq_text(value: object) -> str:
+    """A stored frequency ('0 days 00:30:00') as people write it: '30 min', '1 h', '7 days'."""
+    if value is None:
+        return "–"
+    seconds = pd.Timedelta(str(value)).total_seconds()
+    for unit, size in STEP_UNITS:
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
+    return f"{seconds * 1000:g} ms"
+
+
 @handle_errors
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file", show_default=False)],
@@ -52,10 +75,13 @@ def import_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite a dataset of that name")
     ] = False,
+    server: str | None = ServerOption,
+    token: str | None = TokenOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a CSV or Parquet file as a dataset (one series per value column)."""
+    """Import a CSV or Parquet file as a dataset (one series per value column), into the
+    configured database or, with --server, into a running server."""
     from gapcast.errors import InvalidInput
 
     if on_duplicate not in ("error", "mean", "last"):
@@ -64,6 +90,18 @@ def import_command(
             field="on_duplicate",
         )
     cfg = load_settings(db)
+    if server:
+        upload(
+            file,
+            server,
+            token or cfg.api_token,
+            name,
+            timestamp_column,
+            on_duplicate,
+            replace,
+            as_json=as_json,
+        )
+        return
     table = read_file(
         file,
         timestamp_column=timestamp_column,
@@ -83,8 +121,43 @@ def import_command(
         return
     console.print(
         f"imported [bold]{row['name']}[/] (id {row['id']}): {row['points']:,} points in "
-        f"{len(table.channels)} series, frequency {row['frequency']}, "
+        f"{len(table.channels)} series, frequency {freq_text(row['frequency'])}, "
         f"{sum(table.missing_cells.values()):,} empty cells skipped"
+    )
+
+
+def upload(
+    file: Path,
+    server: str,
+    token: str | None,
+    name: str | None,
+    timestamp_column: str | None,
+    on_duplicate: str,
+    replace: bool,
+    *,
+    as_json: bool = False,
+) -> None:
+    """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
+    refuses it as a whole, with the same messages as a local import)."""
+    from gapcast.client import SyncClient
+    from gapcast.errors import InvalidInput
+
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}", field="file")
+    row: dict[str, Any] = SyncClient(server.rstrip("/"), token).upload_dataset(
+        file,
+        name=name,
+        timestamp_column=timestamp_column,
+        on_duplicate=on_duplicate,
+        replace=replace,
+    )
+    if as_json:
+        print_json(row)
+        return
+    console.print(
+        f"imported [bold]{row['name']}[/] (id {row['id']}) on {server}: {row['points']:,} points "
+        f"in {len(row['series'])} series, frequency {freq_text(row['frequency'])}",
+        highlight=False,
     )
 
 
@@ -107,9 +180,21 @@ def datasets_command(
     print_records(
         rows,
         as_json=as_json,
-        columns=("id", "name", "series", "points", "frequency", "start", "end"),
+        columns=("id", "name", "series", "points", "step", "start", "end"),
         cells=_dataset_cells,
+        # Names wrap in a narrow terminal; a time cut in two is unreadable.
+        no_wrap=("id", "points", "step", "start", "end"),
     )
+
+
+def short_time(value: Any) -> str:
+    """A time without the parts that are zero: '1958-03-29', '2024-05-01 12:30'."""
+    if value is None:
+        return "–"
+    text = timestamp(value)
+    for zero in (" 00:00:00", ":00"):
+        text = text.removesuffix(zero)
+    return text
 
 
 def _dataset_cells(r: dict[str, Any]) -> tuple[str, ...]:
@@ -118,9 +203,9 @@ def _dataset_cells(r: dict[str, Any]) -> tuple[str, ...]:
         str(r["name"]),
         ", ".join(str(s["name"]) for s in r["series"]),
         f"{r['points']:,}",
-        str(r["frequency"]),
-        str(r["start"])[:19],
-        str(r["end"])[:19],
+        freq_text(r["frequency"]),
+        short_time(r["start"]),
+        short_time(r["end"]),
     )
 
 

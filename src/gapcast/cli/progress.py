@@ -74,6 +74,10 @@ class RunDisplay:
 
     def __exit__(self, *exc: object) -> None:
         self._live.__exit__(None, None, None)
+        if not self.console.is_terminal:
+            # Off a terminal, rich leaves the last status line open; an error printed next
+            # would run on from it ("elapsed 5.8 srun failed").
+            self.console.line()
 
     def __rich__(self) -> RenderableType:
         elapsed = duration(time.monotonic() - self.started)

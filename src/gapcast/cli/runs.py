@@ -1,4 +1,4 @@
-"""``gapcast runs list/show/watch/cancel/export`` and ``gapcast predict``.
+"""``gapcast runs list/show/compare/watch/cancel/export/delete`` and ``gapcast predict``.
 
 Reading commands work on the configured database, or on a server's REST API with ``--server``;
 ``watch`` and ``cancel`` talk to the server that runs the run (default: the configured
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +20,7 @@ from rich.table import Table
 
 from gapcast.cli.backend import Backend, ServerBackend, open_backend, resolve_run_id
 from gapcast.cli.common import (
+    EXIT_OK,
     DbOption,
     JsonOption,
     ServerOption,
@@ -29,9 +32,11 @@ from gapcast.cli.common import (
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.cli.progress import duration, number, summary_table, verdict_line, warning_lines
-from gapcast.errors import NotFound
+from gapcast.errors import InvalidInput, NotFound
 
-runs_app = typer.Typer(help="List, inspect, follow, cancel and export training runs.")
+runs_app = typer.Typer(
+    help="List, inspect, compare, follow, cancel, export and delete training runs."
+)
 
 FILE_NAMES = {
     "model": "model.keras",
@@ -64,40 +69,98 @@ def export_run(backend: Backend, run_id: str, out: Path | None) -> dict[str, Pat
     return written
 
 
+SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "created": lambda r: r["created_at"],
+    "mae": lambda r: r.get("mae"),
+    "runtime": lambda r: r.get("runtime_s"),
+    "dataset": lambda r: r["dataset"],
+    "model": lambda r: r["model"],
+    "status": lambda r: r["status"],
+}
+# The sort is over the newest matches the server gives at most (its list's own limit).
+SORT_POOL = 1000
+
+
+def sort_runs(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """``created``: newest first; figures (mae, runtime): lowest first; names: A to Z. Runs
+    without the value (a failed run has no MAE) come last, newest first among themselves."""
+    if key not in SORT_KEYS:
+        raise InvalidInput(
+            f"--sort: expected one of {', '.join(SORT_KEYS)}, received {key!r}", field="sort"
+        )
+    read = SORT_KEYS[key]
+    newest = sorted(rows, key=lambda r: str(r["created_at"]), reverse=True)
+    if key == "created":
+        return newest
+    present = [r for r in newest if read(r) is not None]
+    missing = [r for r in newest if read(r) is None]
+    return sorted(present, key=read) + missing  # stable: ties stay newest first
+
+
 @runs_app.command("list")
 @handle_errors
 def list_command(
     status: Annotated[str | None, typer.Option(help="Only runs with this status")] = None,
     dataset: Annotated[str | None, typer.Option(help="Only runs on this dataset")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many (newest first)")] = 20,
+    model: Annotated[str | None, typer.Option(help="Only runs of this model (e.g. auto)")] = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="created (newest first), mae or runtime (lowest first), dataset, model or status"
+        ),
+    ] = "created",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many to show")] = 20,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """List runs, newest first."""
+    """List runs with their backtest MAE and verdict against the best baseline (the result
+    column shows the status of a run that did not succeed)."""
+    pool = limit if sort == "created" else SORT_POOL
     with open_backend(server, token, load_settings(db).database_url) as backend:
-        rows = backend.runs(status=status, dataset=dataset, limit=limit)
+        rows = backend.runs(status=status, dataset=dataset, model=model, limit=pool)
+    rows = sort_runs(rows, sort)[:limit]
     print_records(
         rows,
         as_json=as_json,
-        columns=("run", "status", "dataset", "config", "model", "created", "epochs", "runtime"),
+        columns=("run", "dataset", "model", "created", "runtime", "MAE", "result"),
         cells=_run_cells,
+        # Ids, times and figures are never cut; dataset and model names wrap instead.
+        no_wrap=("run", "created", "runtime", "MAE", "result"),
     )
+
+
+def verdict_cell(verdict: dict[str, Any] | None) -> str:
+    """The verdict in a few characters: ✓ 57% better, ✗ 3.1x worse, = baseline."""
+    if not verdict or verdict.get("ratio") is None:
+        return "–"
+    ratio = float(verdict["ratio"])
+    if verdict.get("better"):
+        return f"[green]✓[/] {round(100 * (1 - ratio))}% better"
+    if ratio == 1:
+        return "= baseline"
+    worse = f"{round(100 * (ratio - 1))}%" if ratio < 2 else f"{ratio:.3g}x"
+    return f"[red]✗[/] {worse} worse"
 
 
 def _run_cells(r: dict[str, Any]) -> tuple[str, ...]:
-    colour = STATUS_COLOURS.get(r["status"], "yellow")
     return (
         r["id"][:8],
-        f"[{colour}]{r['status']}[/]",
         r["dataset"],
-        r["config_name"] or "(inline)",
         r["model"],
-        timestamp(r["created_at"]),
-        number(r["epochs"]),
+        timestamp(r["created_at"])[:16],
         duration(r["runtime_s"]),
+        number(r.get("mae")),
+        result_cell(r),
     )
+
+
+def result_cell(r: dict[str, Any]) -> str:
+    """A succeeded run's verdict; any other run's status (failed, running, ...) in colour."""
+    if r["status"] == "succeeded" and r.get("verdict"):
+        return verdict_cell(r["verdict"])
+    return f"[{STATUS_COLOURS.get(r['status'], 'yellow')}]{r['status']}[/]"
 
 
 @runs_app.command("show")
@@ -208,6 +271,74 @@ def export_command(
         return
     for kind, path in written.items():
         console.print(f"  {kind:<10} {path}", highlight=False)
+
+
+@runs_app.command("compare")
+@handle_errors
+def compare_command(
+    runs: Annotated[list[str], typer.Argument(help="Two or more run ids (or prefixes)")],
+    every: Annotated[
+        bool, typer.Option("--all", help="Show every parameter, not only the differing ones")
+    ] = False,
+    server: str | None = ServerOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare runs: their parameters (differences marked ≠) beside their figures (best ▲)."""
+    from gapcast.cli import compare
+
+    if len(runs) < 2:
+        raise InvalidInput(
+            f"runs compare: expected two or more runs, received {len(runs)}", field="runs"
+        )
+    with open_backend(server, token, load_settings(db).database_url) as backend:
+        ids = list(dict.fromkeys(resolve_run_id(backend, ref) for ref in runs))
+        if len(ids) < 2:
+            raise InvalidInput("runs compare: the ids name one run; give two different runs")
+        records = [backend.run(run_id) for run_id in ids]
+    result = compare.compare(records, every=every)
+    if as_json:
+        print_json(compare.as_json(result))
+        return
+    console.print(compare.as_table(result))
+
+
+@runs_app.command("delete")
+@handle_errors
+def delete_command(
+    runs: Annotated[list[str], typer.Argument(help="Run ids (or prefixes)")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+    server: str | None = ServerOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete finished runs with their files and events (a queued or running one: cancel it
+    first)."""
+    with open_backend(server, token, load_settings(db).database_url) as backend:
+        ids = list(dict.fromkeys(resolve_run_id(backend, ref) for ref in runs))
+        if not yes:
+            _confirm_delete(ids)
+        for run_id in ids:
+            backend.delete_run(run_id)  # one transaction each: a refusal keeps the rest
+            if not as_json:
+                console.print(f"deleted run {run_id}", highlight=False)
+    if as_json:
+        print_json({"deleted": ids})
+
+
+def _confirm_delete(ids: list[str]) -> None:
+    """Ask on a terminal; elsewhere (a script, a pipe) refuse unless --yes was given."""
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            f"runs delete: would delete {len(ids)} run(s) with their files; pass --yes to "
+            "confirm when not on a terminal",
+            field="yes",
+        )
+    listed = ", ".join(run_id[:8] for run_id in ids)
+    if not typer.confirm(f"Delete {len(ids)} run(s) ({listed}) with their files?"):
+        raise typer.Exit(EXIT_OK)
 
 
 @handle_errors

@@ -126,11 +126,45 @@ def train_command(
             if out is not None and followed.succeeded and followed.run_id
             else {}
         )
-    finish(followed, files, as_json=as_json)
+    hint = None if out is not None else export_hint(followed, server=server, db=db, cfg=cfg)
+    finish(followed, files, as_json=as_json, hint=hint)
 
 
-def finish(followed: Followed, files: dict[str, Path], *, as_json: bool) -> None:
-    """Print the outcome (summary table, or JSON) and exit 1 unless the run succeeded."""
+def export_hint(
+    followed: Followed, *, server: str | None, db: str | None, cfg: Settings
+) -> str | None:
+    """Where a succeeded run's files are kept and the command that writes them out."""
+    if not followed.succeeded or not followed.run_id:
+        return None
+    kinds = [str(a.get("kind")) for a in (followed.terminal or {}).get("artifacts") or []]
+    where = (
+        f"on the server {server}" if server else f"in the database {shown_url(cfg.database_url)}"
+    )
+    command = f"gapcast runs export {followed.run_id[:8]} --out DIR"
+    if server:
+        command += f" --server {server}"
+    elif db:
+        command += f" --db {shown_url(db)}"
+    stored = ", ".join(kinds) if kinds else "the run's files"
+    return f"{stored}: stored {where}; write them to a directory with\n  {command}"
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: its password replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(the configured database)"
+
+
+def finish(
+    followed: Followed, files: dict[str, Path], *, as_json: bool, hint: str | None = None
+) -> None:
+    """Print the outcome (summary table, or JSON) and exit 1 unless the run succeeded;
+    ``hint``: where the files are when they were not written out."""
     terminal = followed.terminal or {}
     if as_json:
         print_json(
@@ -151,6 +185,8 @@ def finish(followed: Followed, files: dict[str, Path], *, as_json: bool) -> None
             console.print(warning, highlight=False)
         for kind, path in files.items():
             console.print(f"  {kind:<10} {path}", highlight=False)
+        if hint:
+            console.print(hint, highlight=False, soft_wrap=True)  # a command stays copyable
     elif terminal.get("type") == "error":
         err_console.print(
             f"[bold red]run {terminal.get('status', 'failed')}:[/] {terminal.get('message')}",

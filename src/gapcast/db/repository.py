@@ -33,7 +33,10 @@ def _by_id_or_name(
 ) -> T | None:
     # A name made of digits ("2024") is still found when no row has that id.
     if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
-        found = session.get(table, int(ref))
+        number = int(ref)
+        # No row has an id beyond a 64-bit integer, and the driver cannot even bind one (an
+        # OverflowError, not a database error): such an id simply finds nothing.
+        found = session.get(table, number) if -(2**63) <= number < 2**63 else None
         if found is not None or isinstance(ref, int):
             return found
     return session.scalar(select(table).where(name == ref))

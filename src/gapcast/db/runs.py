@@ -86,9 +86,11 @@ def list_runs(
     *,
     status: str | None = None,
     dataset: str | None = None,
+    model: str | None = None,
     limit: int = 50,
 ) -> list[Run]:
-    """Newest first; ``dataset`` matches the dataset's name (kept after the dataset is deleted)."""
+    """Newest first; ``dataset`` matches the dataset's name (kept after the dataset is deleted),
+    ``model`` the model the run was asked for (``auto`` included)."""
     query = select(Run).order_by(Run.created_at.desc(), Run.id).limit(limit)
     if status is not None:
         if status not in RUN_STATUSES:
@@ -102,6 +104,8 @@ def list_runs(
             query = query.where(Run.dataset_id == int(dataset))
         else:
             query = query.where(Run.dataset_name == dataset)
+    if model is not None:
+        query = query.where(Run.model == model)
     return list(session.scalars(query))
 
 
@@ -286,10 +290,24 @@ def request_cancel(session: Session, run_id: str) -> Literal["cancelled", "reque
 
 
 def delete_run(session: Session, run_id: str) -> None:
-    run = get_run(session, run_id)
+    """Delete a finished run with its artifacts and events, in the caller's transaction.
+
+    The row is locked first, so a scheduler cannot claim a queued run between the status check
+    and the delete. Artifacts and events are deleted explicitly rather than left to ``ON DELETE
+    CASCADE``: a SQLite connection opened without ``PRAGMA foreign_keys`` would otherwise keep
+    them as orphans.
+    """
+    run = lock_run(session, run_id)
     if run.status in ACTIVE_STATUSES:
-        raise Conflict(f"run {run_id} is {run.status}; cancel it first", field="run_id")
+        raise Conflict(
+            f"run {run_id} is {run.status}; cancel it first (gapcast runs cancel {run_id[:8]}, "
+            f"or POST /runs/{run_id}/cancel), then delete it once it has stopped",
+            field="run_id",
+        )
+    session.execute(delete(Artifact).where(Artifact.run_id == run_id))
+    session.execute(delete(RunEventRow).where(RunEventRow.run_id == run_id))
     session.execute(delete(Run).where(Run.id == run_id))
+    session.expunge(run)
 
 
 def running_runs(session: Session, *, claimed_by: str | None = None) -> list[Run]:

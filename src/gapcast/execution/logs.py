@@ -12,7 +12,13 @@ import sys
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is printed.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn adds ``color_message``, the message again with ANSI colour codes for its own formatter:
+# escape codes in a log file or a journal, and a copy of ``msg``.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def _quote(value: object) -> str:

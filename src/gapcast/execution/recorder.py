@@ -109,6 +109,11 @@ class EventRecorder:
         self._origin = origin  # this server's id, so its own notifications can be told apart
         self._lock = threading.Lock()
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory it records with (for reads that must not hold its lock)."""
+        return self._sessions
+
     def record(self, run_id: str, build: Build, *, patient: bool = False) -> list[dict[str, Any]]:
         """Run ``build`` (which may change rows) and store the messages it returns, atomically;
         then publish them. Blocking: call from a thread, never from the event loop.

@@ -10,9 +10,16 @@ a user who sets ``KERAS_BACKEND`` themselves keeps their choice.
 from __future__ import annotations
 
 import os
+import sysconfig
+from pathlib import Path
 from types import ModuleType
 
 DEFAULT_BACKEND = "jax"
+PTH_NAME = "gapcast-keras-backend.pth"
+# A .pth line starting with "import" runs at every interpreter start of that environment: a bare
+# ``import keras`` in gapcast's venv then gets JAX (the backend installed) instead of Keras's own
+# default, TensorFlow, which is not installed. setdefault: a KERAS_BACKEND the user sets wins.
+PTH_LINE = f'import os; os.environ.setdefault("KERAS_BACKEND", "{DEFAULT_BACKEND}")\n'
 
 
 def import_keras() -> ModuleType:
@@ -29,3 +36,16 @@ def import_keras() -> ModuleType:
 def backend_name() -> str:
     """The backend Keras runs on (imports Keras)."""
     return str(import_keras().backend.backend())
+
+
+def write_backend_default(site_dir: Path | None = None) -> Path:
+    """Make ``import keras`` in this environment use JAX without ``KERAS_BACKEND`` being set, by
+    a .pth file in ``site_dir`` (default: this environment's site-packages). ``make demo`` and
+    ``make test`` call this for .venv."""
+    where = Path(site_dir or sysconfig.get_paths()["purelib"]) / PTH_NAME
+    where.write_text(PTH_LINE)
+    return where
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_backend_default()}")

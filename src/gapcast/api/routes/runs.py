@@ -40,11 +40,14 @@ def list_runs(
     runtime: RuntimeDep,
     status: StatusFilter | None = None,
     dataset: Annotated[str | None, Query(description="dataset name or id")] = None,
+    model: Annotated[str | None, Query(description="model name, e.g. linear or auto")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[RunSummary]:
     """Newest first."""
     with runtime.sessions() as session:
-        rows = run_store.list_runs(session, status=status, dataset=dataset, limit=limit)
+        rows = run_store.list_runs(
+            session, status=status, dataset=dataset, model=model, limit=limit
+        )
         return [RunSummary.of(r) for r in rows]
 
 

@@ -1,0 +1,101 @@
+"""A series whose outages leave no training window is refused before a run exists, by the same
+rule the worker's window step applies — never a run that fails seconds after it was accepted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from gapcast.api.window_check import check_windows
+from gapcast.db import repository
+from gapcast.db.session import transaction
+from gapcast.db.tables import Dataset
+from gapcast.errors import InvalidInput
+from gapcast.ingest import read_table
+from gapcast.processing.pipeline import ProcessingPipeline
+from gapcast.training_config import TrainingConfig
+
+# 400 hours, observed only in the first 10 and the last 125 (the training part ends at 280).
+N, OUTAGE = 400, slice(10, 275)
+
+
+def holey_csv() -> bytes:
+    stamps = pd.date_range("2020-01-01", periods=N, freq="h", tz="UTC")
+    values = 10 + np.sin(np.arange(N) * 2 * np.pi / 24)
+    keep = np.ones(N, dtype=bool)
+    keep[OUTAGE] = False
+    frame = pd.DataFrame({"timestamp": stamps[keep], "level": values[keep]})
+    return frame.to_csv(index=False).encode()
+
+
+@pytest.fixture
+def holey(sessions: sessionmaker[Session]) -> Dataset:
+    table = read_table(holey_csv(), filename="holey.csv")
+    with transaction(sessions) as session:
+        return repository.import_dataset(session, table=table, name="holey")
+
+
+def config(lookback: int, horizon: int) -> TrainingConfig:
+    return TrainingConfig().with_overrides(
+        {"model": "linear", "lookback": lookback, "horizon": horizon}
+    )
+
+
+def worker_refuses(cfg: TrainingConfig, sessions: sessionmaker[Session]) -> bool:
+    """Whether the worker's own preparation finds no training window."""
+    with sessions() as session:
+        frame = repository.load_dataset_frame(session, "holey")
+    try:
+        ProcessingPipeline.from_config(cfg.preprocessing).fit_transform(frame)
+    except InvalidInput as exc:
+        assert "no training window" in exc.message
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("lookback", "horizon", "fits"),
+    [(24, 4, False), (20, 4, False), (10, 4, False), (2, 4, True), (4, 1, True)],
+)
+def test_refused_exactly_when_the_worker_would_fail(
+    sessions: sessionmaker[Session], holey: Dataset, lookback: int, horizon: int, fits: bool
+) -> None:
+    cfg = config(lookback, horizon)
+    with sessions() as session:
+        dataset = repository.get_dataset(session, "holey")
+        try:
+            check_windows(session, dataset, cfg)
+            refused = None
+        except InvalidInput as exc:
+            refused = exc
+    assert (refused is None) == fits
+    assert worker_refuses(cfg, sessions) == (not fits)
+    if refused is not None:
+        assert refused.field == "config.preprocessing[4].lookback"
+        assert f"lookback {lookback} + horizon {horizon}" in refused.message
+        assert "15 observed of 280 steps" in refused.message
+
+
+def test_a_horizon_alone_is_judged_with_every_lookback_the_worker_may_choose(
+    sessions: sessionmaker[Session], holey: Dataset
+) -> None:
+    # Hourly data: the lookback left unset resolves to 24 (one day) or 48 / 336 (two cycles of
+    # a confirmed day or week). None of them finds a window here, whatever the horizon.
+    cfg = TrainingConfig().with_overrides({"model": "linear", "horizon": 4})
+    with sessions() as session, pytest.raises(InvalidInput) as refused:
+        check_windows(session, repository.get_dataset(session, "holey"), cfg)
+    assert refused.value.field == "config.preprocessing[4].horizon"
+    assert "lookback 24 or 48 or 336 (the defaults" in refused.value.message
+    assert worker_refuses(cfg, sessions)
+
+
+def test_defaults_on_a_series_with_room_are_accepted(sessions: sessionmaker[Session]) -> None:
+    stamps = pd.date_range("2020-01-01", periods=2000, freq="h", tz="UTC")
+    csv = pd.DataFrame({"timestamp": stamps, "level": np.arange(2000.0)}).to_csv(index=False)
+    table = read_table(csv.encode(), filename="full.csv")
+    with transaction(sessions) as session:
+        dataset = repository.import_dataset(session, table=table, name="full")
+        check_windows(session, dataset, TrainingConfig())
+        check_windows(session, dataset, config(336, 24))
