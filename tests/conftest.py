@@ -2,6 +2,12 @@
 
 PostgreSQL tests run in a schema of their own (``search_path`` in the URL), so tests never see each
 other's rows; they skip when ``GAPCAST_TEST_POSTGRES_URL`` is unset, which ``.ci/run`` never allows.
+
+Hypothesis runs under one of three profiles. ``ci`` (loaded when ``CI=true``, as ``.ci/run`` sets)
+derives every test's examples from the test itself, so two CI runs of one commit try the same
+inputs and a red build is red for a reason that is still there on the rerun. ``fuzz`` (``make
+fuzz``) draws new examples, ten times as many, and prints how to replay a failure; what it finds is
+pinned with ``@example``. ``dev``, the default, is Hypothesis's own.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +29,30 @@ from gapcast.db.session import make_engine, make_sessionmaker
 
 SAMPLE_CSV = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 POSTGRES_URL = os.environ.get("GAPCAST_TEST_POSTGRES_URL")
+
+# database=None everywhere: a replayed example from a local .hypothesis/ folder would make a run
+# depend on the runs before it. Each profile starts from Hypothesis's "default" and says
+# derandomize either way: Hypothesis loads its own "ci" profile whenever a CI variable exists
+# (even CI=false), and a profile registered without a parent inherits from it.
+_HYPOTHESIS_BASE = hypothesis_settings.get_profile("default")
+hypothesis_settings.register_profile(
+    "dev", parent=_HYPOTHESIS_BASE, derandomize=False, database=None
+)
+hypothesis_settings.register_profile(
+    "ci", parent=_HYPOTHESIS_BASE, derandomize=True, database=None, print_blob=True
+)
+hypothesis_settings.register_profile(
+    "fuzz",
+    parent=_HYPOTHESIS_BASE,
+    derandomize=False,
+    max_examples=1000,
+    database=None,
+    print_blob=True,
+)
+HYPOTHESIS_PROFILE = os.environ.get(
+    "GAPCAST_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "dev"
+)
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 
 
 @pytest.fixture
