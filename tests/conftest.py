@@ -16,6 +16,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -53,6 +54,55 @@ HYPOTHESIS_PROFILE = os.environ.get(
     "GAPCAST_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "dev"
 )
 hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+# --- no unexpected skips ---------------------------------------------------------------------
+# Where PostgreSQL is configured (CI always), a PostgreSQL or browser test that skips is a test that
+# did not run while the build says green: the session fails and names it. Outside CI, the test
+# that restarts PostgreSQL may still wait for its own opt-in (other engineers share the server).
+_MUST_RUN_MARKS = ("postgres", "browser")
+_MUST_RUN_WORDS = ("postgres", "chromium", "browser", "playwright")
+_UNEXPECTED_SKIPS: list[str] = []
+
+
+def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def _check_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not POSTGRES_URL or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if os.environ.get("CI") != "true" and "GAPCAST_TEST_PG_RESTART" in reason:
+        return
+    marked = any(mark in getattr(report, "keywords", {}) for mark in _MUST_RUN_MARKS)
+    if marked or any(word in reason.lower() for word in _MUST_RUN_WORDS):
+        _UNEXPECTED_SKIPS.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _check_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _check_skip(report)  # a module that skips itself (no Chromium) never makes test items
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _UNEXPECTED_SKIPS:
+        terminalreporter.section("unexpected skips", sep="=", red=True, bold=True)
+        terminalreporter.line(
+            "GAPCAST_TEST_POSTGRES_URL is set, so these PostgreSQL/browser tests had to run:"
+        )
+        for line in _UNEXPECTED_SKIPS:
+            terminalreporter.line(f"  {line}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _UNEXPECTED_SKIPS and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
