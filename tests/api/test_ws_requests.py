@@ -143,9 +143,14 @@ def test_message_over_the_limit_closes_1009(live_server: LiveServer) -> None:
     assert talk.close_code == 1009
 
 
-def test_bad_requests_create_no_run(live_server: LiveServer) -> None:
+def test_bad_requests_create_no_run(live_server: LiveServer, tiny_dataset: str) -> None:
+    """Each case, sent here (so this holds whatever ran before it), refused before a run exists."""
     with live_server.http() as http:
-        assert http.get("/runs").json() == []
+        before = http.get("/runs").json()
+        for case in CASES:
+            talk = asyncio.run(converse(f"{live_server.ws_url}/ws/train", [case[1]]))
+            assert [m["type"] for m in talk.messages] == ["error"], (case[0], talk.messages)
+        assert http.get("/runs").json() == before
 
 
 def test_watch_unknown_run(live_server: LiveServer) -> None:
