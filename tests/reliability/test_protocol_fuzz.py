@@ -366,3 +366,117 @@ def test_rest_fuzz_valid_shaped_requests(server: LiveServer, server_db_url: str)
         listed = "one" in [d["name"] for d in http.get("/datasets").json()]
         assert http.get("/datasets/one").status_code == (200 if listed else 404)
     assert violations(server_db_url, allow_active=True) == []
+
+
+# --- boundary sweep: every id and number field, at the edges of every integer type ---------------
+
+# As JSON they are numbers (NaN/Infinity as the JS tokens strict JSON refuses); in a path or a
+# query they are the same text.
+BOUNDARY: list[tuple[str, str]] = [
+    ("0", "0"),
+    ("-1", "-1"),
+    ("2**63-1", str(2**63 - 1)),
+    ("2**63", str(2**63)),
+    ("10**30", str(10**30)),
+    ("'9'*30", json.dumps("9" * 30)),
+    ("NaN", "NaN"),
+    ("Infinity", "Infinity"),
+    ("-Infinity", "-Infinity"),
+]
+BOUNDARY_IDS = [b[0] for b in BOUNDARY]
+NUMERIC_OVERRIDES = ["epochs", "batch_size", "lookback", "horizon", "learning_rate", "seed"]
+SPACE = '{"learning_rate":{"type":"float","low":0.001,"high":0.01}}'
+# (method, path, JSON body): "{v}" is where the value goes. Every train request or sweep names the
+# one-row dataset, so even an acceptable number is refused ("too short") and nothing is stored.
+REST_FIELDS: list[tuple[str, str, str | None]] = [
+    ("GET", "/datasets/{v}", None),
+    ("DELETE", "/datasets/{v}", None),
+    ("GET", "/datasets/{v}/series", None),
+    ("GET", "/configs/{v}", None),
+    ("PUT", "/configs/{v}", '{"config":{}}'),
+    ("DELETE", "/configs/{v}", None),
+    ("GET", "/runs/{v}", None),
+    ("GET", "/runs/{v}/events", None),
+    ("GET", "/runs/x/events?after={v}", None),
+    ("POST", "/runs/{v}/cancel", None),
+    ("DELETE", "/runs/{v}", None),
+    ("GET", "/runs/{v}/artifacts", None),
+    ("GET", "/runs/{v}/model", None),
+    ("POST", "/runs/{v}/predict", None),
+    ("GET", "/runs?limit={v}", None),
+    ("GET", "/sweeps/{v}", None),
+    ("POST", "/sweeps/{v}/cancel", None),
+    ("GET", "/sweeps?limit={v}", None),
+    ("GET", "/datasets/one/series?max_points={v}", None),
+    ("GET", "/datasets/one/series?max_fill={v}", None),
+    ("POST", "/runs", '{"dataset":{v}}'),
+    ("POST", "/runs", '{"dataset":"one","config":{v}}'),
+    *(
+        ("POST", "/runs", f'{{"dataset":"one","overrides":{{"{k}":{{v}}}}}}')
+        for k in NUMERIC_OVERRIDES
+    ),
+    ("POST", "/sweeps", f'{{"dataset":{{v}},"space":{SPACE}}}'),
+    ("POST", "/sweeps", f'{{"dataset":"one","config":{{v}},"space":{SPACE}}}'),
+    *(
+        ("POST", "/sweeps", f'{{"dataset":"one","{k}":{{v}},"space":{SPACE}}}')
+        for k in ("trials", "parallel", "seed")
+    ),
+]
+# Values a field accepts, answered 2xx: the boundary sweep asks for no refusal there.
+ACCEPTED = {("GET", "/datasets/one/series?max_fill={v}"): {"0"}}
+
+
+def _in_path(value: str) -> str:
+    return quote(json.loads(value) if value.startswith('"') else value, safe="")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), REST_FIELDS, ids=lambda x: str(x)[:60])
+def test_rest_boundary_values_are_refused(
+    server: LiveServer, server_db_url: str, method: str, path: str, body: str | None
+) -> None:
+    before = snapshot(server_db_url)
+    answers: dict[str, int] = {}
+    with server.http() as http:
+        for name, value in BOUNDARY:
+            content = body.replace("{v}", value) if body is not None else None
+            url = path.replace("{v}", _in_path(value))
+            response = http.request(
+                method, url, content=content, headers={"content-type": "application/json"}
+            )
+            answers[name] = response.status_code
+            if name in ACCEPTED.get((method, path), set()):
+                assert response.status_code < 300, (name, response.text)
+                continue
+            assert 400 <= response.status_code < 500, (name, url, content, response.text)
+            assert response.json()["error"]["code"] in ("invalid_input", "not_found")
+    assert snapshot(server_db_url) == before, answers
+    TALLY["rest"] += len(BOUNDARY)
+
+
+WS_FIELDS: list[str] = [
+    '{"type":"train","dataset":{v}}',
+    '{"type":"train","dataset":"one","config":{v}}',
+    *(f'{{"type":"train","dataset":"one","overrides":{{"{k}":{{v}}}}}}' for k in NUMERIC_OVERRIDES),
+]
+
+
+@pytest.mark.parametrize("frame", WS_FIELDS, ids=lambda x: x[:60])
+def test_websocket_boundary_values_are_refused(
+    server: LiveServer, server_db_url: str, frame: str
+) -> None:
+    before = snapshot(server_db_url)
+    for name, value in BOUNDARY:
+        code = _check_refused(server, frame.replace("{v}", value))
+        assert code in ("invalid_input", "not_found"), (name, code)
+    assert snapshot(server_db_url) == before
+    TALLY["ws"] += len(BOUNDARY)
+
+
+def test_watch_socket_boundary_values_are_refused(server: LiveServer) -> None:
+    for name, value in BOUNDARY:
+        talk = asyncio.run(
+            converse(f"{server.ws_url}/ws/runs/x?after={_in_path(value)}", timeout_s=30)
+        )
+        assert [m["code"] for m in talk.messages] in (["invalid_input"], ["not_found"]), name
+        assert talk.close_code == 1008, name
+    TALLY["ws"] += len(BOUNDARY)
