@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint format bench bench-install clean
+.PHONY: install demo test fuzz lint format bench bench-install clean
 
 define make_venv
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gapcast needs Python 3.11+; set PYTHON=python3.11")'
@@ -44,6 +44,21 @@ demo: $(RUNTIME_STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/pytest
+
+# Randomized fuzzing, never in CI (whose Hypothesis profile tries the same examples every time):
+# ten times the examples, a fresh seed unless FUZZ_SEED is given. A failure prints the seed that
+# replays the whole run and Hypothesis's @reproduce_failure blob for the one example; pin what it
+# finds with @example in the test.
+FUZZ_TESTS ?= tests/reliability/test_protocol_fuzz.py tests/processing/test_properties.py
+ifndef FUZZ_SEED
+FUZZ_SEED := $(shell $(PYTHON) -c 'import secrets; print(secrets.randbelow(2**32))')
+endif
+fuzz: $(DEV_STAMP)
+	@echo "fuzzing with seed $(FUZZ_SEED)"
+	@env -u CI GAPCAST_HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -p no:cacheprovider \
+		--hypothesis-seed=$(FUZZ_SEED) $(FUZZ_TESTS) $(FUZZ_ARGS) || { \
+		echo "fuzzing failed; replay this run with: make fuzz FUZZ_SEED=$(FUZZ_SEED)"; \
+		echo "or one example with the @reproduce_failure(...) line printed above"; exit 1; }
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench

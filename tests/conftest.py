@@ -2,6 +2,12 @@
 
 PostgreSQL tests run in a schema of their own (``search_path`` in the URL), so tests never see each
 other's rows; they skip when ``GAPCAST_TEST_POSTGRES_URL`` is unset, which ``.ci/run`` never allows.
+
+Hypothesis runs under one of three profiles. ``ci`` (loaded when ``CI=true``, as ``.ci/run`` sets)
+derives every test's examples from the test itself, so two CI runs of one commit try the same
+inputs and a red build is red for a reason that is still there on the rerun. ``fuzz`` (``make
+fuzz``) draws new examples, ten times as many, and prints how to replay a failure; what it finds is
+pinned with ``@example``. ``dev``, the default, is Hypothesis's own.
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +30,79 @@ from gapcast.db.session import make_engine, make_sessionmaker
 
 SAMPLE_CSV = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 POSTGRES_URL = os.environ.get("GAPCAST_TEST_POSTGRES_URL")
+
+# database=None everywhere: a replayed example from a local .hypothesis/ folder would make a run
+# depend on the runs before it. Each profile starts from Hypothesis's "default" and says
+# derandomize either way: Hypothesis loads its own "ci" profile whenever a CI variable exists
+# (even CI=false), and a profile registered without a parent inherits from it.
+_HYPOTHESIS_BASE = hypothesis_settings.get_profile("default")
+hypothesis_settings.register_profile(
+    "dev", parent=_HYPOTHESIS_BASE, derandomize=False, database=None
+)
+hypothesis_settings.register_profile(
+    "ci", parent=_HYPOTHESIS_BASE, derandomize=True, database=None, print_blob=True
+)
+hypothesis_settings.register_profile(
+    "fuzz",
+    parent=_HYPOTHESIS_BASE,
+    derandomize=False,
+    max_examples=1000,
+    database=None,
+    print_blob=True,
+)
+HYPOTHESIS_PROFILE = os.environ.get(
+    "GAPCAST_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "dev"
+)
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+# --- no unexpected skips ---------------------------------------------------------------------
+# Where PostgreSQL is configured (CI always), a PostgreSQL or browser test that skips is a test that
+# did not run while the build says green: the session fails and names it. Outside CI, the test
+# that restarts PostgreSQL may still wait for its own opt-in (other engineers share the server).
+_MUST_RUN_MARKS = ("postgres", "browser")
+_MUST_RUN_WORDS = ("postgres", "chromium", "browser", "playwright")
+_UNEXPECTED_SKIPS: list[str] = []
+
+
+def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def _check_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if not POSTGRES_URL or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if os.environ.get("CI") != "true" and "GAPCAST_TEST_PG_RESTART" in reason:
+        return
+    marked = any(mark in getattr(report, "keywords", {}) for mark in _MUST_RUN_MARKS)
+    if marked or any(word in reason.lower() for word in _MUST_RUN_WORDS):
+        _UNEXPECTED_SKIPS.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _check_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _check_skip(report)  # a module that skips itself (no Chromium) never makes test items
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _UNEXPECTED_SKIPS:
+        terminalreporter.section("unexpected skips", sep="=", red=True, bold=True)
+        terminalreporter.line(
+            "GAPCAST_TEST_POSTGRES_URL is set, so these PostgreSQL/browser tests had to run:"
+        )
+        for line in _UNEXPECTED_SKIPS:
+            terminalreporter.line(f"  {line}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _UNEXPECTED_SKIPS and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     api_token: str | None = Field(default=None, description="when set, every request needs it")
     executor: Literal["local", "ray"] = "local"
     ray_address: str = "local"
+    ray_cancel_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="ray executor: how long a cancelled run may take to stop by itself before its "
+        "task is force-cancelled",
+    )
     workers_max: int = Field(default_factory=_default_workers, ge=1)
     prestart_workers: bool = Field(
         default=True,

@@ -143,6 +143,19 @@ def _floats(values: Sequence[float | None]) -> NDArray[np.float64]:
 
 def render_run_png(data: PlotData) -> bytes:
     """PNG bytes, exactly ``WIDTH_PX`` x ``HEIGHT_PX``."""
+    return figure_png(draw_run_figure(data))
+
+
+def figure_png(fig: Any) -> bytes:
+    """The figure as PNG at ``DPI``, so a display coordinate of its transforms is a pixel."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def draw_run_figure(data: PlotData) -> Any:
+    """The matplotlib Figure of the run's PNG; its first axes is the main panel (a test maps
+    data to pixels through ``fig.axes[0].transData``)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -259,6 +272,4 @@ def render_run_png(data: PlotData) -> bytes:
     axm.set_xlabel("steps ahead")
     axm.xaxis.set_major_locator(MaxNLocator(integer=True))
     axm.grid(alpha=0.3)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return buf.getvalue()
+    return fig

@@ -166,3 +166,34 @@ def test_merge_gaps_joins_only_near_gaps_of_one_channel_and_kind() -> None:
     ]
     every = merge_gaps(channels=["a", "b"], reach_ns=0, **gaps)
     assert [(g.start, g.count) for g in every] == [(0, 1), (2, 1), (3, 1), (5, 1), (30, 1)]
+
+
+HUGE_IDS = [2**31, 2**63, 3584247239885692338176, 10**30]
+
+
+def test_ids_beyond_every_integer_column_are_not_found(live_server: LiveServer) -> None:
+    """Issue 17: SQLite raised OverflowError (a 500) where PostgreSQL answered a DataError."""
+    with live_server.http() as http:
+        before = http.get("/runs").json()
+        for huge in HUGE_IDS:
+            for path in (f"/datasets/{huge}", f"/configs/{huge}", f"/datasets/{huge}/series"):
+                response = http.get(path)
+                assert response.status_code == 404, (path, response.text)
+            for body in (
+                {"dataset": huge},
+                {"dataset": str(huge)},
+                {"dataset": "co2", "config": huge},
+            ):
+                response = http.post("/runs", json=body)
+                assert response.status_code == 404, (body, response.text)
+                assert response.json()["error"]["field"] in ("dataset", "config")
+            sweep = {
+                "dataset": huge,
+                "space": {"learning_rate": {"type": "float", "low": 0.001, "high": 0.01}},
+            }
+            response = http.post("/sweeps", json=sweep)
+            assert response.status_code == 404, response.text
+            events = http.get(f"/runs/x/events?after={huge}")
+            assert events.status_code == 422 and events.json()["error"]["field"] == "after"
+        assert http.get("/runs").json() == before
+        assert http.get("/sweeps").json() == []

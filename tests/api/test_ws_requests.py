@@ -27,6 +27,19 @@ CASES: list[tuple[str, Any, str, int, str | None, str]] = [
     ("extra field", train(bogus=1), "invalid_input", 1008, "bogus", "unknown field"),
     ("unknown dataset", train(dataset="nope"), "not_found", 1008, "dataset", "no dataset 'nope'"),
     ("unknown config", train(config="nope"), "not_found", 1008, "config", "no training config"),
+    # Ids no database column can hold (issue 17: SQLite overflowed and the socket dropped).
+    (
+        "dataset id of 23 digits as text",
+        train(dataset="99999999999999999999999"),
+        "not_found",
+        1008,
+        "dataset",
+        "no dataset '99999999999999999999999'",
+    ),
+    ("dataset id 10**30", train(dataset=10**30), "not_found", 1008, "dataset", "no dataset 1000"),
+    ("dataset id 2**63", train(dataset=2**63), "not_found", 1008, "dataset", "no dataset 9223"),
+    ("dataset id 2**31", train(dataset=2**31), "not_found", 1008, "dataset", "no dataset 2147"),
+    ("config id 10**30", train(config=10**30), "not_found", 1008, "config", "no training config"),
     (
         "unknown model inline",
         train(config={"model": "nope"}, overrides={}),
@@ -130,9 +143,14 @@ def test_message_over_the_limit_closes_1009(live_server: LiveServer) -> None:
     assert talk.close_code == 1009
 
 
-def test_bad_requests_create_no_run(live_server: LiveServer) -> None:
+def test_bad_requests_create_no_run(live_server: LiveServer, tiny_dataset: str) -> None:
+    """Each case, sent here (so this holds whatever ran before it), refused before a run exists."""
     with live_server.http() as http:
-        assert http.get("/runs").json() == []
+        before = http.get("/runs").json()
+        for case in CASES:
+            talk = asyncio.run(converse(f"{live_server.ws_url}/ws/train", [case[1]]))
+            assert [m["type"] for m in talk.messages] == ["error"], (case[0], talk.messages)
+        assert http.get("/runs").json() == before
 
 
 def test_watch_unknown_run(live_server: LiveServer) -> None:
@@ -142,7 +160,8 @@ def test_watch_unknown_run(live_server: LiveServer) -> None:
     assert talk.close_code == 1008
 
 
-@pytest.mark.parametrize("after", ["-1", "%C2%B9", "1.5"])  # %C2%B9: "¹", a digit to str.isdigit
+# %C2%B9: "¹", a digit to str.isdigit; then numbers beyond the sequence column (issue 17).
+@pytest.mark.parametrize("after", ["-1", "%C2%B9", "1.5", "2147483648", "9" * 23, "9" * 5000])
 def test_watch_bad_after(live_server: LiveServer, after: str) -> None:
     talk = asyncio.run(converse(f"{live_server.ws_url}/ws/runs/x?after={after}"))
     assert talk.messages[0]["field"] == "after"

@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gapcast.db import repository
+from gapcast.db import runs as run_store
 from gapcast.db.session import make_engine, transaction
-from gapcast.db.tables import Dataset, points
+from gapcast.db.tables import ID_MAX, Dataset, points
 from gapcast.errors import Conflict, InvalidInput, NotFound
 from gapcast.ingest import read_file, read_table
 from gapcast.training_config import TrainingConfig
@@ -122,10 +124,35 @@ def test_sqlite_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("ref", [10**30, str(10**30), -(10**30)])
-def test_an_id_beyond_64_bits_is_not_found(sessions: sessionmaker[Session], ref: int | str) -> None:
-    with sessions() as session:
-        with pytest.raises(NotFound, match="no dataset"):
-            repository.get_dataset(session, ref)
-        with pytest.raises(NotFound, match="no training config"):
-            repository.get_config(session, ref)
+@pytest.mark.parametrize(
+    "ref", [ID_MAX + 1, 2**63 - 1, 2**63, 10**30, "99999999999999999999999", str(2**63)]
+)
+def test_ids_no_column_can_hold_are_not_found(
+    sessions: sessionmaker[Session], ref: int | str
+) -> None:
+    """Issue 17: such an id raised OverflowError on SQLite and DataError on PostgreSQL."""
+    with sessions() as s:
+        with pytest.raises(NotFound) as dataset:
+            repository.get_dataset(s, ref)
+        assert dataset.value.field == "dataset"
+        with pytest.raises(NotFound) as config:
+            repository.get_config(s, ref)
+        assert config.value.field == "config"
+        assert run_store.events_after(s, "x", ref if isinstance(ref, int) else 0) == []
+
+
+def test_a_name_of_digits_beyond_every_id_is_still_found(sessions: sessionmaker[Session]) -> None:
+    name = "9" * 30
+    cfg = TrainingConfig.model_validate({"model": "linear"})
+    with transaction(sessions) as s:
+        repository.create_config(s, name=name, config=cfg)
+    with sessions() as s:
+        assert repository.get_config(s, name).name == name
+        with pytest.raises(NotFound):
+            repository.get_config(s, int(name))  # a number is an id, never a name
+
+
+def test_an_integer_the_driver_cannot_bind_is_a_data_error(engine: Engine) -> None:
+    """sqlite3 raises a bare OverflowError for it; the API maps DataError once, for both."""
+    with engine.connect() as conn, pytest.raises(DataError):
+        conn.execute(select(Dataset.id).where(Dataset.id == 10**30).limit(1)).all()

@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,8 +54,15 @@ def server(ray_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with temporary_database("sqlite", tmp_dir=tmp) as url, pytest.MonkeyPatch.context() as env:
         env.setenv("GAPCAST_EXECUTOR", "ray")
         env.setenv("GAPCAST_RAY_ADDRESS", ray_address)
+        # A grace longer than any wait of these tests: a cancel that ends the run only does so
+        # by itself (cooperatively), never by the forced ray.cancel.
         settings = server_settings(
-            url, tmp / "data", workers_max=2, executor="ray", ray_address=ray_address
+            url,
+            tmp / "data",
+            workers_max=2,
+            executor="ray",
+            ray_address=ray_address,
+            ray_cancel_grace_s=3600,
         )
         process = ServerProcess(settings, tmp / "server.log")
         try:
@@ -135,14 +141,12 @@ def test_cancel_ends_the_ray_task_cleanly(server: LiveServer) -> None:
     started = train(server, LONG, stop=epoch_end(1))
     run_id = started[0]["run_id"]
 
-    asked = time.monotonic()
     with server.http() as http:
         assert http.post(f"/runs/{run_id}/cancel").json()["status"] == "cancelling"
     rest = follow(server, run_id, started[-1]["seq"])
 
+    # Cooperative: the forced cancel waits for an hour's grace, far past follow()'s timeout.
     assert rest[-1]["type"] == "done" and rest[-1]["status"] == "cancelled"
-    # Cooperative: well within the grace period after which the task would be force-cancelled.
-    assert time.monotonic() - asked < 8
     view = run_view(server, run_id)
     assert view["status"] == "cancelled" and view["artifacts"] == []
 

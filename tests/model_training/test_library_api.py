@@ -152,3 +152,24 @@ def test_train_scores_early_only_gaps_by_blocked_cv(hourly: Any, tiny_config: An
 def test_bad_data_type_is_invalid_input(tiny_config: Any) -> None:
     with pytest.raises(InvalidInput, match="SeriesFrame"):
         gapcast.train([1, 2, 3], tiny_config())  # type: ignore[arg-type]
+
+
+def test_covariates_train_and_predict_end_to_end(hourly: Any, tiny_config: Any) -> None:
+    """A covariate is an input channel through training, the stored pipeline and predict."""
+    df = hourly()
+    t = np.arange(len(df))
+    df["temp"] = np.cos(2 * np.pi * t / 24 + 1.0) + 0.002 * t
+    df["load"] += 0.5 * df["temp"]
+    cfg = {**tiny_config("linear", epochs=1), "target": ["load"], "covariates": ["temp"]}
+    result = gapcast.train(df, cfg)
+    assert result.config.covariates == ["temp"]
+    model = gapcast.load_model(result)
+    forecast = model.predict(df)
+    assert "temp" not in forecast.columns  # forecast: the target only
+    assert len(forecast) == 4 and np.isfinite(forecast["load"]).all()
+    # The covariate is read: another covariate history gives another forecast. (Its shape, not
+    # its level or scale: inputs are relative to each window's level and spread.)
+    flipped = df.assign(temp=-df["temp"])
+    assert not np.allclose(model.predict(flipped)["load"], forecast["load"])
+    with pytest.raises(InvalidInput, match="temp"):
+        model.predict(df.drop(columns="temp"))

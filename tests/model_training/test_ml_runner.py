@@ -474,3 +474,26 @@ def test_without_a_season_the_correction_corrects_the_last_value() -> None:
     # Corrections start from the last value, so even two epochs stay close to naive.
     naive = m.baseline("naive")
     assert naive is not None and m.mae is not None and m.mae <= 1.5 * naive.mae
+
+
+def test_a_resumed_run_keeps_its_early_stopping_state(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    """With the default patience, the best weights so far are kept beside the backup, so the
+    resumed fit's early stopping goes on from them (tests/model_training/test_training_callbacks.py
+    checks the stop and the weights); a finished run leaves none behind."""
+    cfg = TrainingConfig.model_validate(tiny_config("linear", epochs=4))
+    assert cfg.training.patience > 0
+    flag = threading.Event()
+
+    def stop_after_two(event: Any) -> None:
+        if isinstance(event, ProgressEvent) and event.batch is None and event.epoch == 2:
+            flag.set()
+
+    frame = SeriesFrame.from_pandas(series)
+    with pytest.raises(Cancelled):
+        MLRunner(cfg, on_event=stop_after_two, cancel=flag, checkpoint_dir=tmp_path).run(frame)
+    (best,) = tmp_path.glob("candidate-*.best.npz")
+    assert int(np.load(best)["epoch"]) in (0, 1)
+    result = MLRunner(cfg, on_event=lambda e: None, checkpoint_dir=tmp_path).run(frame)
+    assert result.epochs >= 1 and not list(tmp_path.glob("*.best.npz"))

@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
+from gapcast.errors import Cancelled
 from gapcast.events import ProgressEvent
-from gapcast.model_training.callbacks import make_progress_callback
+from gapcast.model_training.callbacks import (
+    make_backup_callback,
+    make_cancel_callback,
+    make_early_stopping,
+    make_progress_callback,
+)
+from gapcast.model_training.keras_env import import_keras
+from gapcast.model_training.ml_runner import EpochLog
+from gapcast.training_config import TrainingParams
 
 SRC = Path(__file__).parents[2] / "src" / "gapcast"
 
 
 def test_progress_is_throttled_within_an_epoch_and_sent_every_epoch() -> None:
+    # A clock the test moves: "instant" batches stay instant however busy the machine is.
+    now = [100.0]
     events: list[Any] = []
-    cb = make_progress_callback(events.append, epochs=2, batch_size=10, min_interval_s=0.2)
+    cb = make_progress_callback(
+        events.append, epochs=2, batch_size=10, min_interval_s=0.2, clock=lambda: now[0]
+    )
     cb.set_params({"steps": 1000, "epochs": 2})
     for epoch in range(2):
         cb.on_epoch_begin(epoch)
         for batch in range(1000):
             cb.on_train_batch_end(batch, {"loss": 1.0})
         if epoch == 0:
-            time.sleep(0.25)
+            now[0] += 0.25
             cb.on_train_batch_end(1000 - 1, {"loss": 0.5})
+        now[0] += 0.01
         cb.on_epoch_end(epoch, {"loss": 0.5, "val_loss": 0.7})
     assert all(isinstance(e, ProgressEvent) for e in events)
     within = [e for e in events if e.batch is not None]
@@ -36,19 +53,22 @@ def test_progress_is_throttled_within_an_epoch_and_sent_every_epoch() -> None:
 def test_the_first_eta_leaves_out_the_compiling_first_batch() -> None:
     """A first batch that compiles for 1 s, then 5 ms batches: the ETA of the 96 left is about
     half a second, not the 24 s the first batch's pace would say."""
+    now = [100.0]
     events: list[Any] = []
-    cb = make_progress_callback(events.append, epochs=1, batch_size=10, min_interval_s=0.0)
+    cb = make_progress_callback(
+        events.append, epochs=1, batch_size=10, min_interval_s=0.0, clock=lambda: now[0]
+    )
     cb.set_params({"steps": 100, "epochs": 1})
     cb.on_epoch_begin(0)
-    time.sleep(1.0)
+    now[0] += 1.0
     for batch in range(5):
         if batch:
-            time.sleep(0.005)
+            now[0] += 0.005
         cb.on_train_batch_end(batch, {"loss": 1.0})
     within = [e for e in events if e.batch is not None]
     # No estimate until three batches after the first have been timed.
     assert [e.eta_s is None for e in within] == [True, True, True, False, False]
-    assert within[3].eta_s is not None and within[3].eta_s < 8.0
+    assert within[3].eta_s is not None and within[3].eta_s == pytest.approx(96 * 0.005, rel=0.05)
 
 
 def test_keras_backend_is_chosen_in_one_place() -> None:
@@ -64,3 +84,66 @@ def test_keras_backend_is_chosen_in_one_place() -> None:
             ln for ln in p.read_text().splitlines() if ln.startswith(("import keras", "from keras"))
         ]
         assert not top, p
+
+
+# --- early stopping with the default patience ---------------------------------------------------
+# A fit whose validation loss is lowest after its first epoch and grows after each one: full-batch
+# gradient descent on y = 2x with a step so large that every update overshoots further (each
+# multiplies the error by about -3). Deterministic: one batch, no shuffling, zero initial weights.
+
+PATIENCE = TrainingParams().patience
+
+
+def _diverging_fit(
+    tmp_path: Path, *, cancel_after: int | None = None, epochs: int = 40
+) -> tuple[list[dict[str, float]], float, list[float]]:
+    """(per-epoch logs of every attempt so far, final kernel, kernel after each epoch run)."""
+    keras = import_keras()
+    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
+    model = keras.Sequential(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=6.0), loss="mse")
+    log = EpochLog(tmp_path, "fit")
+    kernels: list[float] = []
+    flag = threading.Event()
+
+    def after_epoch(epoch: int, logs: Any) -> None:
+        kernels.append(float(model.get_weights()[0].ravel()[0]))
+        if cancel_after is not None and epoch + 1 == cancel_after:
+            flag.set()
+
+    stop = make_early_stopping(PATIENCE, best_path=tmp_path / "fit.best.npz", history=log.history)
+    callbacks = [
+        log.callback(),
+        make_backup_callback(str(tmp_path / "backup")),
+        keras.callbacks.LambdaCallback(on_epoch_end=after_epoch),
+        make_cancel_callback(flag),
+        stop,
+    ]
+    model.fit(
+        x, 2 * x, validation_data=(x, 2 * x), batch_size=64, epochs=epochs,
+        shuffle=False, verbose=0, callbacks=callbacks,
+    )  # fmt: skip
+    return log.history(), float(model.get_weights()[0].ravel()[0]), kernels
+
+
+def test_early_stopping_stops_after_its_patience_and_restores_the_best_weights(
+    tmp_path: Path,
+) -> None:
+    history, final, kernels = _diverging_fit(tmp_path)
+    losses = [h["val_loss"] for h in history]
+    assert losses == sorted(losses) and losses[0] < losses[1]  # the first epoch is the best
+    assert len(history) == 1 + PATIENCE  # stopped: PATIENCE epochs without improving
+    assert final == kernels[0] != kernels[-1]  # the best epoch's weights, not the last
+
+
+def test_early_stopping_resumes_after_a_crash_as_if_none_happened(tmp_path: Path) -> None:
+    uninterrupted, final_once, kernels = _diverging_fit(tmp_path / "once")
+    with pytest.raises(Cancelled):  # interrupted after epoch 3, its backup written
+        _diverging_fit(tmp_path / "twice", cancel_after=3)
+    history, final, resumed = _diverging_fit(tmp_path / "twice")
+    assert len(resumed) == PATIENCE + 1 - 3  # trained on from epoch 4, not from 1
+    # The patience spent and the best epoch before the crash were kept: same stop, same weights.
+    assert [h["epoch"] for h in history] == [h["epoch"] for h in uninterrupted]
+    assert final == final_once == kernels[0]

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,12 @@ TINY: dict[str, Any] = {
     "gap_classifier": "never",
 }
 REQUIRED_ARTIFACTS = frozenset({"model", "plot", "pipeline"})
+
+
+def examples(n: int) -> int:
+    """``n`` Hypothesis examples, scaled by the loaded profile: x10 under ``make fuzz`` (its
+    ``max_examples`` is 1000 where the others keep Hypothesis's 100)."""
+    return max(1, n * hypothesis_settings().max_examples // 100)
 
 
 def settings_for(database_url: str, data_dir: Path, **changes: Any) -> Settings:

@@ -9,7 +9,6 @@ import functools
 import io
 import select
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -258,11 +257,19 @@ def _live(server: ServerProcess) -> LiveServer:
     return LiveServer(server.url, server.settings)
 
 
-def _peak_rss_mb(server: ServerProcess) -> float:
+def _status_mb(server: ServerProcess, key: str) -> float:
     assert server.process is not None
     status = Path(f"/proc/{server.process.pid}/status").read_text()
-    line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+    line = next(x for x in status.splitlines() if x.startswith(f"{key}:"))
     return int(line.split()[1]) / 1024
+
+
+def _reset_peak_rss_mb(server: ServerProcess) -> float:
+    """Lower the server's peak RSS (VmHWM) to its current RSS and return it. The peak never falls
+    by itself: without the reset, a case after one that raised it could grow that much unseen."""
+    assert server.process is not None
+    Path(f"/proc/{server.process.pid}/clear_refs").write_text("5")  # Linux 4.0+: reset VmHWM
+    return _status_mb(server, "VmHWM")
 
 
 @pytest.mark.parametrize(
@@ -281,22 +288,21 @@ def test_hostile_file_is_refused_and_nothing_is_stored(
 ) -> None:
     data = content() if callable(content) else content
     before = snapshot(server_db_url)
-    peak_before = _peak_rss_mb(server)
+    rss_before = _reset_peak_rss_mb(server)
+    # No timing here: a server that decodes a bomb shows in its memory below, and one that hangs
+    # in the client's 60 s timeout.
     with _live(server).http() as http:
-        began = time.monotonic()
         refused = upload(http, "hostile", data, filename)
-        elapsed = time.monotonic() - began
         assert refused.status_code == status, refused.text
         error = refused.json()["error"]
         assert error["code"] == code
         assert text in error["message"], error["message"]
         assert len(error["message"]) < 1000  # clear, not a dump
         assert http.get("/healthz").status_code == 200
-    assert elapsed < 20
     assert snapshot(server_db_url) == before
     assert violations(server_db_url) == []
     # Refused from the footer / by counting, never by decoding everything first.
-    assert _peak_rss_mb(server) - peak_before < 150
+    assert _status_mb(server, "VmHWM") - rss_before < 150
 
 
 @pytest.mark.parametrize(
@@ -391,13 +397,13 @@ def test_declared_oversize_upload_is_refused_before_the_body(
             "Content-Length": str(10 * 1024**3),  # 10 GiB announced, 64 kB sent
         },
     )
-    began = time.monotonic()
+    # Answered at once, not after the body: 64 kB of the 10 GiB are sent, so a server waiting for
+    # the rest never answers and the socket's 10 s timeout fails the test.
     with sock:
         sock.sendall(PART_HEAD + b"2024-01-01,1\n" * 5000)
         answer = _answer(sock)
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
     assert "GAPCAST_MAX_UPLOAD_BYTES" in answer or "too_large" in answer
-    assert time.monotonic() - began < 5
     assert snapshot(server_db_url) == before
 
 

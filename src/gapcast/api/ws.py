@@ -26,6 +26,7 @@ from gapcast.api.errors import DATABASE_ERRORS, close_code_of, from_database_err
 from gapcast.api.messages import Accepted, ErrorMessage, TrainRequest, parse_client_message
 from gapcast.api.submit import submit
 from gapcast.db import runs as run_store
+from gapcast.db.tables import storable_id
 from gapcast.errors import Conflict, GapcastError, InvalidInput, NotFound
 from gapcast.execution.hub import TERMINAL_TYPES, Watcher
 from gapcast.execution.runtime import Runtime
@@ -79,7 +80,9 @@ async def watch_socket(websocket: WebSocket, run_id: str) -> None:
     runtime = get_runtime(websocket)
     await websocket.accept(subprotocol=bearer_subprotocol(websocket.scope))
     text = websocket.query_params.get("after", "0")
-    if not (text.isascii() and text.isdigit()):  # "¹".isdigit(), yet int("¹") fails
+    # "¹".isdigit(), yet int("¹") fails; int() refuses over 4300 digits; a number beyond the
+    # sequence column is no sequence number.
+    if not (text.isascii() and text.isdigit() and len(text) <= 20 and storable_id(int(text))):
         await _refuse(
             websocket,
             InvalidInput(

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gapcast.db.points import insert_points, load_points
-from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points
+from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points, storable_id
 from gapcast.errors import Conflict, NotFound
 from gapcast.ingest import ParsedTable, check_name
 from gapcast.training_config import TrainingConfig
@@ -31,12 +31,12 @@ T = TypeVar("T")
 def _by_id_or_name(
     session: Session, table: type[T], name: InstrumentedAttribute[str], ref: str | int
 ) -> T | None:
-    # A name made of digits ("2024") is still found when no row has that id.
+    # A name made of digits ("2024") is still found when no row has that id. A number no id column
+    # can hold names no row, and asking would not even answer "none" (SQLite raises OverflowError,
+    # PostgreSQL DataError): it is not looked up.
     if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
         number = int(ref)
-        # No row has an id beyond a 64-bit integer, and the driver cannot even bind one (an
-        # OverflowError, not a database error): such an id simply finds nothing.
-        found = session.get(table, number) if -(2**63) <= number < 2**63 else None
+        found = session.get(table, number) if storable_id(number) else None
         if found is not None or isinstance(ref, int):
             return found
     return session.scalar(select(table).where(name == ref))

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session, defer
 
 from gapcast.db.tables import (
     FINISHED_STATUSES,
+    ID_MAX,
     RUN_STATUSES,
     Artifact,
     Dataset,
     Run,
     RunEventRow,
     TrainingConfigRow,
+    storable_id,
     utcnow,
 )
 from gapcast.errors import Conflict, InvalidInput, NotFound, QueueFull
@@ -415,6 +417,10 @@ def unannounced_runs(session: Session) -> list[Unannounced]:
 
 
 def events_after(session: Session, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+    if not storable_id(after):
+        # Beyond the sequence column's range: no event can follow it (and asking SQLite would
+        # overflow). Below it, every event does.
+        after = -1 if after < 0 else ID_MAX
     rows = session.scalars(
         select(RunEventRow.payload)
         .where(RunEventRow.run_id == run_id, RunEventRow.seq > after)

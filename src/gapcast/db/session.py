@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,15 +29,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _overflow_as_data_error(context: ExceptionContext) -> BaseException | None:
+    """sqlite3 refuses an integer beyond 64 bits with a bare OverflowError while binding it, where
+    PostgreSQL raises DataError for a value its column cannot hold: made one kind of refusal, the
+    API maps both once (bad input, never a server fault)."""
+    error = context.original_exception
+    if isinstance(error, OverflowError):
+        return DataError(context.statement, context.parameters, error)
+    return None
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _overflow_as_data_error)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -44,6 +44,17 @@ NAMING = {
 }
 
 
+# Integer ids and sequence numbers are INTEGER columns: 32-bit on PostgreSQL, 64-bit on SQLite.
+# A number outside the narrower range names no row on either database.
+ID_MIN = -(2**31)
+ID_MAX = 2**31 - 1
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` fits the integer id and sequence columns of every supported database."""
+    return ID_MIN <= value <= ID_MAX
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -103,6 +103,7 @@ class Runtime:
             return RayExecutor(
                 database_url=self.settings.database_url,
                 address=self.settings.ray_address,
+                cancel_grace_s=self.settings.ray_cancel_grace_s,
                 sessions=self.sessions,
                 capacity=self.settings.workers_max,
                 sink=self,

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol
+
+import numpy as np
 
 from gapcast.errors import Cancelled
 from gapcast.events import ProgressEvent
@@ -51,9 +54,11 @@ def make_progress_callback(
     min_interval_s: float = 0.25,
     phase: Literal["candidate", "refit"] | None = None,
     candidate: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Any:
     """A callback emitting a ProgressEvent after each epoch and at most every ``min_interval_s``
-    (≈4/s) within one: epoch, batch, loss, val_loss, samples/s and ETA."""
+    (≈4/s) within one: epoch, batch, loss, val_loss, samples/s and ETA. ``clock`` is
+    ``time.monotonic``; a test passes its own, so throttling is checked without timing."""
 
     class ProgressCallback(_base()):  # type: ignore[misc]
         async_safe = True  # our batch-end only reads logs; Keras may call it from a thread
@@ -74,12 +79,12 @@ def make_progress_callback(
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self._epoch = epoch
-            self._epoch_start = self._last_emit = time.monotonic()
+            self._epoch_start = self._last_emit = clock()
             self._last_batch = -1
             self._first_batch_end = None
 
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            now = time.monotonic()
+            now = clock()
             with self._lock:
                 if self._first_batch_end is None:
                     self._first_batch_end = now
@@ -119,7 +124,7 @@ def make_progress_callback(
             return sum(self._epoch_times) / len(self._epoch_times) if self._epoch_times else current
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            now = time.monotonic()
+            now = clock()
             took = now - self._epoch_start
             batches = self._batches()
             first_end = self._first_batch_end
@@ -179,14 +184,52 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
     return backup
 
 
-def make_early_stopping(patience: int, *, has_validation: bool = True) -> Any | None:
+def make_early_stopping(
+    patience: int,
+    *,
+    has_validation: bool = True,
+    best_path: Path | None = None,
+    history: Callable[[], Sequence[dict[str, float]]] | None = None,
+) -> Any | None:
     """EarlyStopping restoring the best weights (on val_loss, or loss without a validation part);
-    None when ``patience`` is 0."""
+    None when ``patience`` is 0.
+
+    With ``best_path`` and ``history`` (the per-epoch logs of earlier attempts) it survives a
+    resume: Keras's own starts afresh when BackupAndRestore resumes a fit, forgetting the best
+    epoch before the crash, so the run would keep training past its patience and end on worse
+    weights. This one keeps the best weights in ``best_path`` (with their epoch) and, when the fit
+    resumes at epoch ``k``, takes back the best, its weights and the patience already spent.
+    """
     if patience <= 0:
         return None
     keras = import_keras()
-    return keras.callbacks.EarlyStopping(
-        monitor="val_loss" if has_validation else "loss",
-        patience=patience,
-        restore_best_weights=True,
-    )
+    monitor = "val_loss" if has_validation else "loss"
+
+    base: type = keras.callbacks.EarlyStopping
+
+    class ResumableEarlyStopping(base):  # type: ignore[misc]
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            super().on_train_begin(logs)
+            start = int(getattr(self.model, "_initial_epoch", 0) or 0)  # BackupAndRestore's
+            if start == 0 or best_path is None or history is None or not best_path.exists():
+                return
+            with np.load(best_path) as saved:
+                epoch, weights = int(saved["epoch"]), [saved[f"w{i}"] for i in range(saved["n"])]
+            finished = [h for h in history() if int(h["epoch"]) <= start and monitor in h]
+            if epoch >= start or not finished:
+                return  # the best was an epoch trained again now (its backup was torn)
+            best = min(finished, key=lambda h: h[monitor])
+            if int(best["epoch"]) - 1 != epoch:
+                return  # not the weights of the best finished epoch: start afresh
+            self.best, self.best_epoch, self.best_weights = best[monitor], epoch, weights
+            self.wait = start - 1 - epoch  # as Keras counts it after epoch start - 1
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            super().on_epoch_end(epoch, logs)
+            if best_path is not None and self.best_epoch == epoch and self.best_weights:
+                named = {f"w{i}": w for i, w in enumerate(self.best_weights)}
+                partial = best_path.with_name(best_path.name + ".partial.npz")
+                np.savez(partial, epoch=epoch, n=len(self.best_weights), **named)
+                partial.replace(best_path)  # a kill mid-write leaves the previous best intact
+
+    return ResumableEarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)

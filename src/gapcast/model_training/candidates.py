@@ -184,7 +184,14 @@ def run_candidates(
             out.append(done)
             continue
         log = history_for(candidate)
-        stop = make_early_stopping(t.patience, has_validation=has_val)
+        best = (
+            log.path.with_name(log.path.name.replace(".history.json", ".best.npz"))
+            if log.path
+            else None
+        )
+        stop = make_early_stopping(
+            t.patience, has_validation=has_val, best_path=best, history=log.history
+        )
         callbacks = [log.callback(), *callbacks_for(candidate), *([stop] if stop else [])]
         forecaster, seconds = train(
             candidate,

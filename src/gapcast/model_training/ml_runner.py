@@ -392,8 +392,9 @@ class MLRunner:
     def _clear_checkpoints(self) -> None:
         """A finished run leaves nothing to resume (Keras removes its own backups itself)."""
         if self.checkpoint_dir is not None:
-            for path in self.checkpoint_dir.glob("*.history.json"):
-                path.unlink(missing_ok=True)
+            for pattern in ("*.history.json", "*.best.npz"):
+                for path in self.checkpoint_dir.glob(pattern):
+                    path.unlink(missing_ok=True)
             (self.checkpoint_dir / "gap_classifier.json").unlink(missing_ok=True)
             where = self._candidate_dir()
             if where is not None and where.exists():

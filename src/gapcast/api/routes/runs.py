@@ -20,6 +20,7 @@ from gapcast.api.schemas import (
 from gapcast.api.submit import submit
 from gapcast.db import runs as run_store
 from gapcast.db.session import transaction
+from gapcast.db.tables import ID_MAX
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
 
@@ -69,7 +70,7 @@ def label_run(run_id: str, body: RunLabelsIn, runtime: RuntimeDep) -> RunOut:
 
 @router.get("/{run_id}/events")
 def run_events(
-    run_id: str, runtime: RuntimeDep, after: Annotated[int, Query(ge=0)] = 0
+    run_id: str, runtime: RuntimeDep, after: Annotated[int, Query(ge=0, le=ID_MAX)] = 0
 ) -> list[dict[str, Any]]:
     """The stored event log after ``after`` (the same messages the watch socket replays)."""
     with runtime.sessions() as session:

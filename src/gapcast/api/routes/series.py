@@ -55,7 +55,11 @@ def dataset_series(
     ref: str,
     runtime: RuntimeDep,
     max_points: Annotated[int, Query(ge=10, le=200_000)] = 4000,
-    max_fill: Annotated[int, Query(ge=0, description="longest gap counted small")] = 3,
+    # Bounded like every number the API takes: past 2**31 no gap is longer anyway, and numpy's
+    # int64 arithmetic on a larger one would overflow.
+    max_fill: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="longest gap counted small")
+    ] = 3,
 ) -> SeriesOut:
     """The dataset on its own regular grid, for plotting."""
     with runtime.sessions() as session:
