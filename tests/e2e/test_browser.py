@@ -398,7 +398,10 @@ def test_a_runs_url_opens_after_reload_with_an_interactive_chart(
 
     chart = page.locator("#backtest-chart")
     expect(chart.locator("canvas")).to_have_count(1)
-    assert int(chart.get_attribute("data-origins") or 0) > 1
+    origins = int(chart.get_attribute("data-origins") or 0)
+    assert origins > 1
+    # The run's P10-P90 interval: a shaded range around every origin's forecast path.
+    assert int(chart.get_attribute("data-bands") or 0) == origins
     before = float(chart.get_attribute("data-xmax") or 0) - float(
         chart.get_attribute("data-xmin") or 0
     )

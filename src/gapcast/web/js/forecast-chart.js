@@ -133,6 +133,7 @@ export function backtestChart(el, doc, { target = 0, originStride = null } = {})
     plugins: [zoomAndPan(el)],
   }, data, el);
   el.dataset.origins = String(doc.origins.length);
+  el.dataset.bands = String(bands.length); // one P10-P90 range per origin (tests read it)
   el.dataset.gapTrack = String(Boolean(pGap));
   el.dataset.xmin = String(chart.scales.x.min);
   el.dataset.xmax = String(chart.scales.x.max);
