@@ -10,12 +10,20 @@ rebuilt from the trials stored so far (``add_trial`` is Optuna's *tell* for fini
 unfinished ones are added as running so the sampler avoids them), then ``ask``-ed. That makes a
 sweep survive a server restart and lets any replica advance it. The sampler is seeded with the
 sweep's seed plus the trial number, so rebuilding never repeats a draw.
+
+The grid is the exception: it is walked here, not by Optuna's GridSampler. That sampler reads its
+own trials' ``grid_id`` attributes (which trials rebuilt with ``add_trial`` lack) and shuffles the
+grid with its seed, so a fresh one per trial (seed + number) picked the points independently and
+could run one twice while skipping another. Here one order of the grid is drawn from the sweep's
+seed, and each trial takes the first point in it that no stored trial has.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
+from itertools import product
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -166,7 +174,7 @@ def check_space(
                     "the grid sampler needs categorical parameters (a list of choices)",
                     field=f"space.{path}",
                 )
-            size *= len(param.choices)
+            size *= len(distinct(param.choices))
         if trials > size:
             raise InvalidInput(
                 f"the grid has {size} points, fewer than trials={trials}", field="trials"
@@ -237,15 +245,39 @@ def _param(raw: Any) -> FloatParam | IntParam | CategoricalParam:
     return CategoricalParam.model_validate(raw)
 
 
-def _sampler(kind: str, seed: int, space: dict[str, Any]) -> Any:
+def _sampler(kind: str, seed: int) -> Any:
     import optuna
 
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if kind == "grid":
-        grid = {path: list(_param(raw).choices) for path, raw in space.items()}  # type: ignore[union-attr]
-        return optuna.samplers.GridSampler(grid, seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
+
+
+def _grid_point(space: dict[str, Any], *, seed: int, history: list[TrialRecord]) -> dict[str, Any]:
+    """The first point of the sweep's grid order that no trial so far (running, finished or
+    failed) has: the same for every rebuild, so trials asked together or after a restart never
+    share a point while one is left."""
+    paths = sorted(space)
+    choices = [distinct(_param(space[path]).choices) for path in paths]  # type: ignore[union-attr]
+    grid = [dict(zip(paths, point, strict=True)) for point in product(*choices)]
+    # The seed picks the order, and so which points a sweep of fewer trials than points tries.
+    random.Random(seed).shuffle(grid)
+    tried = {_point_key({k: v for k, v in r.params.items() if k in space}) for r in history}
+    for point in grid:
+        if _point_key(point) not in tried:
+            return point
+    # Every point has a trial: only when trials > grid size, which check_space refuses.
+    raise InvalidInput(f"the grid's {len(grid)} points all have a trial", field="trials")
+
+
+def distinct(choices: list[Scalar]) -> list[Scalar]:
+    """The choices without repeats (a repeated one is one grid point), in their order."""
+    return list({(type(c).__name__, c): c for c in choices}.values())
+
+
+def _point_key(params: dict[str, Any]) -> tuple[tuple[str, str, Any], ...]:
+    # The type too: True == 1 and 1 == 1.0 in Python, but they are different choices.
+    return tuple(sorted((path, type(value).__name__, value) for path, value in params.items()))
 
 
 def ask(
@@ -258,6 +290,8 @@ def ask(
     number: int,
 ) -> dict[str, Any]:
     """The parameters of trial ``number``, given every trial so far."""
+    if sampler == "grid":
+        return _grid_point(space, seed=seed, history=history)
     import optuna
     from optuna.trial import TrialState, create_trial
 
@@ -265,7 +299,7 @@ def ask(
     distributions = _distributions(space)
     study = optuna.create_study(
         direction="maximize" if direction == "maximize" else "minimize",
-        sampler=_sampler(sampler, seed + number, space),
+        sampler=_sampler(sampler, seed + number),
     )
     states = {
         "running": TrialState.RUNNING,

@@ -1,5 +1,6 @@
 """``import --server``, ``runs list`` (MAE, verdict, sort, filters), ``runs compare``,
-``runs delete`` and the exit code of a refused token, against a live server that has a token.
+``runs label``, ``runs delete`` and the exit code of a refused token, against a live server that
+has a token (and ``runs label``/``list``/``delete`` on the database without one).
 
 The compared and listed runs are written into the server's database as a finished worker leaves
 them (figures, an artifact, events ending in ``done``), so these tests take seconds; a real
@@ -220,6 +221,97 @@ def test_runs_compare_marks_the_differences_and_the_best(
     assert code == 2 and "two or more runs" in err
 
 
+# --- runs label ---------------------------------------------------------------------------------
+
+
+def labels_of(out: str) -> tuple[str | None, list[str], str | None]:
+    record = json.loads(out)
+    return record["name"], record["tags"], record["note"]
+
+
+def check_labelling(target: list[str], run_id: str) -> None:
+    """The label options against ``target`` (``--server URL --token T`` or ``--db URL``)."""
+
+    def label(*options: str) -> tuple[str | None, list[str], str | None]:
+        code, out, err = invoke("runs", "label", run_id[:8], *options, *target, "--json")
+        assert code == 0, out + err
+        return labels_of(out)
+
+    first = label("--name", "[exp] lstm 2", "--tag", "weekly", "--tag", "co2", "--note", "lr 3e-3")
+    assert first == ("[exp] lstm 2", ["weekly", "co2"], "lr 3e-3")
+    # --tag adds (a repeat is dropped); the labels not given stay.
+    assert label("--tag", "keep", "--tag", "co2") == (
+        "[exp] lstm 2",
+        ["weekly", "co2", "keep"],
+        "lr 3e-3",
+    )
+    assert label("--clear-tags", "--tag", "only") == ("[exp] lstm 2", ["only"], "lr 3e-3")
+    assert label("--name", "", "--clear-tags") == (None, [], "lr 3e-3")
+    assert label("--note", "", "--name", "lstm 2", "--tag", "best") == ("lstm 2", ["best"], None)
+
+    # Refused, naming the field; nothing changed.
+    for options, words in [
+        (["--tag", "a,b"], "tags[1]: String should match pattern"),
+        (["--name", "x" * 201], "name: String should have at most 200 characters"),
+        (["--name", "bad\x01name"], "name: String should match pattern"),
+        (["--note", "n" * 10_001], "note: String should have at most 10000 characters"),
+        ([], "expected at least one of --name, --tag, --clear-tags, --note"),
+    ]:
+        code, out, err = invoke("runs", "label", run_id, *options, *target)
+        assert code == 2, out + err
+        assert words in " ".join(err.split()), err
+    code, out, err = invoke("runs", "show", run_id, *target, "--json")
+    assert code == 0, err
+    assert labels_of(out) == ("lstm 2", ["best"], None)
+
+    for unknown in ("0" * 36, "fffffff"):  # a full id the store lacks, a prefix no run has
+        code, out, err = invoke("runs", "label", unknown, "--name", "x", *target)
+        assert code == 2 and "no run" in err, out + err
+
+
+def test_runs_label_names_tags_and_notes_a_run_on_the_server(
+    server: LiveServer, sessions: sessionmaker[Session], workdir: Path
+) -> None:
+    run_id = seed(sessions, model="mlp", lookback=16, mae=1.25, ratio=0.5)
+    check_labelling(on(server), run_id)
+    with server.http() as http:
+        stored = http.get(f"/runs/{run_id}").json()
+    assert (stored["name"], stored["tags"], stored["note"]) == ("lstm 2", ["best"], None)
+
+
+def test_runs_list_and_show_carry_the_labels_within_80_columns(
+    server: LiveServer, sessions: sessionmaker[Session], runs: dict[str, str], workdir: Path
+) -> None:
+    labelled = seed(sessions, model="linear", lookback=16, mae=1.5, ratio=0.8)
+    code, out, err = invoke(
+        "runs", "label", labelled, "--name", "[exp] a rather long run name for the list",
+        "--tag", "weekly", "--tag", "candidate", "--note", "first line\nsecond line", *on(server),
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert "name  [exp] a rather long run name for the list" in out
+    assert "tags  weekly, candidate" in out
+
+    code, out, err = invoke("runs", "list", *on(server))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    # The runs as before, then the labelled ones' names and tags in a table of their own.
+    rows = [i for i, line in enumerate(lines) if line.startswith(labelled[:8])]
+    assert len(rows) == 2, out
+    assert "✓ 20% better" in lines[rows[0]] and " 1.5 " in lines[rows[0]]
+    assert lines[rows[1] - 3] == ""  # a blank line between the two tables
+    assert lines[rows[1] - 2].split() == ["run", "name", "tags"]
+    assert lines[rows[1]].split(maxsplit=1)[1].startswith("[exp] a rather long run name")
+    assert "weekly, candidate" in lines[rows[1]]
+    assert not any(line.startswith(runs["better"][:8]) for line in lines[rows[1] :])
+
+    code, out, err = invoke("runs", "show", labelled[:8], *on(server))
+    assert code == 0, err
+    assert "name  [exp] a rather long run name for the list" in out
+    assert "tags  weekly, candidate" in out
+    assert "note  first line\n        second line\n" in out
+
+
 # --- runs delete --------------------------------------------------------------------------------
 
 
@@ -301,6 +393,13 @@ def test_runs_delete_and_list_on_the_database_without_a_server(db_url: str, work
     assert json.loads(out) == {"deleted": [done]}
     code, out, _ = invoke("runs", "list", "--db", db_url, "--json")
     assert [r["id"] for r in json.loads(out)] == [queued]
+
+    # A queued run can be labelled: labels never touch its figures.
+    check_labelling(["--db", db_url], queued)
+    code, out, err = invoke("runs", "list", "--db", db_url)
+    assert code == 0, err
+    label_row = [line.split() for line in out.splitlines() if line.startswith(queued[:8])][-1]
+    assert label_row == [queued[:8], "lstm", "2", "best"]
 
 
 def test_a_window_the_outages_leave_no_room_for_is_refused_before_a_run_exists(

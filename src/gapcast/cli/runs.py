@@ -1,4 +1,4 @@
-"""``gapcast runs list/show/compare/watch/cancel/export/delete`` and ``gapcast predict``.
+"""``gapcast runs list/show/label/compare/watch/cancel/export/delete`` and ``gapcast predict``.
 
 Reading commands work on the configured database, or on a server's REST API with ``--server``;
 ``watch`` and ``cancel`` talk to the server that runs the run (default: the configured
@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gapcast.cli.backend import Backend, ServerBackend, open_backend, resolve_run_id
@@ -35,7 +36,7 @@ from gapcast.cli.progress import duration, number, summary_table, verdict_line, 
 from gapcast.errors import InvalidInput, NotFound
 
 runs_app = typer.Typer(
-    help="List, inspect, compare, follow, cancel, export and delete training runs."
+    help="List, inspect, label, compare, follow, cancel, export and delete training runs."
 )
 
 FILE_NAMES = {
@@ -129,6 +130,17 @@ def list_command(
         # Ids, times and figures are never cut; dataset and model names wrap instead.
         no_wrap=("run", "created", "runtime", "MAE", "result"),
     )
+    labelled = [r for r in rows if r.get("name") or r.get("tags")]
+    if labelled and not as_json:
+        # Their own table: beside seven columns a name would get a few characters in 80.
+        console.print()
+        print_records(
+            labelled,
+            as_json=False,
+            columns=("run", "name", "tags"),
+            cells=lambda r: (r["id"][:8], escape(r.get("name") or ""), tag_cell(r)),
+            no_wrap=("run",),
+        )
 
 
 def verdict_cell(verdict: dict[str, Any] | None) -> str:
@@ -142,6 +154,12 @@ def verdict_cell(verdict: dict[str, Any] | None) -> str:
         return "= baseline"
     worse = f"{round(100 * (ratio - 1))}%" if ratio < 2 else f"{ratio:.3g}x"
     return f"[red]✗[/] {worse} worse"
+
+
+def tag_cell(r: dict[str, Any]) -> str:
+    """A run's tags, comma-separated (a tag may hold spaces but never a comma), escaped: labels
+    are the user's text, not markup."""
+    return escape(", ".join(r.get("tags") or []))
 
 
 def _run_cells(r: dict[str, Any]) -> tuple[str, ...]:
@@ -183,6 +201,8 @@ def show_command(
         f"{record['dataset']} (config {record['config_name'] or 'inline'})",
         highlight=False,
     )
+    for label in label_lines(record, empty=None):
+        console.print(label, highlight=False)
     if record.get("error"):
         console.print(f"[red]{record['error']}[/]", highlight=False)
     if record.get("metrics"):
@@ -197,6 +217,70 @@ def show_command(
             f"  {artifact['kind']:<10} {artifact['size']:>10,} bytes  {artifact['url']}",
             highlight=False,
         )
+
+
+def label_lines(record: dict[str, Any], *, empty: str | None) -> list[str]:
+    """``name``, ``tags`` and ``note`` lines; an unset label is left out (``empty=None``) or shown
+    as ``empty``."""
+    values = {
+        "name": escape(record.get("name") or ""),
+        "tags": tag_cell(record),
+        # A note's further lines under its first, not at the left margin among the labels.
+        "note": escape(record.get("note") or "").replace("\n", "\n" + " " * 8),
+    }
+    return [
+        f"  {key:<5} {value if value else f'[dim]{empty}[/]'}"
+        for key, value in values.items()
+        if value or empty is not None
+    ]
+
+
+@runs_app.command("label")
+@handle_errors
+def label_command(
+    run: Annotated[str, RunArgument],
+    name: Annotated[
+        str | None, typer.Option("--name", help='The run\'s name ("" clears it)')
+    ] = None,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Add a tag (repeat for more)", show_default=False),
+    ] = None,
+    clear_tags: Annotated[
+        bool,
+        typer.Option("--clear-tags", help="Remove the run's tags first (with --tag: replace them)"),
+    ] = False,
+    note: Annotated[str | None, typer.Option("--note", help='A note ("" clears it)')] = None,
+    server: str | None = ServerOption,
+    token: str | None = TokenOption,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Name, tag or annotate a run; the labels not given stay as they are."""
+    if name is None and not tags and not clear_tags and note is None:
+        raise InvalidInput(
+            "runs label: expected at least one of --name, --tag, --clear-tags, --note",
+            field="labels",
+        )
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if note is not None:
+        changes["note"] = note
+    with open_backend(server, token, load_settings(db).database_url) as backend:
+        run_id = resolve_run_id(backend, run)
+        if tags or clear_tags:
+            # --tag adds to the run's tags, read just before: a tag added elsewhere in between is
+            # lost (the label is the user's own bookkeeping; no lock is worth it).
+            kept = [] if clear_tags else list(backend.run(run_id).get("tags") or [])
+            changes["tags"] = kept + list(tags or [])
+        record = backend.label_run(run_id, changes)
+    if as_json:
+        print_json(record)
+        return
+    console.print(f"labelled run [bold]{record['id']}[/]", highlight=False)
+    for line in label_lines(record, empty="–"):
+        console.print(line, highlight=False)
 
 
 def _running_server(
