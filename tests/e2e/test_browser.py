@@ -376,6 +376,36 @@ def test_tag_a_run_on_its_page_and_find_it(
     )
 
 
+def test_labels_typed_while_the_run_loads_are_kept(
+    page: Page, server: LiveServer, tracked: dict[str, str]
+) -> None:
+    run_id = tracked["lb16"]
+    open_page(page, server, "#/")
+    held: list[Any] = []
+    # The run's GET is held until the user has typed: the page must not overwrite the typing.
+    pattern = re.compile(rf".*/runs/{run_id}$")
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route(pattern, hold)
+    page.evaluate(f"location.hash = '#/runs/{run_id}'")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for the run"
+    page.fill("#run-note", "typed while it loaded")
+    held[0].continue_()
+    page.unroute(pattern)
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.locator("#run-note")).to_have_value("typed while it loaded")
+    page.click("#labels-save")
+    expect(page.locator("#labels-saved")).to_have_text("saved")
+    with server.http() as http:
+        assert http.get(f"/runs/{run_id}").json()["note"] == "typed while it loaded"
+
+
 def test_a_runs_url_opens_after_reload_with_an_interactive_chart(
     page: Page, server: LiveServer, tracked: dict[str, str], tmp_path: Path
 ) -> None:

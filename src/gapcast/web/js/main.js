@@ -61,6 +61,7 @@ async function show(route) {
 /** A run's page: its events replayed (then live while it runs), its stored figures once done. */
 async function openRun(runId) {
   if (live.current() === runId) return;
+  page.fillLabels({ id: runId }); // empty and editable at once; what is typed before the run loads stays
   let run;
   try {
     run = await authorised(() => api.run(runId));
@@ -74,7 +75,7 @@ async function openRun(runId) {
   }
   document.querySelector('[data-error-for="run"]').textContent = "";
   live.follow({ runId, onFinished: (event) => finished(runId, event) });
-  page.fillLabels(run);
+  page.fillLabels(run, { keepEdits: true });
   if (ACTIVE.includes(run.status)) localStorage.setItem(CURRENT_RUN_KEY, runId);
 }
 

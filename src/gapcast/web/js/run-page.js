@@ -16,18 +16,27 @@ const ARTIFACT_TEXT = {
   backtest: "backtest (JSON: every forecast at every origin)",
 };
 let shown = null; // the run on the page: GET /runs/{id}
+// Label fields typed into since the page was opened: a slow GET /runs/{id} must not overwrite them.
+const LABELS = ["run-name", "run-tags", "run-note"];
+const edited = new Set();
+let watching = false;
 
 function showError(key, message) {
   const slot = document.querySelector(`[data-error-for="${key}"]`);
   if (slot) slot.textContent = message || "";
 }
 
-/** The labels form, filled from the stored run (only when the user is not typing in it). */
-export function fillLabels(run) {
+/** The labels form, filled from the stored run. ``keepEdits``: leave the fields the user typed
+ * into since the last plain fill as they are (the run arrived while they were typing). */
+export function fillLabels(run, { keepEdits = false } = {}) {
+  if (!watching) {
+    LABELS.forEach((k) => $(k).addEventListener("input", () => edited.add(k)));
+    watching = true;
+  }
+  if (!keepEdits) edited.clear();
   shown = run;
-  $("run-name").value = run.name || "";
-  $("run-tags").value = (run.tags || []).join(", ");
-  $("run-note").value = run.note || "";
+  const values = { "run-name": run.name || "", "run-tags": (run.tags || []).join(", "), "run-note": run.note || "" };
+  LABELS.forEach((k) => { if (!edited.has(k)) $(k).value = values[k]; });
   $("run-title").textContent = run.name || "";
   $("labels-saved").textContent = "";
   $("run-config").textContent = run.config ? JSON.stringify(run.config, null, 2) : "";
