@@ -129,19 +129,24 @@ def test_runs_queued_through_both_replicas_run_once_and_stream_to_both(
     assert crossed[a.pid] > 0 and crossed[b.pid] > 0, crossed
 
 
+def wait_running(replica: Replica, run_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    """The run as ``replica`` reports it once some replica's worker is executing it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with replica.http() as http:
+            run: dict[str, Any] = http.get(f"/runs/{run_id}").json()
+        if run["status"] == "running" and run.get("executor"):
+            return run
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+
+
 def test_a_starting_replica_leaves_live_runs_alone_and_cancels_across(
     pair: list[Replica], postgres_db_url: str, tmp_path: Path
 ) -> None:
     a, b = pair
     run_id = a.queue(LONG)
-    deadline = time.monotonic() + 60
-    while True:
-        with a.http() as http:
-            run = http.get(f"/runs/{run_id}").json()
-        if run["status"] == "running" and run.get("executor"):
-            break
-        assert time.monotonic() < deadline, run
-        time.sleep(0.1)
+    run = wait_running(a, run_id)
     # Watched on the replica that does not execute it (either may claim it), so its live events
     # can only arrive by NOTIFY or by the bridge's poll, whichever replica claimed it.
     watcher = b if executed_by(run) == a.pid else a
@@ -177,14 +182,7 @@ def test_a_starting_replica_leaves_live_runs_alone_and_cancels_across(
 def test_the_runs_of_a_dead_replica_are_taken_over(pair: list[Replica]) -> None:
     a, _ = pair
     run_id = a.queue({**MINIMAL, "epochs": 60, "batch_size": 8})
-    deadline = time.monotonic() + 60
-    while True:
-        with a.http() as http:
-            run = http.get(f"/runs/{run_id}").json()
-        if run["status"] == "running" and run.get("executor"):
-            break
-        assert time.monotonic() < deadline, run
-        time.sleep(0.2)
+    run = wait_running(a, run_id)
     victim, survivor = pair if executed_by(run) == pair[0].pid else pair[::-1]
 
     victim.process.kill()  # its worker follows it; the run stays 'running' in the database
