@@ -62,8 +62,9 @@ class TrainingParams(BaseModel):
     quantiles: list[float] = Field(
         default_factory=lambda: [0.1, 0.5, 0.9],
         max_length=9,
-        description="forecast quantiles calibrated on the validation part (split-conformal); "
-        "the outer two make the interval scored in the backtest; [] turns intervals off",
+        description="forecast quantiles calibrated on the validation part (split-conformal, "
+        "rescaled by the model's recent error); the outer two make the interval scored in the "
+        "backtest; [] turns intervals off",
     )
 
     @field_validator("quantiles")
