@@ -45,6 +45,13 @@ class TrainingParams(BaseModel):
         description="after early stopping picks the epoch count, train again on everything "
         "before the test part for that many epochs",
     )
+    ensemble: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="copies of the chosen model, each from its own initial weights, trained "
+        "side by side in the refit and averaged in the stored model (1: a single model)",
+    )
     baselines: list[Literal["autoets", "mstl"]] = Field(
         default_factory=list,
         description="statsforecast baselines scored beside naive and seasonal naive (they cost "
