@@ -104,14 +104,16 @@ def held_out_scores(
     freq_ns: int,
     folds: int = CV_FOLDS,
     in_sample_thresholds: bool = True,
+    max_scored: int = MAX_SCORED_STEPS,
 ) -> list[HeldOut]:
     """Blocked folds over the grid ``ts``/``obs``, each scored by a classifier trained by ``fit``
     on the rest minus the purge margin, and by the baseline fitted on the same rest; folds
     without training or held-out windows are left out. Without ``in_sample_thresholds`` the
-    fold thresholds are left at 0.5 (one prediction over the training samples less)."""
+    fold thresholds are left at 0.5 (one prediction over the training samples less). Windows
+    are strided to at most ``max_scored`` steps, held out and training ones alike."""
     h, margin = encoder.horizon, encoder.lookback + encoder.horizon
     missing = ~obs
-    origins = window_origins(encoder.lookback, len(ts), h, MAX_SCORED_STEPS)
+    origins = window_origins(encoder.lookback, len(ts), h, max_scored)
     rng = np.random.default_rng(0)
     out: list[HeldOut] = []
     for train, held in evaluation.blocked_folds(origins, folds, margin):
