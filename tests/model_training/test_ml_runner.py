@@ -102,7 +102,7 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     gap_columns = ["p_gap", "gap_expected", "p_outage"]
     assert list(forecast.columns) == ["timestamp", "load", *quantiles, *gap_columns]
     assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
-    # The threshold chosen on the validation part is stored with the model and predict uses it.
+    # The threshold chosen on held-out data is stored with the model and predict uses it.
     stored = model.doc["gap_classifier"]
     assert stored["threshold"] == gm.threshold
     assert (forecast["gap_expected"] == (forecast["p_gap"] >= gm.threshold)).all()
