@@ -148,12 +148,15 @@ def fit_model(
     *,
     epochs: int,
     callbacks: Sequence[Any] = (),
+    initial_epoch: int = 0,
 ) -> dict[str, list[float]]:
-    """``model.fit`` on window datasets; the history of each logged figure."""
+    """``model.fit`` on window datasets (epochs ``initial_epoch`` to ``epochs``); the history of
+    each logged figure."""
     history = model.fit(
         train,
         validation_data=validation,
         epochs=epochs,
+        initial_epoch=initial_epoch,
         callbacks=list(callbacks),
         verbose=0,
     )
