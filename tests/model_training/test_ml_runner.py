@@ -518,8 +518,13 @@ def _epochs_by_candidate(events: list[Any]) -> dict[str, list[int]]:
 def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
     series: pd.DataFrame, tiny_config: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The two worse candidates at the rung stop there; the two others go on to the end they
+    would have reached in one fit (same weights, same early stop), and one of them is kept."""
     from gapcast.model_training import candidates as module
 
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "rung_epochs", lambda *args: None)
+        whole, _ = _run(series, _auto(tiny_config, epochs=8))
     scores: list[float | None] = []
     real = module.validation_mae
 
@@ -546,6 +551,16 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
     chosen = next(c for c in cands if c.selected)
     assert not chosen.pruned
     assert chosen.val_mae == min(c.val_mae for c in cands if not c.pruned and c.val_mae)
+    single = {c.key: c for c in whole.metrics.candidates}
+    assert not any(c.pruned for c in single.values())
+    for c in cands:
+        if not c.pruned:
+            same = single[c.key]
+            assert (c.val_mae, c.epochs, c.epochs_run) == (
+                same.val_mae,
+                same.epochs,
+                same.epochs_run,
+            )
     streamed = [e for e in events if isinstance(e, CandidateEvent)]
     assert {e.key for e in streamed if e.pruned} == pruned
     assert all(e.epochs_run == 2 for e in streamed if e.pruned)

@@ -12,6 +12,7 @@ then only the better half on to early stopping.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -212,6 +213,10 @@ class _Training:
             *callbacks_for(candidate),
             *([self.stop] if self.stop else []),
         ]
+        # run_candidates makes a _Training right before its first fit, as when each candidate
+        # trained in one go: the build seeds Python's and NumPy's global generators, and Keras
+        # shuffles the batches with Python's, so another candidate built in between would change
+        # this one's training.
         self.model, self.train_set, self.val_set = build(
             candidate,
             data,
@@ -222,6 +227,7 @@ class _Training:
         )
         self.seconds = 0.0
         self.fitted_to = 0  # epochs asked of the fits so far
+        self.rng_state: tuple[Any, Any] | None = None
 
     def fit(self, epochs: int) -> None:
         """Train up to epoch ``epochs`` (a later call continues where this one ended)."""
@@ -231,6 +237,12 @@ class _Training:
             self.model._initial_epoch = None
             if self.stop is not None:
                 self.stop.continue_next_fit()
+            self.train_set.continue_next_fit()
+            if self.rng_state is not None:
+                # The other candidates' rungs moved the global generators: a survivor goes on
+                # with the batch order it would have had in one fit.
+                random.setstate(self.rng_state[0])
+                np.random.set_state(self.rng_state[1])
         started = time.perf_counter()
         fit_model(
             self.model,
@@ -242,13 +254,14 @@ class _Training:
         )
         self.seconds += time.perf_counter() - started
         self.fitted_to = epochs
+        self.rng_state = (random.getstate(), np.random.get_state())
 
     @property
     def stopped(self) -> bool:
         """Whether early stopping ended the training already."""
         return self.stop is not None and self.stop.stopped_epoch > 0
 
-    def result(self, *, pruned: bool = False) -> TrainedCandidate:
+    def result(self) -> TrainedCandidate:
         """The candidate as it stands (best weights back in place), scored."""
         forecaster = Forecaster(self.model, self.data.pipeline, self.candidate.correction)
         history = self.log.history()
@@ -259,7 +272,6 @@ class _Training:
             best_epochs=best_epoch_count(history, self.stop is not None),
             val_mae=validation_mae(forecaster, self.data),
             seconds=self.seconds,
-            pruned=pruned,
         )
 
 
@@ -314,8 +326,8 @@ def run_candidates(
     t = config.training
     rung = rung_epochs(len(candidates), t.epochs, len(data.origins["val"]) > 0)
 
-    def finish(i: int, training: _Training, *, pruned: bool = False) -> None:
-        result = training.result(pruned=pruned)
+    def finish(i: int, training: _Training) -> None:
+        result = training.result()
         keep(result)
         on_trained(result)
         done[i] = result
@@ -326,9 +338,10 @@ def run_candidates(
         )
 
     if rung is not None and not ranked and len(pending) > 2:
-        trainings = {i: start(i) for i in pending}
+        trainings: dict[int, _Training] = {}
         at_rung: dict[int, TrainedCandidate] = {}
         for i in pending:
+            trainings[i] = start(i)
             trainings[i].fit(rung)
             at_rung[i] = trainings[i].result()
         scores = {i: r.val_mae for i, r in at_rung.items()}

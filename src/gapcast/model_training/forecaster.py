@@ -135,7 +135,16 @@ def window_dataset(
                 weight[-pad:] = 0.0
             return batch.x, training_target(batch, correction), weight
 
+        def continue_next_fit(self) -> None:
+            """Make the next ``fit`` go on with the epochs one fit would have drawn: Keras calls
+            ``on_epoch_end`` once more as a fit starts (resetting its iterator), which for a
+            fit continuing another would skip an epoch's draw of a single fit."""
+            self.skip_draw = True
+
         def on_epoch_end(self) -> None:
+            if getattr(self, "skip_draw", False):
+                self.skip_draw = False
+                return
             self.epoch_origins = self._draw()
 
     return WindowDataset()
