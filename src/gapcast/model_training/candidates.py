@@ -278,12 +278,16 @@ class _Training:
 def rung_epochs(candidates: int, epochs: int, has_validation: bool) -> int | None:
     """Epochs every candidate trains before the worse half stops, None for no halving.
 
-    Two epochs: the first one mostly measures where a random start lands; after the second a
-    candidate has seen all the windows twice and the gap between model families (an MLP against
-    a linear model, a correction against the plain value) already shows, while the rung still
-    costs a third of the default patience. With two candidates or fewer (a named model) halving
-    would save at most one candidate's training and could stop the better correction mode early,
-    so they train as before; without validation windows there is nothing to rank them by.
+    Two: a candidate trains at least 1 + patience epochs (6 by default) before early stopping
+    ends it, so the rung costs a third of the least a full candidate costs. One epoch would rank
+    mostly where each random start landed after a single pass; by the second the gap between
+    model families (an MLP against a linear model on a long daily cycle) shows, and a candidate
+    whose best epoch is 1 or 2 already scores at the rung exactly what it scores at its end (the
+    rung is scored with the best weights so far). On the suite's glucose_5min and
+    uk_demand_30min the two survivors included the candidate a full run keeps.
+    With two candidates or fewer (a named model; "auto" without a season) halving would save at
+    most one candidate's training and bet the choice on two epochs, so they train as before;
+    without validation windows there is nothing to rank them by.
     """
     if candidates <= 2 or not has_validation or epochs <= RUNG_EPOCHS:
         return None
