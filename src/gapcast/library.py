@@ -21,7 +21,7 @@ from gapcast.errors import InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
 from gapcast.processing.frame import SeriesFrame
-from gapcast.processing.window_inputs import ModelBatch
+from gapcast.processing.window_inputs import F64, ModelBatch
 from gapcast.training_config import TrainingConfig
 
 if TYPE_CHECKING:
@@ -147,9 +147,18 @@ class TrainedModel:
     ) -> tuple[ModelBatch, int]:
         """Model inputs of a forecast from ``start`` (see :meth:`predict`) and its origin's
         timestamp in ns."""
-        history = self.pipeline.history(_frame(recent, "recent"), _start_ns(start))
+        batch, _, start_ns = self._prepare(recent, start)
+        return batch, start_ns
+
+    def _prepare(
+        self, recent: pd.DataFrame | SeriesFrame, start: Any
+    ) -> tuple[ModelBatch, F64 | None, int]:
+        """:meth:`prepare`, with the recent-error interval factors of the forecast."""
+        context = self.forecaster.context_steps
+        history = self.pipeline.history(_frame(recent, "recent"), _start_ns(start), context=context)
         batch = self.pipeline.model_batch(history.frame, np.array([history.origin]))
-        return batch, history.start_ns
+        factors = self.forecaster.recent_factors([history.frame], [history.origin])
+        return batch, factors, history.start_ns
 
     def predict(self, recent: pd.DataFrame | SeriesFrame, start: Any = None) -> pd.DataFrame:
         """Forecast the ``horizon`` grid steps from ``start`` using the rows of ``recent`` before
@@ -169,8 +178,8 @@ class TrainedModel:
         by older versions).
         """
         frame = _frame(recent, "recent")
-        batch, start_ns = self.prepare(frame, start)
-        point, quantiles = self.forecaster.forecast_with_quantiles(batch)
+        batch, factors, start_ns = self._prepare(frame, start)
+        point, quantiles = self.forecaster.forecast_with_quantiles(batch, factors)
         ts = batch.target_ts
         out = pd.DataFrame({"timestamp": pd.to_datetime(ts[0], unit="ns", utc=True)})
         levels = self.forecaster.intervals.quantiles if self.forecaster.intervals else ()

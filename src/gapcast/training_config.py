@@ -45,6 +45,13 @@ class TrainingParams(BaseModel):
         description="after early stopping picks the epoch count, train again on everything "
         "before the test part for that many epochs",
     )
+    ensemble: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="copies of the chosen model, each from its own initial weights, trained "
+        "side by side in the refit and averaged in the stored model (1: a single model)",
+    )
     baselines: list[Literal["autoets", "mstl"]] = Field(
         default_factory=list,
         description="statsforecast baselines scored beside naive and seasonal naive (they cost "
@@ -62,8 +69,9 @@ class TrainingParams(BaseModel):
     quantiles: list[float] = Field(
         default_factory=lambda: [0.1, 0.5, 0.9],
         max_length=9,
-        description="forecast quantiles calibrated on the validation part (split-conformal); "
-        "the outer two make the interval scored in the backtest; [] turns intervals off",
+        description="forecast quantiles calibrated on the validation part (split-conformal, "
+        "rescaled by the model's recent error); the outer two make the interval scored in the "
+        "backtest; [] turns intervals off",
     )
 
     @field_validator("quantiles")

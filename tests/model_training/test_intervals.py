@@ -102,3 +102,70 @@ def test_no_quantiles_turns_intervals_off_and_the_band_leaves_the_png(run: Any) 
     band = PlotData(**{**base.__dict__, "bands": [(ts[24:], np.full(24, -1.0), np.ones(24))]})
     plain, shaded = (np.asarray(Image.open(io.BytesIO(render_run_png(d)))) for d in (base, band))
     assert plain.shape == shaded.shape and (plain != shaded).any()
+
+
+def test_recent_error_factor_by_hand() -> None:
+    rng = np.random.default_rng(1)
+    iv = calibrate(rng.normal(size=(4000, 4, 2)), np.ones(4000), (0.1, 0.5, 0.9))
+    assert iv is not None and iv.error_scale is not None
+    np.testing.assert_allclose(iv.error_scale, np.sqrt(2 / np.pi), rtol=0.05)  # E|N(0, 1)|
+    # Recent errors twice as large on target 0, as large on target 1.
+    recent = rng.normal(size=(32, 4, 2)) * np.array([2.0, 1.0])
+    np.testing.assert_allclose(iv.recent_factor(recent), [2.0, 1.0], rtol=0.15)
+    # Clipped at RECENT_CLIP either way; fewer than two horizons of known residuals: 1.
+    assert iv.recent_factor(recent * 100)[0] == pytest.approx(4.0)
+    assert iv.recent_factor(recent / 100)[1] == pytest.approx(0.25)
+    sparse = np.full((32, 4, 2), np.nan)
+    sparse[:1] = 10.0
+    np.testing.assert_array_equal(iv.recent_factor(sparse), [1.0, 1.0])
+    # The factor widens around the median: the median itself never moves.
+    bands = iv.relative(np.zeros((1, 4, 2)), np.ones(1), np.array([[3.0, 1.0]]))
+    plain = iv.relative(np.zeros((1, 4, 2)), np.ones(1))
+    np.testing.assert_allclose(bands[1], plain[1])
+    width = bands[2] - bands[0]
+    np.testing.assert_allclose(width[..., 0], 3 * (plain[2] - plain[0])[..., 0])
+    np.testing.assert_allclose(width[..., 1], (plain[2] - plain[0])[..., 1])
+    # A document stored before the recent-error scaling loads with static intervals.
+    old = {k: v for k, v in iv.to_dict().items() if k != "error_scale"}
+    static = type(iv).from_dict(old)
+    assert static.error_scale is None and static.recent_steps(24) == 0
+    np.testing.assert_array_equal(static.recent_factor(recent * 5), [1.0, 1.0])
+
+
+def test_intervals_follow_the_recent_error_when_the_noise_changes() -> None:
+    """Noise of sd 0.5 until the test part, sd 2 in it: the intervals calibrated on the calm
+    validation part widen once the wild stretch is in the history (and cover ~80% there), and
+    ``predict`` widens them the same way from a long history but not from a lookback alone."""
+    import json
+
+    n = 24 * 140
+    frame = noisy_daily(n, sigma=0.5, seed=3)
+    change = int(n * 0.85)
+    rng = np.random.default_rng(4)
+    frame.loc[change:, "load"] += 1.5 * rng.normal(size=n - change)  # sd 0.5 -> ~1.58
+    config = {
+        "model": "linear",
+        "training": {"epochs": 20, "gap_classifier": "never", "origin_stride": 1},
+    }
+    run = gapcast.train(frame, config)
+    doc = json.loads(run.artifact("backtest").data)
+    origins = pd.to_datetime(doc["origins"], utc=True)
+    truth = np.asarray(doc["truth"], dtype=float)[..., 0]
+    q = np.asarray(doc["quantiles"]["values"], dtype=float)[..., 0]
+    width = (q[-1] - q[0]).mean(axis=1)
+    changed = pd.Timestamp(frame["timestamp"][change], tz="UTC")
+    horizon = truth.shape[1]
+    # Origins whose whole recent stretch (8 horizons) is already wild.
+    late = np.asarray(origins >= changed + pd.Timedelta(hours=9 * horizon))
+    assert late.sum() >= 48
+    inside = (truth >= q[0]) & (truth <= q[-1])
+    assert 0.72 <= inside[late].mean() <= 0.88, inside[late].mean()
+    calm_width = 2 * 1.2816 * 0.5  # the P10-P90 width of noise of sd 0.5
+    assert width[late].mean() > 2.2 * calm_width, (width[late].mean(), calm_width)
+
+    model = gapcast.load_model(run)
+    long = model.predict(frame)
+    short = model.predict(frame.tail(model.lookback + 8))
+    wide = (long["load_p90"] - long["load_p10"]).mean()
+    narrow = (short["load_p90"] - short["load_p10"]).mean()
+    assert wide > 2 * narrow, (wide, narrow)

@@ -35,11 +35,13 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     gaps = [e for e in events if isinstance(e, GapsEvent)]
     assert len(gaps) == 1 and gaps[0].large == 0 and not gaps[0].gap_classifier
     ends = [e for e in events if isinstance(e, ProgressEvent) and e.batch is None]
-    # The candidate trains with validation, then the refit on train + validation.
+    # The candidate trains with validation, then the refit on train + validation: three copies
+    # of 3 epochs (the default seed ensemble), counted as one stage of 9.
     assert [(e.phase, e.epoch) for e in ends] == [
         *(("candidate", i) for i in (1, 2, 3)),
-        *(("refit", i) for i in (1, 2, 3)),
+        *(("refit", i) for i in range(1, 10)),
     ]
+    assert {e.epochs for e in ends if e.phase == "refit"} == {9}
     assert all(e.val_loss is not None for e in ends if e.phase == "candidate")
     assert {e.candidate for e in ends} == {"mlp+correction"}
     assert result.gap_metrics is None and result.epochs == 3 and len(result.history) == 3
@@ -100,7 +102,7 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     gap_columns = ["p_gap", "gap_expected", "p_outage"]
     assert list(forecast.columns) == ["timestamp", "load", *quantiles, *gap_columns]
     assert ((forecast["p_gap"] >= 0) & (forecast["p_gap"] <= 1)).all()
-    # The threshold chosen on the validation part is stored with the model and predict uses it.
+    # The threshold chosen on held-out data is stored with the model and predict uses it.
     stored = model.doc["gap_classifier"]
     assert stored["threshold"] == gm.threshold
     assert (forecast["gap_expected"] == (forecast["p_gap"] >= gm.threshold)).all()
@@ -271,6 +273,8 @@ def test_epoch_end_event_comes_after_that_epochs_backup(
         name = {"candidate": "candidate-linear+correction", "refit": "refit"}.get(
             event.phase or "", "gap_backup"
         )
+        if event.phase == "refit" and event.epoch > 3:  # the ensemble's later copies
+            name = f"refit-{(event.epoch - 1) // 3}"
         meta = tmp_path / name / "training_metadata.json"
         saved = json.loads(meta.read_text())["epoch"] if meta.exists() else None
         log = tmp_path / f"{name}.history.json"
@@ -289,9 +293,7 @@ def test_epoch_end_event_comes_after_that_epochs_backup(
         ("candidate", 1, 1, 1),
         ("candidate", 2, 2, 2),
         ("candidate", 3, 3, 3),
-        ("refit", 1, 1, 1),
-        ("refit", 2, 2, 2),
-        ("refit", 3, 3, 3),
+        *(("refit", 3 * copy + e, e, e) for copy in range(3) for e in (1, 2, 3)),
     ]
 
 
@@ -639,3 +641,25 @@ def test_choose_keeps_a_pruned_candidate_only_when_none_finished() -> None:
     )
     assert choose([lucky, a, b]) is b
     assert choose([lucky, trained("lstm", 0.7, True)]) is lucky
+
+
+def test_the_refit_stores_an_average_of_copies_with_their_own_seeds(
+    series: pd.DataFrame, tiny_config: Any
+) -> None:
+    from gapcast.model_training.general_model import load_model_bytes
+
+    def stored(ensemble: int) -> Any:
+        cfg = tiny_config("linear", epochs=2, patience=0)
+        cfg["training"]["ensemble"] = ensemble
+        result, _ = _run(series, cfg)
+        return load_model_bytes(result.artifact("model").data)  # type: ignore[union-attr]
+
+    single, averaged = stored(1), stored(3)
+    copies = [layer for layer in averaged.layers if hasattr(layer, "layers")]
+    assert len(copies) == 3 and not any(hasattr(layer, "layers") for layer in single.layers)
+    x = np.random.default_rng(0).normal(size=(5, *single.input_shape[1:])).astype("float32")
+    outputs = np.stack([np.asarray(c.predict(x, verbose=0)) for c in copies])
+    np.testing.assert_allclose(averaged.predict(x, verbose=0), outputs.mean(axis=0), rtol=1e-5)
+    # Copy 0 is the single model (seed, seed + 1, ...); the others start from other weights.
+    np.testing.assert_allclose(outputs[0], single.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert np.abs(outputs[1] - outputs[0]).max() > 1e-3

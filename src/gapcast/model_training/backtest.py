@@ -259,14 +259,15 @@ def run_backtest(
         stride=stride,
         max_fill=data.max_fill,
     )
-    batch = history_batch(data.pipeline, raw, data.grid_ts[origins.index])
+    prepared = history_batch(forecaster, raw, data.grid_ts[origins.index])
+    batch, recent = prepared if prepared is not None else (None, None)
     min_observed = data.pipeline.window.min_observed
     refused = int((batch.observed_fraction < min_observed).sum()) if batch is not None else 0
     k = len(data.targets)
     model_fc: F64 = np.zeros((0, horizon, k))
     quantiles: F64 | None = None
     if batch is not None:
-        model_fc, quantiles = forecaster.forecast_with_quantiles(batch)
+        model_fc, quantiles = forecaster.forecast_with_quantiles(batch, recent)
     forecasts: dict[str, tuple[str, str, F64, float | None]] = {
         "model": (label, "model", model_fc, None)
     }

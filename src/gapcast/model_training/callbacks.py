@@ -54,11 +54,14 @@ def make_progress_callback(
     min_interval_s: float = 0.25,
     phase: Literal["candidate", "refit"] | None = None,
     candidate: str | None = None,
+    epoch_offset: int = 0,
     clock: Callable[[], float] = time.monotonic,
 ) -> Any:
     """A callback emitting a ProgressEvent after each epoch and at most every ``min_interval_s``
     (≈4/s) within one: epoch, batch, loss, val_loss, samples/s and ETA. ``clock`` is
-    ``time.monotonic``; a test passes its own, so throttling is checked without timing."""
+    ``time.monotonic``; a test passes its own, so throttling is checked without timing.
+    ``epoch_offset``: epochs already reported by earlier fits of the same stage (the copies of
+    a seed ensemble count on from one another's, out of ``epochs`` in all)."""
 
     class ProgressCallback(_base()):  # type: ignore[misc]
         async_safe = True  # our batch-end only reads logs; Keras may call it from a thread
@@ -78,7 +81,7 @@ def make_progress_callback(
             return int(steps) if steps else None
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            self._epoch = epoch
+            self._epoch = epoch + epoch_offset
             self._epoch_start = self._last_emit = clock()
             self._last_batch = -1
             self._first_batch_end = None
@@ -128,7 +131,7 @@ def make_progress_callback(
             took = now - self._epoch_start
             batches = self._batches()
             first_end = self._first_batch_end
-            if self._epoch == 0 and batches and batches > 1 and first_end is not None:
+            if self._epoch == epoch_offset and batches and batches > 1 and first_end is not None:
                 # Epoch 1 without its compiling first batch: what the next epochs will take.
                 self._epoch_times.append((now - first_end) * batches / (batches - 1))
             else:
@@ -140,13 +143,13 @@ def make_progress_callback(
                     model=model,
                     phase=phase,
                     candidate=candidate,
-                    epoch=epoch + 1,
+                    epoch=self._epoch + 1,
                     epochs=epochs,
                     batches=batches,
                     loss=_float(logs.get("loss")),
                     val_loss=_float(logs.get("val_loss")),
                     samples_per_s=samples / took if samples and took > 0 else None,
-                    eta_s=self._epoch_mean(took) * (epochs - epoch - 1),
+                    eta_s=self._epoch_mean(took) * (epochs - self._epoch - 1),
                 )
             )
 

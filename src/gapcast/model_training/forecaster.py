@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gapcast.model_training.intervals import Intervals
+from gapcast.model_training.intervals import RECENT_ORIGINS, Intervals
 from gapcast.model_training.keras_env import import_keras
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.pipeline import ProcessingPipeline
@@ -53,17 +53,65 @@ class Forecaster:
         """Forecasts from ``origins`` of a prepared grid (its values before each origin only)."""
         return self.forecast(self.pipeline.model_batch(frame, origins))
 
-    def forecast_with_quantiles(self, batch: ModelBatch) -> tuple[F64, F64 | None]:
-        """(point (n, horizon, targets), quantiles (q, n, horizon, targets) or None), real units."""
+    def forecast_with_quantiles(
+        self, batch: ModelBatch, recent: F64 | None = None
+    ) -> tuple[F64, F64 | None]:
+        """(point (n, horizon, targets), quantiles (q, n, horizon, targets) or None), real units;
+        ``recent``: the (n, targets) factors of :meth:`recent_factors` (none: static widths)."""
         relative = self.relative(batch)
         point = self.pipeline.inverse_targets(batch.to_real(relative), batch.target_ts)
         if self.intervals is None:
             return point, None
-        bands = self.intervals.relative(relative, batch.observed_fraction)
+        bands = self.intervals.relative(relative, batch.observed_fraction, recent)
         quantiles = np.stack(
             [self.pipeline.inverse_targets(batch.to_real(b), batch.target_ts) for b in bands]
         )
         return point, quantiles
+
+    @property
+    def context_steps(self) -> int:
+        """Grid steps of history before the lookback that :meth:`recent_factors` reads."""
+        if self.intervals is None:
+            return 0
+        return self.intervals.recent_steps(self.pipeline.layout.horizon)
+
+    def recent_samples(self, origin: int) -> NDArray[np.int64]:
+        """Origins before a forecast from grid position ``origin`` whose whole horizon lies
+        before it, and whose lookback lies in the grid: where the model's recent error is
+        measured (up to RECENT_ORIGINS, evenly spread over ``context_steps``)."""
+        layout = self.pipeline.layout
+        hi = origin - layout.horizon
+        lo = max(layout.lookback, hi - self.context_steps)
+        if not self.context_steps or hi < lo:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(np.linspace(lo, hi, RECENT_ORIGINS).round().astype(np.int64))
+
+    def recent_factors(self, frames: Sequence[SeriesFrame], origins: Sequence[int]) -> F64 | None:
+        """(n, targets) interval factors of forecasts from ``origins[i]`` of prepared
+        ``frames[i]``, from the model's error at the :meth:`recent_samples` before each (see
+        :class:`~gapcast.model_training.intervals.Intervals`); None without intervals. One model
+        call for all of them."""
+        if self.intervals is None:
+            return None
+        samples = [self.recent_samples(int(o)) for o in origins]
+        parts = [
+            self.pipeline.model_batch(f, at, with_targets=True)
+            for f, at in zip(frames, samples, strict=True)
+            if len(at)
+        ]
+        out = np.ones((len(samples), self.pipeline.layout.n_targets))
+        if not parts:
+            return out
+        batch = concat_batches(parts)
+        assert batch.y is not None and batch.weight is not None
+        error = batch.y.astype(np.float64) - self.relative(batch)
+        error = np.where(batch.weight[..., None] > 0, error, np.nan)
+        pos = 0
+        for i, at in enumerate(samples):
+            if len(at):
+                out[i] = self.intervals.recent_factor(error[pos : pos + len(at)])
+                pos += len(at)
+        return out
 
     def residuals(self, frame: SeriesFrame, origins: NDArray[np.int64]) -> tuple[F64, F64]:
         """(relative residuals (n, horizon, targets), NaN where the truth was not observed;
@@ -173,20 +221,31 @@ def fit_model(
 
 
 def history_batch(
-    pipeline: ProcessingPipeline, raw: SeriesFrame, starts_ns: NDArray[np.int64]
-) -> ModelBatch | None:
+    forecaster: Forecaster, raw: SeriesFrame, starts_ns: NDArray[np.int64]
+) -> tuple[ModelBatch, F64 | None] | None:
     """Inputs of forecasts from each of ``starts_ns``, each prepared from the raw rows before it
-    exactly as ``predict`` prepares a user's history (without its ``min_observed`` refusal: the
-    batch's ``observed_fraction`` says where ``predict`` would refuse)."""
-    batches = []
+    exactly as ``predict`` prepares a user's history, and their recent-error interval factors
+    (:meth:`Forecaster.recent_factors`), without ``predict``'s ``min_observed`` refusal (the
+    batch's ``observed_fraction`` says where it would refuse)."""
+    pipeline = forecaster.pipeline
+    batches, frames, origins = [], [], []
     for start in np.asarray(starts_ns, dtype=np.int64):
-        history = pipeline.history(raw, int(start), check=False)
+        history = pipeline.history(raw, int(start), check=False, context=forecaster.context_steps)
         batches.append(pipeline.model_batch(history.frame, np.array([history.origin])))
-    return concat_batches(batches) if batches else None
+        frames.append(history.frame)
+        origins.append(history.origin)
+    if not batches:
+        return None
+    return concat_batches(batches), forecaster.recent_factors(frames, origins)
 
 
 def concat_batches(batches: Sequence[ModelBatch]) -> ModelBatch:
-    """One batch of the windows of several (inputs only)."""
+    """One batch of the windows of several (with their targets when all have them)."""
+
+    def joined(name: str) -> Any:
+        values = [getattr(b, name) for b in batches]
+        return None if any(v is None for v in values) else np.concatenate(values)
+
     return ModelBatch(
         x=np.concatenate([b.x for b in batches]),
         level=np.concatenate([b.level for b in batches]),
@@ -194,4 +253,6 @@ def concat_batches(batches: Sequence[ModelBatch]) -> ModelBatch:
         reference=np.concatenate([b.reference for b in batches]),
         observed_fraction=np.concatenate([b.observed_fraction for b in batches]),
         target_ts=np.concatenate([b.target_ts for b in batches]),
+        y=joined("y"),
+        weight=joined("weight"),
     )

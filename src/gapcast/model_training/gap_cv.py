@@ -82,6 +82,82 @@ class FoldFitter:
         return self.model_
 
 
+@dataclass
+class HeldOut:
+    """One fold's held-out windows: grid steps (n, horizon), labels, the fold classifier's and
+    the fold baseline's probabilities, and the F1-optimal thresholds of both on the fold's
+    training samples."""
+
+    steps: I64
+    y: B
+    p: NDArray[np.float64]
+    base: NDArray[np.float64]
+    thresholds: tuple[float, float]
+
+
+def held_out_scores(
+    ts: I64,
+    obs: B,
+    encoder: GapEncoder,
+    *,
+    fit: Callable[[GapInputs, NDArray[Any]], Any],
+    freq_ns: int,
+    folds: int = CV_FOLDS,
+    in_sample_thresholds: bool = True,
+    max_scored: int = MAX_SCORED_STEPS,
+) -> list[HeldOut]:
+    """Blocked folds over the grid ``ts``/``obs``, each scored by a classifier trained by ``fit``
+    on the rest minus the purge margin, and by the baseline fitted on the same rest; folds
+    without training or held-out windows are left out. Without ``in_sample_thresholds`` the
+    fold thresholds are left at 0.5 (one prediction over the training samples less). Windows
+    are strided to at most ``max_scored`` steps, held out and training ones alike."""
+    h, margin = encoder.horizon, encoder.lookback + encoder.horizon
+    missing = ~obs
+    origins = window_origins(encoder.lookback, len(ts), h, max_scored)
+    rng = np.random.default_rng(0)
+    out: list[HeldOut] = []
+    for train, held in evaluation.blocked_folds(origins, folds, margin):
+        if not len(train) or not len(held):
+            continue
+        known = np.ones(len(ts), bool)
+        lo = max(int(origins[held[0]]) - margin, 0)
+        known[lo : int(origins[held[-1]]) + margin] = False
+        fold_enc = GapEncoder.fit(
+            freq_ns, ts[known], missing[known], encoder.lookback, encoder.horizon
+        )
+        # Training pairs: a random draw of the leads of the training windows.
+        pick = rng.choice(len(train) * h, size=min(len(train) * h, MAX_TRAIN_PAIRS), replace=False)
+        t_orig, t_lead = origins[train][pick // h], pick % h
+        t_idx = np.flatnonzero(known)
+        # Out of fold on the fold's own training grid (its positions re-indexed onto it).
+        oof = fold_enc.out_of_fold_baseline(
+            ts[known], missing[known], np.searchsorted(t_idx, t_orig + t_lead)
+        )
+        x_fold = fold_enc.encode_pairs(ts, obs, t_orig, t_lead, oof)
+        y_fold = missing[t_orig + t_lead]
+        model = fit(x_fold, y_fold)
+        threshold = base_threshold = None
+        if in_sample_thresholds:
+            threshold = gs.f1_threshold(y_fold, predict_inputs(model, x_fold))
+            base_threshold = gs.f1_threshold(y_fold, fold_enc.baseline(ts[t_orig + t_lead]))
+        held_o = origins[held]
+        p = predict_inputs(model, fold_enc.encode_windows(obs, held_o, ts[held_o], freq_ns))
+        steps = held_o[:, None] + np.arange(h)
+        out.append(
+            HeldOut(
+                steps=steps,
+                y=missing[steps],
+                p=p.reshape(-1, h),
+                base=fold_enc.baseline(ts[steps]),
+                thresholds=(
+                    threshold if threshold is not None else gs.DEFAULT_THRESHOLD,
+                    base_threshold if base_threshold is not None else gs.DEFAULT_THRESHOLD,
+                ),
+            )
+        )
+    return out
+
+
 def blocked_cv_metrics(
     ts: I64,
     obs: B,
@@ -103,46 +179,10 @@ def blocked_cv_metrics(
     (Forman & Scholz, "Apples-to-apples in cross-validation studies", 2010). None when no fold
     has both training and held-out samples.
     """
-    h, margin = encoder.horizon, encoder.lookback + encoder.horizon
-    missing = ~obs
-    origins = window_origins(encoder.lookback, len(ts), h, MAX_SCORED_STEPS)
-    rng = np.random.default_rng(0)
-    scored: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]] = []
-    thresholds: list[tuple[float, float]] = []
-    all_steps: list[NDArray[np.int64]] = []
-    for train, held in evaluation.blocked_folds(origins, folds, margin):
-        if not len(train) or not len(held):
-            continue
-        known = np.ones(len(ts), bool)
-        lo = max(int(origins[held[0]]) - margin, 0)
-        known[lo : int(origins[held[-1]]) + margin] = False
-        fold_enc = GapEncoder.fit(
-            freq_ns, ts[known], missing[known], encoder.lookback, encoder.horizon
-        )
-        # Training pairs: a random draw of the leads of the training windows.
-        pick = rng.choice(len(train) * h, size=min(len(train) * h, MAX_TRAIN_PAIRS), replace=False)
-        t_orig, t_lead = origins[train][pick // h], pick % h
-        t_idx = np.flatnonzero(known)
-        # Out of fold on the fold's own training grid (its positions re-indexed onto it).
-        oof = fold_enc.out_of_fold_baseline(
-            ts[known], missing[known], np.searchsorted(t_idx, t_orig + t_lead)
-        )
-        x_fold = fold_enc.encode_pairs(ts, obs, t_orig, t_lead, oof)
-        y_fold = missing[t_orig + t_lead]
-        model = fit(x_fold, y_fold)
-        threshold = gs.f1_threshold(y_fold, predict_inputs(model, x_fold))
-        base_threshold = gs.f1_threshold(y_fold, fold_enc.baseline(ts[t_orig + t_lead]))
-        held_o = origins[held]
-        p = predict_inputs(model, fold_enc.encode_windows(obs, held_o, ts[held_o], freq_ns))
-        steps = held_o[:, None] + np.arange(h)
-        all_steps.append(steps)
-        scored.append((missing[steps], p.reshape(-1, h), fold_enc.baseline(ts[steps])))
-        thresholds.append(
-            (
-                threshold if threshold is not None else gs.DEFAULT_THRESHOLD,
-                base_threshold if base_threshold is not None else gs.DEFAULT_THRESHOLD,
-            )
-        )
+    held = held_out_scores(ts, obs, encoder, fit=fit, freq_ns=freq_ns, folds=folds)
+    scored = [(f.y, f.p, f.base) for f in held]
+    thresholds = [f.thresholds for f in held]
+    all_steps = [f.steps for f in held]
     if not scored:
         return None
     y, p, base = (np.concatenate(part) for part in zip(*scored, strict=True))

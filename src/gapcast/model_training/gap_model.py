@@ -3,8 +3,9 @@
 Samples are (origin, lead) pairs (:mod:`gapcast.model_training.gap_features`) drawn at random from
 the training part — at most ``MAX_TRAIN_PAIRS`` whatever the series' length, so the stage costs
 the same on a month and on four years of minute data — with their labels (no data at the step).
-The validation part stops training early and sets the F1-optimal threshold and the calibration of
-the window-level outage probability; the test part (every window, strided to at most
+The validation part stops training early and sets the calibration of the window-level outage
+probability; the step threshold is half the best F1 on validation and out-of-fold predictions of
+training + validation (``_choose_thresholds``); the test part (every window, strided to at most
 ``MAX_SCORED_STEPS`` steps) scores classifier and calendar baseline on the same steps
 (:mod:`gapcast.model_training.gap_scoring`). When the test part holds too few gaps to say
 anything (outages are rare and often all lie early in a record), the figures come from blocked
@@ -173,24 +174,13 @@ def train_gap_classifier(
         patience=patience,
         callbacks=callbacks,
     )
-    # The threshold comes from data the model did not learn from when that has gaps.
-    p_val = predict_inputs(model, x_val)
-    threshold, source = gs.f1_threshold(y_val, p_val), "validation"
-    base_threshold = gs.f1_threshold(y_val, encoder.baseline(ts[vo + vh]))
-    if threshold is None:
-        p_train = predict_inputs(model, x_train)
-        threshold, source = gs.f1_threshold(y_train, p_train), "training"
-        base_threshold = gs.f1_threshold(y_train, encoder.baseline(ts[o + h]))
-    if threshold is None:
-        threshold, source = gs.DEFAULT_THRESHOLD, "default"
-    thresholds = (threshold, base_threshold if base_threshold is not None else threshold)
-    k = max(1, min(min_outage, horizon))
-    window = _window_calibration(model, encoder, ts, obs, (val_start, test_start), k)
-    metrics = _test_split_metrics(model, encoder, ts, obs, test_start, thresholds, window)
-    if int(missing[test_start:].sum()) < MIN_TEST_GAP_POINTS:
-        from gapcast.model_training.gap_cv import FoldFitter, blocked_cv_metrics
+    from gapcast.model_training.gap_cv import FoldFitter, blocked_cv_metrics
 
-        folds = FoldFitter(
+    def fold_fitter() -> FoldFitter:
+        # Blocked CV gets a fitter of its own: a shared one would start its folds from other
+        # initial weights (the global seed state moves on), and its figures would differ for
+        # that alone.
+        return FoldFitter(
             encoder=encoder,
             epochs=epochs,
             learning_rate=learning_rate,
@@ -198,7 +188,29 @@ def train_gap_classifier(
             patience=patience,
             callbacks=fold_callbacks,
         )
-        cv = blocked_cv_metrics(ts, obs, encoder, fit=folds.fit, freq_ns=freq)
+
+    p_val = predict_inputs(model, x_val)
+    threshold, base_threshold, source = _choose_thresholds(
+        ts[:test_start],
+        obs[:test_start],
+        encoder,
+        fold_fitter(),
+        validation=(y_val, p_val, encoder.baseline(ts[vo + vh])),
+        freq_ns=freq,
+    )
+    if threshold is None:
+        # No held-out gap before the test part: the training samples, in sample.
+        p_train = predict_inputs(model, x_train)
+        threshold, source = gs.half_best_f1_threshold(y_train, p_train), "training"
+        base_threshold = gs.half_best_f1_threshold(y_train, encoder.baseline(ts[o + h]))
+    if threshold is None:
+        threshold, source = gs.DEFAULT_THRESHOLD, "default"
+    thresholds = (threshold, base_threshold if base_threshold is not None else threshold)
+    k = max(1, min(min_outage, horizon))
+    window = _window_calibration(model, encoder, ts, obs, (val_start, test_start), k)
+    metrics = _test_split_metrics(model, encoder, ts, obs, test_start, thresholds, window)
+    if int(missing[test_start:].sum()) < MIN_TEST_GAP_POINTS:
+        cv = blocked_cv_metrics(ts, obs, encoder, fit=fold_fitter().fit, freq_ns=freq)
         # Scored on more gaps than the test part holds, or not used: never a worse figure.
         if cv is not None and cv["positives"] > metrics["positives"]:
             metrics = cv
@@ -210,6 +222,49 @@ def train_gap_classifier(
         "window": window,
     }
     return GapTrainingResult(model=model, metrics=metrics, history=history, doc=doc)
+
+
+def _choose_thresholds(
+    ts: I64,
+    obs: B,
+    encoder: GapEncoder,
+    folds: Any,  # gap_cv.FoldFitter
+    *,
+    validation: tuple[NDArray[Any], NDArray[Any], NDArray[Any]],
+    freq_ns: int,
+) -> tuple[float | None, float | None, str]:
+    """Thresholds of classifier and baseline (None, None when no held-out step before the test
+    part is a gap): half the best F1 (:func:`gs.half_best_f1_threshold`) on the validation
+    predictions pooled with out-of-fold predictions of blocked CV over training + validation.
+
+    The validation part alone is a few days of a short series: one or two occurrences of a
+    recurring outage plus whatever random ones fell in it, too few to place a threshold on.
+    The folds' throw-away classifiers see every outage of training + validation held out once.
+    Their scores are not on the kept classifier's scale, so they set only how high F1 can get,
+    never where the cut falls; the rule turns that into the threshold. The baseline's folds are
+    its rates refitted outside each held-out block, like the classifier's prior input.
+    """
+    from gapcast.model_training.gap_cv import held_out_scores
+
+    y_val, p_val, base_val = validation
+    # Held-out windows strided to as many steps as the validation sample: enough to place the
+    # top of the F1 curve, and it halves the folds' cost on long series (their training pairs
+    # come from the same strided windows).
+    held = held_out_scores(
+        ts,
+        obs,
+        encoder,
+        fit=folds.fit,
+        freq_ns=freq_ns,
+        in_sample_thresholds=False,
+        max_scored=MAX_VAL_PAIRS,
+    )
+    y = np.concatenate([y_val.ravel(), *(f.y.ravel() for f in held)])
+    p = np.concatenate([p_val.ravel(), *(f.p.ravel() for f in held)])
+    base = np.concatenate([base_val.ravel(), *(f.base.ravel() for f in held)])
+    threshold = gs.half_best_f1_threshold(y, p)
+    source = "out_of_fold" if held else "validation"
+    return threshold, gs.half_best_f1_threshold(y, base), source
 
 
 def _window_calibration(

@@ -8,6 +8,14 @@ prediction with a normalised score, as in Lei et al. 2018 and the "conformalised
 neuralforecast and Darts). Offsets widen monotonically with the lead time, so quantiles never
 cross and the interval never narrows further ahead.
 
+The validation part is one stretch of the series: the test part (and a user's tomorrow) can be
+calmer or wilder. So the width also follows the model's *recent* error, as Darts' conformal
+models do with a rolling ``cal_length`` and adaptive conformal inference does online: at a
+forecast, the model is run on up to ``RECENT_ORIGINS`` origins of the ``recent_steps`` before it
+whose truth is already in the history, and the offsets are scaled by how large its errors were
+there against the calibration origins (``error_scale``), within [1/4, 4]. With a history too short
+to hold such origins (a user passing just the lookback) the factor is 1: the static calibration.
+
 Histories with gaps get their own measured factor: the offsets are multiplied by the factor that
 makes the validation origins whose lookback had gaps reach the nominal coverage (1 when they do
 already, or when there were too few such origins to measure it).
@@ -27,6 +35,12 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 MIN_GAPPY_ORIGINS = 30  # below this a gap factor is noise: 1.0, and "not measured"
+# The recent stretch the error is measured on, in horizons: long enough to hold a few cycles of
+# most series' main season, short enough to follow a change of regime (on the suite 4 and 16
+# horizons gave the same coverage; 2 followed single bad days).
+RECENT_HORIZONS = 8
+RECENT_ORIGINS = 32  # sampled evenly from that stretch: bounded work per forecast
+RECENT_CLIP = 4.0  # the recent error moves the width by at most this factor either way
 
 
 @dataclass(frozen=True)
@@ -38,35 +52,71 @@ class Intervals:
     gap_factor: float
     calibration_origins: int
     gappy_origins: int
+    # Mean absolute calibration residual around the median offset, per target; None in documents
+    # stored before the recent-error scaling (their intervals stay static).
+    error_scale: F64 | None = None
 
-    def relative(self, point: F64, observed_fraction: F64) -> F64:
+    @property
+    def median(self) -> F64:
+        """(horizon, k) the median offset (0 without a 0.5 quantile)."""
+        if 0.5 in self.quantiles:
+            return np.asarray(self.offsets[self.quantiles.index(0.5)], dtype=np.float64)
+        return np.zeros(self.offsets.shape[1:])
+
+    def recent_steps(self, horizon: int) -> int:
+        """Grid steps of history before the lookback that the recent error is measured on."""
+        return RECENT_HORIZONS * horizon if self.error_scale is not None else 0
+
+    def recent_factor(self, residuals: F64) -> F64:
+        """(k,) how much wider the interval gets from the model's relative residuals (n, horizon,
+        k) at origins just before a forecast: their mean absolute size around the median offset
+        against the calibration's, within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target with fewer
+        than two horizons of known residuals (or without a stored ``error_scale``)."""
+        r = np.asarray(residuals, dtype=np.float64)
+        k = self.offsets.shape[2]
+        if self.error_scale is None or r.size == 0:
+            return np.ones(k)
+        size = np.abs(r - self.median[None, : r.shape[1]])
+        known = np.isfinite(size).sum(axis=(0, 1))
+        with np.errstate(all="ignore"):
+            ratio = np.nanmean(size, axis=(0, 1)) / self.error_scale
+        ok = (known >= 2 * r.shape[1]) & (self.error_scale > 0) & np.isfinite(ratio)
+        return np.where(ok, np.clip(ratio, 1 / RECENT_CLIP, RECENT_CLIP), 1.0)
+
+    def relative(self, point: F64, observed_fraction: F64, recent: F64 | None = None) -> F64:
         """(quantiles, n, horizon, k) in window-relative units, from the point forecast (n,
-        horizon, k) in those units and the observed fraction (n,) of each window's lookback."""
+        horizon, k) in those units, the observed fraction (n,) of each window's lookback and the
+        recent-error factors (n, k) from :meth:`recent_factor` (none: 1)."""
         factor = np.where(np.asarray(observed_fraction) < 1.0, self.gap_factor, 1.0)
-        median = self.offsets[self.quantiles.index(0.5)] if 0.5 in self.quantiles else 0.0
-        # Widened around the median offset, so the median itself never moves with gaps.
-        return np.stack(
-            [point + median + (offset - median) * factor[:, None, None] for offset in self.offsets]
-        )
+        scale = factor[:, None, None] * np.ones((1, 1, self.offsets.shape[2]))
+        if recent is not None:
+            scale = scale * np.asarray(recent, dtype=np.float64)[:, None, :]
+        median = self.median
+        # Widened around the median offset, so the median itself never moves with the width.
+        return np.stack([point + median + (offset - median) * scale for offset in self.offsets])
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": "split-conformal, window-relative residuals per lead time",
+            "method": "split-conformal, window-relative residuals per lead time, scaled by the "
+            "recent error",
             "quantiles": list(self.quantiles),
             "offsets": self.offsets.tolist(),
             "gap_factor": self.gap_factor,
             "calibration_origins": self.calibration_origins,
             "gappy_origins": self.gappy_origins,
+            "error_scale": None if self.error_scale is None else self.error_scale.tolist(),
         }
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Intervals:
+        scale = doc.get("error_scale")
         return cls(
             quantiles=tuple(float(q) for q in doc["quantiles"]),
             offsets=np.asarray(doc["offsets"], dtype=np.float64),
             gap_factor=float(doc["gap_factor"]),
             calibration_origins=int(doc["calibration_origins"]),
             gappy_origins=int(doc["gappy_origins"]),
+            error_scale=None if scale is None else np.asarray(scale, dtype=np.float64),
         )
 
 
@@ -120,7 +170,12 @@ def calibrate(
     factor = 1.0
     if int(gappy.sum()) >= MIN_GAPPY_ORIGINS and len(q) >= 3:
         factor = _gap_factor(r[gappy], offsets, q)
-    return Intervals(q, offsets, factor, int(r.shape[0]), int(gappy.sum()))
+    median = offsets[q.index(0.5)] if 0.5 in q else np.zeros(offsets.shape[1:])
+    with np.errstate(all="ignore"):
+        scale = np.nanmean(np.abs(complete - median[None]), axis=(0, 1))
+    # 0 marks a target without a known non-zero residual: its intervals stay static.
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 0.0)
+    return Intervals(q, offsets, factor, int(r.shape[0]), int(gappy.sum()), scale)
 
 
 def _gap_factor(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> float:

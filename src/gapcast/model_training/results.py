@@ -229,13 +229,16 @@ class GapMetrics(_Metrics):
     brier: float | None = Field(default=None, description="mean squared error of the probability")
     threshold: float | None = Field(
         default=None,
-        description="probability from which a gap is flagged (precision, recall, F1): "
-        "F1-optimal on the validation part, stored with the model; None in older runs (0.5)",
+        description="probability from which a gap is flagged (precision, recall, F1): half "
+        "the best F1 on held-out predictions (F1-optimal for a calibrated classifier), stored "
+        "with the model; None in older runs (0.5)",
     )
-    threshold_from: Literal["validation", "training", "default"] | None = Field(
+    threshold_from: Literal["out_of_fold", "validation", "training", "default"] | None = Field(
         default=None,
-        description="where the threshold was chosen: the validation part, the training part "
-        "when validation has no gap, or 0.5 when neither has",
+        description="where the threshold was chosen: validation and out-of-fold predictions "
+        "of training + validation; the validation part alone when the series is too short for "
+        "folds (older runs: F1-optimal there); the training part in sample when no held-out "
+        "step is a gap; or 0.5 when no step is",
     )
     baseline: dict[str, float | None]
     baseline_name: str = Field(

@@ -234,7 +234,12 @@ class ProcessingPipeline:
         )
 
     def history(
-        self, frame: SeriesFrame, start_ns: int | None = None, *, check: bool = True
+        self,
+        frame: SeriesFrame,
+        start_ns: int | None = None,
+        *,
+        check: bool = True,
+        context: int = 0,
     ) -> History:
         """New raw data prepared for a forecast whose first step is at ``start_ns``.
 
@@ -243,6 +248,8 @@ class ProcessingPipeline:
         requested time, not at the last observed point). Refused when fewer than
         ``min_observed`` of the lookback's steps were observed, unless ``check`` is off (the
         backtest, which forecasts every origin and counts the ones ``predict`` would refuse).
+        ``context``: grid steps read before the lookback as well (where the forecaster measures
+        its recent error).
         """
         self._require_fitted()
         frame = frame.select(self.window.inputs_)
@@ -262,7 +269,7 @@ class ProcessingPipeline:
             )
         lookback = self.window.lookback
         # Fill steps read a few neighbours: a margin past the lookback keeps the tail exact.
-        first = start_ns - (lookback + MAX_FILL_MARGIN) * freq
+        first = start_ns - (lookback + context + MAX_FILL_MARGIN) * freq
         ts = frame.timestamps
         lo, hi = np.searchsorted(ts, [first, start_ns], side="left")
         if hi == 0:
