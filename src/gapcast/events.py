@@ -63,6 +63,10 @@ class CandidateEvent(_Event):
     label: str
     val_mae: float | None = Field(description="MAE on the validation origins, real units")
     epochs: int = Field(description="epochs up to the best validation loss")
+    epochs_run: int | None = Field(None, description="epochs trained")
+    pruned: bool = Field(
+        False, description="stopped after epochs_run epochs by successive halving (model auto)"
+    )
     seconds: float
 
 

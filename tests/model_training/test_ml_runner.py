@@ -501,6 +501,148 @@ def test_a_resumed_run_keeps_its_early_stopping_state(
     assert result.epochs >= 1 and not list(tmp_path.glob("*.best.npz"))
 
 
+# --- model "auto": successive halving of its candidates -----------------------------------------
+
+
+def _auto(tiny_config: Any, **training: Any) -> dict[str, Any]:
+    cfg = tiny_config("linear", gap_classifier="never", **training)
+    return {**cfg, "model": "auto", "hyperparameters": {}}
+
+
+def _epochs_by_candidate(events: list[Any]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for e in events:
+        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate":
+            out.setdefault(e.candidate or "", []).append(e.epoch)
+    return out
+
+
+def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
+    series: pd.DataFrame, tiny_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two worse candidates at the rung stop there; the two others go on to the end they
+    would have reached in one fit (same weights, same early stop), and one of them is kept."""
+    from gapcast.model_training import candidates as module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "rung_epochs", lambda *args: None)
+        whole, _ = _run(series, _auto(tiny_config, epochs=8))
+    scores: list[float | None] = []
+    real = module.validation_mae
+
+    def spy(forecaster: Any, data: Any) -> float | None:
+        scores.append(real(forecaster, data))
+        return scores[-1]
+
+    monkeypatch.setattr(module, "validation_mae", spy)
+    result, events = _run(series, _auto(tiny_config, epochs=8))
+    cands = result.metrics.candidates
+    assert len(cands) == 4 and module.RUNG_EPOCHS == 2
+    rung = {c.key: scores[i] for i, c in enumerate(cands)}  # scored first, in candidate order
+    ranked = sorted(rung, key=lambda k: rung[k])  # type: ignore[arg-type, return-value]
+    pruned = {c.key for c in cands if c.pruned}
+    assert pruned == set(ranked[2:])  # the two worse at the rung
+    epochs = _epochs_by_candidate(events)
+    for c in cands:
+        assert epochs[c.key] == list(range(1, (c.epochs_run or 0) + 1))  # one run of epochs each
+        if c.pruned:
+            assert c.epochs_run == 2 and c.val_mae == rung[c.key] and not c.selected
+        else:
+            # Went on past the rung on the same model, to its early stop (patience 5).
+            assert c.epochs_run is not None and c.epochs_run > 2 + 4
+    chosen = next(c for c in cands if c.selected)
+    assert not chosen.pruned
+    assert chosen.val_mae == min(c.val_mae for c in cands if not c.pruned and c.val_mae)
+    single = {c.key: c for c in whole.metrics.candidates}
+    assert not any(c.pruned for c in single.values())
+    for c in cands:
+        if not c.pruned:
+            same = single[c.key]
+            assert (c.val_mae, c.epochs, c.epochs_run) == (
+                same.val_mae,
+                same.epochs,
+                same.epochs_run,
+            )
+    streamed = [e for e in events if isinstance(e, CandidateEvent)]
+    assert {e.key for e in streamed if e.pruned} == pruned
+    assert all(e.epochs_run == 2 for e in streamed if e.pruned)
+
+
+@pytest.mark.parametrize(("model", "correction", "n"), [("linear", "auto", 1), ("auto", "on", 2)])
+def test_two_candidates_or_fewer_train_without_a_rung(
+    series: pd.DataFrame, tiny_config: Any, model: str, correction: str, n: int
+) -> None:
+    cfg = {**tiny_config("linear", epochs=3, patience=0, correction=correction), "model": model}
+    if model == "auto":
+        cfg["hyperparameters"] = {}
+    result, events = _run(series, cfg)
+    assert len(result.metrics.candidates) == n
+    assert all(not c.pruned and c.epochs_run == 3 for c in result.metrics.candidates)
+    epochs = _epochs_by_candidate(events)
+    assert len(epochs) == n and all(e == [1, 2, 3] for e in epochs.values())
+    assert not any(e.pruned for e in events if isinstance(e, CandidateEvent))
+
+
+def test_a_resumed_auto_run_does_not_retrain_pruned_or_finished_candidates(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    """Interrupted while the second survivor trains past the rung: the resumed run takes back the
+    pruned candidates and the finished survivor as they were, and the interrupted one goes on
+    from its backup."""
+    cfg = TrainingConfig.model_validate(_auto(tiny_config, epochs=8))
+    flag = threading.Event()
+    first: list[Any] = []
+
+    def stop_in_second_survivor(event: Any) -> None:
+        first.append(event)
+        survivor_done = any(isinstance(e, CandidateEvent) and not e.pruned for e in first)
+        epoch_end = isinstance(event, ProgressEvent) and event.batch is None
+        if survivor_done and epoch_end and event.phase == "candidate" and event.epoch == 4:
+            flag.set()
+
+    frame = SeriesFrame.from_pandas(series)
+    with pytest.raises(Cancelled):
+        MLRunner(cfg, on_event=stop_in_second_survivor, cancel=flag, checkpoint_dir=tmp_path).run(
+            frame
+        )
+    announced = {e.key: e for e in first if isinstance(e, CandidateEvent)}
+    assert len(announced) == 3 and sum(e.pruned for e in announced.values()) == 2
+    events: list[Any] = []
+    result = MLRunner(cfg, on_event=events.append, checkpoint_dir=tmp_path).run(frame)
+    epochs = _epochs_by_candidate(events)
+    (interrupted,) = epochs  # only the unfinished survivor trained again
+    assert interrupted not in announced and epochs[interrupted][0] == 5  # from its epoch-4 backup
+    cands = {c.key: c for c in result.metrics.candidates}
+    for key, before in announced.items():
+        after = cands[key]
+        assert (after.pruned, after.val_mae, after.epochs_run) == (
+            before.pruned,
+            before.val_mae,
+            before.epochs_run,
+        )
+    assert not cands[interrupted].pruned and (cands[interrupted].epochs_run or 0) > 4
+    assert not next(c for c in cands.values() if c.selected).pruned
+    assert not list(tmp_path.glob("*.history.json")) and not (tmp_path / "candidates").exists()
+
+
+def test_choose_keeps_a_pruned_candidate_only_when_none_finished() -> None:
+    """A pruned candidate's MAE comes from fewer epochs; it is never preferred to a finished one,
+    however low (a rung score can be lucky)."""
+    from gapcast.model_training.candidates import Candidate, TrainedCandidate, choose
+
+    def trained(model: str, val_mae: float, pruned: bool) -> TrainedCandidate:
+        forecaster: Any = None  # choose never looks at it
+        return TrainedCandidate(Candidate(model, True), forecaster, [], 2, val_mae, 0.1, pruned)
+
+    lucky, a, b = (
+        trained("mlp", 0.5, True),
+        trained("linear", 2.0, False),
+        trained("gru", 1.0, False),
+    )
+    assert choose([lucky, a, b]) is b
+    assert choose([lucky, trained("lstm", 0.7, True)]) is lucky
+
+
 def test_the_refit_stores_an_average_of_copies_with_their_own_seeds(
     series: pd.DataFrame, tiny_config: Any
 ) -> None:

@@ -95,9 +95,15 @@ PATIENCE = TrainingParams().patience
 
 
 def _diverging_fit(
-    tmp_path: Path, *, cancel_after: int | None = None, epochs: int = 40
+    tmp_path: Path,
+    *,
+    cancel_after: int | None = None,
+    epochs: int = 40,
+    split_at: int | None = None,
 ) -> tuple[list[dict[str, float]], float, list[float]]:
-    """(per-epoch logs of every attempt so far, final kernel, kernel after each epoch run)."""
+    """(per-epoch logs of every attempt so far, final kernel, kernel after each epoch run).
+    ``split_at``: fit that many epochs, then continue the same model in a second fit (as
+    successive halving does after its rung)."""
     keras = import_keras()
     x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
     model = keras.Sequential(
@@ -121,10 +127,19 @@ def _diverging_fit(
         make_cancel_callback(flag),
         stop,
     ]
+    first = epochs if split_at is None else split_at
     model.fit(
-        x, 2 * x, validation_data=(x, 2 * x), batch_size=64, epochs=epochs,
+        x, 2 * x, validation_data=(x, 2 * x), batch_size=64, epochs=first,
         shuffle=False, verbose=0, callbacks=callbacks,
     )  # fmt: skip
+    if split_at is not None:
+        # The rung's end put the best weights back (what the candidate is scored with).
+        assert float(model.get_weights()[0].ravel()[0]) == kernels[0] != kernels[-1]
+        stop.continue_next_fit()
+        model.fit(
+            x, 2 * x, validation_data=(x, 2 * x), batch_size=64, epochs=epochs,
+            initial_epoch=split_at, shuffle=False, verbose=0, callbacks=callbacks,
+        )  # fmt: skip
     return log.history(), float(model.get_weights()[0].ravel()[0]), kernels
 
 
@@ -147,3 +162,14 @@ def test_early_stopping_resumes_after_a_crash_as_if_none_happened(tmp_path: Path
     # The patience spent and the best epoch before the crash were kept: same stop, same weights.
     assert [h["epoch"] for h in history] == [h["epoch"] for h in uninterrupted]
     assert final == final_once == kernels[0]
+
+
+def test_early_stopping_carries_over_into_a_continuing_fit(tmp_path: Path) -> None:
+    """Successive halving fits a survivor in two stretches: the second goes on from the last
+    weights of the first (not the best ones its end restored), with the best epoch and the
+    patience already spent, so it stops and ends where one fit would."""
+    once, final_once, kernels_once = _diverging_fit(tmp_path / "once")
+    twice, final, kernels = _diverging_fit(tmp_path / "twice", split_at=2)
+    assert [h["epoch"] for h in twice] == [h["epoch"] for h in once]  # same stop: 1 + PATIENCE
+    assert [h["val_loss"] for h in twice] == [h["val_loss"] for h in once]
+    assert kernels == kernels_once and final == final_once == kernels[0]

@@ -39,6 +39,14 @@ def number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def candidate_epochs(candidate: dict[str, Any], unit: str = "") -> str:
+    """A candidate's epochs (up to its best), or where successive halving stopped it: a pruned
+    candidate's figures are those of a shorter training, which the table must not hide."""
+    if candidate.get("pruned"):
+        return f"stopped after {candidate.get('epochs_run')} epochs (pruned)"
+    return number(candidate.get("epochs")) + unit
+
+
 class RunDisplay:
     """A ``rich`` live display fed one message at a time with :meth:`update`.
 
@@ -108,7 +116,7 @@ class RunDisplay:
         elif kind == "candidate":
             self.console.print(
                 f"  candidate [bold]{event.get('label')}[/]: validation MAE "
-                f"{number(event.get('val_mae'))} ({event.get('epochs')} epochs, "
+                f"{number(event.get('val_mae'))} ({candidate_epochs(event, ' epochs')}, "
                 f"{duration(event.get('seconds'))})",
                 highlight=False,
             )
@@ -238,7 +246,7 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
             cands.add_row(
                 mark + str(c.get("label")),
                 number(c.get("val_mae")),
-                number(c.get("epochs")),
+                candidate_epochs(c),
                 duration(c.get("seconds")),
                 style="bold" if c.get("selected") else None,
             )

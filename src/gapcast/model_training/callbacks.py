@@ -211,7 +211,21 @@ def make_early_stopping(
     base: type = keras.callbacks.EarlyStopping
 
     class ResumableEarlyStopping(base):  # type: ignore[misc]
+        carry = False  # set by continue_next_fit
+        last_weights: list[Any] | None = None
+
+        def continue_next_fit(self) -> None:
+            """Make the next ``fit`` go on from the one that just ended (successive halving fits
+            a candidate in two stretches): from its last weights, not the best ones its end put
+            back, and with its best epoch, best weights and patience already spent."""
+            if self.last_weights is not None:
+                self.model.set_weights(self.last_weights)
+            self.carry = True
+
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            if self.carry:
+                self.carry = False
+                return  # Keras's own would reset best, weights and wait for a fresh fit
             super().on_train_begin(logs)
             start = int(getattr(self.model, "_initial_epoch", 0) or 0)  # BackupAndRestore's
             if start == 0 or best_path is None or history is None or not best_path.exists():
@@ -226,6 +240,11 @@ def make_early_stopping(
                 return  # not the weights of the best finished epoch: start afresh
             self.best, self.best_epoch, self.best_weights = best[monitor], epoch, weights
             self.wait = start - 1 - epoch  # as Keras counts it after epoch start - 1
+
+        def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+            if self.restore_best_weights and self.best_weights is not None:
+                self.last_weights = self.model.get_weights()
+            super().on_train_end(logs)
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             super().on_epoch_end(epoch, logs)

@@ -183,7 +183,16 @@ def window_dataset(
                 weight[-pad:] = 0.0
             return batch.x, training_target(batch, correction), weight
 
+        def continue_next_fit(self) -> None:
+            """Make the next ``fit`` go on with the epochs one fit would have drawn: Keras calls
+            ``on_epoch_end`` once more as a fit starts (resetting its iterator), which for a
+            fit continuing another would skip an epoch's draw of a single fit."""
+            self.skip_draw = True
+
         def on_epoch_end(self) -> None:
+            if getattr(self, "skip_draw", False):
+                self.skip_draw = False
+                return
             self.epoch_origins = self._draw()
 
     return WindowDataset()
@@ -196,12 +205,15 @@ def fit_model(
     *,
     epochs: int,
     callbacks: Sequence[Any] = (),
+    initial_epoch: int = 0,
 ) -> dict[str, list[float]]:
-    """``model.fit`` on window datasets; the history of each logged figure."""
+    """``model.fit`` on window datasets (epochs ``initial_epoch`` to ``epochs``); the history of
+    each logged figure."""
     history = model.fit(
         train,
         validation_data=validation,
         epochs=epochs,
+        initial_epoch=initial_epoch,
         callbacks=list(callbacks),
         verbose=0,
     )

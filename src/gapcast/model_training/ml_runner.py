@@ -214,6 +214,8 @@ class MLRunner:
                 "correction": c.candidate.correction,
                 "val_mae": c.val_mae,
                 "epochs": c.best_epochs,
+                "epochs_run": c.epochs_run,
+                "pruned": c.pruned,
                 "seconds": c.seconds,
                 "selected": c is chosen,
             }
@@ -296,6 +298,8 @@ class MLRunner:
                 label=c.label,
                 val_mae=trained.val_mae,
                 epochs=trained.best_epochs,
+                epochs_run=trained.epochs_run,
+                pruned=trained.pruned,
                 seconds=trained.seconds,
             )
         )
@@ -318,6 +322,7 @@ class MLRunner:
             "best_epochs": trained.best_epochs,
             "val_mae": trained.val_mae,
             "seconds": trained.seconds,
+            "pruned": trained.pruned,
         }
         (where / f"{key}.json").write_text(json.dumps(figures))
 
@@ -338,6 +343,7 @@ class MLRunner:
             best_epochs=int(figures["best_epochs"]),
             val_mae=figures["val_mae"],
             seconds=float(figures["seconds"]),
+            pruned=bool(figures.get("pruned", False)),
         )
 
     def _calibrate(self, data: TrainingData, chosen: TrainedCandidate) -> Intervals | None:

@@ -111,6 +111,10 @@ class CandidateScore(_Metrics):
     correction: bool
     val_mae: float | None = Field(description="MAE on the validation origins, real units")
     epochs: int
+    epochs_run: int | None = Field(None, description="epochs trained (None: stored before)")
+    pruned: bool = Field(
+        False, description="stopped after epochs_run epochs by successive halving, never chosen"
+    )
     seconds: float
     selected: bool
 

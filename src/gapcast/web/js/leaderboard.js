@@ -41,7 +41,7 @@ export function showLeaderboard(result) {
     ? "<caption>candidates, scored on the validation origins</caption>" +
       "<thead><tr><th>candidate</th><th>val MAE</th><th>epochs</th></tr></thead><tbody>" +
       candidates.map((c) => `<tr class="${c.selected ? "model" : ""}"><td>${c.selected ? "▶ " : ""}${escape(c.label)}</td>` +
-        `<td>${fmt(c.val_mae)}</td><td>${c.epochs}</td></tr>`).join("") + "</tbody>"
+        `<td>${fmt(c.val_mae)}</td><td>${c.pruned ? `stopped after ${c.epochs_run} epochs (pruned)` : c.epochs}</td></tr>`).join("") + "</tbody>"
     : "";
   $("gap-table").innerHTML = gapTable(result.gap_metrics);
 }

@@ -64,7 +64,8 @@ function onEvent(event, handlers) {
       (event.eta_s != null ? ` · ETA ${Math.round(event.eta_s)} s` : "");
     if (!refit && event.batch == null && event.loss != null) lossChart.add(event.epoch, event.loss, event.val_loss ?? null);
   } else if (event.type === "candidate") {
-    $("stage-text").textContent += ` · ${event.label}: validation MAE ${fmt(event.val_mae)}`;
+    $("stage-text").textContent += ` · ${event.label}: validation MAE ${fmt(event.val_mae)}` +
+      (event.pruned ? ` (stopped after ${event.epochs_run} epochs, pruned)` : "");
   } else if (event.type === "done" || event.type === "error") {
     finish(event, handlers);
   }
