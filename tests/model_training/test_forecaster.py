@@ -64,6 +64,29 @@ def test_every_batch_has_one_shape_and_padding_weighs_nothing() -> None:
     assert (w[6:] == 0).all() and (w[:6] > 0).all()
 
 
+def test_batches_gathered_in_runs_are_the_batches_built_one_by_one() -> None:
+    """The dataset gathers CHUNK_BATCHES batches per call; whatever the order Keras asks for
+    them in, each is exactly the windows of its slice of the epoch's draw."""
+    from gapcast.model_training.forecaster import CHUNK_BATCHES, training_target
+
+    pipeline, data = prepared(np.sin(np.arange(24 * 40) / 3.0) + np.arange(24 * 40) / 50)
+    origins = data.train.starts + 24
+    ds = window_dataset(
+        pipeline, data.frame, origins, batch_size=8, correction=True, shuffle=True, seed=3
+    )
+    assert ds.num_batches > CHUNK_BATCHES + 1  # more than one run of batches
+    order = np.random.default_rng(0).permutation(ds.num_batches)
+    for i in order:
+        part = ds.epoch_origins[i * 8 : (i + 1) * 8]
+        x, y, w = ds[int(i)]
+        alone = pipeline.model_batch(data.frame, part, with_targets=True)
+        n = part.size  # the last batch is topped up with weight-0 repeats
+        np.testing.assert_array_equal(x[:n], alone.x)
+        np.testing.assert_array_equal(y[:n], training_target(alone, True))
+        np.testing.assert_array_equal(w[:n], alone.weight)
+        assert x.shape[0] == 8 and (w[n:] == 0).all()
+
+
 def test_a_series_shifted_by_1000_gets_forecasts_shifted_by_1000(hourly) -> None:  # type: ignore[no-untyped-def]
     df = hourly(24 * 20)
     config = {"model": "mlp", "training": {"epochs": 2, "gap_classifier": "never"}}

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapcast.processing.calendar import Calendar, cycle_features, cycles_for, phase
+from gapcast.processing.calendar import (
+    Calendar,
+    cycle_features,
+    cycles_for,
+    grid_cycle_features,
+    phase,
+)
 from gapcast.processing.seasons import (
     DAY_NS,
     HOUR_NS,
@@ -153,3 +159,25 @@ def test_season_one_makes_the_last_observed_value_the_reference() -> None:
     np.testing.assert_allclose(reference, [11, 11, 11, 11], rtol=1e-6)
     none = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout(season=None))
     assert not none.reference.any()  # no reference: the input stays 0
+
+
+@pytest.mark.parametrize(
+    ("start", "freq"),
+    [
+        ("2024-02-26 13:05", "5min"),  # day and week are whole numbers of steps: the table
+        ("2023-12-31 23:30", "30min"),
+        ("2024-01-01 00:00", "7min"),  # a day is not: computed from the timestamps
+        ("2019-03-01", "1D"),  # day of year: computed from the timestamps
+    ],
+)
+def test_calendar_features_from_the_grid_table_are_exactly_the_computed_ones(
+    start: str, freq: str
+) -> None:
+    start_ns = int(pd.Timestamp(start, tz="UTC").value)
+    freq_ns = int(pd.Timedelta(freq).value)
+    positions = np.random.default_rng(0).integers(-3000, 40_000, size=(64, 72))
+    cycles = ["time_of_day", "day_of_week", "day_of_year"]
+    expected = cycle_features(start_ns + freq_ns * positions, cycles)
+    got = grid_cycle_features(start_ns, freq_ns, positions, cycles)
+    assert got.dtype == np.float32 and got.shape == (64, 72, 6)
+    np.testing.assert_array_equal(got, expected)

@@ -24,6 +24,7 @@ from gapcast.processing.window_inputs import ModelBatch
 
 F64 = NDArray[np.float64]
 PREDICT_BATCH = 256
+CHUNK_BATCHES = 16  # training batches gathered per call (see window_dataset)
 RESIDUAL_CHUNK = 2_048
 
 
@@ -160,6 +161,11 @@ def window_dataset(
         def __init__(self) -> None:
             super().__init__()
             self.epoch_origins = self._draw()
+            # The windows of CHUNK_BATCHES batches in a row are gathered in one call: building
+            # a batch is many small numpy operations, and for a small model doing them per
+            # batch cost as much as the train step itself (bench/train_overhead.py). Windows
+            # are built one by one, so the batches are the same as built singly.
+            self._chunk: tuple[NDArray[np.int64], int, tuple[Any, Any, Any]] | None = None
 
         def _draw(self) -> NDArray[np.int64]:
             chosen = all_origins
@@ -172,10 +178,24 @@ def window_dataset(
             return max(1, -(-self.epoch_origins.size // batch_size))
 
         def __getitem__(self, index: int) -> tuple[Any, Any, Any]:
-            part = self.epoch_origins[index * batch_size : (index + 1) * batch_size]
-            pad = batch_size - part.size if self.epoch_origins.size >= batch_size else 0
+            origins, first = self.epoch_origins, index - index % CHUNK_BATCHES
+            chunk = self._chunk
+            if chunk is None or chunk[0] is not origins or chunk[1] != first:
+                last = min(first + CHUNK_BATCHES, self.num_batches)
+                chunk = self._chunk = (origins, first, self._gather(origins, first, last))
+            at = (index - first) * batch_size
+            x, y, weight = chunk[2]
+            return x[at : at + batch_size], y[at : at + batch_size], weight[at : at + batch_size]
+
+        def _gather(
+            self, origins: NDArray[np.int64], first: int, last: int
+        ) -> tuple[Any, Any, Any]:
+            """Batches ``first`` to ``last - 1`` of an epoch drawing ``origins``, end to end;
+            the epoch's last batch topped up with zero-weight repeats."""
+            part = origins[first * batch_size : last * batch_size]
+            pad = (last - first) * batch_size - part.size if origins.size >= batch_size else 0
             if pad:
-                part = np.concatenate([part, self.epoch_origins[:pad]])
+                part = np.concatenate([part, origins[:pad]])
             batch = pipeline.model_batch(frame, part, with_targets=True)
             assert batch.weight is not None
             weight = batch.weight.copy()
@@ -208,13 +228,16 @@ def fit_model(
     initial_epoch: int = 0,
 ) -> dict[str, list[float]]:
     """``model.fit`` on window datasets (epochs ``initial_epoch`` to ``epochs``); the history of
-    each logged figure."""
+    each logged figure. The batches are asked for in order: the dataset already draws each
+    epoch's windows in a random order, and gathers a run of batches at once
+    (:func:`window_dataset`), which Keras's own shuffling of batch indices would defeat."""
     history = model.fit(
         train,
         validation_data=validation,
         epochs=epochs,
         initial_epoch=initial_epoch,
         callbacks=list(callbacks),
+        shuffle=False,
         verbose=0,
     )
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}

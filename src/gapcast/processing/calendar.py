@@ -11,6 +11,7 @@ whatever timestamps it needs (:meth:`Calendar.features`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,40 @@ def cycle_features(timestamps_ns: ArrayLike, cycles: list[str]) -> NDArray[np.fl
     if not parts:
         return np.zeros((*ts.shape, 0), dtype=np.float32)
     return np.stack(parts, axis=-1).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _cycle_table(phase_ns: int, freq_ns: int, cycle: str, steps: int) -> NDArray[np.float32]:
+    """(steps, 2) sin/cos of ``cycle`` at the ``steps`` grid points of one period from
+    ``phase_ns``; read-only, shared by every batch of the grid."""
+    table = cycle_features(phase_ns + freq_ns * np.arange(steps, dtype=np.int64), [cycle])
+    table.flags.writeable = False
+    return table
+
+
+def grid_cycle_features(
+    start_ns: int, freq_ns: int, positions: NDArray[np.int64], cycles: list[str]
+) -> NDArray[np.float32]:
+    """:func:`cycle_features` of the grid points at ``positions`` (a grid starting at
+    ``start_ns``, one point every ``freq_ns``), the same numbers: a cycle that is a whole number
+    of grid steps (time of day and day of week on sub-daily grids) repeats every period, so its
+    features are read from a table of one period instead of computed for every window of every
+    batch again (a third of building a training batch, measured by bench/train_overhead.py)."""
+    pos = np.asarray(positions, dtype=np.int64)
+    parts = []
+    for name in cycles:
+        period = int(CYCLES[name])
+        if name != "day_of_year" and freq_ns > 0 and period % freq_ns == 0:
+            steps = period // freq_ns
+            # Shifting the start by whole periods changes no feature: the table starts at the
+            # grid's phase in the cycle, so it is shared by every grid of that phase.
+            table = _cycle_table(start_ns % period, freq_ns, name, steps)
+            parts.append(table[np.mod(pos, steps)])
+        else:
+            parts.append(cycle_features(start_ns + freq_ns * pos, [name]))
+    if not parts:
+        return np.zeros((*pos.shape, 0), dtype=np.float32)
+    return np.concatenate(parts, axis=-1)
 
 
 def cycles_for(freq_ns: int, span_ns: int) -> list[str]:
