@@ -169,3 +169,23 @@ def test_intervals_follow_the_recent_error_when_the_noise_changes() -> None:
     wide = (long["load_p90"] - long["load_p10"]).mean()
     narrow = (short["load_p90"] - short["load_p10"]).mean()
     assert wide > 2 * narrow, (wide, narrow)
+
+
+def test_recent_factors_of_many_forecasts_are_each_forecasts_own(run: Any) -> None:
+    """Many forecasts' recent errors are measured a group of model calls at a time (memory
+    stays bounded); each still gets the factor it gets alone."""
+    from gapcast.processing.frame import SeriesFrame
+
+    model = gapcast.load_model(run)
+    forecaster = model.forecaster
+    history = model.pipeline.history(
+        SeriesFrame.from_pandas(noisy_daily()), check=False, context=forecaster.context_steps
+    )
+    origins = [history.origin - 3 * k for k in range(70)]  # more than one group of calls
+    together = forecaster.recent_factors([history.frame] * len(origins), origins)
+    assert together is not None and together.shape == (70, 1)
+    alone = np.concatenate(
+        [forecaster.recent_factors([history.frame], [o]) for o in origins]  # type: ignore[misc]
+    )
+    np.testing.assert_allclose(together, alone, rtol=1e-6)
+    assert len(np.unique(together.round(6))) > 10  # factors that differ, not all the default 1

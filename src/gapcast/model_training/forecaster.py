@@ -90,28 +90,33 @@ class Forecaster:
     def recent_factors(self, frames: Sequence[SeriesFrame], origins: Sequence[int]) -> F64 | None:
         """(n, targets) interval factors of forecasts from ``origins[i]`` of prepared
         ``frames[i]``, from the model's error at the :meth:`recent_samples` before each (see
-        :class:`~gapcast.model_training.intervals.Intervals`); None without intervals. One model
-        call for all of them."""
+        :class:`~gapcast.model_training.intervals.Intervals`); None without intervals. The model
+        runs on the samples of many forecasts at once, at most RESIDUAL_CHUNK windows per call
+        (a backtest of minute data has thousands of origins, each with up to RECENT_ORIGINS
+        samples of a long lookback: all at once would take gigabytes)."""
         if self.intervals is None:
             return None
+        out = np.ones((len(origins), self.pipeline.layout.n_targets))
         samples = [self.recent_samples(int(o)) for o in origins]
-        parts = [
-            self.pipeline.model_batch(f, at, with_targets=True)
-            for f, at in zip(frames, samples, strict=True)
-            if len(at)
-        ]
-        out = np.ones((len(samples), self.pipeline.layout.n_targets))
-        if not parts:
-            return out
-        batch = concat_batches(parts)
-        assert batch.y is not None and batch.weight is not None
-        error = batch.y.astype(np.float64) - self.relative(batch)
-        error = np.where(batch.weight[..., None] > 0, error, np.nan)
-        pos = 0
-        for i, at in enumerate(samples):
-            if len(at):
-                out[i] = self.intervals.recent_factor(error[pos : pos + len(at)])
-                pos += len(at)
+        per_call = max(1, RESIDUAL_CHUNK // RECENT_ORIGINS)
+        for first in range(0, len(samples), per_call):
+            group = range(first, min(first + per_call, len(samples)))
+            parts = [
+                self.pipeline.model_batch(frames[i], samples[i], with_targets=True)
+                for i in group
+                if len(samples[i])
+            ]
+            if not parts:
+                continue
+            batch = concat_batches(parts)
+            assert batch.y is not None and batch.weight is not None
+            error = batch.y.astype(np.float64) - self.relative(batch)
+            error = np.where(batch.weight[..., None] > 0, error, np.nan)
+            pos = 0
+            for i in group:
+                if len(samples[i]):
+                    out[i] = self.intervals.recent_factor(error[pos : pos + len(samples[i])])
+                    pos += len(samples[i])
         return out
 
     def residuals(self, frame: SeriesFrame, origins: NDArray[np.int64]) -> tuple[F64, F64]:
