@@ -12,7 +12,6 @@ then only the better half on to early stopping.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -214,9 +213,10 @@ class _Training:
             *([self.stop] if self.stop else []),
         ]
         # run_candidates makes a _Training right before its first fit, as when each candidate
-        # trained in one go: the build seeds Python's and NumPy's global generators, and Keras
-        # shuffles the batches with Python's, so another candidate built in between would change
-        # this one's training.
+        # trained in one go: the build seeds the global and backend generators (initial weights,
+        # dropout), so another candidate built in between would change this one's training. The
+        # batch order needs no such care: each dataset draws it from its own generator, and
+        # fit_model asks for the batches in order.
         self.model, self.train_set, self.val_set = build(
             candidate,
             data,
@@ -227,7 +227,6 @@ class _Training:
         )
         self.seconds = 0.0
         self.fitted_to = 0  # epochs asked of the fits so far
-        self.rng_state: tuple[Any, Any] | None = None
 
     def fit(self, epochs: int) -> None:
         """Train up to epoch ``epochs`` (a later call continues where this one ended)."""
@@ -238,11 +237,6 @@ class _Training:
             if self.stop is not None:
                 self.stop.continue_next_fit()
             self.train_set.continue_next_fit()
-            if self.rng_state is not None:
-                # The other candidates' rungs moved the global generators: a survivor goes on
-                # with the batch order it would have had in one fit.
-                random.setstate(self.rng_state[0])
-                np.random.set_state(self.rng_state[1])
         started = time.perf_counter()
         fit_model(
             self.model,
@@ -254,7 +248,6 @@ class _Training:
         )
         self.seconds += time.perf_counter() - started
         self.fitted_to = epochs
-        self.rng_state = (random.getstate(), np.random.get_state())
 
     @property
     def stopped(self) -> bool:
