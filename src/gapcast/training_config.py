@@ -49,8 +49,9 @@ class TrainingParams(BaseModel):
         default=3,
         ge=1,
         le=10,
-        description="copies of the chosen model, each from its own initial weights, trained "
-        "side by side in the refit and averaged in the stored model (1: a single model)",
+        description="copies of the chosen model, each from its own initial weights and window "
+        "order, trained one after another in the refit and averaged in the stored model (1: a "
+        "single model)",
     )
     baselines: list[Literal["autoets", "mstl"]] = Field(
         default_factory=list,

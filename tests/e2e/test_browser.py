@@ -198,6 +198,33 @@ def test_reload_reattaches_to_a_running_run(page: Page, tmp_path: Path) -> None:
     expect(page.locator("#run-config")).to_contain_text('"lookback": 16')
 
 
+def test_a_survivor_of_the_rung_keeps_its_loss_curve(page: Page, tmp_path: Path) -> None:
+    """Model auto trains all four candidates for a 3-epoch rung, then the better two on to the
+    last epoch: a survivor's curve goes on from its rung's epochs instead of starting over."""
+    upload_sample(page)
+    set_config(page, model="auto", epochs="6", patience="0", gap_classifier="never")
+    page.evaluate(
+        """() => {
+        const chart = document.getElementById('loss-chart');
+        window.seen = [];
+        new MutationObserver(() => window.seen.push([chart.dataset.curve, chart.dataset.points]))
+          .observe(chart, {attributes: true});
+    }"""
+    )
+    page.click("#train-button")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=180_000)
+    most: dict[str, int] = {}
+    for curve, points in page.evaluate("window.seen"):
+        if curve:
+            # Never back to fewer points on the same curve, and none lost on switching.
+            assert int(points) >= most.get(curve, 0), (curve, points)
+            most[curve] = int(points)
+    assert len(most) == 4
+    assert sorted(most.values()) == [3, 3, 6, 6]
+    expect(page.locator("#loss-chart")).to_have_attribute("data-points", "6")
+    expect(page.locator("#stage-text")).to_contain_text("finished")
+
+
 def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) -> None:
     upload_sample(page)
     set_config(page, lookback="0")

@@ -64,13 +64,16 @@ function lossOptions(el, series, log) {
   };
 }
 
-/** Loss per finished epoch; `add` appends a point and redraws; `restart` begins the curve of
- * another training (a run with model "auto" trains several candidates, then refits one);
+/** Loss per finished epoch; `add` appends a point and redraws; `show` switches to the curve of
+ * another training (a run with model "auto" trains several candidates, then refits one) and
+ * keeps every curve's points: under successive halving all candidates train a rung of epochs,
+ * then the survivors go on from where they stopped, and a survivor's curve goes on with them;
  * `setLog` redraws on a log scale (uPlot fixes a scale's distribution when it is built). */
 export class LossChart {
   constructor(el, { log = false } = {}) {
     this.el = el;
     this.curve = null;
+    this.curves = new Map();
     this.log = log;
     this.epochs = [];
     this.loss = [];
@@ -98,14 +101,16 @@ export class LossChart {
     this.build();
   }
 
-  restart(curve) {
+  show(curve) {
+    if (!this.curves.has(curve)) this.curves.set(curve, { epochs: [], loss: [], valLoss: [] });
+    const kept = this.curves.get(curve);
     this.curve = curve;
-    this.epochs = [];
-    this.loss = [];
-    this.valLoss = [];
-    this.chart.setData([[], [], []]);
+    this.epochs = kept.epochs;
+    this.loss = kept.loss;
+    this.valLoss = kept.valLoss;
+    this.chart.setData([this.epochs, this.loss, this.valLoss]);
     this.el.dataset.curve = curve;
-    this.el.dataset.points = "0";
+    this.el.dataset.points = String(this.epochs.length);
   }
 
   add(epoch, loss, valLoss) {

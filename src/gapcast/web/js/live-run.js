@@ -48,11 +48,12 @@ function onEvent(event, handlers) {
     $("stage-text").textContent +=
       ` · gaps found: ${event.gaps} (${event.large} large)${event.gap_classifier ? ", training a gap classifier" : ""}`;
   } else if (event.type === "progress" && event.model === "forecaster") {
-    // Each candidate trains from epoch 1 with validation: one curve each. The chosen one's
-    // refit (no validation part left) moves the bar but keeps its candidate's curve.
+    // Each candidate trains from epoch 1 with validation: one curve each, shown while it
+    // trains (a survivor of successive halving goes on with its rung's epochs). The chosen
+    // one's refit (no validation part left) moves the bar but keeps its candidate's curve.
     const refit = event.phase === "refit";
     const curve = event.candidate || "forecaster";
-    if (!refit && lossChart.curve !== curve) lossChart.restart(curve);
+    if (!refit && lossChart.curve !== curve) lossChart.show(curve);
     const done = event.batch == null || !event.batches ? event.epoch : event.epoch - 1 + event.batch / event.batches;
     reached.epoch = event.batch == null ? event.epoch : event.epoch - 1;
     reached.epochs = event.epochs;
