@@ -8,13 +8,17 @@ For every series of ``bench/suite/`` (real data with real or documented outages)
   the history before it;
 - the peers, fed the same grid (gaps as NaN) and forecasting the same origins: mlforecast +
   LightGBM and neuralforecast NHITS (``bench/peers.py``; the ``bench`` extra);
-- a named-model run (``mlp``) for the time ratio of "auto" against one model.
+- a named-model run (``mlp``) for the time ratio of "auto" against one model;
+- with ``--seeds N``, N - 1 more default runs with other training seeds, scored on the same
+  origins beside the same baselines and peers: the spread of each ratio is the run's own noise,
+  what a claim near 1 has to clear.
 
 Every method is scored by ``gapcast.model_training.backtest.leaderboard`` on the same observed
 points. Prints one table per series and a summary; ``--json PATH`` writes every figure.
 
     .venv/bin/python bench/forecast_quality.py                 # the whole suite
     .venv/bin/python bench/forecast_quality.py --series uk_demand_30min --no-peers
+    .venv/bin/python bench/forecast_quality.py --seeds 3        # and the seed spread
 """
 
 from __future__ import annotations
@@ -35,8 +39,12 @@ import gapcast
 from gapcast.model_training import backtest as bt
 from gapcast.model_training.backtest import Origins
 from gapcast.processing.seasons import fitting_seasons
+from gapcast.training_config import TrainingParams
 
 STATS = ["autoets", "mstl"]
+# Extra seeds are this far apart: a run's refit copies use seed, seed + 1, ... (training.ensemble),
+# and runs whose copies shared seeds would not be independent draws.
+SEED_STEP = 100
 
 
 def split_start(pipeline_config: list[dict[str, Any]]) -> int:
@@ -61,7 +69,12 @@ def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(
-    series: Any, *, peers: bool, named: bool, extra: dict[str, Any] | None = None
+    series: Any,
+    *,
+    peers: bool,
+    named: bool,
+    extra: dict[str, Any] | None = None,
+    seeds: int = 1,
 ) -> dict[str, Any]:
     from suite_data import to_grid
 
@@ -108,17 +121,26 @@ def evaluate(
                 )
             label = {"lightgbm": "mlforecast + LightGBM", "nhits": "neuralforecast NHITS"}[name]
             forecasts[name] = (label, "peer", out.forecasts[..., None], out.fit_s + out.predict_s)
-    board = bt.leaderboard(
-        real=real,
-        origins=origins,
-        horizon=horizon,
-        forecasts={
-            k: (lab, "baseline" if kind != "model" else "model", f, s)
-            for k, (lab, kind, f, s) in forecasts.items()
-        },
-        scale=float(result.metrics.mae / result.metrics.mase) if result.metrics.mase else 1.0,
-        stride=int(result.metrics.origin_stride),
-    )
+    scale = float(result.metrics.mae / result.metrics.mase) if result.metrics.mase else 1.0
+
+    def ranked(model_forecast: Any) -> dict[str, Any]:
+        """The leaderboard with ``model_forecast`` as gapcast's, everything else as above."""
+        entries = dict(forecasts)
+        label, kind, _, seconds = entries["model"]
+        entries["model"] = (label, kind, model_forecast, seconds)
+        return bt.leaderboard(
+            real=real,
+            origins=origins,
+            horizon=horizon,
+            forecasts={
+                k: (lab, "baseline" if kind != "model" else "model", f, s)
+                for k, (lab, kind, f, s) in entries.items()
+            },
+            scale=scale,
+            stride=int(result.metrics.origin_stride),
+        )
+
+    board = ranked(forecasts["model"][2])
     kinds = {k: kind for k, (_, kind, _, _) in forecasts.items()}
     rows = board["leaderboard"]
     for row in rows:
@@ -154,6 +176,11 @@ def evaluate(
         ),
         "gap": result.gap_metrics.model_dump(mode="json") if result.gap_metrics else None,
     }
+    if seeds > 1:
+        out["seeds"] = [seed_figures(out, result)] + [
+            seed_figures(out, r, ranked)
+            for r in seed_runs(series.frame, config, seeds, doc["origins"])
+        ]
     if named:
         # Same baselines as the auto run, so the ratio is the cost of the model choice alone.
         _, named_s = run_gapcast(series.frame, merged(config, {"model": "mlp"}))
@@ -161,6 +188,52 @@ def evaluate(
         out["auto_over_named"] = auto_s / named_s
     print_series(out)
     return out
+
+
+def seed_runs(frame: Any, config: dict[str, Any], seeds: int, origins: list[int]) -> list[Any]:
+    """``seeds - 1`` more default runs, training seeds SEED_STEP apart; each is checked to have
+    been scored on the same origins as the first."""
+    first = int(config.get("training", {}).get("seed", TrainingParams().seed))
+    runs = []
+    for k in range(1, seeds):
+        seeded = merged(config, {"training": {"seed": first + k * SEED_STEP}})
+        result, _ = run_gapcast(frame, seeded)
+        doc = json.loads(result.artifact("backtest").data)
+        assert doc["origins"] == origins, "another seed was scored on other origins"
+        runs.append(result)
+    return runs
+
+
+def seed_figures(out: dict[str, Any], result: Any, ranked: Any = None) -> dict[str, Any]:
+    """One seed's ratios (to the same best baseline and best peer as ``out``), its interval
+    coverage and its gap classifier's F1 and AP."""
+    if ranked is None:
+        vs_base, vs_peer = out["vs_best_baseline"], out["vs_best_peer"]
+    else:
+        doc = json.loads(result.artifact("backtest").data)
+        rows = ranked(np.asarray(doc["forecasts"]["model"]["values"], dtype=float))["leaderboard"]
+        mae = {r["method"]: r["mae"] for r in rows}
+        base = min(r["mae"] for r in out["rows"] if r["kind"] == "baseline")
+        peers = [r["mae"] for r in out["rows"] if r["kind"] == "peer"]
+        vs_base = mae["model"] / base
+        vs_peer = mae["model"] / min(peers) if peers else None
+    iv = result.metrics.intervals
+    gap = result.gap_metrics
+    return {
+        "seed": int(result.config.training.seed),
+        "chosen": result.metrics.model_label,
+        "vs_best_baseline": vs_base,
+        "vs_best_peer": vs_peer,
+        "coverage": iv.coverage if iv else None,
+        "gap_f1": gap.f1 if gap else None,
+        "gap_ap": gap.average_precision if gap else None,
+    }
+
+
+def spread(values: list[float | None]) -> str:
+    """'min-max' of the known values ('–' when none)."""
+    known = [v for v in values if v is not None]
+    return f"{min(known):.3f}-{max(known):.3f}" if known else "–"
 
 
 def fmt(value: float | None, spec: str = ".3f") -> str:
@@ -207,6 +280,13 @@ def print_series(out: dict[str, Any]) -> None:
     if gap:
         for line in gap_lines(gap):
             print(line)
+    for seed in out.get("seeds", []):
+        print(
+            f"seed {seed['seed']}: {seed['chosen']}; / best baseline "
+            f"{seed['vs_best_baseline']:.3f}, / best peer {fmt(seed['vs_best_peer'])}, P10-P90 "
+            f"coverage {fmt(seed['coverage'])}, gap F1 {fmt(seed['gap_f1'])} AP "
+            f"{fmt(seed['gap_ap'])}"
+        )
 
 
 def _f(value: Any) -> str:
@@ -261,6 +341,12 @@ def main() -> None:
     parser.add_argument("--no-named", action="store_true", help="skip the named-model timing run")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="default runs per series with different training seeds (the spread is printed)",
+    )
+    parser.add_argument(
         "--config",
         type=json.loads,
         default={},
@@ -271,7 +357,9 @@ def main() -> None:
 
     chosen = [s for s in load_suite() if not args.series or s.name in args.series]
     results = [
-        evaluate(s, peers=not args.no_peers, named=not args.no_named, extra=args.config)
+        evaluate(
+            s, peers=not args.no_peers, named=not args.no_named, extra=args.config, seeds=args.seeds
+        )
         for s in chosen
     ]
     print("\n== summary: MAE ratio of gapcast's default run (< 1: gapcast better)")
@@ -292,6 +380,16 @@ def main() -> None:
             fmt(iv.get("pinball_ratio")),
         ]
         print(f"{r['series']:22s} " + " ".join(f"{c:>15s}" for c in cells))
+    if args.seeds > 1:
+        print(f"\n== spread over {args.seeds} training seeds (min-max; the run's own noise)")
+        heads = ("/best baseline", "/best peer", "P10-P90 cover", "gap F1", "gap AP")
+        keys = ("vs_best_baseline", "vs_best_peer", "coverage", "gap_f1", "gap_ap")
+        print(f"{'series':22s} " + " ".join(f"{h:>15s}" for h in heads) + "  chosen")
+        for r in results:
+            runs = r["seeds"]
+            cells = [spread([run[k] for run in runs]) for k in keys]
+            chosen = "; ".join(sorted({run["chosen"] for run in runs}))
+            print(f"{r['series']:22s} " + " ".join(f"{c:>15s}" for c in cells) + f"  {chosen}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
 
