@@ -21,7 +21,7 @@ def test_defaults_validate_and_leave_the_window_to_the_data() -> None:
         "window",
     ]
     assert cfg.training.quantiles == [0.1, 0.5, 0.9] and cfg.training.refit
-    assert cfg.training.ensemble == 3
+    assert cfg.training.ensemble == 5
 
 
 def test_a_named_model_fills_its_hyperparameters_and_auto_takes_none() -> None:

@@ -47,14 +47,14 @@ def test_messages_in_order_with_run_id_and_seq(run: Conversation) -> None:
     gaps = run.of_type("gaps")[0]
     assert gaps["large"] > 0 and gaps["gap_classifier"] is True
     progress = [m for m in run.of_type("progress") if m["model"] == "forecaster"]
-    # The refit's three copies (the default seed ensemble) count on as one stage of 3 x 2.
+    # The refit's five copies (the default seed ensemble) count on as one stage of 5 x 2.
     assert {(m["phase"], m["epoch"]) for m in progress} == {
         *(("candidate", epoch) for epoch in (1, 2)),
-        *(("refit", epoch) for epoch in range(1, 7)),
+        *(("refit", epoch) for epoch in range(1, 11)),
     }
     end_of_epoch = [m for m in progress if m.get("batch") is None]
     assert all(
-        m["epochs"] == (2 if m["phase"] == "candidate" else 6) and m["loss"] > 0
+        m["epochs"] == (2 if m["phase"] == "candidate" else 10) and m["loss"] > 0
         for m in end_of_epoch
     )
     # Validation loss while a candidate trains; the refit trains on the validation part too.

@@ -35,13 +35,13 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     gaps = [e for e in events if isinstance(e, GapsEvent)]
     assert len(gaps) == 1 and gaps[0].large == 0 and not gaps[0].gap_classifier
     ends = [e for e in events if isinstance(e, ProgressEvent) and e.batch is None]
-    # The candidate trains with validation, then the refit on train + validation: three copies
-    # of 3 epochs (the default seed ensemble), counted as one stage of 9.
+    # The candidate trains with validation, then the refit on train + validation: five copies
+    # of 3 epochs (the default seed ensemble), counted as one stage of 15.
     assert [(e.phase, e.epoch) for e in ends] == [
         *(("candidate", i) for i in (1, 2, 3)),
-        *(("refit", i) for i in range(1, 10)),
+        *(("refit", i) for i in range(1, 16)),
     ]
-    assert {e.epochs for e in ends if e.phase == "refit"} == {9}
+    assert {e.epochs for e in ends if e.phase == "refit"} == {15}
     assert all(e.val_loss is not None for e in ends if e.phase == "candidate")
     assert {e.candidate for e in ends} == {"mlp+correction"}
     assert result.gap_metrics is None and result.epochs == 3 and len(result.history) == 3
@@ -293,7 +293,7 @@ def test_epoch_end_event_comes_after_that_epochs_backup(
         ("candidate", 1, 1, 1),
         ("candidate", 2, 2, 2),
         ("candidate", 3, 3, 3),
-        *(("refit", 3 * copy + e, e, e) for copy in range(3) for e in (1, 2, 3)),
+        *(("refit", 3 * copy + e, e, e) for copy in range(5) for e in (1, 2, 3)),
     ]
 
 
