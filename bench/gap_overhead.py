@@ -5,9 +5,10 @@ twelve hours and scattered one-point gaps, runs ``gapcast.train`` once per lengt
 the run's own status events, the preparation, the gap-classifier stage (its training, threshold,
 window calibration and test scores) and the forecaster's training stage. Prints both and their
 ratio (target: the gap stage ≤ 0.5x the forecaster's training at every length). The forecaster
-trains for one epoch by default, the cheapest it ever is, so the ratio is the least flattering.
+trains for one epoch and refits a single copy by default (a default run averages
+``training.ensemble`` copies), the cheapest it ever is, so the ratio is the least flattering.
 
-    python bench/gap_overhead.py [--points 200000 2000000] [--epochs 1] [--model mlp]
+    python bench/gap_overhead.py [--points 200000 2000000] [--epochs 1] [--model mlp] [--ensemble 1]
 """
 
 from __future__ import annotations
@@ -60,21 +61,24 @@ def main() -> None:
     parser.add_argument("--points", type=int, nargs="+", default=[200_000, 2_000_000])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--model", default="mlp")
+    parser.add_argument("--ensemble", type=int, default=1, help="refit copies (training.ensemble)")
     args = parser.parse_args()
     # Warm the process once (imports, first JAX compiles) so the first length does not pay it.
     warm = TrainingConfig.model_validate(
         {"model": "linear", "training": {"epochs": 1, "gap_classifier": "always"}}
     )
     gapcast.train(make_series(20_000), warm)
-    print(f"1-minute series, model {args.model}, {args.epochs} forecaster epoch(s)")
+    print(
+        f"1-minute series, model {args.model}, {args.epochs} forecaster epoch(s), "
+        f"{args.ensemble} refit cop{'y' if args.ensemble == 1 else 'ies'}"
+    )
     print(
         f"{'points':>10}{'prepare s':>11}{'gap stage s':>13}{'forecaster s':>14}"
         f"{'gap/forecaster':>16}{'whole run s':>13}  gap classifier AP vs baseline"
     )
     for n in args.points:
-        cfg = TrainingConfig.model_validate(
-            {"model": args.model, "training": {"epochs": args.epochs, "gap_classifier": "always"}}
-        )
+        training = {"epochs": args.epochs, "gap_classifier": "always", "ensemble": args.ensemble}
+        cfg = TrainingConfig.model_validate({"model": args.model, "training": training})
         t, result = timed_run(cfg, make_series(n))
         gm = result.gap_metrics
         scores = (
