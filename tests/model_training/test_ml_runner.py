@@ -331,6 +331,62 @@ def test_resume_survives_a_backup_truncated_by_a_kill(
     assert result.epochs == 4
 
 
+def test_resume_survives_a_history_file_emptied_by_a_kill(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    """What an older version left when killed while it rewrote a per-epoch log in place (seen in
+    CI: the resumed attempt failed on reading it): the run resumes from the weights' backup."""
+    cfg = tiny_config("linear", epochs=4, patience=0)
+    flag = threading.Event()
+
+    def stop_after_two(event: Any) -> None:
+        if isinstance(event, ProgressEvent) and event.batch is None and event.epoch == 2:
+            flag.set()
+
+    frame = SeriesFrame.from_pandas(series)
+    with pytest.raises(Cancelled):
+        MLRunner(
+            TrainingConfig.model_validate(cfg),
+            on_event=stop_after_two,
+            cancel=flag,
+            checkpoint_dir=tmp_path,
+        ).run(frame)
+    (log,) = tmp_path.glob("candidate-*.history.json")
+    log.write_text("")
+    events: list[Any] = []
+    result = MLRunner(
+        TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
+    ).run(frame)
+    trained = [
+        e.epoch
+        for e in events
+        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate"
+    ]
+    # It succeeds, going on from the epoch after its backup; the epochs whose log was lost are
+    # not reported again, so the history (and the refit's epoch count) holds the two it saw.
+    assert trained == [3, 4] and len(result.history) == 2
+
+
+def test_a_write_killed_before_it_lands_leaves_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gapcast.model_training import checkpoint_files
+    from gapcast.model_training.ml_runner import EpochLog
+
+    log = EpochLog(tmp_path, "candidate-mlp")
+    log.record(0, {"loss": 1.0})
+
+    def killed(self: Path, target: Path) -> None:
+        raise KeyboardInterrupt  # the signal arrives between the write and the rename
+
+    monkeypatch.setattr(checkpoint_files.Path, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        log.record(1, {"loss": 0.5})
+    monkeypatch.undo()
+    assert EpochLog(tmp_path, "candidate-mlp").history() == [{"epoch": 1.0, "loss": 1.0}]
+    assert [p.name for p in tmp_path.iterdir()] == ["candidate-mlp.history.json"]
+
+
 def test_same_seed_same_metrics(series: pd.DataFrame, tiny_config: Any) -> None:
     a, _ = _run(series, tiny_config("mlp", epochs=2, seed=7))
     b, _ = _run(series, tiny_config("mlp", epochs=2, seed=7))

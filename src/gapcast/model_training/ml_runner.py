@@ -28,6 +28,7 @@ from gapcast.model_training.candidates import (
     run_candidates,
 )
 from gapcast.model_training.candidates import train as train_candidate
+from gapcast.model_training.checkpoint_files import write_atomically
 from gapcast.model_training.forecaster import Forecaster
 from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.intervals import Intervals, calibrate
@@ -316,7 +317,8 @@ class MLRunner:
             return
         where.mkdir(parents=True, exist_ok=True)
         key = trained.candidate.key
-        (where / f"{key}.keras").write_bytes(model_to_bytes(trained.forecaster.model))
+        # The model first: the figures' file is what says a candidate was kept.
+        write_atomically(where / f"{key}.keras", model_to_bytes(trained.forecaster.model))
         figures = {
             "history": trained.history,
             "best_epochs": trained.best_epochs,
@@ -324,7 +326,7 @@ class MLRunner:
             "seconds": trained.seconds,
             "pruned": trained.pruned,
         }
-        (where / f"{key}.json").write_text(json.dumps(figures))
+        write_atomically(where / f"{key}.json", json.dumps(figures).encode())
 
     def _restore_candidate(
         self, candidate: Candidate, data: TrainingData
@@ -498,16 +500,12 @@ class MLRunner:
                 )
             )
         if saved is not None:
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved.write_text(
-                json.dumps(
-                    {
-                        "model": model_to_bytes(result.model).hex(),
-                        "metrics": result.metrics,
-                        "doc": result.doc,
-                    }
-                )
-            )
+            kept = {
+                "model": model_to_bytes(result.model).hex(),
+                "metrics": result.metrics,
+                "doc": result.doc,
+            }
+            write_atomically(saved, json.dumps(kept).encode())
         return result
 
     def _plot_gap_probability(
@@ -550,15 +548,20 @@ class EpochLog:
         self.path = checkpoint_dir / f"{name}.history.json" if checkpoint_dir is not None else None
         self.epochs: dict[int, dict[str, float]] = {}
         if self.path is not None and self.path.exists():
-            self.epochs = {int(k): v for k, v in json.loads(self.path.read_text()).items()}
+            try:
+                saved = json.loads(self.path.read_text())
+            except json.JSONDecodeError:
+                # Left truncated by a kill under an older version, which wrote in place: the
+                # epochs it held are reported again as the training goes on.
+                saved = {}
+            self.epochs = {int(k): v for k, v in saved.items()}
 
     def record(self, epoch: int, logs: dict[str, Any] | None) -> None:
         clean = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, int | float)}
         self.epochs = {e: v for e, v in self.epochs.items() if e < epoch}
         self.epochs[epoch] = {"epoch": float(epoch + 1), **clean}
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self.epochs))
+            write_atomically(self.path, json.dumps(self.epochs).encode())
 
     def history(self) -> list[dict[str, float]]:
         return [self.epochs[e] for e in sorted(self.epochs)]
