@@ -297,24 +297,29 @@ def test_epoch_end_event_comes_after_that_epochs_backup(
     ]
 
 
-def test_resume_survives_a_backup_truncated_by_a_kill(
-    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
-) -> None:
-    cfg = tiny_config("linear", epochs=4, patience=0)
+def _stop_after_epoch_two(cfg: dict[str, Any], frame: SeriesFrame, checkpoint_dir: Path) -> None:
+    """A run cancelled once its second epoch ended: its resume files are in ``checkpoint_dir``."""
     flag = threading.Event()
 
     def stop_after_two(event: Any) -> None:
         if isinstance(event, ProgressEvent) and event.batch is None and event.epoch == 2:
             flag.set()
 
-    frame = SeriesFrame.from_pandas(series)
     with pytest.raises(Cancelled):
         MLRunner(
             TrainingConfig.model_validate(cfg),
             on_event=stop_after_two,
             cancel=flag,
-            checkpoint_dir=tmp_path,
+            checkpoint_dir=checkpoint_dir,
         ).run(frame)
+
+
+def test_resume_survives_a_backup_truncated_by_a_kill(
+    series: pd.DataFrame, tmp_path: Path, tiny_config: Any
+) -> None:
+    cfg = tiny_config("linear", epochs=4, patience=0)
+    frame = SeriesFrame.from_pandas(series)
+    _stop_after_epoch_two(cfg, frame, tmp_path)
     # What a SIGKILL during the epoch-2 save leaves: a cut-off weights file.
     (latest,) = tmp_path.rglob("latest.weights.h5")
     latest.write_bytes(latest.read_bytes()[:100])
@@ -337,20 +342,8 @@ def test_resume_survives_a_history_file_emptied_by_a_kill(
     """What an older version left when killed while it rewrote a per-epoch log in place (seen in
     CI: the resumed attempt failed on reading it): the run resumes from the weights' backup."""
     cfg = tiny_config("linear", epochs=4, patience=0)
-    flag = threading.Event()
-
-    def stop_after_two(event: Any) -> None:
-        if isinstance(event, ProgressEvent) and event.batch is None and event.epoch == 2:
-            flag.set()
-
     frame = SeriesFrame.from_pandas(series)
-    with pytest.raises(Cancelled):
-        MLRunner(
-            TrainingConfig.model_validate(cfg),
-            on_event=stop_after_two,
-            cancel=flag,
-            checkpoint_dir=tmp_path,
-        ).run(frame)
+    _stop_after_epoch_two(cfg, frame, tmp_path)
     (log,) = tmp_path.glob("candidate-*.history.json")
     log.write_text("")
     events: list[Any] = []
