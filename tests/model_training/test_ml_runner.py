@@ -314,6 +314,22 @@ def _stop_after_epoch_two(cfg: dict[str, Any], frame: SeriesFrame, checkpoint_di
         ).run(frame)
 
 
+def _resume(
+    cfg: dict[str, Any], frame: SeriesFrame, checkpoint_dir: Path
+) -> tuple[RunResult, list[int]]:
+    """The run resumed from ``checkpoint_dir``, and the candidate epochs it reported finished."""
+    events: list[Any] = []
+    result = MLRunner(
+        TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=checkpoint_dir
+    ).run(frame)
+    trained = [
+        e.epoch
+        for e in events
+        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate"
+    ]
+    return result, trained
+
+
 def test_resume_survives_a_backup_truncated_by_a_kill(
     series: pd.DataFrame, tmp_path: Path, tiny_config: Any
 ) -> None:
@@ -323,15 +339,7 @@ def test_resume_survives_a_backup_truncated_by_a_kill(
     # What a SIGKILL during the epoch-2 save leaves: a cut-off weights file.
     (latest,) = tmp_path.rglob("latest.weights.h5")
     latest.write_bytes(latest.read_bytes()[:100])
-    events: list[Any] = []
-    result = MLRunner(
-        TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
-    ).run(frame)
-    trained = [
-        e.epoch
-        for e in events
-        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate"
-    ]
+    result, trained = _resume(cfg, frame, tmp_path)
     assert trained == [2, 3, 4]  # back to the epoch-1 backup, not from zero
     assert result.epochs == 4
 
@@ -346,15 +354,7 @@ def test_resume_survives_a_history_file_emptied_by_a_kill(
     _stop_after_epoch_two(cfg, frame, tmp_path)
     (log,) = tmp_path.glob("candidate-*.history.json")
     log.write_text("")
-    events: list[Any] = []
-    result = MLRunner(
-        TrainingConfig.model_validate(cfg), on_event=events.append, checkpoint_dir=tmp_path
-    ).run(frame)
-    trained = [
-        e.epoch
-        for e in events
-        if isinstance(e, ProgressEvent) and e.batch is None and e.phase == "candidate"
-    ]
+    result, trained = _resume(cfg, frame, tmp_path)
     # It succeeds, going on from the epoch after its backup; the epochs whose log was lost are
     # not reported again, so the history (and the refit's epoch count) holds the two it saw.
     assert trained == [3, 4] and len(result.history) == 2
