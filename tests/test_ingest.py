@@ -131,3 +131,62 @@ def test_parquet_with_tz_aware_timestamps() -> None:
 def test_corrupt_parquet() -> None:
     with pytest.raises(InvalidInput, match="not a readable Parquet file"):
         read_table(b"PAR1 not really", filename="x.parquet")
+
+
+EUROPEAN = (
+    "Zeitstempel;Leistung [kW]\n31.12.2024 23:00;1,5\n01.01.2025 00:00;-2,25\n01.01.2025 01:00;\n"
+)
+
+
+def test_decimal_comma_and_a_day_first_time_format() -> None:
+    table = read_table(
+        EUROPEAN.encode(),
+        filename="export.csv",
+        timestamp_column="Zeitstempel",
+        decimal=",",
+        time_format="%d.%m.%Y %H:%M",
+    )
+    assert table.timestamps_ns.tolist() == [
+        pd.Timestamp(t).value
+        for t in ("2024-12-31T23:00Z", "2025-01-01T00:00Z", "2025-01-01T01:00Z")
+    ]
+    assert table.channels == ["Leistung"] and table.units == ["kW"]
+    np.testing.assert_array_equal(table.values[0], [1.5, -2.25, np.nan])
+
+
+def test_a_format_with_an_offset_reads_it() -> None:
+    table = read_table(
+        csv("t,v\n31/12/2024 23:00 +0100,1\n01/01/2025 00:00 +0100,2"),
+        filename="x.csv",
+        timestamp_column="t",
+        time_format="%d/%m/%Y %H:%M %z",
+    )
+    assert table.timestamps_ns[0] == pd.Timestamp("2024-12-31T22:00Z").value
+
+
+def test_decimal_comma_and_format_errors_name_the_fix() -> None:
+    with pytest.raises(InvalidInput, match=r"--time-format") as info:
+        read_table(EUROPEAN.encode(), filename="x.csv", timestamp_column="Zeitstempel")
+    assert "'31.12.2024 23:00'" in info.value.message and info.value.field == "timestamp_column"
+    with pytest.raises(InvalidInput, match=r"decimal=','") as info:
+        read_table(
+            EUROPEAN.encode(),
+            filename="x.csv",
+            timestamp_column="Zeitstempel",
+            time_format="%d.%m.%Y %H:%M",
+        )
+    assert "column 'Leistung [kW]': 2 non-numeric value(s) at lines 2, 3" in info.value.message
+    # A '.' with a decimal comma is a thousands separator or a mistake: refused, never guessed.
+    with pytest.raises(InvalidInput, match=r"line 3 \(first: '1\.234,5'\) with the decimal mark"):
+        read_table(csv("time;v\n2024-01-01;1,5\n2024-01-02;1.234,5"), filename="x.csv", decimal=",")
+    with pytest.raises(InvalidInput, match="not a valid strftime format") as info:
+        read_table(
+            EUROPEAN.encode(), filename="x.csv", timestamp_column="Zeitstempel", time_format="%Q"
+        )
+    assert info.value.field == "time_format"
+    with pytest.raises(InvalidInput, match=r"expected '\.' or ','"):
+        read_table(EUROPEAN.encode(), filename="x.csv", decimal=";")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match=r"as time format '%Y-%m-%d' at line 3"):
+        read_table(
+            csv("time,v\n2024-01-01,1\n01.01.2024,2"), filename="x.csv", time_format="%Y-%m-%d"
+        )

@@ -282,13 +282,23 @@ class Client:
         timestamp_column: str | None = None,
         on_duplicate: str = "error",
         replace: bool = False,
+        decimal: str = ".",
+        time_format: str | None = None,
     ) -> dict[str, Any]:
+        """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
+        ','), ``time_format`` a strftime format for the time column (default: ISO 8601)."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
             path = Path(file)
             data, filename = path.read_bytes(), filename or path.name
-        form: dict[str, str] = {"on_duplicate": on_duplicate, "replace": str(replace).lower()}
+        form: dict[str, str] = {
+            "on_duplicate": on_duplicate,
+            "replace": str(replace).lower(),
+            "decimal": decimal,
+        }
+        if time_format is not None:
+            form["time_format"] = time_format
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

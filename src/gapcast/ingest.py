@@ -20,6 +20,9 @@ from numpy.typing import NDArray
 from gapcast.errors import InvalidInput, TooLarge
 
 OnDuplicate = Literal["error", "mean", "last"]
+# The decimal mark of a CSV's numbers: European exports write 1,5 (and separate columns by ';').
+DecimalMark = Literal[".", ","]
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
 _UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
 _MAX_LISTED = 5
@@ -75,7 +78,10 @@ def _kind_of(filename: str) -> Literal["csv", "parquet"]:
 
 
 def _read_frame(
-    data: bytes, kind: Literal["csv", "parquet"], max_points: int | None = None
+    data: bytes,
+    kind: Literal["csv", "parquet"],
+    max_points: int | None = None,
+    decimal: DecimalMark = ".",
 ) -> pd.DataFrame:
     if not data.strip():
         raise InvalidInput("the file is empty", field="file")
@@ -95,7 +101,7 @@ def _read_frame(
     try:
         # Everything as text first: types are decided per column below, with row-level errors.
         return pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, sep=_delimiter(text)
+            io.StringIO(text), dtype=str, keep_default_na=False, sep=_delimiter(text, decimal)
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
@@ -131,12 +137,14 @@ def _check_columns(value_columns: int) -> None:
         )
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(text: str, decimal: DecimalMark = ".") -> str:
     # European exports use ';' and some loggers tabs; sniff the head instead of guessing per row.
+    # A decimal comma is as regular as the delimiter on every line, so it is never a candidate.
+    candidates = ";\t|" if decimal == "," else ",;\t|"
     try:
-        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(text[:4096], delimiters=candidates).delimiter
     except csv.Error:
-        return ","
+        return ";" if decimal == "," else ","
 
 
 def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
@@ -161,10 +169,24 @@ def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
 
 
 def _parse_timestamps(
-    column: pd.Series, name: str, kind: Literal["csv", "parquet"]
+    column: pd.Series, name: str, kind: Literal["csv", "parquet"], time_format: str | None = None
 ) -> NDArray[np.int64]:
+    expected = "ISO 8601 or epoch seconds"
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = pd.to_datetime(column, utc=True)
+    elif time_format is not None:
+        # An explicit strftime format (day-first dates such as 31.12.2024 23:45): naive times
+        # are UTC, as in ISO 8601 without an offset; a %z in the format reads the offset.
+        expected = f"time format {time_format!r}"
+        try:
+            parsed = pd.to_datetime(
+                column.astype(str).str.strip(), utc=True, format=time_format, errors="coerce"
+            )
+        except ValueError as exc:
+            raise InvalidInput(
+                f"time format {time_format!r} is not a valid strftime format: {exc}",
+                field="time_format",
+            ) from exc
     else:
         text = column.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
@@ -180,8 +202,9 @@ def _parse_timestamps(
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
         raise InvalidInput(
-            f"timestamp column {name!r}: cannot parse {len(rows)} value(s) as ISO 8601 or epoch "
-            f"seconds at {_where(kind, rows)} (first: {first!r})",
+            f"timestamp column {name!r}: cannot parse {len(rows)} value(s) as {expected} at "
+            f"{_where(kind, rows)} (first: {first!r})"
+            + ("" if time_format else "; give the format with time_format (--time-format)"),
             field="timestamp_column",
             rows=_file_rows(kind, rows, 100),
         )
@@ -208,7 +231,7 @@ def _refuse_out_of_range(
 
 
 def _parse_values(
-    column: pd.Series, name: str, kind: Literal["csv", "parquet"]
+    column: pd.Series, name: str, kind: Literal["csv", "parquet"], decimal: DecimalMark = "."
 ) -> NDArray[np.float64]:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
@@ -216,14 +239,25 @@ def _parse_values(
         return values
     text = column.astype(str).str.strip()
     empty = text.isin(("", "nan", "NaN", "NA", "null", "None")) | column.isna()
-    numbers = pd.to_numeric(text.where(~empty), errors="coerce")
+    # With a decimal comma a '.' is never part of a number (no guessing at thousands separators:
+    # 1.234,5 is refused by row rather than read as 1.2345 or 1234.5).
+    numeric = text.str.replace(",", ".", regex=False) if decimal == "," else text
+    if decimal == ",":
+        numeric = numeric.where(~text.str.contains(".", regex=False), "not a number")
+    numbers = pd.to_numeric(numeric.where(~empty), errors="coerce")
     bad = (numbers.isna() & ~empty).to_numpy()
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
         raise InvalidInput(
             f"column {name!r}: {len(rows)} non-numeric value(s) at {_where(kind, rows)} "
-            f"(first: {first!r})",
+            f"(first: {first!r})"
+            + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
+            + (
+                "; numbers with a decimal comma need decimal=',' (--decimal ,)"
+                if decimal == "." and _DECIMAL_COMMA.match(first.strip())
+                else ""
+            ),
             field=f"columns.{name}",
             rows=_file_rows(kind, rows, 100),
         )
@@ -296,8 +330,15 @@ def read_table(
     on_duplicate: OnDuplicate = "error",
     max_bytes: int | None = None,
     max_points: int | None = None,
+    decimal: DecimalMark = ".",
+    time_format: str | None = None,
 ) -> ParsedTable:
-    """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong."""
+    """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
+
+    ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
+    column (default: ISO 8601 or epoch seconds)."""
+    if decimal not in (".", ","):
+        raise InvalidInput(f"decimal: expected '.' or ',', received {decimal!r}", field="decimal")
     if max_bytes is not None and len(data) > max_bytes:
         raise TooLarge(
             f"the file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes "
@@ -305,7 +346,7 @@ def read_table(
             field="file",
         )
     kind = _kind_of(filename)
-    df = _read_frame(data, kind, max_points)
+    df = _read_frame(data, kind, max_points, decimal)
     if len(df) == 0:
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
@@ -319,8 +360,8 @@ def read_table(
         raise InvalidInput("the file has duplicate column names", field="file")
     _check_columns(len(value_names))
 
-    ts = _parse_timestamps(df[ts_name], ts_name, kind)
-    values = np.vstack([_parse_values(df[c], c, kind) for c in value_names])
+    ts = _parse_timestamps(df[ts_name], ts_name, kind, time_format or None)
+    values = np.vstack([_parse_values(df[c], c, kind, decimal) for c in value_names])
     empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
     if empty:
         listed = ", ".join(map(repr, empty[:_MAX_LISTED]))
@@ -361,6 +402,8 @@ def read_file(
     on_duplicate: OnDuplicate = "error",
     max_bytes: int | None = None,
     max_points: int | None = None,
+    decimal: DecimalMark = ".",
+    time_format: str | None = None,
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -379,4 +422,6 @@ def read_file(
         on_duplicate=on_duplicate,
         max_bytes=max_bytes,
         max_points=max_points,
+        decimal=decimal,
+        time_format=time_format,
     )

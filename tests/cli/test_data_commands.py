@@ -77,3 +77,46 @@ def test_datasets_fit_80_columns_with_whole_times(db_url: str, tmp_path: Path) -
     # The name folds onto the next lines instead of being cut short.
     begin, end = lines[0].index("name"), lines[0].index("series")
     assert "".join(line[begin:end].strip() for line in lines[lines.index(row) :]) == name
+
+
+def test_import_a_european_export_and_errors_keep_bracketed_headers(
+    db_url: str, tmp_path: Path
+) -> None:
+    f = tmp_path / "export.csv"
+    f.write_text("Zeitstempel;Leistung [kW]\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")
+    wrong = runner.invoke(
+        app,
+        [
+            "import",
+            str(f),
+            "--db",
+            db_url,
+            "--timestamp-column",
+            "Zeitstempel",
+            "--time-format",
+            "%d.%m.%Y %H:%M",
+        ],
+    )
+    # The header's unit in brackets is printed as written, not eaten as console markup.
+    assert wrong.exit_code == 2 and "column 'Leistung [kW]'" in wrong.stderr
+    assert "(--decimal ,)" in wrong.stderr
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            str(f),
+            "--db",
+            db_url,
+            "--timestamp-column",
+            "Zeitstempel",
+            "--decimal",
+            ",",
+            "--time-format",
+            "%d.%m.%Y %H:%M",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["points"] == 2
+    bad = runner.invoke(app, ["import", str(f), "--db", db_url, "--decimal", ";"])
+    assert bad.exit_code == 2 and "--decimal: expected '.' or ','" in bad.stderr

@@ -150,6 +150,15 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     assert "imported co2-up" in out and "frequency 7 days" in out
     code, out, err = invoke("import", str(workdir / "nope.csv"), *on(server))
     assert code == 2 and "no such file" in err
+    # A European export: decimal comma and day-first times travel as form fields.
+    euro = workdir / "euro.csv"
+    euro.write_text("time;v\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")
+    code, out, err = invoke("import", str(euro), *on(server), "--json")
+    assert code == 2 and "--time-format" in err
+    options = ("--decimal", ",", "--time-format", "%d.%m.%Y %H:%M")
+    code, out, err = invoke("import", str(euro), *options, *on(server), "--json")
+    assert code == 0, err
+    assert json.loads(out)["start"].startswith("2024-12-31T23:00")
 
 
 # --- runs list ----------------------------------------------------------------------------------

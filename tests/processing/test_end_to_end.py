@@ -112,3 +112,35 @@ def test_the_default_training_configuration_prepares_the_sample(co2_frame: Serie
     # Resolved values are what the fitted pipeline stores: never "auto" in a stored run.
     stored = pipeline.to_config()[-1]
     assert (stored.lookback, stored.horizon, stored.season) == (104, 13, 52)
+
+
+def test_history_of_a_jittered_sensor_starts_at_the_next_grid_point() -> None:
+    # Readings every 15 minutes, up to 20 s early or late: the last one, 10 s before 12:00, is
+    # the 12:00 reading, so the forecast starts at 12:15; asked to start at 12:00, that reading
+    # is the future and is not read as history.
+    quarter = 15 * 60 * 10**9
+    rng = np.random.default_rng(3)
+    n = 2_000
+    noon = 1_709_251_200 * 10**9 + (n - 1) * quarter
+    ts = noon - (n - 1 - np.arange(n)) * quarter + rng.integers(-20, 21, n) * 10**9
+    ts[-1] = noon - 10 * 10**9
+    values = np.sin(np.arange(n) * 2 * np.pi / 96)
+    frame = SeriesFrame.from_arrays(ts, values, ["a"])
+    pipeline = (
+        ProcessingBuilder()
+        .resample()
+        .detect_gaps(max_fill="1h")
+        .fill_gaps("linear")
+        .split(val=0.15, test=0.15)
+        .scale("standard")
+        .window(lookback=96, horizon=8)
+        .build()
+    )
+    data = pipeline.fit_transform(frame)
+    assert data.gap_report.n_gaps == 0  # no step invented missing by the jitter
+    history = pipeline.history(frame)
+    assert history.start_ns == noon + quarter
+    assert history.frame.mask[0][history.origin - 96 : history.origin].all()
+    at_noon = pipeline.history(frame, start_ns=noon)
+    assert int(at_noon.frame.timestamps[at_noon.origin - 1]) == noon - quarter
+    assert at_noon.frame.n_points == at_noon.origin  # nothing at or after 12:00 was read

@@ -60,6 +60,60 @@ def test_resample_keeps_the_fitted_grid_phase_on_new_data() -> None:
     assert out.timestamps.tolist() == [10 * HOUR, 11 * HOUR]
 
 
+def jittered(n: int, freq: int, seconds: int, seed: int = 0) -> np.ndarray:
+    """Timestamps of a sensor reporting every ``freq`` with up to ``seconds`` of clock jitter
+    either way of each grid point (2024-03-01 onwards)."""
+    rng = np.random.default_rng(seed)
+    start = 1_709_251_200 * 10**9
+    return start + np.arange(n) * freq + rng.integers(-seconds, seconds + 1, n) * 10**9
+
+
+def test_resample_bins_a_jittered_sensor_on_its_nearest_grid_points() -> None:
+    # Floor-binning would put a sample 10 s before a quarter hour into the previous bin: two
+    # samples there, none in the next, and about a quarter of the steps reported missing.
+    quarter = 15 * MINUTE
+    ts = jittered(2_000, quarter, 20)
+    ts = np.delete(ts, np.arange(500, 520))  # one real outage of 20 steps
+    values = np.arange(ts.size, dtype=float)
+    out = Resample().fit_transform(SeriesFrame.from_arrays(ts, values, ["a"]))
+    assert out.freq_ns == quarter and out.n_points == 2_000
+    assert np.flatnonzero(~out.mask[0]).tolist() == list(range(500, 520))
+    # Every sample sits at the grid point nearest to it.
+    nearest = (ts + quarter // 2) // quarter * quarter
+    assert out.timestamps[out.mask[0]].tolist() == nearest.tolist()
+    np.testing.assert_array_equal(out.values[0][out.mask[0]], values)
+    # The floor-binned reference the fix is about.
+    floor = pd.Series(values, index=pd.to_datetime(ts, unit="ns")).resample("15min").count()
+    assert (floor == 0).sum() > 400
+
+
+def test_resample_follows_a_constant_offset_and_keeps_pandas_bins_when_aggregating() -> None:
+    # Readings at 7.5 minutes past each quarter hour (+-20 s): bins stay pandas' [g, g + 15min).
+    quarter = 15 * MINUTE
+    ts = jittered(400, quarter, 20, seed=1) + quarter // 2
+    out = Resample().fit_transform(SeriesFrame.from_arrays(ts, np.ones(ts.size), ["a"]))
+    assert out.mask[0].all() and out.n_points == 400
+    assert out.timestamps[0] == (ts[0] // quarter) * quarter
+    # Regular minutes averaged into hours: the phases spread over the hour, pandas' bins.
+    minutes = 1_700_000_000 * 10**9 + np.arange(600) * MINUTE
+    values = np.arange(600, dtype=float)
+    step = Resample("1h").fit(SeriesFrame.from_arrays(minutes, values, ["a"]))
+    hourly = step.transform(SeriesFrame.from_arrays(minutes, values, ["a"]))
+    expected = pd.Series(values, index=pd.to_datetime(minutes, unit="ns")).resample("1h").mean()
+    assert step.shift_ns_ == 0
+    np.testing.assert_allclose(hourly.values[0], expected.to_numpy())
+
+
+def test_resample_fitted_before_phase_aware_bins_keeps_pandas_bins() -> None:
+    step = Resample()
+    step._set_fitted({"freq_ns": HOUR, "origin_ns": 0})  # a pipeline stored by an older version
+    out = step.transform(
+        SeriesFrame.from_arrays(np.array([HOUR - MINUTE, 2 * HOUR]), [1.0, 2], ["a"])
+    )
+    assert out.timestamps.tolist() == [0, HOUR, 2 * HOUR]
+    assert out.mask[0].tolist() == [True, False, True]
+
+
 def test_resample_refuses_a_grid_explosion() -> None:
     frame = SeriesFrame.from_arrays(np.array([0, 10**18]), [1.0, 2.0], ["a"])
     with pytest.raises(InvalidInput, match="coarser"):

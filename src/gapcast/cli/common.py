@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from gapcast.config import Settings, get_settings
@@ -38,18 +39,20 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except Unauthorized as exc:
             # The server's own message names HTTP headers; a CLI user sets an option instead.
-            err_console.print(f"[bold red]error:[/] {token_advice(exc)}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(token_advice(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from exc
         except (InvalidInput, NotFound, Conflict) as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            # Escaped: messages quote users' headers and values ('power [kW]'), which rich would
+            # otherwise read as markup and drop.
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from exc
         except GapcastError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             raise typer.Exit(EXIT_RUN_FAILED) from exc
         except (httpx.ConnectError, ConnectionRefusedError) as exc:
             err_console.print(
-                f"[bold red]error:[/] no gapcast server answers ({exc}); start one with "
-                "'gapcast serve' or pass --server URL",
+                f"[bold red]error:[/] no gapcast server answers ({escape(str(exc))}); start one "
+                "with 'gapcast serve' or pass --server URL",
                 highlight=False,
             )
             raise typer.Exit(EXIT_RUN_FAILED) from exc

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from gapcast.cli.common import (
     DbOption,
@@ -23,7 +24,7 @@ from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
-from gapcast.ingest import OnDuplicate, read_file
+from gapcast.ingest import DecimalMark, OnDuplicate, read_file
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -75,6 +76,16 @@ def import_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite a dataset of that name")
     ] = False,
+    decimal: Annotated[
+        str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (1,5)")
+    ] = ".",
+    time_format: Annotated[
+        str | None,
+        typer.Option(
+            help="strftime format of the time column, e.g. '%d.%m.%Y %H:%M' "
+            "(default: ISO 8601 or epoch seconds)"
+        ),
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -89,6 +100,9 @@ def import_command(
             f"--on-duplicate: expected error, mean or last, received {on_duplicate!r}",
             field="on_duplicate",
         )
+    if decimal not in (".", ","):
+        raise InvalidInput(f"--decimal: expected '.' or ',', received {decimal!r}", field="decimal")
+    mark: DecimalMark = "," if decimal == "," else "."
     cfg = load_settings(db)
     if server:
         upload(
@@ -100,12 +114,16 @@ def import_command(
             on_duplicate,
             replace,
             as_json=as_json,
+            decimal=mark,
+            time_format=time_format,
         )
         return
     table = read_file(
         file,
         timestamp_column=timestamp_column,
         on_duplicate=on_duplicate_value(on_duplicate),
+        decimal=mark,
+        time_format=time_format,
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
@@ -120,8 +138,9 @@ def import_command(
         print_json(row)
         return
     console.print(
-        f"imported [bold]{row['name']}[/] (id {row['id']}): {row['points']:,} points in "
-        f"{len(table.channels)} series, frequency {freq_text(row['frequency'])}, "
+        f"imported [bold]{escape(str(row['name']))}[/] (id {row['id']}): "
+        f"{row['points']:,} points in {len(table.channels)} series, "
+        f"frequency {freq_text(row['frequency'])}, "
         f"{sum(table.missing_cells.values()):,} empty cells skipped"
     )
 
@@ -136,6 +155,8 @@ def upload(
     replace: bool,
     *,
     as_json: bool = False,
+    decimal: DecimalMark = ".",
+    time_format: str | None = None,
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -150,13 +171,16 @@ def upload(
         timestamp_column=timestamp_column,
         on_duplicate=on_duplicate,
         replace=replace,
+        decimal=decimal,
+        time_format=time_format,
     )
     if as_json:
         print_json(row)
         return
     console.print(
-        f"imported [bold]{row['name']}[/] (id {row['id']}) on {server}: {row['points']:,} points "
-        f"in {len(row['series'])} series, frequency {freq_text(row['frequency'])}",
+        f"imported [bold]{escape(row['name'])}[/] (id {row['id']}) on {server}: "
+        f"{row['points']:,} points in {len(row['series'])} series, "
+        f"frequency {freq_text(row['frequency'])}",
         highlight=False,
     )
 

@@ -48,7 +48,8 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
     """The typical step of a series in nanoseconds: the median of the positive differences.
 
     The median (not the minimum) so a few duplicated or jittered samples do not shrink the grid,
-    and gaps (long differences) do not stretch it.
+    and gaps (long differences) do not stretch it; rounded to a whole number of days, hours,
+    minutes, ... when within 2% of one, so clock jitter does not make the period 901 s.
     """
     ts = np.asarray(timestamps_ns, dtype=np.int64)
     if ts.ndim != 1:
@@ -63,4 +64,21 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
             f"received {np.unique(ts).size}",
             field="timestamp",
         )
-    return int(np.median(steps))
+    return _round_step(int(np.median(steps)))
+
+
+# Units a logger's period is a whole number of, largest first.
+_UNITS = (NS_PER_DAY, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3)
+# How far a median step may sit from a whole number of units and still be that period: clock
+# jitter moves the median of a 15-minute sensor's steps by a second or two (901 s would otherwise
+# become the grid, drifting a step behind the readings every 15 hours).
+STEP_TOLERANCE = 0.02
+
+
+def _round_step(step: int) -> int:
+    """``step`` rounded to a whole number of the largest unit within :data:`STEP_TOLERANCE`."""
+    for unit in _UNITS:
+        whole = round(step / unit) * unit
+        if whole > 0 and abs(step - whole) <= STEP_TOLERANCE * step:
+            return int(whole)
+    return step

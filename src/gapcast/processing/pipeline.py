@@ -259,7 +259,7 @@ class ProcessingPipeline:
         assert isinstance(resample, Resample)
         freq = resample.freq_ns_
         if start_ns is None:
-            last_bin = (int(frame.timestamps[-1]) - resample.origin_ns_) // freq
+            last_bin = resample.grid_index(int(frame.timestamps[-1]))
             start_ns = resample.origin_ns_ + (last_bin + 1) * freq
         elif (start_ns - resample.origin_ns_) % freq:
             raise InvalidInput(
@@ -271,7 +271,10 @@ class ProcessingPipeline:
         # Fill steps read a few neighbours: a margin past the lookback keeps the tail exact.
         first = start_ns - (lookback + context + MAX_FILL_MARGIN) * freq
         ts = frame.timestamps
-        lo, hi = np.searchsorted(ts, [first, start_ns], side="left")
+        # Rows binned into grid points before start_ns (bins can begin before their grid point).
+        lo, hi = np.searchsorted(
+            ts, [resample.bin_start(first), resample.bin_start(start_ns)], side="left"
+        )
         if hi == 0:
             raise InvalidInput(
                 f"a forecast from {_iso(start_ns)} needs history before it; the data starts at "

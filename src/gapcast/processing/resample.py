@@ -1,8 +1,16 @@
 """Resample: put a raw series onto a regular grid.
 
 Grid points with no sample stay NaN (missing), never zero: gap detection downstream must see them.
-Bins are left-closed and left-labelled, with the grid anchored at midnight UTC of the first day —
-the same grid as pandas' ``resample(freq).agg()`` defaults, so results can be compared with it.
+The grid is anchored at midnight UTC of the first day. Bins are left-closed and left-labelled —
+pandas' ``resample(freq).agg()`` defaults, so results can be compared with it — except where that
+would invent gaps: a sensor that reports every 15 minutes with a few seconds of clock jitter around
+each quarter hour has half its samples just before a bin edge, so floor-binning puts two samples in
+one bin and none in the next (a quarter of the steps would be reported missing). When a series is
+put on its own frequency and its samples cluster at one phase of the period, the bin edges are
+moved half a period away from that phase (:func:`phase_shift`): jittered samples then land in the
+bin of the grid point nearest to them, and samples at a constant offset (readings at half past)
+keep the grid point before them. Samples spread over the period (aggregating finer data into
+coarser bins, or irregular data) keep pandas' bins.
 """
 
 from __future__ import annotations
@@ -21,6 +29,35 @@ Agg = Literal["mean", "sum", "min", "max", "first", "last"]
 
 # A typo such as '1s' for hourly data would otherwise try to allocate billions of grid points.
 MAX_GRID_POINTS = 200_000_000
+# How tightly the samples' phases must cluster (mean resultant length, 0: spread evenly over the
+# period, 1: all at one phase) for the bins to follow them. Jitter spread evenly over half the
+# period either way of a grid point still gives 0.64; a series on a finer grid (or a coarser one
+# averaged down) gives about 0.
+PHASE_CONCENTRATION = 0.5
+PHASE_SAMPLE = 100_000  # timestamps the phase is estimated from, at most (evenly spaced)
+
+
+def phase_shift(timestamps: NDArray[np.int64], freq: int, origin: int) -> int:
+    """Nanoseconds to add to a timestamp before flooring it to the grid, so that bins are centred
+    on where the samples typically fall within the period: 0 (pandas' bins) when they do not
+    cluster, ``freq // 2`` (the nearest grid point) when they cluster on the grid points; between
+    ``-freq // 4`` and ``3 * freq // 4``."""
+    ts = np.asarray(timestamps, dtype=np.int64)
+    if ts.size > PHASE_SAMPLE:
+        ts = ts[np.linspace(0, ts.size - 1, PHASE_SAMPLE).astype(np.int64)]
+    angle = ((ts - origin) % freq).astype(np.float64) * (2 * np.pi / freq)
+    c, s = float(np.cos(angle).mean()), float(np.sin(angle).mean())
+    if np.hypot(c, s) < PHASE_CONCENTRATION:
+        return 0
+    phase = round((np.arctan2(s, c) % (2 * np.pi)) * freq / (2 * np.pi))
+    # Samples in the last quarter of the period are early readings of the next grid point; the
+    # others belong to the grid point before them, as with pandas. (The label must switch
+    # somewhere on the period; here it is as far as it can be from jitter around grid points
+    # and from readings at half past.)
+    if phase > 3 * freq // 4:
+        phase -= freq
+    # The bin of grid point g is [g - shift, g - shift + freq): its middle sits at g + phase.
+    return int(freq // 2 - phase)
 
 
 class Resample(FrameStep):
@@ -38,21 +75,36 @@ class Resample(FrameStep):
     def _get_fitted(self) -> dict[str, Any]:
         if getattr(self, "freq_ns_", None) is None:
             return {}
-        return {"freq_ns": self.freq_ns_, "origin_ns": self.origin_ns_}
+        return {"freq_ns": self.freq_ns_, "origin_ns": self.origin_ns_, "shift_ns": self.shift_ns_}
 
     def _set_fitted(self, fitted: dict[str, Any]) -> None:
         self.freq_ns_: int = int(fitted["freq_ns"])
         self.origin_ns_: int = int(fitted["origin_ns"])
+        # Pipelines stored before bins followed the samples' phase used pandas' bins.
+        self.shift_ns_: int = int(fitted.get("shift_ns", 0))
+
+    def grid_index(self, ts_ns: int) -> int:
+        """The grid step (from the fitted origin) a sample at ``ts_ns`` is binned into."""
+        return (int(ts_ns) - self.origin_ns_ + self.shift_ns_) // self.freq_ns_
+
+    def bin_start(self, grid_ns: int) -> int:
+        """The earliest sample time binned into grid point ``grid_ns``."""
+        return int(grid_ns) - self.shift_ns_
 
     def fit(self, frame: SeriesFrame) -> Resample:
         if frame.n_points == 0:
             raise InvalidInput(f"{self.where()}: the series is empty", field=self.field())
+        own = frame.freq_ns or (infer_frequency(frame.timestamps) if frame.n_points > 1 else None)
         if self.freq is None:
-            freq_ns = frame.freq_ns or infer_frequency(frame.timestamps)
+            freq_ns = own or infer_frequency(frame.timestamps)
         else:
             freq_ns = parse_duration(self.freq, field=self.field("freq"), where=self.where())
         first = int(frame.timestamps[0])
-        self._set_fitted({"freq_ns": freq_ns, "origin_ns": first - first % NS_PER_DAY})
+        origin = first - first % NS_PER_DAY
+        # Only a series put on its own frequency has bins that follow its phase: aggregating into
+        # a coarser (or finer) grid keeps pandas' bins, which users compare against.
+        shift = phase_shift(frame.timestamps, freq_ns, origin) if freq_ns == own else 0
+        self._set_fitted({"freq_ns": freq_ns, "origin_ns": origin, "shift_ns": shift})
         return self
 
     def transform(self, frame: SeriesFrame) -> SeriesFrame:
@@ -63,6 +115,7 @@ class Resample(FrameStep):
             raise InvalidInput(f"{self.where()}: the series is empty", field=self.field())
         # New data keeps the fitted grid's phase, so recent inputs line up with training windows.
         bins = ts - origin
+        bins += self.shift_ns_
         bins //= freq
         first_bin = int(bins[0])
         bins -= first_bin

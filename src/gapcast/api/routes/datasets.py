@@ -14,7 +14,7 @@ from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.execution.runtime import Runtime
-from gapcast.ingest import OnDuplicate, read_table
+from gapcast.ingest import DecimalMark, OnDuplicate, read_table
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -29,6 +29,10 @@ async def upload_dataset(
     timestamp_column: Annotated[str | None, Form()] = None,
     on_duplicate: Annotated[OnDuplicate, Form()] = "error",
     replace: Annotated[bool, Form()] = False,
+    decimal: Annotated[DecimalMark, Form(description="the CSV numbers' decimal mark")] = ".",
+    time_format: Annotated[
+        str | None, Form(description="strftime format of the time column (default: ISO 8601)")
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps."""
     declared = int(request.headers.get("content-length") or 0)
@@ -51,6 +55,8 @@ async def upload_dataset(
         timestamp_column,
         on_duplicate,
         replace,
+        decimal,
+        time_format or None,
     )
 
 
@@ -63,12 +69,16 @@ def _import(
     timestamp_column: str | None,
     on_duplicate: OnDuplicate,
     replace: bool,
+    decimal: DecimalMark,
+    time_format: str | None,
 ) -> DatasetOut:
     table = read_table(
         data,
         filename=filename,
         timestamp_column=timestamp_column or None,
         on_duplicate=on_duplicate,
+        decimal=decimal,
+        time_format=time_format,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )
