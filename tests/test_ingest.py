@@ -190,3 +190,17 @@ def test_decimal_comma_and_format_errors_name_the_fix() -> None:
         read_table(
             csv("time,v\n2024-01-01,1\n01.01.2024,2"), filename="x.csv", time_format="%Y-%m-%d"
         )
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1, "s"), (10**3, "ms"), (10**6, "us"), (10**9, "ns")])
+def test_epoch_numbers_in_seconds_or_finer_units(scale: int, unit: str) -> None:
+    start = 1_700_000_000
+    rows = "\n".join(f"{(start + 60 * i) * scale},{i}" for i in range(3))
+    table = read_table(csv(f"ts,v\n{rows}"), filename=f"{unit}.csv")
+    assert table.timestamps_ns.tolist() == [(start + 60 * i) * 10**9 for i in range(3)]
+
+
+def test_epoch_nanoseconds_keep_microseconds_exactly() -> None:
+    ns = 1_700_000_000_123_456_789
+    table = read_table(csv(f"ts,v\n{ns},1"), filename="x.csv")
+    assert table.timestamps_ns.tolist() == [ns - 789]  # stored at microsecond precision

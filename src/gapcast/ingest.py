@@ -36,6 +36,16 @@ DECODED_BYTES_PER_POINT = 64
 _FIRST = pd.Timestamp("1677-09-22", tz="UTC")
 _LAST = pd.Timestamp("2262-04-10", tz="UTC")
 _MAX_EPOCH_S = 9.2e9
+# Epoch numbers per second by unit, and the size from which a column's typical value is read in
+# that unit: 1e11 seconds is the year 5138, 1e11 milliseconds is March 1973.
+_EPOCH_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+_EPOCH_FROM = (("ns", 1e17), ("us", 1e14), ("ms", 1e11))
+
+
+def _epoch_unit(numbers: pd.Series) -> str:
+    """The epoch unit of a numeric time column, from the size of its median value."""
+    typical = float(numbers.abs().median())
+    return next((unit for unit, start in _EPOCH_FROM if typical >= start), "s")
 
 
 @dataclass(frozen=True)
@@ -191,10 +201,15 @@ def _parse_timestamps(
         text = column.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
         if numeric.notna().all():
-            # All numbers: epoch seconds (fractions allowed).
-            seconds = numeric.astype("float64")
+            # All numbers: epoch seconds (fractions allowed), or milli-, micro- or nanoseconds,
+            # told apart by size (JavaScript, Kafka and many loggers write milliseconds).
+            unit = _epoch_unit(numeric)
+            seconds = numeric.astype("float64") / _EPOCH_UNITS[unit]
             _refuse_out_of_range(column, ~(seconds.abs() < _MAX_EPOCH_S).to_numpy(), name, kind)
-            parsed = pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
+            if unit == "ns" and pd.api.types.is_integer_dtype(numeric):
+                parsed = pd.to_datetime(numeric, utc=True, unit="ns")  # exact, not via float
+            else:
+                parsed = pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
     bad = parsed.isna().to_numpy()
