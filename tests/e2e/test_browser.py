@@ -559,6 +559,33 @@ def test_a_taken_dataset_name_offers_replace(page: Page, tmp_path: Path) -> None
     expect(page.locator("#dataset")).to_have_value("co2")
 
 
+def test_a_european_export_uploads_with_the_file_options(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    export = tmp_path / "zaehler.csv"
+    rows = "".join(f"0{d}.01.2025 12:00;{d},5\n" for d in range(1, 10))
+    export.write_text("Zeitstempel;Leistung [kW]\n" + rows)
+    page.set_input_files("#file", str(export))
+    page.fill("#dataset-name", "zaehler")
+    expect(page.locator("#import-options")).not_to_have_attribute("open", "")
+    page.click("#upload-button")
+    # The server lists the columns when none is a known time column: the options open there.
+    expect(page.locator("#import-options")).to_have_attribute("open", "")
+    expect(page.locator('[data-error-for="timestamp_column"]')).to_contain_text("Zeitstempel")
+    page.fill("#timestamp-column", "Zeitstempel")
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="timestamp_column"]')).to_contain_text("time_format")
+    page.fill("#time-format", "%d.%m.%Y %H:%M")
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="file"]')).to_contain_text("decimal")
+    page.select_option("#decimal", ",")
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("zaehler")
+    with server.http() as http:
+        dataset = http.get("/datasets/zaehler").json()
+    assert dataset["points"] == 9 and dataset["start"].startswith("2025-01-01T12:00")
+
+
 def test_the_page_fits_420_px(
     browser: Browser, server: LiveServer, tracked: dict[str, str], tmp_path: Path
 ) -> None:

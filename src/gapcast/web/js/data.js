@@ -42,6 +42,11 @@ export async function upload(replace = false) {
   data.append("file", file);
   if ($("dataset-name").value.trim()) data.append("name", $("dataset-name").value.trim());
   if (replace) data.append("replace", "true");
+  // File options (European exports, odd time columns); the server's defaults when left empty.
+  if ($("timestamp-column").value.trim()) data.append("timestamp_column", $("timestamp-column").value.trim());
+  if ($("time-format").value.trim()) data.append("time_format", $("time-format").value.trim());
+  data.append("decimal", $("decimal").value);
+  data.append("on_duplicate", $("on-duplicate").value);
   $("upload-button").disabled = true;
   try {
     const dataset = await api.upload(data);
@@ -51,7 +56,11 @@ export async function upload(replace = false) {
       form.showError({ field: "name", message: error.message.replace(/; use --replace.*$/, ": replace it with this file?") });
       $("replace-button").hidden = false;
     } else {
-      form.showError(error.field ? error : { field: "file", message: error.message });
+      const option = ["timestamp_column", "time_format", "on_duplicate", "decimal"].includes(error.field);
+      if (option) $("import-options").open = true;
+      // A message about a column or a row of the file shows under the file input.
+      const shown = document.querySelector(`[data-error-for="${error.field}"]`);
+      form.showError(shown ? error : { field: "file", message: error.message });
     }
   } finally {
     $("upload-button").disabled = false;
