@@ -71,6 +71,28 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     code, out = invoke("predict", run_id, "--db", db_url)
     assert code == 0 and "outage of" in out and "steps within the horizon" in out, out
 
+    # Recent rows from a CSV, once as exported by a European spreadsheet: the same forecast.
+    lines = sample_csv.read_text().splitlines()
+    recent = workdir / "recent.csv"
+    recent.write_text("\n".join(lines[:1] + lines[-300:]) + "\n")
+    european = workdir / "recent-eu.csv"
+    rows = [line.split(",") for line in lines[-300:]]
+    european.write_text(
+        "Datum;co2_ppm\n"
+        + "".join(
+            f"{t[8:10]}.{t[5:7]}.{t[:4]};{v.replace('.', ',')}\n" for t, v in (r[:2] for r in rows)
+        )
+    )
+    code, out = invoke("predict", run_id, "--csv", str(recent), "--db", db_url, "--json")
+    assert code == 0, out
+    plain = json.loads(out)["forecast"]
+    options = ("--timestamp-column", "Datum", "--decimal", ",", "--time-format", "%d.%m.%Y")
+    code, out = invoke(
+        "predict", run_id, "--csv", str(european), *options, "--db", db_url, "--json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["forecast"] == plain
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:

@@ -100,9 +100,7 @@ def import_command(
             f"--on-duplicate: expected error, mean or last, received {on_duplicate!r}",
             field="on_duplicate",
         )
-    if decimal not in (".", ","):
-        raise InvalidInput(f"--decimal: expected '.' or ',', received {decimal!r}", field="decimal")
-    mark: DecimalMark = "," if decimal == "," else "."
+    mark = decimal_mark(decimal)
     cfg = load_settings(db)
     if server:
         upload(
@@ -183,6 +181,15 @@ def upload(
         f"frequency {freq_text(row['frequency'])}",
         highlight=False,
     )
+
+
+def decimal_mark(text: str) -> DecimalMark:
+    """The ``--decimal`` option's value, refused unless '.' or ','."""
+    from gapcast.errors import InvalidInput
+
+    if text not in (".", ","):
+        raise InvalidInput(f"--decimal: expected '.' or ',', received {text!r}", field="decimal")
+    return "," if text == "," else "."
 
 
 def on_duplicate_value(text: str) -> OnDuplicate:

@@ -31,9 +31,11 @@ from gapcast.cli.common import (
     handle_errors,
 )
 from gapcast.cli.common import settings as load_settings
+from gapcast.cli.data import decimal_mark
 from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.cli.progress import duration, number, summary_table, verdict_line, warning_lines
 from gapcast.errors import InvalidInput, NotFound
+from gapcast.ingest import DecimalMark
 
 runs_app = typer.Typer(
     help="List, inspect, label, compare, follow, cancel, export and delete training runs."
@@ -440,13 +442,24 @@ def predict_command(
             "give the time you want the forecast from"
         ),
     ] = None,
+    timestamp_column: Annotated[
+        str | None, typer.Option(help="Name of the CSV's time column (as for import)")
+    ] = None,
+    decimal: Annotated[
+        str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (as for import)")
+    ] = ".",
+    time_format: Annotated[
+        str | None, typer.Option(help="strftime format of the CSV's times (as for import)")
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Forecast the next horizon steps with a finished run's model."""
-    data = _csv_columns(csv) if csv is not None else None
+    data = None
+    if csv is not None:
+        data = _csv_columns(csv, timestamp_column, decimal_mark(decimal), time_format)
     with open_backend(server, token, load_settings(db).database_url) as backend:
         result = backend.predict(resolve_run_id(backend, run), data, start)
     if as_json:
@@ -468,12 +481,16 @@ def predict_command(
         )
 
 
-def _csv_columns(path: Path) -> dict[str, list[Any]]:
+def _csv_columns(
+    path: Path, timestamp_column: str | None, decimal: DecimalMark, time_format: str | None
+) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers),
     column-wise as the predict request takes it."""
     from gapcast.ingest import read_file
 
-    table = read_file(path)
+    table = read_file(
+        path, timestamp_column=timestamp_column, decimal=decimal, time_format=time_format
+    )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}
     for name, row in zip(table.channels, table.values.tolist(), strict=True):
