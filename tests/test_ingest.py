@@ -204,3 +204,47 @@ def test_epoch_nanoseconds_keep_microseconds_exactly() -> None:
     ns = 1_700_000_000_123_456_789
     table = read_table(csv(f"ts,v\n{ns},1"), filename="x.csv")
     assert table.timestamps_ns.tolist() == [ns - 789]  # stored at microsecond precision
+
+
+def test_times_without_an_offset_in_a_named_time_zone() -> None:
+    # Berlin's clocks went back at 03:00 on 2024-10-27: 02:00-02:59 happens twice, in order.
+    rows = ["01:00", "02:00", "02:30", "02:00", "02:30", "03:00"]
+    body = "".join(f"2024-10-27 {t},{i}\n" for i, t in enumerate(rows))
+    table = read_table(
+        f"timestamp,v\n{body}2024-10-27T05:00:00Z,9\n".encode(),
+        filename="x.csv",
+        timezone="Europe/Berlin",
+    )
+    utc = ["23:00", "00:00", "00:30", "01:00", "01:30", "02:00"]
+    expected = [pd.Timestamp(f"2024-10-{26 if t == '23:00' else 27}T{t}Z").value for t in utc]
+    # The row with an offset keeps it.
+    assert table.timestamps_ns.tolist() == [*expected, pd.Timestamp("2024-10-27T05:00Z").value]
+    assert table.values[0].tolist() == [0, 1, 2, 3, 4, 5, 9]
+    # The same with a day-first format, and a Parquet column of naive datetimes.
+    dotted = "".join(f"27.10.2024 {t};{i}\n" for i, t in enumerate(rows))
+    formatted = read_table(
+        f"time;v\n{dotted}".encode(),
+        filename="x.csv",
+        time_format="%d.%m.%Y %H:%M",
+        timezone="Europe/Berlin",
+    )
+    assert formatted.timestamps_ns.tolist() == expected
+    buffer = io.BytesIO()
+    pd.DataFrame({"time": pd.to_datetime(["2024-07-01 12:00"]), "v": [1.0]}).to_parquet(buffer)
+    summer = read_table(buffer.getvalue(), filename="x.parquet", timezone="Europe/Berlin")
+    assert summer.timestamps_ns.tolist() == [pd.Timestamp("2024-07-01T10:00Z").value]
+
+
+def test_time_zone_errors_name_the_rows() -> None:
+    # 2024-03-31 02:30 never happened in Berlin (the clocks jumped from 02:00 to 03:00).
+    spring = csv("timestamp,v\n2024-03-31 01:30,1\n2024-03-31 02:30,2\n2024-03-31 03:30,3")
+    with pytest.raises(InvalidInput, match=r"1 time\(s\) that do not exist in Europe/Berlin"):
+        read_table(spring, filename="x.csv", timezone="Europe/Berlin")
+    # The repeated hour out of order: the file cannot say which 02:30 is which.
+    autumn = csv("timestamp,v\n2024-10-27 02:30,1\n2024-10-27 01:30,2")
+    with pytest.raises(InvalidInput, match="happen twice in Europe/Berlin") as info:
+        read_table(autumn, filename="x.csv", timezone="Europe/Berlin")
+    assert "line 2" in info.value.message and "UTC offset" in info.value.message
+    with pytest.raises(InvalidInput, match="not an IANA time zone") as info:
+        read_table(spring, filename="x.csv", timezone="Mars/Olympus")
+    assert info.value.field == "timezone"

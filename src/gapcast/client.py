@@ -284,9 +284,11 @@ class Client:
         replace: bool = False,
         decimal: str = ".",
         time_format: str | None = None,
+        timezone: str | None = None,
     ) -> dict[str, Any]:
         """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
-        ','), ``time_format`` a strftime format for the time column (default: ISO 8601)."""
+        ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
+        ``timezone`` the IANA zone of times written without an offset (default: UTC)."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -299,6 +301,8 @@ class Client:
         }
         if time_format is not None:
             form["time_format"] = time_format
+        if timezone is not None:
+            form["timezone"] = timezone
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

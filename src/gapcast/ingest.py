@@ -23,6 +23,7 @@ OnDuplicate = Literal["error", "mean", "last"]
 # The decimal mark of a CSV's numbers: European exports write 1,5 (and separate columns by ';').
 DecimalMark = Literal[".", ","]
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
 _UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
 _MAX_LISTED = 5
@@ -179,11 +180,18 @@ def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
 
 
 def _parse_timestamps(
-    column: pd.Series, name: str, kind: Literal["csv", "parquet"], time_format: str | None = None
+    column: pd.Series,
+    name: str,
+    kind: Literal["csv", "parquet"],
+    time_format: str | None = None,
+    timezone: str | None = None,
 ) -> NDArray[np.int64]:
     expected = "ISO 8601 or epoch seconds"
+    # Which rows were written without an offset: they are wall-clock times in ``timezone``.
+    naive = np.zeros(len(column), dtype=bool)
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = pd.to_datetime(column, utc=True)
+        naive[:] = getattr(column.dtype, "tz", None) is None
     elif time_format is not None:
         # An explicit strftime format (day-first dates such as 31.12.2024 23:45): naive times
         # are UTC, as in ISO 8601 without an offset; a %z in the format reads the offset.
@@ -197,6 +205,7 @@ def _parse_timestamps(
                 f"time format {time_format!r} is not a valid strftime format: {exc}",
                 field="time_format",
             ) from exc
+        naive[:] = "%z" not in time_format and "%Z" not in time_format
     else:
         text = column.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
@@ -212,6 +221,7 @@ def _parse_timestamps(
                 parsed = pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+            naive = ~text.str.contains(_OFFSET).to_numpy()
     bad = parsed.isna().to_numpy()
     if bad.any():
         rows = np.flatnonzero(bad)
@@ -223,10 +233,68 @@ def _parse_timestamps(
             field="timestamp_column",
             rows=_file_rows(kind, rows, 100),
         )
+    if timezone is not None and naive.any():
+        parsed = _localize(parsed, naive, timezone, column, name, kind)
     _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
     ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
     # Stored at microsecond precision on every database, so round here for an exact round trip.
     return ns - ns % 1000
+
+
+def check_timezone(timezone: str) -> str:
+    """An IANA time zone name ('Europe/Berlin'), refused with a clear message otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"timezone: {timezone!r} is not an IANA time zone such as 'Europe/Berlin' or "
+            "'America/New_York'",
+            field="timezone",
+        ) from exc
+    return timezone
+
+
+def _localize(
+    parsed: pd.Series,
+    naive: NDArray[np.bool_],
+    timezone: str,
+    column: pd.Series,
+    name: str,
+    kind: Literal["csv", "parquet"],
+) -> pd.Series:
+    """``parsed`` (UTC) with its ``naive`` rows, read as UTC so far, read as wall-clock times in
+    ``timezone`` instead. The hour repeated when clocks go back is told apart by the rows'
+    order (the first is the earlier); a time the clocks skipped is refused by row."""
+    wall = parsed[naive].dt.tz_convert(None)
+    either = np.ones(len(wall), dtype=bool)  # a repeated time is not a skipped one
+    skipped = wall.dt.tz_localize(timezone, ambiguous=either, nonexistent="NaT").isna().to_numpy()
+    rows = np.flatnonzero(naive)[skipped]
+    if rows.size:
+        raise InvalidInput(
+            f"timestamp column {name!r}: {rows.size} time(s) that do not exist in {timezone} "
+            f"(the clocks skipped them) at {_where(kind, rows)} "
+            f"(first: {str(column.iloc[int(rows[0])])!r})",
+            field="timestamp_column",
+            rows=_file_rows(kind, rows, 100),
+        )
+    try:
+        local = wall.dt.tz_localize(timezone, ambiguous="infer")
+    except ValueError as exc:  # pandas' AmbiguousTimeError is a ValueError
+        twice = wall.dt.tz_localize(timezone, ambiguous="NaT").isna().to_numpy()
+        rows = np.flatnonzero(naive)[twice]
+        raise InvalidInput(
+            f"timestamp column {name!r}: {rows.size} time(s) happen twice in {timezone} (the "
+            f"clocks went back) and the rows' order cannot tell which is which, at "
+            f"{_where(kind, rows)} (first: {str(column.iloc[int(rows[0])]) if rows.size else ''!r})"
+            "; write them with their UTC offset",
+            field="timestamp_column",
+            rows=_file_rows(kind, rows, 100),
+        ) from exc
+    out = parsed.copy()
+    out[naive] = local.dt.tz_convert("UTC").to_numpy()
+    return out
 
 
 def _refuse_out_of_range(
@@ -347,11 +415,15 @@ def read_table(
     max_points: int | None = None,
     decimal: DecimalMark = ".",
     time_format: str | None = None,
+    timezone: str | None = None,
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
     ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
-    column (default: ISO 8601 or epoch seconds)."""
+    column (default: ISO 8601 or epoch seconds); ``timezone``: the IANA zone of times written
+    without an offset (default: UTC)."""
+    if timezone:
+        check_timezone(timezone)
     if decimal not in (".", ","):
         raise InvalidInput(f"decimal: expected '.' or ',', received {decimal!r}", field="decimal")
     if max_bytes is not None and len(data) > max_bytes:
@@ -375,7 +447,7 @@ def read_table(
         raise InvalidInput("the file has duplicate column names", field="file")
     _check_columns(len(value_names))
 
-    ts = _parse_timestamps(df[ts_name], ts_name, kind, time_format or None)
+    ts = _parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
     values = np.vstack([_parse_values(df[c], c, kind, decimal) for c in value_names])
     empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
     if empty:
@@ -419,6 +491,7 @@ def read_file(
     max_points: int | None = None,
     decimal: DecimalMark = ".",
     time_format: str | None = None,
+    timezone: str | None = None,
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -439,4 +512,5 @@ def read_file(
         max_points=max_points,
         decimal=decimal,
         time_format=time_format,
+        timezone=timezone,
     )

@@ -118,5 +118,12 @@ def test_import_a_european_export_and_errors_keep_bracketed_headers(
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["points"] == 2
+    dst = tmp_path / "dst.csv"
+    dst.write_text("timestamp,v\n2024-03-31 01:30,1\n2024-03-31 02:30,2\n")
+    skipped = runner.invoke(
+        app, ["import", str(dst), "--db", db_url, "--timezone", "Europe/Berlin"]
+    )
+    assert skipped.exit_code == 2
+    assert "do not exist in Europe/Berlin (the clocks skipped them) at line 3" in skipped.stderr
     bad = runner.invoke(app, ["import", str(f), "--db", db_url, "--decimal", ";"])
     assert bad.exit_code == 2 and "--decimal: expected '.' or ','" in bad.stderr

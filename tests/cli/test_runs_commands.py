@@ -159,6 +159,12 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     code, out, err = invoke("import", str(euro), *options, *on(server), "--json")
     assert code == 0, err
     assert json.loads(out)["start"].startswith("2024-12-31T23:00")
+    zone = ("--timezone", "Europe/Berlin", "--replace")
+    code, out, err = invoke("import", str(euro), *options, *zone, *on(server), "--json")
+    assert code == 0, err
+    assert json.loads(out)["start"].startswith("2024-12-31T22:00")  # 23:00 in Berlin
+    code, out, err = invoke("import", str(euro), *options, "--timezone", "Berlin", *on(server))
+    assert code == 2 and "'Berlin' is not an IANA time zone" in err
 
 
 # --- runs list ----------------------------------------------------------------------------------

@@ -579,11 +579,16 @@ def test_a_european_export_uploads_with_the_file_options(
     page.click("#upload-button")
     expect(page.locator('[data-error-for="file"]')).to_contain_text("decimal")
     page.select_option("#decimal", ",")
+    page.fill("#timezone", "Europe/Atlantis")
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="timezone"]')).to_contain_text("not an IANA time zone")
+    page.fill("#timezone", "Europe/Berlin")
     page.click("#upload-button")
     expect(page.locator("#dataset")).to_have_value("zaehler")
     with server.http() as http:
         dataset = http.get("/datasets/zaehler").json()
-    assert dataset["points"] == 9 and dataset["start"].startswith("2025-01-01T12:00")
+    # Noon in Berlin in January is 11:00 UTC.
+    assert dataset["points"] == 9 and dataset["start"].startswith("2025-01-01T11:00")
 
 
 def test_the_page_fits_420_px(

@@ -86,6 +86,12 @@ def import_command(
             "(default: ISO 8601 or epoch seconds)"
         ),
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA time zone of times without an offset, e.g. Europe/Berlin (default: UTC)"
+        ),
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -114,6 +120,7 @@ def import_command(
             as_json=as_json,
             decimal=mark,
             time_format=time_format,
+            timezone=timezone,
         )
         return
     table = read_file(
@@ -122,6 +129,7 @@ def import_command(
         on_duplicate=on_duplicate_value(on_duplicate),
         decimal=mark,
         time_format=time_format,
+        timezone=timezone,
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
@@ -155,6 +163,7 @@ def upload(
     as_json: bool = False,
     decimal: DecimalMark = ".",
     time_format: str | None = None,
+    timezone: str | None = None,
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -171,6 +180,7 @@ def upload(
         replace=replace,
         decimal=decimal,
         time_format=time_format,
+        timezone=timezone,
     )
     if as_json:
         print_json(row)

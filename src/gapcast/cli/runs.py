@@ -451,6 +451,9 @@ def predict_command(
     time_format: Annotated[
         str | None, typer.Option(help="strftime format of the CSV's times (as for import)")
     ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone of times without an offset (as for import)")
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -459,7 +462,7 @@ def predict_command(
     """Forecast the next horizon steps with a finished run's model."""
     data = None
     if csv is not None:
-        data = _csv_columns(csv, timestamp_column, decimal_mark(decimal), time_format)
+        data = _csv_columns(csv, timestamp_column, decimal_mark(decimal), time_format, timezone)
     with open_backend(server, token, load_settings(db).database_url) as backend:
         result = backend.predict(resolve_run_id(backend, run), data, start)
     if as_json:
@@ -482,14 +485,22 @@ def predict_command(
 
 
 def _csv_columns(
-    path: Path, timestamp_column: str | None, decimal: DecimalMark, time_format: str | None
+    path: Path,
+    timestamp_column: str | None,
+    decimal: DecimalMark,
+    time_format: str | None,
+    timezone: str | None,
 ) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers),
     column-wise as the predict request takes it."""
     from gapcast.ingest import read_file
 
     table = read_file(
-        path, timestamp_column=timestamp_column, decimal=decimal, time_format=time_format
+        path,
+        timestamp_column=timestamp_column,
+        decimal=decimal,
+        time_format=time_format,
+        timezone=timezone,
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}

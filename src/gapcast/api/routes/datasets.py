@@ -33,6 +33,9 @@ async def upload_dataset(
     time_format: Annotated[
         str | None, Form(description="strftime format of the time column (default: ISO 8601)")
     ] = None,
+    timezone: Annotated[
+        str | None, Form(description="IANA zone of times without an offset (default: UTC)")
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps."""
     declared = int(request.headers.get("content-length") or 0)
@@ -57,6 +60,7 @@ async def upload_dataset(
         replace,
         decimal,
         time_format or None,
+        timezone or None,
     )
 
 
@@ -71,6 +75,7 @@ def _import(
     replace: bool,
     decimal: DecimalMark,
     time_format: str | None,
+    timezone: str | None,
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -79,6 +84,7 @@ def _import(
         on_duplicate=on_duplicate,
         decimal=decimal,
         time_format=time_format,
+        timezone=timezone,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )
