@@ -67,3 +67,9 @@ def test_unknown_override_names_the_field() -> None:
     with pytest.raises(InvalidInput, match=r"unknown override 'epoch'; expected one of") as err:
         TrainingConfig().with_overrides({"epoch": 3})
     assert err.value.field == "overrides.epoch"
+
+
+def test_one_channel_may_be_named_without_a_list() -> None:
+    config = TrainingConfig.model_validate({"target": "load", "covariates": "temp"})
+    assert config.target == ["load"] and config.covariates == ["temp"]
+    assert TrainingConfig().with_overrides({"target": "load"}).target == ["load"]

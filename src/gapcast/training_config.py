@@ -115,6 +115,12 @@ class TrainingConfig(BaseModel):
     training: TrainingParams = Field(default_factory=TrainingParams)
     resources: Resources = Field(default_factory=Resources)
 
+    @field_validator("target", "covariates", mode="before")
+    @classmethod
+    def _one_channel_is_a_list_of_one(cls, value: Any) -> Any:
+        # "target": "load" (or --set target=load) means the one channel, not a type error.
+        return [value] if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _known_model_and_valid_hyperparameters(self) -> TrainingConfig:
         # Imported here: the registry pulls in every strategy module (but not Keras).

@@ -99,3 +99,25 @@ def test_defaults_on_a_series_with_room_are_accepted(sessions: sessionmaker[Sess
         dataset = repository.import_dataset(session, table=table, name="full")
         check_windows(session, dataset, TrainingConfig())
         check_windows(session, dataset, config(336, 24))
+
+
+def test_a_jittered_clock_is_binned_as_the_worker_bins_it(sessions: sessionmaker[Session]) -> None:
+    # Hourly readings up to 10 minutes early or late: binned from the first reading, half of them
+    # would fall into the previous hour and leave a quarter of the hours empty, so no window with
+    # 90% of its lookback observed — but the worker's resample puts each on its nearest hour.
+    rng = np.random.default_rng(5)
+    jitter = pd.to_timedelta(rng.integers(-600, 601, 2000), unit="s")
+    stamps = pd.date_range("2020-01-01", periods=2000, freq="h", tz="UTC") + jitter
+    csv = pd.DataFrame({"timestamp": stamps, "level": np.arange(2000.0)}).to_csv(index=False)
+    table = read_table(csv.encode(), filename="jittered.csv")
+    cfg = TrainingConfig().with_overrides(
+        {"model": "linear", "lookback": 24, "horizon": 4, "min_observed": 0.9}
+    )
+    with transaction(sessions) as session:
+        dataset = repository.import_dataset(session, table=table, name="jittered")
+        assert dataset.frequency_ns == 3600 * 10**9
+        check_windows(session, dataset, cfg)
+    with sessions() as session:
+        frame = repository.load_dataset_frame(session, "jittered")
+    data = ProcessingPipeline.from_config(cfg.preprocessing).fit_transform(frame)
+    assert data.gap_report.n_gaps == 0 and len(data.train) > 1000

@@ -89,6 +89,14 @@ CASES: list[tuple[str, Any, str, int, str | None, str]] = [
         "greater than or equal to 1",
     ),
     (
+        "unknown target channel",
+        train(dataset="tiny", overrides={"target": "load"}),
+        "invalid_input",
+        1008,
+        "config.target[0]",
+        "dataset 'tiny' has no channel 'load'; its channels are 'value'",
+    ),
+    (
         "series too short",
         train(dataset="tiny", overrides={"model": "linear", "lookback": 48, "horizon": 24}),
         "invalid_input",

@@ -66,6 +66,19 @@ def resolve_config(
     return config, row
 
 
+def check_channels(dataset: Dataset, config: TrainingConfig) -> None:
+    """Refuse a target or covariate the dataset does not have (the worker would fail on it)."""
+    names = [s.name for s in dataset.series]
+    for field, wanted in (("target", config.target or []), ("covariates", config.covariates)):
+        for i, name in enumerate(wanted):
+            if name not in names:
+                raise InvalidInput(
+                    f"dataset {dataset.name!r} has no channel {name!r}; its channels are "
+                    f"{', '.join(map(repr, names))}",
+                    field=f"config.{field}[{i}]",
+                )
+
+
 def check_length(dataset: Dataset, config: TrainingConfig) -> None:
     """Refuse a series whose training part cannot hold one window, or whose test part cannot hold
     one horizon; finer checks (gaps, the resolved season) happen in the worker."""
@@ -118,6 +131,7 @@ def submit(recorder: EventRecorder, settings: Settings, request: TrainRequest, r
     with recorder.sessions() as session:
         dataset = repository.get_dataset(session, request.dataset)
         config, _ = resolve_config(session, request.config, request.overrides)
+        check_channels(dataset, config)
         check_length(dataset, config)
         check_windows(session, dataset, config)
     created: list[Run] = []

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from gapcast.db.points import load_points
 from gapcast.db.tables import Dataset
 from gapcast.errors import InvalidInput
+from gapcast.processing._time import NS_PER_DAY, round_step
 from gapcast.processing.config import SplitStep, WindowStep
+from gapcast.processing.resample import phase_shift
 from gapcast.processing.seasons import (
     Season,
     candidate_seasons,
@@ -53,7 +55,8 @@ def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) ->
     stamps = np.concatenate([load_points(conn, s.id)[0] for s in series])
     if len(stamps) == 0:
         return
-    observed = _observed_grid(stamps, freq_ns)
+    own = round_step(dataset.frequency_ns or freq_ns)
+    observed = _observed_grid(stamps, freq_ns, own=freq_ns == own)
     n = len(observed)
     # The split step's own arithmetic (processing/split.py) on the grid.
     n_test = max(1, round(n * split.test))
@@ -95,9 +98,9 @@ def possible_lookbacks(window: WindowStep, freq_ns: int) -> list[int]:
 
 def _grid_freq(dataset: Dataset, config: TrainingConfig) -> int | None:
     """The step of the grid the windows run on: the dataset's, or a coarser resample's."""
-    freq_ns = dataset.frequency_ns
-    if not freq_ns:
+    if not dataset.frequency_ns:
         return None
+    freq_ns = round_step(dataset.frequency_ns)  # as the resample step rounds a stored step
     for step in config.preprocessing:
         if step.step == "resample" and step.freq is not None:
             try:
@@ -107,9 +110,14 @@ def _grid_freq(dataset: Dataset, config: TrainingConfig) -> int | None:
     return int(freq_ns)
 
 
-def _observed_grid(stamps: NDArray[np.int64], freq_ns: int) -> NDArray[np.bool_]:
-    """(T,) True where some point falls in that step of a grid starting at the first point."""
-    slots = (stamps - stamps.min()) // freq_ns
+def _observed_grid(stamps: NDArray[np.int64], freq_ns: int, own: bool) -> NDArray[np.bool_]:
+    """(T,) True where some point falls in that step of the grid, binned as the worker's
+    resample step bins it (on the data's ``own`` step, bins follow the readings' phase)."""
+    first = int(stamps.min())
+    origin = first - first % NS_PER_DAY
+    shift = phase_shift(stamps, freq_ns, origin) if own else 0
+    slots = (stamps - origin + shift) // freq_ns
+    slots -= slots.min()
     observed = np.zeros(int(slots.max()) + 1, dtype=bool)
     observed[slots] = True
     return observed

@@ -59,9 +59,12 @@ def content_hash(timestamps_ns: NDArray[np.int64], values: NDArray[np.float64]) 
 
 
 def median_step_ns(timestamps_ns: NDArray[np.int64]) -> int | None:
+    """The dataset's step, as the resample step infers it (None for a single point)."""
+    from gapcast.processing._time import infer_frequency
+
     if len(timestamps_ns) < 2:
         return None
-    return int(np.median(np.diff(timestamps_ns)))
+    return infer_frequency(timestamps_ns)
 
 
 # --- datasets -------------------------------------------------------------------------------

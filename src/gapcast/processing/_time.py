@@ -64,7 +64,7 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
             f"received {np.unique(ts).size}",
             field="timestamp",
         )
-    return _round_step(int(np.median(steps)))
+    return round_step(int(np.median(steps)))
 
 
 # Units a logger's period is a whole number of, largest first.
@@ -75,7 +75,7 @@ _UNITS = (NS_PER_DAY, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3)
 STEP_TOLERANCE = 0.02
 
 
-def _round_step(step: int) -> int:
+def round_step(step: int) -> int:
     """``step`` rounded to a whole number of the largest unit within :data:`STEP_TOLERANCE`."""
     for unit in _UNITS:
         whole = round(step / unit) * unit

@@ -21,7 +21,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.processing._time import NS_PER_DAY, format_duration, infer_frequency, parse_duration
+from gapcast.processing._time import (
+    NS_PER_DAY,
+    format_duration,
+    infer_frequency,
+    parse_duration,
+    round_step,
+)
 from gapcast.processing.base import FrameStep
 from gapcast.processing.frame import SeriesFrame
 
@@ -94,7 +100,10 @@ class Resample(FrameStep):
     def fit(self, frame: SeriesFrame) -> Resample:
         if frame.n_points == 0:
             raise InvalidInput(f"{self.where()}: the series is empty", field=self.field())
-        own = frame.freq_ns or (infer_frequency(frame.timestamps) if frame.n_points > 1 else None)
+        # A stored dataset's step, rounded as inferring it rounds (one stored before that
+        # rounding may say 901 s for a 15-minute meter).
+        own = round_step(frame.freq_ns) if frame.freq_ns else None
+        own = own or (infer_frequency(frame.timestamps) if frame.n_points > 1 else None)
         if self.freq is None:
             freq_ns = own or infer_frequency(frame.timestamps)
         else:
