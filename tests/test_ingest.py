@@ -87,12 +87,24 @@ def test_duplicates_error_by_default_and_merge_on_request() -> None:
     data = csv("timestamp,v\n2024-01-01,1\n2024-01-02,2\n2024-01-01,5")
     with pytest.raises(
         InvalidInput,
-        match=r"1 duplicate timestamp\(s\), first 2024-01-01T00:00:00\+00:00, at lines 2, 4",
+        match=r"1 duplicate timestamp\(s\) with different values, first "
+        r"2024-01-01T00:00:00\+00:00, at lines 2, 4",
     ):
         read_table(data, filename="x.csv")
     assert read_table(data, filename="x.csv", on_duplicate="mean").values.tolist() == [[3.0, 2.0]]
     last = read_table(data, filename="x.csv", on_duplicate="last")
     assert last.values.tolist() == [[5.0, 2.0]] and last.duplicates_merged == 1
+
+
+def test_rows_repeated_whole_are_dropped_and_a_clash_among_them_is_named() -> None:
+    # Overlapping exports repeat rows, empty cells included: nothing to choose between.
+    data = csv("timestamp,a,b\n2024-01-01,1,\n2024-01-02,2,3\n2024-01-01,1,\n2024-01-02,2,3")
+    table = read_table(data, filename="x.csv")
+    assert table.timestamps_ns.size == 2 and table.duplicates_merged == 2
+    np.testing.assert_array_equal(table.values, [[1, 2], [np.nan, 3]])
+    clash = csv("timestamp,a\n2024-01-01,1\n2024-01-02,2\n2024-01-01,1\n2024-01-02,2.5")
+    with pytest.raises(InvalidInput, match=r"1 duplicate .* first 2024-01-02T.* at lines 3, 5"):
+        read_table(clash, filename="x.csv")
 
 
 def test_size_and_point_limits() -> None:

@@ -388,11 +388,20 @@ def _resolve_duplicates(
     if len(dup) == 0:
         return sorted_ts, values[:, order], 0
     if on_duplicate == "error":
-        rows = np.sort(order[np.unique(np.concatenate([dup - 1, dup]))])
-        when = pd.Timestamp(int(sorted_ts[dup[0]]), tz="UTC").isoformat()
+        # A row repeated whole (overlapping exports) is dropped: there is nothing to choose.
+        ordered = values[:, order]
+        now, before = ordered[:, dup], ordered[:, dup - 1]
+        same = np.all((now == before) | (np.isnan(now) & np.isnan(before)), axis=0)
+        if same.all():
+            keep = np.ones(len(sorted_ts), dtype=bool)
+            keep[dup] = False
+            return sorted_ts[keep], ordered[:, keep], len(dup)
+        clash = dup[~same]
+        rows = np.sort(order[np.unique(np.concatenate([clash - 1, clash]))])
+        when = pd.Timestamp(int(sorted_ts[clash[0]]), tz="UTC").isoformat()
         raise InvalidInput(
-            f"{len(dup)} duplicate timestamp(s), first {when}, at {_where(kind, rows)}; "
-            "choose how to merge them with --on-duplicate mean|last",
+            f"{len(clash)} duplicate timestamp(s) with different values, first {when}, at "
+            f"{_where(kind, rows)}; choose how to merge them with --on-duplicate mean|last",
             field="on_duplicate",
         )
     frame = pd.DataFrame(values[:, order].T)
