@@ -70,6 +70,10 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     assert 0 <= forecast["outage"]["probability"] <= 1
     code, out = invoke("predict", run_id, "--db", db_url)
     assert code == 0 and "outage of" in out and "steps within the horizon" in out, out
+    # At 80 columns every time is printed whole, and every quantile column's number too.
+    first = forecast["forecast"][0]
+    assert first["timestamp"][:10] + " 00:00" in out, out
+    assert f"{first['co2_ppm_p90']:.4g}" in out, out
 
     # Recent rows from a CSV, once as exported by a European spreadsheet: the same forecast.
     lines = sample_csv.read_text().splitlines()

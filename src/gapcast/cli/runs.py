@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -470,9 +471,18 @@ def predict_command(
         return
     rows = result["forecast"]
     columns = list(rows[0]) if rows else ["timestamp"]
-    table = Table(*columns, title=f"forecast of run {result['run_id'][:8]} ({result['source']})")
+    # Light borders: a forecast has many columns (a P10/P50/P90 trio per target) for 80 chars.
+    table = Table(
+        title=f"forecast of run {result['run_id'][:8]} ({result['source']})", box=box.SIMPLE_HEAD
+    )
+    for c in columns:
+        # The time is what a row is read by: never truncated, whatever the terminal's width.
+        if c == "timestamp":
+            table.add_column(c, no_wrap=True, min_width=16)
+        else:
+            table.add_column(c, justify="right", overflow="fold")
     for row in rows:
-        table.add_row(*(str(row[c])[:19] if c == "timestamp" else number(row[c]) for c in columns))
+        table.add_row(*(_when(row[c]) if c == "timestamp" else number(row[c]) for c in columns))
     console.print(table)
     outage = result.get("outage")
     if outage:
@@ -482,6 +492,12 @@ def predict_command(
             f"{outage['probability']:.2f} ({expected}; threshold {outage['threshold']:.2f})",
             highlight=False,
         )
+
+
+def _when(iso: str) -> str:
+    """'2024-04-29 23:15' from an ISO time in UTC (seconds only when there are some)."""
+    text = str(iso)[:19].replace("T", " ")
+    return text[:16] if text.endswith(":00") and len(text) == 19 else text
 
 
 def _csv_columns(
