@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -224,14 +224,14 @@ def _parse_timestamps(
             naive = ~text.str.contains(_OFFSET).to_numpy()
     bad = parsed.isna().to_numpy()
     if bad.any():
-        rows = np.flatnonzero(bad)
-        first = str(column.iloc[int(rows[0])])
-        raise InvalidInput(
-            f"timestamp column {name!r}: cannot parse {len(rows)} value(s) as {expected} at "
-            f"{_where(kind, rows)} (first: {first!r})"
-            + ("" if time_format else "; give the format with time_format (--time-format)"),
-            field="timestamp_column",
-            rows=_file_rows(kind, rows, 100),
+        hint = "" if time_format else "; give the format with time_format (--time-format)"
+        _refuse_times(
+            column,
+            np.flatnonzero(bad),
+            name,
+            kind,
+            f"cannot parse {{n}} value(s) as {expected}",
+            hint,
         )
     if timezone is not None and naive.any():
         parsed = _localize(parsed, naive, timezone, column, name, kind)
@@ -270,47 +270,50 @@ def _localize(
     wall = parsed[naive].dt.tz_convert(None)
     either = np.ones(len(wall), dtype=bool)  # a repeated time is not a skipped one
     skipped = wall.dt.tz_localize(timezone, ambiguous=either, nonexistent="NaT").isna().to_numpy()
-    rows = np.flatnonzero(naive)[skipped]
-    if rows.size:
-        raise InvalidInput(
-            f"timestamp column {name!r}: {rows.size} time(s) that do not exist in {timezone} "
-            f"(the clocks skipped them) at {_where(kind, rows)} "
-            f"(first: {str(column.iloc[int(rows[0])])!r})",
-            field="timestamp_column",
-            rows=_file_rows(kind, rows, 100),
-        )
+    if skipped.any():
+        what = f"{{n}} time(s) that do not exist in {timezone} (the clocks skipped them)"
+        _refuse_times(column, np.flatnonzero(naive)[skipped], name, kind, what)
     try:
         local = wall.dt.tz_localize(timezone, ambiguous="infer")
     except ValueError as exc:  # pandas' AmbiguousTimeError is a ValueError
         twice = wall.dt.tz_localize(timezone, ambiguous="NaT").isna().to_numpy()
-        rows = np.flatnonzero(naive)[twice]
-        raise InvalidInput(
-            f"timestamp column {name!r}: {rows.size} time(s) happen twice in {timezone} (the "
-            f"clocks went back) and the rows' order cannot tell which is which, at "
-            f"{_where(kind, rows)} (first: {str(column.iloc[int(rows[0])]) if rows.size else ''!r})"
-            "; write them with their UTC offset",
-            field="timestamp_column",
-            rows=_file_rows(kind, rows, 100),
-        ) from exc
+        what = (
+            f"{{n}} time(s) happen twice in {timezone} (the clocks went back) and the rows' "
+            "order cannot tell which is which,"
+        )
+        rows = np.flatnonzero(naive)[twice] if twice.any() else np.flatnonzero(naive)
+        _refuse_times(column, rows, name, kind, what, "; write them with their UTC offset", exc)
     out = parsed.copy()
     out[naive] = local.dt.tz_convert("UTC").to_numpy()
     return out
+
+
+def _refuse_times(
+    column: pd.Series,
+    rows: NDArray[np.intp],
+    name: str,
+    kind: Literal["csv", "parquet"],
+    what: str,
+    hint: str = "",
+    cause: BaseException | None = None,
+) -> NoReturn:
+    """Refuse the file for the time column's ``rows``: ``what`` (with ``{n}``, their count), where
+    they are, the first as written, and the ``hint`` that fixes it."""
+    raise InvalidInput(
+        f"timestamp column {name!r}: {what.format(n=len(rows))} at {_where(kind, rows)} "
+        f"(first: {str(column.iloc[int(rows[0])])!r}){hint}",
+        field="timestamp_column",
+        rows=_file_rows(kind, rows, 100),
+    ) from cause
 
 
 def _refuse_out_of_range(
     column: pd.Series, bad: NDArray[np.bool_], name: str, kind: Literal["csv", "parquet"]
 ) -> None:
     """Times outside what a nanosecond timestamp holds (years 1677-2262) are refused by row."""
-    if not bad.any():
-        return
-    rows = np.flatnonzero(bad)
-    raise InvalidInput(
-        f"timestamp column {name!r}: {len(rows)} value(s) outside the supported range "
-        f"{_FIRST.date()} to {_LAST.date()} at {_where(kind, rows)} "
-        f"(first: {str(column.iloc[int(rows[0])])!r})",
-        field="timestamp_column",
-        rows=_file_rows(kind, rows, 100),
-    )
+    if bad.any():
+        what = f"{{n}} value(s) outside the supported range {_FIRST.date()} to {_LAST.date()}"
+        _refuse_times(column, np.flatnonzero(bad), name, kind, what)
 
 
 def _parse_values(

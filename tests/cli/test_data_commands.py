@@ -84,38 +84,13 @@ def test_import_a_european_export_and_errors_keep_bracketed_headers(
 ) -> None:
     f = tmp_path / "export.csv"
     f.write_text("Zeitstempel;Leistung [kW]\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")
-    wrong = runner.invoke(
-        app,
-        [
-            "import",
-            str(f),
-            "--db",
-            db_url,
-            "--timestamp-column",
-            "Zeitstempel",
-            "--time-format",
-            "%d.%m.%Y %H:%M",
-        ],
-    )
+    base = ["import", str(f), "--db", db_url, "--timestamp-column", "Zeitstempel"]
+    wrong = runner.invoke(app, [*base, "--time-format", "%d.%m.%Y %H:%M"])
     # The header's unit in brackets is printed as written, not eaten as console markup.
     assert wrong.exit_code == 2 and "column 'Leistung [kW]'" in wrong.stderr
     assert "(--decimal ,)" in wrong.stderr
-    result = runner.invoke(
-        app,
-        [
-            "import",
-            str(f),
-            "--db",
-            db_url,
-            "--timestamp-column",
-            "Zeitstempel",
-            "--decimal",
-            ",",
-            "--time-format",
-            "%d.%m.%Y %H:%M",
-            "--json",
-        ],
-    )
+    options = ["--decimal", ",", "--time-format", "%d.%m.%Y %H:%M", "--json"]
+    result = runner.invoke(app, [*base, *options])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["points"] == 2
     dst = tmp_path / "dst.csv"
