@@ -100,14 +100,17 @@ class Resample(FrameStep):
     def fit(self, frame: SeriesFrame) -> Resample:
         if frame.n_points == 0:
             raise InvalidInput(f"{self.where()}: the series is empty", field=self.field())
-        # A stored dataset's step, rounded as inferring it rounds (one stored before that
-        # rounding may say 901 s for a 15-minute meter).
-        own = round_step(frame.freq_ns) if frame.freq_ns else None
-        own = own or (infer_frequency(frame.timestamps) if frame.n_points > 1 else None)
+        # The series' own step: a stored dataset's, rounded as inferring it rounds (one stored
+        # before that rounding may say 901 s for a 15-minute meter), else inferred — from the
+        # first rows only when it is just compared with a requested step.
+        own: int | None = round_step(frame.freq_ns) if frame.freq_ns else None
         if self.freq is None:
             freq_ns = own or infer_frequency(frame.timestamps)
+            own = freq_ns
         else:
             freq_ns = parse_duration(self.freq, field=self.field("freq"), where=self.where())
+            if own is None and frame.n_points > 1:
+                own = infer_frequency(frame.timestamps[: PHASE_SAMPLE + 1])
         first = int(frame.timestamps[0])
         origin = first - first % NS_PER_DAY
         # Only a series put on its own frequency has bins that follow its phase: aggregating into
