@@ -221,7 +221,8 @@ def _parse_timestamps(
                 parsed = pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-            naive = ~text.str.contains(_OFFSET).to_numpy()
+            if timezone is not None:  # a regex over every row: only when it matters
+                naive = ~text.str.contains(_OFFSET).to_numpy()
     bad = parsed.isna().to_numpy()
     if bad.any():
         hint = "" if time_format else "; give the format with time_format (--time-format)"
