@@ -63,35 +63,40 @@ def freq_text(value: object) -> str:
     return f"{seconds * 1000:g} ms"
 
 
+# How a CSV is read: shared by ``import`` and ``predict --csv``, which read files alike.
+TimestampColumnOption = Annotated[str | None, typer.Option(help="Name of the time column")]
+DecimalOption = Annotated[str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (1,5)")]
+TimeFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        help="strftime format of the time column, e.g. '%d.%m.%Y %H:%M' "
+        "(default: ISO 8601 or epoch seconds)"
+    ),
+]
+TimezoneOption = Annotated[
+    str | None,
+    typer.Option(
+        help="IANA time zone of times without an offset, e.g. Europe/Berlin (default: UTC)"
+    ),
+]
+
+
 @handle_errors
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file", show_default=False)],
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Dataset name (default: file stem)")
     ] = None,
-    timestamp_column: Annotated[str | None, typer.Option(help="Name of the time column")] = None,
+    timestamp_column: TimestampColumnOption = None,
     on_duplicate: Annotated[
         str, typer.Option(help="What to do with repeated timestamps: error, mean or last")
     ] = "error",
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite a dataset of that name")
     ] = False,
-    decimal: Annotated[
-        str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (1,5)")
-    ] = ".",
-    time_format: Annotated[
-        str | None,
-        typer.Option(
-            help="strftime format of the time column, e.g. '%d.%m.%Y %H:%M' "
-            "(default: ISO 8601 or epoch seconds)"
-        ),
-    ] = None,
-    timezone: Annotated[
-        str | None,
-        typer.Option(
-            help="IANA time zone of times without an offset, e.g. Europe/Berlin (default: UTC)"
-        ),
-    ] = None,
+    decimal: DecimalOption = ".",
+    time_format: TimeFormatOption = None,
+    timezone: TimezoneOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,

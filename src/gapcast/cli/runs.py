@@ -32,7 +32,13 @@ from gapcast.cli.common import (
     handle_errors,
 )
 from gapcast.cli.common import settings as load_settings
-from gapcast.cli.data import decimal_mark
+from gapcast.cli.data import (
+    DecimalOption,
+    TimeFormatOption,
+    TimestampColumnOption,
+    TimezoneOption,
+    decimal_mark,
+)
 from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.cli.progress import duration, number, summary_table, verdict_line, warning_lines
 from gapcast.errors import InvalidInput, NotFound
@@ -443,18 +449,10 @@ def predict_command(
             "give the time you want the forecast from"
         ),
     ] = None,
-    timestamp_column: Annotated[
-        str | None, typer.Option(help="Name of the CSV's time column (as for import)")
-    ] = None,
-    decimal: Annotated[
-        str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (as for import)")
-    ] = ".",
-    time_format: Annotated[
-        str | None, typer.Option(help="strftime format of the CSV's times (as for import)")
-    ] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="IANA time zone of times without an offset (as for import)")
-    ] = None,
+    timestamp_column: TimestampColumnOption = None,
+    decimal: DecimalOption = ".",
+    time_format: TimeFormatOption = None,
+    timezone: TimezoneOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
