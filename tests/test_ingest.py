@@ -71,6 +71,38 @@ def test_non_numeric_values_name_column_and_lines() -> None:
     assert err.value.field == "columns.b"
 
 
+def test_missing_value_markers_of_common_exports_are_empty_cells() -> None:
+    # pandas.read_csv's defaults: Excel's #N/A, R's NA, a database's NULL, ...
+    markers = ["#N/A", "N/A", "NA", "NULL", "null", "None", "nan", "<NA>", "n/a", ""]
+    rows = "".join(f"2024-01-{i + 1:02d},{m}\n" for i, m in enumerate(markers))
+    table = read_table(csv(f"timestamp,v\n{rows}2024-01-31,7"), filename="x.csv")
+    assert np.isnan(table.values[0, :-1]).all() and table.values[0, -1] == 7.0
+    assert table.missing_cells == {"v": len(markers)}
+    # A dash is not one of them: refused by line rather than silently read as missing.
+    with pytest.raises(InvalidInput, match=r"line 3 \(first: '-'\)"):
+        read_table(csv("timestamp,v\n2024-01-01,1\n2024-01-02,-"), filename="x.csv")
+
+
+def test_thousands_separators_are_refused_with_the_reason() -> None:
+    with pytest.raises(InvalidInput, match=r"'12,345\.6'\); thousands separators are not read"):
+        read_table(csv('timestamp,v\n2024-01-01,"12,345.6"\n'), filename="x.csv")
+
+
+def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
+    # Unquoted, 12,345.6 is two fields on every row: pandas alone would make the time column an
+    # index and read 12 as the time and 345.6 as the value.
+    with pytest.raises(
+        InvalidInput,
+        match=r"2 row\(s\) have more fields than the header's 2 at "
+        r"lines 2, 3 \(first: '2024-01-01,12,345.6'\)",
+    ) as info:
+        read_table(csv("timestamp,v\n2024-01-01,12,345.6\n2024-01-02,13,000.1\n"), filename="x.csv")
+    assert info.value.field == "file"
+    # A delimiter at the end of every line (empty extra fields) loses nothing.
+    table = read_table(csv("timestamp,v,\n2024-01-01,12,\n2024-01-02,13,\n"), filename="x.csv")
+    assert table.values.tolist() == [[12.0, 13.0]] and table.channels == ["v"]
+
+
 def test_empty_file_and_header_only() -> None:
     with pytest.raises(InvalidInput, match="the file is empty"):
         read_table(b"  \n", filename="x.csv")

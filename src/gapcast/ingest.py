@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -23,6 +24,15 @@ OnDuplicate = Literal["error", "mean", "last"]
 # The decimal mark of a CSV's numbers: European exports write 1,5 (and separate columns by ';').
 DecimalMark = Literal[".", ","]
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
+# Cells that mean "no reading": pandas.read_csv's default missing-value strings (what Excel,
+# R and database exports write), so a file pandas reads cleanly imports the same way.
+MISSING_TOKENS = frozenset(
+    {
+        *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"),
+        *("1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+    }
+)
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
 _UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
@@ -109,13 +119,47 @@ def _read_frame(
             f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
             field="file",
         ) from exc
+    sep = _delimiter(text, decimal)
     try:
         # Everything as text first: types are decided per column below, with row-level errors.
-        return pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, sep=_delimiter(text, decimal)
-        )
+        # index_col=False: with more fields on every row than in the header, pandas would
+        # otherwise take the first column as an index and shift every value one column left.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, sep=sep, index_col=False
+            )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _refuse_extra_fields(text, sep)
+    last = str(frame.columns[-1])
+    if frame.shape[1] > 1 and last.startswith("Unnamed: ") and not frame[last].str.strip().any():
+        # A delimiter at the end of the header too: a nameless, empty column, not a series.
+        frame = frame.iloc[:, :-1]
+    return frame
+
+
+def _refuse_extra_fields(text: str, sep: str) -> None:
+    """Rows with more fields than the header lose what pandas drops past it: refused by line
+    unless every extra field is empty (a delimiter at the end of each line, which some exports
+    write)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    width = len(next(reader, []))
+    lines, first = [], ""
+    for row in reader:
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            lines.append(reader.line_num)
+            first = first or sep.join(row)
+    if lines:
+        raise InvalidInput(
+            f"{len(lines)} row(s) have more fields than the header's {width} at "
+            f"{_where('csv', np.asarray(lines) - 2)} (first: {first!r}); a number written with a "
+            "thousands separator or a decimal comma in a comma-separated file splits in two: "
+            "quote it, or export the numbers without separators",
+            field="file",
+            rows=lines[:100],
+        )
 
 
 def _check_parquet_footer(data: bytes, max_points: int | None) -> None:
@@ -325,7 +369,7 @@ def _parse_values(
         values[~np.isfinite(values)] = np.nan
         return values
     text = column.astype(str).str.strip()
-    empty = text.isin(("", "nan", "NaN", "NA", "null", "None")) | column.isna()
+    empty = text.isin(MISSING_TOKENS) | column.isna()
     # With a decimal comma a '.' is never part of a number (no guessing at thousands separators:
     # 1.234,5 is refused by row rather than read as 1.2345 or 1234.5).
     numeric = text.str.replace(",", ".", regex=False) if decimal == "," else text
@@ -340,11 +384,7 @@ def _parse_values(
             f"column {name!r}: {len(rows)} non-numeric value(s) at {_where(kind, rows)} "
             f"(first: {first!r})"
             + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
-            + (
-                "; numbers with a decimal comma need decimal=',' (--decimal ,)"
-                if decimal == "." and _DECIMAL_COMMA.match(first.strip())
-                else ""
-            ),
+            + _number_hint(first.strip(), decimal),
             field=f"columns.{name}",
             rows=_file_rows(kind, rows, 100),
         )
@@ -352,6 +392,17 @@ def _parse_values(
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+def _number_hint(first: str, decimal: DecimalMark) -> str:
+    """What fixes the first value that did not read as a number, when its shape tells."""
+    if decimal == "." and _DECIMAL_COMMA.match(first):
+        return "; numbers with a decimal comma need decimal=',' (--decimal ,)"
+    if _THOUSANDS.match(first):
+        # Not guessed at: 1,234 is a thousand and some with a decimal point, one and a bit
+        # with a decimal comma.
+        return "; thousands separators are not read: export the numbers without them"
+    return ""
 
 
 MAX_NAME_LENGTH = 200  # of a dataset, series or config name (the database columns' size)
