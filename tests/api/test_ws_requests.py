@@ -102,7 +102,9 @@ CASES: list[tuple[str, Any, str, int, str | None, str]] = [
         "invalid_input",
         1008,
         "config.preprocessing",
-        "too short: 20 time steps",
+        "too short: 20 time steps; its training part (14 steps) cannot hold one window of "
+        "lookback 48, horizon 24. Use a smaller lookback/horizon (at most lookback 11 with "
+        "horizon 3) or more data",
     ),
 ]
 

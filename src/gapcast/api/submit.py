@@ -117,9 +117,13 @@ def check_length(dataset: Dataset, config: TrainingConfig) -> None:
             if train_steps < lookback + horizon
             else f"its test part ({test_steps} steps) cannot hold one horizon of {horizon}"
         )
+        # The largest sizes that would fit, so the fix is one retry, not a search.
+        fit_h = min(horizon, test_steps, max(train_steps // 3, 1))
+        fit_l = min(lookback, train_steps - fit_h)
+        example = f" (at most lookback {fit_l} with horizon {fit_h})" if fit_l >= 1 else ""
         raise InvalidInput(
             f"dataset {dataset.name!r} is too short: {steps} time steps; {part}. Use a smaller "
-            "lookback/horizon or more data",
+            f"lookback/horizon{example} or more data",
             field="config.preprocessing",
         )
 
