@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -74,6 +75,37 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     first = forecast["forecast"][0]
     assert first["timestamp"][:10] + " 00:00" in out, out
     assert f"{first['co2_ppm_p90']:.4g}" in out, out
+    # Headers a reader can take in: P10 for the only target's quantile, P(gap) and yes/no.
+    assert "times in UTC" in out and " P10 " in out and "P(gap)" in out, out
+    assert "co2_ppm_p10" not in out and "gap_expected" not in out, out
+
+    # With --timezone the table's times are wall-clock times there, and so is --start.
+    local = pd.Timestamp(first["timestamp"]).tz_convert("America/New_York")
+    code, out = invoke("predict", run_id, "--db", db_url, "--timezone", "America/New_York")
+    assert code == 0 and "times in America/New_York" in out, out
+    assert local.strftime("%Y-%m-%d %H:%M") in out, out
+    wall = local.strftime("%Y-%m-%dT%H:%M")
+    code, out = invoke(
+        "predict",
+        run_id,
+        "--db",
+        db_url,
+        "--start",
+        wall,
+        "--timezone",
+        "America/New_York",
+        "--json",
+    )
+    assert code == 0, out
+    assert json.loads(out)["forecast"] == forecast["forecast"]
+    for when, why in (
+        ("2024-03-10T02:30", "does not exist in America/New_York (the clocks skipped it)"),
+        ("2024-11-03T01:30", "2024-11-03T01:30:00-04:00 or 2024-11-03T01:30:00-05:00"),
+    ):
+        code, out = invoke(
+            "predict", run_id, "--db", db_url, "--start", when, "--timezone", "America/New_York"
+        )
+        assert code == 2 and why in " ".join(out.split()), out
 
     # Recent rows from a CSV, once as exported by a European spreadsheet: the same forecast.
     lines = sample_csv.read_text().splitlines()

@@ -42,7 +42,7 @@ from gapcast.cli.data import (
 from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.cli.progress import duration, number, summary_table, verdict_line, warning_lines
 from gapcast.errors import InvalidInput, NotFound
-from gapcast.ingest import DecimalMark
+from gapcast.ingest import DecimalMark, check_timezone
 
 runs_app = typer.Typer(
     help="List, inspect, label, compare, follow, cancel, export and delete training runs."
@@ -444,9 +444,9 @@ def predict_command(
     start: Annotated[
         str | None,
         typer.Option(
-            help="When the forecast begins, e.g. 2024-05-01T12:00 (UTC unless an offset is "
-            "given); default: the step after the last point. During an outage still going on, "
-            "give the time you want the forecast from"
+            help="When the forecast begins, e.g. 2024-05-01T12:00 (in --timezone, else UTC, "
+            "unless an offset is given); default: the step after the last point. During an "
+            "outage still going on, give the time you want the forecast from"
         ),
     ] = None,
     timestamp_column: TimestampColumnOption = None,
@@ -460,27 +460,35 @@ def predict_command(
 ) -> None:
     """Forecast the next horizon steps with a finished run's model."""
     data = None
+    if timezone is not None:
+        timezone = check_timezone(timezone)
     if csv is not None:
         data = _csv_columns(csv, timestamp_column, decimal_mark(decimal), time_format, timezone)
+    if start is not None and timezone is not None:
+        start = _local_start(start, timezone)
     with open_backend(server, token, load_settings(db).database_url) as backend:
         result = backend.predict(resolve_run_id(backend, run), data, start)
     if as_json:
-        print_json(result)
+        print_json(result)  # machine-readable: times stay UTC ISO 8601, columns as the API names
         return
     rows = result["forecast"]
     columns = list(rows[0]) if rows else ["timestamp"]
+    targets = [c for c in columns if c != "timestamp" and c not in GAP_COLUMNS]
+    targets = [c for c in targets if _quantile_of(c, targets) is None]
     # Light borders: a forecast has many columns (a P10/P50/P90 trio per target) for 80 chars.
+    zone = timezone or "UTC"
     table = Table(
-        title=f"forecast of run {result['run_id'][:8]} ({result['source']})", box=box.SIMPLE_HEAD
+        title=f"forecast of run {result['run_id'][:8]} ({result['source']}; times in {zone})",
+        box=box.SIMPLE_HEAD,
     )
     for c in columns:
         # The time is what a row is read by: never truncated, whatever the terminal's width.
         if c == "timestamp":
             table.add_column(c, no_wrap=True, min_width=16)
         else:
-            table.add_column(c, justify="right", overflow="fold")
+            table.add_column(_header(c, targets), justify="right", overflow="fold")
     for row in rows:
-        table.add_row(*(_when(row[c]) if c == "timestamp" else number(row[c]) for c in columns))
+        table.add_row(*(_cell(c, row[c], timezone) for c in columns))
     console.print(table)
     outage = result.get("outage")
     if outage:
@@ -492,10 +500,70 @@ def predict_command(
         )
 
 
-def _when(iso: str) -> str:
-    """'2024-04-29 23:15' from an ISO time in UTC (seconds only when there are some)."""
+# predict's gap columns, named for the table: the probability of no data, and whether it passes
+# the classifier's stored threshold.
+GAP_COLUMNS = {"p_gap": "P(gap)", "gap_expected": "gap?"}
+
+
+def _header(column: str, targets: list[str]) -> str:
+    """A column's table header: a quantile column of the only target is just 'P10' (the target's
+    name, as long as a meter's, would fill the 80 columns four times over)."""
+    if column in GAP_COLUMNS:
+        return GAP_COLUMNS[column]
+    level = _quantile_of(column, targets)
+    if level is None:
+        return column
+    return f"P{level}" if len(targets) == 1 else f"{column[: -len(level) - 2]} P{level}"
+
+
+def _quantile_of(column: str, columns: list[str]) -> str | None:
+    """'10' for 'load_p10' when 'load' is one of ``columns`` (a target's quantile), else None."""
+    name, _, level = column.rpartition("_p")
+    return level if name in columns and level.isdigit() else None
+
+
+def _cell(column: str, value: Any, timezone: str | None) -> str:
+    if column == "timestamp":
+        return _when(value, timezone)
+    if column == "p_gap":
+        return f"{value:.2f}"
+    if column == "gap_expected":
+        return "yes" if value else "no"
+    return number(value)
+
+
+def _when(iso: str, timezone: str | None = None) -> str:
+    """'2024-04-29 23:15' from an ISO time in UTC, shown in ``timezone`` when given (seconds only
+    when there are some)."""
+    if timezone is not None:
+        iso = pd.Timestamp(iso).tz_convert(timezone).isoformat()
     text = str(iso)[:19].replace("T", " ")
     return text[:16] if text.endswith(":00") and len(text) == 19 else text
+
+
+def _local_start(start: str, timezone: str) -> str:
+    """``--start`` without an offset read as a wall-clock time in ``timezone``."""
+    try:
+        when = pd.Timestamp(start)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"start: cannot read {start!r} as a time such as 2024-05-01T12:00", field="start"
+        ) from exc
+    if when.tzinfo is not None:
+        return start
+    if pd.isna(when.tz_localize(timezone, ambiguous=True, nonexistent="NaT")):
+        raise InvalidInput(
+            f"start: {start!r} does not exist in {timezone} (the clocks skipped it)", field="start"
+        )
+    try:
+        return when.tz_localize(timezone, ambiguous="raise").isoformat()
+    except ValueError as exc:
+        first, second = (when.tz_localize(timezone, ambiguous=a).isoformat() for a in (True, False))
+        raise InvalidInput(
+            f"start: {start!r} happens twice in {timezone} (the clocks went back); give its "
+            f"offset: {first} or {second}",
+            field="start",
+        ) from exc
 
 
 def _csv_columns(
