@@ -292,3 +292,19 @@ def test_time_zone_errors_name_the_rows() -> None:
     with pytest.raises(InvalidInput, match="not an IANA time zone") as info:
         read_table(spring, filename="x.csv", timezone="Mars/Olympus")
     assert info.value.field == "timezone"
+
+
+def test_gzip_compressed_csv_reads_as_the_csv_and_its_size_limit_holds_inflated() -> None:
+    import gzip
+
+    text = "timestamp,v\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 29))
+    plain = read_table(text.encode(), filename="x.csv")
+    packed = read_table(gzip.compress(text.encode()), filename="export.CSV.gz")
+    assert packed.values.tolist() == plain.values.tolist()
+    assert packed.timestamps_ns.tolist() == plain.timestamps_ns.tolist()
+    # 10 MB of zeros packs into ~10 kB: refused while inflating, past the limit.
+    bomb = gzip.compress(b"timestamp,v\n" + b"0" * 10_000_000)
+    with pytest.raises(TooLarge, match=r"x\.csv\.gz inflates to more than the limit of 1,000,000"):
+        read_table(bomb, filename="x.csv.gz", max_bytes=1_000_000)
+    with pytest.raises(InvalidInput, match=r"x\.csv\.gz is not a readable gzip file"):
+        read_table(text.encode(), filename="x.csv.gz")

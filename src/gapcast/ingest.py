@@ -7,9 +7,11 @@ leaves a half-imported dataset behind.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -95,7 +97,31 @@ def _kind_of(filename: str) -> Literal["csv", "parquet"]:
         return "parquet"
     if suffix in (".csv", ".txt", ".tsv", ""):
         return "csv"
-    raise InvalidInput(f"unsupported file type {suffix!r}: expected .csv or .parquet", field="file")
+    raise InvalidInput(
+        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz) or .parquet", field="file"
+    )
+
+
+def _decompress(data: bytes, filename: str, max_bytes: int | None) -> tuple[bytes, str]:
+    """A ``.gz`` file's content and its name without the suffix; other files as they are. The
+    size limit holds for the content, checked as it is inflated (a small file can hold gigabytes
+    of zeros)."""
+    if not filename.lower().endswith(".gz"):
+        return data, filename
+    out = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+                if max_bytes is not None and out.tell() > max_bytes:
+                    raise TooLarge(
+                        f"{filename} inflates to more than the limit of {max_bytes:,} bytes "
+                        "(GAPCAST_MAX_UPLOAD_BYTES)",
+                        field="file",
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidInput(f"{filename} is not a readable gzip file: {exc}", field="file") from exc
+    return out.getvalue(), filename[:-3]
 
 
 def _read_frame(
@@ -496,6 +522,7 @@ def read_table(
             "(GAPCAST_MAX_UPLOAD_BYTES)",
             field="file",
         )
+    data, filename = _decompress(data, filename, max_bytes)
     kind = _kind_of(filename)
     df = _read_frame(data, kind, max_points, decimal)
     if len(df) == 0:
