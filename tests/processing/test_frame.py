@@ -53,6 +53,21 @@ def test_from_pandas_rejects_text_columns_and_missing_timestamp() -> None:
         SeriesFrame.from_pandas(pd.DataFrame({"timestamp": ["2024-01-01"], "name": ["x"]}))
     with pytest.raises(InvalidInput, match="timestamp"):
         SeriesFrame.from_pandas(pd.DataFrame({"x": [1.0]}))
+    # Two datetime columns and neither named as a time: which one is meant is not guessed.
+    two = pd.date_range("2024-01-01", periods=2, freq="h")
+    with pytest.raises(InvalidInput, match="one column of datetime type"):
+        SeriesFrame.from_pandas(pd.DataFrame({"a": two, "b": two, "x": [1.0, 2.0]}))
+
+
+def test_from_pandas_finds_the_time_by_type_then_by_name() -> None:
+    times = pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC")
+    expected = SeriesFrame.from_pandas(pd.DataFrame({"timestamp": times, "x": [1.0, 2.0, 3.0]}))
+    by_type = pd.DataFrame({"x": [1.0, 2.0, 3.0], "when": times})  # df.reset_index(names=...)
+    by_name = pd.DataFrame({"Date": times.strftime("%Y-%m-%d %H:%M"), "x": [1.0, 2.0, 3.0]})
+    for df in (by_type, by_name):
+        frame = SeriesFrame.from_pandas(df)
+        assert frame.channels == ("x",)
+        np.testing.assert_array_equal(frame.timestamps, expected.timestamps)
 
 
 def test_validation_of_shapes_and_channels() -> None:

@@ -126,20 +126,23 @@ class SeriesFrame:
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame, freq_ns: int | None = None) -> SeriesFrame:
-        """A frame from a DataFrame with a ``timestamp`` column (or a DatetimeIndex) and numeric
-        value columns. Tz-aware times are converted to UTC; naive times are taken as UTC."""
+        """A frame from a DataFrame with a time column and numeric value columns. The time is a
+        ``timestamp`` column, else a DatetimeIndex, else the only column of datetime type, else
+        a column named as ``gapcast import`` looks for (time, datetime, date, ts). Tz-aware
+        times are converted to UTC; naive times are taken as UTC."""
         import pandas as pd
 
-        if "timestamp" in df.columns:
-            times = df["timestamp"]
-            data = df.drop(columns="timestamp")
+        name = _time_column(df)
+        if name is not None:
+            times = df[name]
+            data = df.drop(columns=name)
         elif isinstance(df.index, pd.DatetimeIndex):
             times = df.index.to_series()
             data = df
         else:
             raise InvalidInput(
-                "expected a 'timestamp' column or a DatetimeIndex, "
-                f"received columns {list(df.columns)}",
+                "expected a 'timestamp' column (or time, datetime, date, ts), a DatetimeIndex or "
+                f"one column of datetime type, received columns {list(df.columns)}",
                 field="timestamp",
             )
         try:
@@ -246,3 +249,23 @@ class SeriesFrame:
             f"SeriesFrame(channels={list(self.channels)}, n_points={self.n_points}, "
             f"freq_ns={self.freq_ns}, split={self.split})"
         )
+
+
+def _time_column(df: pd.DataFrame) -> Any | None:
+    """The column holding the times (see ``SeriesFrame.from_pandas``), None for the index."""
+    import pandas as pd
+
+    from gapcast.ingest import TIMESTAMP_NAMES
+
+    if "timestamp" in df.columns:
+        return "timestamp"
+    if isinstance(df.index, pd.DatetimeIndex):
+        return None
+    typed = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])]
+    if len(typed) == 1:
+        return typed[0]
+    for wanted in TIMESTAMP_NAMES:
+        for column in df.columns:
+            if str(column).strip().lower() == wanted:
+                return column
+    return None
