@@ -85,9 +85,10 @@ def train(
 ) -> RunResult:
     """Train a forecaster (and a gap classifier when the data has large gaps).
 
-    ``data``: a SeriesFrame, a DataFrame with a ``timestamp`` column and value columns, or the
-    name (or id) of a dataset stored in gapcast's database (``database_url``, default from
-    settings). ``config``: a TrainingConfig or a dict of its fields; defaults fill the rest.
+    ``data``: a SeriesFrame, a DataFrame with a time column (``SeriesFrame.from_pandas``) and
+    value columns, or the name (or id) of a dataset stored in gapcast's database
+    (``database_url``, default from settings). ``config``: a TrainingConfig or a dict of its
+    fields; defaults fill the rest.
     """
     from gapcast.model_training.ml_runner import MLRunner
 
