@@ -26,6 +26,7 @@ from gapcast.training_config import TrainingConfig
 
 if TYPE_CHECKING:
     from gapcast.model_training.gap_predict import GapPredictor
+    from gapcast.processing.pipeline import History
 
 BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
 
@@ -148,18 +149,19 @@ class TrainedModel:
     ) -> tuple[ModelBatch, int]:
         """Model inputs of a forecast from ``start`` (see :meth:`predict`) and its origin's
         timestamp in ns."""
-        batch, _, start_ns = self._prepare(recent, start)
-        return batch, start_ns
+        batch, _, history = self._prepare(recent, start)
+        return batch, history.start_ns
 
     def _prepare(
         self, recent: pd.DataFrame | SeriesFrame, start: Any
-    ) -> tuple[ModelBatch, F64 | None, int]:
-        """:meth:`prepare`, with the recent-error interval factors of the forecast."""
+    ) -> tuple[ModelBatch, F64 | None, History]:
+        """:meth:`prepare`, with the recent-error interval factors of the forecast and the
+        prepared history."""
         context = self.forecaster.context_steps
         history = self.pipeline.history(_frame(recent, "recent"), _start_ns(start), context=context)
         batch = self.pipeline.model_batch(history.frame, np.array([history.origin]))
         factors = self.forecaster.recent_factors([history.frame], [history.origin])
-        return batch, factors, history.start_ns
+        return batch, factors, history
 
     def predict(self, recent: pd.DataFrame | SeriesFrame, start: Any = None) -> pd.DataFrame:
         """Forecast the ``horizon`` grid steps from ``start`` using the rows of ``recent`` before
@@ -178,11 +180,12 @@ class TrainedModel:
         figure for the whole forecast, repeated on each row; absent for gap classifiers stored
         by older versions).
         """
-        frame = _frame(recent, "recent")
-        batch, factors, start_ns = self._prepare(frame, start)
+        batch, factors, history = self._prepare(_frame(recent, "recent"), start)
+        start_ns = history.start_ns
         point, quantiles = self.forecaster.forecast_with_quantiles(batch, factors)
-        ts = batch.target_ts
-        out = pd.DataFrame({"timestamp": pd.to_datetime(ts[0], unit="ns", utc=True)})
+        # Grid points named as people name them (a monthly grid's by the month's first day).
+        ts = self.pipeline.grid_labels(batch.target_ts[0])
+        out = pd.DataFrame({"timestamp": pd.to_datetime(ts, unit="ns", utc=True)})
         levels = self.forecaster.intervals.quantiles if self.forecaster.intervals else ()
         for i, name in enumerate(self.targets):
             out[name] = point[0, :, i]
@@ -190,9 +193,12 @@ class TrainedModel:
                 for level, values in zip(levels, quantiles, strict=True):
                     out[f"{name}_{quantile_name(level)}"] = values[0, :, i]
         if self.gap is not None:
-            history = self._observed_grid(frame, start_ns)
             p_gap, p_outage = self.gap.predict(
-                history, np.array([start_ns]), self.freq_ns, self.lookback, self.horizon
+                self._observed_lookback(history),
+                np.array([start_ns]),
+                self.freq_ns,
+                self.lookback,
+                self.horizon,
             )
             out["p_gap"] = p_gap[0]
             out["gap_expected"] = p_gap[0] >= self.gap.threshold
@@ -227,16 +233,16 @@ class TrainedModel:
             "outage": outage,
         }
 
-    def _observed_grid(self, frame: SeriesFrame, first_target: int) -> np.ndarray:
-        """(lookback,) whether any target was really measured at each grid step of the lookback
-        before ``first_target``."""
-        start = first_target - self.lookback * self.freq_ns
-        rows = [frame.channel_index(t) for t in self.targets]
-        measured = np.asarray(frame.mask)[rows].any(axis=0)
-        ts = np.asarray(frame.timestamps)[measured]
-        bins = (ts[(ts >= start) & (ts < first_target)] - start) // self.freq_ns
+    def _observed_lookback(self, history: History) -> np.ndarray:
+        """(lookback,) whether any target was really measured at each grid step of the lookback,
+        on the grid the forecaster read (binned as training binned: by the readings' phase, by
+        calendar month); steps before the history's first are unobserved."""
+        rows = [history.frame.channel_index(t) for t in self.targets]
+        measured = np.asarray(np.asarray(history.frame.mask)[rows].any(axis=0), bool)
+        steps = np.arange(history.origin - self.lookback, history.origin)
+        inside = (steps >= 0) & (steps < measured.size)
         grid = np.zeros(self.lookback, bool)
-        grid[bins.astype(np.int64)] = True
+        grid[inside] = measured[steps[inside]]
         return grid
 
     def to_bytes(self) -> bytes:

@@ -173,3 +173,29 @@ def test_covariates_train_and_predict_end_to_end(hourly: Any, tiny_config: Any) 
     assert not np.allclose(model.predict(flipped)["load"], forecast["load"])
     with pytest.raises(InvalidInput, match="temp"):
         model.predict(df.drop(columns="temp"))
+
+
+def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> None:
+    """A monthly series keeps one value per month through training and predict, and its
+    forecast names months by their first day (a 31-day grid merged months and drifted)."""
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2012-01-01", periods=144, freq="MS", tz="UTC")
+    t = np.arange(144)
+    df = pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "sales": 100 + t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, 144),
+        }
+    )
+    cfg = tiny_config("linear", epochs=1)
+    cfg["preprocessing"][-1] = {"step": "window", "lookback": 24, "horizon": 4}
+    result = gapcast.train(df, cfg)
+    assert result.gap_report.missing_points == 0
+    model = gapcast.load_model(result)
+    forecast = model.predict(df)
+    expected = pd.date_range("2024-01-01", periods=4, freq="MS", tz="UTC")
+    assert forecast["timestamp"].tolist() == expected.tolist()
+    # From a month named by its first day, with the months before it only.
+    earlier = model.predict(df, start="2023-06-01")
+    assert earlier["timestamp"].iloc[0] == pd.Timestamp("2023-06-01", tz="UTC")
+    assert np.isfinite(earlier["sales"]).all()

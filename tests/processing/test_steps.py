@@ -221,3 +221,40 @@ def test_inverse_values_on_model_shaped_outputs() -> None:
     np.testing.assert_allclose(back[..., 0], 3 * ts / HOUR + 1)
     with pytest.raises(InvalidInput, match="timestamps of shape"):
         trend.inverse_values(np.zeros((2, 2, 1)), ts[:, :1], [1])
+
+
+def months(first: str, count: int, day: str = "start") -> np.ndarray:
+    stamps = pd.date_range(first, periods=count, freq="MS" if day == "start" else "ME")
+    return np.asarray(stamps.as_unit("ns").asi8, np.int64)
+
+
+@pytest.mark.parametrize("day", ["start", "end"])
+def test_monthly_readings_get_one_grid_point_per_calendar_month(day: str) -> None:
+    from gapcast.processing._time import MONTH_NS, infer_frequency
+
+    ts = months("2013-12-01", 130, day)  # 10 years and more: a 31-day step merged 3 months
+    values = np.arange(130, dtype=float)
+    keep = np.ones(130, bool)
+    keep[[40, 41]] = False  # two months without a reading
+    frame = SeriesFrame.from_arrays(ts[keep], values[keep], ["a"])
+    assert infer_frequency(frame.timestamps) == MONTH_NS
+    step = Resample().fit(frame)
+    out = step.transform(frame)
+    assert out.n_points == 130 and out.freq_ns == MONTH_NS
+    np.testing.assert_array_equal(out.values[0][keep], values[keep])
+    assert out.mask[0].tolist() == keep.tolist()
+    # Every grid point lies in its reading's month; shown as the first of that month.
+    grid_months = out.timestamps.astype("datetime64[ns]").astype("datetime64[M]")
+    assert (grid_months == ts.astype("datetime64[ns]").astype("datetime64[M]")).all()
+    assert step.labels(out.timestamps).tolist() == months("2013-12-01", 130).tolist()
+    # A forecast start names its month by its first instant (or by the grid point itself).
+    may = int(pd.Timestamp("2024-05-01").value)
+    assert step.on_grid(may) == int(out.timestamps[0]) + 125 * MONTH_NS
+    assert step.on_grid(may + 3_600 * 10**9) is None
+
+
+def test_four_weekly_readings_are_not_monthly() -> None:
+    from gapcast.processing._time import infer_frequency
+
+    ts = np.arange(60, dtype=np.int64) * 28 * 86_400 * 10**9
+    assert infer_frequency(ts) == 28 * 86_400 * 10**9

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from gapcast.db.points import load_points
 from gapcast.db.tables import Dataset
 from gapcast.errors import InvalidInput
-from gapcast.processing._time import NS_PER_DAY, round_step
+from gapcast.processing._time import round_step
 from gapcast.processing.config import SplitStep, WindowStep
-from gapcast.processing.resample import phase_shift
+from gapcast.processing.resample import bin_numbers, grid_origin, phase_shift
 from gapcast.processing.seasons import (
     Season,
     candidate_seasons,
@@ -113,10 +113,9 @@ def _grid_freq(dataset: Dataset, config: TrainingConfig) -> int | None:
 def _observed_grid(stamps: NDArray[np.int64], freq_ns: int, own: bool) -> NDArray[np.bool_]:
     """(T,) True where some point falls in that step of the grid, binned as the worker's
     resample step bins it (on the data's ``own`` step, bins follow the readings' phase)."""
-    first = int(stamps.min())
-    origin = first - first % NS_PER_DAY
+    origin = grid_origin(int(stamps.min()), freq_ns)
     shift = phase_shift(stamps, freq_ns, origin) if own else 0
-    slots = (stamps - origin + shift) // freq_ns
+    slots = bin_numbers(stamps, freq_ns, origin, shift)
     slots -= slots.min()
     observed = np.zeros(int(slots.max()) + 1, dtype=bool)
     observed[slots] = True

@@ -25,6 +25,7 @@ from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
 from gapcast.ingest import DecimalMark, OnDuplicate, read_file
+from gapcast.processing._time import MONTH_NS
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -56,6 +57,8 @@ def freq_text(value: object) -> str:
     if value is None:
         return "–"
     seconds = pd.Timedelta(str(value)).total_seconds()
+    if seconds * 10**9 == MONTH_NS:
+        return "1 month"  # monthly data: binned by calendar month
     for unit, size in STEP_UNITS:
         if seconds >= size and seconds % size == 0:
             count = int(seconds // size)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from gapcast.errors import InvalidInput
 
 NS_PER_DAY = 86_400 * 1_000_000_000
+# The grid step of monthly data: the mean Gregorian month (365.2425 / 12 days). Months are 28-31
+# days long, so no fixed step bins them one to one; a monthly series is binned by calendar month
+# instead (``Resample``), on grid points this far apart, which stay inside their months.
+MONTH_NS = 2_629_746 * 1_000_000_000
+# A series is monthly when its readings' typical step is a month and nearly every reading has a
+# calendar month of its own (a 4-weekly cycle puts two readings in one month once a year: 12 of
+# 13 readings, under the share).
+MONTHLY_STEPS = (27 * NS_PER_DAY, 32 * NS_PER_DAY)
+MONTHLY_SHARE = 0.95
 
 
 def parse_duration(value: str, *, field: str | None = None, where: str = "duration") -> int:
@@ -34,7 +43,9 @@ def parse_duration(value: str, *, field: str | None = None, where: str = "durati
 
 
 def format_duration(ns: int) -> str:
-    """The shortest pandas-style spelling of ``ns`` ('1h', '15min', '7D')."""
+    """The shortest pandas-style spelling of ``ns`` ('1h', '15min', '7D'; '1 month')."""
+    if ns == MONTH_NS:
+        return "1 month"
     for unit, size in (("D", NS_PER_DAY), ("h", 3_600 * 10**9), ("min", 60 * 10**9)):
         if ns % size == 0:
             return f"{ns // size}{unit}"
@@ -64,7 +75,31 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
             f"received {np.unique(ts).size}",
             field="timestamp",
         )
-    return round_step(int(np.median(steps)))
+    median = int(np.median(steps))
+    if MONTHLY_STEPS[0] <= median <= MONTHLY_STEPS[1] and is_monthly(ts):
+        return MONTH_NS
+    return round_step(median)
+
+
+def month_number(timestamps_ns: ArrayLike) -> NDArray[np.int64]:
+    """Calendar months since January 1970 (UTC) of int64 nanosecond timestamps."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    months = ts.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    return np.asarray(months, np.int64)
+
+
+def month_start(months: ArrayLike) -> NDArray[np.int64]:
+    """Nanoseconds of the first instant of each calendar month numbered as by ``month_number``."""
+    starts = np.asarray(months, np.int64).astype("datetime64[M]").astype("datetime64[ns]")
+    return np.asarray(starts.astype(np.int64), np.int64)
+
+
+def is_monthly(timestamps_ns: ArrayLike) -> bool:
+    """Whether sorted readings follow calendar months (see :data:`MONTHLY_SHARE`)."""
+    months = np.unique(month_number(timestamps_ns))
+    distinct = np.unique(np.asarray(timestamps_ns, np.int64)).size
+    # Two readings in one month fold into one value: a finer series, or a 4-weekly one.
+    return months.size > 1 and months.size >= MONTHLY_SHARE * distinct
 
 
 # Units a logger's period is a whole number of, largest first.
@@ -76,7 +111,10 @@ STEP_TOLERANCE = 0.02
 
 
 def round_step(step: int) -> int:
-    """``step`` rounded to a whole number of the largest unit within :data:`STEP_TOLERANCE`."""
+    """``step`` rounded to a whole number of the largest unit within :data:`STEP_TOLERANCE`
+    (a month, :data:`MONTH_NS`, stays one)."""
+    if step == MONTH_NS:
+        return step
     for unit in _UNITS:
         whole = round(step / unit) * unit
         if whole > 0 and abs(step - whole) <= STEP_TOLERANCE * step:

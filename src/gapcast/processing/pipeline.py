@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.processing._time import format_duration
+from gapcast.processing._time import MONTH_NS, format_duration
 from gapcast.processing.base import FrameStep, Step, ValueStep
 from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import StepConfig
@@ -233,6 +233,13 @@ class ProcessingPipeline:
             with_targets=with_targets,
         )
 
+    def grid_labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Grid points as shown to people (:meth:`Resample.labels`)."""
+        self._require_fitted()
+        resample = self.frame_steps[0]
+        assert isinstance(resample, Resample)
+        return resample.labels(grid_ns)
+
     def history(
         self,
         frame: SeriesFrame,
@@ -259,14 +266,17 @@ class ProcessingPipeline:
         assert isinstance(resample, Resample)
         freq = resample.freq_ns_
         if start_ns is None:
-            last_bin = resample.grid_index(int(frame.timestamps[-1]))
-            start_ns = resample.origin_ns_ + (last_bin + 1) * freq
-        elif (start_ns - resample.origin_ns_) % freq:
-            raise InvalidInput(
-                f"start must lie on the model's {format_duration(freq)} grid, received "
-                f"{_iso(start_ns)}",
-                field="start",
-            )
+            start_ns = resample.grid_point(int(frame.timestamps[-1])) + freq
+        else:
+            on_grid = resample.on_grid(start_ns)
+            if on_grid is None:
+                rule = (
+                    "be the first instant of a month (UTC): the model's grid is monthly"
+                    if freq == MONTH_NS
+                    else f"lie on the model's {format_duration(freq)} grid"
+                )
+                raise InvalidInput(f"start must {rule}, received {_iso(start_ns)}", field="start")
+            start_ns = on_grid
         lookback = self.window.lookback
         # Fill steps read a few neighbours: a margin past the lookback keeps the tail exact.
         first = start_ns - (lookback + context + MAX_FILL_MARGIN) * freq

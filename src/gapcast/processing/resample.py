@@ -11,6 +11,12 @@ moved half a period away from that phase (:func:`phase_shift`): jittered samples
 bin of the grid point nearest to them, and samples at a constant offset (readings at half past)
 keep the grid point before them. Samples spread over the period (aggregating finer data into
 coarser bins, or irregular data) keep pandas' bins.
+
+Monthly data (:data:`~gapcast.processing._time.MONTH_NS`) is binned by calendar month: months
+are 28-31 days long, and a fixed 31-day step put two months into one bin every four or five
+years. Its grid points are a mean month apart from the middle of the first month, so each lies
+inside its own month (within a few days of the middle) and every fixed-step computation
+downstream holds.
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
 from gapcast.processing._time import (
+    MONTH_NS,
     NS_PER_DAY,
     format_duration,
     infer_frequency,
+    month_number,
+    month_start,
     parse_duration,
     round_step,
 )
@@ -43,11 +52,36 @@ PHASE_CONCENTRATION = 0.5
 PHASE_SAMPLE = 100_000  # timestamps the phase is estimated from, at most (evenly spaced)
 
 
+def bin_numbers(
+    timestamps: NDArray[np.int64], freq: int, origin: int, shift: int
+) -> NDArray[np.int64]:
+    """The grid step (from ``origin``) each timestamp is binned into: by calendar month on a
+    monthly grid, else into ``[g - shift, g - shift + freq)`` for grid point ``g``."""
+    ts = np.asarray(timestamps, dtype=np.int64)
+    if freq == MONTH_NS:
+        out: NDArray[np.int64] = month_number(ts) - int(month_number(np.int64(origin)))
+        return out
+    bins = ts - origin
+    bins += shift
+    bins //= freq
+    return bins
+
+
+def grid_origin(first: int, freq: int) -> int:
+    """The fitted grid's first point for a series starting at ``first``: midnight UTC of its day,
+    or the middle of its month on a monthly grid."""
+    if freq == MONTH_NS:
+        return int(month_start(month_number(np.int64(first)))) + MONTH_NS // 2
+    return first - first % NS_PER_DAY
+
+
 def phase_shift(timestamps: NDArray[np.int64], freq: int, origin: int) -> int:
     """Nanoseconds to add to a timestamp before flooring it to the grid, so that bins are centred
     on where the samples typically fall within the period: 0 (pandas' bins) when they do not
     cluster, ``freq // 2`` (the nearest grid point) when they cluster on the grid points; between
     ``-freq // 4`` and ``3 * freq // 4``."""
+    if freq == MONTH_NS:
+        return 0  # binned by calendar month, wherever in it the readings fall
     ts = np.asarray(timestamps, dtype=np.int64)
     if ts.size > PHASE_SAMPLE:
         ts = ts[np.linspace(0, ts.size - 1, PHASE_SAMPLE).astype(np.int64)]
@@ -91,10 +125,31 @@ class Resample(FrameStep):
 
     def grid_index(self, ts_ns: int) -> int:
         """The grid step (from the fitted origin) a sample at ``ts_ns`` is binned into."""
-        return (int(ts_ns) - self.origin_ns_ + self.shift_ns_) // self.freq_ns_
+        stamp = np.asarray([ts_ns], np.int64)
+        return int(bin_numbers(stamp, self.freq_ns_, self.origin_ns_, self.shift_ns_)[0])
+
+    def grid_point(self, ts_ns: int) -> int:
+        """The grid point a sample at ``ts_ns`` is binned into."""
+        return self.origin_ns_ + self.grid_index(ts_ns) * self.freq_ns_
+
+    def on_grid(self, ts_ns: int) -> int | None:
+        """The grid point a forecast start at ``ts_ns`` names: itself when it is one, on a
+        monthly grid also the first instant of its month; None when it names none."""
+        if self.freq_ns_ != MONTH_NS:
+            return int(ts_ns) if (int(ts_ns) - self.origin_ns_) % self.freq_ns_ == 0 else None
+        point = self.grid_point(ts_ns)
+        return point if int(ts_ns) in (point, self.bin_start(point)) else None
+
+    def labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:
+        """How grid points are shown: themselves, a monthly grid's as the first of the month."""
+        if self.freq_ns_ == MONTH_NS:
+            return month_start(month_number(grid_ns))
+        return np.asarray(grid_ns, np.int64)
 
     def bin_start(self, grid_ns: int) -> int:
         """The earliest sample time binned into grid point ``grid_ns``."""
+        if self.freq_ns_ == MONTH_NS:
+            return int(month_start(month_number(np.int64(grid_ns))))
         return int(grid_ns) - self.shift_ns_
 
     def fit(self, frame: SeriesFrame) -> Resample:
@@ -111,8 +166,7 @@ class Resample(FrameStep):
             freq_ns = parse_duration(self.freq, field=self.field("freq"), where=self.where())
             if own is None and frame.n_points > 1:
                 own = infer_frequency(frame.timestamps[: PHASE_SAMPLE + 1])
-        first = int(frame.timestamps[0])
-        origin = first - first % NS_PER_DAY
+        origin = grid_origin(int(frame.timestamps[0]), freq_ns)
         # Only a series put on its own frequency has bins that follow its phase: aggregating into
         # a coarser (or finer) grid keeps pandas' bins, which users compare against.
         shift = phase_shift(frame.timestamps, freq_ns, origin) if freq_ns == own else 0
@@ -126,9 +180,7 @@ class Resample(FrameStep):
         if frame.n_points == 0:
             raise InvalidInput(f"{self.where()}: the series is empty", field=self.field())
         # New data keeps the fitted grid's phase, so recent inputs line up with training windows.
-        bins = ts - origin
-        bins += self.shift_ns_
-        bins //= freq
+        bins = bin_numbers(ts, freq, origin, self.shift_ns_)
         first_bin = int(bins[0])
         bins -= first_bin
         n_grid = int(bins[-1]) + 1
