@@ -97,6 +97,22 @@ def test_infer_frequency_is_the_median_step() -> None:
         infer_frequency([5, 5])
 
 
+def test_irregular_readings_get_a_step_that_most_of_them_fill() -> None:
+    rng = np.random.default_rng(0)
+    minute = 60 * 10**9
+    # Events 10 minutes apart on average (Poisson): their median spacing is 7 minutes, a grid
+    # half empty; three mean spacings, rounded up to a round step, fill about 95% of it.
+    events = np.cumsum(rng.exponential(10 * minute, 5_000)).astype(np.int64)
+    step = infer_frequency(events)
+    assert step == 30 * minute
+    filled = np.unique(events // step).size / (events[-1] // step - events[0] // step + 1)
+    assert filled > 0.9
+    # A jittered 15-minute logger with an outage a day long is regular: its own step.
+    logger = np.arange(2_000) * 15 * minute + rng.integers(-20, 20, 2_000) * 10**9
+    logger = np.concatenate([logger[:900], logger[996:]])
+    assert infer_frequency(logger) == 15 * minute
+
+
 @pytest.mark.parametrize(
     ("text", "ns"),
     [("1h", HOUR), ("15min", 15 * 60 * 10**9), ("7D", 7 * 24 * HOUR), ("1W", 7 * 24 * HOUR)],

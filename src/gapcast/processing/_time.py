@@ -42,6 +42,18 @@ def parse_duration(value: str, *, field: str | None = None, where: str = "durati
     return ns
 
 
+# Readings are irregular (events, report-on-change sensors) when fewer than REGULAR_SHARE of the
+# steps between them lie within IRREGULAR_TOLERANCE of the median step: a logger's, jittered or
+# with outages, nearly all do; Poisson arrivals' about 1 in 6. At the median spacing half the
+# grid of such a series would be missing; in steps about IRREGULAR_SPACINGS mean spacings long
+# about e^-3 = 5% are (Poisson arrivals), and the readings in a step are aggregated.
+REGULAR_SHARE = 0.5
+IRREGULAR_TOLERANCE = 0.25
+IRREGULAR_SPACINGS = 3
+_ROUND_SECONDS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200)
+ROUND_STEPS = tuple(s * 10**9 for s in (*_ROUND_SECONDS, 10_800, 21_600, 43_200, 86_400, 604_800))
+
+
 def format_duration(ns: int) -> str:
     """The shortest pandas-style spelling of ``ns`` ('1h', '15min', '7D'; '1 month')."""
     if ns == MONTH_NS:
@@ -78,7 +90,20 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
     median = int(np.median(steps))
     if MONTHLY_STEPS[0] <= median <= MONTHLY_STEPS[1] and is_monthly(ts):
         return MONTH_NS
+    near = np.abs(steps - median) <= IRREGULAR_TOLERANCE * median
+    if float(np.mean(near)) < REGULAR_SHARE:
+        return irregular_step(steps, median)
     return round_step(median)
+
+
+def irregular_step(steps: NDArray[np.int64], median: int) -> int:
+    """The grid step of irregular readings: the round step nearest to
+    :data:`IRREGULAR_SPACINGS` mean spacings (outages, steps over ten medians, left out)."""
+    spacing = float(np.mean(steps[steps <= 10 * median]))
+    wanted = IRREGULAR_SPACINGS * spacing
+    if wanted > ROUND_STEPS[-1]:
+        return round_step(int(wanted))
+    return min(ROUND_STEPS, key=lambda s: abs(np.log(s / wanted)))
 
 
 def month_number(timestamps_ns: ArrayLike) -> NDArray[np.int64]:
