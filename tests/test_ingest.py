@@ -43,10 +43,25 @@ def test_unsorted_rows_are_sorted() -> None:
     assert table.values.tolist() == [[1.0, 2.0, 3.0]]
 
 
-def test_missing_timestamp_column_lists_columns() -> None:
-    with pytest.raises(InvalidInput, match=r"no timestamp column.*columns: when, v") as err:
+def test_missing_timestamp_column_lists_columns_and_names_the_one_that_looks_like_times() -> None:
+    with pytest.raises(
+        InvalidInput,
+        match=r"no timestamp column.*columns: when, v; 'when' looks like one: "
+        r"--timestamp-column 'when'",
+    ) as err:
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv")
     assert err.value.field == "timestamp_column"
+    # Numbers (epoch seconds or values: they look alike) and decimal commas are not suggested.
+    with pytest.raises(InvalidInput, match=r"columns: a, b\. Name it with --timestamp-column"):
+        read_table(csv("a;b\n1700000000;100,5\n1700000060;101,5"), filename="x.csv")
+
+
+def test_a_parquet_files_one_datetime_column_is_its_time_whatever_its_name() -> None:
+    df = pd.DataFrame({"Zeit": pd.date_range("2024-01-01", periods=3, freq="h"), "v": [1.0, 2, 3]})
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    table = read_table(buf.getvalue(), filename="x.parquet")
+    assert table.channels == ["v"] and table.values.tolist() == [[1.0, 2.0, 3.0]]
 
 
 def test_unknown_timestamp_column() -> None:

@@ -242,11 +242,37 @@ def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
         for column in columns:
             if column.strip().lower() == name:
                 return column
+    typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
+    if len(typed) == 1:
+        return typed[0]  # a Parquet file's one column of times, whatever its name
+    looks = [c for c in columns if _looks_like_times(df[c])]
+    hint = (
+        f"; {looks[0]!r} looks like one: --timestamp-column {looks[0]!r}"
+        if len(looks) == 1
+        else ". Name it with --timestamp-column"
+    )
     raise InvalidInput(
         "no timestamp column: expected a column named 'timestamp' (or time, datetime, date, ts); "
-        f"the file has columns: {', '.join(columns)}. Name it with --timestamp-column",
+        f"the file has columns: {', '.join(columns)}{hint}",
         field="timestamp_column",
     )
+
+
+def _looks_like_times(column: pd.Series, sample: int = 20) -> bool:
+    """Whether a text column's first values read as dates (numbers never do: epoch seconds and
+    measurements look alike)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    head = column.dropna().astype(str).str.strip()
+    head = head[head != ""].head(sample)
+    if head.empty or pd.to_numeric(head, errors="coerce").notna().any():
+        return False
+    if not head.str.contains(r"\d[-./:T ]\d|\d[-./ ][A-Za-z]", regex=True).all():
+        return False  # dateutil reads '100,5' as the year 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it infers a format per element
+        parsed = pd.to_datetime(head, errors="coerce", format="mixed", dayfirst=True)
+    return bool(parsed.notna().all() and parsed.dt.year.between(1800, 2200).all())
 
 
 def _parse_timestamps(
