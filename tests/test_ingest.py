@@ -143,6 +143,22 @@ def test_duplicates_error_by_default_and_merge_on_request() -> None:
     assert last.values.tolist() == [[5.0, 2.0]] and last.duplicates_merged == 1
 
 
+def test_the_repeated_hour_of_local_times_points_at_the_timezone_option() -> None:
+    # Wall-clock times across the end of summer time in Berlin, written without an offset.
+    stamps = pd.date_range("2024-10-27 01:30", "2024-10-27 03:30", freq="30min", tz="Europe/Berlin")
+    rows = "".join(f"{t:%Y-%m-%d %H:%M},{i}\n" for i, t in enumerate(stamps))
+    data = csv(f"timestamp,v\n{rows}")
+    with pytest.raises(
+        InvalidInput, match=r"summer time ends .* --timezone \(e\.g\. Europe/Berlin\)"
+    ):
+        read_table(data, filename="x.csv")
+    local = read_table(data, filename="x.csv", timezone="Europe/Berlin")
+    assert local.timestamps_ns.tolist() == stamps.as_unit("ns").asi8.tolist()
+    # Any other clash keeps the plain advice.
+    with pytest.raises(InvalidInput, match=r"different values.*lines 2, 3; choose how to merge"):
+        read_table(csv("timestamp,v\n2024-10-27 05:00,1\n2024-10-27 05:00,2"), filename="x.csv")
+
+
 def test_rows_repeated_whole_are_dropped_and_a_clash_among_them_is_named() -> None:
     # Overlapping exports repeat rows, empty cells included: nothing to choose between.
     data = csv("timestamp,a,b\n2024-01-01,1,\n2024-01-02,2,3\n2024-01-01,1,\n2024-01-02,2,3")

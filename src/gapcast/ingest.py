@@ -489,7 +489,10 @@ def _resolve_duplicates(
     order: NDArray[np.intp],
     on_duplicate: OnDuplicate,
     kind: Literal["csv", "parquet"],
+    read_as_utc: bool = True,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:
+    """Rows at one time: an error, their mean or the last. ``read_as_utc``: no time zone was
+    given, so times without an offset were read as UTC (a repeated local hour clashes)."""
     sorted_ts = ts[order]
     dup = np.flatnonzero(sorted_ts[1:] == sorted_ts[:-1]) + 1
     if len(dup) == 0:
@@ -506,9 +509,16 @@ def _resolve_duplicates(
         clash = dup[~same]
         rows = np.sort(order[np.unique(np.concatenate([clash - 1, clash]))])
         when = pd.Timestamp(int(sorted_ts[clash[0]]), tz="UTC").isoformat()
+        fix = "choose how to merge them with --on-duplicate mean|last"
+        if read_as_utc and _clocks_went_back(sorted_ts[clash]):
+            fix = (
+                "they fall in the hour clocks repeat when summer time ends (a Sunday, "
+                "01:00-02:59): local times need their zone, --timezone (e.g. Europe/Berlin); "
+                "else " + fix
+            )
         raise InvalidInput(
             f"{len(clash)} duplicate timestamp(s) with different values, first {when}, at "
-            f"{_where(kind, rows)}; choose how to merge them with --on-duplicate mean|last",
+            f"{_where(kind, rows)}; {fix}",
             field="on_duplicate",
         )
     frame = pd.DataFrame(values[:, order].T)
@@ -519,6 +529,13 @@ def _resolve_duplicates(
         merged.to_numpy(dtype=np.float64).T.copy(),
         len(dup),
     )
+
+
+def _clocks_went_back(times: NDArray[np.int64]) -> bool:
+    """Whether clashing times all lie where a local hour repeats: Europe's and North America's
+    clocks go back on a Sunday, repeating 02:00-02:59 or 01:00-01:59 (read as UTC)."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(times, unit="ns"))
+    return bool(((stamps.day_of_week == 6) & np.isin(stamps.hour, (1, 2))).all())
 
 
 def read_table(
@@ -575,7 +592,9 @@ def read_table(
             field=f"columns.{empty[0]}",
         )
     order = np.argsort(ts, kind="stable")
-    ts, values, merged = _resolve_duplicates(ts, values, order, on_duplicate, kind)
+    ts, values, merged = _resolve_duplicates(
+        ts, values, order, on_duplicate, kind, read_as_utc=not timezone
+    )
     names_units = [_split_unit(c) for c in value_names]
     for (channel, _), header in zip(names_units, value_names, strict=True):
         check_name(channel, what="column name", field=f"columns.{header[:40]}")
