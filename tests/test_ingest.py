@@ -184,7 +184,9 @@ def test_non_utf8_bytes() -> None:
 
 
 def test_unsupported_suffix() -> None:
-    with pytest.raises(InvalidInput, match=r"unsupported file type '.xlsx'"):
+    with pytest.raises(
+        InvalidInput, match=r"unsupported file type '.xlsx'.*; save the sheet as CSV"
+    ):
         read_table(b"abc", filename="x.xlsx")
 
 

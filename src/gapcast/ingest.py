@@ -97,8 +97,10 @@ def _kind_of(filename: str) -> Literal["csv", "parquet"]:
         return "parquet"
     if suffix in (".csv", ".txt", ".tsv", ""):
         return "csv"
+    spreadsheet = "; save the sheet as CSV" if suffix in (".xlsx", ".xls", ".ods") else ""
     raise InvalidInput(
-        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz) or .parquet", field="file"
+        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz) or .parquet{spreadsheet}",
+        field="file",
     )
 
 
