@@ -341,3 +341,26 @@ def test_gzip_compressed_csv_reads_as_the_csv_and_its_size_limit_holds_inflated(
         read_table(bomb, filename="x.csv.gz", max_bytes=1_000_000)
     with pytest.raises(InvalidInput, match=r"x\.csv\.gz is not a readable gzip file"):
         read_table(text.encode(), filename="x.csv.gz")
+
+
+def test_files_joined_with_their_headers_read_as_one_and_errors_keep_file_lines() -> None:
+    part = "timestamp,v\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n"
+    later = "timestamp,v\n2024-01-01 02:00,3\n2024-01-01 03:00,4\n"
+    table = read_table(csv(part + later), filename="x.csv")
+    assert table.values.tolist() == [[1.0, 2.0, 3.0, 4.0]]
+    local = read_table(
+        csv((part + later).replace(",", ";").replace(";1\n", ";1,5\n")),
+        filename="x.csv",
+        decimal=",",
+        time_format="%Y-%m-%d %H:%M",
+        timezone="Europe/Berlin",
+    )
+    assert local.values.tolist() == [[1.5, 2.0, 3.0, 4.0]]
+    assert local.timestamps_ns[0] == pd.Timestamp("2023-12-31T23:00Z").value
+    # Line 6 of the file (the header repeated on line 4 is not data but still a line).
+    with pytest.raises(InvalidInput, match=r"non-numeric value\(s\) at line 6 \(first: 'x'\)"):
+        read_table(csv(part + later.replace(",4\n", ",x\n")), filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\).* at line 5 "):
+        read_table(csv(part + later.replace("02:00", "soon")), filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"different values.* at lines 2, 5"):
+        read_table(csv(part + later.replace("02:00", "00:00")), filename="x.csv")

@@ -161,6 +161,11 @@ def _read_frame(
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _refuse_extra_fields(text, sep)
+    # Files joined with `cat` repeat the header line: a row that is the header is not data.
+    header = np.array([str(c) for c in frame.columns], dtype=object)
+    repeated = (frame.to_numpy(dtype=object) == header).all(axis=1)
+    if repeated.any():
+        frame = frame[~repeated]  # the index keeps each row's place in the file, for errors
     last = str(frame.columns[-1])
     if frame.shape[1] > 1 and last.startswith("Unnamed: ") and not frame[last].str.strip().any():
         # A delimiter at the end of the header too: a nameless, empty column, not a series.
@@ -398,12 +403,19 @@ def _refuse_times(
 ) -> NoReturn:
     """Refuse the file for the time column's ``rows``: ``what`` (with ``{n}``, their count), where
     they are, the first as written, and the ``hint`` that fixes it."""
+    at = _positions(column, rows)
     raise InvalidInput(
-        f"timestamp column {name!r}: {what.format(n=len(rows))} at {_where(kind, rows)} "
+        f"timestamp column {name!r}: {what.format(n=len(rows))} at {_where(kind, at)} "
         f"(first: {str(column.iloc[int(rows[0])])!r}){hint}",
         field="timestamp_column",
-        rows=_file_rows(kind, rows, 100),
+        rows=_file_rows(kind, at, 100),
     ) from cause
+
+
+def _positions(column: pd.Series, rows: NDArray[np.intp]) -> NDArray[np.intp]:
+    """The file's row positions of a column's ``rows`` (the column's index keeps them past the
+    header lines dropped from a joined file)."""
+    return np.asarray(column.index.to_numpy()[rows], np.intp)
 
 
 def _refuse_out_of_range(
@@ -434,13 +446,14 @@ def _parse_values(
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
+        at = _positions(column, rows)
         raise InvalidInput(
-            f"column {name!r}: {len(rows)} non-numeric value(s) at {_where(kind, rows)} "
+            f"column {name!r}: {len(rows)} non-numeric value(s) at {_where(kind, at)} "
             f"(first: {first!r})"
             + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
             + _number_hint(first.strip(), decimal),
             field=f"columns.{name}",
-            rows=_file_rows(kind, rows, 100),
+            rows=_file_rows(kind, at, 100),
         )
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
@@ -492,9 +505,11 @@ def _resolve_duplicates(
     on_duplicate: OnDuplicate,
     kind: Literal["csv", "parquet"],
     read_as_utc: bool = True,
+    positions: NDArray[np.intp] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:
     """Rows at one time: an error, their mean or the last. ``read_as_utc``: no time zone was
-    given, so times without an offset were read as UTC (a repeated local hour clashes)."""
+    given, so times without an offset were read as UTC (a repeated local hour clashes);
+    ``positions``: each row's position in the file, when not its position here."""
     sorted_ts = ts[order]
     dup = np.flatnonzero(sorted_ts[1:] == sorted_ts[:-1]) + 1
     if len(dup) == 0:
@@ -510,6 +525,8 @@ def _resolve_duplicates(
             return sorted_ts[keep], ordered[:, keep], len(dup)
         clash = dup[~same]
         rows = np.sort(order[np.unique(np.concatenate([clash - 1, clash]))])
+        if positions is not None:
+            rows = positions[rows]
         when = pd.Timestamp(int(sorted_ts[clash[0]]), tz="UTC").isoformat()
         fix = "choose how to merge them with --on-duplicate mean|last"
         if read_as_utc and _clocks_went_back(sorted_ts[clash]):
@@ -595,7 +612,7 @@ def read_table(
         )
     order = np.argsort(ts, kind="stable")
     ts, values, merged = _resolve_duplicates(
-        ts, values, order, on_duplicate, kind, read_as_utc=not timezone
+        ts, values, order, on_duplicate, kind, not timezone, df.index.to_numpy()
     )
     names_units = [_split_unit(c) for c in value_names]
     for (channel, _), header in zip(names_units, value_names, strict=True):

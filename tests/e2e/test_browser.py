@@ -488,6 +488,12 @@ def test_predict_from_the_run_page(
     expect(rows).to_have_count(4)  # the horizon
     expect(page.locator("#predict-table")).to_contain_text("dataset's end")
     expect(page.locator("#predict-chart canvas")).to_have_count(1)
+    # The one target's quantiles are headed P10/P50/P90; the API's names are their titles.
+    headers = page.locator("#predict-table thead th")
+    expect(headers.filter(has_text=re.compile(r"^P10$"))).to_have_count(1)
+    expect(headers.filter(has_text=re.compile(r"^P90$"))).to_have_attribute(
+        "title", re.compile(r"_p90$")
+    )
     # From posted rows: a file of recent points.
     recent = tmp_path / "recent.csv"
     lines = SAMPLE_CSV.read_text().splitlines()

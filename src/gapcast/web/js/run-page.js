@@ -91,6 +91,24 @@ function drawBacktest(doc, run) {
     `<span class="swatch line${dashed ? " dashed" : ""}" style="--c: ${color}"></span>${escape(label)}`).join(" ");
 }
 
+// predict's gap columns as a reader names them (the API's names stay in each header's title).
+const GAP_HEADERS = { p_gap: "P(gap)", gap_expected: "gap?", p_outage: "P(outage)" };
+
+/** "P10" for the only target's load_p10 ("load P10" with several targets). */
+function columnHeader(column, targets) {
+  if (GAP_HEADERS[column]) return GAP_HEADERS[column];
+  const match = /^(.*)_p(\d+)$/.exec(column);
+  if (!match || !targets.includes(match[1])) return column;
+  return targets.length === 1 ? `P${match[2]}` : `${match[1]} P${match[2]}`;
+}
+
+function cellText(column, value) {
+  if (column === "timestamp") return escape(new Date(value).toLocaleString());
+  if (column === "gap_expected") return value ? "yes" : "no";
+  if (column === "p_gap" || column === "p_outage") return value == null ? "–" : value.toFixed(2);
+  return fmt(value);
+}
+
 /** POST /runs/{id}/predict from the dataset's end, or from the rows of a CSV file. */
 export async function predict(file = null) {
   if (!shown) return;
@@ -112,9 +130,8 @@ export async function predict(file = null) {
     const columns = Object.keys(out.forecast[0] || {});
     $("predict-table").innerHTML =
       `<caption>forecast of the next ${out.horizon} steps from the ${out.source === "dataset" ? "dataset's end" : "posted rows"}</caption>` +
-      `<thead><tr>${columns.map((c) => `<th>${escape(c)}</th>`).join("")}</tr></thead><tbody>` +
-      out.forecast.map((row) => `<tr>${columns.map((c) =>
-        `<td>${c === "timestamp" ? escape(new Date(row[c]).toLocaleString()) : fmt(row[c])}</td>`).join("")}</tr>`).join("") +
+      `<thead><tr>${columns.map((c) => `<th title="${escape(c)}">${escape(columnHeader(c, out.targets))}</th>`).join("")}</tr></thead><tbody>` +
+      out.forecast.map((row) => `<tr>${columns.map((c) => `<td>${cellText(c, row[c])}</td>`).join("")}</tr>`).join("") +
       "</tbody>";
   } catch (error) {
     showError("predict", error.message);
