@@ -162,8 +162,10 @@ def _read_frame(
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _refuse_extra_fields(text, sep)
     # Files joined with `cat` repeat the header line: a row that is the header is not data.
-    header = np.array([str(c) for c in frame.columns], dtype=object)
-    repeated = (frame.to_numpy(dtype=object) == header).all(axis=1)
+    header = [str(c) for c in frame.columns]
+    repeated = (frame.iloc[:, 0] == header[0]).to_numpy(copy=True)
+    if repeated.any():
+        repeated &= (frame.to_numpy(dtype=object) == np.array(header, dtype=object)).all(axis=1)
     if repeated.any():
         frame = frame[~repeated]  # the index keeps each row's place in the file, for errors
     last = str(frame.columns[-1])
