@@ -364,3 +364,35 @@ def test_files_joined_with_their_headers_read_as_one_and_errors_keep_file_lines(
         read_table(csv(part + later.replace("02:00", "soon")), filename="x.csv")
     with pytest.raises(InvalidInput, match=r"different values.* at lines 2, 5"):
         read_table(csv(part + later.replace("02:00", "00:00")), filename="x.csv")
+
+
+def test_missing_value_markers_far_outside_the_values_are_read_as_missing_and_said() -> None:
+    temps = [12.5 + (i % 7) * 0.5 for i in range(40)]
+    temps[5] = temps[17] = temps[30] = -9999.0  # a weather station's "no reading"
+    wind = [float(i % 13) for i in range(40)]
+    wind[8] = wind[9] = 999.9
+    power = [9000.0 + 10 * i for i in range(40)]
+    power[3] = power[4] = 9999.0  # a real reading among its neighbours: kept
+    rows = "".join(
+        f"2024-01-{1 + i // 24:02d}T{i % 24:02d}:00Z,{t},{w},{p}\n"
+        for i, (t, w, p) in enumerate(zip(temps, wind, power, strict=True))
+    )
+    table = read_table(csv(f"timestamp,temp,wind,power\n{rows}"), filename="x.csv")
+    assert np.isnan(table.values[0]).sum() == 3 and np.isnan(table.values[1]).sum() == 2
+    assert not np.isnan(table.values[2]).any() and table.values[2, 3] == 9999.0
+    assert table.missing_cells == {"temp": 3, "wind": 2, "power": 0}
+    assert table.notes == [
+        "'temp': 3 cells of -9999 read as missing (a missing-value marker far outside the "
+        "other values)",
+        "'wind': 2 cells of 999.9 read as missing (a missing-value marker far outside the "
+        "other values)",
+    ]
+    # Once is not a marker: a single wild value is the data's, to be seen, not hidden.
+    once = read_table(
+        csv(
+            "timestamp,v\n"
+            + "".join(f"2024-01-01T{i:02d}:00Z,{-9999 if i == 3 else i}\n" for i in range(20))
+        ),
+        filename="x.csv",
+    )
+    assert not np.isnan(once.values).any() and once.notes == []

@@ -72,6 +72,7 @@ class ParsedTable:
     source: str
     duplicates_merged: int = 0
     missing_cells: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what was read other than as written
 
     @property
     def point_count(self) -> int:
@@ -102,6 +103,14 @@ def _kind_of(filename: str) -> Literal["csv", "parquet"]:
         f"unsupported file type {suffix!r}: expected .csv (or .csv.gz) or .parquet{spreadsheet}",
         field="file",
     )
+
+
+def file_stem(filename: str) -> str:
+    """A dataset's default name: the file's name without folders and suffix ('.csv.gz' too)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.lower().endswith(".gz"):
+        base = base[:-3]
+    return base.rsplit(".", 1)[0] if "." in base.strip(".") else base
 
 
 def _decompress(data: bytes, filename: str, max_bytes: int | None) -> tuple[bytes, str]:
@@ -552,6 +561,33 @@ def _resolve_duplicates(
     )
 
 
+# Loggers and agencies (NOAA, buoys, weather stations) write a missing reading as a run of nines:
+# -9999, 999.9, 99999. Such a value is read as missing when it repeats and lies this many
+# interquartile ranges outside the other values' 1-99% range: a real reading is never that far.
+MARKER_MIN_COUNT = 2
+MARKER_DISTANCE = 10.0
+_NINES = re.compile(r"^9{2,}(?:\.9*)?$|^9+\.9+$")
+
+
+def _missing_markers(row: NDArray[np.float64]) -> list[tuple[float, int]]:
+    """(value, count) of each missing-value marker in one column's values."""
+    finite = row[np.isfinite(row)]
+    magnitudes = np.abs(finite)
+    candidates, counts = np.unique(finite[magnitudes >= 99], return_counts=True)
+    found = []
+    for value, count in zip(candidates, counts, strict=True):
+        if count < MARKER_MIN_COUNT or not _NINES.match(f"{abs(value):.10g}"):
+            continue
+        rest = finite[finite != value]
+        if rest.size < 10:
+            continue
+        lo, q1, q3, hi = np.percentile(rest, [1, 25, 75, 99])
+        reach = MARKER_DISTANCE * max(q3 - q1, 1e-9 * max(abs(lo), abs(hi), 1.0))
+        if value < lo - reach or value > hi + reach:
+            found.append((float(value), int(count)))
+    return found
+
+
 def _clocks_went_back(times: NDArray[np.int64]) -> bool:
     """Whether clashing times all lie where a local hour repeats: Europe's and North America's
     clocks go back on a Sunday, repeating 02:00-02:59 or 01:00-01:59 (read as UTC)."""
@@ -604,6 +640,14 @@ def read_table(
 
     ts = _parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
     values = np.vstack([_parse_values(df[c], c, kind, decimal) for c in value_names])
+    notes = []
+    for name, row in zip(value_names, values, strict=True):
+        for marker, count in _missing_markers(row):
+            row[row == marker] = np.nan
+            notes.append(
+                f"{name!r}: {count:,} cells of {marker:g} read as missing (a missing-value "
+                "marker far outside the other values)"
+            )
     empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
     if empty:
         listed = ", ".join(map(repr, empty[:_MAX_LISTED]))
@@ -629,6 +673,7 @@ def read_table(
         missing_cells={
             n: int(np.isnan(row).sum()) for (n, _), row in zip(names_units, values, strict=True)
         },
+        notes=notes,
     )
     if max_points is not None and table.point_count > max_points:
         raise TooLarge(

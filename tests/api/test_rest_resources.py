@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 
 import pandas as pd
@@ -64,7 +65,20 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         frame["v"] = range(5)
         frame.to_parquet(parquet)
         pq = http.post("/datasets", files={"file": ("p.parquet", parquet.getvalue())})
-        assert pq.status_code == 201 and pq.json()["name"] == "p"
+        assert pq.status_code == 201 and pq.json()["name"] == "p" and pq.json()["notes"] == []
+
+        # A gzipped export whose station wrote -9999 for "no reading": read, and said so.
+        rows = "".join(
+            f"2024-01-01T{h:02d}:00Z,{-9999 if h in (4, 9) else 10 + h % 5}\n" for h in range(24)
+        )
+        station = gzip.compress(f"timestamp,temp\n{rows}".encode())
+        marked = http.post("/datasets", files={"file": ("station.csv.gz", station)})
+        assert marked.status_code == 201, marked.text
+        assert marked.json()["name"] == "station" and marked.json()["points"] == 22
+        assert marked.json()["notes"] == [
+            "'temp': 2 cells of -9999 read as missing (a missing-value marker far outside the "
+            "other values)"
+        ]
 
         big = b"timestamp,value\n" + b"2024-01-01,1\n" * 200_000
         too_large = http.post("/datasets", files={"file": ("big.csv", big)})

@@ -597,6 +597,21 @@ def test_a_european_export_uploads_with_the_file_options(
     assert dataset["points"] == 9 and dataset["start"].startswith("2025-01-01T11:00")
 
 
+def test_an_upload_says_what_it_read_as_missing(page: Page, tmp_path: Path) -> None:
+    station = tmp_path / "station.csv"
+    rows = "".join(
+        f"2025-01-01T{h:02d}:00Z,{-9999 if h in (3, 7) else 5 + h % 4}\n" for h in range(24)
+    )
+    station.write_text("timestamp,temp\n" + rows)
+    page.set_input_files("#file", str(station))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("station")
+    expect(page.locator("#import-notes li.warning")).to_have_text(
+        "'temp': 2 cells of -9999 read as missing (a missing-value marker far outside the "
+        "other values)"
+    )
+
+
 def test_the_page_fits_420_px(
     browser: Browser, server: LiveServer, tracked: dict[str, str], tmp_path: Path
 ) -> None:

@@ -54,9 +54,16 @@ class DatasetOut(BaseModel):
     gaps: dict[str, Any] | None = Field(
         default=None, description="gap summary (show only): counts, missing points, longest gap"
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="import only: what was read other than as written, e.g. a column's -9999 "
+        "cells read as missing",
+    )
 
     @classmethod
-    def of(cls, row: Dataset, gaps: dict[str, Any] | None = None) -> DatasetOut:
+    def of(
+        cls, row: Dataset, gaps: dict[str, Any] | None = None, notes: list[str] | None = None
+    ) -> DatasetOut:
         freq = None if row.frequency_ns is None else str(pd.Timedelta(row.frequency_ns, "ns"))
         return cls(
             id=row.id,
@@ -69,6 +76,7 @@ class DatasetOut(BaseModel):
             source=row.source,
             created_at=row.created_at,
             gaps=gaps,
+            notes=list(notes or []),
         )
 
 

@@ -24,7 +24,7 @@ from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
-from gapcast.ingest import DecimalMark, OnDuplicate, read_file
+from gapcast.ingest import DecimalMark, OnDuplicate, file_stem, read_file
 from gapcast.processing._time import MONTH_NS
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -143,11 +143,12 @@ def import_command(
     )
     with database(cfg.database_url) as sessions, transaction(sessions) as session:
         dataset = repository.import_dataset(
-            session, table=table, name=name or file.stem, replace=replace
+            session, table=table, name=name or file_stem(file.name), replace=replace
         )
         row = dataset_row(dataset)
     row["missing_cells"] = table.missing_cells
     row["duplicates_merged"] = table.duplicates_merged
+    row["notes"] = table.notes
     if as_json:
         print_json(row)
         return
@@ -157,6 +158,12 @@ def import_command(
         f"frequency {freq_text(row['frequency'])}, "
         f"{sum(table.missing_cells.values()):,} empty cells skipped"
     )
+    _print_notes(table.notes)
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def upload(
@@ -199,6 +206,7 @@ def upload(
         f"frequency {freq_text(row['frequency'])}",
         highlight=False,
     )
+    _print_notes(list(row.get("notes") or []))
 
 
 def decimal_mark(text: str) -> DecimalMark:

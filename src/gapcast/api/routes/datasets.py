@@ -14,7 +14,7 @@ from gapcast.db import repository
 from gapcast.db.session import transaction
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.execution.runtime import Runtime
-from gapcast.ingest import DecimalMark, OnDuplicate, read_table
+from gapcast.ingest import DecimalMark, OnDuplicate, file_stem, read_table
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -47,7 +47,7 @@ async def upload_dataset(
         )
     data = await file.read(settings.max_upload_bytes + 1)
     filename = file.filename or "upload.csv"
-    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    stem = file_stem(filename)
     return await anyio.to_thread.run_sync(
         _import,
         runtime,
@@ -90,7 +90,7 @@ def _import(
     )
     with transaction(runtime.sessions) as session:
         dataset = repository.import_dataset(session, table=table, name=name, replace=replace)
-        return DatasetOut.of(dataset)
+        return DatasetOut.of(dataset, notes=table.notes)
 
 
 @router.get("")

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { seriesChart } from "./charts.js";
 import * as form from "./form.js";
-import { stepText } from "./format.js";
+import { escape, stepText } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +32,7 @@ export async function showDataset(name) {
 /** Upload the chosen file; `replace` after the user pressed "Replace it" on a taken name. */
 export async function upload(replace = false) {
   form.clearErrors();
+  $("import-notes").innerHTML = "";
   $("replace-button").hidden = true;
   const file = $("file").files[0];
   if (!file) {
@@ -51,6 +52,9 @@ export async function upload(replace = false) {
   $("upload-button").disabled = true;
   try {
     const dataset = await api.upload(data);
+    // What the server read other than as written (e.g. -9999 cells read as missing).
+    $("import-notes").innerHTML = (dataset.notes || [])
+      .map((note) => `<li class="warning">${escape(note)}</li>`).join("");
     await loadDatasets(dataset.name);
   } catch (error) {
     if (error.code === "conflict") {
