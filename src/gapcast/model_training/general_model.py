@@ -36,11 +36,13 @@ class GeneralModel:
         learning_rate: float = 1e-3,
         seed: int = 42,
         loss: str | None = None,
+        weight_decay: float | None = None,
     ) -> None:
         self.strategy = strategy
         self.learning_rate = learning_rate
         self.seed = seed
         self.loss = loss  # None: the strategy's own
+        self.weight_decay = weight_decay  # None: Adam; else AdamW with this decoupled decay
         self.model_: Any = None
 
     def build(self, input_shape: tuple[int, int], horizon: int, n_targets: int) -> Any:
@@ -48,8 +50,14 @@ class GeneralModel:
         # Seeds Python, numpy and the backend: weight init and shuffling repeat exactly.
         keras.utils.set_random_seed(self.seed)
         model = self.strategy.build(tuple(input_shape), horizon, n_targets)  # type: ignore[arg-type]
+        if self.weight_decay is None:
+            optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
+        else:
+            optimizer = keras.optimizers.AdamW(
+                learning_rate=self.learning_rate, weight_decay=self.weight_decay
+            )
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            optimizer=optimizer,
             loss=LOSSES.get(self.loss or "", self.loss or self.strategy.loss),
             metrics=list(self.strategy.metrics) or None,
         )
