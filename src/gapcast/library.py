@@ -137,7 +137,7 @@ class TrainedModel:
         self.forecaster = Forecaster(
             self.model,
             self.pipeline,
-            bool(self.doc["correction"]),
+            float(self.doc["correction"]),  # stored as a bool before combinations
             Intervals.from_dict(intervals) if intervals else None,
         )
         self.targets: list[str] = list(self.doc["targets"])

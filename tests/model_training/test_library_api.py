@@ -33,7 +33,7 @@ def test_train_with_defaults_except_epochs(series: pd.DataFrame) -> None:
     window = result.config.preprocessing[-1]  # type: ignore[union-attr]
     assert (window.lookback, window.horizon, window.season) == (48, 24, 24)  # type: ignore[union-attr]
     tried = {c.key for c in result.metrics.candidates}
-    assert tried == {"linear", "linear+correction", "mlp", "mlp+correction"}
+    assert tried == {"linear", "linear+correction", "mlp", "mlp+correction", "average"}
     assert sum(c.selected for c in result.metrics.candidates) == 1
     methods = {r.method for r in result.metrics.leaderboard}
     assert methods == {"model", "naive", "seasonal_naive_1_day", "seasonal_naive_1_week"}

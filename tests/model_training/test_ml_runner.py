@@ -57,7 +57,7 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     assert png.format == "PNG" and png.size == (1200, 760)
     doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
     assert doc["lookback"] == 24 and doc["horizon"] == 4 and doc["targets"] == ["load"]
-    assert doc["correction"] is True and doc["format"] == 2
+    assert doc["correction"] == 1.0 and doc["format"] == 2
     # The whole result survives JSON (bytes as base64), as the worker stores it.
     assert RunResult.model_validate_json(result.model_dump_json()) == result
     assert result.run_info.keras_backend == "jax"
@@ -441,16 +441,18 @@ def test_auto_keeps_the_candidate_with_the_lowest_validation_mae(hourly: Any) ->
         df, {"training": {"epochs": 1, "gap_classifier": "never"}}, on_event=events.append
     )
     candidates = result.metrics.candidates
-    assert len(candidates) == 4 and [c.selected for c in candidates].count(True) == 1
+    # Four trained (one epoch: no rung prunes any), then their average.
+    assert len(candidates) == 5 and [c.selected for c in candidates].count(True) == 1
+    assert candidates[-1].key == "average" and not any(c.pruned for c in candidates)
     chosen = next(c for c in candidates if c.selected)
-    assert chosen.val_mae == min(c.val_mae for c in candidates if c.val_mae is not None)
+    assert chosen.val_mae == min(c.val_mae for c in candidates if not c.pruned and c.val_mae)
     assert chosen.correction and result.metrics.model_label == chosen.label
     plain = [c.val_mae for c in candidates if not c.correction]
     assert all(v is not None and v > 2 * chosen.val_mae for v in plain)  # type: ignore[operator]
     streamed = [e for e in events if isinstance(e, CandidateEvent)]
     assert [e.key for e in streamed] == [c.key for c in candidates]
     doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
-    assert doc["model"] == chosen.model and doc["correction"] is True
+    assert doc["model"] == chosen.model and doc["correction"] > 0
 
 
 def test_a_gap_in_the_history_is_forecast_and_too_many_are_refused(
@@ -585,8 +587,8 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
 
     monkeypatch.setattr(module, "validation_mae", spy)
     result, events = _run(series, _auto(tiny_config, epochs=8))
-    cands = result.metrics.candidates
-    assert len(cands) == 4
+    cands = [c for c in result.metrics.candidates if c.key != "average"]  # scored last
+    assert len(cands) == 4 and result.metrics.candidates[-1].key == "average"
     rung = {c.key: scores[i] for i, c in enumerate(cands)}  # scored first, in candidate order
     ranked = sorted(rung, key=lambda k: rung[k])  # type: ignore[arg-type, return-value]
     pruned = {c.key for c in cands if c.pruned}
@@ -600,9 +602,11 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
         else:
             # Went on past the rung on the same model, to its early stop (patience 5).
             assert c.epochs_run is not None and c.epochs_run > module.RUNG_EPOCHS
-    chosen = next(c for c in cands if c.selected)
+    chosen = next(c for c in result.metrics.candidates if c.selected)
     assert not chosen.pruned
-    assert chosen.val_mae == min(c.val_mae for c in cands if not c.pruned and c.val_mae)
+    assert chosen.val_mae == min(
+        c.val_mae for c in result.metrics.candidates if not c.pruned and c.val_mae
+    )
     single = {c.key: c for c in whole.metrics.candidates}
     assert not any(c.pruned for c in single.values())
     for c in cands:
@@ -616,6 +620,7 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
     streamed = [e for e in events if isinstance(e, CandidateEvent)]
     assert {e.key for e in streamed if e.pruned} == pruned
     assert all(e.epochs_run == module.RUNG_EPOCHS for e in streamed if e.pruned)
+    assert streamed[-1].key == "average" and not streamed[-1].pruned
 
 
 @pytest.mark.parametrize(("model", "correction", "n"), [("linear", "auto", 1), ("auto", "on", 2)])
@@ -626,8 +631,11 @@ def test_two_candidates_or_fewer_train_without_a_rung(
     if model == "auto":
         cfg["hyperparameters"] = {}
     result, events = _run(series, cfg)
-    assert len(result.metrics.candidates) == n
-    assert all(not c.pruned and c.epochs_run == 3 for c in result.metrics.candidates)
+    trained = [c for c in result.metrics.candidates if c.key != "average"]
+    assert len(trained) == n
+    # Two finalists are averaged as one more candidate; a named model has nothing to average.
+    assert len(result.metrics.candidates) == (3 if n == 2 else 1)
+    assert all(not c.pruned and c.epochs_run == 3 for c in trained)
     epochs = _epochs_by_candidate(events)
     assert len(epochs) == n and all(e == [1, 2, 3] for e in epochs.values())
     assert not any(e.pruned for e in events if isinstance(e, CandidateEvent))

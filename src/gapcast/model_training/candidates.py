@@ -7,7 +7,10 @@ included. The reference is the seasonal naive value when the data has a season, 
 (naive) when it has none. Naming a model trains just that model, with the correction on
 (``training.correction`` overrides both; a window step with ``season="none"`` has no reference).
 The four candidates of "auto" are trained by successive halving: all of them for a short rung,
-then only the better half on to early stopping.
+then only the better half on to early stopping. The finalists' average is one more candidate
+(:func:`combine`), scored on the same validation origins at no training cost: a combination of
+forecasts is often better than the best of them (the lesson of the M3/M4 competitions), and where
+it is not, validation says so and a single model is kept.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from gapcast.training_config import AUTO, TrainingConfig
 AUTO_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (("linear", {}), ("mlp", {}))
 # Epochs of the rung of successive halving (why three: see rung_epochs).
 RUNG_EPOCHS = 3
+# The model name (and key) of the finalists' average (see combine).
+COMBINATION = "average"
 
 
 @dataclass(frozen=True)
@@ -36,13 +41,18 @@ class Candidate:
     correction: bool
     hyperparameters: dict[str, Any] = field(default_factory=dict, compare=False)
     reference: str = field(default="seasonal", compare=False)  # what the correction corrects
+    members: tuple[Candidate, ...] = ()  # a combination's (see combine); empty: trained itself
 
     @property
     def key(self) -> str:
+        if self.members:
+            return COMBINATION
         return f"{self.model}+correction" if self.correction else self.model
 
     @property
     def label(self) -> str:
+        if self.members:
+            return f"{COMBINATION} of " + " and ".join(m.label for m in self.members)
         return f"{self.model}, {self.reference} correction" if self.correction else self.model
 
 
@@ -55,10 +65,13 @@ class TrainedCandidate:
     val_mae: float | None
     seconds: float
     pruned: bool = False  # stopped at the rung of successive halving (see run_candidates)
+    members: tuple[TrainedCandidate, ...] = ()  # a combination's finalists (see combine)
 
     @property
     def epochs_run(self) -> int:
-        """Epochs trained (the rung's, for a pruned candidate)."""
+        """Epochs trained (the rung's, for a pruned candidate; a combination's longest member's)."""
+        if self.members:
+            return max(m.epochs_run for m in self.members)
         return len(self.history)
 
 
@@ -168,6 +181,47 @@ def train(
     started = time.perf_counter()
     fit_model(model, train_set, val_set, epochs=epochs, callbacks=callbacks)
     return Forecaster(model, data.pipeline, candidate.correction), time.perf_counter() - started
+
+
+def combine(trained: Sequence[TrainedCandidate], data: TrainingData) -> TrainedCandidate | None:
+    """The average of the finalists' forecasts as one more candidate, scored like them; None
+    with fewer than two scored finalists (a named model, or one left by pruning).
+
+    The average is taken in window-relative units, where the members' outputs and their shares of
+    the reference add up: a corrected and a plain member average to their mean output plus half
+    the reference (``Forecaster.correction`` 0.5), which is the mean of their forecasts in real
+    units (the mapping back is linear per window). The members keep equal weights: weights fitted
+    on the validation origins would be fitted on the very figures that choose between the average
+    and its members.
+    """
+    from gapcast.model_training.general_model import average_models
+
+    finalists = [c for c in trained if not c.pruned and c.val_mae is not None and not c.members]
+    if len(finalists) < 2:
+        return None
+    started = time.perf_counter()
+    members = tuple(c.candidate for c in finalists)
+    forecaster = Forecaster(
+        average_models([c.forecaster.model for c in finalists], name=COMBINATION),
+        data.pipeline,
+        float(np.mean([c.forecaster.correction for c in finalists])),
+    )
+    # The loss curves shown for the average are its best member's.
+    best = min(finalists, key=lambda c: c.val_mae if c.val_mae is not None else np.inf)
+    return TrainedCandidate(
+        candidate=Candidate(
+            COMBINATION,
+            any(m.correction for m in members),
+            reference=members[0].reference,
+            members=members,
+        ),
+        forecaster=forecaster,
+        history=best.history,
+        best_epochs=max(c.best_epochs for c in finalists),
+        val_mae=validation_mae(forecaster, data),
+        seconds=time.perf_counter() - started,
+        members=tuple(finalists),
+    )
 
 
 def choose(trained: Sequence[TrainedCandidate]) -> TrainedCandidate:

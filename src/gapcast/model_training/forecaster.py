@@ -31,19 +31,21 @@ RESIDUAL_CHUNK = 2_048
 @dataclass
 class Forecaster:
     """``model`` maps inputs (n, lookback + horizon, features) to (n, horizon, targets) in window-
-    relative units; with ``correction`` that output is added to the seasonal-naive reference.
-    ``intervals`` (when calibrated) turn the point forecast into quantiles."""
+    relative units; that output is added to ``correction`` times the seasonal-naive reference (1:
+    the model corrects the reference, 0: it forecasts the level, 0.5: the average of one of each,
+    see :func:`~gapcast.model_training.candidates.combine`). ``intervals`` (when calibrated) turn
+    the point forecast into quantiles."""
 
     model: Any
     pipeline: ProcessingPipeline
-    correction: bool
+    correction: float
     intervals: Intervals | None = None
 
     def relative(self, batch: ModelBatch) -> F64:
         from gapcast.model_training.general_model import predict
 
         out = np.asarray(predict(self.model, batch.x, PREDICT_BATCH), dtype=np.float64)
-        return out + batch.reference if self.correction else out
+        return out + float(self.correction) * batch.reference if self.correction else out
 
     def forecast(self, batch: ModelBatch) -> F64:
         """(n, horizon, targets) forecasts in real units."""

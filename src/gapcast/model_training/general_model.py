@@ -96,18 +96,18 @@ class GeneralModel:
         return model_to_bytes(self.model_)
 
 
-def average_models(models: Sequence[Any]) -> Any:
+def average_models(models: Sequence[Any], name: str = "ensemble") -> Any:
     """One ``keras.Model`` whose output is the mean of ``models``' (same inputs and output
-    shape): the stored form of a seed ensemble, built-in layers only (``Average``), so it still
-    loads with ``safe_mode=True``. The members keep their weights; their names get a suffix
-    (nested models need distinct names to be saved)."""
+    shape): the stored form of a seed ensemble or of a combination of candidates, built-in layers
+    only (``Average``), so it still loads with ``safe_mode=True``. The members keep their
+    weights; their names get a suffix (nested models need distinct names to be saved)."""
     if len(models) == 1:
         return models[0]
     keras = import_keras()
     x = keras.Input(shape=tuple(models[0].input_shape[1:]), name="window")
     for i, member in enumerate(models):
         member.name = f"{member.name}_{i}"
-    return keras.Model(x, keras.layers.Average()([m(x) for m in models]), name="ensemble")
+    return keras.Model(x, keras.layers.Average()([m(x) for m in models]), name=name)
 
 
 def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
