@@ -58,6 +58,7 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
     assert doc["lookback"] == 24 and doc["horizon"] == 4 and doc["targets"] == ["load"]
     assert doc["correction"] == 1.0 and doc["format"] == 2
+    assert isinstance(doc["correction"], float)  # a share of the reference, not a flag
     # The whole result survives JSON (bytes as base64), as the worker stores it.
     assert RunResult.model_validate_json(result.model_dump_json()) == result
     assert result.run_info.keras_backend == "jax"

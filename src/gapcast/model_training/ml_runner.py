@@ -465,7 +465,7 @@ class MLRunner:
             "freq_ns": data.freq_ns,
             "model": chosen.candidate.model,
             # The share of the reference added to the model's output (a combination's mean).
-            "correction": chosen.forecaster.correction,
+            "correction": float(chosen.forecaster.correction),
             "members": [m.label for m in chosen.candidate.members],
             "intervals": intervals.to_dict() if intervals is not None else None,
             # The gap classifier's inputs, threshold and window calibration (None: no gap model).
