@@ -276,6 +276,12 @@ def print_series(out: dict[str, Any]) -> None:
             f"width {fmt(iv['width'], '.4g')}, pinball {fmt(iv['pinball'], '.4g')} vs seasonal "
             f"naive's {fmt(iv['pinball_seasonal_naive'], '.4g')} ({fmt(iv['pinball_ratio'])})"
         )
+        for b in iv.get("baselines") or []:
+            print(
+                f"  {b['label']}'s own P10-P90: coverage {fmt(b['coverage'])}, width "
+                f"{fmt(b['width'], '.4g')}, pinball {fmt(b['pinball'], '.4g')} "
+                f"({fmt(b['pinball_ratio'])} of the seasonal naive's)"
+            )
     gap = out.get("gap")
     if gap:
         for line in gap_lines(gap):
@@ -371,13 +377,18 @@ def main() -> None:
         "vs_best_peer",
         "auto_over_named",
     )
-    heads += ("P10-P90 cover", "pinball/snaive")
+    heads += ("P10-P90 cover", "pinball/snaive", "stats cover", "pinball/stats")
     print(f"{'series':22s} " + " ".join(f"{h:>15s}" for h in heads))
     for r in results:
         iv = r.get("intervals") or {}
+        # statsforecast's own intervals: the model whose pinball loss is lower, as for the MAE.
+        theirs = [b for b in iv.get("baselines") or [] if b.get("pinball") is not None]
+        stats = min(theirs, key=lambda b: b["pinball"]) if theirs else {}
         cells = [fmt(r.get(k)) for k in keys] + [
             fmt(iv.get("coverage")),
             fmt(iv.get("pinball_ratio")),
+            fmt(stats.get("coverage")),
+            fmt(iv["pinball"] / stats["pinball"] if stats and stats["pinball"] else None),
         ]
         print(f"{r['series']:22s} " + " ".join(f"{c:>15s}" for c in cells))
     if args.seeds > 1:

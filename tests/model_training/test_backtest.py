@@ -164,6 +164,32 @@ def test_statsforecast_baselines_match_statsforecast_called_directly() -> None:
             np.testing.assert_allclose(ours[i, :, 0], expected, rtol=1e-10)
 
 
+def test_statsforecast_baselines_keep_their_own_intervals() -> None:
+    from statsforecast.models import AutoETS
+
+    rng = np.random.default_rng(0)
+    y = 10 + np.sin(2 * np.pi * np.arange(24 * 30) / 24) + 0.1 * rng.normal(size=24 * 30)
+    fit_end, origins, horizon = 24 * 25, np.array([24 * 25, 24 * 27]), 24
+    (ets,) = make_baselines(
+        [DAY], stats_models=["autoets"], fit_end=fit_end, horizon=horizon, quantiles=(0.1, 0.5, 0.9)
+    )[2:]
+    assert isinstance(ets, StatsForecastBaseline)
+    mean = ets.forecast(y[None, :], origins, horizon)
+    assert ets.bands is not None and ets.bands.shape == (3, 2, horizon, 1)
+    fitted = AutoETS(season_length=24).fit(y[max(0, fit_end - ets.history_limit) : fit_end])
+    for i, origin in enumerate(origins):
+        direct = fitted.forward(y=y[max(0, origin - ets.history_limit) : origin], h=24, level=[80])
+        # P10 and P90 are the ends of statsforecast's 80% interval, P50 its mean forecast.
+        np.testing.assert_allclose(ets.bands[0, i, :, 0], direct["lo-80"], rtol=1e-10)
+        np.testing.assert_allclose(ets.bands[1, i, :, 0], mean[i, :, 0], rtol=1e-10)
+        np.testing.assert_allclose(ets.bands[2, i, :, 0], direct["hi-80"], rtol=1e-10)
+    assert (ets.bands[0] < ets.bands[2]).all()
+    # Without quantiles a baseline forecasts the point only.
+    plain = make_baselines([DAY], stats_models=["autoets"], fit_end=fit_end, horizon=horizon)[2]
+    plain.forecast(y[None, :], origins, horizon)
+    assert isinstance(plain, StatsForecastBaseline) and plain.bands is None
+
+
 def test_statsforecast_baselines_use_the_detected_seasons_only() -> None:
     week = Season("1 week", 24 * 7)
     both = make_baselines(

@@ -57,7 +57,12 @@ def test_pinball_and_empirical_quantiles_by_hand() -> None:
 def run() -> Any:
     config = {
         "model": "linear",
-        "training": {"epochs": 30, "gap_classifier": "never", "origin_stride": 1},
+        "training": {
+            "epochs": 30,
+            "gap_classifier": "never",
+            "origin_stride": 1,
+            "baselines": ["autoets"],
+        },
     }
     return gapcast.train(noisy_daily(), config)
 
@@ -69,6 +74,22 @@ def test_the_80_percent_interval_covers_80_percent_of_test_points(run: Any) -> N
     # Gaussian noise of sd 1: the P10-P90 width of a good forecast is about 2.56.
     assert 2.2 < iv.width < 3.6
     assert iv.pinball_ratio is not None and iv.pinball_ratio < 1.0
+
+
+def test_statsforecast_intervals_are_scored_beside_the_models(run: Any) -> None:
+    from gapcast.cli.progress import interval_summary
+
+    iv = run.metrics.intervals
+    assert iv is not None
+    (ets,) = iv.baselines
+    assert (ets.method, ets.label) == ("autoets", "AutoETS")
+    # AutoETS's own 80% interval on Gaussian noise around a daily sine: near its nominal too.
+    assert ets.coverage is not None and 0.65 <= ets.coverage <= 0.95, ets
+    assert ets.width is not None and ets.width > 0
+    assert ets.pinball is not None and iv.pinball_seasonal_naive is not None
+    assert ets.pinball_ratio == pytest.approx(ets.pinball / iv.pinball_seasonal_naive)
+    summary = interval_summary(iv.model_dump())
+    assert f"AutoETS's own covers {100 * ets.coverage:.0f}%" in summary, summary
 
 
 def test_predict_returns_quantile_columns_that_never_cross(run: Any) -> None:

@@ -273,15 +273,21 @@ def run_backtest(
     }
     fitting = data.baseline_seasons()
     confirmed = {s.steps for s in data.seasons}
+    levels = tuple(forecaster.intervals.quantiles) if forecaster.intervals is not None else ()
+    baseline_bands: dict[str, tuple[str, F64]] = {}
     for baseline in make_baselines(
         fitting,
         detected=[s for s in fitting if s.steps in confirmed],
         stats_models=stats_models,
         fit_end=test_start,
         horizon=horizon,
+        quantiles=levels,
     ):
         fc = baseline.forecast(data.real, origins.index, horizon)
         forecasts[baseline.name] = (baseline.label, "baseline", fc, baseline.fit_s)
+        bands = getattr(baseline, "bands", None)
+        if bands is not None:
+            baseline_bands[baseline.name] = (baseline.label, bands)
     season = data.seasons[0].steps if data.seasons else 1
     result = leaderboard(
         real=data.real,
@@ -295,7 +301,13 @@ def run_backtest(
     result["refused_origins"] = refused
     if quantiles is not None and batch is not None:
         result["intervals"] = interval_figures(
-            data, forecaster.intervals, quantiles, origins, batch.observed_fraction, season
+            data,
+            forecaster.intervals,
+            quantiles,
+            origins,
+            batch.observed_fraction,
+            season,
+            baseline_bands,
         )
     best = next((r["method"] for r in result["leaderboard"] if r["kind"] == "baseline"), None)
     detail = Detail(
@@ -318,10 +330,13 @@ def interval_figures(
     origins: Origins,
     observed_fraction: F64,
     season: int,
+    baselines: dict[str, tuple[str, F64]] | None = None,
 ) -> dict[str, Any]:
     """Coverage, width and pinball loss of the model's quantiles on the backtest origins, the
     pinball loss of the seasonal naive's empirical quantiles on the same points, and their
-    ratio (< 1: the model's ranges are better)."""
+    ratio (< 1: the model's ranges are better); then the same figures for the statsforecast
+    models' own intervals (``baselines``: method → (label, (quantiles, n, horizon, k))), each
+    scored on the model's points."""
     from gapcast.model_training.baselines import Naive, SeasonalNaive
     from gapcast.model_training.intervals import empirical_quantiles, interval_scores, pinball
     from gapcast.processing.seasons import Season
@@ -345,6 +360,20 @@ def interval_figures(
     )
     figures["quantiles"] = list(levels)
     figures["gap_factor"] = intervals.gap_factor
+    figures["baselines"] = []
+    for method, (label, bands) in (baselines or {}).items():
+        theirs = interval_scores(truth, bands, levels, scored, gappy)
+        naive = figures["pinball_seasonal_naive"]
+        figures["baselines"].append(
+            {
+                "method": method,
+                "label": label,
+                "coverage": theirs["coverage"],
+                "width": theirs["width"],
+                "pinball": theirs["pinball"],
+                "pinball_ratio": theirs["pinball"] / naive if naive else None,
+            }
+        )
     return figures
 
 

@@ -105,15 +105,36 @@ def _stats_model(kind: StatsModel, seasons: list[Season]) -> Any:
     return MSTL(season_length=steps, trend_forecaster=AutoETS(model="ZZN"))
 
 
+def stats_levels(quantiles: tuple[float, ...]) -> list[int]:
+    """statsforecast's ``level`` list (central intervals, in percent) holding every quantile."""
+    return sorted({round(abs(200 * q - 100)) for q in quantiles if q != 0.5})
+
+
+def _stats_quantile(out: dict[str, Any], q: float) -> Any:
+    """Quantile ``q`` of a statsforecast forecast: the mean for the median (its intervals are
+    symmetric around it), else the edge of the central interval that has ``q`` at one end."""
+    if q == 0.5:
+        return out["mean"]
+    level = round(abs(200 * q - 100))
+    return out[f"lo-{level}"] if q < 0.5 else out[f"hi-{level}"]
+
+
 @dataclass
 class StatsForecastBaseline:
-    """AutoETS or MSTL from statsforecast, fitted once on ``real[:, :fit_end]``."""
+    """AutoETS or MSTL from statsforecast, fitted once on ``real[:, :fit_end]``.
+
+    With ``quantiles``, each forecast also keeps the model's own prediction intervals at those
+    quantiles in ``bands`` (quantiles, n, horizon, k): statsforecast's ``level``, what its users
+    draw, which gapcast's intervals are scored beside.
+    """
 
     kind: StatsModel
     seasons: list[Season]
     fit_end: int
     history_limit: int
+    quantiles: tuple[float, ...] = ()
     fit_s: float = 0.0
+    bands: F64 | None = field(default=None, init=False)
     name: str = field(init=False)
     label: str = field(init=False)
 
@@ -125,6 +146,8 @@ class StatsForecastBaseline:
     def forecast(self, real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
         origins = np.asarray(origins, dtype=np.int64)
         out = np.full((origins.size, horizon, real.shape[0]), np.nan)
+        bands = np.full((len(self.quantiles), *out.shape), np.nan)
+        levels = stats_levels(self.quantiles) or None
         started = time.perf_counter()
         for j, row in enumerate(np.asarray(real, dtype=np.float64)):
             begin = max(0, self.fit_end - self.history_limit)
@@ -133,8 +156,12 @@ class StatsForecastBaseline:
             )
             for i, origin in enumerate(origins):
                 history = interpolated(row[max(0, origin - self.history_limit) : origin])
-                out[i, :, j] = fitted.forward(y=history, h=horizon)["mean"]
+                fc = fitted.forward(y=history, h=horizon, level=levels)
+                out[i, :, j] = fc["mean"]
+                for m, q in enumerate(self.quantiles):
+                    bands[m, i, :, j] = _stats_quantile(fc, q)
         self.fit_s = time.perf_counter() - started
+        self.bands = np.sort(bands, axis=0) if self.quantiles else None
         return out
 
 
@@ -152,6 +179,7 @@ def make_baselines(
     stats_models: tuple[StatsModel, ...] | list[StatsModel] = (),
     fit_end: int,
     horizon: int,
+    quantiles: tuple[float, ...] = (),
 ) -> list[Baseline]:
     """Naive, seasonal naive for each season, then the statsforecast models asked for.
 
@@ -160,7 +188,8 @@ def make_baselines(
     seasons the data confirmed, default: all of ``seasons``), as a practitioner would configure
     them: a weekly MSTL component on a series without a weekly cycle costs minutes per run and
     fits noise. MSTL keeps the seasons it can decompose (two cycles in its history) and is left
-    out when none is left; AutoETS falls back to no season.
+    out when none is left; AutoETS falls back to no season. The statsforecast models keep their
+    own intervals at ``quantiles`` (none: point forecasts only).
     """
     out: list[Baseline] = [Naive(), *(SeasonalNaive(s) for s in seasons)]
     chosen = seasons if detected is None else detected
@@ -169,5 +198,9 @@ def make_baselines(
         usable = [s for s in chosen if 2 * s.steps <= min(limit, fit_end)]
         if kind == "mstl" and not usable:
             continue
-        out.append(StatsForecastBaseline(kind, usable, fit_end=fit_end, history_limit=limit))
+        out.append(
+            StatsForecastBaseline(
+                kind, usable, fit_end=fit_end, history_limit=limit, quantiles=quantiles
+            )
+        )
     return out

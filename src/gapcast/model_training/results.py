@@ -119,6 +119,18 @@ class CandidateScore(_Metrics):
     selected: bool
 
 
+class BaselineIntervalScores(_Metrics):
+    """A statsforecast baseline's own prediction intervals (its ``level``) at the run's
+    quantiles, scored on the same points as the model's."""
+
+    method: str
+    label: str
+    coverage: float | None = Field(description="share of scored points inside the outer interval")
+    width: float | None = Field(description="mean width of the outer interval, real units")
+    pinball: float | None = Field(description="mean pinball loss over the quantiles")
+    pinball_ratio: float | None = Field(description="pinball / the seasonal naive's")
+
+
 class IntervalScores(_Metrics):
     """The model's quantiles on the backtest origins."""
 
@@ -136,6 +148,11 @@ class IntervalScores(_Metrics):
     )
     pinball_ratio: float | None = Field(description="pinball / pinball_seasonal_naive")
     gap_factor: float = Field(description="interval widening for histories with gaps (measured)")
+    baselines: list[BaselineIntervalScores] = Field(
+        default_factory=list,
+        description="the statsforecast baselines' own intervals on the same points (runs with "
+        "`baselines`; empty otherwise and in runs stored before)",
+    )
 
 
 class ForecastMetrics(_Metrics):
