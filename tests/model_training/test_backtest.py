@@ -261,3 +261,27 @@ def test_baseline_figures_do_not_depend_on_the_lookback() -> None:
         other = rows[1][method]
         for key in ("mae", "rmse", "mase", "smape", "bias"):
             assert getattr(row, key) == pytest.approx(getattr(other, key), abs=1e-9), (method, key)
+
+
+def test_an_outage_longer_than_the_history_read_does_not_fail_the_run() -> None:
+    # 13 days without a row in the test part: an origin right after it has no row in the whole
+    # stretch its history reads. The run still finishes and scores that origin (counted as one
+    # predict would refuse), the same whether the outage is absent rows or rows of NaN.
+    df = _noisy_daily(24 * 120)  # the test part: the last 18 days
+    df.loc[24 * 104 : 24 * 117 - 1, "load"] = np.nan
+    cfg = {
+        "model": "linear",
+        "training": {"epochs": 1, "gap_classifier": "never", "refit": False},
+        "preprocessing": [
+            {"step": "resample"},
+            {"step": "detect_gaps"},
+            {"step": "split"},
+            {"step": "calendar"},
+            {"step": "window", "lookback": 48, "horizon": 24},
+        ],
+    }
+    with_nan = gapcast.train(df, cfg).metrics
+    absent = gapcast.train(df.dropna(), cfg).metrics
+    assert absent.refused_origins >= 1 and absent.refused_origins == with_nan.refused_origins
+    assert absent.origins == with_nan.origins and absent.points == with_nan.points
+    assert absent.mae == pytest.approx(with_nan.mae)

@@ -98,6 +98,28 @@ def test_history_accepts_gaps_and_refuses_below_min_observed(co2_frame: SeriesFr
     assert "42% of their points observed" in info.value.message
 
 
+def test_history_inside_an_outage_longer_than_what_it_reads(co2_frame: SeriesFrame) -> None:
+    pipeline = co2_pipeline()
+    pipeline.fit_transform(co2_frame)
+    last = int(co2_frame.timestamps[-1])
+    # Two years without a row (the sensor's rows are absent, as in an export): no row falls in
+    # the stretch the history reads, which is all missing — refused by min_observed like any
+    # history short of it, naming when the data stopped.
+    start = last + 200 * WEEK
+    with pytest.raises(InvalidInput, match=r"0% of their points observed") as info:
+        pipeline.history(co2_frame, start_ns=start)
+    assert "min_observed=0.5" in info.value.message
+    assert "the data's last row before it is at 2001-12-29T00:00:00Z" in info.value.message
+    # The backtest forecasts such an origin anyway (from nothing), on the same grid as with rows
+    # of missing values: the lookback ends just before the start, every step of it unobserved.
+    history = pipeline.history(co2_frame, start_ns=start, check=False)
+    ts = history.frame.timestamps
+    assert int(ts[history.origin - 1]) == start - WEEK and history.origin >= 52
+    assert not history.frame.mask[:, : history.origin].any()
+    batch = pipeline.model_batch(history.frame, np.array([history.origin]))
+    assert batch.observed_fraction[0] == 0.0 and np.isfinite(batch.x).all()
+
+
 def test_the_default_training_configuration_prepares_the_sample(co2_frame: SeriesFrame) -> None:
     pipeline = ProcessingPipeline.from_config(default_steps())
     data = pipeline.fit_transform(co2_frame)

@@ -79,8 +79,10 @@ class Intervals:
             return np.ones(k)
         size = np.abs(r - self.median[None, : r.shape[1]])
         known = np.isfinite(size).sum(axis=(0, 1))
+        # A target with no known residual (a long outage before the forecast) gets NaN, then 1.
         with np.errstate(all="ignore"):
-            ratio = np.nanmean(size, axis=(0, 1)) / self.error_scale
+            ratio = np.where(np.isfinite(size), size, 0.0).sum(axis=(0, 1)) / known
+            ratio = ratio / self.error_scale
         ok = (known >= 2 * r.shape[1]) & (self.error_scale > 0) & np.isfinite(ratio)
         return np.where(ok, np.clip(ratio, 1 / RECENT_CLIP, RECENT_CLIP), 1.0)
 

@@ -291,7 +291,19 @@ class ProcessingPipeline:
                 f"{_iso(int(ts[0]))}",
                 field="start",
             )
-        tail = frame.slice(int(lo), int(hi))
+        if lo == hi:
+            # Nothing was observed in the whole read stretch (an outage longer than it): the
+            # stretch is still the history, every step of it missing — refused below like any
+            # history short of min_observed, and forecast from nothing by the backtest.
+            edges = np.array([first, start_ns - freq], dtype=np.int64)
+            tail = SeriesFrame(
+                timestamps=edges,
+                values=np.full((frame.n_channels, 2), np.nan),
+                channels=frame.channels,
+                freq_ns=frame.freq_ns,
+            )
+        else:
+            tail = frame.slice(int(lo), int(hi))
         for step in self.frame_steps:
             if not isinstance(step, Split):
                 tail = step.transform(tail)
@@ -299,9 +311,15 @@ class ProcessingPipeline:
         seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
         if check and fraction < self.window.min_observed:
+            stopped = (
+                f" (the data's last row before it is at {_iso(int(ts[hi - 1]))})"
+                if lo == hi
+                else ""
+            )
             raise InvalidInput(
                 f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
-                f"points observed; a forecast needs min_observed={self.window.min_observed:g} "
+                f"points observed{stopped}; a forecast needs "
+                f"min_observed={self.window.min_observed:g} "
                 f"({int(np.ceil(self.window.min_observed * lookback))} steps)",
                 field="data",
             )
