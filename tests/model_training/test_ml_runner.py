@@ -185,6 +185,22 @@ def test_gap_classifier_always_and_never(
     assert never.gap_metrics is None and never.artifact("gap_model") is None
 
 
+def test_a_covariates_outage_does_not_train_a_gap_classifier(
+    gappy_series: pd.DataFrame, hourly: Any, tiny_config: Any
+) -> None:
+    # The target reports throughout; only the covariate has large gaps (those of gappy_series).
+    df = gappy_series.assign(temp=gappy_series["load"], load=hourly(600)["load"])
+    cfg = {**tiny_config("linear", epochs=1), "covariates": ["temp"]}
+    result, events = _run(df, cfg)
+    (gaps,) = [e for e in events if isinstance(e, GapsEvent)]
+    assert gaps.large == 2  # the dataset's gaps are still reported...
+    assert not gaps.gap_classifier  # ...but there is no outage of the target to foresee
+    assert result.gap_metrics is None and result.artifact("gap_model") is None
+    # The same gaps in the target do.
+    result, events = _run(gappy_series, tiny_config("linear", epochs=1))
+    assert result.gap_metrics is not None
+
+
 class CountingFlag:
     """A cancel flag that turns on at its ``after``-th check and counts every check."""
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from gapcast.errors import InvalidInput
-from gapcast.processing import ProcessingBuilder, ProcessingPipeline
+from gapcast.processing import ProcessingBuilder, ProcessingPipeline, SeriesFrame
 from gapcast.processing.config import WindowStep, default_steps
 from gapcast.processing.registry import STEP_ORDER
 
@@ -125,6 +126,28 @@ def test_a_window_no_training_part_can_hold_fails_at_fit_with_a_clear_message() 
         "50% of its inputs and one of its targets observed in the training part"
     )
     assert info.value.field == "preprocessing[4].horizon"
+    # It says how much training data there was: 240 steps, of which the 20 missing are not.
+    assert "(240 grid steps, 220 with a target observed)" in info.value.message
+
+
+def test_a_target_never_observed_in_training_is_refused_by_name() -> None:
+    frame = gappy_frame(n=300, gaps=())
+    values = np.array(frame.values)
+    values[1, :] = np.nan  # the second channel never reported
+    frame = SeriesFrame.from_arrays(frame.timestamps, values, frame.channels)
+    steps = [
+        {"step": "resample"},
+        {"step": "split", "val": 0.1, "test": 0.1},
+        {"step": "window", "lookback": 24, "horizon": 6},
+    ]
+    pipeline = ProcessingPipeline.from_config(steps, targets=list(frame.channels))
+    with pytest.raises(InvalidInput) as info:
+        pipeline.fit_transform(frame)
+    name = frame.channels[1]
+    assert f"target '{name}' has no observed value in the training part (240 grid steps)" in (
+        info.value.message
+    )
+    assert info.value.field == "target"
 
 
 def test_a_gap_inside_a_window_keeps_it_usable() -> None:

@@ -20,6 +20,16 @@ def test_from_arrays_shapes_mask_and_sorting() -> None:
     assert frame.timestamps.dtype == np.int64 and frame.values.dtype == np.float64
 
 
+def test_infinite_values_are_missing_as_in_an_imported_file() -> None:
+    values = np.array([1.0, np.inf, 3.0, -np.inf])
+    frame = SeriesFrame.from_pandas(
+        pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=4, freq="h"), "a": values})
+    )
+    assert frame.mask.tolist() == [[True, False, True, False]]
+    np.testing.assert_array_equal(frame.values[0], [1.0, np.nan, 3.0, np.nan])
+    assert np.isinf(values).sum() == 2  # the caller's data is left as it was
+
+
 def test_frames_are_read_only_but_callers_arrays_are_not() -> None:
     values = np.arange(4.0)
     frame = SeriesFrame.from_arrays(np.arange(4) * HOUR, values, ["a"])

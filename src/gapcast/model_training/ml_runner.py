@@ -152,7 +152,7 @@ class MLRunner:
             )
 
         mode = cfg.training.gap_classifier
-        want_gaps = mode == "always" or (mode == "auto" and data.gap_summary.large > 0)
+        want_gaps = mode == "always" or (mode == "auto" and data.large_outages > 0)
         s = data.gap_summary
         self._emit(
             GapsEvent(
@@ -480,7 +480,7 @@ class MLRunner:
         )
         from gapcast.model_training.general_model import load_model_bytes, model_to_bytes
 
-        self._status("gap_classifier", f"{data.gap_summary.large} large gaps")
+        self._status("gap_classifier", f"{data.large_outages} large outages of the targets")
         t = self.config.training
         saved = self.checkpoint_dir / "gap_classifier.json" if self.checkpoint_dir else None
         doc = json.loads(saved.read_text()) if saved is not None and saved.exists() else {}

@@ -52,6 +52,15 @@ class TrainingData:
         """The seasons confirmed on the training part (what the lookback was sized for)."""
         return list(self.pipeline.window.seasons_)
 
+    @property
+    def large_outages(self) -> int:
+        """Stretches of more than ``max_fill`` grid steps where no target was observed: what the
+        gap classifier learns to foresee (a covariate's outage, or one target's while another
+        reports, is not one)."""
+        missing = np.concatenate([[False], ~self.observed, [False]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(missing))
+        return int(np.count_nonzero(edges[1::2] - edges[::2] > self.max_fill))
+
     def baseline_seasons(self) -> list[Season]:
         """Seasons a seasonal naive baseline can use: those of the frequency that fit the
         history before the test part, confirmed by the data or not."""

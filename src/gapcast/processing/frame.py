@@ -113,9 +113,12 @@ class SeriesFrame:
         """A frame from raw arrays; values may be (T,) for one channel or (C, T).
 
         Unsorted timestamps are sorted (stably, so duplicates keep their order for 'first'/'last').
+        An infinite value is never a measurement: it is missing, as in an imported file.
         """
         ts = _to_ns(timestamps_ns)
         vals = np.asarray(values, dtype=np.float64)
+        if bool(np.isinf(vals).any()):
+            vals = np.where(np.isinf(vals), np.nan, vals)  # a copy: the caller's array stays
         if vals.ndim == 1:
             vals = vals[np.newaxis, :]
         shapes_match = ts.ndim == 1 and vals.ndim == 2 and vals.shape[1] == ts.shape[0]

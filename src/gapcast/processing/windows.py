@@ -266,8 +266,18 @@ class Window(Step):
     def fit(self, frame: SeriesFrame) -> Window:
         targets = self.targets if self.targets is not None else frame.channels[:1]
         rows = [frame.channel_index(name) for name in targets]
-        self._resolve(frame, rows)
         train = frame.train_part()
+        for name, row in zip(targets, rows, strict=True):
+            if not train.mask[row].any():
+                # Nothing to learn from: the model would forecast it from the others (or from
+                # nothing) and report a confident range around zero.
+                raise InvalidInput(
+                    f"{self.where()}: target '{name}' has no observed value in the training part "
+                    f"({train.n_points:,} grid steps); a model cannot learn it — leave it out of "
+                    "the targets or give it data",
+                    field="target",
+                )
+        self._resolve(frame, rows)
         with np.errstate(invalid="ignore"):
             spread = np.nanstd(np.where(train.mask, train.values, np.nan), axis=1)
         floor = np.where(np.isfinite(spread) & (spread > 0), 0.1 * spread, 1e-12)
@@ -288,8 +298,9 @@ class Window(Step):
             raise InvalidInput(
                 f"{self.where()}: no training window of lookback={self.lookback} + "
                 f"horizon={self.horizon} has {self.min_observed:.0%} of its inputs and one of "
-                "its targets observed in the training part; use a shorter lookback or horizon, a "
-                "lower min_observed, or more data",
+                f"its targets observed in the training part ({train.n_points:,} grid steps, "
+                f"{int(train.mask[rows].any(axis=0).sum()):,} with a target observed); use a "
+                "shorter lookback or horizon, a lower min_observed, or more data",
                 field=self.field("horizon"),
             )
         return self
