@@ -50,6 +50,12 @@ def parse_duration(value: str, *, field: str | None = None, where: str = "durati
 REGULAR_SHARE = 0.5
 IRREGULAR_TOLERANCE = 0.25
 IRREGULAR_SPACINGS = 3
+# A logger whose clock jitters more than that (normal, sd over a fifth of its step) has fewer
+# steps near the median, but its readings still keep to the grid's phase, which arrivals never
+# do: regular when Rayleigh's test makes that clustering certain (n R^2 >= PHASE_EVIDENCE, a
+# chance of e^-10 for phases spread evenly).
+PHASE_EVIDENCE = 10.0
+PHASE_SAMPLE = 100_000  # timestamps a phase is estimated from, at most (evenly spaced)
 _ROUND_SECONDS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200)
 ROUND_STEPS = tuple(s * 10**9 for s in (*_ROUND_SECONDS, 10_800, 21_600, 43_200, 86_400, 604_800))
 
@@ -91,9 +97,28 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
     if MONTHLY_STEPS[0] <= median <= MONTHLY_STEPS[1] and is_monthly(ts):
         return MONTH_NS
     near = np.abs(steps - median) <= IRREGULAR_TOLERANCE * median
-    if float(np.mean(near)) < REGULAR_SHARE:
+    step = round_step(median)
+    if float(np.mean(near)) < REGULAR_SHARE and not phase_locked(ts, step):
         return irregular_step(steps, median)
-    return round_step(median)
+    return step
+
+
+def phase(timestamps_ns: ArrayLike, freq: int, origin: int = 0) -> tuple[float, float, int]:
+    """(R, angle, n): how tightly the timestamps' phases within the period ``freq`` cluster (mean
+    resultant length, 0: spread evenly, 1: all at one phase), around which angle (radians from
+    ``origin``), from how many of them (at most PHASE_SAMPLE, evenly spaced)."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    if ts.size > PHASE_SAMPLE:
+        ts = ts[np.linspace(0, ts.size - 1, PHASE_SAMPLE).astype(np.int64)]
+    angle = ((ts - origin) % freq).astype(np.float64) * (2 * np.pi / freq)
+    c, s = float(np.cos(angle).mean()), float(np.sin(angle).mean())
+    return float(np.hypot(c, s)), float(np.arctan2(s, c) % (2 * np.pi)), int(ts.size)
+
+
+def phase_locked(timestamps_ns: ArrayLike, freq: int) -> bool:
+    """Whether readings keep to one phase of a ``freq`` grid beyond chance (Rayleigh's test)."""
+    r, _, n = phase(timestamps_ns, freq)
+    return n > 0 and n * r * r >= PHASE_EVIDENCE
 
 
 def irregular_step(steps: NDArray[np.int64], median: int) -> int:
