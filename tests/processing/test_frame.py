@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,6 +30,28 @@ def test_infinite_values_are_missing_as_in_an_imported_file() -> None:
     assert frame.mask.tolist() == [[True, False, True, False]]
     np.testing.assert_array_equal(frame.values[0], [1.0, np.nan, 3.0, np.nan])
     assert np.isinf(values).sum() == 2  # the caller's data is left as it was
+
+
+def test_text_times_must_be_iso_8601_and_one_column_one_zone() -> None:
+    hours = pd.date_range("2024-01-01", periods=3, freq="h")
+
+    def frame(times: list[Any]) -> SeriesFrame:
+        return SeriesFrame.from_pandas(
+            pd.DataFrame({"time": pd.Series(times, dtype=object), "a": [1.0, 2.0, 3.0]})
+        )
+
+    expected = hours.as_unit("ns").asi8.tolist()
+    assert frame(list(hours.strftime("%Y-%m-%d %H:%M"))).timestamps.tolist() == expected
+    assert frame(list(hours.strftime("%Y-%m-%dT%H:%M:%SZ"))).timestamps.tolist() == expected
+    # Day first or month first? pandas would guess month first; gapcast asks.
+    dayfirst = list(hours.strftime("%d/%m/%Y %H:%M"))
+    with pytest.raises(InvalidInput, match="not ISO 8601") as info:
+        frame(dayfirst)
+    assert "row 0: '01/01/2024 00:00'" in info.value.message and info.value.field == "timestamp"
+    mixed = [hours[0], hours[1].tz_localize("Europe/Berlin"), hours[2]]
+    with pytest.raises(InvalidInput, match="mixes times with a time zone") as info:
+        frame(mixed)
+    assert "(row 1: 2024-01-01 01:00:00+01:00)" in info.value.message
 
 
 def test_frames_are_read_only_but_callers_arrays_are_not() -> None:

@@ -148,12 +148,7 @@ class SeriesFrame:
                 f"one column of datetime type, received columns {list(df.columns)}",
                 field="timestamp",
             )
-        try:
-            parsed = pd.to_datetime(times, utc=True)
-        except (ValueError, TypeError) as exc:
-            raise InvalidInput(
-                f"cannot parse the timestamp column: {exc}", field="timestamp"
-            ) from exc
+        parsed = _parse_times(times, str(name) if name is not None else "index")
         if bool(parsed.isna().any()):
             raise InvalidInput(
                 f"the timestamp column has {int(parsed.isna().sum())} empty or invalid cells",
@@ -272,3 +267,49 @@ def _time_column(df: pd.DataFrame) -> Any | None:
             if str(column).strip().lower() == wanted:
                 return column
     return None
+
+
+def _parse_times(times: pd.Series, name: str) -> pd.Series:
+    """The time column in UTC. Text must be ISO 8601: '01/02/2024' is the 1st of February to
+    some and the 2nd of January to others, and pandas would guess (month first) without a word.
+    Datetimes with and without a time zone in one column are refused too: a naive time is taken
+    as UTC, which for the others' zone is rarely what was meant."""
+    import pandas as pd
+
+    if times.dtype == object or pd.api.types.is_string_dtype(times.dtype):
+        text = times.map(lambda v: isinstance(v, str))
+        if bool(text.all()) and len(times):
+            try:
+                return pd.to_datetime(times, utc=True, format="ISO8601")
+            except (ValueError, TypeError):
+                bad = _first_unparsed(times)
+                raise InvalidInput(
+                    f"the time column '{name}' holds text that is not ISO 8601 ({bad}): dates "
+                    "such as 01/02/2024 read differently day first and month first, so gapcast "
+                    "does not guess; parse the column first (pd.to_datetime(df[...], "
+                    "format='%d/%m/%Y %H:%M'), say) or import the file with gapcast import "
+                    "--time-format",
+                    field="timestamp",
+                ) from None
+        aware = times.map(lambda v: getattr(v, "tzinfo", None) is not None)
+        if bool(aware.any()) and not bool(aware.all()):
+            rows = (int(aware.to_numpy().argmax()), int((~aware.to_numpy()).argmax()))
+            raise InvalidInput(
+                f"the time column '{name}' mixes times with a time zone (row {rows[0]}: "
+                f"{times.iloc[rows[0]]}) and without one (row {rows[1]}: {times.iloc[rows[1]]}); "
+                "give them all one zone (Series.dt.tz_localize, or tz_convert for aware ones)",
+                field="timestamp",
+            )
+    try:
+        return pd.to_datetime(times, utc=True)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"cannot parse the timestamp column: {exc}", field="timestamp") from exc
+
+
+def _first_unparsed(times: pd.Series) -> str:
+    """'row 3: "01/02/2024 00:00"', the first cell that is not ISO 8601."""
+    import pandas as pd
+
+    parsed = pd.to_datetime(times, utc=True, format="ISO8601", errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    return f"row {int(bad[0])}: {times.iloc[int(bad[0])]!r}" if bad.size else "some rows"
