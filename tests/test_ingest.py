@@ -56,6 +56,15 @@ def test_missing_timestamp_column_lists_columns_and_names_the_one_that_looks_lik
         read_table(csv("a;b\n1700000000;100,5\n1700000060;101,5"), filename="x.csv")
 
 
+def test_a_file_without_a_header_line_is_told_so() -> None:
+    # Suggesting '--timestamp-column 2024-01-01 00:00' would drop the first reading and name the
+    # columns by it.
+    with pytest.raises(InvalidInput, match="the file has no header line") as err:
+        read_table(csv("2024-01-01 00:00,10.5\n2024-01-01 01:00,11.0"), filename="x.csv")
+    assert "(2024-01-01 00:00, 10.5) is data" in err.value.message
+    assert "--timestamp-column" not in err.value.message
+
+
 def test_a_parquet_files_one_datetime_column_is_its_time_whatever_its_name() -> None:
     df = pd.DataFrame({"Zeit": pd.date_range("2024-01-01", periods=3, freq="h"), "v": [1.0, 2, 3]})
     buf = io.BytesIO()
@@ -213,6 +222,14 @@ def test_corrupt_parquet() -> None:
 EUROPEAN = (
     "Zeitstempel;Leistung [kW]\n31.12.2024 23:00;1,5\n01.01.2025 00:00;-2,25\n01.01.2025 01:00;\n"
 )
+
+
+def test_comma_separated_with_quoted_decimal_commas() -> None:
+    # RFC 4180: the decimal commas are quoted, so commas can still separate the columns.
+    text = 'timestamp,value\n2024-01-01T00:00,"10,5"\n2024-01-01T01:00,"11,25"'
+    table = read_table(csv(text), filename="x.csv", decimal=",")
+    assert table.channels == ["value"]
+    np.testing.assert_array_equal(table.values[0], [10.5, 11.25])
 
 
 def test_decimal_comma_and_a_day_first_time_format() -> None:

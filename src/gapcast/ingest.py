@@ -243,7 +243,12 @@ def _delimiter(text: str, decimal: DecimalMark = ".") -> str:
     try:
         return csv.Sniffer().sniff(text[:4096], delimiters=candidates).delimiter
     except csv.Error:
-        return ";" if decimal == "," else ","
+        if decimal == ",":
+            # None of them: commas separate, and the decimal commas are quoted (RFC 4180), as the
+            # header line, which holds names and no numbers, shows.
+            header = text.split("\n", 1)[0]
+            return "," if "," in header and not any(c in header for c in ";\t|") else ";"
+        return ","
 
 
 def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
@@ -263,6 +268,15 @@ def _find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
     if len(typed) == 1:
         return typed[0]  # a Parquet file's one column of times, whatever its name
+    dated = [c for c in columns if _looks_like_times(pd.Series([c]), sample=1)]
+    if dated:
+        # The file's first line is a reading, not a header: naming it as the column would lose
+        # that reading and call every later one by its value.
+        raise InvalidInput(
+            f"the file has no header line: its first line ({', '.join(columns)}) is data, and "
+            f"{dated[0]!r} a time; add a header line naming the columns (timestamp,value, say)",
+            field="timestamp_column",
+        )
     looks = [c for c in columns if _looks_like_times(df[c])]
     hint = (
         f"; {looks[0]!r} looks like one: --timestamp-column {looks[0]!r}"
