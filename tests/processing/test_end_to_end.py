@@ -166,3 +166,23 @@ def test_history_of_a_jittered_sensor_starts_at_the_next_grid_point() -> None:
     at_noon = pipeline.history(frame, start_ns=noon)
     assert int(at_noon.frame.timestamps[at_noon.origin - 1]) == noon - quarter
     assert at_noon.frame.n_points == at_noon.origin  # nothing at or after 12:00 was read
+
+
+def test_a_history_coarser_than_the_models_grid_is_named_in_the_refusal() -> None:
+    import pandas as pd
+
+    hours = pd.date_range("2024-01-01", periods=24 * 60, freq="h")
+    df = pd.DataFrame({"timestamp": hours, "v": np.sin(np.arange(hours.size) / 24 * 2 * np.pi)})
+    pipeline = ProcessingBuilder().resample().split(val=0.1, test=0.1).window(48, 24).build()
+    pipeline.fit_transform(SeriesFrame.from_pandas(df))
+    # Daily readings for an hourly model: 2 of the 48 hours observed.
+    with pytest.raises(InvalidInput) as info:
+        pipeline.history(SeriesFrame.from_pandas(df.iloc[::24]))
+    assert "4% of their points observed (its rows are 1D apart; the model's grid step is 1h)" in (
+        info.value.message
+    )
+    # An hourly history short of min_observed is refused without that remark.
+    gappy = df.assign(v=np.where(np.arange(hours.size) % 3 == 0, df["v"], np.nan))
+    with pytest.raises(InvalidInput) as info:
+        pipeline.history(SeriesFrame.from_pandas(gappy))
+    assert "apart" not in info.value.message

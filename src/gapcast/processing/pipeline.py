@@ -314,7 +314,7 @@ class ProcessingPipeline:
             stopped = (
                 f" (the data's last row before it is at {_iso(int(ts[hi - 1]))})"
                 if lo == hi
-                else ""
+                else _coarser(ts[lo:hi], freq)
             )
             raise InvalidInput(
                 f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
@@ -346,3 +346,19 @@ class ProcessingPipeline:
     def __repr__(self) -> str:
         names = ", ".join(step.name for step in self.steps)
         return f"ProcessingPipeline([{names}], targets={self.targets}, fitted={self.is_fitted})"
+
+
+def _coarser(timestamps: NDArray[np.int64], freq: int) -> str:
+    """' (its rows are 1 d apart; the model's grid step is 1 h)' when history rows are at least
+    twice as far apart as the model's grid, which is why most of its steps are empty; else ''."""
+    if len(timestamps) < 3:
+        return ""
+    from gapcast.processing._time import infer_frequency
+
+    step = infer_frequency(timestamps)
+    if step < 2 * freq:
+        return ""
+    return (
+        f" (its rows are {format_duration(step)} apart; the model's grid step is "
+        f"{format_duration(freq)})"
+    )
