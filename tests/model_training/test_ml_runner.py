@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import gapcast
-from gapcast.errors import Cancelled
+from gapcast.errors import Cancelled, InvalidInput
 from gapcast.events import CandidateEvent, GapsEvent, ProgressEvent, StatusEvent
 from gapcast.model_training.ml_runner import MLRunner
 from gapcast.model_training.results import RunResult
@@ -738,3 +738,21 @@ def test_the_refit_stores_an_average_of_copies_with_their_own_seeds(
     # Copy 0 is the single model (seed, seed + 1, ...); the others start from other weights.
     np.testing.assert_allclose(outputs[0], single.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
     assert np.abs(outputs[1] - outputs[0]).max() > 1e-3
+
+
+def test_too_little_data_says_how_observed_each_part_is() -> None:
+    # A logger that went from 15-minute to hourly readings: on the 15-minute grid the later
+    # parts are three quarters empty, so no test window has half its lookback observed.
+    quarter = pd.date_range("2024-01-01", periods=3000, freq="15min")
+    hourly_ts = pd.date_range(quarter[-1] + pd.Timedelta("1h"), periods=1000, freq="h")
+    ts = quarter.append(hourly_ts)
+    df = pd.DataFrame({"timestamp": ts, "v": np.sin(np.arange(ts.size) / 96 * 2 * np.pi)})
+    cfg = TrainingConfig.model_validate({"model": "linear", "training": {"epochs": 1}})
+    with pytest.raises(InvalidInput) as info:
+        MLRunner(cfg).run(SeriesFrame.from_pandas(df))
+    assert "0 test windows" in info.value.message
+    assert (
+        "(on the 15min grid: training 4,900 steps, 71% observed, validation 1,050 steps, 25% "
+        in (info.value.message)
+    )
+    assert "test 1,050 steps, 25% observed)" in info.value.message

@@ -42,6 +42,7 @@ from gapcast.model_training.results import (
 from gapcast.model_training.run_information import RunInformation
 from gapcast.model_training.training_data import TrainingData, prepare
 from gapcast.plotting import plot_data
+from gapcast.processing._time import format_duration
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
@@ -144,10 +145,24 @@ class MLRunner:
         info.lookback, info.horizon = data.lookback, data.horizon
         info.keras_backend = backend_name()
         if len(data.origins["train"]) == 0 or len(data.origins["test"]) == 0:
+            val_start, test_start = data.split
+            parts = {
+                "training": data.observed[:val_start],
+                "validation": data.observed[val_start:test_start],
+                "test": data.observed[test_start:],
+            }
+            # How observed each part is tells a short series from one whose readings thinned out
+            # (a logger that changed its step midway leaves most of the later grid empty).
+            observed = ", ".join(
+                f"{name} {part.size:,} steps, {part.mean():.0%} observed"
+                for name, part in parts.items()
+                if part.size
+            )
             raise InvalidInput(
                 f"too little data: {len(data.origins['train'])} training and "
                 f"{len(data.origins['test'])} test windows of lookback {info.lookback} + "
-                f"horizon {info.horizon}; expected at least one each",
+                f"horizon {info.horizon}; expected at least one each (on the "
+                f"{format_duration(data.freq_ns)} grid: {observed})",
                 field="config.preprocessing",
             )
 
