@@ -139,6 +139,11 @@ def test_recent_error_factor_by_hand() -> None:
     sparse = np.full((32, 4, 2), np.nan)
     sparse[:1] = 10.0
     np.testing.assert_array_equal(iv.recent_factor(sparse), [1.0, 1.0])
+    # Errors of windows half as spread as the forecast's are half as large in its units.
+    half = np.full((32, 2), 0.5)
+    np.testing.assert_allclose(
+        iv.recent_factor(recent, half), 0.5 * iv.recent_factor(recent), rtol=1e-12
+    )
     # The factor widens around the median: the median itself never moves.
     bands = iv.relative(np.zeros((1, 4, 2)), np.ones(1), np.array([[3.0, 1.0]]))
     plain = iv.relative(np.zeros((1, 4, 2)), np.ones(1))
@@ -190,6 +195,23 @@ def test_intervals_follow_the_recent_error_when_the_noise_changes() -> None:
     wide = (long["load_p90"] - long["load_p10"]).mean()
     narrow = (short["load_p90"] - short["load_p10"]).mean()
     assert wide > 2 * narrow, (wide, narrow)
+
+
+def test_the_width_follows_recent_errors_in_real_units_not_one_lookbacks_spread(run: Any) -> None:
+    """Two forecasts from the same history but for a lookback made calmer (its swings halved):
+    the recent errors are those of the same stretch, so the range keeps its width in real units
+    instead of halving with the lookback's spread."""
+    model = gapcast.load_model(run)
+    history = noisy_daily()
+    calm = history.copy()
+    tail = calm.index[-model.lookback :]
+    level = calm.loc[tail, "load"].mean()
+    calm.loc[tail, "load"] = level + 0.5 * (calm.loc[tail, "load"] - level)
+    widths = [
+        float((f["load_p90"] - f["load_p10"]).mean())
+        for f in (model.predict(history), model.predict(calm))
+    ]
+    assert widths[1] == pytest.approx(widths[0], rel=0.15), widths
 
 
 def test_recent_factors_of_many_forecasts_are_each_forecasts_own(run: Any) -> None:

@@ -114,10 +114,17 @@ class Forecaster:
             assert batch.y is not None and batch.weight is not None
             error = batch.y.astype(np.float64) - self.relative(batch)
             error = np.where(batch.weight[..., None] > 0, error, np.nan)
+            k = error.shape[2]
             pos = 0
             for i in group:
                 if len(samples[i]):
-                    out[i] = self.intervals.recent_factor(error[pos : pos + len(samples[i])])
+                    # The errors in the units of the forecast's own window: each sample's
+                    # relative error times its spread, over the forecast window's spread.
+                    now = self.pipeline.model_batch(frames[i], np.array([origins[i]])).spread
+                    spread = batch.spread[pos : pos + len(samples[i]), :k]
+                    out[i] = self.intervals.recent_factor(
+                        error[pos : pos + len(samples[i])], spread / now[:, :k]
+                    )
                     pos += len(samples[i])
         return out
 

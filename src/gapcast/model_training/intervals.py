@@ -13,8 +13,13 @@ calmer or wilder. So the width also follows the model's *recent* error, as Darts
 models do with a rolling ``cal_length`` and adaptive conformal inference does online: at a
 forecast, the model is run on up to ``RECENT_ORIGINS`` origins of the ``recent_steps`` before it
 whose truth is already in the history, and the offsets are scaled by how large its errors were
-there against the calibration origins (``error_scale``), within [1/4, 4]. With a history too short
-to hold such origins (a user passing just the lookback) the factor is 1: the static calibration.
+there against the calibration origins (``error_scale``), within [1/4, 4]. Those errors are taken
+in real units and expressed in the forecast window's units, so the width follows how large the
+model's errors have recently been, not the spread of one lookback — a handful of points for daily
+data (a week of counts), whose calm or wild week would make the next fortnight's range narrow or
+wide (bench/README.md: bike sharing's coverage 0.65 → 0.70, pinball loss lower on 4 series of 5).
+With a history too short to hold such origins (a user passing just the lookback) the factor is 1:
+the static calibration.
 
 Histories with gaps get their own measured factor: the offsets are multiplied by the factor that
 makes the validation origins whose lookback had gaps reach the nominal coverage (1 when they do
@@ -68,16 +73,20 @@ class Intervals:
         """Grid steps of history before the lookback that the recent error is measured on."""
         return RECENT_HORIZONS * horizon if self.error_scale is not None else 0
 
-    def recent_factor(self, residuals: F64) -> F64:
+    def recent_factor(self, residuals: F64, scale: F64 | None = None) -> F64:
         """(k,) how much wider the interval gets from the model's relative residuals (n, horizon,
-        k) at origins just before a forecast: their mean absolute size around the median offset
-        against the calibration's, within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target with fewer
-        than two horizons of known residuals (or without a stored ``error_scale``)."""
+        k) at origins just before a forecast: their mean absolute size around the median offset,
+        in the forecast window's units (``scale`` (n, k): each origin's spread over the forecast
+        window's; none: 1), against the calibration's, within [1/RECENT_CLIP, RECENT_CLIP]; 1 per
+        target with fewer than two horizons of known residuals (or without a stored
+        ``error_scale``)."""
         r = np.asarray(residuals, dtype=np.float64)
         k = self.offsets.shape[2]
         if self.error_scale is None or r.size == 0:
             return np.ones(k)
         size = np.abs(r - self.median[None, : r.shape[1]])
+        if scale is not None:
+            size = size * np.asarray(scale, dtype=np.float64)[:, None, :]
         known = np.isfinite(size).sum(axis=(0, 1))
         # A target with no known residual (a long outage before the forecast) gets NaN, then 1.
         with np.errstate(all="ignore"):
