@@ -247,6 +247,9 @@ def test_baseline_figures_do_not_depend_on_the_lookback() -> None:
         result = gapcast.train(df, cfg)
         rows.append({r.method: r for r in result.metrics.leaderboard if r.kind == "baseline"})
         refused.append(result.metrics.refused_origins)
+        # Origins predict would refuse are said, where the figures are read.
+        codes = [w.code for w in result.metrics.warnings]
+        assert ("refused_origins" in codes) == (result.metrics.refused_origins > 0)
     assert refused[0] > refused[1]
     assert (
         set(rows[0])
@@ -285,3 +288,4 @@ def test_an_outage_longer_than_the_history_read_does_not_fail_the_run() -> None:
     assert absent.refused_origins >= 1 and absent.refused_origins == with_nan.refused_origins
     assert absent.origins == with_nan.origins and absent.points == with_nan.points
     assert absent.mae == pytest.approx(with_nan.mae)
+    assert "refused_origins" in [w.code for w in absent.warnings]

@@ -159,7 +159,7 @@ def warnings_for(
     result: dict[str, Any], *, loss: float | None, val_loss: float | None
 ) -> list[dict[str, str]]:
     """The run's warnings: worse than a baseline, a validation loss far above the training loss,
-    too few origins to trust the figures."""
+    origins ``predict`` would refuse, too few origins to trust the figures."""
     out: list[dict[str, str]] = []
     v = result["verdict"]
     if not v["better"]:
@@ -172,6 +172,18 @@ def warnings_for(
                 "message": f"the final validation loss ({val_loss:.3g}) is "
                 f"{val_loss / loss:.1f}x the training loss ({loss:.3g}): the data moved, or "
                 "the model overfits",
+            }
+        )
+    refused = int(result.get("refused_origins") or 0)
+    if refused:
+        out.append(
+            {
+                "code": "refused_origins",
+                "level": "warning",
+                "message": f"{refused} of {result['origins']} backtest origin(s) follow an "
+                "outage that leaves less than min_observed of the lookback observed: predict "
+                "would refuse them, and the model is scored there on what it makes of the "
+                "little history it has",
             }
         )
     if result["origins"] < MIN_ORIGINS:

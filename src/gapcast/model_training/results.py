@@ -99,7 +99,7 @@ class Verdict(BaseModel):
 class RunWarning(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Literal["worse_than_baseline", "validation_loss_high", "few_origins"]
+    code: Literal["worse_than_baseline", "validation_loss_high", "refused_origins", "few_origins"]
     level: Literal["warning", "error"]
     message: str
 
