@@ -355,7 +355,10 @@ def _coarser(timestamps: NDArray[np.int64], freq: int) -> str:
         return ""
     from gapcast.processing._time import infer_frequency
 
-    step = infer_frequency(timestamps)
+    try:
+        step = infer_frequency(timestamps)
+    except InvalidInput:  # one distinct time, repeated: no spacing to speak of
+        return ""
     if step < 2 * freq:
         return ""
     return (
