@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -226,6 +227,21 @@ def _noisy_daily(n: int = 24 * 30) -> pd.DataFrame:
     )
 
 
+def _one_epoch_linear(lookback: int) -> dict[str, Any]:
+    """A quick run's config: the default preparation with this lookback and a day ahead."""
+    return {
+        "model": "linear",
+        "training": {"epochs": 1, "gap_classifier": "never", "refit": False},
+        "preprocessing": [
+            {"step": "resample"},
+            {"step": "detect_gaps"},
+            {"step": "split"},
+            {"step": "calendar"},
+            {"step": "window", "lookback": lookback, "horizon": 24},
+        ],
+    }
+
+
 def test_baseline_figures_do_not_depend_on_the_lookback() -> None:
     df = _noisy_daily()
     # A 30-hour outage in the test part: lookback 48 sees its origins' history as too thin to
@@ -233,18 +249,7 @@ def test_baseline_figures_do_not_depend_on_the_lookback() -> None:
     df.loc[640:669, "load"] = np.nan
     rows, refused = [], []
     for lookback in (48, 96):
-        cfg = {
-            "model": "linear",
-            "training": {"epochs": 1, "gap_classifier": "never", "refit": False},
-            "preprocessing": [
-                {"step": "resample"},
-                {"step": "detect_gaps"},
-                {"step": "split"},
-                {"step": "calendar"},
-                {"step": "window", "lookback": lookback, "horizon": 24},
-            ],
-        }
-        result = gapcast.train(df, cfg)
+        result = gapcast.train(df, _one_epoch_linear(lookback))
         rows.append({r.method: r for r in result.metrics.leaderboard if r.kind == "baseline"})
         refused.append(result.metrics.refused_origins)
         # Origins predict would refuse are said, where the figures are read.
@@ -272,17 +277,7 @@ def test_an_outage_longer_than_the_history_read_does_not_fail_the_run() -> None:
     # predict would refuse), the same whether the outage is absent rows or rows of NaN.
     df = _noisy_daily(24 * 120)  # the test part: the last 18 days
     df.loc[24 * 104 : 24 * 117 - 1, "load"] = np.nan
-    cfg = {
-        "model": "linear",
-        "training": {"epochs": 1, "gap_classifier": "never", "refit": False},
-        "preprocessing": [
-            {"step": "resample"},
-            {"step": "detect_gaps"},
-            {"step": "split"},
-            {"step": "calendar"},
-            {"step": "window", "lookback": 48, "horizon": 24},
-        ],
-    }
+    cfg = _one_epoch_linear(48)
     with_nan = gapcast.train(df, cfg).metrics
     absent = gapcast.train(df.dropna(), cfg).metrics
     assert absent.refused_origins >= 1 and absent.refused_origins == with_nan.refused_origins
