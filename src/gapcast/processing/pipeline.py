@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.processing._time import MONTH_NS, format_duration
+from gapcast.processing._time import MONTH_NS, format_duration, infer_frequency
 from gapcast.processing.base import FrameStep, Step, ValueStep
 from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import StepConfig
@@ -349,12 +349,10 @@ class ProcessingPipeline:
 
 
 def _coarser(timestamps: NDArray[np.int64], freq: int) -> str:
-    """' (its rows are 1 d apart; the model's grid step is 1 h)' when history rows are at least
+    """' (its rows are 1D apart; the model's grid step is 1h)' when history rows are at least
     twice as far apart as the model's grid, which is why most of its steps are empty; else ''."""
     if len(timestamps) < 3:
         return ""
-    from gapcast.processing._time import infer_frequency
-
     try:
         step = infer_frequency(timestamps)
     except InvalidInput:  # one distinct time, repeated: no spacing to speak of

@@ -87,7 +87,7 @@ def phase_shift(timestamps: NDArray[np.int64], freq: int, origin: int) -> int:
     if freq == MONTH_NS:
         return 0  # binned by calendar month, wherever in it the readings fall
     r, angle, n = phase(timestamps, freq, origin)
-    if r < PHASE_CONCENTRATION and not n * r * r >= PHASE_EVIDENCE:
+    if r < PHASE_CONCENTRATION and n * r * r < PHASE_EVIDENCE:
         return 0
     phase_ns = round(angle * freq / (2 * np.pi))
     # Samples in the last quarter of the period are early readings of the next grid point; the
