@@ -44,6 +44,26 @@ def test_calibration_by_hand() -> None:
     assert bands[2, 1, 0, 0] - bands[0, 1, 0, 0] > 1.6 * (bands[2, 0, 0, 0] - bands[0, 0, 0, 0])
 
 
+def test_a_gap_factor_from_few_origins_keeps_its_promised_coverage() -> None:
+    """Split conformal's guarantee: read at ceil((n + 1) x 0.8) / n, a factor measured on 12
+    origins with gaps covers at least 80% of fresh ones on average over many draws (read at the
+    nominal 0.8 it falls short, ~0.77); measured at all from 12, where a daily series' validation
+    part holds a few dozen such origins."""
+    rng = np.random.default_rng(7)
+    covered = []
+    for _ in range(400):
+        residuals = rng.normal(size=(212, 1, 1))
+        residuals[:12] *= 3.0  # the histories with gaps err three times as much
+        fraction = np.where(np.arange(212) < 12, 0.6, 1.0)
+        iv = calibrate(residuals, fraction, (0.1, 0.5, 0.9))
+        assert iv is not None and iv.gappy_origins == 12
+        bands = iv.relative(np.zeros((1, 1, 1)), np.array([0.6]))
+        fresh = 3.0 * rng.normal(size=2000)
+        covered.append(((fresh >= bands[0, 0, 0, 0]) & (fresh <= bands[2, 0, 0, 0])).mean())
+    assert iv.gap_factor > 1.5
+    assert np.mean(covered) >= 0.8
+
+
 def test_pinball_and_empirical_quantiles_by_hand() -> None:
     truth = np.array([[[1.0]], [[3.0]]])  # (n=2, h=1, k=1)
     q = np.array([[[[2.0]], [[2.0]]]])  # one quantile (0.5), both forecasts 2
