@@ -284,3 +284,9 @@ def test_an_outage_longer_than_the_history_read_does_not_fail_the_run() -> None:
     assert absent.origins == with_nan.origins and absent.points == with_nan.points
     assert absent.mae == pytest.approx(with_nan.mae)
     assert "refused_origins" in [w.code for w in absent.warnings]
+    # The origin after it is forecast from where the series was last seen, as naive's is (not
+    # from a level of 0, which made it 15x naive's error).
+    naive = absent.baseline("naive")
+    assert naive is not None and naive.mae_after_outage is not None
+    assert absent.mae_after_outage is not None
+    assert absent.mae_after_outage < 1.5 * naive.mae_after_outage

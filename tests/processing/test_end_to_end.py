@@ -109,15 +109,32 @@ def test_history_inside_an_outage_longer_than_what_it_reads(co2_frame: SeriesFra
     with pytest.raises(InvalidInput, match=r"0% of their points observed") as info:
         pipeline.history(co2_frame, start_ns=start)
     assert "min_observed=0.5" in info.value.message
-    assert "the data's last row before it is at 2001-12-29T00:00:00Z" in info.value.message
-    # The backtest forecasts such an origin anyway (from nothing), on the same grid as with rows
-    # of missing values: the lookback ends just before the start, every step of it unobserved.
-    history = pipeline.history(co2_frame, start_ns=start, check=False)
-    ts = history.frame.timestamps
-    assert int(ts[history.origin - 1]) == start - WEEK and history.origin >= 52
-    assert not history.frame.mask[:, : history.origin].any()
-    batch = pipeline.model_batch(history.frame, np.array([history.origin]))
-    assert batch.observed_fraction[0] == 0.0 and np.isfinite(batch.x).all()
+    assert "the targets were last observed at 2001-12-29T00:00:00Z" in info.value.message
+    # The backtest forecasts such an origin anyway: from the start asked for, its lookback all
+    # missing, at the level and spread of the lookback that ends where the data stopped (as the
+    # naive baseline carries the last value forward), not at 0.
+    stopped = pipeline.history(co2_frame)
+    anchor = pipeline.model_batch(stopped.frame, np.array([stopped.origin]))
+    for frame in (co2_frame, with_missing_rows(co2_frame, last + WEEK, start)):
+        history = pipeline.history(frame, start_ns=start, check=False)
+        batch = pipeline.model_batch(history.frame, np.array([history.origin]))
+        assert int(batch.target_ts[0, 0]) == start
+        assert batch.observed_fraction[0] == 0.0 and not batch.x[0, :52, 1].any()
+        assert np.isfinite(batch.x).all()
+        np.testing.assert_allclose(batch.level, anchor.level, rtol=1e-12)
+        np.testing.assert_allclose(batch.spread, anchor.spread, rtol=1e-12)
+        assert abs(float(anchor.level[0, 0])) > 0.1  # a level that 0 would miss
+
+
+def with_missing_rows(frame: SeriesFrame, first: int, end: int) -> SeriesFrame:
+    """``frame`` with weekly rows of NaN from ``first`` up to ``end`` (an export that keeps the
+    sensor's rows through an outage)."""
+    extra = np.arange(first, end, WEEK, dtype=np.int64)
+    ts = np.concatenate([np.asarray(frame.timestamps), extra])
+    values = np.concatenate(
+        [np.asarray(frame.values), np.full((frame.n_channels, extra.size), np.nan)], axis=1
+    )
+    return SeriesFrame.from_arrays(ts, values, frame.channels)
 
 
 def test_the_default_training_configuration_prepares_the_sample(co2_frame: SeriesFrame) -> None:

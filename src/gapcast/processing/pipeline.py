@@ -291,10 +291,20 @@ class ProcessingPipeline:
                 f"{_iso(int(ts[0]))}",
                 field="start",
             )
+        k = len(self.window.targets_)
+        rows = np.asarray(frame.values)
+        silent = not np.isfinite(rows[:k, lo:hi]).any()
+        before = np.flatnonzero(np.isfinite(rows[:k, :lo]).any(axis=0)) if silent else None
+        if before is not None and before.size:
+            # No target known in the whole read stretch (an outage longer than it): refused
+            # below like any history short of min_observed. The backtest still forecasts it, so
+            # the lookback's rows before the data stopped are read too; the forecast's window is
+            # all missing and takes its level from them (build_batch), as the naive baseline
+            # carries the last value forward, instead of starting from nothing.
+            last = resample.grid_point(int(ts[before[-1]]))
+            lo = int(np.searchsorted(ts, resample.bin_start(last - lookback * freq), side="left"))
         if lo == hi:
-            # Nothing was observed in the whole read stretch (an outage longer than it): the
-            # stretch is still the history, every step of it missing — refused below like any
-            # history short of min_observed, and forecast from nothing by the backtest.
+            # Not a row in the stretch and nothing known before it: every step is missing.
             edges = np.array([first, start_ns - freq], dtype=np.int64)
             tail = SeriesFrame(
                 timestamps=edges,
@@ -311,11 +321,14 @@ class ProcessingPipeline:
         seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
         if check and fraction < self.window.min_observed:
-            stopped = (
-                f" (the data's last row before it is at {_iso(int(ts[hi - 1]))})"
-                if lo == hi
-                else _coarser(ts[lo:hi], freq)
-            )
+            if before is not None:
+                stopped = (
+                    f" (the targets were last observed at {_iso(int(ts[before[-1]]))})"
+                    if before.size
+                    else " (the targets were never observed before it)"
+                )
+            else:
+                stopped = _coarser(ts[lo:hi], freq)
             raise InvalidInput(
                 f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
                 f"points observed{stopped}; a forecast needs "

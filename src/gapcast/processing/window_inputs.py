@@ -18,7 +18,9 @@ Per step, the model gets one row of features (``Layout.n_features``)::
 
 ``level`` is the mean and ``spread`` the standard deviation of each channel's observed lookback
 values (the spread floored at a tenth of the channel's spread in the training part, so a flat
-night does not blow up), as in RevIN and N-BEATS; a model's output is mapped back with them.
+night does not blow up), as in RevIN and N-BEATS; a model's output is mapped back with them. A
+window with no known value of a channel in its lookback (an outage longer than it) takes them from
+the last ``lookback`` known values before it.
 """
 
 from __future__ import annotations
@@ -104,6 +106,29 @@ def window_level(past: F64, floor: F64, scaling: str) -> tuple[F64, F64]:
     return level, spread
 
 
+def _anchor_unseen(
+    values: F64,
+    starts: NDArray[np.int64],
+    lookback: int,
+    seen: NDArray[np.bool_],
+    level: F64,
+    spread: F64,
+    floor: F64,
+) -> None:
+    """Windows with no known value of a channel in their lookback (an outage longer than it)
+    take that channel's level and spread from its last ``lookback`` known values before the
+    window, in place: the forecast then starts from where the series was last seen, as the naive
+    baseline's does, not from 0. Nothing known before either: left as they are."""
+    for c in np.flatnonzero(~seen.all(axis=1)):
+        known = np.flatnonzero(np.isfinite(values[c]))
+        for i in np.flatnonzero(~seen[c]):
+            end = int(np.searchsorted(known, starts[i]))
+            last = values[c, known[max(end - lookback, 0) : end]]
+            if last.size:
+                level[c, i] = last.mean()
+                spread[c, i] = max(float(last.std()), float(floor[c]))
+
+
 def build_batch(
     values: F64,
     observed: NDArray[np.bool_],
@@ -137,6 +162,9 @@ def build_batch(
     past = grid[:, :, :lb]
     floor = np.asarray(layout.spread_floor or (1e-12,) * c_in, dtype=np.float64)
     level, spread = window_level(past, floor, layout.scaling)
+    if layout.scaling == "window":
+        known = np.asarray(np.isfinite(past).any(axis=-1), dtype=bool)
+        _anchor_unseen(values[:c_in], origins - lb, lb, known, level, spread, floor)
     relative = (_carry_forward(past) - level[..., None]) / spread[..., None]
     relative = np.nan_to_num(relative, nan=0.0)
 
