@@ -203,3 +203,41 @@ def test_a_history_coarser_than_the_models_grid_is_named_in_the_refusal() -> Non
     with pytest.raises(InvalidInput) as info:
         pipeline.history(SeriesFrame.from_pandas(gappy))
     assert "apart" not in info.value.message
+
+
+def test_a_target_silent_through_the_whole_stretch_read_starts_from_where_it_stopped(
+    co2_frame: SeriesFrame,
+) -> None:
+    # Two sensors of one site; the second went dark 150 weeks ago, the first still reports. The
+    # forecast is accepted (a target is observed), and the dark one's level comes from its last
+    # 52 weeks before it stopped, not 0 — the same as when it was last seen complete.
+    values = np.array(co2_frame.values)
+    both = SeriesFrame.from_arrays(
+        co2_frame.timestamps, np.concatenate([values, values + 5.0]), ("co2", "co2_b")
+    )
+    pipeline = (
+        ProcessingBuilder()
+        .targets("co2", "co2_b")
+        .resample("7D")
+        .detect_gaps(max_fill="3W")
+        .fill_gaps("linear")
+        .split(val=0.15, test=0.15)
+        .window(lookback=52, horizon=13)
+        .build()
+    )
+    pipeline.fit_transform(both)
+    dark = np.array(both.values)
+    dark[1, -150:] = np.nan
+    history = pipeline.history(SeriesFrame.from_arrays(both.timestamps, dark, both.channels))
+    batch = pipeline.model_batch(history.frame, np.array([history.origin]))
+    assert batch.observed_fraction[0] == 1.0 and not batch.x[0, :52, 3].any()
+    cut = SeriesFrame.from_arrays(
+        both.timestamps[:-150], values[:, :-150] + [[0.0], [5.0]], both.channels
+    )
+    then = pipeline.history(cut)
+    expected = pipeline.model_batch(then.frame, np.array([then.origin]))
+    np.testing.assert_allclose(batch.level[0, 1], expected.level[0, 1], rtol=1e-12)
+    np.testing.assert_allclose(batch.spread[0, 1], expected.spread[0, 1], rtol=1e-12)
+    assert batch.level[0, 1] == pytest.approx(
+        float(np.nanmean(values[0, -202:-150])) + 5.0, rel=0.01
+    )

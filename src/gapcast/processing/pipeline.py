@@ -293,16 +293,22 @@ class ProcessingPipeline:
             )
         k = len(self.window.targets_)
         rows = np.asarray(frame.values)
-        silent = not np.isfinite(rows[:k, lo:hi]).any()
+        known = np.isfinite(rows[:k, lo:hi]).any(axis=1)
+        silent = not known.any()
         before = np.flatnonzero(np.isfinite(rows[:k, :lo]).any(axis=0)) if silent else None
-        if before is not None and before.size:
-            # No target known in the whole read stretch (an outage longer than it): refused
-            # below like any history short of min_observed. The backtest still forecasts it, so
-            # the lookback's rows before the data stopped are read too; the forecast's window is
-            # all missing and takes its level from them (build_batch), as the naive baseline
-            # carries the last value forward, instead of starting from nothing.
-            last = resample.grid_point(int(ts[before[-1]]))
-            lo = int(np.searchsorted(ts, resample.bin_start(last - lookback * freq), side="left"))
+        # A target with no known value in the whole read stretch (an outage longer than it):
+        # the lookback's rows before it stopped are read too, and the forecast's window, all
+        # missing for that target, takes its level from them (build_batch), as the naive
+        # baseline carries the last value forward, instead of starting from nothing. With no
+        # target known at all, refused below like any history short of min_observed (the
+        # backtest still forecasts it).
+        read_from = lo
+        for target in np.flatnonzero(~known):
+            seen_before = np.flatnonzero(np.isfinite(rows[target, :read_from]))
+            if seen_before.size:
+                last = resample.grid_point(int(ts[seen_before[-1]]))
+                since = resample.bin_start(last - lookback * freq)
+                lo = min(lo, int(np.searchsorted(ts, since, side="left")))
         if lo == hi:
             # Not a row in the stretch and nothing known before it: every step is missing.
             edges = np.array([first, start_ns - freq], dtype=np.int64)
