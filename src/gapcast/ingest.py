@@ -55,10 +55,24 @@ _EPOCH_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _EPOCH_FROM = (("ns", 1e17), ("us", 1e14), ("ms", 1e11))
 
 
-def _epoch_unit(numbers: pd.Series) -> str:
+def epoch_unit(numbers: pd.Series) -> str:
     """The epoch unit of a numeric time column, from the size of its median value."""
     typical = float(numbers.abs().median())
     return next((unit for unit, start in _EPOCH_FROM if typical >= start), "s")
+
+
+def epoch_out_of_range(numbers: pd.Series, unit: str) -> NDArray[np.bool_]:
+    """Where epoch numbers in ``unit`` fall outside what a nanosecond timestamp holds."""
+    seconds = numbers.astype("float64") / _EPOCH_UNITS[unit]
+    return np.asarray(~(seconds.abs() < _MAX_EPOCH_S), dtype=bool)
+
+
+def from_epoch(numbers: pd.Series, unit: str) -> pd.Series:
+    """Epoch numbers in ``unit`` (in range) as UTC datetimes, NaT where a number is missing."""
+    if unit == "ns" and pd.api.types.is_integer_dtype(numbers):
+        return pd.to_datetime(numbers, utc=True, unit="ns")  # exact, not via float
+    seconds = numbers.astype("float64") / _EPOCH_UNITS[unit]
+    return pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
 
 
 @dataclass(frozen=True)
@@ -340,13 +354,9 @@ def _parse_timestamps(
         if numeric.notna().all():
             # All numbers: epoch seconds (fractions allowed), or milli-, micro- or nanoseconds,
             # told apart by size (JavaScript, Kafka and many loggers write milliseconds).
-            unit = _epoch_unit(numeric)
-            seconds = numeric.astype("float64") / _EPOCH_UNITS[unit]
-            _refuse_out_of_range(column, ~(seconds.abs() < _MAX_EPOCH_S).to_numpy(), name, kind)
-            if unit == "ns" and pd.api.types.is_integer_dtype(numeric):
-                parsed = pd.to_datetime(numeric, utc=True, unit="ns")  # exact, not via float
-            else:
-                parsed = pd.to_datetime(seconds * 1e9, utc=True, unit="ns")
+            unit = epoch_unit(numeric)
+            _refuse_out_of_range(column, epoch_out_of_range(numeric, unit), name, kind)
+            parsed = from_epoch(numeric, unit)
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
             if timezone is not None:  # a regex over every row: only when it matters

@@ -54,6 +54,26 @@ def test_text_times_must_be_iso_8601_and_one_column_one_zone() -> None:
     assert "(row 1: 2024-01-01 01:00:00+01:00)" in info.value.message
 
 
+def test_numeric_times_are_epoch_seconds_milli_or_nanoseconds_by_size() -> None:
+    # A database's Unix seconds, a logger's milliseconds, numpy's nanoseconds: read as
+    # ``gapcast import`` reads them, never as nanoseconds of January 1970.
+    hours = pd.date_range("2024-01-01", periods=3, freq="h")
+    expected = hours.as_unit("ns").asi8.tolist()
+    for per_second in (1, 1_000, 1_000_000_000):
+        numbers = hours.as_unit("ns").asi8 // (1_000_000_000 // per_second)
+        frame = SeriesFrame.from_pandas(pd.DataFrame({"timestamp": numbers, "a": [1.0, 2, 3]}))
+        assert frame.timestamps.tolist() == expected
+    fractions = SeriesFrame.from_pandas(
+        pd.DataFrame({"ts": [1_704_067_200.5, 1_704_070_800.5], "a": [1.0, 2.0]})
+    )
+    assert fractions.timestamps.tolist() == [e + 500_000_000 for e in expected[:2]]
+    with pytest.raises(InvalidInput, match=r"row 1 \(1e\+16\) lies outside the years") as info:
+        SeriesFrame.from_pandas(
+            pd.DataFrame({"timestamp": [1.7e9, 1e16, 1.7e9 + 60], "a": [1.0, 2.0, 3.0]})
+        )
+    assert "epoch s" in info.value.message and info.value.field == "timestamp"
+
+
 def test_frames_are_read_only_but_callers_arrays_are_not() -> None:
     values = np.arange(4.0)
     frame = SeriesFrame.from_arrays(np.arange(4) * HOUR, values, ["a"])

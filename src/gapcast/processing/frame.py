@@ -132,7 +132,8 @@ class SeriesFrame:
         """A frame from a DataFrame with a time column and numeric value columns. The time is a
         ``timestamp`` column, else a DatetimeIndex, else the only column of datetime type, else
         a column named as ``gapcast import`` looks for (time, datetime, date, ts). Tz-aware
-        times are converted to UTC; naive times are taken as UTC."""
+        times are converted to UTC; naive times are taken as UTC; numbers are epoch seconds,
+        milli-, micro- or nanoseconds, told apart by size as ``gapcast import`` does."""
         import pandas as pd
 
         name = _time_column(df)
@@ -276,6 +277,8 @@ def _parse_times(times: pd.Series, name: str) -> pd.Series:
     as UTC, which for the others' zone is rarely what was meant."""
     import pandas as pd
 
+    if pd.api.types.is_numeric_dtype(times.dtype) and not pd.api.types.is_bool_dtype(times.dtype):
+        return _epoch_times(times, name)
     if times.dtype == object or pd.api.types.is_string_dtype(times.dtype):
         text = times.map(lambda v: isinstance(v, str))
         if bool(text.all()) and len(times):
@@ -304,6 +307,28 @@ def _parse_times(times: pd.Series, name: str) -> pd.Series:
         return pd.to_datetime(times, utc=True)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"cannot parse the timestamp column: {exc}", field="timestamp") from exc
+
+
+def _epoch_times(times: pd.Series, name: str) -> pd.Series:
+    """Numbers as epoch times, in seconds, milli-, micro- or nanoseconds by their size, as
+    ``gapcast import`` reads them: a database's Unix seconds or a logger's milliseconds are not
+    nanoseconds of January 1970."""
+    from gapcast.ingest import epoch_out_of_range, epoch_unit, from_epoch
+
+    known = times.dropna()
+    if known.empty:
+        raise InvalidInput(f"the time column '{name}' has no values", field="timestamp")
+    unit = epoch_unit(known)
+    bad = np.flatnonzero(epoch_out_of_range(times.fillna(0), unit))
+    if bad.size:
+        row = int(bad[0])
+        raise InvalidInput(
+            f"the time column '{name}' holds numbers, read as epoch {unit} by their size, and "
+            f"row {row} ({times.iloc[row]}) lies outside the years 1677-2262 that a timestamp "
+            "holds; convert the column first (pd.to_datetime(df[...], unit=...))",
+            field="timestamp",
+        )
+    return from_epoch(times, unit)
 
 
 def _first_unparsed(times: pd.Series) -> str:
