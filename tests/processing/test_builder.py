@@ -148,6 +148,14 @@ def test_a_target_never_observed_in_training_is_refused_by_name() -> None:
         info.value.message
     )
     assert info.value.field == "target"
+    # A covariate that never reported (a wrong column, a dead sensor) is named the same way.
+    as_covariate = ProcessingPipeline.from_config(
+        steps, targets=[frame.channels[0]], covariates=[name]
+    )
+    with pytest.raises(InvalidInput) as info:
+        as_covariate.fit_transform(frame)
+    assert f"covariate '{name}' has no observed value in the training part" in info.value.message
+    assert info.value.field == "covariates"
 
 
 def test_a_gap_inside_a_window_keeps_it_usable() -> None:

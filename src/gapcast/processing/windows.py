@@ -277,6 +277,16 @@ class Window(Step):
                     "the targets or give it data",
                     field="target",
                 )
+        for name in frame.channels:
+            if name not in targets and not train.mask[frame.channel_index(name)].any():
+                # Most often a wrong column or a sensor that never reported: say so, rather than
+                # train on a channel that is all filler.
+                raise InvalidInput(
+                    f"{self.where()}: covariate '{name}' has no observed value in the training "
+                    f"part ({train.n_points:,} grid steps); leave it out of the covariates or give "
+                    "it data",
+                    field="covariates",
+                )
         self._resolve(frame, rows)
         with np.errstate(invalid="ignore"):
             spread = np.nanstd(np.where(train.mask, train.values, np.nan), axis=1)
