@@ -294,20 +294,19 @@ class ProcessingPipeline:
         k = len(self.window.targets_)
         rows = np.asarray(frame.values)
         known = np.isfinite(rows[:k, lo:hi]).any(axis=1)
-        silent = not known.any()
-        before = np.flatnonzero(np.isfinite(rows[:k, :lo]).any(axis=0)) if silent else None
         # A target with no known value in the whole read stretch (an outage longer than it):
         # the lookback's rows before it stopped are read too, and the forecast's window, all
         # missing for that target, takes its level from them (build_batch), as the naive
         # baseline carries the last value forward, instead of starting from nothing. With no
         # target known at all, refused below like any history short of min_observed (the
         # backtest still forecasts it).
+        last_seen: list[int] = []
         read_from = lo
         for target in np.flatnonzero(~known):
             seen_before = np.flatnonzero(np.isfinite(rows[target, :read_from]))
             if seen_before.size:
-                last = resample.grid_point(int(ts[seen_before[-1]]))
-                since = resample.bin_start(last - lookback * freq)
+                last_seen.append(int(ts[seen_before[-1]]))
+                since = resample.bin_start(resample.grid_point(last_seen[-1]) - lookback * freq)
                 lo = min(lo, int(np.searchsorted(ts, since, side="left")))
         if lo == hi:
             # Not a row in the stretch and nothing known before it: every step is missing.
@@ -327,14 +326,12 @@ class ProcessingPipeline:
         seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
         if check and fraction < self.window.min_observed:
-            if before is not None:
-                stopped = (
-                    f" (the targets were last observed at {_iso(int(ts[before[-1]]))})"
-                    if before.size
-                    else " (the targets were never observed before it)"
-                )
+            if known.any():
+                stopped = _coarser(ts[read_from:hi], freq)
+            elif last_seen:
+                stopped = f" (the targets were last observed at {_iso(max(last_seen))})"
             else:
-                stopped = _coarser(ts[lo:hi], freq)
+                stopped = " (the targets were never observed before it)"
             raise InvalidInput(
                 f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
                 f"points observed{stopped}; a forecast needs "
