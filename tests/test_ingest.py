@@ -125,6 +125,11 @@ def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
     # A delimiter at the end of every line (empty extra fields) loses nothing.
     table = read_table(csv("timestamp,v,\n2024-01-01,12,\n2024-01-02,13,\n"), filename="x.csv")
     assert table.values.tolist() == [[12.0, 13.0]] and table.channels == ["v"]
+    # Nor do blank, nameless spreadsheet columns, trailing or between the series.
+    table = read_table(
+        csv("timestamp,v,,w,,\n2024-01-01,12,,1,,\n2024-01-02,13,,2,,\n"), filename="x.csv"
+    )
+    assert table.values.tolist() == [[12.0, 13.0], [1.0, 2.0]] and table.channels == ["v", "w"]
 
 
 def test_empty_file_and_header_only() -> None:

@@ -191,10 +191,15 @@ def _read_frame(
         repeated &= (frame.to_numpy(dtype=object) == np.array(header, dtype=object)).all(axis=1)
     if repeated.any():
         frame = frame[~repeated]  # the index keeps each row's place in the file, for errors
-    last = str(frame.columns[-1])
-    if frame.shape[1] > 1 and last.startswith("Unnamed: ") and not frame[last].str.strip().any():
-        # A delimiter at the end of the header too: a nameless, empty column, not a series.
-        frame = frame.iloc[:, :-1]
+    # Delimiters at the end of the header too, or spreadsheet columns left blank (an export
+    # writes "a,b,,"): nameless columns without a value hold nothing, and are not series.
+    blank = [
+        c
+        for c in frame.columns
+        if str(c).startswith("Unnamed: ") and not frame[c].str.strip().any()
+    ]
+    if blank and len(blank) < frame.shape[1]:
+        frame = frame.drop(columns=blank)
     return frame
 
 
