@@ -132,6 +132,15 @@ def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
     assert table.values.tolist() == [[12.0, 13.0], [1.0, 2.0]] and table.channels == ["v", "w"]
 
 
+def test_a_long_format_file_is_told_how_to_pivot() -> None:
+    rows = "".join(f"2024-01-0{d},{s},{d + k}\n" for d in (1, 2, 3) for k, s in enumerate("ab"))
+    with pytest.raises(InvalidInput, match="a long-format file") as info:
+        read_table(csv("time,sensor,value\n" + rows), filename="x.csv")
+    assert "column 'sensor' names 2 series ('a', 'b')" in info.value.message
+    assert "df.pivot_table(index='time', columns='sensor', values='value')" in info.value.message
+    assert info.value.field == "columns.sensor"
+
+
 def test_empty_file_and_header_only() -> None:
     with pytest.raises(InvalidInput, match="the file is empty"):
         read_table(b"  \n", filename="x.csv")

@@ -501,6 +501,31 @@ def _parse_values(
     return values
 
 
+def _refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) -> None:
+    """A long-format file — one row per series and time, a text column naming the series, as
+    databases and many loggers export — is told so with the fix, rather than having its series
+    names listed as non-numeric cells."""
+    if not df[ts_name].duplicated().any():
+        return
+    for name in value_names:
+        text = df[name].astype(str).str.strip()
+        if pd.to_numeric(text, errors="coerce").notna().any():
+            continue
+        ids = text.unique()
+        if 1 < len(ids) <= MAX_COLUMNS and len(ids) <= len(text) / 2:
+            listed = ", ".join(map(repr, ids[:_MAX_LISTED])) + (
+                ", ..." if len(ids) > _MAX_LISTED else ""
+            )
+            values = [c for c in value_names if c != name]
+            raise InvalidInput(
+                f"column {name!r} names {len(ids)} series ({listed}) and the times repeat across "
+                "them: a long-format file, one row per series and time. gapcast reads one column "
+                f"per series; pivot it first, e.g. df.pivot_table(index={ts_name!r}, "
+                f"columns={name!r}, values={values[0] if values else 'value'!r})",
+                field=f"columns.{name}",
+            )
+
+
 def _number_hint(first: str, decimal: DecimalMark) -> str:
     """What fixes the first value that did not read as a number, when its shape tells."""
     if decimal == "." and _DECIMAL_COMMA.match(first):
@@ -674,6 +699,7 @@ def read_table(
         raise InvalidInput("the file has duplicate column names", field="file")
     _check_columns(len(value_names))
 
+    _refuse_long_format(df, ts_name, value_names)
     ts = _parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
     values = np.vstack([_parse_values(df[c], c, kind, decimal) for c in value_names])
     notes = []
