@@ -139,6 +139,12 @@ def test_a_long_format_file_is_told_how_to_pivot() -> None:
     assert "column 'sensor' names 2 series ('a', 'b')" in info.value.message
     assert "df.pivot_table(index='time', columns='sensor', values='value')" in info.value.message
     assert info.value.field == "columns.sensor"
+    # Numbered series clash as repeated times: merging them is not offered alone.
+    rows = "".join(f"2024-01-0{d},{k + 1},{d + k}.5\n" for d in (1, 2, 3) for k in range(2))
+    with pytest.raises(InvalidInput, match="--on-duplicate mean") as info:
+        read_table(csv("time,sensor,value\n" + rows), filename="x.csv")
+    assert "or, if 'sensor' names the series (a long-format file" in info.value.message
+    assert "df.pivot_table(index='time', columns='sensor', values='value')" in info.value.message
 
 
 def test_empty_file_and_header_only() -> None:

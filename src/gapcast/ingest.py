@@ -526,6 +526,21 @@ def _refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) 
             )
 
 
+def _series_key(ts: NDArray[np.int64], values: NDArray[np.float64], names: list[str]) -> str | None:
+    """A value column that looks like series numbers in a long-format file: whole numbers, few
+    distinct ones, never repeated at one time while the times repeat."""
+    for name, column in zip(names, values, strict=True):
+        known = np.isfinite(column)
+        if not known.all() or not np.array_equal(column, np.round(column)):
+            continue
+        ids = np.unique(column)
+        if 1 < ids.size <= min(MAX_COLUMNS, column.size // 2):
+            pairs = pd.DataFrame({"t": ts, "k": column})
+            if not pairs.duplicated().any():
+                return name
+    return None
+
+
 def _number_hint(first: str, decimal: DecimalMark) -> str:
     """What fixes the first value that did not read as a number, when its shape tells."""
     if decimal == "." and _DECIMAL_COMMA.match(first):
@@ -719,9 +734,23 @@ def read_table(
             field=f"columns.{empty[0]}",
         )
     order = np.argsort(ts, kind="stable")
-    ts, values, merged = _resolve_duplicates(
-        ts, values, order, on_duplicate, kind, not timezone, df.index.to_numpy()
-    )
+    try:
+        ts, values, merged = _resolve_duplicates(
+            ts, values, order, on_duplicate, kind, not timezone, df.index.to_numpy()
+        )
+    except InvalidInput as exc:
+        key = _series_key(ts, values, value_names)
+        if key is None:
+            raise
+        others = [c for c in value_names if c != key]
+        raise InvalidInput(
+            f"{exc.message}; or, if {key!r} names the series (a long-format file, one row per "
+            "series and time: merging would average the series), pivot it first, e.g. "
+            f"df.pivot_table(index={ts_name!r}, columns={key!r}, "
+            f"values={others[0] if others else 'value'!r})",
+            field=exc.field,
+            **exc.details,
+        ) from None
     names_units = [_split_unit(c) for c in value_names]
     for (channel, _), header in zip(names_units, value_names, strict=True):
         check_name(channel, what="column name", field=f"columns.{header[:40]}")
