@@ -241,3 +241,33 @@ def test_a_target_silent_through_the_whole_stretch_read_starts_from_where_it_sto
     assert batch.level[0, 1] == pytest.approx(
         float(np.nanmean(values[0, -202:-150])) + 5.0, rel=0.01
     )
+
+
+def test_a_forecast_refused_names_what_the_data_lacks(co2_frame: SeriesFrame) -> None:
+    values = np.array(co2_frame.values)
+    both = SeriesFrame.from_arrays(
+        co2_frame.timestamps, np.concatenate([values, values + 5.0]), ("co2_ppm", "co2_b")
+    )
+    pipeline = (
+        ProcessingBuilder()
+        .targets("co2_ppm")
+        .covariates("co2_b")
+        .resample("7D")
+        .split(val=0.15, test=0.15)
+        .window(lookback=52, horizon=13)
+        .build()
+    )
+    pipeline.fit_transform(both)
+    # A covariate left out of the recent data: which one, and what the model was trained on.
+    with pytest.raises(InvalidInput) as info:
+        pipeline.history(co2_frame)
+    assert info.value.message == (
+        "the model was trained on targets ['co2_ppm'] and covariates ['co2_b']; a forecast "
+        "needs their recent values, and the data lacks ['co2_b'] (it has ['co2_ppm'])"
+    )
+    # Asked for a start a year past the data's end (rows still in the stretch read, none in the
+    # lookback): when the targets were last seen.
+    start = int(co2_frame.timestamps[-1]) + 60 * WEEK
+    with pytest.raises(InvalidInput, match="0% of their points observed") as info:
+        pipeline.history(both, start_ns=start)
+    assert "(the targets were last observed at 2001-12-29T00:00:00Z)" in info.value.message

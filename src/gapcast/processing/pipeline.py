@@ -259,6 +259,18 @@ class ProcessingPipeline:
         its recent error).
         """
         self._require_fitted()
+        missing = [name for name in self.window.inputs_ if name not in frame.channels]
+        if missing:
+            targets = self.window.targets_
+            covariates = [n for n in self.window.inputs_ if n not in targets]
+            trained = f"targets {list(targets)}" + (
+                f" and covariates {covariates}" if covariates else ""
+            )
+            raise InvalidInput(
+                f"the model was trained on {trained}; a forecast needs their recent values, and "
+                f"the data lacks {missing} (it has {list(frame.channels)})",
+                field="data",
+            )
         frame = frame.select(self.window.inputs_)
         if frame.n_points == 0:
             raise InvalidInput("a forecast needs some history; the data is empty", field="data")
@@ -326,7 +338,11 @@ class ProcessingPipeline:
         seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
         if check and fraction < self.window.min_observed:
-            if known.any():
+            observed = np.flatnonzero(seen[:origin])
+            if known.any() and observed.size and observed[-1] < origin - lookback:
+                last = _iso(int(resample.labels(tail.timestamps[observed[-1:]])[0]))
+                stopped = f" (the targets were last observed at {last})"
+            elif known.any():
                 stopped = _coarser(ts[read_from:hi], freq)
             elif last_seen:
                 stopped = f" (the targets were last observed at {_iso(max(last_seen))})"
