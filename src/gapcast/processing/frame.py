@@ -313,7 +313,7 @@ def _epoch_times(times: pd.Series, name: str) -> pd.Series:
     """Numbers as epoch times, in seconds, milli-, micro- or nanoseconds by their size, as
     ``gapcast import`` reads them: a database's Unix seconds or a logger's milliseconds are not
     nanoseconds of January 1970."""
-    from gapcast.ingest import epoch_out_of_range, epoch_unit, from_epoch
+    from gapcast.epoch import epoch_out_of_range, epoch_unit, from_epoch
 
     known = times.dropna()
     if known.empty:
