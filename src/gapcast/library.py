@@ -178,7 +178,10 @@ class TrainedModel:
         reaches the threshold chosen on the validation part, and ``p_outage``: the probability
         that the horizon holds an outage of at least ``attrs["outage_min_steps"]`` steps (one
         figure for the whole forecast, repeated on each row; absent for gap classifiers stored
-        by older versions).
+        by older versions). ``attrs["lookback_observed"]``: the share of the lookback's steps at
+        which each target was really measured — 0 for a sensor dark through the whole lookback,
+        whose forecast starts from its last values before it (another target kept the history
+        above ``min_observed``).
         """
         batch, factors, history = self._prepare(_frame(recent, "recent"), start)
         start_ns = history.start_ns
@@ -186,6 +189,7 @@ class TrainedModel:
         # Grid points named as people name them (a monthly grid's by the month's first day).
         ts = self.pipeline.grid_labels(batch.target_ts[0])
         out = pd.DataFrame({"timestamp": pd.to_datetime(ts, unit="ns", utc=True)})
+        out.attrs["lookback_observed"] = self._lookback_observed(history)
         levels = self.forecaster.intervals.quantiles if self.forecaster.intervals else ()
         for i, name in enumerate(self.targets):
             out[name] = point[0, :, i]
@@ -231,6 +235,17 @@ class TrainedModel:
             "targets": self.targets,
             "forecast": [{str(k): v for k, v in row.items()} for row in rows],
             "outage": outage,
+            "lookback_observed": forecast.attrs["lookback_observed"],
+        }
+
+    def _lookback_observed(self, history: History) -> dict[str, float]:
+        """Each target's share of the lookback's grid steps really measured."""
+        mask = np.asarray(history.frame.mask)
+        steps = np.arange(history.origin - self.lookback, history.origin)
+        inside = steps[(steps >= 0) & (steps < mask.shape[1])]
+        return {
+            name: float(mask[history.frame.channel_index(name), inside].sum()) / self.lookback
+            for name in self.targets
         }
 
     def _observed_lookback(self, history: History) -> np.ndarray:

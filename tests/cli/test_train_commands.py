@@ -69,6 +69,8 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     assert all(row["co2_ppm"] > 300 for row in forecast["forecast"])
     # The sample's outages train a gap classifier: its window-level answer comes with the rows.
     assert 0 <= forecast["outage"]["probability"] <= 1
+    assert list(forecast["lookback_observed"]) == ["co2_ppm"]
+    assert 0.5 <= forecast["lookback_observed"]["co2_ppm"] <= 1
     code, out = invoke("predict", run_id, "--db", db_url)
     assert code == 0 and "outage of" in out and "steps within the horizon" in out, out
     # At 80 columns every time is printed whole, and every quantile column's number too.

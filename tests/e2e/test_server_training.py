@@ -125,6 +125,8 @@ def test_predict_from_dataset_and_from_posted_points(
         assert all(0.0 <= r["p_gap"] <= 1.0 for r in rows)
         assert all(isinstance(r["gap_expected"], bool) for r in rows)
         assert 0.0 <= body["outage"]["probability"] <= 1.0 and body["outage"]["min_steps"] >= 1
+        assert list(body["lookback_observed"]) == ["co2_ppm"]
+        assert 0.5 <= body["lookback_observed"]["co2_ppm"] <= 1.0
         assert pd.Timestamp(rows[0]["timestamp"]) > pd.Timestamp(
             SAMPLE["timestamp"].iloc[-1], tz="UTC"
         )

@@ -175,6 +175,27 @@ def test_covariates_train_and_predict_end_to_end(hourly: Any, tiny_config: Any) 
         model.predict(df.drop(columns="temp"))
 
 
+def test_a_dark_target_is_forecast_from_its_last_values_and_says_so(
+    hourly: Any, tiny_config: Any
+) -> None:
+    """Two sensors; the second has been dark for longer than the stretch a forecast reads. The
+    forecast is accepted (the first kept the history observed), starts the dark one from where
+    it was last seen — not from 0 — and reports how much of each lookback was measured."""
+    df = hourly()
+    df["spare"] = df["load"] + 100.0
+    cfg = {**tiny_config("linear", epochs=1), "target": ["load", "spare"]}
+    del cfg["preprocessing"]  # the default: window-relative scaling alone, nothing global
+    model = gapcast.load_model(gapcast.train(df, cfg))
+    recent = df.copy()
+    recent.loc[len(df) - 400 :, "spare"] = np.nan
+    forecast = model.predict(recent)
+    assert forecast.attrs["lookback_observed"] == {"load": 1.0, "spare": 0.0}
+    last_seen = recent["spare"].dropna().iloc[-24:]
+    assert abs(forecast["spare"].mean() - last_seen.mean()) < 4 * last_seen.std()
+    document = model.forecast_document(recent)
+    assert document["lookback_observed"] == {"load": 1.0, "spare": 0.0}
+
+
 def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> None:
     """A monthly series keeps one value per month through training and predict, and its
     forecast names months by their first day (a 31-day grid merged months and drifted)."""

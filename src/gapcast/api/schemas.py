@@ -339,3 +339,8 @@ class ForecastOut(BaseModel):
         description="the gap classifier's window-level outage probability (None: no gap "
         "classifier, or one stored by an older version)",
     )
+    lookback_observed: dict[str, float] = Field(
+        default_factory=dict,
+        description="per target, the share of the lookback's steps really measured (0: dark "
+        "through the whole lookback; its forecast starts from its last values before it)",
+    )

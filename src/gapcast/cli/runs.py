@@ -490,6 +490,18 @@ def predict_command(
     for row in rows:
         table.add_row(*(_cell(c, row[c], timezone) for c in columns))
     console.print(table)
+    observed = result.get("lookback_observed") or {}
+    if any(share < 1 for share in observed.values()):
+        # A gappy history is accepted; the reader should still know how much of it was there.
+        listed = ", ".join(f"{name} {share:.0%}" for name, share in observed.items())
+        dark = [name for name, share in observed.items() if share == 0]
+        note = (
+            f" ({', '.join(dark)}: nothing in the lookback, forecast from its last values "
+            "before it)"
+            if dark
+            else ""
+        )
+        console.print(f"lookback observed: {listed}{note}", highlight=False)
     outage = result.get("outage")
     if outage:
         expected = "expected" if outage["expected"] else "not expected"
