@@ -132,19 +132,66 @@ def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
     assert table.values.tolist() == [[12.0, 13.0], [1.0, 2.0]] and table.channels == ["v", "w"]
 
 
-def test_a_long_format_file_is_told_how_to_pivot() -> None:
+def test_a_long_format_file_is_told_to_name_its_series_column() -> None:
     rows = "".join(f"2024-01-0{d},{s},{d + k}\n" for d in (1, 2, 3) for k, s in enumerate("ab"))
     with pytest.raises(InvalidInput, match="a long-format file") as info:
         read_table(csv("time,sensor,value\n" + rows), filename="x.csv")
     assert "column 'sensor' names 2 series ('a', 'b')" in info.value.message
-    assert "df.pivot_table(index='time', columns='sensor', values='value')" in info.value.message
+    assert "series_column (--series-column 'sensor')" in info.value.message
     assert info.value.field == "columns.sensor"
     # Numbered series clash as repeated times: merging them is not offered alone.
     rows = "".join(f"2024-01-0{d},{k + 1},{d + k}.5\n" for d in (1, 2, 3) for k in range(2))
     with pytest.raises(InvalidInput, match="--on-duplicate mean") as info:
         read_table(csv("time,sensor,value\n" + rows), filename="x.csv")
     assert "or, if 'sensor' names the series (a long-format file" in info.value.message
-    assert "df.pivot_table(index='time', columns='sensor', values='value')" in info.value.message
+    assert "series_column (--series-column 'sensor')" in info.value.message
+
+
+def test_a_long_format_file_imports_one_column_per_series() -> None:
+    # Sensor b starts a day late, a's second row is repeated whole (overlapping exports), and
+    # the value columns carry units: each series x value column becomes a column.
+    text = (
+        "time,sensor,power [kW],temp\n"
+        "2024-01-01,a,1.5,10\n"
+        "2024-01-02,a,2.5,11\n"
+        "2024-01-02,a,2.5,11\n"
+        "2024-01-02,b,7.5,20\n"
+        "2024-01-03,b,8.5,\n"
+        "2024-01-03,a,3.5,12\n"
+    )
+    table = read_table(csv(text), filename="x.csv", series_column="sensor")
+    assert table.channels == ["power_a", "temp_a", "power_b", "temp_b"]
+    assert table.units == ["kW", None, "kW", None]
+    nan = float("nan")
+    np.testing.assert_array_equal(
+        table.values,
+        [[1.5, 2.5, 3.5], [10, 11, 12], [nan, 7.5, 8.5], [nan, 20, nan]],
+    )
+    assert table.duplicates_merged == 1
+    # With one value column a series is named by its own name.
+    one = read_table(
+        csv("time,sensor,v\n2024-01-01,a,1\n2024-01-01,b,2\n2024-01-02,a,3\n"),
+        filename="x.csv",
+        series_column="sensor",
+    )
+    assert one.channels == ["a", "b"] and one.values.tolist()[0] == [1.0, 3.0]
+    # A series' own clash names it, and its lines; a row without a series is refused by line.
+    with pytest.raises(InvalidInput, match=r"series 'b': 1 duplicate timestamp\(s\)") as info:
+        read_table(
+            csv("time,sensor,v\n2024-01-01,a,1\n2024-01-01,b,2\n2024-01-01,b,5\n"),
+            filename="x.csv",
+            series_column="sensor",
+        )
+    assert "lines 3, 4" in info.value.message
+    with pytest.raises(InvalidInput, match=r"1 row\(s\) without a series name at line 3"):
+        read_table(
+            csv("time,sensor,v\n2024-01-01,a,1\n2024-01-01,,2\n"),
+            filename="x.csv",
+            series_column="sensor",
+        )
+    with pytest.raises(InvalidInput, match="series column 'site' is not in the file") as info:
+        read_table(csv("time,sensor,v\n2024-01-01,a,1\n"), filename="x.csv", series_column="site")
+    assert info.value.field == "series_column"
 
 
 def test_empty_file_and_header_only() -> None:

@@ -285,10 +285,12 @@ class Client:
         decimal: str = ".",
         time_format: str | None = None,
         timezone: str | None = None,
+        series_column: str | None = None,
     ) -> dict[str, Any]:
         """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
-        ``timezone`` the IANA zone of times written without an offset (default: UTC)."""
+        ``timezone`` the IANA zone of times written without an offset (default: UTC),
+        ``series_column`` the column naming each row's series in a long-format file."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -303,6 +305,8 @@ class Client:
             form["time_format"] = time_format
         if timezone is not None:
             form["timezone"] = timezone
+        if series_column is not None:
+            form["series_column"] = series_column
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

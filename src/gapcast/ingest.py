@@ -477,6 +477,81 @@ def _parse_values(
     return values
 
 
+def _without_series_column(
+    df: pd.DataFrame, series_column: str, ts_name: str, value_names: list[str]
+) -> list[str]:
+    """The value columns of a long-format file: all but its time and series columns."""
+    if series_column not in value_names:
+        what = "is the time column" if series_column == ts_name else "is not in the file"
+        raise InvalidInput(
+            f"series column {series_column!r} {what}; the file has columns: "
+            f"{', '.join(map(str, df.columns))}",
+            field="series_column",
+        )
+    rest = [c for c in value_names if c != series_column]
+    if not rest:
+        raise InvalidInput(
+            f"no value columns: the file has only the time column {ts_name!r} and the series "
+            f"column {series_column!r}",
+            field="file",
+        )
+    return rest
+
+
+def _pivot_series(
+    column: pd.Series,
+    ts: NDArray[np.int64],
+    values: NDArray[np.float64],
+    value_names: list[str],
+    on_duplicate: OnDuplicate,
+    kind: Literal["csv", "parquet"],
+    read_as_utc: bool,
+) -> tuple[list[str], NDArray[np.int64], NDArray[np.float64], int]:
+    """A long-format table as one column per series and value column, on the union of their
+    times: headers (the series' name, or ``<value column>_<series>`` with several value
+    columns; a unit in the value column's header carries over), times, values and how many
+    repeated rows were merged. Each series' repeated times are resolved on their own, as a
+    file of that series alone would be."""
+    ids = column.astype(str).str.strip().to_numpy()
+    blank = np.flatnonzero((ids == "") | column.isna().to_numpy())
+    if blank.size:
+        at = _positions(column, blank)
+        raise InvalidInput(
+            f"series column {column.name!r}: {blank.size} row(s) without a series name at "
+            f"{_where(kind, at)}",
+            field="series_column",
+            rows=_file_rows(kind, at, 100),
+        )
+    names = sorted(set(ids.tolist()))
+    _check_columns(len(names) * len(value_names))
+    positions = column.index.to_numpy()
+    parts, merged = [], 0
+    for name in names:
+        rows = np.flatnonzero(ids == name)
+        order = rows[np.argsort(ts[rows], kind="stable")]
+        try:
+            t, v, m = _resolve_duplicates(
+                ts, values, order, on_duplicate, kind, read_as_utc, positions
+            )
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"series {name!r}: {exc.message}", field=exc.field, **exc.details
+            ) from None
+        parts.append((t, v))
+        merged += m
+    times = np.unique(np.concatenate([t for t, _ in parts]))
+    wide = np.full((len(names) * len(value_names), times.size), np.nan)
+    headers = []
+    for i, (name, (t, v)) in enumerate(zip(names, parts, strict=True)):
+        at = np.searchsorted(times, t)
+        for j, header in enumerate(value_names):
+            wide[i * len(value_names) + j, at] = v[j]
+            base, unit = _split_unit(header)
+            channel = name if len(value_names) == 1 else f"{base}_{name}"
+            headers.append(f"{channel} [{unit}]" if unit else channel)
+    return headers, times, wide, merged
+
+
 def _refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) -> None:
     """A long-format file — one row per series and time, a text column naming the series, as
     databases and many loggers export — is told so with the fix, rather than having its series
@@ -489,17 +564,43 @@ def _refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) 
             continue
         ids = text.unique()
         if 1 < len(ids) <= MAX_COLUMNS and len(ids) <= len(text) / 2:
-            listed = ", ".join(map(repr, ids[:_MAX_LISTED])) + (
-                ", ..." if len(ids) > _MAX_LISTED else ""
-            )
-            values = [c for c in value_names if c != name]
+            listed = ", ".join(map(repr, ids[:_MAX_LISTED]))
+            more = ", ..." if len(ids) > _MAX_LISTED else ""
             raise InvalidInput(
-                f"column {name!r} names {len(ids)} series ({listed}) and the times repeat across "
-                "them: a long-format file, one row per series and time. gapcast reads one column "
-                f"per series; pivot it first, e.g. df.pivot_table(index={ts_name!r}, "
-                f"columns={name!r}, values={values[0] if values else 'value'!r})",
+                f"column {name!r} names {len(ids)} series ({listed}{more}) and the times repeat "
+                "across them: a long-format file, one row per series and time; name that "
+                f"column with series_column (--series-column {name!r}) and each series becomes "
+                "a column",
                 field=f"columns.{name}",
             )
+
+
+def _merge_repeated_times(
+    ts: NDArray[np.int64],
+    values: NDArray[np.float64],
+    value_names: list[str],
+    on_duplicate: OnDuplicate,
+    kind: Literal["csv", "parquet"],
+    read_as_utc: bool,
+    positions: NDArray[np.intp],
+) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:
+    """:func:`_resolve_duplicates` over the whole file; when its times clash because a numbered
+    column names the series (a long-format file), the refusal says so: merging them would
+    average the series."""
+    order = np.argsort(ts, kind="stable")
+    try:
+        return _resolve_duplicates(ts, values, order, on_duplicate, kind, read_as_utc, positions)
+    except InvalidInput as exc:
+        key = _series_key(ts, values, value_names)
+        if key is None:
+            raise
+        raise InvalidInput(
+            f"{exc.message}; or, if {key!r} names the series (a long-format file, one row per "
+            f"series and time: merging would average the series), name it with series_column "
+            f"(--series-column {key!r})",
+            field=exc.field,
+            **exc.details,
+        ) from None
 
 
 def _series_key(ts: NDArray[np.int64], values: NDArray[np.float64], names: list[str]) -> str | None:
@@ -658,12 +759,14 @@ def read_table(
     decimal: DecimalMark = ".",
     time_format: str | None = None,
     timezone: str | None = None,
+    series_column: str | None = None,
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
     ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
     column (default: ISO 8601 or epoch seconds); ``timezone``: the IANA zone of times written
-    without an offset (default: UTC)."""
+    without an offset (default: UTC); ``series_column``: in a long-format file (one row per
+    series and time), the column naming each row's series — each series becomes a column."""
     if timezone:
         check_timezone(timezone)
     if decimal not in (".", ","):
@@ -688,11 +791,19 @@ def read_table(
         )
     if len(set(df.columns)) != len(df.columns):
         raise InvalidInput("the file has duplicate column names", field="file")
+    if series_column:
+        value_names = _without_series_column(df, series_column, ts_name, value_names)
+    else:
+        _refuse_long_format(df, ts_name, value_names)
     _check_columns(len(value_names))
 
-    _refuse_long_format(df, ts_name, value_names)
     ts = _parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
     values = np.vstack([_parse_values(df[c], c, kind, decimal) for c in value_names])
+    merged = 0
+    if series_column:
+        value_names, ts, values, merged = _pivot_series(
+            df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
+        )
     notes = []
     for name, row in zip(value_names, values, strict=True):
         for marker, count in _missing_markers(row):
@@ -709,24 +820,10 @@ def read_table(
             f"column(s) without a single numeric value: {listed}{more}",
             field=f"columns.{empty[0]}",
         )
-    order = np.argsort(ts, kind="stable")
-    try:
-        ts, values, merged = _resolve_duplicates(
-            ts, values, order, on_duplicate, kind, not timezone, df.index.to_numpy()
+    if not series_column:
+        ts, values, merged = _merge_repeated_times(
+            ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
         )
-    except InvalidInput as exc:
-        key = _series_key(ts, values, value_names)
-        if key is None:
-            raise
-        others = [c for c in value_names if c != key]
-        raise InvalidInput(
-            f"{exc.message}; or, if {key!r} names the series (a long-format file, one row per "
-            "series and time: merging would average the series), pivot it first, e.g. "
-            f"df.pivot_table(index={ts_name!r}, columns={key!r}, "
-            f"values={others[0] if others else 'value'!r})",
-            field=exc.field,
-            **exc.details,
-        ) from None
     names_units = [_split_unit(c) for c in value_names]
     for (channel, _), header in zip(names_units, value_names, strict=True):
         check_name(channel, what="column name", field=f"columns.{header[:40]}")
@@ -761,6 +858,7 @@ def read_file(
     decimal: DecimalMark = ".",
     time_format: str | None = None,
     timezone: str | None = None,
+    series_column: str | None = None,
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -782,4 +880,5 @@ def read_file(
         decimal=decimal,
         time_format=time_format,
         timezone=timezone,
+        series_column=series_column,
     )

@@ -60,6 +60,15 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         error = bad.json()["error"]
         assert error["code"] == "invalid_input" and "line 3" in error["message"]
 
+        # A long-format export (one row per sensor and time): one series per sensor.
+        long = b"time,sensor,v\n2024-01-01,a,1\n2024-01-01,b,5\n2024-01-02,a,2\n2024-01-02,b,6\n"
+        pivoted = http.post(
+            "/datasets", files={"file": ("long.csv", long)}, data={"series_column": "sensor"}
+        )
+        assert pivoted.status_code == 201, pivoted.text
+        assert [s["name"] for s in pivoted.json()["series"]] == ["a", "b"]
+        assert pivoted.json()["points"] == 4
+
         parquet = io.BytesIO()
         frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="h")})
         frame["v"] = range(5)

@@ -102,3 +102,19 @@ def test_import_a_european_export_and_errors_keep_bracketed_headers(
     assert "do not exist in Europe/Berlin (the clocks skipped them) at line 3" in skipped.stderr
     bad = runner.invoke(app, ["import", str(f), "--db", db_url, "--decimal", ";"])
     assert bad.exit_code == 2 and "--decimal: expected '.' or ','" in bad.stderr
+
+
+def test_import_a_long_format_export_by_its_series_column(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "readings.csv"
+    rows = "".join(
+        f"2024-01-01T{h:02d}:00Z,{s},{h + k}\n" for h in range(6) for k, s in enumerate("ab")
+    )
+    f.write_text("time,sensor,value\n" + rows)
+    refused = runner.invoke(app, ["import", str(f), "--db", db_url])
+    assert refused.exit_code == 2 and "--series-column 'sensor'" in refused.stderr
+    result = runner.invoke(
+        app, ["import", str(f), "--db", db_url, "--series-column", "sensor", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["points"] == 12 and imported["missing_cells"] == {"a": 0, "b": 0}

@@ -100,6 +100,13 @@ def import_command(
     decimal: DecimalOption = ".",
     time_format: TimeFormatOption = None,
     timezone: TimezoneOption = None,
+    series_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Long format (one row per series and time): the column naming each row's "
+            "series; each series becomes a column"
+        ),
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -129,6 +136,7 @@ def import_command(
             decimal=mark,
             time_format=time_format,
             timezone=timezone,
+            series_column=series_column,
         )
         return
     table = read_file(
@@ -138,6 +146,7 @@ def import_command(
         decimal=mark,
         time_format=time_format,
         timezone=timezone,
+        series_column=series_column,
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
@@ -179,6 +188,7 @@ def upload(
     decimal: DecimalMark = ".",
     time_format: str | None = None,
     timezone: str | None = None,
+    series_column: str | None = None,
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -196,6 +206,7 @@ def upload(
         decimal=decimal,
         time_format=time_format,
         timezone=timezone,
+        series_column=series_column,
     )
     if as_json:
         print_json(row)

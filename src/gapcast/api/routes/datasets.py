@@ -36,6 +36,13 @@ async def upload_dataset(
     timezone: Annotated[
         str | None, Form(description="IANA zone of times without an offset (default: UTC)")
     ] = None,
+    series_column: Annotated[
+        str | None,
+        Form(
+            description="long format (one row per series and time): the column naming each "
+            "row's series; each series becomes a column"
+        ),
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps."""
     declared = int(request.headers.get("content-length") or 0)
@@ -61,6 +68,7 @@ async def upload_dataset(
         decimal,
         time_format or None,
         timezone or None,
+        series_column or None,
     )
 
 
@@ -76,6 +84,7 @@ def _import(
     decimal: DecimalMark,
     time_format: str | None,
     timezone: str | None,
+    series_column: str | None,
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -85,6 +94,7 @@ def _import(
         decimal=decimal,
         time_format=time_format,
         timezone=timezone,
+        series_column=series_column,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )
