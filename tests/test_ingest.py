@@ -138,7 +138,7 @@ def test_a_long_format_file_is_told_to_name_its_series_column() -> None:
         read_table(csv("time,sensor,value\n" + rows), filename="x.csv")
     assert "column 'sensor' names 2 series ('a', 'b')" in info.value.message
     assert "series_column (--series-column 'sensor')" in info.value.message
-    assert info.value.field == "columns.sensor"
+    assert info.value.field == "series_column"
     # Numbered series clash as repeated times: merging them is not offered alone.
     rows = "".join(f"2024-01-0{d},{k + 1},{d + k}.5\n" for d in (1, 2, 3) for k in range(2))
     with pytest.raises(InvalidInput, match="--on-duplicate mean") as info:

@@ -571,7 +571,7 @@ def _refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) 
                 "across them: a long-format file, one row per series and time; name that "
                 f"column with series_column (--series-column {name!r}) and each series becomes "
                 "a column",
-                field=f"columns.{name}",
+                field="series_column",
             )
 
 

@@ -597,6 +597,27 @@ def test_a_european_export_uploads_with_the_file_options(
     assert dataset["points"] == 9 and dataset["start"].startswith("2025-01-01T11:00")
 
 
+def test_a_long_format_export_uploads_by_its_series_column(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    readings = tmp_path / "readings.csv"
+    rows = "".join(
+        f"2025-01-01T{h:02d}:00Z,{s},{h + k}\n" for h in range(9) for k, s in enumerate("ab")
+    )
+    readings.write_text("time,sensor,value\n" + rows)
+    page.set_input_files("#file", str(readings))
+    page.click("#upload-button")
+    # Refused with the option that fixes it, shown where that option is typed.
+    expect(page.locator("#import-options")).to_have_attribute("open", "")
+    expect(page.locator('[data-error-for="series_column"]')).to_contain_text("long-format")
+    page.fill("#series-column", "sensor")
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("readings")
+    with server.http() as http:
+        dataset = http.get("/datasets/readings").json()
+    assert [s["name"] for s in dataset["series"]] == ["a", "b"] and dataset["points"] == 18
+
+
 def test_an_upload_says_what_it_read_as_missing(page: Page, tmp_path: Path) -> None:
     station = tmp_path / "station.csv"
     rows = "".join(

@@ -9,14 +9,17 @@ export function fieldKey(field) {
   const parts = field.replace(/\[\d+\]/g, "").split(".");
   if (parts.includes("hyperparameters")) return "hyperparameters";
   const known = ["model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "gap_classifier",
-    "dataset", "file", "name", "token", "timestamp_column", "time_format", "timezone"];
+    "dataset", "file", "name", "token", "timestamp_column", "time_format", "timezone", "series_column"];
   for (let i = parts.length - 1; i >= 0; i -= 1) {
     if (known.includes(parts[i])) return parts[i];
   }
   return "general";
 }
 
-const INPUT_OF = { name: "dataset-name", timestamp_column: "timestamp-column", time_format: "time-format" };
+const INPUT_OF = {
+  name: "dataset-name", timestamp_column: "timestamp-column", time_format: "time-format",
+  series_column: "series-column",
+};
 
 export function showError(error) {
   const key = fieldKey(error.field);
