@@ -189,6 +189,18 @@ def test_a_long_format_file_imports_one_column_per_series() -> None:
             filename="x.csv",
             series_column="sensor",
         )
+    # Series whose times never line up (each logs at its own instants) would make one table
+    # almost all empty: refused, saying so, before it is built.
+    lines = [
+        f"{pd.Timestamp('2024-01-01') + pd.Timedelta(seconds=1000 * i + k):%Y-%m-%dT%H:%M:%S},s{k},1"
+        for k in range(150)
+        for i in range(500)
+    ]
+    with pytest.raises(InvalidInput, match="the 150 series' times do not line up") as info:
+        read_table(
+            csv("time,sensor,v\n" + "\n".join(lines)), filename="x.csv", series_column="sensor"
+        )
+    assert "(75,000 distinct times for 75,000 readings)" in info.value.message
     with pytest.raises(InvalidInput, match="series column 'site' is not in the file") as info:
         read_table(csv("time,sensor,v\n2024-01-01,a,1\n"), filename="x.csv", series_column="site")
     assert info.value.field == "series_column"

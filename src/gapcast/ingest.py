@@ -43,6 +43,9 @@ _MAX_LISTED = 5
 # More value columns than this is not a time series but a malformed (or hostile) file, and parsing
 # each column costs ~1 ms: 10,000 of them would hold a server thread for 10 s.
 MAX_COLUMNS = 1_000
+# A long-format file's series share one table's times: refused when that table would hold this
+# many cells per reading (their times do not line up).
+PIVOT_SPARSITY = 10
 # A Parquet file may decode to far more than its size (run-length and dictionary encoding): its
 # footer's row count and decoded size are checked against the points limit before reading it.
 DECODED_BYTES_PER_POINT = 64
@@ -522,12 +525,14 @@ def _pivot_series(
             field="series_column",
             rows=_file_rows(kind, at, 100),
         )
-    names = sorted(set(ids.tolist()))
+    names, which = np.unique(ids, return_inverse=True)
     _check_columns(len(names) * len(value_names))
     positions = column.index.to_numpy()
+    grouped = np.argsort(which, kind="stable")  # rows series by series, in file order
+    ends = np.cumsum(np.bincount(which, minlength=len(names)))
     parts, merged = [], 0
-    for name in names:
-        rows = np.flatnonzero(ids == name)
+    for name, end, size in zip(names.tolist(), ends, np.diff(ends, prepend=0), strict=True):
+        rows = grouped[end - size : end]
         order = rows[np.argsort(ts[rows], kind="stable")]
         try:
             t, v, m = _resolve_duplicates(
@@ -540,6 +545,17 @@ def _pivot_series(
         parts.append((t, v))
         merged += m
     times = np.unique(np.concatenate([t for t, _ in parts]))
+    cells, readings = len(names) * len(value_names) * times.size, values.size
+    if cells > PIVOT_SPARSITY * readings + 1_000_000:
+        # One table holds every series on shared times: series whose times do not line up
+        # would make it mostly empty (and a hostile file, gigabytes of it).
+        raise InvalidInput(
+            f"series column {column.name!r}: the {len(names)} series' times do not line up "
+            f"({times.size:,} distinct times for {readings:,} readings), so one table of them "
+            f"would be {1 - readings / cells:.0%} empty; import the series one file each, or "
+            "round their times to a shared step",
+            field="series_column",
+        )
     wide = np.full((len(names) * len(value_names), times.size), np.nan)
     headers = []
     for i, (name, (t, v)) in enumerate(zip(names, parts, strict=True)):
