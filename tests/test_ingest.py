@@ -191,8 +191,9 @@ def test_a_long_format_file_imports_one_column_per_series() -> None:
         )
     # Series whose times never line up (each logs at its own instants) would make one table
     # almost all empty: refused, saying so, before it is built.
+    start = pd.Timestamp("2024-01-01")
     lines = [
-        f"{pd.Timestamp('2024-01-01') + pd.Timedelta(seconds=1000 * i + k):%Y-%m-%dT%H:%M:%S},s{k},1"
+        f"{start + pd.Timedelta(seconds=1000 * i + k):%Y-%m-%dT%H:%M:%S},s{k},1"
         for k in range(150)
         for i in range(500)
     ]
