@@ -189,7 +189,10 @@ class TrainedModel:
         # Grid points named as people name them (a monthly grid's by the month's first day).
         ts = self.pipeline.grid_labels(batch.target_ts[0])
         out = pd.DataFrame({"timestamp": pd.to_datetime(ts, unit="ns", utc=True)})
-        out.attrs["lookback_observed"] = self._lookback_observed(history)
+        measured = self._measured(history)
+        out.attrs["lookback_observed"] = dict(
+            zip(self.targets, measured.mean(axis=1).tolist(), strict=True)
+        )
         levels = self.forecaster.intervals.quantiles if self.forecaster.intervals else ()
         for i, name in enumerate(self.targets):
             out[name] = point[0, :, i]
@@ -198,7 +201,7 @@ class TrainedModel:
                     out[f"{name}_{quantile_name(level)}"] = values[0, :, i]
         if self.gap is not None:
             p_gap, p_outage = self.gap.predict(
-                self._observed_lookback(history),
+                np.asarray(measured.any(axis=0), dtype=bool),
                 np.array([start_ns]),
                 self.freq_ns,
                 self.lookback,
@@ -238,26 +241,16 @@ class TrainedModel:
             "lookback_observed": forecast.attrs["lookback_observed"],
         }
 
-    def _lookback_observed(self, history: History) -> dict[str, float]:
-        """Each target's share of the lookback's grid steps really measured."""
-        mask = np.asarray(history.frame.mask)
-        steps = np.arange(history.origin - self.lookback, history.origin)
-        inside = steps[(steps >= 0) & (steps < mask.shape[1])]
-        return {
-            name: float(mask[history.frame.channel_index(name), inside].sum()) / self.lookback
-            for name in self.targets
-        }
-
-    def _observed_lookback(self, history: History) -> np.ndarray:
-        """(lookback,) whether any target was really measured at each grid step of the lookback,
-        on the grid the forecaster read (binned as training binned: by the readings' phase, by
-        calendar month); steps before the history's first are unobserved."""
+    def _measured(self, history: History) -> np.ndarray:
+        """(targets, lookback) whether each target was really measured at each grid step of the
+        lookback, on the grid the forecaster read (binned as training binned: by the readings'
+        phase, by calendar month); steps before the history's first are unobserved."""
         rows = [history.frame.channel_index(t) for t in self.targets]
-        measured = np.asarray(np.asarray(history.frame.mask)[rows].any(axis=0), bool)
+        mask = np.asarray(history.frame.mask)[rows]
         steps = np.arange(history.origin - self.lookback, history.origin)
-        inside = (steps >= 0) & (steps < measured.size)
-        grid = np.zeros(self.lookback, bool)
-        grid[inside] = measured[steps[inside]]
+        inside = (steps >= 0) & (steps < mask.shape[1])
+        grid = np.zeros((len(rows), self.lookback), bool)
+        grid[:, inside] = mask[:, steps[inside]]
         return grid
 
     def to_bytes(self) -> bytes:
