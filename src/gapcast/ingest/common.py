@@ -1,0 +1,95 @@
+"""What every part of reading a file shares: the parsed table, names and units of columns, and
+where in the file a row is (for errors that name lines).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gapcast.errors import InvalidInput, TooLarge
+
+OnDuplicate = Literal["error", "mean", "last"]
+# The decimal mark of a CSV's numbers: European exports write 1,5 (and separate columns by ';').
+DecimalMark = Literal[".", ","]
+_UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
+MAX_LISTED = 5
+# More value columns than this is not a time series but a malformed (or hostile) file, and parsing
+# each column costs ~1 ms: 10,000 of them would hold a server thread for 10 s.
+MAX_COLUMNS = 1_000
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """A file's content: sorted unique UTC timestamps and one float row per value column."""
+
+    timestamps_ns: NDArray[np.int64]
+    channels: list[str]
+    units: list[str | None]
+    values: NDArray[np.float64]  # (channels, time); NaN where a cell was empty
+    source: str
+    duplicates_merged: int = 0
+    missing_cells: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what was read other than as written
+
+    @property
+    def point_count(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.values)))
+
+
+def file_rows(kind: str, rows: NDArray[np.intp], most: int) -> list[int]:
+    # CSV rows are reported as file lines (header is line 1), Parquet rows as 1-based row numbers.
+    numbers: list[int] = (rows[:most] + (2 if kind == "csv" else 1)).tolist()
+    return numbers
+
+
+def describe_rows(kind: str, rows: NDArray[np.intp]) -> str:
+    label = "line" if kind == "csv" else "row"
+    listed = ", ".join(str(n) for n in file_rows(kind, rows, MAX_LISTED))
+    more = f" and {len(rows) - MAX_LISTED} more" if len(rows) > MAX_LISTED else ""
+    return f"{label}{'s' if len(rows) > 1 else ''} {listed}{more}"
+
+
+def check_columns(value_columns: int) -> None:
+    if value_columns > MAX_COLUMNS:
+        raise TooLarge(
+            f"the file has {value_columns:,} value columns; the limit is {MAX_COLUMNS:,}",
+            field="file",
+        )
+
+
+def file_positions(column: pd.Series, rows: NDArray[np.intp]) -> NDArray[np.intp]:
+    """The file's row positions of a column's ``rows`` (the column's index keeps them past the
+    header lines dropped from a joined file)."""
+    return np.asarray(column.index.to_numpy()[rows], np.intp)
+
+
+MAX_NAME_LENGTH = 200  # of a dataset, series or config name (the database columns' size)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(name: str, *, what: str, field: str) -> str:
+    """``name`` if it can be stored and shown: 1-200 characters, no control characters."""
+    if not name:
+        raise InvalidInput(f"the {what} is empty", field=field)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"the {what} has {len(name)} characters; the limit is {MAX_NAME_LENGTH} "
+            f"(starts {name[:40]!r})",
+            field=field,
+        )
+    if _CONTROL.search(name):
+        raise InvalidInput(f"the {what} {name[:80]!r} contains control characters", field=field)
+    return name
+
+
+def split_unit(header: str) -> tuple[str, str | None]:
+    match = _UNIT.match(header)
+    if match and match["name"]:
+        return match["name"].strip(), match["unit"].strip()
+    return header.strip(), None

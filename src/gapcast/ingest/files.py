@@ -1,0 +1,179 @@
+"""From bytes to a table of text cells: compression, CSV or Parquet, the delimiter, and the size
+limits checked before anything large is decoded.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import warnings
+import zlib
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from gapcast.errors import InvalidInput, TooLarge
+from gapcast.ingest.common import DecimalMark, check_columns, describe_rows
+
+# A Parquet file may decode to far more than its size (run-length and dictionary encoding): its
+# footer's row count and decoded size are checked against the points limit before reading it.
+DECODED_BYTES_PER_POINT = 64
+
+
+def kind_of(filename: str) -> Literal["csv", "parquet"]:
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".txt", ".tsv", ""):
+        return "csv"
+    spreadsheet = "; save the sheet as CSV" if suffix in (".xlsx", ".xls", ".ods") else ""
+    raise InvalidInput(
+        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz) or .parquet{spreadsheet}",
+        field="file",
+    )
+
+
+def file_stem(filename: str) -> str:
+    """A dataset's default name: the file's name without folders and suffix ('.csv.gz' too)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.lower().endswith(".gz"):
+        base = base[:-3]
+    return base.rsplit(".", 1)[0] if "." in base.strip(".") else base
+
+
+def decompress(data: bytes, filename: str, max_bytes: int | None) -> tuple[bytes, str]:
+    """A ``.gz`` file's content and its name without the suffix; other files as they are. The
+    size limit holds for the content, checked as it is inflated (a small file can hold gigabytes
+    of zeros)."""
+    if not filename.lower().endswith(".gz"):
+        return data, filename
+    out = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+                if max_bytes is not None and out.tell() > max_bytes:
+                    raise TooLarge(
+                        f"{filename} inflates to more than the limit of {max_bytes:,} bytes "
+                        "(GAPCAST_MAX_UPLOAD_BYTES)",
+                        field="file",
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InvalidInput(f"{filename} is not a readable gzip file: {exc}", field="file") from exc
+    return out.getvalue(), filename[:-3]
+
+
+def read_frame(
+    data: bytes,
+    kind: Literal["csv", "parquet"],
+    max_points: int | None = None,
+    decimal: DecimalMark = ".",
+) -> pd.DataFrame:
+    if not data.strip():
+        raise InvalidInput("the file is empty", field="file")
+    if kind == "parquet":
+        _check_parquet_footer(data, max_points)
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises many types for a corrupt file
+            raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            field="file",
+        ) from exc
+    sep = _delimiter(text, decimal)
+    try:
+        # Everything as text first: types are decided per column below, with row-level errors.
+        # index_col=False: with more fields on every row than in the header, pandas would
+        # otherwise take the first column as an index and shift every value one column left.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, sep=sep, index_col=False
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _refuse_extra_fields(text, sep)
+    # Files joined with `cat` repeat the header line: a row that is the header is not data.
+    header = [str(c) for c in frame.columns]
+    repeated = (frame.iloc[:, 0] == header[0]).to_numpy(copy=True)
+    if repeated.any():
+        repeated &= (frame.to_numpy(dtype=object) == np.array(header, dtype=object)).all(axis=1)
+    if repeated.any():
+        frame = frame[~repeated]  # the index keeps each row's place in the file, for errors
+    # Delimiters at the end of the header too, or spreadsheet columns left blank (an export
+    # writes "a,b,,"): nameless columns without a value hold nothing, and are not series.
+    blank = [
+        c
+        for c in frame.columns
+        if str(c).startswith("Unnamed: ") and not frame[c].str.strip().any()
+    ]
+    if blank and len(blank) < frame.shape[1]:
+        frame = frame.drop(columns=blank)
+    return frame
+
+
+def _refuse_extra_fields(text: str, sep: str) -> None:
+    """Rows with more fields than the header lose what pandas drops past it: refused by line
+    unless every extra field is empty (a delimiter at the end of each line, which some exports
+    write)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    width = len(next(reader, []))
+    lines, first = [], ""
+    for row in reader:
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            lines.append(reader.line_num)
+            first = first or sep.join(row)
+    if lines:
+        raise InvalidInput(
+            f"{len(lines)} row(s) have more fields than the header's {width} at "
+            f"{describe_rows('csv', np.asarray(lines) - 2)} (first: {first!r}); a number written "
+            "with a thousands separator or a decimal comma in a comma-separated file splits in "
+            "two: quote it, or export the numbers without separators",
+            field="file",
+            rows=lines[:100],
+        )
+
+
+def _check_parquet_footer(data: bytes, max_points: int | None) -> None:
+    """Refuse a Parquet file by what its footer says it holds, before decoding a single page."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
+    check_columns(meta.num_columns - 1)
+    if max_points is None:
+        return
+    cells = meta.num_rows * max(meta.num_columns - 1, 1)
+    decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if cells > max_points or decoded > max_points * DECODED_BYTES_PER_POINT:
+        raise TooLarge(
+            f"the Parquet file decodes to {meta.num_rows:,} rows x {meta.num_columns} columns "
+            f"({decoded:,} bytes), over the limit of {max_points:,} points "
+            "(GAPCAST_MAX_POINTS_PER_DATASET)",
+            field="file",
+        )
+
+
+def _delimiter(text: str, decimal: DecimalMark = ".") -> str:
+    # European exports use ';' and some loggers tabs; sniff the head instead of guessing per row.
+    # A decimal comma is as regular as the delimiter on every line, so it is never a candidate.
+    candidates = ";\t|" if decimal == "," else ",;\t|"
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=candidates).delimiter
+    except csv.Error:
+        if decimal == ",":
+            # None of them: commas separate, and the decimal commas are quoted (RFC 4180), as the
+            # header line, which holds names and no numbers, shows.
+            header = text.split("\n", 1)[0]
+            return "," if "," in header and not any(c in header for c in ";\t|") else ";"
+        return ","

@@ -1,0 +1,139 @@
+"""Long-format files (one row per series and time, as databases and loggers export): each series
+becomes a column, or the file is refused with the option that reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gapcast.errors import InvalidInput
+from gapcast.ingest.common import (
+    MAX_COLUMNS,
+    MAX_LISTED,
+    OnDuplicate,
+    check_columns,
+    describe_rows,
+    file_positions,
+    file_rows,
+    split_unit,
+)
+from gapcast.ingest.duplicates import resolve_duplicates
+
+# A long-format file's series share one table's times: refused when that table would hold this
+# many cells per reading (their times do not line up).
+PIVOT_SPARSITY = 10
+
+
+def without_series_column(
+    df: pd.DataFrame, series_column: str, ts_name: str, value_names: list[str]
+) -> list[str]:
+    """The value columns of a long-format file: all but its time and series columns."""
+    if series_column not in value_names:
+        what = "is the time column" if series_column == ts_name else "is not in the file"
+        raise InvalidInput(
+            f"series column {series_column!r} {what}; the file has columns: "
+            f"{', '.join(map(str, df.columns))}",
+            field="series_column",
+        )
+    rest = [c for c in value_names if c != series_column]
+    if not rest:
+        raise InvalidInput(
+            f"no value columns: the file has only the time column {ts_name!r} and the series "
+            f"column {series_column!r}",
+            field="file",
+        )
+    return rest
+
+
+def pivot_series(
+    column: pd.Series,
+    ts: NDArray[np.int64],
+    values: NDArray[np.float64],
+    value_names: list[str],
+    on_duplicate: OnDuplicate,
+    kind: Literal["csv", "parquet"],
+    read_as_utc: bool,
+) -> tuple[list[str], NDArray[np.int64], NDArray[np.float64], int]:
+    """A long-format table as one column per series and value column, on the union of their
+    times: headers (the series' name, or ``<value column>_<series>`` with several value
+    columns; a unit in the value column's header carries over), times, values and how many
+    repeated rows were merged. Each series' repeated times are resolved on their own, as a
+    file of that series alone would be."""
+    ids = column.astype(str).str.strip().to_numpy()
+    blank = np.flatnonzero((ids == "") | column.isna().to_numpy())
+    if blank.size:
+        at = file_positions(column, blank)
+        raise InvalidInput(
+            f"series column {column.name!r}: {blank.size} row(s) without a series name at "
+            f"{describe_rows(kind, at)}",
+            field="series_column",
+            rows=file_rows(kind, at, 100),
+        )
+    names, which = np.unique(ids, return_inverse=True)
+    check_columns(len(names) * len(value_names))
+    positions = column.index.to_numpy()
+    grouped = np.argsort(which, kind="stable")  # rows series by series, in file order
+    ends = np.cumsum(np.bincount(which, minlength=len(names)))
+    parts, merged = [], 0
+    for name, end, size in zip(names.tolist(), ends, np.diff(ends, prepend=0), strict=True):
+        rows = grouped[end - size : end]
+        order = rows[np.argsort(ts[rows], kind="stable")]
+        try:
+            t, v, m = resolve_duplicates(
+                ts, values, order, on_duplicate, kind, read_as_utc, positions
+            )
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"series {name!r}: {exc.message}", field=exc.field, **exc.details
+            ) from None
+        parts.append((t, v))
+        merged += m
+    times = np.unique(np.concatenate([t for t, _ in parts]))
+    cells, readings = len(names) * len(value_names) * times.size, values.size
+    if cells > PIVOT_SPARSITY * readings + 1_000_000:
+        # One table holds every series on shared times: series whose times do not line up
+        # would make it mostly empty (and a hostile file, gigabytes of it).
+        raise InvalidInput(
+            f"series column {column.name!r}: the {len(names)} series' times do not line up "
+            f"({times.size:,} distinct times for {readings:,} readings), so one table of them "
+            f"would be {1 - readings / cells:.0%} empty; import the series one file each, or "
+            "round their times to a shared step",
+            field="series_column",
+        )
+    wide = np.full((len(names) * len(value_names), times.size), np.nan)
+    headers = []
+    for i, (name, (t, v)) in enumerate(zip(names, parts, strict=True)):
+        at = np.searchsorted(times, t)
+        for j, header in enumerate(value_names):
+            wide[i * len(value_names) + j, at] = v[j]
+            base, unit = split_unit(header)
+            channel = name if len(value_names) == 1 else f"{base}_{name}"
+            headers.append(f"{channel} [{unit}]" if unit else channel)
+    return headers, times, wide, merged
+
+
+def refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) -> None:
+    """A long-format file — one row per series and time, a text column naming the series, as
+    databases and many loggers export — is told so with the fix, rather than having its series
+    names listed as non-numeric cells."""
+    if not df[ts_name].duplicated().any():
+        return
+    for name in value_names:
+        text = df[name].astype(str).str.strip()
+        if pd.to_numeric(text, errors="coerce").notna().any():
+            continue
+        ids = text.unique()
+        if 1 < len(ids) <= MAX_COLUMNS and len(ids) <= len(text) / 2:
+            listed = ", ".join(map(repr, ids[:MAX_LISTED]))
+            more = ", ..." if len(ids) > MAX_LISTED else ""
+            raise InvalidInput(
+                f"column {name!r} names {len(ids)} series ({listed}{more}) and the times repeat "
+                "across them: a long-format file, one row per series and time; name that "
+                f"column with series_column (--series-column {name!r}) and each series becomes "
+                "a column",
+                field="series_column",
+            )

@@ -1,0 +1,160 @@
+"""A whole file, part after part: its cells, the time column, the values, a long format's series,
+repeated times, then names and size limits. The first problem found refuses the file as a whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gapcast.errors import InvalidInput, TooLarge
+from gapcast.ingest.common import (
+    MAX_LISTED,
+    DecimalMark,
+    OnDuplicate,
+    ParsedTable,
+    check_columns,
+    check_name,
+    split_unit,
+)
+from gapcast.ingest.duplicates import merge_repeated_times
+from gapcast.ingest.files import decompress, kind_of, read_frame
+from gapcast.ingest.long_format import pivot_series, refuse_long_format, without_series_column
+from gapcast.ingest.times import check_timezone, find_timestamp_column, parse_timestamps
+from gapcast.ingest.values import missing_markers, parse_values
+
+
+def read_table(
+    data: bytes,
+    *,
+    filename: str,
+    timestamp_column: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    max_bytes: int | None = None,
+    max_points: int | None = None,
+    decimal: DecimalMark = ".",
+    time_format: str | None = None,
+    timezone: str | None = None,
+    series_column: str | None = None,
+) -> ParsedTable:
+    """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
+
+    ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
+    column (default: ISO 8601 or epoch seconds); ``timezone``: the IANA zone of times written
+    without an offset (default: UTC); ``series_column``: in a long-format file (one row per
+    series and time), the column naming each row's series — each series becomes a column."""
+    if timezone:
+        check_timezone(timezone)
+    if decimal not in (".", ","):
+        raise InvalidInput(f"decimal: expected '.' or ',', received {decimal!r}", field="decimal")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLarge(
+            f"the file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes "
+            "(GAPCAST_MAX_UPLOAD_BYTES)",
+            field="file",
+        )
+    data, filename = decompress(data, filename, max_bytes)
+    kind = kind_of(filename)
+    df = read_frame(data, kind, max_points, decimal)
+    if len(df) == 0:
+        raise InvalidInput("the file has a header but no data rows", field="file")
+    df.columns = [str(c) for c in df.columns]
+    ts_name = find_timestamp_column(df, timestamp_column)
+    value_names = [c for c in df.columns if c != ts_name]
+    if not value_names:
+        raise InvalidInput(
+            f"no value columns: the file has only the timestamp column {ts_name!r}", field="file"
+        )
+    if len(set(df.columns)) != len(df.columns):
+        raise InvalidInput("the file has duplicate column names", field="file")
+    if series_column:
+        value_names = without_series_column(df, series_column, ts_name, value_names)
+    else:
+        refuse_long_format(df, ts_name, value_names)
+    check_columns(len(value_names))
+
+    ts = parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
+    values = np.vstack([parse_values(df[c], c, kind, decimal) for c in value_names])
+    merged = 0
+    if series_column:
+        value_names, ts, values, merged = pivot_series(
+            df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
+        )
+    notes = []
+    for name, row in zip(value_names, values, strict=True):
+        for marker, count in missing_markers(row):
+            row[row == marker] = np.nan
+            notes.append(
+                f"{name!r}: {count:,} cells of {marker:g} read as missing (a missing-value "
+                "marker far outside the other values)"
+            )
+    empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
+    if empty:
+        listed = ", ".join(map(repr, empty[:MAX_LISTED]))
+        more = f" and {len(empty) - MAX_LISTED} more" if len(empty) > MAX_LISTED else ""
+        raise InvalidInput(
+            f"column(s) without a single numeric value: {listed}{more}",
+            field=f"columns.{empty[0]}",
+        )
+    if not series_column:
+        ts, values, merged = merge_repeated_times(
+            ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
+        )
+    names_units = [split_unit(c) for c in value_names]
+    for (channel, _), header in zip(names_units, value_names, strict=True):
+        check_name(channel, what="column name", field=f"columns.{header[:40]}")
+    table = ParsedTable(
+        timestamps_ns=ts,
+        channels=[n for n, _ in names_units],
+        units=[u for _, u in names_units],
+        values=values,
+        source=filename,
+        duplicates_merged=merged,
+        missing_cells={
+            n: int(np.isnan(row).sum()) for (n, _), row in zip(names_units, values, strict=True)
+        },
+        notes=notes,
+    )
+    if max_points is not None and table.point_count > max_points:
+        raise TooLarge(
+            f"the file holds {table.point_count:,} points, over the limit of {max_points:,} "
+            "(GAPCAST_MAX_POINTS_PER_DATASET)",
+            field="file",
+        )
+    return table
+
+
+def read_file(
+    path: Path,
+    *,
+    timestamp_column: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    max_bytes: int | None = None,
+    max_points: int | None = None,
+    decimal: DecimalMark = ".",
+    time_format: str | None = None,
+    timezone: str | None = None,
+    series_column: str | None = None,
+) -> ParsedTable:
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}", field="file")
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        # Checked before reading, so an oversized file is never loaded into memory.
+        raise TooLarge(
+            f"{path.name} is {size:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(GAPCAST_MAX_UPLOAD_BYTES)",
+            field="file",
+        )
+    return read_table(
+        path.read_bytes(),
+        filename=path.name,
+        timestamp_column=timestamp_column,
+        on_duplicate=on_duplicate,
+        max_bytes=max_bytes,
+        max_points=max_points,
+        decimal=decimal,
+        time_format=time_format,
+        timezone=timezone,
+        series_column=series_column,
+    )

@@ -1,0 +1,221 @@
+"""The time column: finding it, reading ISO 8601, epoch numbers or a given format, and local
+times of a zone; refusals name the lines.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Literal, NoReturn
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gapcast.epoch import epoch_out_of_range, epoch_unit, from_epoch
+from gapcast.errors import InvalidInput
+from gapcast.ingest.common import describe_rows, file_positions, file_rows
+
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
+# Inside the range of a nanosecond timestamp (1677-09-21 to 2262-04-11), with a margin.
+_FIRST = pd.Timestamp("1677-09-22", tz="UTC")
+_LAST = pd.Timestamp("2262-04-10", tz="UTC")
+
+
+def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
+    columns = [str(c) for c in df.columns]
+    if wanted is not None:
+        if wanted not in columns:
+            raise InvalidInput(
+                f"timestamp column {wanted!r} not found; "
+                f"the file has columns: {', '.join(columns)}",
+                field="timestamp_column",
+            )
+        return wanted
+    for name in TIMESTAMP_NAMES:
+        for column in columns:
+            if column.strip().lower() == name:
+                return column
+    typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
+    if len(typed) == 1:
+        return typed[0]  # a Parquet file's one column of times, whatever its name
+    dated = [c for c in columns if _looks_like_times(pd.Series([c]), sample=1)]
+    if dated:
+        # The file's first line is a reading, not a header: naming it as the column would lose
+        # that reading and call every later one by its value.
+        raise InvalidInput(
+            f"the file has no header line: its first line ({', '.join(columns)}) is data, and "
+            f"{dated[0]!r} a time; add a header line naming the columns (timestamp,value, say)",
+            field="timestamp_column",
+        )
+    looks = [c for c in columns if _looks_like_times(df[c])]
+    hint = (
+        f"; {looks[0]!r} looks like one: --timestamp-column {looks[0]!r}"
+        if len(looks) == 1
+        else ". Name it with --timestamp-column"
+    )
+    raise InvalidInput(
+        "no timestamp column: expected a column named 'timestamp' (or time, datetime, date, ts); "
+        f"the file has columns: {', '.join(columns)}{hint}",
+        field="timestamp_column",
+    )
+
+
+def _looks_like_times(column: pd.Series, sample: int = 20) -> bool:
+    """Whether a text column's first values read as dates (numbers never do: epoch seconds and
+    measurements look alike)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    head = column.dropna().astype(str).str.strip()
+    head = head[head != ""].head(sample)
+    if head.empty or pd.to_numeric(head, errors="coerce").notna().any():
+        return False
+    if not head.str.contains(r"\d[-./:T ]\d|\d[-./ ][A-Za-z]", regex=True).all():
+        return False  # dateutil reads '100,5' as the year 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it infers a format per element
+        parsed = pd.to_datetime(head, errors="coerce", format="mixed", dayfirst=True)
+    return bool(parsed.notna().all() and parsed.dt.year.between(1800, 2200).all())
+
+
+def parse_timestamps(
+    column: pd.Series,
+    name: str,
+    kind: Literal["csv", "parquet"],
+    time_format: str | None = None,
+    timezone: str | None = None,
+) -> NDArray[np.int64]:
+    expected = "ISO 8601 or epoch seconds"
+    # Which rows were written without an offset: they are wall-clock times in ``timezone``.
+    naive = np.zeros(len(column), dtype=bool)
+    if pd.api.types.is_datetime64_any_dtype(column):
+        parsed = pd.to_datetime(column, utc=True)
+        naive[:] = getattr(column.dtype, "tz", None) is None
+    elif time_format is not None:
+        # An explicit strftime format (day-first dates such as 31.12.2024 23:45): naive times
+        # are UTC, as in ISO 8601 without an offset; a %z in the format reads the offset.
+        expected = f"time format {time_format!r}"
+        try:
+            parsed = pd.to_datetime(
+                column.astype(str).str.strip(), utc=True, format=time_format, errors="coerce"
+            )
+        except ValueError as exc:
+            raise InvalidInput(
+                f"time format {time_format!r} is not a valid strftime format: {exc}",
+                field="time_format",
+            ) from exc
+        naive[:] = "%z" not in time_format and "%Z" not in time_format
+    else:
+        text = column.astype(str).str.strip()
+        numeric = pd.to_numeric(text, errors="coerce")
+        if numeric.notna().all():
+            # All numbers: epoch seconds (fractions allowed), or milli-, micro- or nanoseconds,
+            # told apart by size (JavaScript, Kafka and many loggers write milliseconds).
+            unit = epoch_unit(numeric)
+            _refuse_out_of_range(column, epoch_out_of_range(numeric, unit), name, kind)
+            parsed = from_epoch(numeric, unit)
+        else:
+            parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+            if timezone is not None:  # a regex over every row: only when it matters
+                naive = ~text.str.contains(_OFFSET).to_numpy()
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        hint = "" if time_format else "; give the format with time_format (--time-format)"
+        _refuse_times(
+            column,
+            np.flatnonzero(bad),
+            name,
+            kind,
+            f"cannot parse {{n}} value(s) as {expected}",
+            hint,
+        )
+    if timezone is not None and naive.any():
+        parsed = _localize(parsed, naive, timezone, column, name, kind)
+    _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
+    ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
+    # Stored at microsecond precision on every database, so round here for an exact round trip.
+    return ns - ns % 1000
+
+
+def check_timezone(timezone: str) -> str:
+    """An IANA time zone name ('Europe/Berlin'), refused with a clear message otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"timezone: {timezone!r} is not an IANA time zone such as 'Europe/Berlin' or "
+            "'America/New_York'",
+            field="timezone",
+        ) from exc
+    return timezone
+
+
+def _localize(
+    parsed: pd.Series,
+    naive: NDArray[np.bool_],
+    timezone: str,
+    column: pd.Series,
+    name: str,
+    kind: Literal["csv", "parquet"],
+) -> pd.Series:
+    """``parsed`` (UTC) with its ``naive`` rows, read as UTC so far, read as wall-clock times in
+    ``timezone`` instead. The hour repeated when clocks go back is told apart by the rows'
+    order (the first is the earlier); a time the clocks skipped is refused by row."""
+    wall = parsed[naive].dt.tz_convert(None)
+    either = np.ones(len(wall), dtype=bool)  # a repeated time is not a skipped one
+    skipped = wall.dt.tz_localize(timezone, ambiguous=either, nonexistent="NaT").isna().to_numpy()
+    if skipped.any():
+        what = f"{{n}} time(s) that do not exist in {timezone} (the clocks skipped them)"
+        _refuse_times(column, np.flatnonzero(naive)[skipped], name, kind, what)
+    try:
+        local = wall.dt.tz_localize(timezone, ambiguous="infer")
+    except ValueError as exc:  # pandas' AmbiguousTimeError is a ValueError
+        twice = wall.dt.tz_localize(timezone, ambiguous="NaT").isna().to_numpy()
+        what = (
+            f"{{n}} time(s) happen twice in {timezone} (the clocks went back) and the rows' "
+            "order cannot tell which is which,"
+        )
+        rows = np.flatnonzero(naive)[twice] if twice.any() else np.flatnonzero(naive)
+        _refuse_times(column, rows, name, kind, what, "; write them with their UTC offset", exc)
+    out = parsed.copy()
+    out[naive] = local.dt.tz_convert("UTC").to_numpy()
+    return out
+
+
+def _refuse_times(
+    column: pd.Series,
+    rows: NDArray[np.intp],
+    name: str,
+    kind: Literal["csv", "parquet"],
+    what: str,
+    hint: str = "",
+    cause: BaseException | None = None,
+) -> NoReturn:
+    """Refuse the file for the time column's ``rows``: ``what`` (with ``{n}``, their count), where
+    they are, the first as written, and the ``hint`` that fixes it."""
+    at = file_positions(column, rows)
+    raise InvalidInput(
+        f"timestamp column {name!r}: {what.format(n=len(rows))} at {describe_rows(kind, at)} "
+        f"(first: {str(column.iloc[int(rows[0])])!r}){hint}",
+        field="timestamp_column",
+        rows=file_rows(kind, at, 100),
+    ) from cause
+
+
+def _refuse_out_of_range(
+    column: pd.Series, bad: NDArray[np.bool_], name: str, kind: Literal["csv", "parquet"]
+) -> None:
+    """Times outside what a nanosecond timestamp holds (years 1677-2262) are refused by row."""
+    if bad.any():
+        what = f"{{n}} value(s) outside the supported range {_FIRST.date()} to {_LAST.date()}"
+        _refuse_times(column, np.flatnonzero(bad), name, kind, what)
+
+
+def clocks_went_back(times: NDArray[np.int64]) -> bool:
+    """Whether clashing times all lie where a local hour repeats: Europe's and North America's
+    clocks go back on a Sunday, repeating 02:00-02:59 or 01:00-01:59 (read as UTC)."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(times, unit="ns"))
+    return bool(((stamps.day_of_week == 6) & np.isin(stamps.hour, (1, 2))).all())

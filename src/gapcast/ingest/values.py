@@ -1,0 +1,105 @@
+"""Value columns: numbers (with a decimal comma when asked), the usual missing-value tokens, and
+the runs of nines loggers write for "no reading"; refusals name the lines and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gapcast.errors import InvalidInput
+from gapcast.ingest.common import DecimalMark, describe_rows, file_positions, file_rows
+
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
+# Cells that mean "no reading": pandas.read_csv's default missing-value strings (what Excel,
+# R and database exports write), so a file pandas reads cleanly imports the same way.
+MISSING_TOKENS = frozenset(
+    {
+        *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"),
+        *("1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+    }
+)
+
+
+def parse_values(
+    column: pd.Series, name: str, kind: Literal["csv", "parquet"], decimal: DecimalMark = "."
+) -> NDArray[np.float64]:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        values[~np.isfinite(values)] = np.nan
+        return values
+    text = column.astype(str).str.strip()
+    empty = text.isin(MISSING_TOKENS) | column.isna()
+    # With a decimal comma a '.' is never part of a number (no guessing at thousands separators:
+    # 1.234,5 is refused by row rather than read as 1.2345 or 1234.5).
+    numeric = text.str.replace(",", ".", regex=False) if decimal == "," else text
+    if decimal == ",":
+        numeric = numeric.where(~text.str.contains(".", regex=False), "not a number")
+    numbers = pd.to_numeric(numeric.where(~empty), errors="coerce")
+    bad = (numbers.isna() & ~empty).to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        first = str(column.iloc[int(rows[0])])
+        at = file_positions(column, rows)
+        raise InvalidInput(
+            f"column {name!r}: {len(rows)} non-numeric value(s) at {describe_rows(kind, at)} "
+            f"(first: {first!r})"
+            + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
+            + _number_hint(first.strip(), decimal),
+            field=f"columns.{name}",
+            rows=file_rows(kind, at, 100),
+        )
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _number_hint(first: str, decimal: DecimalMark) -> str:
+    """What fixes the first value that did not read as a number, when its shape tells."""
+    if decimal == "." and _DECIMAL_COMMA.match(first):
+        return "; numbers with a decimal comma need decimal=',' (--decimal ,)"
+    if _THOUSANDS.match(first):
+        # Not guessed at: 1,234 is a thousand and some with a decimal point, one and a bit
+        # with a decimal comma.
+        return "; thousands separators are not read: export the numbers without them"
+    return ""
+
+
+# Loggers and agencies (NOAA, buoys, weather stations) write a missing reading as a run of nines:
+# -9999, 999.9, 99999. Such a value is read as missing when it repeats and lies this many
+# interquartile ranges outside the other values' 1-99% range: a real reading is never that far.
+MARKER_MIN_COUNT = 2
+MARKER_DISTANCE = 10.0
+# The runs of nines a marker may be (99 ... 9,999,999 with up to 3 decimals of nines), as the
+# floats a CSV reader makes of them: matched with np.isin, so a column costs one pass, not a
+# look at each distinct value.
+_NINES = np.array(
+    sorted({float("9" * k + ("." + "9" * d if d else "")) for k in range(2, 8) for d in range(4)})
+)
+
+
+def missing_markers(row: NDArray[np.float64]) -> list[tuple[float, int]]:
+    """(value, count) of each missing-value marker in one column's values."""
+    finite = row[np.isfinite(row)]
+    nines = np.isin(np.abs(finite), _NINES)
+    if not nines.any():
+        return []
+    candidates, counts = np.unique(finite[nines], return_counts=True)
+    found = []
+    for value, count in zip(candidates, counts, strict=True):
+        if count < MARKER_MIN_COUNT:
+            continue
+        rest = finite[finite != value]
+        if rest.size < 10:
+            continue
+        lo, q1, q3, hi = np.percentile(rest, [1, 25, 75, 99])
+        reach = MARKER_DISTANCE * max(q3 - q1, 1e-9 * max(abs(lo), abs(hi), 1.0))
+        if value < lo - reach or value > hi + reach:
+            found.append((float(value), int(count)))
+    return found
