@@ -130,6 +130,14 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     )
     assert code == 0, out
     assert json.loads(out)["forecast"] == plain
+    # The same rows in long format (a column naming the series): the same forecast.
+    long = workdir / "recent-long.csv"
+    long.write_text("time,series,value\n" + "".join(f"{r[0]},co2_ppm,{r[1]}\n" for r in rows))
+    code, out = invoke(
+        "predict", run_id, "--csv", str(long), "--series-column", "series", "--db", db_url, "--json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["forecast"] == plain
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,13 @@ TimezoneOption = Annotated[
         help="IANA time zone of times without an offset, e.g. Europe/Berlin (default: UTC)"
     ),
 ]
+SeriesColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Long format (one row per series and time): the column naming each row's series; "
+        "each series becomes a column"
+    ),
+]
 
 
 @handle_errors
@@ -100,13 +107,7 @@ def import_command(
     decimal: DecimalOption = ".",
     time_format: TimeFormatOption = None,
     timezone: TimezoneOption = None,
-    series_column: Annotated[
-        str | None,
-        typer.Option(
-            help="Long format (one row per series and time): the column naming each row's "
-            "series; each series becomes a column"
-        ),
-    ] = None,
+    series_column: SeriesColumnOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,

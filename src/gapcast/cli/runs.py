@@ -34,6 +34,7 @@ from gapcast.cli.common import (
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.data import (
     DecimalOption,
+    SeriesColumnOption,
     TimeFormatOption,
     TimestampColumnOption,
     TimezoneOption,
@@ -453,6 +454,7 @@ def predict_command(
     decimal: DecimalOption = ".",
     time_format: TimeFormatOption = None,
     timezone: TimezoneOption = None,
+    series_column: SeriesColumnOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -463,7 +465,8 @@ def predict_command(
     if timezone is not None:
         timezone = check_timezone(timezone)
     if csv is not None:
-        data = _csv_columns(csv, timestamp_column, decimal_mark(decimal), time_format, timezone)
+        mark = decimal_mark(decimal)
+        data = _csv_columns(csv, timestamp_column, mark, time_format, timezone, series_column)
     if start is not None and timezone is not None:
         start = _local_start(start, timezone)
     with open_backend(server, token, load_settings(db).database_url) as backend:
@@ -584,9 +587,10 @@ def _csv_columns(
     decimal: DecimalMark,
     time_format: str | None,
     timezone: str | None,
+    series_column: str | None = None,
 ) -> dict[str, list[Any]]:
-    """The file read as ``gapcast import`` reads it (any time column name, units in headers),
-    column-wise as the predict request takes it."""
+    """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
+    long format's series as columns), column-wise as the predict request takes it."""
     from gapcast.ingest import read_file
 
     table = read_file(
@@ -595,6 +599,7 @@ def _csv_columns(
         decimal=decimal,
         time_format=time_format,
         timezone=timezone,
+        series_column=series_column,
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}
