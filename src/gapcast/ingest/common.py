@@ -69,6 +69,25 @@ def file_positions(column: pd.Series, rows: NDArray[np.intp]) -> NDArray[np.intp
     return np.asarray(column.index.to_numpy()[rows], np.intp)
 
 
+def rows_refused(
+    column: pd.Series,
+    rows: NDArray[np.intp],
+    kind: str,
+    what: str,
+    *,
+    field: str,
+    after: str = "",
+) -> InvalidInput:
+    """The refusal of a column's ``rows``: ``what``, at which lines of the file (rows of a
+    Parquet file), then ``after``; the first hundred line numbers go with it for a UI."""
+    at = file_positions(column, rows)
+    return InvalidInput(
+        f"{what} at {describe_rows(kind, at)}{after}",
+        field=field,
+        rows=file_rows(kind, at, 100),
+    )
+
+
 MAX_NAME_LENGTH = 200  # of a dataset, series or config name (the database columns' size)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -16,9 +16,7 @@ from gapcast.ingest.common import (
     MAX_LISTED,
     OnDuplicate,
     check_columns,
-    describe_rows,
-    file_positions,
-    file_rows,
+    rows_refused,
     split_unit,
 )
 from gapcast.ingest.duplicates import resolve_duplicates
@@ -66,12 +64,12 @@ def pivot_series(
     ids = column.astype(str).str.strip().to_numpy()
     blank = np.flatnonzero((ids == "") | column.isna().to_numpy())
     if blank.size:
-        at = file_positions(column, blank)
-        raise InvalidInput(
-            f"series column {column.name!r}: {blank.size} row(s) without a series name at "
-            f"{describe_rows(kind, at)}",
+        raise rows_refused(
+            column,
+            blank,
+            kind,
+            f"series column {column.name!r}: {blank.size} row(s) without a series name",
             field="series_column",
-            rows=file_rows(kind, at, 100),
         )
     names, which = np.unique(ids, return_inverse=True)
     check_columns(len(names) * len(value_names))

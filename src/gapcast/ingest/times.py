@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from gapcast.epoch import epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
-from gapcast.ingest.common import describe_rows, file_positions, file_rows
+from gapcast.ingest.common import rows_refused
 
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
@@ -196,12 +196,13 @@ def _refuse_times(
 ) -> NoReturn:
     """Refuse the file for the time column's ``rows``: ``what`` (with ``{n}``, their count), where
     they are, the first as written, and the ``hint`` that fixes it."""
-    at = file_positions(column, rows)
-    raise InvalidInput(
-        f"timestamp column {name!r}: {what.format(n=len(rows))} at {describe_rows(kind, at)} "
-        f"(first: {str(column.iloc[int(rows[0])])!r}){hint}",
+    raise rows_refused(
+        column,
+        rows,
+        kind,
+        f"timestamp column {name!r}: {what.format(n=len(rows))}",
         field="timestamp_column",
-        rows=file_rows(kind, at, 100),
+        after=f" (first: {str(column.iloc[int(rows[0])])!r}){hint}",
     ) from cause
 
 

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gapcast.errors import InvalidInput
-from gapcast.ingest.common import DecimalMark, describe_rows, file_positions, file_rows
+from gapcast.ingest.common import DecimalMark, rows_refused
 
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
@@ -45,14 +44,15 @@ def parse_values(
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
-        at = file_positions(column, rows)
-        raise InvalidInput(
-            f"column {name!r}: {len(rows)} non-numeric value(s) at {describe_rows(kind, at)} "
-            f"(first: {first!r})"
+        raise rows_refused(
+            column,
+            rows,
+            kind,
+            f"column {name!r}: {len(rows)} non-numeric value(s)",
+            field=f"columns.{name}",
+            after=f" (first: {first!r})"
             + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
             + _number_hint(first.strip(), decimal),
-            field=f"columns.{name}",
-            rows=file_rows(kind, at, 100),
         )
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
