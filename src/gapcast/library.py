@@ -109,7 +109,7 @@ class TrainedModel:
         from gapcast.model_training.forecaster import Forecaster
         from gapcast.model_training.general_model import load_model_bytes
         from gapcast.model_training.intervals import Intervals
-        from gapcast.model_training.ml_runner import PIPELINE_FORMAT
+        from gapcast.model_training.stored_pipeline import PIPELINE_FORMAT
         from gapcast.processing.pipeline import ProcessingPipeline
 
         self.doc = dict(pipeline)

@@ -13,6 +13,7 @@ import pytest
 import gapcast
 from gapcast.events import CandidateEvent, ProgressEvent
 from gapcast.model_training import backtest, ml_runner
+from gapcast.model_training import refit as refit_module
 from gapcast.model_training.candidates import (
     Candidate,
     TrainedCandidate,
@@ -97,13 +98,13 @@ def test_a_kept_average_refits_every_member_and_predict_gives_what_was_scored(
 
     monkeypatch.setattr(ml_runner, "choose", keep_the_average)
     refits: list[tuple[str, int]] = []
-    real_train = ml_runner.train_candidate
+    real_train = refit_module.train_candidate
 
     def spy(candidate: Candidate, *args: Any, **kwargs: Any) -> Any:
         refits.append((candidate.key, kwargs["seed"]))
         return real_train(candidate, *args, **kwargs)
 
-    monkeypatch.setattr(ml_runner, "train_candidate", spy)
+    monkeypatch.setattr(refit_module, "train_candidate", spy)
     cfg = tiny_config("linear", gap_classifier="never", epochs=4, patience=0, ensemble=2)
     cfg = {**cfg, "model": "auto", "hyperparameters": {}, "training": {**cfg["training"]}}
     cfg["training"]["correction"] = "auto"

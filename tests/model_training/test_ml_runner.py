@@ -381,7 +381,7 @@ def test_a_write_killed_before_it_lands_leaves_the_previous_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from gapcast.model_training import checkpoint_files
-    from gapcast.model_training.ml_runner import EpochLog
+    from gapcast.model_training.epoch_log import EpochLog
 
     log = EpochLog(tmp_path, "candidate-mlp")
     log.record(0, {"loss": 1.0})

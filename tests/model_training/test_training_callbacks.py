@@ -17,8 +17,8 @@ from gapcast.model_training.callbacks import (
     make_early_stopping,
     make_progress_callback,
 )
+from gapcast.model_training.epoch_log import EpochLog
 from gapcast.model_training.keras_env import import_keras
-from gapcast.model_training.ml_runner import EpochLog
 from gapcast.training_config import TrainingParams
 
 SRC = Path(__file__).parents[2] / "src" / "gapcast"

@@ -20,19 +20,20 @@ from gapcast.errors import Cancelled, InvalidInput
 from gapcast.events import CandidateEvent, GapsEvent, LogEvent, ProgressEvent, StatusEvent
 from gapcast.model_training import backtest
 from gapcast.model_training import callbacks as cb
+from gapcast.model_training.candidate_store import CandidateStore
 from gapcast.model_training.candidates import (
-    Candidate,
     TrainedCandidate,
     candidates_for,
     choose,
     combine,
     run_candidates,
 )
-from gapcast.model_training.candidates import train as train_candidate
-from gapcast.model_training.checkpoint_files import write_atomically
-from gapcast.model_training.forecaster import Forecaster
+from gapcast.model_training.epoch_log import EpochLog
 from gapcast.model_training.gap_model import GapTrainingResult
+from gapcast.model_training.gap_stage import SAVED_NAME as GAP_SAVED_NAME
+from gapcast.model_training.gap_stage import gap_stage
 from gapcast.model_training.intervals import Intervals, calibrate
+from gapcast.model_training.refit import refit
 from gapcast.model_training.results import (
     Artifact,
     ForecastMetrics,
@@ -40,6 +41,10 @@ from gapcast.model_training.results import (
     RunResult,
 )
 from gapcast.model_training.run_information import RunInformation
+from gapcast.model_training.stored_pipeline import (
+    pipeline_document,
+    resolved_config,
+)
 from gapcast.model_training.training_data import TrainingData, prepare
 from gapcast.plotting import plot_data
 from gapcast.processing._time import format_duration
@@ -47,9 +52,6 @@ from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
 Event = StatusEvent | ProgressEvent | GapsEvent | LogEvent | CandidateEvent
-# Version of the stored pipeline document; 1 (no "format" key): global scaling, lookback-only
-# inputs, which this version cannot feed.
-PIPELINE_FORMAT = 2
 # Validation origins the intervals are calibrated on, at most (evenly spaced): plenty for the
 # quantiles of each lead time, bounded work on minute data.
 MAX_CALIBRATION_ORIGINS = 5_000
@@ -82,6 +84,7 @@ class MLRunner:
         self.cancel = cancel
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.pool = pool
+        self.candidates = CandidateStore(self.checkpoint_dir)
 
     # -- events and cancellation ---------------------------------------------------------------
 
@@ -179,7 +182,7 @@ class MLRunner:
                 gap_classifier=want_gaps,
             )
         )
-        gap = self._train_gap_classifier(data) if want_gaps else None
+        gap = self._gap_stage(data) if want_gaps else None
 
         candidates = candidates_for(cfg, season=data.pipeline.window.season_steps)
         names = ", ".join(c.label for c in candidates)
@@ -198,8 +201,8 @@ class MLRunner:
             ),
             history_for=lambda c: EpochLog(self.checkpoint_dir, f"candidate-{c.key}"),
             on_trained=self._announce,
-            restore=self._restore_candidate,
-            keep=self._keep_candidate,
+            restore=self.candidates.restore,
+            keep=self.candidates.keep,
         )
         # Scored from the finalists as they stand (restored ones too), so never kept on disk.
         combination = combine(trained, data)
@@ -208,7 +211,22 @@ class MLRunner:
             trained = [*trained, combination]
         chosen = choose(trained)
         intervals = self._calibrate(data, chosen)
-        forecaster, refit_epochs = self._refit(data, chosen)
+        forecaster, refit_epochs = refit(
+            chosen,
+            data,
+            cfg,
+            callbacks_for=lambda name, total, done: self._callbacks(
+                name,
+                total,
+                cfg.training.batch_size,
+                "forecaster",
+                phase="refit",
+                candidate=chosen.candidate.key,
+                epoch_offset=done,
+            ),
+            checkpoint_dir=self.checkpoint_dir,
+            log=self._emit,
+        )
         forecaster.intervals = intervals
         history = chosen.history
 
@@ -259,7 +277,7 @@ class MLRunner:
             p_gap = self._plot_gap_probability(gap, data)
         artifacts.append(
             Artifact.of(
-                "pipeline", json.dumps(self._pipeline_doc(data, chosen, intervals, gap)).encode()
+                "pipeline", json.dumps(pipeline_document(data, chosen, intervals, gap)).encode()
             )
         )
         document = detail.document(data.grid_ts, data.targets)
@@ -326,49 +344,6 @@ class MLRunner:
             )
         )
 
-    def _candidate_dir(self) -> Path | None:
-        return self.checkpoint_dir / "candidates" if self.checkpoint_dir is not None else None
-
-    def _keep_candidate(self, trained: TrainedCandidate) -> None:
-        """A finished candidate survives a crash: a resumed run does not train it again."""
-        from gapcast.model_training.general_model import model_to_bytes
-
-        where = self._candidate_dir()
-        if where is None:
-            return
-        where.mkdir(parents=True, exist_ok=True)
-        key = trained.candidate.key
-        # The model first: the figures' file is what says a candidate was kept.
-        write_atomically(where / f"{key}.keras", model_to_bytes(trained.forecaster.model))
-        figures = {
-            "history": trained.history,
-            "best_epochs": trained.best_epochs,
-            "val_mae": trained.val_mae,
-            "seconds": trained.seconds,
-            "pruned": trained.pruned,
-        }
-        write_atomically(where / f"{key}.json", json.dumps(figures).encode())
-
-    def _restore_candidate(
-        self, candidate: Candidate, data: TrainingData
-    ) -> TrainedCandidate | None:
-        from gapcast.model_training.general_model import load_model_bytes
-
-        where = self._candidate_dir()
-        if where is None or not (where / f"{candidate.key}.json").exists():
-            return None
-        figures = json.loads((where / f"{candidate.key}.json").read_text())
-        model = load_model_bytes((where / f"{candidate.key}.keras").read_bytes())
-        return TrainedCandidate(
-            candidate=candidate,
-            forecaster=Forecaster(model, data.pipeline, candidate.correction),
-            history=figures["history"],
-            best_epochs=int(figures["best_epochs"]),
-            val_mae=figures["val_mae"],
-            seconds=float(figures["seconds"]),
-            pruned=bool(figures.get("pruned", False)),
-        )
-
     def _calibrate(self, data: TrainingData, chosen: TrainedCandidate) -> Intervals | None:
         """Quantile offsets from the chosen candidate's residuals on the validation origins (it
         never trained on them; the refit that follows does, so it cannot calibrate itself)."""
@@ -382,164 +357,27 @@ class MLRunner:
         residuals, observed = chosen.forecaster.residuals(data.frame, origins)
         return calibrate(residuals, observed, quantiles)
 
-    def _refit(self, data: TrainingData, chosen: TrainedCandidate) -> tuple[Forecaster, int | None]:
-        """The chosen candidate trained again on train + validation for its best epoch count
-        (the most recent data is what a forecast leans on most), as ``ensemble`` copies with
-        seeds ``seed``, ``seed + 1``, ... averaged in one stored model; as trained when refit is
-        off or there is no validation part. A combination refits ``ensemble`` copies of each
-        member (seeds ``seed``, ``seed + 1``, ... for each), each for the member's own epoch
-        count, all averaged in one model (equal weights, as validated).
-
-        The copies train one after another, each with its own initial weights *and* its own
-        order of windows: trained side by side on the same batches (one compiled step), the
-        copies stayed too alike and their average was no better than one on the quality suite,
-        while independent copies beat a single model on all five series (bench/README.md).
-        """
-        from gapcast.model_training.general_model import average_models
-
-        t = self.config.training
-        if not t.refit or not len(data.origins["val"]):
-            return chosen.forecaster, None
-        members = chosen.members or (chosen,)
-        # Each member's copies take the seeds a refit of that member alone would: the average
-        # then differs from its members by the choice of members only, not by luckier or
-        # unluckier seeds (on the suite's CO₂, 5 copies of one MLP scored 0.384 with seeds
-        # 42-46 and 0.402 with 47-51).
-        plan = [(member, t.seed + i) for member in members for i in range(t.ensemble)]
-        total = sum(m.best_epochs for m, _ in plan)
-        each = ", ".join(f"{m.candidate.label} {m.best_epochs}" for m in members)
-        average = f", an average of {len(plan)} copies" if len(plan) > 1 else ""
-        self._emit(
-            LogEvent(
-                message=f"{chosen.candidate.label}: refit on train + validation for "
-                f"{each if chosen.members else chosen.best_epochs} epoch(s){average}"
-            )
-        )
-        origins = np.concatenate([data.origins["train"], data.origins["val"]])
-        models, done = [], 0
-        for i, (member, seed) in enumerate(plan):
-            # Copy 0 keeps the single model's checkpoint names: a run resumed across versions
-            # (or with ensemble 1) finds its files.
-            name = "refit" if i == 0 else f"refit-{i}"
-            log = EpochLog(self.checkpoint_dir, name)
-            forecaster, _ = train_candidate(
-                member.candidate,
-                data,
-                self.config,
-                origins=origins,
-                validation=None,
-                epochs=member.best_epochs,
-                callbacks=[
-                    log.callback(),
-                    *self._callbacks(
-                        name,
-                        total,
-                        t.batch_size,
-                        "forecaster",
-                        phase="refit",
-                        candidate=chosen.candidate.key,
-                        epoch_offset=done,
-                    ),
-                ],
-                seed=seed,
-            )
-            done += member.best_epochs
-            models.append(forecaster.model)
-        refit = Forecaster(average_models(models), data.pipeline, chosen.forecaster.correction)
-        return refit, max(m.best_epochs for m in members)
-
     def _clear_checkpoints(self) -> None:
         """A finished run leaves nothing to resume (Keras removes its own backups itself)."""
         if self.checkpoint_dir is not None:
-            for pattern in ("*.history.json", "*.best.npz"):
+            for pattern in ("*.history.json", "*.best.npz", GAP_SAVED_NAME):
                 for path in self.checkpoint_dir.glob(pattern):
                     path.unlink(missing_ok=True)
-            (self.checkpoint_dir / "gap_classifier.json").unlink(missing_ok=True)
-            where = self._candidate_dir()
-            if where is not None and where.exists():
-                for path in where.iterdir():
-                    path.unlink(missing_ok=True)
-                where.rmdir()
+            self.candidates.clear()
 
-    def _pipeline_doc(
-        self,
-        data: TrainingData,
-        chosen: TrainedCandidate,
-        intervals: Intervals | None,
-        gap: GapTrainingResult | None = None,
-    ) -> dict[str, Any]:
-        """What prediction needs besides the model: the fitted steps, the window layout, and
-        whether the model's output corrects the seasonal naive value."""
-        return {
-            "format": PIPELINE_FORMAT,
-            "steps": data.pipeline_config,
-            "targets": data.targets,
-            "covariates": data.covariates,
-            "lookback": data.lookback,
-            "horizon": data.horizon,
-            "freq_ns": data.freq_ns,
-            "model": chosen.candidate.model,
-            # The share of the reference added to the model's output (a combination's mean).
-            "correction": float(chosen.forecaster.correction),
-            "members": [m.label for m in chosen.candidate.members],
-            "intervals": intervals.to_dict() if intervals is not None else None,
-            # The gap classifier's inputs, threshold and window calibration (None: no gap model).
-            "gap_classifier": gap.doc if gap is not None else None,
-        }
-
-    def _train_gap_classifier(self, data: TrainingData) -> GapTrainingResult:
-        from gapcast.model_training.gap_model import (
-            GAP_BATCH,
-            GAP_LEARNING_RATE,
-            train_gap_classifier,
-        )
-        from gapcast.model_training.general_model import load_model_bytes, model_to_bytes
+    def _gap_stage(self, data: TrainingData) -> GapTrainingResult:
+        from gapcast.model_training.gap_model import GAP_BATCH
 
         self._status("gap_classifier", f"{data.large_outages} large outages of the targets")
-        t = self.config.training
-        saved = self.checkpoint_dir / "gap_classifier.json" if self.checkpoint_dir else None
-        doc = json.loads(saved.read_text()) if saved is not None and saved.exists() else {}
-        if "doc" in doc:
-            # A resumed run keeps the classifier its first attempt finished.
-            model = load_model_bytes(bytes.fromhex(doc["model"]))
-            return GapTrainingResult(
-                model=model, metrics=doc["metrics"], history={}, doc=doc.get("doc", {})
-            )
-        result = train_gap_classifier(
-            data.grid_ts,
-            data.observed,
-            data.split,
-            lookback=data.lookback,
-            horizon=data.horizon,
-            epochs=t.gap_classifier_epochs,
-            learning_rate=GAP_LEARNING_RATE,
-            seed=t.seed,
-            patience=t.patience,
-            # An outage is a gap too long to fill: what the window-level question counts.
-            min_outage=data.max_fill + 1,
-            freq_ns=data.freq_ns,
-            callbacks=self._callbacks(
-                "gap_backup", t.gap_classifier_epochs, GAP_BATCH, "gap_classifier"
-            ),
+        epochs = self.config.training.gap_classifier_epochs
+        return gap_stage(
+            data,
+            self.config,
+            checkpoint_dir=self.checkpoint_dir,
+            callbacks=self._callbacks("gap_backup", epochs, GAP_BATCH, "gap_classifier"),
             fold_callbacks=[cb.make_cancel_callback(self.cancel)] if self.cancel else [],
+            log=self._emit,
         )
-        m = result.metrics
-        if m.get("evaluation") == "blocked_cv":
-            self._emit(
-                LogEvent(
-                    message=f"gap classifier: the test part has too few gaps to score it on; "
-                    f"scored by blocked cross-validation over {m['folds']} blocks of the whole "
-                    f"series ({m['positives']} missing steps)"
-                )
-            )
-        if saved is not None:
-            kept = {
-                "model": model_to_bytes(result.model).hex(),
-                "metrics": result.metrics,
-                "doc": result.doc,
-            }
-            write_atomically(saved, json.dumps(kept).encode())
-        return result
 
     def _plot_gap_probability(
         self, gap: GapTrainingResult, data: TrainingData
@@ -557,55 +395,3 @@ def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:
     row = next(r for r in figures["leaderboard"] if r["method"] == method)
     keys = ("mae", "rmse", "smape", "mase", "bias", "mae_by_lead", "mae_after_outage")
     return {k: row[k] for k in keys}
-
-
-def resolved_config(config: TrainingConfig, data: TrainingData) -> TrainingConfig:
-    """The configuration with what the run resolved written in (lookback, horizon, season, the
-    calendar's cycles): a stored run never says "auto" for those."""
-    steps = []
-    for step in data.pipeline_config:
-        clean = {k: v for k, v in step.items() if k != "fitted"}
-        if clean["step"] == "calendar":
-            clean["cycles"] = step["fitted"].get("cycles", clean.get("cycles"))
-        steps.append(clean)
-    doc = config.model_dump(mode="json")
-    doc["preprocessing"] = steps
-    return TrainingConfig.model_validate(doc)
-
-
-class EpochLog:
-    """Per-epoch logs of one training (``name``), kept in ``checkpoint_dir/<name>.history.json``
-    so a resumed run reports them all."""
-
-    def __init__(self, checkpoint_dir: Path | None, name: str = "forecaster") -> None:
-        self.path = checkpoint_dir / f"{name}.history.json" if checkpoint_dir is not None else None
-        self.epochs: dict[int, dict[str, float]] = {}
-        if self.path is not None and self.path.exists():
-            try:
-                saved = json.loads(self.path.read_text())
-            except json.JSONDecodeError:
-                # Left truncated by a kill under an older version, which wrote in place: the
-                # epochs it held are reported again as the training goes on.
-                saved = {}
-            self.epochs = {int(k): v for k, v in saved.items()}
-
-    def record(self, epoch: int, logs: dict[str, Any] | None) -> None:
-        clean = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, int | float)}
-        self.epochs = {e: v for e, v in self.epochs.items() if e < epoch}
-        self.epochs[epoch] = {"epoch": float(epoch + 1), **clean}
-        if self.path is not None:
-            write_atomically(self.path, json.dumps(self.epochs).encode())
-
-    def history(self) -> list[dict[str, float]]:
-        return [self.epochs[e] for e in sorted(self.epochs)]
-
-    def callback(self) -> Any:
-        from gapcast.model_training.keras_env import import_keras
-
-        log = self
-
-        class EpochLogCallback(import_keras().callbacks.Callback):  # type: ignore[misc]
-            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-                log.record(epoch, logs)
-
-        return EpochLogCallback()
