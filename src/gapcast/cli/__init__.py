@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gapcast.cli import configs, data, demo, runs, server, sweep, training
+from gapcast.cli import configs, data, demo, predict, runs, server, sweep, training
 
 app = typer.Typer(
     name="gapcast",
@@ -26,4 +26,5 @@ data.register(app)
 configs.register(app)
 training.register(app)
 runs.register(app)
+predict.register(app)
 sweep.register(app)
