@@ -143,3 +143,26 @@ def test_a_kept_average_refits_every_member_and_predict_gives_what_was_scored(
         forecast = model.predict(series.iloc[:origin], start=series["timestamp"].iloc[origin])
         errors.append(forecast["load"].to_numpy() - series["load"].iloc[origin : origin + 4])
     assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(errors))), rel=1e-5)
+
+
+def test_weight_decay_chooses_adamw_and_zero_plain_adam(
+    series: pd.DataFrame, tiny_config: Any
+) -> None:
+    """The forecasters train with AdamW at ``training.weight_decay`` (0.004 by default); 0 is
+    plain Adam, which decays nothing."""
+    from gapcast.model_training.candidates import build
+
+    default = TrainingConfig.model_validate(tiny_config("linear"))
+    assert default.training.weight_decay == 0.004
+    data = prepare(SeriesFrame.from_pandas(series), default)
+    at = data.origins["train"]
+    model, _, _ = build(
+        Candidate("linear", False), data, default, origins=at, validation=None, seed=1
+    )
+    assert type(model.optimizer).__name__ == "AdamW"
+    assert model.optimizer.weight_decay == pytest.approx(0.004)
+    off = TrainingConfig.model_validate(tiny_config("linear", weight_decay=0))
+    model, _, _ = build(Candidate("linear", False), data, off, origins=at, validation=None, seed=1)
+    assert type(model.optimizer).__name__ == "Adam"
+    with pytest.raises(ValueError, match="weight_decay"):
+        TrainingConfig.model_validate(tiny_config("linear", weight_decay=-0.1))

@@ -80,7 +80,9 @@ def train_command(
     lookback: Annotated[int | None, typer.Option(min=1, help="Input window, in steps")] = None,
     horizon: Annotated[int | None, typer.Option(min=1, help="Steps to forecast")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Windows per batch")] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Adam learning rate")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Optimizer (AdamW) learning rate")
+    ] = None,
     gap_classifier: Annotated[
         str | None, typer.Option(help="auto (when large gaps exist), always or never")
     ] = None,

@@ -144,7 +144,13 @@ def build(
     t = config.training
     layout = data.pipeline.layout
     strategy = get_strategy(candidate.model)(candidate.hyperparameters)
-    gm = GeneralModel(strategy, learning_rate=t.learning_rate, seed=seed, loss=t.loss)
+    gm = GeneralModel(
+        strategy,
+        learning_rate=t.learning_rate,
+        seed=seed,
+        loss=t.loss,
+        weight_decay=t.weight_decay or None,
+    )
     model = gm.build((layout.steps, layout.n_features), layout.horizon, layout.n_targets)
 
     def dataset(at: np.ndarray, shuffle: bool, cap: int | None) -> Any:

@@ -35,7 +35,7 @@ GAP_LEARNING_RATE = 1e-2
 # AdamW's decoupled weight decay (Keras' default strength) for the classifier: on the quality
 # suite its average precision on the weekly-outage series no longer depends on the seed
 # (0.445-0.503 over three seeds against 0.357-0.503 with Adam; the baseline's is 0.435), and
-# sea temperature's F1 rose (bench/README.md). The forecasters keep Adam: there it was a trade.
+# sea temperature's F1 rose (bench/README.md). The forecasters use it too (training.weight_decay).
 GAP_WEIGHT_DECAY = 0.004
 PREDICT_BATCH = 8_192
 # Below this many missing grid points the test part's precision and recall are noise: one missing
