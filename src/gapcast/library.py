@@ -56,7 +56,7 @@ def _frame(data: SeriesFrame | pd.DataFrame, what: str = "data") -> SeriesFrame:
     if isinstance(data, SeriesFrame):
         return data
     if isinstance(data, pd.DataFrame):
-        return SeriesFrame.from_pandas(data)
+        return SeriesFrame.from_pandas(data, refuse_repeated=True)
     raise InvalidInput(
         f"expected a SeriesFrame or a pandas DataFrame, received {type(data).__name__}", field=what
     )

@@ -149,6 +149,20 @@ def test_predict_from_dataset_and_from_posted_points(
         assert too_few.status_code == 422
         assert "lookback" in too_few.json()["error"]["message"] or "16" in too_few.text
 
+        # One time on two rows that disagree (a second sensor's rows) is refused by row, not
+        # averaged into a forecast.
+        times, values = list(recent["timestamp"]), list(recent["co2_ppm"])
+        clash = http.post(
+            f"/runs/{run_id}/predict",
+            json={"data": {"timestamp": [*times, times[-1]], "co2_ppm": [*values, 0.0]}},
+        )
+        assert clash.status_code == 422, clash.text
+        error = clash.json()["error"]
+        assert error["field"] == "timestamp"
+        last = len(times) - 1
+        assert "1 repeated time(s) with different values" in error["message"]
+        assert f"rows {last}, {last + 1}" in error["message"]
+
 
 def test_run_rest_views(live_server: LiveServer, run: Conversation) -> None:
     run_id = run.last["run_id"]

@@ -154,6 +154,26 @@ def test_bad_data_type_is_invalid_input(tiny_config: Any) -> None:
         gapcast.train([1, 2, 3], tiny_config())  # type: ignore[arg-type]
 
 
+def test_a_long_format_frame_is_refused_by_name_not_averaged(hourly: Any, tiny_config: Any) -> None:
+    """Two sensors stacked in one frame (one row per sensor and time) would train on the mean of
+    both if resampling merged their rows: train refuses, naming the rows and the pivot that
+    fixes it; predict refuses a repeated time as well. Rows repeated whole are harmless."""
+    df = hourly(200)
+    long = pd.concat([df.assign(sensor=1), df.assign(sensor=2, load=df["load"] + 50)])
+    long = long.reset_index(drop=True)
+    with pytest.raises(InvalidInput, match=r"rows 0, 200, 1, 201, 2 and 395 more") as caught:
+        gapcast.train(long, tiny_config(epochs=1))
+    assert caught.value.field == "timestamp"
+    assert "df.pivot_table(index='timestamp', columns='sensor')" in caught.value.message
+    with pytest.raises(InvalidInput, match=r"positions 0, 200, 1, 201, 2 .*groupby\(level=0\)"):
+        gapcast.train(long.set_index("timestamp"), tiny_config(epochs=1))
+
+    model = gapcast.load_model(gapcast.train(pd.concat([df, df.iloc[:50]]), tiny_config(epochs=1)))
+    clash = pd.concat([df, df.iloc[[-1]].assign(load=0.0)], ignore_index=True)
+    with pytest.raises(InvalidInput, match=r"1 repeated time\(s\) .* rows 199, 200; .*groupby"):
+        model.predict(clash)
+
+
 def test_covariates_train_and_predict_end_to_end(hourly: Any, tiny_config: Any) -> None:
     """A covariate is an input channel through training, the stored pipeline and predict."""
     df = hourly()

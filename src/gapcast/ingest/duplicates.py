@@ -31,7 +31,7 @@ def merge_repeated_times(
     try:
         return resolve_duplicates(ts, values, order, on_duplicate, kind, read_as_utc, positions)
     except InvalidInput as exc:
-        key = _series_key(ts, values, value_names)
+        key = series_key(ts, values, value_names)
         if key is None:
             raise
         raise InvalidInput(
@@ -43,7 +43,7 @@ def merge_repeated_times(
         ) from None
 
 
-def _series_key(ts: NDArray[np.int64], values: NDArray[np.float64], names: list[str]) -> str | None:
+def series_key(ts: NDArray[np.int64], values: NDArray[np.float64], names: list[str]) -> str | None:
     """A value column that looks like series numbers in a long-format file: whole numbers, few
     distinct ones, never repeated at one time while the times repeat."""
     for name, column in zip(names, values, strict=True):

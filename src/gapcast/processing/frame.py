@@ -128,12 +128,16 @@ class SeriesFrame:
         return cls(timestamps=ts, values=vals, channels=tuple(channels), freq_ns=freq_ns)
 
     @classmethod
-    def from_pandas(cls, df: pd.DataFrame, freq_ns: int | None = None) -> SeriesFrame:
+    def from_pandas(
+        cls, df: pd.DataFrame, freq_ns: int | None = None, *, refuse_repeated: bool = False
+    ) -> SeriesFrame:
         """A frame from a DataFrame with a time column and numeric value columns. The time is a
         ``timestamp`` column, else a DatetimeIndex, else the only column of datetime type, else
         a column named as ``gapcast import`` looks for (time, datetime, date, ts). Tz-aware
         times are converted to UTC; naive times are taken as UTC; numbers are epoch seconds,
-        milli-, micro- or nanoseconds, told apart by size as ``gapcast import`` does."""
+        milli-, micro- or nanoseconds, told apart by size as ``gapcast import`` does.
+        ``refuse_repeated``: a time on several rows with different values is an error naming
+        the rows (the library's entry points), not rows for resampling to merge."""
         import pandas as pd
 
         name = _time_column(df)
@@ -165,6 +169,11 @@ class SeriesFrame:
             raise InvalidInput("expected at least one value column", field="columns")
         ts = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
         values = data.to_numpy(dtype=np.float64, na_value=np.nan).T
+        if refuse_repeated:
+            from gapcast.processing.repeated_times import refuse_repeated_times
+
+            columns = [str(c) for c in data.columns]
+            refuse_repeated_times(ts.view(np.int64), values, columns, df.index, name)
         return cls.from_arrays(ts, values, [str(c) for c in data.columns], freq_ns=freq_ns)
 
     def to_pandas(self) -> pd.DataFrame:

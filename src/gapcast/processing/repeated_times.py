@@ -1,0 +1,66 @@
+"""Recent or training rows given to the library (or to the REST predict as ``data``) with one
+time on several rows that disagree.
+
+Averaged silently by resampling, such rows would turn a long-format frame (one row per series
+and time) into the mean of its series, or hide two sensors' clashing readings. ``gapcast
+import`` refuses them; the library does too, naming the rows and what to do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gapcast.errors import InvalidInput
+
+MAX_LISTED = 5
+
+
+def refuse_repeated_times(
+    ts: NDArray[np.int64],
+    values: NDArray[np.float64],
+    names: Sequence[str],
+    labels: pd.Index,
+    time_name: str | None,
+) -> None:
+    """Raise InvalidInput when a time repeats with different values (rows repeated whole are
+    harmless: any merge gives them back). ``values`` is (channels, rows) in the rows' order,
+    ``labels`` the frame's index, ``time_name`` its time column's name (None: the index)."""
+    from gapcast.ingest.duplicates import series_key
+
+    order = np.argsort(ts, kind="stable")
+    times = ts[order]
+    dup = np.flatnonzero(times[1:] == times[:-1]) + 1
+    if not dup.size:
+        return
+    ordered = values[:, order]
+    now, before = ordered[:, dup], ordered[:, dup - 1]
+    same = np.all((now == before) | (np.isnan(now) & np.isnan(before)), axis=0)
+    clash = dup[~same]
+    if not clash.size:
+        return
+    # In time order, so the rows that clash are listed side by side.
+    rows = order[np.unique(np.concatenate([clash - 1, clash]))]
+    if time_name is None:  # the index holds the times: its labels would all read alike
+        where = "positions " + ", ".join(str(int(i)) for i in rows[:MAX_LISTED])
+    else:
+        where = "rows " + ", ".join(repr(labels[i]) for i in rows[:MAX_LISTED])
+    more = f" and {rows.size - MAX_LISTED} more" if rows.size > MAX_LISTED else ""
+    when = pd.Timestamp(int(times[clash[0]]), tz="UTC").isoformat()
+    index = repr(time_name) if time_name is not None else "df.index"
+    group = repr(time_name) if time_name is not None else "level=0"
+    fix = f"merge them first (in pandas: df.groupby({group}).mean() or .last())"
+    key = series_key(ts, values, list(names))
+    if key is not None:
+        fix = (
+            f"if {key!r} names each row's series (a long format), give each series a column "
+            f"first (in pandas: df.pivot_table(index={index}, columns={key!r})); else " + fix
+        )
+    raise InvalidInput(
+        f"{clash.size} repeated time(s) with different values, first {when}, at {where}{more}; "
+        f"one row per time is expected: {fix}",
+        field="timestamp",
+    )
