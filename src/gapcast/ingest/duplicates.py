@@ -58,6 +58,16 @@ def series_key(ts: NDArray[np.int64], values: NDArray[np.float64], names: list[s
     return None
 
 
+def repeats(
+    sorted_ts: NDArray[np.int64], ordered: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Rows in time order: the positions of those whose time is the row's before, and whether
+    each repeats that row's values exactly (NaN where it was NaN)."""
+    dup = np.flatnonzero(sorted_ts[1:] == sorted_ts[:-1]) + 1
+    now, before = ordered[:, dup], ordered[:, dup - 1]
+    return dup, np.all((now == before) | (np.isnan(now) & np.isnan(before)), axis=0)
+
+
 def resolve_duplicates(
     ts: NDArray[np.int64],
     values: NDArray[np.float64],
@@ -71,14 +81,12 @@ def resolve_duplicates(
     given, so times without an offset were read as UTC (a repeated local hour clashes);
     ``positions``: each row's position in the file, when not its position here."""
     sorted_ts = ts[order]
-    dup = np.flatnonzero(sorted_ts[1:] == sorted_ts[:-1]) + 1
+    ordered = values[:, order]
+    dup, same = repeats(sorted_ts, ordered)
     if len(dup) == 0:
-        return sorted_ts, values[:, order], 0
+        return sorted_ts, ordered, 0
     if on_duplicate == "error":
         # A row repeated whole (overlapping exports) is dropped: there is nothing to choose.
-        ordered = values[:, order]
-        now, before = ordered[:, dup], ordered[:, dup - 1]
-        same = np.all((now == before) | (np.isnan(now) & np.isnan(before)), axis=0)
         if same.all():
             keep = np.ones(len(sorted_ts), dtype=bool)
             keep[dup] = False

@@ -29,16 +29,11 @@ def refuse_repeated_times(
     """Raise InvalidInput when a time repeats with different values (rows repeated whole are
     harmless: any merge gives them back). ``values`` is (channels, rows) in the rows' order,
     ``labels`` the frame's index, ``time_name`` its time column's name (None: the index)."""
-    from gapcast.ingest.duplicates import series_key
+    from gapcast.ingest.duplicates import repeats, series_key
 
     order = np.argsort(ts, kind="stable")
     times = ts[order]
-    dup = np.flatnonzero(times[1:] == times[:-1]) + 1
-    if not dup.size:
-        return
-    ordered = values[:, order]
-    now, before = ordered[:, dup], ordered[:, dup - 1]
-    same = np.all((now == before) | (np.isnan(now) & np.isnan(before)), axis=0)
+    dup, same = repeats(times, values[:, order])
     clash = dup[~same]
     if not clash.size:
         return
