@@ -8,7 +8,6 @@ as the typed events of :mod:`gapcast.events`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from gapcast.errors import Cancelled, InvalidInput
 from gapcast.events import CandidateEvent, GapsEvent, LogEvent, ProgressEvent, StatusEvent
 from gapcast.model_training import backtest
 from gapcast.model_training import callbacks as cb
+from gapcast.model_training.backtest import Detail
 from gapcast.model_training.candidate_store import CandidateStore
 from gapcast.model_training.candidates import (
     TrainedCandidate,
@@ -29,24 +29,23 @@ from gapcast.model_training.candidates import (
     run_candidates,
 )
 from gapcast.model_training.epoch_log import EpochLog
+from gapcast.model_training.forecaster import Forecaster
 from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.gap_stage import SAVED_NAME as GAP_SAVED_NAME
 from gapcast.model_training.gap_stage import gap_stage
 from gapcast.model_training.intervals import Intervals, calibrate
 from gapcast.model_training.refit import refit
 from gapcast.model_training.results import (
-    Artifact,
     ForecastMetrics,
     GapMetrics,
     RunResult,
 )
+from gapcast.model_training.run_artifacts import run_artifacts
 from gapcast.model_training.run_information import RunInformation
 from gapcast.model_training.stored_pipeline import (
-    pipeline_document,
     resolved_config,
 )
 from gapcast.model_training.training_data import TrainingData, prepare
-from gapcast.plotting import plot_data
 from gapcast.processing._time import format_duration
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
@@ -136,12 +135,53 @@ class MLRunner:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self, frame: SeriesFrame) -> RunResult:
+        started = time.perf_counter()
+        self._status("preparing")
+        data = prepare(frame, self.config, self.pool)
+        self._describe(data)
+        gap = self._gaps(data)
+        trained, chosen = self._candidates(data)
+        forecaster, refit_epochs = self._final_model(data, chosen)
+
+        self._status("evaluating")
+        metrics, detail = self._evaluate(data, frame, forecaster, trained, chosen)
+        gap_metrics = GapMetrics.model_validate(gap.metrics) if gap is not None else None
+
+        self._status("saving")
+        history = chosen.history
+        artifacts = run_artifacts(data, chosen, forecaster, gap, metrics, detail, history)
+        info = self.run_info
+        info.model = self.config.model
+        info.runtime_s = time.perf_counter() - started
+        info.epochs_run = refit_epochs if refit_epochs is not None else len(history)
+        info.loss, info.val_loss = metrics_losses(history)
+        info.history = history
+        info.metrics = metrics.model_dump(mode="json")
+        info.gap_metrics = gap_metrics.model_dump(mode="json") if gap_metrics else None
+        info.artifacts = [a.ref() for a in artifacts]
+        self._clear_checkpoints()
+        return RunResult(
+            run_info=info,
+            metrics=metrics,
+            gap_metrics=gap_metrics,
+            epochs=info.epochs_run,
+            runtime_s=info.runtime_s,
+            loss=info.loss,
+            val_loss=info.val_loss,
+            history=history,
+            artifacts=artifacts,
+            pipeline_config=data.pipeline_config,
+            gap_report=data.gap_summary,
+            config=resolved_config(self.config, data),
+        )
+
+    # -- the stages ----------------------------------------------------------------------------
+
+    def _describe(self, data: TrainingData) -> None:
+        """What the run resolved, into its information; refuses data too short for a window."""
         from gapcast.model_training.keras_env import backend_name
 
-        started = time.perf_counter()
-        cfg, info = self.config, self.run_info
-        self._status("preparing")
-        data = prepare(frame, cfg, self.pool)
+        info = self.run_info
         info.freq_ns, info.channels = data.freq_ns, data.channels
         info.targets, info.covariates = data.targets, data.covariates
         info.pipeline_config = data.pipeline_config
@@ -169,8 +209,10 @@ class MLRunner:
                 field="config.preprocessing",
             )
 
-        mode = cfg.training.gap_classifier
-        want_gaps = mode == "always" or (mode == "auto" and data.large_outages > 0)
+    def _gaps(self, data: TrainingData) -> GapTrainingResult | None:
+        """Reports the gaps found; trains the gap classifier when they call for one."""
+        mode = self.config.training.gap_classifier
+        want = mode == "always" or (mode == "auto" and data.large_outages > 0)
         s = data.gap_summary
         self._emit(
             GapsEvent(
@@ -179,11 +221,15 @@ class MLRunner:
                 large=s.large,
                 missing_points=s.missing_points,
                 observed_fraction=s.observed_fraction,
-                gap_classifier=want_gaps,
+                gap_classifier=want,
             )
         )
-        gap = self._gap_stage(data) if want_gaps else None
+        return self._gap_stage(data) if want else None
 
+    def _candidates(self, data: TrainingData) -> tuple[list[TrainedCandidate], TrainedCandidate]:
+        """Every candidate trained and scored (the finalists' average among them), and the one
+        kept."""
+        cfg = self.config
         candidates = candidates_for(cfg, season=data.pipeline.window.season_steps)
         names = ", ".join(c.label for c in candidates)
         self._status("training", f"{names}: {len(data.origins['train'])} windows")
@@ -209,16 +255,22 @@ class MLRunner:
         if combination is not None:
             self._announce(combination)
             trained = [*trained, combination]
-        chosen = choose(trained)
+        return trained, choose(trained)
+
+    def _final_model(
+        self, data: TrainingData, chosen: TrainedCandidate
+    ) -> tuple[Forecaster, int | None]:
+        """The stored forecaster: the chosen candidate refit, with intervals calibrated on the
+        chosen candidate before the refit saw the validation part."""
         intervals = self._calibrate(data, chosen)
         forecaster, refit_epochs = refit(
             chosen,
             data,
-            cfg,
+            self.config,
             callbacks_for=lambda name, total, done: self._callbacks(
                 name,
                 total,
-                cfg.training.batch_size,
+                self.config.training.batch_size,
                 "forecaster",
                 phase="refit",
                 candidate=chosen.candidate.key,
@@ -228,19 +280,27 @@ class MLRunner:
             log=self._emit,
         )
         forecaster.intervals = intervals
-        history = chosen.history
+        return forecaster, refit_epochs
 
-        self._status("evaluating")
+    def _evaluate(
+        self,
+        data: TrainingData,
+        frame: SeriesFrame,
+        forecaster: Forecaster,
+        trained: list[TrainedCandidate],
+        chosen: TrainedCandidate,
+    ) -> tuple[ForecastMetrics, Detail]:
+        """The backtest on the test part, beside the baselines, with the candidates' figures."""
+        t = self.config.training
         figures, detail = backtest.run_backtest(
             data,
             forecaster,
             frame,
             label=chosen.candidate.label,
-            stride=cfg.training.origin_stride,
-            stats_models=cfg.training.baselines,
+            stride=t.origin_stride,
+            stats_models=t.baselines,
         )
-        last = history[-1] if history else {}
-        loss, val_loss = last.get("loss"), last.get("val_loss")
+        loss, val_loss = metrics_losses(chosen.history)
         figures.update(scores(figures, "model"))
         figures["model_label"] = chosen.candidate.label
         figures["lookback"], figures["horizon"] = data.lookback, data.horizon
@@ -264,69 +324,7 @@ class MLRunner:
         metrics = ForecastMetrics.model_validate(figures)
         for warning in metrics.warnings:
             self._emit(LogEvent(level="warning", message=warning.message))
-        gap_metrics = GapMetrics.model_validate(gap.metrics) if gap is not None else None
-
-        self._status("saving")
-        from gapcast.model_training.general_model import model_to_bytes
-        from gapcast.plotting import render_run_png
-
-        artifacts = [Artifact.of("model", model_to_bytes(forecaster.model))]
-        p_gap = None
-        if gap is not None:
-            artifacts.append(Artifact.of("gap_model", model_to_bytes(gap.model)))
-            p_gap = self._plot_gap_probability(gap, data)
-        artifacts.append(
-            Artifact.of(
-                "pipeline", json.dumps(pipeline_document(data, chosen, intervals, gap)).encode()
-            )
-        )
-        document = detail.document(data.grid_ts, data.targets)
-        if p_gap is not None:
-            # The page draws it as a track under the backtest: no data one step ahead.
-            document["gap_probability"] = {
-                "times": p_gap[0].tolist(),
-                "values": np.round(p_gap[1], 4).tolist(),
-            }
-        artifacts.append(Artifact.of("backtest", json.dumps(document).encode()))
-        artifacts.append(
-            Artifact.of(
-                "plot",
-                render_run_png(
-                    plot_data(
-                        data,
-                        metrics,
-                        detail,
-                        history=history,
-                        gap_probability=p_gap,
-                        gap_threshold=gap.doc.get("threshold") if gap is not None else None,
-                    )
-                ),
-            )
-        )
-
-        info.model = cfg.model
-        info.runtime_s = time.perf_counter() - started
-        info.epochs_run = refit_epochs if refit_epochs is not None else len(history)
-        info.loss, info.val_loss = loss, val_loss
-        info.history = history
-        info.metrics = metrics.model_dump(mode="json")
-        info.gap_metrics = gap_metrics.model_dump(mode="json") if gap_metrics else None
-        info.artifacts = [a.ref() for a in artifacts]
-        self._clear_checkpoints()
-        return RunResult(
-            run_info=info,
-            metrics=metrics,
-            gap_metrics=gap_metrics,
-            epochs=info.epochs_run,
-            runtime_s=info.runtime_s,
-            loss=info.loss,
-            val_loss=info.val_loss,
-            history=history,
-            artifacts=artifacts,
-            pipeline_config=data.pipeline_config,
-            gap_report=s,
-            config=resolved_config(cfg, data),
-        )
+        return metrics, detail
 
     # -- candidates and the final model --------------------------------------------------------
 
@@ -379,19 +377,15 @@ class MLRunner:
             log=self._emit,
         )
 
-    def _plot_gap_probability(
-        self, gap: GapTrainingResult, data: TrainingData
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(timestamps, probability) of no data one step ahead over the test span."""
-        from gapcast.model_training.gap_predict import one_step_probabilities
-
-        return one_step_probabilities(
-            gap.model, gap.doc, data.grid_ts, data.observed, data.split[1]
-        )
-
 
 def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:
     """The top-level figures of ``method``'s leaderboard row."""
     row = next(r for r in figures["leaderboard"] if r["method"] == method)
     keys = ("mae", "rmse", "smape", "mase", "bias", "mae_by_lead", "mae_after_outage")
     return {k: row[k] for k in keys}
+
+
+def metrics_losses(history: list[dict[str, float]]) -> tuple[float | None, float | None]:
+    """The last epoch's training and validation loss (None where not logged)."""
+    last = history[-1] if history else {}
+    return last.get("loss"), last.get("val_loss")
