@@ -53,6 +53,7 @@ def bare_fit(cfg: TrainingConfig, frame: SeriesFrame) -> float:
         learning_rate=cfg.training.learning_rate,
         seed=cfg.training.seed,
         loss=cfg.training.loss,
+        weight_decay=cfg.training.weight_decay or None,
     )
     model = gm.build((layout.steps, layout.n_features), layout.horizon, layout.n_targets)
 
