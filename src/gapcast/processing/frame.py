@@ -169,12 +169,12 @@ class SeriesFrame:
             raise InvalidInput("expected at least one value column", field="columns")
         ts = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
         values = data.to_numpy(dtype=np.float64, na_value=np.nan).T
+        columns = [str(c) for c in data.columns]
         if refuse_repeated:
             from gapcast.processing.repeated_times import refuse_repeated_times
 
-            columns = [str(c) for c in data.columns]
             refuse_repeated_times(ts.view(np.int64), values, columns, df.index, name)
-        return cls.from_arrays(ts, values, [str(c) for c in data.columns], freq_ns=freq_ns)
+        return cls.from_arrays(ts, values, columns, freq_ns=freq_ns)
 
     def to_pandas(self) -> pd.DataFrame:
         """A DataFrame with a tz-aware UTC ``timestamp`` column and one column per channel."""
