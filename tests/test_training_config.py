@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -73,3 +77,14 @@ def test_one_channel_may_be_named_without_a_list() -> None:
     config = TrainingConfig.model_validate({"target": "load", "covariates": "temp"})
     assert config.target == ["load"] and config.covariates == ["temp"]
     assert TrainingConfig().with_overrides({"target": "load"}).target == ["load"]
+
+
+def test_the_protocol_documents_the_defaults_a_run_gets() -> None:
+    """docs/protocol.md says omitted fields get the defaults it shows: they are the real ones."""
+    text = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text()
+    shown = re.search(r"A training config object.*?```json\n(.*?)```", text, re.S)
+    assert shown is not None
+    real = TrainingConfig().model_dump(
+        mode="json", exclude={"preprocessing": {"__all__": {"fitted"}}}
+    )
+    assert json.loads(shown.group(1)) == real
