@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from gapcast.cli.progress import RunDisplay, candidate_epochs
+from gapcast.cli.progress import RunDisplay, candidate_epochs, summary_table
 
 
 def test_the_last_status_line_ends_before_an_error_is_printed() -> None:
@@ -34,3 +34,39 @@ def test_a_pruned_candidate_says_where_successive_halving_stopped_it() -> None:
     assert "(3 epochs," in finished and "pruned" not in finished
     row = {"epochs": 3, "epochs_run": 8}  # stored before the fields existed: no "pruned"
     assert candidate_epochs(row) == "3"
+
+
+def test_several_targets_show_each_ones_mae_and_their_mean_mase() -> None:
+    """Watts beside degrees: the table gives each target's MAE in its own units and ranks by the
+    mean MASE, with no pooled MAE, RMSE or bias (they would be the watts' alone)."""
+    import numpy as np
+
+    from gapcast.model_training import backtest as bt
+
+    t = np.arange(24 * 20)
+    real = np.stack([1e6 + 1e5 * np.sin(2 * np.pi * t / 24), 20 + 5 * np.cos(2 * np.pi * t / 24)])
+    origins = bt.choose_origins(
+        np.ones(t.size, bool), begin=24 * 15, end=t.size, horizon=24, stride=24, max_fill=2
+    )
+    truth = bt.truth_at(real, origins.index, 24)
+    metrics = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=24,
+        forecasts={
+            "model": ("mlp", "model", truth + np.array([100.0, 0.0]), None),
+            "naive": ("naive", "baseline", truth + np.array([0.0, 2.0]), None),
+        },
+        scale=bt.mase_scale(real[:, :240], 1),
+        stride=24,
+        scales=bt.target_scales(real[:, :240], 1),
+        targets=["power [W]", "temp"],
+    )
+    console = Console(record=True, width=160)
+    console.print(summary_table({"metrics": metrics}))
+    text = console.export_text()
+    header = next(line for line in text.splitlines() if "method" in line)
+    assert "MAE power [W]" in header and "MAE temp" in header and "MASE (mean)" in header
+    assert "RMSE" not in header and "bias" not in header
+    lines = [line for line in text.splitlines() if "mlp" in line or "naive" in line]
+    assert "▶ mlp" in lines[0] and "100" in lines[0]  # ranked first, its watts error shown

@@ -258,6 +258,35 @@ def test_the_verdict_has_a_tick_only_when_better(page: Page) -> None:
     assert "✓" not in shown[1]["text"] and shown[1]["better"] is False
 
 
+def test_several_targets_show_each_ones_mae_and_their_mean_mase(page: Page) -> None:
+    """Watts beside degrees: a column per target's MAE and the mean MASE the rows are ranked by;
+    no pooled MAE, RMSE or bias (they would be the watts' alone). A target's name is text."""
+    page.evaluate(
+        """async () => {
+        const { showLeaderboard } = await import('/web/js/leaderboard.js');
+        const row = (method, label, kind, power, temp, mase) => ({
+          method, label, kind, mae: (power + temp) / 2, rmse: 1, mase, smape: 1, bias: 0,
+          mae_by_lead: [], mae_by_target: { 'power <W>': power, temp } });
+        const text = 'better than the best baseline (naive) by 95%';
+        const candidate = (key, val_mae, selected) => ({
+          key, label: key, val_mae, epochs: 3, selected });
+        showLeaderboard({ epochs: 3, runtime_s: 1.5, metrics: {
+          model_label: 'mlp', origins: 5, origin_stride: 24, points: 240,
+          verdict: { better: true, ratio: 0.05, baseline: 'naive', text },
+          leaderboard: [row('model', 'mlp', 'model', 100, 0, 0.01),
+                        row('naive', 'naive', 'baseline', 0, 2, 0.2)],
+          candidates: [candidate('mlp', 0.02, true), candidate('linear', 0.03, false)] } });
+    }"""
+    )
+    table = page.locator("#metrics-table")
+    header = table.locator("thead").inner_text()
+    assert "MAE power <W>" in header and "MAE temp" in header and "MASE (mean)" in header
+    assert "RMSE" not in header and "bias" not in header
+    first = table.locator("tbody tr").first.inner_text()
+    assert first.startswith("▶ mlp") and "100" in first
+    expect(page.locator("#candidates-table")).to_contain_text("val MASE (mean)")
+
+
 # -- the experiment tracker: runs table, a run's page, compare, sweeps ---------------------------
 
 

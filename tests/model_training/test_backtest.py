@@ -116,6 +116,67 @@ def test_an_origin_mostly_unobserved_is_skipped_and_filled_points_never_count() 
     assert result["origins_after_outage"] == 2
 
 
+def test_several_targets_are_ranked_on_their_mean_mase_not_a_pooled_mae() -> None:
+    """Power in watts (around 1e6) beside a temperature (around 20): a pooled MAE is the power's
+    alone. The baseline is exact on the power and 2 degrees off; the model is 100 W off (0.01%)
+    and exact on the temperature. Ranked on each target's MAE relative to its own scale, the
+    model is the better one, and the verdict says so; each target's MAE is reported."""
+    n, h = 24 * 20, 24
+    t = np.arange(n)
+    power = 1e6 + 1e5 * np.sin(2 * np.pi * t / 24)
+    temp = 20 + 5 * np.cos(2 * np.pi * t / 24) + 0.1 * t / 24
+    real = np.stack([power, temp])
+    observed = np.ones(n, bool)
+    origins = bt.choose_origins(observed, begin=24 * 15, end=n, horizon=h, stride=h, max_fill=2)
+    truth = bt.truth_at(real, origins.index, h)
+    baseline = truth + np.array([0.0, 2.0])
+    model = truth + np.array([100.0, 0.0])
+    train = real[:, : 24 * 10]
+    scales = bt.target_scales(train, 1)
+    assert scales[0] > 1e4 and 0.5 < scales[1] < 2  # each in its own units
+    result = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=h,
+        forecasts={
+            "model": ("m", "model", model, None),
+            "naive": ("naive", "baseline", baseline, None),
+        },
+        scale=bt.mase_scale(train, 1),
+        stride=h,
+        scales=scales,
+        targets=["power", "temp"],
+    )
+    rows = {r["method"]: r for r in result["leaderboard"]}
+    # The pooled MAE would have the baseline far ahead: 1.0 against 50.
+    assert rows["naive"]["mae"] == pytest.approx(1.0) and rows["model"]["mae"] == pytest.approx(50)
+    assert [r["method"] for r in result["leaderboard"]] == ["model", "naive"]
+    assert result["verdict"]["better"] and result["best_baseline"] == "naive"
+    assert rows["model"]["mae_by_target"] == {"power": pytest.approx(100), "temp": 0.0}
+    assert rows["naive"]["mae_by_target"] == {"power": 0.0, "temp": pytest.approx(2.0)}
+    expected = np.mean([100 / scales[0], 0.0]), np.mean([0.0, 2.0 / scales[1]])
+    assert rows["model"]["mase"] == pytest.approx(expected[0])
+    assert rows["naive"]["mase"] == pytest.approx(expected[1])
+    assert result["verdict"]["ratio"] == pytest.approx(expected[0] / expected[1])
+
+    # One target: the MAE ranks, exactly as before.
+    one = bt.leaderboard(
+        real=real[:1],
+        origins=origins,
+        horizon=h,
+        forecasts={
+            "model": ("m", "model", model[..., :1], None),
+            "naive": ("naive", "baseline", baseline[..., :1], None),
+        },
+        scale=1.0,
+        stride=h,
+        scales=scales[:1],
+        targets=["power"],
+    )
+    assert [r["method"] for r in one["leaderboard"]] == ["naive", "model"]
+    assert "mae_by_target" not in one["leaderboard"][0]
+
+
 @pytest.mark.parametrize(
     ("model", "best", "text", "better"),
     [

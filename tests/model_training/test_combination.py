@@ -166,3 +166,22 @@ def test_weight_decay_chooses_adamw_and_zero_plain_adam(
     assert type(model.optimizer).__name__ == "Adam"
     with pytest.raises(ValueError, match="weight_decay"):
         TrainingConfig.model_validate(tiny_config("linear", weight_decay=-0.1))
+
+
+def test_the_choice_between_candidates_does_not_depend_on_a_targets_units(
+    series: pd.DataFrame, tiny_config: Any
+) -> None:
+    """Two targets: the validation figure candidates are chosen by is their mean MASE, so
+    reading one target in milli-units instead of units (x1000) leaves it where it was, where a
+    pooled MAE would grow about 500-fold and follow that target alone."""
+    two = series.assign(spare=series["load"] * 0.5 + 3.0)
+    figures = []
+    for factor in (1.0, 1000.0):
+        df = two.assign(spare=two["spare"] * factor)
+        config = TrainingConfig.model_validate(
+            {**tiny_config("linear"), "target": ["load", "spare"]}
+        )
+        data = prepare(SeriesFrame.from_pandas(df), config)
+        figures.append(_trained(Candidate("linear", False), data, config, seed=1).val_mae)
+    assert figures[0] is not None and figures[1] is not None
+    assert figures[1] == pytest.approx(figures[0], rel=1e-3)

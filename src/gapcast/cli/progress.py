@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
@@ -176,6 +177,23 @@ class RunDisplay:
         self.progress.update(self._tasks[model], completed=done, total=epochs, **fields)
 
 
+SCORE_COLUMNS = (
+    ("MAE", "mae"),
+    ("RMSE", "rmse"),
+    ("MASE", "mase"),
+    ("sMAPE %", "smape"),
+    ("bias", "bias"),
+)
+
+
+def score_cells(row: dict[str, Any], targets: list[str]) -> list[Any]:
+    """A leaderboard row's figures under the table's headers (see summary_table)."""
+    if targets:
+        per = row.get("mae_by_target") or {}
+        return [*(per.get(t) for t in targets), row.get("mase"), row.get("smape")]
+    return [row.get(k) for _, k in SCORE_COLUMNS]
+
+
 def summary_table(result: dict[str, Any], *, title: str = "result") -> RenderableType:
     """The backtest leaderboard (the model and every baseline on the same origins, best first),
     the run's figures and, when one was trained, the gap classifier against its baseline."""
@@ -188,17 +206,27 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
         + f", {metrics.get('points', 0):,} observed points"
     )
     table = Table(title=f"{title} — {where}", title_justify="left")
-    for column in ("method", "MAE", "RMSE", "MASE", "sMAPE %", "bias"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    if metrics.get("origins_after_outage"):
+    # Several targets: errors in different units do not add up, so each target's MAE has its own
+    # column and the rows are ranked by their mean MASE (no pooled MAE, RMSE or bias).
+    targets = list((rows[0].get("mae_by_target") or {}) if rows else {})
+    headers = (
+        [f"MAE {t}" for t in targets] + ["MASE (mean)", "sMAPE %"]
+        if targets
+        else [label for label, _ in SCORE_COLUMNS]
+    )
+    outage = bool(metrics.get("origins_after_outage")) and not targets
+    table.add_column("method", justify="left")
+    for label in headers:
+        table.add_column(escape(label), justify="right")
+    if outage:
         table.add_column("MAE after outages", justify="right")
     for row in rows:
         is_model = row.get("kind") == "model"
         cells = [
             ("▶ " if is_model else "  ") + str(row.get("label")),
-            *(number(row.get(k)) for k in ("mae", "rmse", "mase", "smape", "bias")),
+            *(number(v) for v in score_cells(row, targets)),
         ]
-        if metrics.get("origins_after_outage"):
+        if outage:
             cells.append(number(row.get("mae_after_outage")))
         table.add_row(*cells, style="bold" if is_model else None)
     table.add_section()

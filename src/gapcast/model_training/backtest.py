@@ -115,6 +115,44 @@ def mase_scale(train_real: F64, season: int) -> float:
     return float(diff.mean()) if diff.size else float("nan")
 
 
+def target_scales(train_real: F64, season: int) -> F64:
+    """(k,) each target's own :func:`mase_scale` (NaN where it is undefined)."""
+    v = np.asarray(train_real, dtype=np.float64)
+    if v.shape[1] <= season:
+        return np.full(v.shape[0], np.nan)
+    diff = np.abs(v[:, season:] - v[:, :-season])
+    known = np.isfinite(diff)
+    count = known.sum(axis=1)
+    total = np.where(known, diff, 0.0).sum(axis=1)
+    out: F64 = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return out
+
+
+def mae_by_target(abs_err: F64, scored: NDArray[np.bool_]) -> F64:
+    """(k,) MAE of each target over its scored points of (n, horizon, k) errors (NaN: none)."""
+    count = scored.sum(axis=(0, 1))
+    total = np.where(scored, abs_err, 0.0).sum(axis=(0, 1))
+    out: F64 = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return out
+
+
+def ranking_error(abs_err: F64, scored: NDArray[np.bool_], scales: F64 | None) -> float | None:
+    """The error methods are ranked by and the verdict is taken on: the MAE for one target; for
+    several, the mean over targets of each one's MAE relative to its own scale (its MASE). Errors
+    in different units do not add up: a pooled MAE would be the largest-valued target's alone,
+    and a model that failed the others would still read "better". A target whose scale is
+    undefined (constant in the training part) is left out of the mean, unless all are."""
+    if not scored.any():
+        return None
+    if abs_err.shape[-1] == 1 or scales is None:
+        return float(abs_err[scored].mean())
+    relative = mae_by_target(abs_err, scored) / np.asarray(scales, np.float64)
+    usable = np.isfinite(relative)
+    if not usable.any():
+        return float(abs_err[scored].mean())
+    return float(relative[usable].mean())
+
+
 def _times(ratio: float) -> str:
     return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
 
@@ -206,32 +244,53 @@ def leaderboard(
     forecasts: dict[str, tuple[str, str, F64, float | None]],
     scale: float,
     stride: int,
+    scales: F64 | None = None,
+    targets: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Every method scored on the same points; rows sorted by MAE; the verdict of ``"model"``.
+    """Every method scored on the same points; rows sorted by :func:`ranking_error` (the MAE
+    for one target); the verdict of ``"model"``.
 
     ``forecasts``: method key → (label, kind "model"/"baseline", forecasts (n, horizon, k),
     seconds). A point counts only when it was observed and every method forecast it.
+    ``scales``: each target's MASE scale; with several targets the rows also carry each one's
+    MAE (``mae_by_target``, named by ``targets``) and their MASE is the mean of theirs.
     """
     truth = truth_at(real, origins.index, horizon)
     scored = np.isfinite(truth)
     for _, _, f, _ in forecasts.values():
         scored &= np.isfinite(f)
+    several = truth.shape[-1] > 1 and scales is not None
     rows: list[dict[str, Any]] = []
+    ranks: dict[str, float | None] = {}
     for key, (label, kind, f, seconds) in forecasts.items():
-        row = {"method": key, "label": label, "kind": kind, "seconds": seconds}
+        row: dict[str, Any] = {"method": key, "label": label, "kind": kind, "seconds": seconds}
         row.update(score(truth, f, scored, scale, origins.after_outage))
+        abs_err = np.abs(f - truth)
+        ranks[key] = ranking_error(abs_err, scored, scales)
+        if several:
+            row["mase"] = ranks[key]
+            names = targets or [str(i) for i in range(truth.shape[-1])]
+            per = mae_by_target(abs_err, scored)
+            row["mae_by_target"] = {
+                n: float(v) if np.isfinite(v) else None for n, v in zip(names, per, strict=True)
+            }
         rows.append(row)
-    rows.sort(key=lambda r: (r["mae"] is None, r["mae"] if r["mae"] is not None else 0.0))
-    baselines = [r for r in rows if r["kind"] == "baseline" and r["mae"] is not None]
+
+    def rank(row: dict[str, Any]) -> tuple[bool, float]:
+        value = ranks[row["method"]]
+        return value is None, value if value is not None else 0.0
+
+    rows.sort(key=rank)
+    baselines = [r for r in rows if r["kind"] == "baseline" and ranks[r["method"]] is not None]
     best = baselines[0] if baselines else None
     model = next((r for r in rows if r["method"] == "model"), None)
     return {
         "leaderboard": rows,
         "best_baseline": best["label"] if best else None,
         "verdict": verdict(
-            model["mae"] if model else None,
+            ranks["model"] if model else None,
             best["label"] if best else "none",
-            best["mae"] if best else None,
+            ranks[best["method"]] if best else None,
         ),
         "origins": len(origins),
         "origins_after_outage": int(origins.after_outage.sum()),
@@ -308,6 +367,8 @@ def run_backtest(
         forecasts=forecasts,
         scale=mase_scale(data.real[:, :val_start], season),
         stride=stride,
+        scales=target_scales(data.real[:, :val_start], season),
+        targets=list(data.targets),
     )
     result["season"] = season
     result["refused_origins"] = refused

@@ -107,14 +107,19 @@ def validation_origins(data: TrainingData) -> backtest.Origins:
 
 
 def validation_mae(forecaster: Forecaster, data: TrainingData) -> float | None:
-    """MAE in real units over the validation origins (None when there are none)."""
+    """MAE in real units over the validation origins (None when there are none); with several
+    targets, their mean MASE, as the test backtest ranks methods (backtest.ranking_error)."""
     origins = validation_origins(data)
     if not len(origins):
         return None
     forecast = forecaster.forecast_at(data.frame, origins.index)
     truth = backtest.truth_at(data.real, origins.index, data.horizon)
     ok = np.isfinite(truth) & np.isfinite(forecast)
-    return float(np.abs(forecast - truth)[ok].mean()) if ok.any() else None
+    scales = None
+    if len(data.targets) > 1:
+        season = data.seasons[0].steps if data.seasons else 1
+        scales = backtest.target_scales(data.real[:, : data.split[0]], season)
+    return backtest.ranking_error(np.abs(forecast - truth), ok, scales)
 
 
 def best_epoch_count(history: Sequence[dict[str, float]], early_stopping: bool) -> int:

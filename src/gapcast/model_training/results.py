@@ -84,6 +84,11 @@ class MethodScore(_Metrics):
     mae_after_outage: float | None = Field(
         default=None, description="MAE on the origins right after an outage (None: there were none)"
     )
+    mae_by_target: dict[str, float | None] | None = Field(
+        default=None,
+        description="each target's MAE in its own units (runs with several targets; their "
+        "mase is then the mean of the targets' MASE, which ranks the rows)",
+    )
     seconds: float | None = Field(default=None, description="time the baseline took")
 
 
@@ -91,7 +96,9 @@ class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     better: bool = Field(description="strictly better than the best baseline")
-    ratio: float | None = Field(description="the model's MAE / the best baseline's")
+    ratio: float | None = Field(
+        description="the model's MAE / the best baseline's (several targets: of their mean MASE)"
+    )
     baseline: str
     text: str
 
@@ -109,7 +116,9 @@ class CandidateScore(_Metrics):
     label: str
     model: str
     correction: bool
-    val_mae: float | None = Field(description="MAE on the validation origins, real units")
+    val_mae: float | None = Field(
+        description="MAE on the validation origins, real units (several targets: their mean MASE)"
+    )
     epochs: int
     epochs_run: int | None = Field(None, description="epochs trained (None: stored before)")
     pruned: bool = Field(
@@ -177,7 +186,9 @@ class ForecastMetrics(_Metrics):
         description="season (steps) of the reference the model corrects; 1: the last value "
         "(naive); None: no reference",
     )
-    leaderboard: list[MethodScore] = Field(description="model and baselines, sorted by MAE")
+    leaderboard: list[MethodScore] = Field(
+        description="model and baselines, sorted by MAE (several targets: by their mean MASE)"
+    )
     best_baseline: str | None
     verdict: Verdict
     warnings: list[RunWarning] = Field(default_factory=list)

@@ -12,12 +12,19 @@ export function showLeaderboard(result) {
   $("verdict").className = `verdict ${verdict.better ? "better" : "worse"}`;
   $("warnings").innerHTML = (m.warnings || [])
     .map((w) => `<li class="${w.level === "error" ? "error" : "warning"}">${escape(w.message)}</li>`).join("");
-  const outage = m.origins_after_outage > 0;
-  const head = `<tr><th>method</th>${KEYS.map(([label]) => `<th>${label}</th>`).join("")}` +
+  // Several targets: errors in different units do not add up, so each target's MAE gets its
+  // own column and the rows are ranked by their mean MASE (pooled MAE, RMSE and bias are not shown).
+  const targets = Object.keys(((m.leaderboard || [])[0] || {}).mae_by_target || {});
+  const keys = targets.length
+    ? [...targets.map((t) => [`MAE ${escape(t)}`, (r) => (r.mae_by_target || {})[t]]),
+      ["MASE (mean)", (r) => r.mase], ["sMAPE %", (r) => r.smape]]
+    : KEYS.map(([label, k]) => [label, (r) => r[k]]);
+  const outage = m.origins_after_outage > 0 && !targets.length;
+  const head = `<tr><th>method</th>${keys.map(([label]) => `<th>${label}</th>`).join("")}` +
     (outage ? "<th>MAE after outages</th>" : "") + "</tr>";
   const rows = (m.leaderboard || []).map((r) =>
     `<tr class="${r.kind}"><td>${r.kind === "model" ? "▶ " : ""}${escape(r.label)}</td>` +
-    KEYS.map(([, k]) => `<td>${fmt(r[k])}</td>`).join("") +
+    keys.map(([, get]) => `<td>${fmt(get(r))}</td>`).join("") +
     (outage ? `<td>${fmt(r.mae_after_outage)}</td>` : "") + "</tr>");
   $("metrics-table").innerHTML =
     `<caption>backtest on ${m.origins ?? 0} origins of the test part (every ${m.origin_stride ?? "–"} steps), ` +
@@ -27,7 +34,7 @@ export function showLeaderboard(result) {
         : m.reference_season ? `, seasonal reference ${m.reference_season} steps` : "") : "") +
     "</caption>" +
     `<thead>${head}</thead><tbody>${rows.join("")}` +
-    `<tr><td>epochs · runtime</td><td colspan="${KEYS.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
+    `<tr><td>epochs · runtime</td><td colspan="${keys.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
   const iv = m.intervals;
   $("intervals").textContent = iv
     ? `forecast range P${iv.quantiles[0] * 100}–P${iv.quantiles[iv.quantiles.length - 1] * 100}: ` +
@@ -41,7 +48,7 @@ export function showLeaderboard(result) {
   const candidates = m.candidates || [];
   $("candidates-table").innerHTML = candidates.length > 1
     ? "<caption>candidates, scored on the validation origins</caption>" +
-      "<thead><tr><th>candidate</th><th>val MAE</th><th>epochs</th></tr></thead><tbody>" +
+      `<thead><tr><th>candidate</th><th>${targets.length ? "val MASE (mean)" : "val MAE"}</th><th>epochs</th></tr></thead><tbody>` +
       candidates.map((c) => `<tr class="${c.selected ? "model" : ""}"><td>${c.selected ? "▶ " : ""}${escape(c.label)}</td>` +
         `<td>${fmt(c.val_mae)}</td><td>${c.pruned ? `stopped after ${c.epochs_run} epochs (pruned)` : c.epochs}</td></tr>`).join("") + "</tbody>"
     : "";
