@@ -351,3 +351,38 @@ def test_an_outage_longer_than_the_history_read_does_not_fail_the_run() -> None:
     assert naive is not None and naive.mae_after_outage is not None
     assert absent.mae_after_outage is not None
     assert absent.mae_after_outage < 1.5 * naive.mae_after_outage
+
+
+def test_the_pinball_ratio_of_several_targets_is_the_mean_of_theirs() -> None:
+    """Watts beside degrees: each target's quantile loss over the reference's, averaged; a
+    pooled ratio would be the watts' alone. One target: the plain ratio."""
+    from gapcast.model_training.intervals import pinball
+
+    rng = np.random.default_rng(0)
+    levels = (0.1, 0.5, 0.9)
+    truth = np.stack([1e6 + rng.normal(0, 1e3, (4, 6)), 20 + rng.normal(0, 1, (4, 6))], axis=-1)
+    spread = np.array([1e3, 1.0])
+    offsets = np.array([-1.28, 0.0, 1.28])[:, None, None, None]
+    good = truth[None] + offsets * spread  # centred on the truth: a small loss
+    reference = (truth + 3 * spread)[None] + offsets * spread
+    bad_on_degrees = good.copy()
+    bad_on_degrees[..., 1] += 10.0  # 10 degrees off: far worse than the reference there
+    scored = np.ones(truth.shape, bool)
+    ratio = bt.pinball_ratio(truth, bad_on_degrees, reference, levels, scored)
+    per = [
+        pinball(truth[..., j], bad_on_degrees[..., j], levels, scored[..., j])
+        / pinball(truth[..., j], reference[..., j], levels, scored[..., j])
+        for j in range(2)
+    ]
+    assert ratio == pytest.approx(np.mean(per)) and per[0] < 1 < per[1] and ratio > 1
+    pooled = pinball(truth, bad_on_degrees, levels, scored) / pinball(
+        truth, reference, levels, scored
+    )
+    assert pooled < 1  # what a pooled ratio would have said: better
+    one = bt.pinball_ratio(
+        truth[..., :1], good[..., :1], reference[..., :1], levels, scored[..., :1]
+    )
+    plain = pinball(truth[..., :1], good[..., :1], levels, scored[..., :1]) / pinball(
+        truth[..., :1], reference[..., :1], levels, scored[..., :1]
+    )
+    assert one == pytest.approx(plain) and one < 1
