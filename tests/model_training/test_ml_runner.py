@@ -412,6 +412,22 @@ def test_too_little_data_is_a_clear_error(hourly: Any, tiny_config: Any) -> None
         _run(hourly(30), tiny_config("linear"))
 
 
+def test_a_sensor_dark_at_the_end_of_the_export_still_trains_and_is_scored(
+    hourly: Any, tiny_config: Any
+) -> None:
+    """The last 20% of the rows have no value (the sensor died before the export ended): the
+    run splits the span it was observed, so its test part has origins to score, none of them in
+    the dark rows."""
+    df = hourly(600)
+    df.loc[480:, "load"] = np.nan
+    result, _ = _run(df, tiny_config("linear", epochs=1))
+    assert result.metrics.origins > 0 and result.metrics.mae is not None
+    split = next(s["fitted"] for s in result.pipeline_config if s["step"] == "split")
+    ts = pd.to_datetime(df["timestamp"], utc=True)
+    # 15% of the 480 observed rows, not of all 600.
+    assert split["test_start_ns"] == ts.iloc[480 - 72].value
+
+
 def test_backtest_scores_what_predict_gives(series: pd.DataFrame, tiny_config: Any) -> None:
     """The reported MAE is the mean |forecast - truth| of ``predict`` called, at each origin of
     the test part (every horizon steps), on the rows before it only."""

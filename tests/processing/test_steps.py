@@ -197,6 +197,19 @@ def test_split_is_chronological_and_stored_as_timestamps() -> None:
         Split(val=0.45, test=0.45).fit(grid([1.0, 2.0]))
 
 
+def test_a_series_dark_at_its_end_is_split_on_the_span_it_was_observed() -> None:
+    """A sensor that went dark 30 rows before the export ended: the fractions are of the 70
+    rows up to its last value, so the test part holds data to score; the dark rows join it.
+    Without them nothing moves."""
+    values = np.r_[np.arange(70.0), np.full(30, np.nan)]
+    out = Split(val=0.2, test=0.1).fit_transform(grid(values))
+    assert out.split == (49, 63)
+    assert out.part_bounds()["test"] == (63, 100)
+    assert Split(val=0.2, test=0.1).fit_transform(grid(values[:70])).split == (49, 63)
+    with pytest.raises(InvalidInput, match=r"100 points \(2 up to the last observed one\)"):
+        Split(val=0.45, test=0.45).fit(grid(np.r_[1.0, 2.0, np.full(98, np.nan)]))
+
+
 def test_trend_and_scale_fit_on_the_training_part_only() -> None:
     values = np.r_[np.arange(80.0) * 2 + 5, np.full(20, 1e6)]  # wild values in the test part
     frame = Split(val=0.0, test=0.2).fit_transform(grid(values))

@@ -17,7 +17,10 @@ from gapcast.processing.frame import SeriesFrame
 
 
 class Split(FrameStep):
-    """The last ``test`` fraction is the test part, the ``val`` fraction before it validation."""
+    """The last ``test`` fraction is the test part, the ``val`` fraction before it validation:
+    fractions of the grid up to its last observed point. A series whose sensor went dark
+    before the export ended (rows with no value at the end) keeps a test part with data to score;
+    the dark steps join the test part, where nothing is scored."""
 
     name = "split"
 
@@ -39,14 +42,17 @@ class Split(FrameStep):
 
     def fit(self, frame: SeriesFrame) -> Split:
         n = frame.n_points
-        n_test = max(1, round(n * self.test)) if self.test > 0 else 0
-        n_val = round(n * self.val)
-        test_start = n - n_test
+        seen = np.flatnonzero(np.asarray(frame.mask).any(axis=0))
+        end = int(seen[-1]) + 1 if seen.size else n
+        n_test = max(1, round(end * self.test)) if self.test > 0 else 0
+        n_val = round(end * self.val)
+        test_start = end - n_test
         val_start = test_start - n_val
         if val_start < 1:
             raise InvalidInput(
-                f"{self.where()}: {n} points leave no training part with val={self.val} and "
-                f"test={self.test}",
+                f"{self.where()}: {n} points"
+                + (f" ({end} up to the last observed one)" if end < n else "")
+                + f" leave no training part with val={self.val} and test={self.test}",
                 field=self.field(),
             )
         ts = frame.timestamps
