@@ -62,6 +62,10 @@ def test_several_targets_show_each_ones_mae_and_their_mean_mase() -> None:
         scales=bt.target_scales(real[:, :240], 1),
         targets=["power [W]", "temp"],
     )
+    metrics["candidates"] = [
+        {"key": k, "label": k, "val_mae": v, "epochs": 3, "selected": k == "mlp", "seconds": 1.0}
+        for k, v in (("mlp", 0.02), ("linear", 0.03))
+    ]
     console = Console(record=True, width=160)
     console.print(summary_table({"metrics": metrics}))
     text = console.export_text()
@@ -70,3 +74,4 @@ def test_several_targets_show_each_ones_mae_and_their_mean_mase() -> None:
     assert "RMSE" not in header and "bias" not in header
     lines = [line for line in text.splitlines() if "mlp" in line or "naive" in line]
     assert "▶ mlp" in lines[0] and "100" in lines[0]  # ranked first, its watts error shown
+    assert "val MASE (mean)" in text and "val MAE" not in text

@@ -267,7 +267,9 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
     candidates = metrics.get("candidates") or []
     if len(candidates) > 1:
         cands = Table(title="candidates (validation origins)", title_justify="left")
-        for column in ("candidate", "val MAE", "epochs", "time"):
+        # Several targets: candidates are chosen by their mean MASE (see the leaderboard).
+        score = "val MASE (mean)" if targets else "val MAE"
+        for column in ("candidate", score, "epochs", "time"):
             cands.add_column(column, justify="left" if column == "candidate" else "right")
         for c in candidates:
             mark = "▶ " if c.get("selected") else "  "

@@ -104,23 +104,28 @@ def score(
     }
 
 
+def _seasonal_errors(train_real: F64, season: int) -> F64 | None:
+    """(k, T - season) |seasonal-naive error| on the training part, NaN at gaps; None when the
+    part is no longer than the season."""
+    v = np.asarray(train_real, dtype=np.float64)
+    if v.shape[1] <= season:
+        return None
+    return np.asarray(np.abs(v[:, season:] - v[:, :-season]), np.float64)
+
+
 def mase_scale(train_real: F64, season: int) -> float:
     """In-sample MAE of the seasonal-naive forecast on the training part (MASE's denominator);
     lag 1 when there is no season. NaN pairs (gaps) are skipped."""
-    v = np.asarray(train_real, dtype=np.float64)
-    if v.shape[1] <= season:
-        return float("nan")
-    diff = np.abs(v[:, season:] - v[:, :-season])
-    diff = diff[np.isfinite(diff)]
-    return float(diff.mean()) if diff.size else float("nan")
+    diff = _seasonal_errors(train_real, season)
+    known = diff[np.isfinite(diff)] if diff is not None else np.zeros(0)
+    return float(known.mean()) if known.size else float("nan")
 
 
 def target_scales(train_real: F64, season: int) -> F64:
     """(k,) each target's own :func:`mase_scale` (NaN where it is undefined)."""
-    v = np.asarray(train_real, dtype=np.float64)
-    if v.shape[1] <= season:
-        return np.full(v.shape[0], np.nan)
-    diff = np.abs(v[:, season:] - v[:, :-season])
+    diff = _seasonal_errors(train_real, season)
+    if diff is None:
+        return np.full(np.asarray(train_real).shape[0], np.nan)
     known = np.isfinite(diff)
     count = known.sum(axis=1)
     total = np.where(known, diff, 0.0).sum(axis=1)
@@ -260,6 +265,7 @@ def leaderboard(
     for _, _, f, _ in forecasts.values():
         scored &= np.isfinite(f)
     several = truth.shape[-1] > 1 and scales is not None
+    names = targets or [str(i) for i in range(truth.shape[-1])]
     rows: list[dict[str, Any]] = []
     ranks: dict[str, float | None] = {}
     for key, (label, kind, f, seconds) in forecasts.items():
@@ -269,7 +275,6 @@ def leaderboard(
         ranks[key] = ranking_error(abs_err, scored, scales)
         if several:
             row["mase"] = ranks[key]
-            names = targets or [str(i) for i in range(truth.shape[-1])]
             per = mae_by_target(abs_err, scored)
             row["mae_by_target"] = {
                 n: float(v) if np.isfinite(v) else None for n, v in zip(names, per, strict=True)

@@ -154,7 +154,7 @@ class MLRunner:
         info.model = self.config.model
         info.runtime_s = time.perf_counter() - started
         info.epochs_run = refit_epochs if refit_epochs is not None else len(history)
-        info.loss, info.val_loss = metrics_losses(history)
+        info.loss, info.val_loss = last_losses(history)
         info.history = history
         info.metrics = metrics.model_dump(mode="json")
         info.gap_metrics = gap_metrics.model_dump(mode="json") if gap_metrics else None
@@ -300,7 +300,7 @@ class MLRunner:
             stride=t.origin_stride,
             stats_models=t.baselines,
         )
-        loss, val_loss = metrics_losses(chosen.history)
+        loss, val_loss = last_losses(chosen.history)
         figures.update(scores(figures, "model"))
         figures["model_label"] = chosen.candidate.label
         figures["lookback"], figures["horizon"] = data.lookback, data.horizon
@@ -385,7 +385,7 @@ def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
-def metrics_losses(history: list[dict[str, float]]) -> tuple[float | None, float | None]:
+def last_losses(history: list[dict[str, float]]) -> tuple[float | None, float | None]:
     """The last epoch's training and validation loss (None where not logged)."""
     last = history[-1] if history else {}
     return last.get("loss"), last.get("val_loss")
