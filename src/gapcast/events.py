@@ -61,7 +61,14 @@ class CandidateEvent(_Event):
     type: Literal["candidate"] = "candidate"
     key: str
     label: str
-    val_mae: float | None = Field(description="MAE on the validation origins, real units")
+    val_mae: float | None = Field(
+        description="the candidate's score on the validation origins, as `score` names it"
+    )
+    score: Literal["mae", "mean_mase"] = Field(
+        "mae",
+        description="mae: MAE in real units (one target); mean_mase: the mean of the targets' "
+        "MASE, how candidates with several targets (in their own units) are compared",
+    )
     epochs: int = Field(description="epochs up to the best validation loss")
     epochs_run: int | None = Field(None, description="epochs trained")
     pruned: bool = Field(

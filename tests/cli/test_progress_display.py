@@ -36,6 +36,17 @@ def test_a_pruned_candidate_says_where_successive_halving_stopped_it() -> None:
     assert candidate_epochs(row) == "3"
 
 
+def test_a_candidate_of_several_targets_is_read_as_their_mean_mase() -> None:
+    out = io.StringIO()
+    display = RunDisplay(Console(file=out, width=120), "cc5d68b2-5142-4a4a-b3a0-df8a96911bc9")
+    base = {"type": "candidate", "label": "mlp", "val_mae": 0.5, "seconds": 0.4, "epochs": 1}
+    display.update({**base, "score": "mean_mase"})
+    display.update(base)  # events stored before the field existed are MAE
+    several, one = [line for line in out.getvalue().splitlines() if "candidate" in line]
+    assert "validation MASE (mean) 0.5" in several and "MAE" not in several.replace("MASE", "")
+    assert "validation MAE 0.5" in one
+
+
 def test_several_targets_show_each_ones_mae_and_their_mean_mase() -> None:
     """Watts beside degrees: the table gives each target's MAE in its own units and ranks by the
     mean MASE, with no pooled MAE, RMSE or bias (they would be the watts' alone)."""

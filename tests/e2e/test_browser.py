@@ -285,6 +285,14 @@ def test_several_targets_show_each_ones_mae_and_their_mean_mase(page: Page) -> N
     first = table.locator("tbody tr").first.inner_text()
     assert first.startswith("▶ mlp") and "100" in first
     expect(page.locator("#candidates-table")).to_contain_text("val MASE (mean)")
+    live = page.evaluate(
+        """async () => {
+        const { candidateScoreText } = await import('/web/js/format.js');
+        return [candidateScoreText({ score: 'mean_mase' }), candidateScoreText({ score: 'mae' }),
+                candidateScoreText({})];
+    }"""
+    )
+    assert live == ["validation MASE (mean)", "validation MAE", "validation MAE"]
 
 
 # -- the experiment tracker: runs table, a run's page, compare, sweeps ---------------------------

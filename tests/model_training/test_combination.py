@@ -185,3 +185,19 @@ def test_the_choice_between_candidates_does_not_depend_on_a_targets_units(
         figures.append(_trained(Candidate("linear", False), data, config, seed=1).val_mae)
     assert figures[0] is not None and figures[1] is not None
     assert figures[1] == pytest.approx(figures[0], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("targets", "score"), [(["load"], "mae"), (["load", "spare"], "mean_mase")]
+)
+def test_a_candidate_event_names_the_score_it_carries(
+    series: pd.DataFrame, tiny_config: Any, targets: list[str], score: str
+) -> None:
+    """The live line reads "validation MAE" for one target and "validation MASE (mean)" for
+    several, as the stored candidates table does: the event says which it carries."""
+    cfg = {**tiny_config("linear", gap_classifier="never", epochs=2), "target": targets}
+    events: list[Any] = []
+    runner = MLRunner(TrainingConfig.model_validate(cfg), on_event=events.append)
+    runner.run(SeriesFrame.from_pandas(series.assign(spare=series["load"] * 0.5 + 3.0)))
+    streamed = [e for e in events if isinstance(e, CandidateEvent)]
+    assert streamed and {e.score for e in streamed} == {score}

@@ -116,7 +116,7 @@ class RunDisplay:
             self._on_gaps(event)
         elif kind == "candidate":
             self.console.print(
-                f"  candidate [bold]{event.get('label')}[/]: validation MAE "
+                f"  candidate [bold]{event.get('label')}[/]: {validation_score(event)} "
                 f"{number(event.get('val_mae'))} ({candidate_epochs(event, ' epochs')}, "
                 f"{duration(event.get('seconds'))})",
                 highlight=False,
@@ -285,6 +285,11 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
     if gap:
         parts.append(gap_table(gap))
     return Group(*parts)
+
+
+def validation_score(event: dict[str, Any]) -> str:
+    """What a candidate event's ``val_mae`` is: several targets are compared by mean MASE."""
+    return "validation MASE (mean)" if event.get("score") == "mean_mase" else "validation MAE"
 
 
 def percent(value: Any) -> str:

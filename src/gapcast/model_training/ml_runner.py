@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -232,6 +232,11 @@ class MLRunner:
         cfg = self.config
         candidates = candidates_for(cfg, season=data.pipeline.window.season_steps)
         names = ", ".join(c.label for c in candidates)
+        score: Literal["mae", "mean_mase"] = "mean_mase" if len(data.targets) > 1 else "mae"
+
+        def announce(trained: TrainedCandidate) -> None:
+            self._announce(trained, score)
+
         self._status("training", f"{names}: {len(data.origins['train'])} windows")
         trained = run_candidates(
             candidates,
@@ -246,14 +251,14 @@ class MLRunner:
                 candidate=c.key,
             ),
             history_for=lambda c: EpochLog(self.checkpoint_dir, f"candidate-{c.key}"),
-            on_trained=self._announce,
+            on_trained=announce,
             restore=self.candidates.restore,
             keep=self.candidates.keep,
         )
         # Scored from the finalists as they stand (restored ones too), so never kept on disk.
         combination = combine(trained, data)
         if combination is not None:
-            self._announce(combination)
+            announce(combination)
             trained = [*trained, combination]
         return trained, choose(trained)
 
@@ -328,13 +333,14 @@ class MLRunner:
 
     # -- candidates and the final model --------------------------------------------------------
 
-    def _announce(self, trained: TrainedCandidate) -> None:
+    def _announce(self, trained: TrainedCandidate, score: Literal["mae", "mean_mase"]) -> None:
         c = trained.candidate
         self._emit(
             CandidateEvent(
                 key=c.key,
                 label=c.label,
                 val_mae=trained.val_mae,
+                score=score,
                 epochs=trained.best_epochs,
                 epochs_run=trained.epochs_run,
                 pruned=trained.pruned,

@@ -46,3 +46,9 @@ export function durationText(seconds) {
   if (seconds === null || seconds === undefined) return "–";
   return seconds < 60 ? `${seconds.toFixed(1)} s` : stepText(Math.round(seconds));
 }
+
+// What a candidate event's val_mae is: several targets (each in its own units) are compared by
+// the mean of their MASE; events stored before `score` existed are MAE.
+export function candidateScoreText(event) {
+  return event.score === "mean_mase" ? "validation MASE (mean)" : "validation MAE";
+}

@@ -2,7 +2,7 @@
 // status, the progress bar, the stage line and the loss chart of the run card.
 import { followRun } from "./api.js";
 import { LossChart } from "./charts.js";
-import { fmt } from "./format.js";
+import { candidateScoreText, fmt } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 export const STAGES = ["queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving"];
@@ -65,7 +65,7 @@ function onEvent(event, handlers) {
       (event.eta_s != null ? ` · ETA ${Math.round(event.eta_s)} s` : "");
     if (!refit && event.batch == null && event.loss != null) lossChart.add(event.epoch, event.loss, event.val_loss ?? null);
   } else if (event.type === "candidate") {
-    $("stage-text").textContent += ` · ${event.label}: validation MAE ${fmt(event.val_mae)}` +
+    $("stage-text").textContent += ` · ${event.label}: ${candidateScoreText(event)} ${fmt(event.val_mae)}` +
       (event.pruned ? ` (stopped after ${event.epochs_run} epochs, pruned)` : "");
   } else if (event.type === "done" || event.type === "error") {
     finish(event, handlers);
