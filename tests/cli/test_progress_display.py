@@ -86,3 +86,52 @@ def test_several_targets_show_each_ones_mae_and_their_mean_mase() -> None:
     lines = [line for line in text.splitlines() if "mlp" in line or "naive" in line]
     assert "▶ mlp" in lines[0] and "100" in lines[0]  # ranked first, its watts error shown
     assert "val MASE (mean)" in text and "val MAE" not in text
+
+
+def test_the_run_summary_reads_in_an_80_column_log() -> None:
+    """The run's details (window, runtime, forecast range) sit in their own two columns, not
+    under "MAE", where an 80-column terminal or CI log wrapped them a word a line; a pruned
+    candidate's epochs stay one short cell, explained once under the table."""
+    row = {"kind": "baseline", "mae": 1.643, "rmse": 2.0, "mase": 1.3, "smape": 0.45, "bias": 0.1}
+    metrics = {
+        "origins": 26,
+        "origin_stride": 13,
+        "points": 338,
+        "lookback": 104,
+        "horizon": 13,
+        "reference_season": 52,
+        "leaderboard": [
+            {**row, "kind": "model", "label": "average of linear and mlp", "mae": 0.3766},
+            {**row, "label": "naive"},
+        ],
+        "candidates": [
+            {
+                "label": "linear, seasonal correction",
+                "val_mae": 0.57,
+                "pruned": True,
+                "epochs": 3,
+                "epochs_run": 3,
+                "seconds": 0.6,
+            },
+            {
+                "label": "average of linear and mlp",
+                "val_mae": 0.39,
+                "epochs": 15,
+                "selected": True,
+                "seconds": 0.1,
+            },
+        ],
+    }
+    console = Console(record=True, width=80)
+    console.print(summary_table({"metrics": metrics, "epochs": 15, "runtime_s": 27.0}))
+    lines = console.export_text().splitlines()
+    assert any(
+        line.startswith("window")
+        and "lookback 104, horizon 13, seasonal reference 52 steps" in line
+        for line in lines
+    ), lines
+    assert any(line.startswith("runtime") and "27 s" in line for line in lines), lines
+    pruned = next(line for line in lines if "linear, seasonal correction" in line)
+    assert "3, pruned" in pruned and "0.57" in pruned, lines
+    caption = "pruned: stopped after that many epochs by successive halving"
+    assert caption in [line.strip() for line in lines]

@@ -229,7 +229,6 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
         if outage:
             cells.append(number(row.get("mae_after_outage")))
         table.add_row(*cells, style="bold" if is_model else None)
-    table.add_section()
     extra = []
     if metrics.get("lookback") is not None:
         season = metrics.get("reference_season")
@@ -261,9 +260,14 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
                 f"{metrics['refused_origins']} origins below min_observed (predict refuses them)",
             )
         )
+    # Beside the scores, not in their columns: a sentence squeezed under "MAE" wraps a word a line
+    # in an 80-column terminal or CI log.
+    details = Table.grid(padding=(0, 2))
+    details.add_column(style="dim", no_wrap=True)
+    details.add_column()
     for label, value in extra:
-        table.add_row(label, value)
-    parts: list[RenderableType] = [table]
+        details.add_row(label, value)
+    parts: list[RenderableType] = [table, details]
     candidates = metrics.get("candidates") or []
     if len(candidates) > 1:
         cands = Table(title="candidates (validation origins)", title_justify="left")
@@ -276,10 +280,14 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
             cands.add_row(
                 mark + str(c.get("label")),
                 number(c.get("val_mae")),
-                candidate_epochs(c),
+                f"{c.get('epochs_run')}, pruned" if c.get("pruned") else candidate_epochs(c),
                 duration(c.get("seconds")),
                 style="bold" if c.get("selected") else None,
             )
+        if any(c.get("pruned") for c in candidates):
+            # The pruned rows' figures come from a shorter training than the others'.
+            cands.caption = "pruned: stopped after that many epochs by successive halving"
+            cands.caption_justify = "left"
         parts.append(cands)
     gap = result.get("gap_metrics")
     if gap:
