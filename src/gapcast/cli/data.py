@@ -113,8 +113,9 @@ def import_command(
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a CSV or Parquet file as a dataset (one series per value column), into the
-    configured database or, with --server, into a running server."""
+    """Import a CSV or Parquet file as a dataset, one series per value column.
+
+    Into the configured database or, with --server, into a running server."""
     from gapcast.errors import InvalidInput
 
     if on_duplicate not in ("error", "mean", "last"):
