@@ -55,12 +55,18 @@ def test_calendar_cycles_follow_the_frequency_and_span() -> None:
     assert cycles_for(7 * DAY_NS, 40 * year) == ["day_of_year"]
     step = Calendar().fit(_frame(np.arange(96.0), 30 * MINUTE_NS))
     assert step.cycles_ == ["time_of_day", "day_of_week"] and step.n_features == 4
+    # Two calendar years of daily data (2011-01-01 to 2012-12-31, 731 points) cover two years;
+    # a day fewer does not.
+    two_years = Calendar().fit(_frame(np.arange(731.0), DAY_NS, start="2011-01-01"))
+    assert two_years.cycles_ == ["day_of_week", "day_of_year"]
+    short = Calendar().fit(_frame(np.arange(730.0), DAY_NS, start="2011-01-02"))
+    assert short.cycles_ == ["day_of_week"]
 
 
-def _frame(values: np.ndarray, freq: int):  # type: ignore[no-untyped-def]
+def _frame(values: np.ndarray, freq: int, start: str = "2024-01-01"):  # type: ignore[no-untyped-def]
     from gapcast.processing.frame import SeriesFrame
 
-    ts = ns("2024-01-01") + freq * np.arange(values.size)
+    ts = ns(start) + freq * np.arange(values.size)
     return SeriesFrame.from_arrays(ts, values, ["v"], freq_ns=freq)
 
 

@@ -3,7 +3,7 @@
 A forecast step's timestamp is known before its value, so these features are given to the model
 for the lookback *and* for the forecast steps. Which ones depend on the grid: the time of day only
 means something below a day, the day of week up to daily data, the day of year only once the data
-spans two years (one year shows a single cycle, which a model cannot tell from a trend).
+covers two years (one year shows a single cycle, which a model cannot tell from a trend).
 
 The frame passes through unchanged; the model-input builder asks this step for the features of
 whatever timestamps it needs (:meth:`Calendar.features`).
@@ -123,8 +123,11 @@ class Calendar(FrameStep):
         if self.cycles is not None:
             cycles = list(self.cycles)
         else:
-            span = int(frame.timestamps[-1] - frame.timestamps[0]) if frame.n_points else 0
-            cycles = cycles_for(frame.freq_ns or DAY_NS, span)
+            freq = frame.freq_ns or DAY_NS
+            # n points of a grid cover n steps of time: two calendar years of daily data (731
+            # points, 730 days from first to last) are two years, not half a day short of them.
+            span = int(frame.timestamps[-1] - frame.timestamps[0]) + freq if frame.n_points else 0
+            cycles = cycles_for(freq, span)
         self._set_fitted({"cycles": cycles})
         return self
 
