@@ -55,6 +55,11 @@ class GapsEvent(_Event):
     gap_classifier: bool = Field(description="whether a gap classifier will be trained")
 
 
+# What a candidate's validation figure is: MAE with one target; with several (each in its own
+# units) the mean of their MASE, as the leaderboard ranks them.
+CandidateScore = Literal["mae", "mean_mase"]
+
+
 class CandidateEvent(_Event):
     """A candidate model finished training (model "auto" trains several and keeps the best)."""
 
@@ -64,7 +69,7 @@ class CandidateEvent(_Event):
     val_mae: float | None = Field(
         description="the candidate's score on the validation origins, as `score` names it"
     )
-    score: Literal["mae", "mean_mase"] = Field(
+    score: CandidateScore = Field(
         "mae",
         description="mae: MAE in real units (one target); mean_mase: the mean of the targets' "
         "MASE, how candidates with several targets (in their own units) are compared",

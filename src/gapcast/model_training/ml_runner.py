@@ -11,12 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from gapcast.errors import Cancelled, InvalidInput
-from gapcast.events import CandidateEvent, GapsEvent, LogEvent, ProgressEvent, StatusEvent
+from gapcast.events import (
+    CandidateEvent,
+    CandidateScore,
+    GapsEvent,
+    LogEvent,
+    ProgressEvent,
+    StatusEvent,
+)
 from gapcast.model_training import backtest
 from gapcast.model_training import callbacks as cb
 from gapcast.model_training.backtest import Detail
@@ -232,7 +239,7 @@ class MLRunner:
         cfg = self.config
         candidates = candidates_for(cfg, season=data.pipeline.window.season_steps)
         names = ", ".join(c.label for c in candidates)
-        score: Literal["mae", "mean_mase"] = "mean_mase" if len(data.targets) > 1 else "mae"
+        score: CandidateScore = "mean_mase" if len(data.targets) > 1 else "mae"
 
         def announce(trained: TrainedCandidate) -> None:
             self._announce(trained, score)
@@ -333,7 +340,7 @@ class MLRunner:
 
     # -- candidates and the final model --------------------------------------------------------
 
-    def _announce(self, trained: TrainedCandidate, score: Literal["mae", "mean_mase"]) -> None:
+    def _announce(self, trained: TrainedCandidate, score: CandidateScore) -> None:
         c = trained.candidate
         self._emit(
             CandidateEvent(
