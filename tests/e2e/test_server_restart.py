@@ -112,7 +112,7 @@ def assert_resumed(events: list[dict[str, Any]], seen_epoch: int) -> None:
     if resumed:
         assert resumed[0] >= finished, (finished, resumed)
         assert resumed == list(range(resumed[0], EPOCHS + 1)), resumed
-    assert events[-1]["type"] == "done" and events[-1]["status"] == "succeeded"
+    assert events[-1]["type"] == "done" and events[-1]["status"] == "succeeded", events[-1]
     assert events[-1]["epochs"] == EPOCHS
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,44 @@ def test_early_stopping_carries_over_into_a_continuing_fit(tmp_path: Path) -> No
     assert [h["epoch"] for h in twice] == [h["epoch"] for h in once]  # same stop: 1 + PATIENCE
     assert [h["val_loss"] for h in twice] == [h["val_loss"] for h in once]
     assert kernels == kernels_once and final == final_once == kernels[0]
+
+
+def test_a_backup_killed_mid_write_resumes_from_the_epoch_before(tmp_path: Path) -> None:
+    """Keras writes its training_metadata.json in place: a worker killed between opening it and
+    writing leaves it empty. The resumed fit goes on from the previous epoch's backup (kept by
+    double_checkpoint) instead of failing the run on a JSONDecodeError."""
+    keras = import_keras()
+    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
+
+    def fit(cancel_after: int | None = None) -> list[int]:
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+        begun: list[int] = []
+        flag = threading.Event()
+
+        def after_epoch(epoch: int, logs: Any) -> None:
+            if cancel_after is not None and epoch + 1 == cancel_after:
+                flag.set()
+
+        callbacks = [
+            make_backup_callback(str(tmp_path / "backup")),
+            keras.callbacks.LambdaCallback(
+                on_epoch_begin=lambda epoch, logs: begun.append(epoch), on_epoch_end=after_epoch
+            ),
+            make_cancel_callback(flag),
+        ]
+        model.fit(x, 2 * x, batch_size=64, epochs=5, verbose=0, callbacks=callbacks)
+        return begun
+
+    with pytest.raises(Cancelled):  # after epoch 3, its backup written
+        fit(cancel_after=3)
+    metadata = tmp_path / "backup" / "training_metadata.json"
+    assert json.loads(metadata.read_text())["epoch"] == 3
+    metadata.write_text("")  # killed between Keras opening the file and writing it
+    assert fit() == [2, 3, 4]  # epoch 3 again (from epoch 2's backup), then on
+    # Nothing readable kept at all: the run trains from epoch 1 rather than failing.
+    with pytest.raises(Cancelled):
+        fit(cancel_after=2)
+    for name in ("training_metadata.json", "training_metadata.json.bkp"):
+        (tmp_path / "backup" / name).write_text("")
+    assert fit() == [0, 1, 2, 3, 4]

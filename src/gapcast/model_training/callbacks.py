@@ -8,7 +8,10 @@ thread instead of waiting for each step's loss.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -177,12 +180,40 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
     With ``save_freq="epoch"`` its batch-end hook does nothing, so it is safe to dispatch
     asynchronously; saying so keeps Keras from synchronising every step for it.
     ``double_checkpoint`` keeps the previous epoch's backup: a worker killed while writing the
-    weights leaves a truncated file, and Keras then resumes from the one before instead of failing.
+    weights leaves a truncated file, and Keras then resumes from the one before instead of failing;
+    killed while writing the epoch number (an empty ``training_metadata.json``, which Keras does
+    not guard against), the same fallback is taken here.
     """
-    keras = import_keras()
-    backup = keras.callbacks.BackupAndRestore(
-        checkpoint_dir, save_freq="epoch", double_checkpoint=True
-    )
+    base: type = import_keras().callbacks.BackupAndRestore
+
+    class Backup(base):  # type: ignore[misc]
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            try:
+                super().on_train_begin(logs)
+            except json.JSONDecodeError:
+                # Keras writes training_metadata.json in place (opened "w", then the JSON): a
+                # worker killed between the two leaves it empty, and Keras's own fallback to the
+                # previous epoch's backup covers unreadable weights only. Resume from that pair;
+                # unreadable too, or none kept: go on from epoch 1 (not a failed run).
+                self._resume_from(
+                    [(self._prev_weights_path, self._weights_path),
+                     (self._prev_training_metadata_path, self._training_metadata_path)],
+                    logs,
+                )  # fmt: skip
+
+        def _resume_from(self, pairs: list[tuple[str, str]], logs: Any) -> None:
+            if all(Path(kept).exists() for kept, _ in pairs):
+                for kept, current in pairs:
+                    shutil.copyfile(kept, current)
+                with contextlib.suppress(json.JSONDecodeError):
+                    super().on_train_begin(logs)
+                    return
+            for kept, current in pairs:
+                Path(kept).unlink(missing_ok=True)
+                Path(current).unlink(missing_ok=True)
+            super().on_train_begin(logs)
+
+    backup = Backup(checkpoint_dir, save_freq="epoch", double_checkpoint=True)
     backup.async_safe = True
     return backup
 
