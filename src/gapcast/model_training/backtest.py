@@ -364,7 +364,7 @@ def run_backtest(
         bands = getattr(baseline, "bands", None)
         if bands is not None:
             baseline_bands[baseline.name] = (baseline.label, bands)
-    season = data.seasons[0].steps if data.seasons else 1
+    season = data.mase_season
     result = leaderboard(
         real=data.real,
         origins=origins,

@@ -8,7 +8,6 @@ thread instead of waiting for each step's loss.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import shutil
@@ -205,9 +204,11 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
             if all(Path(kept).exists() for kept, _ in pairs):
                 for kept, current in pairs:
                     shutil.copyfile(kept, current)
-                with contextlib.suppress(json.JSONDecodeError):
+                try:
                     super().on_train_begin(logs)
                     return
+                except json.JSONDecodeError:
+                    pass  # the previous epoch's metadata is unreadable too
             for kept, current in pairs:
                 Path(kept).unlink(missing_ok=True)
                 Path(current).unlink(missing_ok=True)

@@ -117,8 +117,7 @@ def validation_mae(forecaster: Forecaster, data: TrainingData) -> float | None:
     ok = np.isfinite(truth) & np.isfinite(forecast)
     scales = None
     if len(data.targets) > 1:
-        season = data.seasons[0].steps if data.seasons else 1
-        scales = backtest.target_scales(data.real[:, : data.split[0]], season)
+        scales = backtest.target_scales(data.real[:, : data.split[0]], data.mase_season)
     return backtest.ranking_error(np.abs(forecast - truth), ok, scales)
 
 

@@ -61,6 +61,11 @@ class TrainingData:
         edges = np.flatnonzero(np.diff(missing))
         return int(np.count_nonzero(edges[1::2] - edges[::2] > self.max_fill))
 
+    @property
+    def mase_season(self) -> int:
+        """The season MASE is scaled by: the shortest confirmed one, else 1 (naive)."""
+        return self.seasons[0].steps if self.seasons else 1
+
     def baseline_seasons(self) -> list[Season]:
         """Seasons a seasonal naive baseline can use: those of the frequency that fit the
         history before the test part, confirmed by the data or not."""
