@@ -62,6 +62,12 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     # The whole result survives JSON (bytes as base64), as the worker stores it.
     assert RunResult.model_validate_json(result.model_dump_json()) == result
     assert result.run_info.keras_backend == "jax"
+    # Printed, it reads as a summary: the verdict, not the whole backtest and every epoch.
+    shown = repr(result)
+    assert shown.startswith("RunResult(model='mlp, seasonal correction', mae=")
+    assert f"verdict={m.verdict.text!r}" in shown and "gaps=" not in shown
+    assert "artifacts=['model', 'pipeline'," in shown and len(shown) < 600
+    assert str(result).startswith("model='mlp, seasonal correction' mae=")
 
 
 def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_config: Any) -> None:
@@ -112,6 +118,7 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     assert document["outage"]["min_steps"] == 4
     assert 0 <= document["outage"]["probability"] <= 1
     assert "p_outage" not in document["forecast"][0]
+    assert f"gaps={gm.verdict.text!r}" in repr(result)
 
 
 def _gap_grid(n: int, missing: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:

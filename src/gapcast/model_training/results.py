@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -327,3 +328,21 @@ class RunResult(BaseModel):
 
     def artifact(self, kind: ArtifactKind) -> Artifact | None:
         return next((a for a in self.artifacts if a.kind == kind), None)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # What a user printing a result in a notebook wants first (the whole backtest, every
+        # epoch and the pipeline ran to screens): the model kept, its error, the honest verdict
+        # against the baselines, the interval's coverage and the gap classifier's verdict.
+        m = self.metrics
+        yield "model", m.model_label or self.run_info.model
+        yield "mae", None if m.mae is None else float(f"{m.mae:.4g}")
+        yield "verdict", m.verdict.text
+        if m.intervals is not None and m.intervals.coverage is not None:
+            yield "coverage", round(m.intervals.coverage, 3)
+        if self.gap_metrics is not None and self.gap_metrics.verdict is not None:
+            yield "gaps", self.gap_metrics.verdict.text
+        yield "lookback", m.lookback
+        yield "horizon", m.horizon
+        yield "epochs", self.epochs
+        yield "runtime_s", round(self.runtime_s, 1)
+        yield "artifacts", [a.kind for a in self.artifacts]
