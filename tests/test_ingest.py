@@ -230,6 +230,9 @@ def test_duplicates_error_by_default_and_merge_on_request() -> None:
     assert read_table(data, filename="x.csv", on_duplicate="mean").values.tolist() == [[3.0, 2.0]]
     last = read_table(data, filename="x.csv", on_duplicate="last")
     assert last.values.tolist() == [[5.0, 2.0]] and last.duplicates_merged == 1
+    assert last.notes == [
+        "1 row(s) repeating an earlier row's time merged into it (on_duplicate 'last')"
+    ]
 
 
 def test_the_repeated_hour_of_local_times_points_at_the_timezone_option() -> None:
@@ -326,6 +329,22 @@ def test_decimal_comma_and_a_day_first_time_format() -> None:
     ]
     assert table.channels == ["Leistung"] and table.units == ["kW"]
     np.testing.assert_array_equal(table.values[0], [1.5, -2.25, np.nan])
+
+
+def test_a_repeated_row_with_decimal_commas_is_not_taken_for_a_long_format_file() -> None:
+    # Readings with few distinct values (a pressure to 0.1 hPa) and one row exported twice: the
+    # values are numbers with the decimal mark asked for, not the names of series.
+    rows = [f"0{d}.01.2025 00:00;{p}" for d, p in enumerate(["1000,8", "998,7", "1000,8"], 1)]
+    text = "Zeit;Druck\n" + "\n".join([*rows, rows[-1]]) + "\n"
+    table = read_table(
+        text.encode(),
+        filename="x.csv",
+        timestamp_column="Zeit",
+        decimal=",",
+        time_format="%d.%m.%Y %H:%M",
+    )
+    assert table.values.tolist() == [[1000.8, 998.7, 1000.8]] and table.duplicates_merged == 1
+    assert table.notes == ["1 row(s) repeated whole (an earlier row's time and values) dropped"]
 
 
 def test_a_format_with_an_offset_reads_it() -> None:

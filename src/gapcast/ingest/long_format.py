@@ -14,12 +14,14 @@ from gapcast.errors import InvalidInput
 from gapcast.ingest.common import (
     MAX_COLUMNS,
     MAX_LISTED,
+    DecimalMark,
     OnDuplicate,
     check_columns,
     rows_refused,
     split_unit,
 )
 from gapcast.ingest.duplicates import resolve_duplicates
+from gapcast.ingest.values import text_to_numbers
 
 # A long-format file's series share one table's times: refused when that table would hold this
 # many cells per reading (their times do not line up).
@@ -114,15 +116,18 @@ def pivot_series(
     return headers, times, wide, merged
 
 
-def refuse_long_format(df: pd.DataFrame, ts_name: str, value_names: list[str]) -> None:
+def refuse_long_format(
+    df: pd.DataFrame, ts_name: str, value_names: list[str], decimal: DecimalMark = "."
+) -> None:
     """A long-format file — one row per series and time, a text column naming the series, as
     databases and many loggers export — is told so with the fix, rather than having its series
-    names listed as non-numeric cells."""
+    names listed as non-numeric cells. Numbers are read with the file's decimal mark: '1000,8'
+    is a reading, not a series' name, in a file with decimal commas."""
     if not df[ts_name].duplicated().any():
         return
     for name in value_names:
         text = df[name].astype(str).str.strip()
-        if pd.to_numeric(text, errors="coerce").notna().any():
+        if text_to_numbers(text, decimal).notna().any():
             continue
         ids = text.unique()
         if 1 < len(ids) <= MAX_COLUMNS and len(ids) <= len(text) / 2:

@@ -70,7 +70,7 @@ def read_table(
     if series_column:
         value_names = without_series_column(df, series_column, ts_name, value_names)
     else:
-        refuse_long_format(df, ts_name, value_names)
+        refuse_long_format(df, ts_name, value_names, decimal)
     check_columns(len(value_names))
 
     ts = parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
@@ -99,6 +99,14 @@ def read_table(
     if not series_column:
         ts, values, merged = merge_repeated_times(
             ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
+        )
+    if merged:
+        # Said, not done silently: a user comparing row and point counts needs the reason.
+        notes.append(
+            f"{merged:,} row(s) repeated whole (an earlier row's time and values) dropped"
+            if on_duplicate == "error"
+            else f"{merged:,} row(s) repeating an earlier row's time merged into it "
+            f"(on_duplicate {on_duplicate!r})"
         )
     names_units = [split_unit(c) for c in value_names]
     for (channel, _), header in zip(names_units, value_names, strict=True):

@@ -34,12 +34,7 @@ def parse_values(
         return values
     text = column.astype(str).str.strip()
     empty = text.isin(MISSING_TOKENS) | column.isna()
-    # With a decimal comma a '.' is never part of a number (no guessing at thousands separators:
-    # 1.234,5 is refused by row rather than read as 1.2345 or 1234.5).
-    numeric = text.str.replace(",", ".", regex=False) if decimal == "," else text
-    if decimal == ",":
-        numeric = numeric.where(~text.str.contains(".", regex=False), "not a number")
-    numbers = pd.to_numeric(numeric.where(~empty), errors="coerce")
+    numbers = text_to_numbers(text.where(~empty), decimal)
     bad = (numbers.isna() & ~empty).to_numpy()
     if bad.any():
         rows = np.flatnonzero(bad)
@@ -58,6 +53,17 @@ def parse_values(
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+def text_to_numbers(text: pd.Series, decimal: DecimalMark) -> pd.Series:
+    """Stripped cells as numbers, NaN where a cell is none (or missing)."""
+    # With a decimal comma a '.' is never part of a number (no guessing at thousands separators:
+    # 1.234,5 is refused by row rather than read as 1.2345 or 1234.5).
+    numeric = text
+    if decimal == ",":
+        numeric = text.str.replace(",", ".", regex=False)
+        numeric = numeric.where(~text.str.contains(".", regex=False, na=False), "not a number")
+    return pd.to_numeric(numeric, errors="coerce")
 
 
 def _number_hint(first: str, decimal: DecimalMark) -> str:
