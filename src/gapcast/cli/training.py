@@ -74,7 +74,11 @@ def train_command(
         typer.Option("--config", "-c", help="Stored config name or id, or a JSON file"),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Model: linear, mlp, lstm, gru, cnn, transformer")
+        str | None,
+        typer.Option(
+            help="Model: auto (the default: the best of a few candidates on validation), "
+            "linear, mlp, lstm, gru, cnn, transformer"
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Training epochs")] = None,
     lookback: Annotated[int | None, typer.Option(min=1, help="Input window, in steps")] = None,
