@@ -20,7 +20,7 @@ import pandas as pd
 from gapcast.errors import InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
-from gapcast.processing.frame import SeriesFrame
+from gapcast.processing.frame import SeriesFrame, time_zone
 from gapcast.processing.window_inputs import F64, ModelBatch
 from gapcast.training_config import TrainingConfig
 
@@ -171,9 +171,10 @@ class TrainedModel:
         without values included) is when the forecast begins: during an outage still going on,
         the forecast starts at the requested time, not at the last observed point. The history
         may have gaps; it is refused, naming ``min_observed``, when fewer than that share of the
-        lookback's steps were observed. Returns a DataFrame with a UTC ``timestamp`` column, one
-        column per target in real units, its calibrated quantiles (``<target>_p10``,
-        ``<target>_p50``, ``<target>_p90`` by default) and, when the model has a gap
+        lookback's steps were observed. Returns a DataFrame with a ``timestamp`` column (in the
+        zone of ``recent``'s times when they carry one, else UTC), one column per target in
+        real units, its calibrated quantiles (``<target>_p10``, ``<target>_p50``,
+        ``<target>_p90`` by default) and, when the model has a gap
         classifier, ``p_gap``: the probability of no data there, ``gap_expected``: whether it
         reaches the threshold chosen on the validation part, and ``p_outage``: the probability
         that the horizon holds an outage of at least ``attrs["outage_min_steps"]`` steps (one
@@ -189,6 +190,10 @@ class TrainedModel:
         # Grid points named as people name them (a monthly grid's by the month's first day).
         ts = self.pipeline.grid_labels(batch.target_ts[0])
         out = pd.DataFrame({"timestamp": pd.to_datetime(ts, unit="ns", utc=True)})
+        zone = time_zone(recent) if isinstance(recent, pd.DataFrame) else None
+        if zone is not None:
+            # Local times in, local times out (as pandas keeps a column's zone).
+            out["timestamp"] = out["timestamp"].dt.tz_convert(zone)
         measured = self._measured(history)
         out.attrs["lookback_observed"] = dict(
             zip(self.targets, measured.mean(axis=1).tolist(), strict=True)
@@ -219,7 +224,8 @@ class TrainedModel:
     ) -> dict[str, Any]:
         """:meth:`predict` as JSON-ready rows (what ``POST /runs/{id}/predict`` returns)."""
         forecast = self.predict(recent, start)
-        forecast["timestamp"] = forecast["timestamp"].map(lambda t: t.isoformat())
+        utc = forecast["timestamp"].dt.tz_convert("UTC")
+        forecast["timestamp"] = utc.map(lambda t: t.isoformat())
         rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
         outage = None
         if "p_outage" in forecast:

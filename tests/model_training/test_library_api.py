@@ -104,6 +104,17 @@ def test_bundle_round_trip(series: pd.DataFrame, tiny_config: Any, tmp_path: Pat
         if name:
             (folder / name).write_bytes(a.data)
     pd.testing.assert_frame_equal(gapcast.load_model(folder).predict(series), expected)
+    # Local times in, local times out: the same instants, in the history's zone.
+    assert str(expected["timestamp"].dt.tz) == "UTC"  # naive times are UTC
+    local = series.assign(timestamp=series["timestamp"].dt.tz_localize("UTC"))
+    local["timestamp"] = local["timestamp"].dt.tz_convert("Europe/Berlin")
+    berlin = model.predict(local)
+    assert str(berlin["timestamp"].dt.tz) == "Europe/Berlin"
+    pd.testing.assert_series_equal(berlin["timestamp"].dt.tz_convert("UTC"), expected["timestamp"])
+    pd.testing.assert_frame_equal(
+        berlin.drop(columns="timestamp"), expected.drop(columns="timestamp")
+    )
+    assert model.forecast_document(local) == model.forecast_document(series)
     with pytest.raises(InvalidInput):
         gapcast.load_model(b"nonsense")
     with pytest.raises(InvalidInput):

@@ -259,6 +259,17 @@ class SeriesFrame:
         )
 
 
+def time_zone(df: pd.DataFrame) -> Any | None:
+    """The zone of a DataFrame's times (as ``SeriesFrame.from_pandas`` finds them), None when
+    they are naive or not datetimes: what a forecast for that frame is shown in."""
+    import pandas as pd
+
+    name = _time_column(df)
+    times = df[name] if name is not None else df.index
+    dtype = times.dtype
+    return dtype.tz if isinstance(dtype, pd.DatetimeTZDtype) else None
+
+
 def _time_column(df: pd.DataFrame) -> Any | None:
     """The column holding the times (see ``SeriesFrame.from_pandas``), None for the index."""
     import pandas as pd
