@@ -44,6 +44,25 @@ def test_calibration_by_hand() -> None:
     assert bands[2, 1, 0, 0] - bands[0, 1, 0, 0] > 1.6 * (bands[2, 0, 0, 0] - bands[0, 0, 0, 0])
 
 
+def test_one_validation_origin_still_gives_a_range_at_every_lead() -> None:
+    # A short series' validation part can hold a single origin: one residual per lead time,
+    # whose own "10% and 90% quantiles" are that residual (P10 = P50 = P90). Too few per lead,
+    # every lead reads the quantiles of all leads' residuals pooled.
+    rng = np.random.default_rng(1)
+    residuals = rng.normal(size=(1, 22, 1))
+    iv = calibrate(residuals, np.ones(1), (0.1, 0.5, 0.9))
+    assert iv is not None and iv.calibration_origins == 1
+    expected = np.quantile(residuals[0, :, 0], [0.1, 0.5, 0.9])
+    np.testing.assert_allclose(iv.offsets[:, :, 0], np.repeat(expected[:, None], 22, axis=1))
+    assert (iv.offsets[0] < iv.offsets[1]).all() and (iv.offsets[1] < iv.offsets[2]).all()
+    # From 9 origins on (the P10-P90 tails' (1 - 0.1) / 0.1), each lead has its own quantiles.
+    scaled = rng.normal(size=(9, 2, 1)) * np.array([1.0, 3.0])[None, :, None]
+    iv = calibrate(scaled, np.ones(9), (0.1, 0.5, 0.9))
+    assert iv is not None
+    np.testing.assert_allclose(iv.offsets[2, 0, 0], np.quantile(scaled[:, 0, 0], 0.9))
+    assert iv.offsets[2, 1, 0] > iv.offsets[2, 0, 0]
+
+
 def test_a_gap_factor_from_few_origins_keeps_its_promised_coverage() -> None:
     """Split conformal's guarantee: read at ceil((n + 1) x 0.8) / n, a factor measured on 12
     origins with gaps covers at least 80% of fresh ones on average over many draws (read at the

@@ -183,6 +183,12 @@ def calibrate(
     complete = r[~gappy] if int((~gappy).sum()) >= MIN_COMPLETE_ORIGINS else r
     with np.errstate(all="ignore"):
         raw = np.nanquantile(complete, q, axis=0)  # (len(q), horizon, k)
+        pooled = np.nanquantile(complete, q, axis=(0, 1))  # (len(q), k)
+    # A lead time whose own residuals are too few for the outer quantiles (a short series'
+    # validation part holds one or two origins) takes those of every lead pooled: the 10%
+    # quantile of one value is that value, and P10, P50 and P90 would collapse onto it.
+    few = np.isfinite(complete).sum(axis=0) < min_origins_per_lead(q)  # (horizon, k)
+    raw = np.where(few[None], pooled[:, None, :], raw)
     # A lead time with no known residual borrows the nearest earlier one.
     for i in range(1, raw.shape[1]):
         raw[:, i] = np.where(np.isfinite(raw[:, i]), raw[:, i], raw[:, i - 1])
@@ -197,6 +203,13 @@ def calibrate(
     # 0 marks a target without a known non-zero residual: its intervals stay static.
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 0.0)
     return Intervals(q, offsets, factor, int(r.shape[0]), int(gappy.sum()), scale)
+
+
+def min_origins_per_lead(quantiles: tuple[float, ...]) -> int:
+    """Residuals a lead time needs before its own empirical quantiles reach the outer levels
+    (tail share t: (1 - t) / t of them, 9 for P10-P90) rather than sitting on its extremes."""
+    tail = min(*quantiles, 1 - max(quantiles))
+    return int(np.ceil((1 - tail) / tail - 1e-9)) if tail > 0 else 1
 
 
 def _gap_factor(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> float:
