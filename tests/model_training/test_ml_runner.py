@@ -208,6 +208,38 @@ def test_a_covariates_outage_does_not_train_a_gap_classifier(
     assert result.gap_metrics is not None
 
 
+def test_business_days_train_a_gap_classifier_that_foresees_the_weekends() -> None:
+    # Weekends are never reported: gaps of two days, too short to be outages, but a calendar
+    # foresees them, and a forecast should say Saturday and Sunday will have no data.
+    days = pd.bdate_range("2023-01-02", periods=400)
+    t = np.arange(len(days))
+    df = pd.DataFrame({"timestamp": days, "sales": 100 + 5 * np.sin(t / 20) + (t % 5)})
+    cfg = {"model": "linear", "training": {"epochs": 2, "ensemble": 1, "gap_classifier_epochs": 3}}
+    result, events = _run(df, cfg)
+    (gaps,) = [e for e in events if isinstance(e, GapsEvent)]
+    assert gaps.large == 0 and gaps.gap_classifier
+    (why,) = [
+        e.message for e in events if isinstance(e, StatusEvent) and e.stage == "gap_classifier"
+    ]
+    assert why == "gaps recurring at 2 position(s) of the day of week"
+    gm = result.gap_metrics
+    assert gm is not None and gm.baseline_name == "day-of-week rate"
+    forecast = gapcast.load_model(result).predict(df)
+    weekend = forecast["timestamp"].dt.day_of_week >= 5
+    assert weekend.any() and (~weekend).any()
+    assert (forecast.loc[weekend, "p_gap"] > 0.8).all() and forecast.loc[
+        weekend, "gap_expected"
+    ].all()
+    assert (forecast.loc[~weekend, "p_gap"] < 0.2).all()
+    # Gaps at random days of the week recur nowhere: no classifier without an outage.
+    rng = np.random.default_rng(0)
+    daily = pd.DataFrame({"timestamp": pd.date_range("2023-01-02", periods=400), "sales": t})
+    daily = daily[rng.random(400) > 0.1]
+    _, events = _run(daily, cfg)
+    (gaps,) = [e for e in events if isinstance(e, GapsEvent)]
+    assert gaps.large == 0 and not gaps.gap_classifier
+
+
 class CountingFlag:
     """A cancel flag that turns on at its ``after``-th check and counts every check."""
 

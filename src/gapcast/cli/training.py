@@ -88,7 +88,7 @@ def train_command(
         float | None, typer.Option(help="Optimizer (AdamW) learning rate")
     ] = None,
     gap_classifier: Annotated[
-        str | None, typer.Option(help="auto (when large gaps exist), always or never")
+        str | None, typer.Option(help="auto (when large or recurring gaps exist), always or never")
     ] = None,
     assignments: Annotated[
         list[str] | None,

@@ -104,6 +104,26 @@ def cycle_rates(cycle: str, timestamps_ns: I64, missing: NDArray[np.bool_]) -> N
     return out
 
 
+# A position of the natural cycle where at least this share of the training part's steps are
+# missing, seen at least RECURRING_MIN_SEEN times, is a recurring gap (a business-day series'
+# weekends, a nightly maintenance hour): foreseeable, and worth a classifier even when every gap
+# is short.
+RECURRING_RATE = 0.5
+RECURRING_MIN_SEEN = 4
+
+
+def recurring_positions(freq_ns: int, timestamps_ns: I64, missing: NDArray[np.bool_]) -> I64:
+    """Positions of the frequency's natural cycle (``cycle_for``) where data recurrently goes
+    missing: at least RECURRING_RATE of their steps, over RECURRING_MIN_SEEN or more steps."""
+    cycle = cycle_for(freq_ns)
+    pos = positions(cycle, timestamps_ns)
+    size = CYCLES[cycle][0]
+    seen = np.bincount(pos, minlength=size)
+    gaps = np.bincount(pos, weights=np.asarray(missing, np.float64), minlength=size)
+    hit = (seen >= RECURRING_MIN_SEEN) & (gaps >= RECURRING_RATE * np.maximum(seen, 1))
+    return np.flatnonzero(hit).astype(np.int64)
+
+
 def origin_context(observed: NDArray[np.bool_], origins: I64, lookback: int) -> F32:
     """(n, N_CONTEXT) what the grid before each origin says: the length of a gap still going on
     and the steps since the last gap (both as log fractions of the lookback, where they are

@@ -219,7 +219,9 @@ class MLRunner:
     def _gaps(self, data: TrainingData) -> GapTrainingResult | None:
         """Reports the gaps found; trains the gap classifier when they call for one."""
         mode = self.config.training.gap_classifier
-        want = mode == "always" or (mode == "auto" and data.large_outages > 0)
+        want = mode == "always" or (
+            mode == "auto" and (data.large_outages > 0 or data.recurring_gaps > 0)
+        )
         s = data.gap_summary
         self._emit(
             GapsEvent(
@@ -379,7 +381,15 @@ class MLRunner:
     def _gap_stage(self, data: TrainingData) -> GapTrainingResult:
         from gapcast.model_training.gap_model import GAP_BATCH
 
-        self._status("gap_classifier", f"{data.large_outages} large outages of the targets")
+        why = f"{data.large_outages} large outages of the targets"
+        if not data.large_outages and data.recurring_gaps:
+            from gapcast.model_training.gap_features import cycle_for
+
+            why = (
+                f"gaps recurring at {data.recurring_gaps} position(s) of the "
+                f"{cycle_for(data.freq_ns).replace('-', ' ')}"
+            )
+        self._status("gap_classifier", why)
         epochs = self.config.training.gap_classifier_epochs
         return gap_stage(
             data,

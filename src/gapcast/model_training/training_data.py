@@ -62,6 +62,16 @@ class TrainingData:
         return int(np.count_nonzero(edges[1::2] - edges[::2] > self.max_fill))
 
     @property
+    def recurring_gaps(self) -> int:
+        """Positions of the natural cycle (say, the days of the week) at which the training
+        part's targets are missing at least half the time: gaps too short to be outages that a
+        calendar still foresees (a business-day series' weekends)."""
+        from gapcast.model_training.gap_features import recurring_positions
+
+        end = self.split[0]
+        return len(recurring_positions(self.freq_ns, self.grid_ts[:end], ~self.observed[:end]))
+
+    @property
     def mase_season(self) -> int:
         """The season MASE is scaled by: the shortest confirmed one, else 1 (naive)."""
         return self.seasons[0].steps if self.seasons else 1
