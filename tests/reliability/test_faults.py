@@ -207,6 +207,46 @@ def _sha(data: bytes) -> str:
 # --- server ------------------------------------------------------------------------------------
 
 
+def test_a_server_process_whose_port_was_taken_starts_on_another(
+    server_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The harness lets go of the port it picked before the child binds it; Ray's workers,
+    # starting meanwhile, once took it ("address already in use" failed a CI run). Here a
+    # listener holds the first port handed out.
+    import socket
+
+    from gapcast.api import testing
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    real, calls = testing.free_socket, []
+
+    class Taken:
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", port)
+
+        def close(self) -> None:
+            pass
+
+    def first_one_taken(host: str = "127.0.0.1") -> Any:
+        calls.append(host)
+        return Taken() if len(calls) == 1 else real(host)
+
+    monkeypatch.setattr(testing, "free_socket", first_one_taken)
+    process = ServerProcess(settings_for(server_db_url, tmp_path / "data"), tmp_path / "log")
+    try:
+        live = process.start()
+        assert b"address already in use" in (tmp_path / "log").read_bytes()
+        assert len(calls) == 2 and not live.url.endswith(f":{port}")
+        with live.http() as http:
+            assert http.get("/healthz").status_code == 200
+    finally:
+        process.stop()
+        taken.close()
+
+
 @pytest.mark.slow
 def test_server_killed_at_random_points_and_restarted(
     server_db_url: str, tmp_path: Path, record_property: Any

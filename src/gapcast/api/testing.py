@@ -115,6 +115,9 @@ def running_server(
         sock.close()
 
 
+PORT_ATTEMPTS = 5
+
+
 class ServerProcess:
     """``python -m gapcast.api`` in a child process, configured by GAPCAST_* variables."""
 
@@ -125,9 +128,23 @@ class ServerProcess:
         self.url = ""
 
     def start(self, timeout_s: float = 60) -> LiveServer:
+        # The child binds the free port again after this process lets go of it; in between,
+        # anything may take it (Ray's workers bind random ports as they start), so a start that
+        # lost the port tries another.
+        for _ in range(PORT_ATTEMPTS - 1):
+            seen = self.log_path.stat().st_size if self.log_path.exists() else 0
+            try:
+                return self._start_once(timeout_s)
+            except RuntimeError:
+                log = self.log_path.read_bytes()[seen:] if self.log_path.exists() else b""
+                if b"address already in use" not in log:
+                    raise
+        return self._start_once(timeout_s)
+
+    def _start_once(self, timeout_s: float) -> LiveServer:
         sock = free_socket(self.settings.host)
         port = sock.getsockname()[1]
-        sock.close()  # the child binds it again; a clash would show as a failed start below
+        sock.close()  # the child binds it again; a clash shows as a failed start below
         env = {**os.environ, **_env_of(self.settings.model_copy(update={"port": port}))}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
