@@ -95,13 +95,21 @@ def positions(cycle: str, timestamps_ns: Any) -> I64:
 def cycle_rates(cycle: str, timestamps_ns: I64, missing: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Gap rate per position of ``cycle`` on the given points, smoothed toward the overall rate
     (which a position never seen gets)."""
+    counts, gaps = _position_counts(cycle, timestamps_ns, missing)
+    overall = float(np.mean(missing)) if np.size(missing) else 0.0
+    out: NDArray[np.float64] = (gaps + RATE_PSEUDO_COUNT * overall) / (counts + RATE_PSEUDO_COUNT)
+    return out
+
+
+def _position_counts(
+    cycle: str, timestamps_ns: I64, missing: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(steps, missing steps) at each position of ``cycle``."""
     size = CYCLES[cycle][0]
     pos = positions(cycle, timestamps_ns)
     counts = np.bincount(pos, minlength=size).astype(np.float64)
     gaps = np.bincount(pos, weights=np.asarray(missing, np.float64), minlength=size)
-    overall = float(np.mean(missing)) if np.size(missing) else 0.0
-    out: NDArray[np.float64] = (gaps + RATE_PSEUDO_COUNT * overall) / (counts + RATE_PSEUDO_COUNT)
-    return out
+    return counts, gaps.astype(np.float64)
 
 
 # A position of the natural cycle where at least this share of the training part's steps are
@@ -115,11 +123,7 @@ RECURRING_MIN_SEEN = 4
 def recurring_positions(freq_ns: int, timestamps_ns: I64, missing: NDArray[np.bool_]) -> I64:
     """Positions of the frequency's natural cycle (``cycle_for``) where data recurrently goes
     missing: at least RECURRING_RATE of their steps, over RECURRING_MIN_SEEN or more steps."""
-    cycle = cycle_for(freq_ns)
-    pos = positions(cycle, timestamps_ns)
-    size = CYCLES[cycle][0]
-    seen = np.bincount(pos, minlength=size)
-    gaps = np.bincount(pos, weights=np.asarray(missing, np.float64), minlength=size)
+    seen, gaps = _position_counts(cycle_for(freq_ns), timestamps_ns, missing)
     hit = (seen >= RECURRING_MIN_SEEN) & (gaps >= RECURRING_RATE * np.maximum(seen, 1))
     return np.flatnonzero(hit).astype(np.int64)
 
