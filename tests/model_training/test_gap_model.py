@@ -231,6 +231,20 @@ def test_platt_calibration_converges_on_scores_far_from_calibrated() -> None:
     assert abs(p.mean() - y.mean()) < 0.02  # calibrated on average
 
 
+def test_platt_calibration_of_a_part_without_an_outage_keeps_the_ranking_at_the_rate() -> None:
+    # No window of the part held an outage: the scores (means of step probabilities) are not
+    # probabilities of one. They keep their order, at the rate smoothed by half an event.
+    score = np.array([0.5, 0.5, 0.25, 0.0, 0.1, 0.5, 0.3, 0.02, 0.0])
+    ab = fit_platt(np.zeros(9, bool), score)
+    p = platt(score, ab)
+    assert ab[0] == 1.0 and abs(p.mean() - 0.5 / 10) < 1e-9
+    assert (np.argsort(p, kind="stable") == np.argsort(score, kind="stable")).all()
+    # Only outages: the same, near 1.
+    p = platt(score, fit_platt(np.ones(9, bool), score))
+    assert abs(p.mean() - 9.5 / 10) < 1e-9
+    assert fit_platt(np.zeros(0), np.zeros(0)) == (1.0, 0.0)
+
+
 def test_a_gap_model_from_another_version_is_refused_and_a_legacy_one_predicts() -> None:
     from gapcast.model_training.keras_env import import_keras
 

@@ -231,6 +231,9 @@ def test_business_days_train_a_gap_classifier_that_foresees_the_weekends() -> No
         weekend, "gap_expected"
     ].all()
     assert (forecast.loc[~weekend, "p_gap"] < 0.2).all()
+    # Never four days in a row without data: an outage that long is not expected either (the
+    # mean of Friday to Monday's step probabilities, 0.5, is not its probability).
+    assert forecast.attrs["outage_min_steps"] == 4 and (forecast["p_outage"] < 0.05).all()
     # Gaps at random days of the week recur nowhere: no classifier without an outage.
     rng = np.random.default_rng(0)
     daily = pd.DataFrame({"timestamp": pd.date_range("2023-01-02", periods=400), "sales": t})

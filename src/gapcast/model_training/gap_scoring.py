@@ -117,11 +117,17 @@ def window_score(p: Any, min_steps: int) -> F64:
 def fit_platt(y: Any, score: Any, iterations: int = 50) -> tuple[float, float]:
     """(a, b) of P = sigmoid(a * logit(score) + b), minimising the log loss plus a little ridge
     (perfectly separated classes would send ``a`` to infinity) by Newton steps halved until the
-    loss falls (full steps diverge when the scores are far from calibrated); the identity (1, 0)
-    when ``y`` has a single class (nothing to calibrate on)."""
+    loss falls (full steps diverge when the scores are far from calibrated). With a single
+    class there is no slope to fit: the scores keep their ranking, shifted so their mean is the
+    part's rate smoothed by half an event (Jeffreys' prior). A window score is a mean of step
+    probabilities, not a probability of an outage: a business-day series' weekends give every
+    fortnight 0.5 for "4 missing days in a row", which its data never had. The identity (1, 0)
+    without any sample."""
     t = np.asarray(y, np.float64).ravel()
-    if t.size == 0 or t.min() == t.max():
+    if t.size == 0:
         return 1.0, 0.0
+    if t.min() == t.max():
+        return 1.0, _shift_to_mean(_logit(score), (t.sum() + 0.5) / (t.size + 1))
     design = np.stack([_logit(score), np.ones(t.size)], axis=-1)
     ridge = 1e-2 * np.eye(2)
 
@@ -152,6 +158,18 @@ def fit_platt(y: Any, score: Any, iterations: int = 50) -> tuple[float, float]:
         # A score ranking windows backwards on this part is not trusted: the base rate.
         return 0.0, float(_logit(t.mean())[0])
     return float(w[0]), float(w[1])
+
+
+def _shift_to_mean(z: F64, rate: float) -> float:
+    """The b for which the mean of sigmoid(z + b) is ``rate`` (bisection: it grows with b)."""
+    lo, hi = -60.0, 60.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if float(np.mean(_sigmoid(z + mid))) < rate:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 def platt(score: Any, ab: Sequence[float]) -> F64:
