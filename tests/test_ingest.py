@@ -147,6 +147,30 @@ def test_a_long_format_file_is_told_to_name_its_series_column() -> None:
     assert "series_column (--series-column 'sensor')" in info.value.message
 
 
+def test_a_column_of_text_is_left_out_by_naming_the_columns_to_import() -> None:
+    data = csv("time,temp,status,hum\n2024-01-01,1.5,OK,40\n2024-01-02,1.7,CHECK,41")
+    with pytest.raises(InvalidInput, match="column 'status': 2 non-numeric") as info:
+        read_table(data, filename="x.csv")
+    assert "a column of text can be left out by naming the columns to import" in str(info.value)
+    table = read_table(data, filename="x.csv", columns=["hum", "temp"])
+    assert table.channels == ["temp", "hum"]  # the file's order
+    assert table.values.tolist() == [[1.5, 1.7], [40.0, 41.0]]
+    with pytest.raises(
+        InvalidInput, match="columns: 'tmp' not in the file; it has columns: "
+    ) as info:
+        read_table(data, filename="x.csv", columns=["tmp"])
+    assert info.value.field == "columns"
+    with pytest.raises(InvalidInput, match="'time' is the time column"):
+        read_table(data, filename="x.csv", columns=["time", "temp"])
+    # A bad reading among numbers is not told to leave its column out.
+    with pytest.raises(InvalidInput, match=r"first: 'x'\)$"):
+        read_table(csv("time,temp\n2024-01-01,1.5\n2024-01-02,x"), filename="x.csv")
+    # With a long-format file the series column is read as well.
+    long = csv("time,sensor,v,note\n2024-01-01,a,1,x\n2024-01-01,b,2,y\n2024-01-02,a,3,z")
+    table = read_table(long, filename="x.csv", series_column="sensor", columns=["v"])
+    assert table.channels == ["a", "b"]
+
+
 def test_a_long_format_file_imports_one_column_per_series() -> None:
     # Sensor b starts a day late, a's second row is repeated whole (overlapping exports), and
     # the value columns carry units: each series x value column becomes a column.

@@ -286,11 +286,13 @@ class Client:
         time_format: str | None = None,
         timezone: str | None = None,
         series_column: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
         ``timezone`` the IANA zone of times written without an offset (default: UTC),
-        ``series_column`` the column naming each row's series in a long-format file."""
+        ``series_column`` the column naming each row's series in a long-format file,
+        ``columns`` the value columns to import (default: all)."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -307,6 +309,8 @@ class Client:
             form["timezone"] = timezone
         if series_column is not None:
             form["series_column"] = series_column
+        if columns:
+            form["columns"] = ",".join(columns)
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

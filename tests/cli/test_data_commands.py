@@ -104,6 +104,22 @@ def test_import_a_european_export_and_errors_keep_bracketed_headers(
     assert bad.exit_code == 2 and "--decimal: expected '.' or ','" in bad.stderr
 
 
+def test_import_leaves_out_the_columns_not_named(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "logger.csv"
+    rows = "".join(
+        f"2024-01-01T{h:02d}:00Z,{h},{'OK' if h % 2 else 'CHECK'},{h * 2}\n" for h in range(6)
+    )
+    f.write_text("time,temp,status,hum\n" + rows)
+    refused = runner.invoke(app, ["import", str(f), "--db", db_url])
+    assert refused.exit_code == 2 and "naming the columns to import (--columns" in refused.stderr
+    result = runner.invoke(
+        app, ["import", str(f), "--db", db_url, "--columns", "temp,hum", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["points"] == 12 and imported["missing_cells"] == {"temp": 0, "hum": 0}
+
+
 def test_import_a_long_format_export_by_its_series_column(db_url: str, tmp_path: Path) -> None:
     f = tmp_path / "readings.csv"
     rows = "".join(

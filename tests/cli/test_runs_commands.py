@@ -165,6 +165,16 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     assert json.loads(out)["start"].startswith("2024-12-31T22:00")  # 23:00 in Berlin
     code, out, err = invoke("import", str(euro), *options, "--timezone", "Berlin", *on(server))
     assert code == 2 and "'Berlin' is not an IANA time zone" in err
+    # The columns to import travel as a form field too; the rest (status flags) stay out.
+    logger = workdir / "logger.csv"
+    logger.write_text("time,v,status\n2025-01-01T00:00Z,1.5,OK\n2025-01-01T01:00Z,2.5,CHECK\n")
+    code, out, err = invoke("import", str(logger), *on(server))
+    assert code == 2 and "column 'status'" in err
+    code, out, err = invoke("import", str(logger), "--columns", "status2", *on(server))
+    assert code == 2 and "'status2' not in the file" in err
+    code, out, err = invoke("import", str(logger), "--columns", "v", *on(server), "--json")
+    assert code == 0, err
+    assert [s["name"] for s in json.loads(out)["series"]] == ["v"]
 
 
 # --- runs list ----------------------------------------------------------------------------------

@@ -655,6 +655,30 @@ def test_a_long_format_export_uploads_by_its_series_column(
     assert [s["name"] for s in dataset["series"]] == ["a", "b"] and dataset["points"] == 18
 
 
+def test_a_column_of_status_flags_is_left_out_by_naming_the_columns(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    logger = tmp_path / "logger.csv"
+    rows = "".join(
+        f"2025-01-01T{h:02d}:00Z,{5 + h % 4},{'OK' if h % 5 else 'CHECK'}\n" for h in range(12)
+    )
+    logger.write_text("timestamp,temp,status\n" + rows)
+    page.set_input_files("#file", str(logger))
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="file"]')).to_contain_text("column 'status'")
+    expect(page.locator('[data-error-for="file"]')).to_contain_text("naming the columns to import")
+    page.locator("#import-options").evaluate("d => d.open = true")
+    page.fill("#columns", "tmp")
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="columns"]')).to_contain_text("'tmp' not in the file")
+    page.fill("#columns", "temp")
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("logger")
+    with server.http() as http:
+        dataset = http.get("/datasets/logger").json()
+    assert [s["name"] for s in dataset["series"]] == ["temp"] and dataset["points"] == 12
+
+
 def test_an_upload_says_what_it_read_as_missing(page: Page, tmp_path: Path) -> None:
     station = tmp_path / "station.csv"
     rows = "".join(

@@ -91,6 +91,15 @@ SeriesColumnOption = Annotated[
 ]
 
 
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The value columns to import, comma-separated (default: all), e.g. to leave out "
+        "a column of status flags"
+    ),
+]
+
+
 @handle_errors
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file", show_default=False)],
@@ -108,6 +117,7 @@ def import_command(
     time_format: TimeFormatOption = None,
     timezone: TimezoneOption = None,
     series_column: SeriesColumnOption = None,
+    columns: ColumnsOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -124,6 +134,7 @@ def import_command(
             field="on_duplicate",
         )
     mark = decimal_mark(decimal)
+    chosen = columns.split(",") if columns else None
     cfg = load_settings(db)
     if server:
         upload(
@@ -139,6 +150,7 @@ def import_command(
             time_format=time_format,
             timezone=timezone,
             series_column=series_column,
+            columns=chosen,
         )
         return
     table = read_file(
@@ -149,6 +161,7 @@ def import_command(
         time_format=time_format,
         timezone=timezone,
         series_column=series_column,
+        columns=chosen,
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
@@ -191,6 +204,7 @@ def upload(
     time_format: str | None = None,
     timezone: str | None = None,
     series_column: str | None = None,
+    columns: list[str] | None = None,
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -209,6 +223,7 @@ def upload(
         time_format=time_format,
         timezone=timezone,
         series_column=series_column,
+        columns=columns,
     )
     if as_json:
         print_json(row)

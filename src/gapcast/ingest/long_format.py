@@ -4,6 +4,7 @@ becomes a column, or the file is refused with the option that reads it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -26,6 +27,29 @@ from gapcast.ingest.values import text_to_numbers
 # A long-format file's series share one table's times: refused when that table would hold this
 # many cells per reading (their times do not line up).
 PIVOT_SPARSITY = 10
+
+
+def chosen_columns(
+    df: pd.DataFrame, columns: Sequence[str], ts_name: str, series_column: str | None
+) -> list[str]:
+    """The value columns named in ``columns``, in the file's order (with the series column of a
+    long-format file, which is read as well); a name the file lacks is refused, listing its
+    columns."""
+    wanted = [str(c).strip() for c in columns if str(c).strip()]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise InvalidInput(
+            f"columns: {', '.join(map(repr, missing))} not in the file; it has columns: "
+            f"{', '.join(map(str, df.columns))}",
+            field="columns",
+        )
+    if ts_name in wanted:
+        raise InvalidInput(
+            f"columns: {ts_name!r} is the time column; list the value columns to import",
+            field="columns",
+        )
+    keep = {*wanted, *([series_column] if series_column else [])}
+    return [c for c in df.columns if c != ts_name and c in keep]
 
 
 def without_series_column(

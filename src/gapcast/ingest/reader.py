@@ -3,6 +3,7 @@ repeated times, then names and size limits. The first problem found refuses the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,12 @@ from gapcast.ingest.common import (
 )
 from gapcast.ingest.duplicates import merge_repeated_times
 from gapcast.ingest.files import decompress, kind_of, read_frame
-from gapcast.ingest.long_format import pivot_series, refuse_long_format, without_series_column
+from gapcast.ingest.long_format import (
+    chosen_columns,
+    pivot_series,
+    refuse_long_format,
+    without_series_column,
+)
 from gapcast.ingest.times import check_timezone, find_timestamp_column, parse_timestamps
 from gapcast.ingest.values import missing_markers, parse_values
 
@@ -36,13 +42,16 @@ def read_table(
     time_format: str | None = None,
     timezone: str | None = None,
     series_column: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
     ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
     column (default: ISO 8601 or epoch seconds); ``timezone``: the IANA zone of times written
     without an offset (default: UTC); ``series_column``: in a long-format file (one row per
-    series and time), the column naming each row's series — each series becomes a column."""
+    series and time), the column naming each row's series — each series becomes a column;
+    ``columns``: the value columns to import (default: all), leaving out the rest (a logger's
+    status flags, comments)."""
     if timezone:
         check_timezone(timezone)
     if decimal not in (".", ","):
@@ -67,6 +76,8 @@ def read_table(
         )
     if len(set(df.columns)) != len(df.columns):
         raise InvalidInput("the file has duplicate column names", field="file")
+    if columns:
+        value_names = chosen_columns(df, columns, ts_name, series_column)
     if series_column:
         value_names = without_series_column(df, series_column, ts_name, value_names)
     else:
@@ -143,6 +154,7 @@ def read_file(
     time_format: str | None = None,
     timezone: str | None = None,
     series_column: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -165,4 +177,5 @@ def read_file(
         time_format=time_format,
         timezone=timezone,
         series_column=series_column,
+        columns=columns,
     )

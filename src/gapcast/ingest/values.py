@@ -47,12 +47,20 @@ def parse_values(
             field=f"columns.{name}",
             after=f" (first: {first!r})"
             + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
-            + _number_hint(first.strip(), decimal),
+            + _number_hint(first.strip(), decimal)
+            + (_TEXT_COLUMN_HINT if bool(bad[~empty.to_numpy()].all()) else ""),
         )
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+# A column with no number at all is text (status flags, comments, a unit), not bad readings.
+_TEXT_COLUMN_HINT = (
+    "; a column of text can be left out by naming the columns to import (--columns, or the "
+    "columns field)"
+)
 
 
 def text_to_numbers(text: pd.Series, decimal: DecimalMark) -> pd.Series:

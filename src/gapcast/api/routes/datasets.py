@@ -43,6 +43,10 @@ async def upload_dataset(
             "row's series; each series becomes a column"
         ),
     ] = None,
+    columns: Annotated[
+        str | None,
+        Form(description="comma-separated value columns to import (default: all of them)"),
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps."""
     declared = int(request.headers.get("content-length") or 0)
@@ -69,6 +73,7 @@ async def upload_dataset(
         time_format or None,
         timezone or None,
         series_column or None,
+        columns.split(",") if columns else None,
     )
 
 
@@ -85,6 +90,7 @@ def _import(
     time_format: str | None,
     timezone: str | None,
     series_column: str | None,
+    columns: list[str] | None,
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -95,6 +101,7 @@ def _import(
         time_format=time_format,
         timezone=timezone,
         series_column=series_column,
+        columns=columns,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )
