@@ -94,8 +94,9 @@ SeriesColumnOption = Annotated[
 ColumnsOption = Annotated[
     str | None,
     typer.Option(
-        help="The value columns to import, comma-separated (default: all), e.g. to leave out "
-        "a column of status flags"
+        "--columns",
+        help="The value columns to read, comma-separated (default: all), e.g. to leave out a "
+        "column of status flags",
     ),
 ]
 

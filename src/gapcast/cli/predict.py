@@ -26,6 +26,7 @@ from gapcast.cli.common import (
 )
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.data import (
+    ColumnsOption,
     DecimalOption,
     SeriesColumnOption,
     TimeFormatOption,
@@ -61,6 +62,7 @@ def predict_command(
     time_format: TimeFormatOption = None,
     timezone: TimezoneOption = None,
     series_column: SeriesColumnOption = None,
+    value_columns: ColumnsOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -72,7 +74,10 @@ def predict_command(
         timezone = check_timezone(timezone)
     if csv is not None:
         mark = decimal_mark(decimal)
-        data = _csv_columns(csv, timestamp_column, mark, time_format, timezone, series_column)
+        chosen = value_columns.split(",") if value_columns else None
+        data = _csv_columns(
+            csv, timestamp_column, mark, time_format, timezone, series_column, chosen
+        )
     if start is not None and timezone is not None:
         start = _local_start(start, timezone)
     with open_backend(server, token, load_settings(db).database_url) as backend:
@@ -194,6 +199,7 @@ def _csv_columns(
     time_format: str | None,
     timezone: str | None,
     series_column: str | None = None,
+    columns: list[str] | None = None,
 ) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
     long format's series as columns), column-wise as the predict request takes it."""
@@ -206,6 +212,7 @@ def _csv_columns(
         time_format=time_format,
         timezone=timezone,
         series_column=series_column,
+        columns=columns,
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}
