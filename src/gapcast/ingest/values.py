@@ -64,7 +64,7 @@ _TEXT_COLUMN_HINT = (
 
 
 def text_to_numbers(text: pd.Series, decimal: DecimalMark) -> pd.Series:
-    """Stripped cells as numbers, NaN where a cell is none (or missing)."""
+    """Stripped cells as numbers, NaN where a cell is not a number (or missing)."""
     # With a decimal comma a '.' is never part of a number (no guessing at thousands separators:
     # 1.234,5 is refused by row rather than read as 1.2345 or 1234.5).
     numeric = text

@@ -7,6 +7,7 @@ the backtest and the plot depend on this small dataclass and not on the pipeline
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ class TrainingData:
         """The seasons confirmed on the training part (what the lookback was sized for)."""
         return list(self.pipeline.window.seasons_)
 
-    @property
+    @cached_property
     def large_outages(self) -> int:
         """Stretches of more than ``max_fill`` grid steps where no target was observed: what the
         gap classifier learns to foresee (a covariate's outage, or one target's while another
@@ -61,7 +62,7 @@ class TrainingData:
         edges = np.flatnonzero(np.diff(missing))
         return int(np.count_nonzero(edges[1::2] - edges[::2] > self.max_fill))
 
-    @property
+    @cached_property
     def recurring_gaps(self) -> int:
         """Positions of the natural cycle (say, the days of the week) at which the training
         part's targets are missing at least half the time: gaps too short to be outages that a
