@@ -106,7 +106,7 @@ def test_the_run_summary_reads_in_an_80_column_log() -> None:
         ],
         "candidates": [
             {
-                "label": "linear, seasonal correction",
+                "label": "linear + seasonal correction",
                 "val_mae": 0.57,
                 "pruned": True,
                 "epochs": 3,
@@ -131,7 +131,7 @@ def test_the_run_summary_reads_in_an_80_column_log() -> None:
         for line in lines
     ), lines
     assert any(line.startswith("runtime") and "27 s" in line for line in lines), lines
-    pruned = next(line for line in lines if "linear, seasonal correction" in line)
+    pruned = next(line for line in lines if "linear + seasonal correction" in line)
     assert "3, pruned" in pruned and "0.57" in pruned, lines
     caption = "pruned: stopped after that many epochs by successive halving"
     assert caption in [line.strip() for line in lines]

@@ -15,6 +15,7 @@ from gapcast.events import CandidateEvent, ProgressEvent
 from gapcast.model_training import backtest, ml_runner
 from gapcast.model_training import refit as refit_module
 from gapcast.model_training.candidates import (
+    COMBINATION,
     Candidate,
     TrainedCandidate,
     choose,
@@ -61,7 +62,7 @@ def test_the_average_forecasts_the_mean_of_its_members_in_real_units(
     average = combine([corrected, plain, pruned], data)  # a pruned candidate is not a finalist
     assert average is not None
     assert average.candidate.key == "average" and average.forecaster.correction == 0.5
-    assert average.candidate.label == "average of linear, seasonal correction and mlp"
+    assert average.candidate.label == "average of linear + seasonal correction and mlp"
     assert [m.candidate for m in average.members] == [corrected.candidate, plain.candidate]
     forecast = average.forecaster.forecast_at(data.frame, at)
     np.testing.assert_allclose(forecast, np.mean(members, axis=0), rtol=1e-5, atol=1e-4)
@@ -69,6 +70,20 @@ def test_the_average_forecasts_the_mean_of_its_members_in_real_units(
     ok = np.isfinite(truth)
     assert average.val_mae == pytest.approx(float(np.abs(forecast - truth)[ok].mean()), rel=1e-6)
     assert combine([corrected, pruned], data) is None  # one finalist: nothing to average
+
+
+def test_an_average_of_several_corrected_members_names_each_member_once() -> None:
+    members = (
+        Candidate("linear", True, reference="naive"),
+        Candidate("linear", False),
+        Candidate("mlp", True, reference="naive"),
+        Candidate("mlp", False),
+    )
+    average = Candidate(COMBINATION, True, reference="naive", members=members)
+    assert average.label == (
+        "average of linear + naive correction, linear, mlp + naive correction and mlp"
+    )
+    assert Candidate(COMBINATION, False, members=members[1:2]).label == "average of linear"
 
 
 def test_choose_keeps_the_average_only_when_it_scores_lower() -> None:

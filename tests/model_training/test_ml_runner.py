@@ -64,10 +64,10 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     assert result.run_info.keras_backend == "jax"
     # Printed, it reads as a summary: the verdict, not the whole backtest and every epoch.
     shown = repr(result)
-    assert shown.startswith("RunResult(model='mlp, seasonal correction', mae=")
+    assert shown.startswith("RunResult(model='mlp + seasonal correction', mae=")
     assert f"verdict={m.verdict.text!r}" in shown and "gaps=" not in shown
     assert "artifacts=['model', 'pipeline'," in shown and len(shown) < 600
-    assert str(result).startswith("model='mlp, seasonal correction' mae=")
+    assert str(result).startswith("model='mlp + seasonal correction' mae=")
 
 
 def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_config: Any) -> None:
@@ -597,8 +597,8 @@ def test_without_a_season_the_correction_corrects_the_last_value() -> None:
     m = result.metrics
     assert m.reference_season == 1
     labels = {c.key: c.label for c in m.candidates}
-    assert labels["linear+correction"] == "linear, naive correction"
-    assert labels["mlp+correction"] == "mlp, naive correction" and labels["mlp"] == "mlp"
+    assert labels["linear+correction"] == "linear + naive correction"
+    assert labels["mlp+correction"] == "mlp + naive correction" and labels["mlp"] == "mlp"
     # Corrections start from the last value, so even two epochs stay close to naive.
     naive = m.baseline("naive")
     assert naive is not None and m.mae is not None and m.mae <= 1.5 * naive.mae

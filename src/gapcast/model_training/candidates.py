@@ -51,9 +51,12 @@ class Candidate:
 
     @property
     def label(self) -> str:
+        # "+" inside a member's label and commas between members keep an average of several
+        # corrected members readable ("average of linear + naive correction, linear and mlp").
         if self.members:
-            return f"{COMBINATION} of " + " and ".join(m.label for m in self.members)
-        return f"{self.model}, {self.reference} correction" if self.correction else self.model
+            *rest, last = (m.label for m in self.members)
+            return f"{COMBINATION} of " + (", ".join(rest) + " and " if rest else "") + last
+        return f"{self.model} + {self.reference} correction" if self.correction else self.model
 
 
 @dataclass

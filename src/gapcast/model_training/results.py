@@ -179,7 +179,7 @@ class ForecastMetrics(_Metrics):
     bias: float | None = None
     mae_by_lead: list[float | None] = Field(default_factory=list)
     mae_after_outage: float | None = None
-    model_label: str = Field(description="the model scored, e.g. 'mlp, seasonal correction'")
+    model_label: str = Field(description="the model scored, e.g. 'mlp + seasonal correction'")
     lookback: int | None = Field(default=None, description="input steps the run used")
     horizon: int | None = Field(default=None, description="forecast steps")
     reference_season: int | None = Field(
