@@ -73,6 +73,62 @@ def test_a_parquet_files_one_datetime_column_is_its_time_whatever_its_name() -> 
     assert table.channels == ["v"] and table.values.tolist() == [[1.0, 2.0, 3.0]]
 
 
+def _parquet(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    return buf.getvalue()
+
+
+def test_a_parquet_file_of_a_frame_indexed_by_time_reads_its_index_as_the_times() -> None:
+    times = pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC")
+    expected = times.as_unit("ns").asi8.tolist()
+    for index in (times, times.rename("time")):  # `df.to_parquet()` of a series' usual shape
+        table = read_table(
+            _parquet(pd.DataFrame({"v": [1.0, 2, 3]}, index=index)), filename="x.parquet"
+        )
+        assert table.channels == ["v"] and table.timestamps_ns.tolist() == expected
+    # A long-format frame indexed by sensor and time reads as one column per sensor.
+    long = pd.DataFrame(
+        {"v": [1.0, 2, 3, 4]},
+        index=pd.MultiIndex.from_product([["a", "b"], times[:2]], names=["sensor", "time"]),
+    )
+    table = read_table(_parquet(long), filename="x.parquet", series_column="sensor")
+    assert table.channels == ["a", "b"] and table.values.tolist() == [[1.0, 2], [3.0, 4]]
+    # Row labels that are not times are not data: the frame reads as if it had none.
+    labelled = pd.DataFrame({"timestamp": times, "v": [1.0, 2, 3]}, index=[10, 11, 12])
+    assert read_table(_parquet(labelled), filename="x.parquet").channels == ["v"]
+    clash = pd.DataFrame({"time": times, "v": [1.0, 2, 3]}, index=times.rename("time"))
+    with pytest.raises(InvalidInput, match="index 'time' has the name of one of its columns"):
+        read_table(_parquet(clash), filename="x.parquet")
+
+
+def test_a_date_column_and_a_time_of_day_column_read_as_one_time() -> None:
+    expected = (
+        pd.DatetimeIndex(["2024-01-31 23:30", "2024-02-01 00:00"], tz="UTC")
+        .as_unit("ns")
+        .asi8.tolist()
+    )
+    iso = csv("Date,Time,v\n2024-01-31,23:30,1\n2024-02-01,00:00:00,2")
+    table = read_table(iso, filename="x.csv")
+    assert table.channels == ["v"] and table.timestamps_ns.tolist() == expected
+    assert "times read from the columns 'Date' (date) and 'Time' (time of day)" in table.notes
+    # Named as the time column, the date column finds its time-of-day column too.
+    assert read_table(iso, filename="x.csv", timestamp_column="Date").channels == ["v"]
+    german = csv("Datum;Uhrzeit;v\n31.01.2024;23:30;1\n01.02.2024;00:00;2")
+    table = read_table(
+        german, filename="x.csv", timestamp_column="Datum+Uhrzeit", time_format="%d.%m.%Y %H:%M"
+    )
+    assert table.channels == ["v"] and table.timestamps_ns.tolist() == expected
+    with pytest.raises(InvalidInput, match=r"timestamp column 'Datum\+Uhrzeit': cannot parse 2"):
+        read_table(german, filename="x.csv", timestamp_column="Datum+Uhrzeit")
+    with pytest.raises(InvalidInput) as err:
+        read_table(german, filename="x.csv", timestamp_column="Uhrzeit")
+    assert err.value.field == "timestamp_column" and err.value.message == (
+        "timestamp column 'Uhrzeit' holds times of day without a date (first: '23:30'); name the "
+        "date column and this one together, --timestamp-column 'Date+Uhrzeit'"
+    )
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")

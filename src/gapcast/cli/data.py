@@ -67,7 +67,10 @@ def freq_text(value: object) -> str:
 
 
 # How a CSV is read: shared by ``import`` and ``predict --csv``, which read files alike.
-TimestampColumnOption = Annotated[str | None, typer.Option(help="Name of the time column")]
+TimestampColumnOption = Annotated[
+    str | None,
+    typer.Option(help="Name of the time column; a date and a time of day in two: 'Date+Time'"),
+]
 DecimalOption = Annotated[str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (1,5)")]
 TimeFormatOption = Annotated[
     str | None,

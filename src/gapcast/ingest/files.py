@@ -77,9 +77,10 @@ def read_frame(
     if kind == "parquet":
         _check_parquet_footer(data, max_points)
         try:
-            return pd.read_parquet(io.BytesIO(data))
+            frame = pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises many types for a corrupt file
             raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
+        return _index_as_columns(frame)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -118,6 +119,27 @@ def read_frame(
     if blank and len(blank) < frame.shape[1]:
         frame = frame.drop(columns=blank)
     return frame
+
+
+def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A pandas-written Parquet file keeps its index (``df.to_parquet()`` of a frame indexed by
+    time, the usual shape of a time series in pandas): its levels become columns, an unnamed
+    index of times the column ``timestamp``. A default row numbering is not data and is left."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.name is None:
+        return frame
+    if index.nlevels == 1 and index.name is None:
+        if not isinstance(index, pd.DatetimeIndex):
+            return frame.reset_index(drop=True)  # row labels, not readings
+        taken = {str(c).strip().lower() for c in frame.columns}
+        index = index.rename("timestamp" if "timestamp" not in taken else "index")
+    clash = [str(n) for n in index.names if n is not None and str(n) in map(str, frame.columns)]
+    if clash:
+        raise InvalidInput(
+            f"the Parquet file's index {clash[0]!r} has the name of one of its columns too",
+            field="file",
+        )
+    return frame.set_axis(index, axis=0).reset_index()
 
 
 def _refuse_extra_fields(text: str, sep: str) -> None:

@@ -26,7 +26,12 @@ from gapcast.ingest.long_format import (
     refuse_long_format,
     without_series_column,
 )
-from gapcast.ingest.times import check_timezone, find_timestamp_column, parse_timestamps
+from gapcast.ingest.times import (
+    check_timezone,
+    find_timestamp_column,
+    join_date_and_time,
+    parse_timestamps,
+)
 from gapcast.ingest.values import missing_markers, parse_values
 
 
@@ -69,6 +74,7 @@ def read_table(
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
     ts_name = find_timestamp_column(df, timestamp_column)
+    df, ts_name, joined = join_date_and_time(df, ts_name)
     value_names = [c for c in df.columns if c != ts_name]
     if not value_names:
         raise InvalidInput(
@@ -91,7 +97,7 @@ def read_table(
         value_names, ts, values, merged = pivot_series(
             df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
         )
-    notes = []
+    notes = [joined] if joined else []
     for name, row in zip(value_names, values, strict=True):
         for marker, count in missing_markers(row):
             row[row == marker] = np.nan

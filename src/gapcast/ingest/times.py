@@ -26,7 +26,7 @@ _LAST = pd.Timestamp("2262-04-10", tz="UTC")
 def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     columns = [str(c) for c in df.columns]
     if wanted is not None:
-        if wanted not in columns:
+        if wanted not in columns and not _pair_named(columns, wanted):
             raise InvalidInput(
                 f"timestamp column {wanted!r} not found; "
                 f"the file has columns: {', '.join(columns)}",
@@ -60,6 +60,72 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
         f"the file has columns: {', '.join(columns)}{hint}",
         field="timestamp_column",
     )
+
+
+def join_date_and_time(df: pd.DataFrame, ts_name: str) -> tuple[pd.DataFrame, str, str | None]:
+    """Loggers and spreadsheets often write the date and the time of day in two columns
+    (``Date,Time``): those two read as one time column, named ``Date+Time``. The pair is found by
+    name next to the time column found (a ``date`` or ``day`` column beside a column of times of
+    day, or a ``time`` column of times of day beside a column of dates) or named as
+    ``Date+Time``. Returns the frame, the time column's name and a note saying what was joined."""
+    columns = [str(c) for c in df.columns]
+    pair = _pair_named(columns, ts_name)
+    if pair is None:
+        pair = _pair_found(df, ts_name)
+        if pair is None:
+            if ts_name in columns and _times_of_day(df[ts_name]):
+                raise InvalidInput(
+                    f"timestamp column {ts_name!r} holds times of day without a date (first: "
+                    f"{str(df[ts_name].iloc[0])!r}); name the date column and this one together, "
+                    f"--timestamp-column 'Date+{ts_name}'",
+                    field="timestamp_column",
+                )
+            return df, ts_name, None
+    date, time = pair
+    joined = f"{date}+{time}"
+    text = df[date].astype(str).str.strip() + " " + df[time].astype(str).str.strip()
+    out = df.drop(columns=[date, time])
+    out.insert(0, joined, text)
+    return out, joined, f"times read from the columns {date!r} (date) and {time!r} (time of day)"
+
+
+def _pair_named(columns: list[str], wanted: str) -> tuple[str, str] | None:
+    """``('Date', 'Time')`` for ``wanted`` 'Date+Time' when the file has both and no column of
+    that very name."""
+    if wanted in columns or "+" not in wanted:
+        return None
+    date, _, time = wanted.partition("+")
+    return (date, time) if date in columns and time in columns and date != time else None
+
+
+_DATE_NAMES = ("date", "day")
+_TIME_OF_DAY_NAMES = ("time",)
+_TIME_OF_DAY = r"^\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp]\.?[Mm]\.?)?$"
+
+
+def _pair_found(df: pd.DataFrame, ts_name: str) -> tuple[str, str] | None:
+    others = [str(c) for c in df.columns if str(c) != ts_name]
+
+    def named(names: tuple[str, ...]) -> list[str]:
+        return [c for c in others if c.strip().lower() in names]
+
+    if _times_of_day(df[ts_name]):
+        dates = [c for c in named(_DATE_NAMES) if not _times_of_day(df[c])]
+        return (dates[0], ts_name) if dates else None
+    text = df[ts_name].dropna().astype(str).str.strip()
+    if pd.api.types.is_numeric_dtype(df[ts_name]) or text.str.contains(":").any():
+        return None  # a full time already, or epoch numbers
+    times = [c for c in named(_TIME_OF_DAY_NAMES) if _times_of_day(df[c])]
+    return (ts_name, times[0]) if times else None
+
+
+def _times_of_day(column: pd.Series) -> bool:
+    """Whether a column's values are all times of day (``14:30``, ``14:30:05``, ``2:30 PM``)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    text = column.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return bool(len(text)) and bool(text.str.match(_TIME_OF_DAY).all())
 
 
 def _looks_like_times(column: pd.Series, sample: int = 20) -> bool:

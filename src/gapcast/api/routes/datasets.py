@@ -26,7 +26,13 @@ async def upload_dataset(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV or Parquet file")],
     name: Annotated[str | None, Form(description="dataset name (default: file stem)")] = None,
-    timestamp_column: Annotated[str | None, Form()] = None,
+    timestamp_column: Annotated[
+        str | None,
+        Form(
+            description="the time column (default: found by name); a date and a time of day "
+            "in two columns: 'Date+Time'"
+        ),
+    ] = None,
     on_duplicate: Annotated[OnDuplicate, Form()] = "error",
     replace: Annotated[bool, Form()] = False,
     decimal: Annotated[DecimalMark, Form(description="the CSV numbers' decimal mark")] = ".",
