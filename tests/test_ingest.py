@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -351,8 +352,40 @@ def test_size_and_point_limits() -> None:
 
 
 def test_non_utf8_bytes() -> None:
-    with pytest.raises(InvalidInput, match=r"not UTF-8 text: byte 0xff at offset 12"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"not UTF-8 text: byte 0xff at offset 12 \(line 2\); a file saved by Excel",
+    ):
         read_table(b"timestamp,v\n\xff2024-01-01,1\n", filename="x.csv")
+
+
+def test_a_windows_1252_file_reads_with_its_encoding_named() -> None:
+    data = "Time;Temperatur [°C]\n2024-01-01 00:00;1,5\n".encode("cp1252")
+    with pytest.raises(InvalidInput) as err:
+        read_table(data, filename="x.csv", decimal=",")
+    assert err.value.field == "encoding" and "byte 0xb0 at offset 17 (line 1)" in err.value.message
+    assert "--encoding cp1252" in err.value.message
+    table = read_table(data, filename="x.csv", decimal=",", encoding="cp1252")
+    assert table.channels == ["Temperatur"] and table.units == ["°C"]
+    assert table.values.tolist() == [[1.5]]
+    with pytest.raises(InvalidInput, match="'klingon' is not a text encoding") as err:
+        read_table(data, filename="x.csv", encoding="klingon")
+    assert err.value.field == "encoding"
+    # A byte-order mark says what it is: Excel's "Unicode text" (UTF-16, tab-separated) reads.
+    utf16 = "timestamp\ttemp [°C]\n2024-01-01\t2.5\n".encode("utf-16")
+    assert read_table(utf16, filename="x.txt").units == ["°C"]
+
+
+@pytest.mark.parametrize(
+    ("head", "said"),
+    [
+        (b"\x1f\x8b\x08\x00", "gzip-compressed: name it .csv.gz"),
+        (b"PK\x03\x04\x14\x00", "a ZIP archive (an .xlsx spreadsheet is one): save the sheet"),
+    ],
+)
+def test_a_binary_file_named_csv_is_told_what_it_is(head: bytes, said: str) -> None:
+    with pytest.raises(InvalidInput, match=f"the file is not text but {re.escape(said)}"):
+        read_table(head + b"\xff" * 40, filename="x.csv")
 
 
 def test_unsupported_suffix() -> None:

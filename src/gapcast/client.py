@@ -287,12 +287,14 @@ class Client:
         timezone: str | None = None,
         series_column: str | None = None,
         columns: Sequence[str] | None = None,
+        encoding: str | None = None,
     ) -> dict[str, Any]:
         """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
         ``timezone`` the IANA zone of times written without an offset (default: UTC),
         ``series_column`` the column naming each row's series in a long-format file,
-        ``columns`` the value columns to import (default: all)."""
+        ``columns`` the value columns to import (default: all), ``encoding`` a CSV's text
+        encoding (default: UTF-8; 'cp1252' for what Excel saves on Windows)."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -311,6 +313,8 @@ class Client:
             form["series_column"] = series_column
         if columns:
             form["columns"] = ",".join(columns)
+        if encoding is not None:
+            form["encoding"] = encoding
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

@@ -120,6 +120,33 @@ def test_import_leaves_out_the_columns_not_named(db_url: str, tmp_path: Path) ->
     assert imported["points"] == 12 and imported["missing_cells"] == {"temp": 0, "hum": 0}
 
 
+def test_import_a_file_excel_saved_on_windows_by_its_encoding(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "excel.csv"
+    f.write_bytes("Datum;Uhrzeit;Temperatur [°C]\n31.12.2024;23:00;1,5\n".encode("cp1252"))
+    options = ["--decimal", ",", "--time-format", "%d.%m.%Y %H:%M", "--db", db_url]
+    refused = runner.invoke(app, ["import", str(f), *options])
+    assert refused.exit_code == 2 and "--encoding cp1252" in " ".join(refused.stderr.split())
+    options += ["--encoding", "cp1252"]
+    unnamed = runner.invoke(app, ["import", str(f), *options])
+    assert unnamed.exit_code == 2
+    assert (
+        "'Datum' and 'Uhrzeit' look like a date and a time of day: --timestamp-column "
+        "'Datum+Uhrzeit'" in " ".join(unnamed.stderr.split())
+    )
+    options += ["--timestamp-column", "Datum+Uhrzeit"]
+    result = runner.invoke(app, ["import", str(f), *options, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert [(s["name"], s["unit"]) for s in imported["series"]] == [("Temperatur", "°C")]
+    assert imported["start"].startswith("2024-12-31T23:00")
+    assert (
+        "times read from the columns 'Datum' (date) and 'Uhrzeit' (time of day)"
+        in (imported["notes"])
+    )
+    bad = runner.invoke(app, ["import", str(f), *options, "--encoding", "klingon"])
+    assert bad.exit_code == 2 and "'klingon' is not a text encoding" in bad.stderr
+
+
 def test_import_a_long_format_export_by_its_series_column(db_url: str, tmp_path: Path) -> None:
     f = tmp_path / "readings.csv"
     rows = "".join(

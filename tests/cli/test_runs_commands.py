@@ -175,6 +175,15 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     code, out, err = invoke("import", str(logger), "--columns", "v", *on(server), "--json")
     assert code == 0, err
     assert [s["name"] for s in json.loads(out)["series"]] == ["v"]
+    # So does the encoding of a file Excel saved on Windows; the refusal names the option.
+    excel = workdir / "excel.csv"
+    excel.write_bytes("time;Temperatur [°C]\n2025-01-01T00:00Z;1,5\n".encode("cp1252"))
+    code, out, err = invoke("import", str(excel), "--decimal", ",", *on(server))
+    assert code == 2 and "--encoding cp1252" in " ".join(err.split()), err
+    encoded = ("--encoding", "cp1252", "--decimal", ",", "--json")
+    code, out, err = invoke("import", str(excel), *encoded, *on(server))
+    assert code == 0, err
+    assert [(s["name"], s["unit"]) for s in json.loads(out)["series"]] == [("Temperatur", "°C")]
 
 
 # --- runs list ----------------------------------------------------------------------------------

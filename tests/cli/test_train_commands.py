@@ -115,16 +115,20 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     recent.write_text("\n".join(lines[:1] + lines[-300:]) + "\n")
     european = workdir / "recent-eu.csv"
     rows = [line.split(",") for line in lines[-300:]]
-    european.write_text(
-        "Datum;co2_ppm\n"
-        + "".join(
-            f"{t[8:10]}.{t[5:7]}.{t[:4]};{v.replace('.', ',')}\n" for t, v in (r[:2] for r in rows)
-        )
+    european.write_bytes(  # as Excel saves it on Windows: Windows-1252, a unit with a 'µ'
+        (
+            "Datum;co2_ppm [µmol/mol]\n"
+            + "".join(
+                f"{t[8:10]}.{t[5:7]}.{t[:4]};{v.replace('.', ',')}\n"
+                for t, v in (r[:2] for r in rows)
+            )
+        ).encode("cp1252")
     )
     code, out = invoke("predict", run_id, "--csv", str(recent), "--db", db_url, "--json")
     assert code == 0, out
     plain = json.loads(out)["forecast"]
     options = ("--timestamp-column", "Datum", "--decimal", ",", "--time-format", "%d.%m.%Y")
+    options += ("--encoding", "cp1252")
     code, out = invoke(
         "predict", run_id, "--csv", str(european), *options, "--db", db_url, "--json"
     )

@@ -193,7 +193,7 @@ CASES: list[tuple[str, str, Any, int, str, str]] = [
         ),
         422,
         "invalid_input",
-        "not UTF-8",
+        "not text but a Parquet file: name it .parquet",
     ),
     ("unsupported type", "data.xlsx", CSV_OK, 422, "invalid_input", "unsupported file type"),
     (

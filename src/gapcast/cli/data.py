@@ -93,6 +93,10 @@ SeriesColumnOption = Annotated[
     ),
 ]
 
+EncodingOption = Annotated[
+    str,
+    typer.Option(help="Text encoding of a CSV, e.g. cp1252 for what Excel saves on Windows"),
+]
 
 ColumnsOption = Annotated[
     str | None,
@@ -122,6 +126,7 @@ def import_command(
     timezone: TimezoneOption = None,
     series_column: SeriesColumnOption = None,
     columns: ColumnsOption = None,
+    encoding: EncodingOption = "utf-8",
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -155,6 +160,7 @@ def import_command(
             timezone=timezone,
             series_column=series_column,
             columns=chosen,
+            encoding=encoding,
         )
         return
     table = read_file(
@@ -166,6 +172,7 @@ def import_command(
         timezone=timezone,
         series_column=series_column,
         columns=chosen,
+        encoding=encoding,
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
@@ -209,6 +216,7 @@ def upload(
     timezone: str | None = None,
     series_column: str | None = None,
     columns: list[str] | None = None,
+    encoding: str = "utf-8",
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -228,6 +236,7 @@ def upload(
         timezone=timezone,
         series_column=series_column,
         columns=columns,
+        encoding=encoding,
     )
     if as_json:
         print_json(row)

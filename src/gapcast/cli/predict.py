@@ -28,6 +28,7 @@ from gapcast.cli.common import settings as load_settings
 from gapcast.cli.data import (
     ColumnsOption,
     DecimalOption,
+    EncodingOption,
     SeriesColumnOption,
     TimeFormatOption,
     TimestampColumnOption,
@@ -63,6 +64,7 @@ def predict_command(
     timezone: TimezoneOption = None,
     series_column: SeriesColumnOption = None,
     value_columns: ColumnsOption = None,
+    encoding: EncodingOption = "utf-8",
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -76,7 +78,7 @@ def predict_command(
         mark = decimal_mark(decimal)
         chosen = value_columns.split(",") if value_columns else None
         data = _csv_columns(
-            csv, timestamp_column, mark, time_format, timezone, series_column, chosen
+            csv, timestamp_column, mark, time_format, timezone, series_column, chosen, encoding
         )
     if start is not None and timezone is not None:
         start = _local_start(start, timezone)
@@ -200,6 +202,7 @@ def _csv_columns(
     timezone: str | None,
     series_column: str | None = None,
     columns: list[str] | None = None,
+    encoding: str = "utf-8",
 ) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
     long format's series as columns), column-wise as the predict request takes it."""
@@ -213,6 +216,7 @@ def _csv_columns(
         timezone=timezone,
         series_column=series_column,
         columns=columns,
+        encoding=encoding,
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}

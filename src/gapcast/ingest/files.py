@@ -4,6 +4,7 @@ limits checked before anything large is decoded.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -66,11 +67,61 @@ def decompress(data: bytes, filename: str, max_bytes: int | None) -> tuple[bytes
     return out.getvalue(), filename[:-3]
 
 
+# Binary files under a text file's name (a renamed or misnamed download), told by their magic.
+_NOT_TEXT = (
+    (b"PAR1", "a Parquet file: name it .parquet"),
+    (b"\x1f\x8b", "gzip-compressed: name it .csv.gz"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx spreadsheet is one): save the sheet as CSV"),
+)
+
+
+def check_encoding(encoding: str) -> str:
+    """A text encoding Python knows ('utf-8', 'cp1252', 'latin-1', ...), refused by name
+    otherwise."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise InvalidInput(
+            f"encoding: {encoding!r} is not a text encoding such as 'utf-8' or 'cp1252'",
+            field="encoding",
+        ) from exc
+    return encoding
+
+
+def decode(data: bytes, encoding: str = "utf-8") -> str:
+    """A CSV file's text. UTF-8's byte-order mark (Excel's "CSV UTF-8") is dropped, and a UTF-16
+    byte-order mark (Excel's "Unicode text") is read as what it declares; other encodings are
+    named, never guessed: bytes that are not valid in the encoding refuse the file, naming where."""
+    for magic, what in _NOT_TEXT:
+        if data.startswith(magic):
+            raise InvalidInput(f"the file is not text but {what}", field="file")
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    if utf8 and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    try:
+        return data.decode("utf-8-sig" if utf8 and encoding != "utf-16" else encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        # Excel and other Windows programs save CSV in the system's ANSI code page by default.
+        hint = (
+            "; a file saved by Excel or another Windows program is often Windows-1252: encoding "
+            "'cp1252' (--encoding cp1252)"
+            if utf8
+            else ""
+        )
+        raise InvalidInput(
+            f"the file is not {'UTF-8' if utf8 else encoding} text: byte "
+            f"0x{data[exc.start]:02x} at offset {exc.start} (line {line}){hint}",
+            field="encoding",
+        ) from exc
+
+
 def read_frame(
     data: bytes,
     kind: Literal["csv", "parquet"],
     max_points: int | None = None,
     decimal: DecimalMark = ".",
+    encoding: str = "utf-8",
 ) -> pd.DataFrame:
     if not data.strip():
         raise InvalidInput("the file is empty", field="file")
@@ -81,13 +132,7 @@ def read_frame(
         except Exception as exc:  # pyarrow raises many types for a corrupt file
             raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
         return _index_as_columns(frame)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"the file is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
-            field="file",
-        ) from exc
+    text = decode(data, encoding)
     sep = _delimiter(text, decimal)
     try:
         # Everything as text first: types are decided per column below, with row-level errors.

@@ -19,7 +19,7 @@ from gapcast.ingest.common import (
     split_unit,
 )
 from gapcast.ingest.duplicates import merge_repeated_times
-from gapcast.ingest.files import decompress, kind_of, read_frame
+from gapcast.ingest.files import check_encoding, decompress, kind_of, read_frame
 from gapcast.ingest.long_format import (
     chosen_columns,
     pivot_series,
@@ -48,6 +48,7 @@ def read_table(
     timezone: str | None = None,
     series_column: str | None = None,
     columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
@@ -56,7 +57,9 @@ def read_table(
     without an offset (default: UTC); ``series_column``: in a long-format file (one row per
     series and time), the column naming each row's series — each series becomes a column;
     ``columns``: the value columns to import (default: all), leaving out the rest (a logger's
-    status flags, comments)."""
+    status flags, comments); ``encoding``: a CSV's text encoding (default UTF-8; 'cp1252' for
+    what Excel saves on Windows)."""
+    check_encoding(encoding)
     if timezone:
         check_timezone(timezone)
     if decimal not in (".", ","):
@@ -69,7 +72,7 @@ def read_table(
         )
     data, filename = decompress(data, filename, max_bytes)
     kind = kind_of(filename)
-    df = read_frame(data, kind, max_points, decimal)
+    df = read_frame(data, kind, max_points, decimal, encoding)
     if len(df) == 0:
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
@@ -161,6 +164,7 @@ def read_file(
     timezone: str | None = None,
     series_column: str | None = None,
     columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -184,4 +188,5 @@ def read_file(
         timezone=timezone,
         series_column=series_column,
         columns=columns,
+        encoding=encoding,
     )

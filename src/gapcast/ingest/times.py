@@ -50,11 +50,17 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
             field="timestamp_column",
         )
     looks = [c for c in columns if _looks_like_times(df[c])]
-    hint = (
-        f"; {looks[0]!r} looks like one: --timestamp-column {looks[0]!r}"
-        if len(looks) == 1
-        else ". Name it with --timestamp-column"
-    )
+    of_day = [c for c in looks if _times_of_day(df[c])]
+    dates = [c for c in looks if c not in of_day]
+    if len(dates) == 1 and len(of_day) == 1:
+        hint = (
+            f"; {dates[0]!r} and {of_day[0]!r} look like a date and a time of day: "
+            f"--timestamp-column '{dates[0]}+{of_day[0]}'"
+        )
+    elif len(dates) == 1:
+        hint = f"; {dates[0]!r} looks like one: --timestamp-column {dates[0]!r}"
+    else:
+        hint = ". Name it with --timestamp-column"
     raise InvalidInput(
         "no timestamp column: expected a column named 'timestamp' (or time, datetime, date, ts); "
         f"the file has columns: {', '.join(columns)}{hint}",

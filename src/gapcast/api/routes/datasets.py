@@ -53,6 +53,10 @@ async def upload_dataset(
         str | None,
         Form(description="comma-separated value columns to import (default: all of them)"),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        Form(description="a CSV's text encoding (default: utf-8), e.g. cp1252 for Excel's"),
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps."""
     declared = int(request.headers.get("content-length") or 0)
@@ -80,6 +84,7 @@ async def upload_dataset(
         timezone or None,
         series_column or None,
         columns.split(",") if columns else None,
+        encoding or "utf-8",
     )
 
 
@@ -97,6 +102,7 @@ def _import(
     timezone: str | None,
     series_column: str | None,
     columns: list[str] | None,
+    encoding: str,
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -108,6 +114,7 @@ def _import(
         timezone=timezone,
         series_column=series_column,
         columns=columns,
+        encoding=encoding,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )

@@ -49,6 +49,7 @@ export async function upload(replace = false) {
   if ($("timezone").value.trim()) data.append("timezone", $("timezone").value.trim());
   if ($("series-column").value.trim()) data.append("series_column", $("series-column").value.trim());
   if ($("columns").value.trim()) data.append("columns", $("columns").value.trim());
+  if ($("encoding").value.trim()) data.append("encoding", $("encoding").value.trim());
   data.append("decimal", $("decimal").value);
   data.append("on_duplicate", $("on-duplicate").value);
   $("upload-button").disabled = true;
@@ -63,7 +64,7 @@ export async function upload(replace = false) {
       form.showError({ field: "name", message: error.message.replace(/; use --replace.*$/, ": replace it with this file?") });
       $("replace-button").hidden = false;
     } else {
-      const option = ["timestamp_column", "time_format", "timezone", "series_column", "columns", "on_duplicate", "decimal"].includes(error.field);
+      const option = ["timestamp_column", "time_format", "timezone", "series_column", "columns", "encoding", "on_duplicate", "decimal"].includes(error.field);
       if (option) $("import-options").open = true;
       // A message about a column or a row of the file shows under the file input.
       const shown = document.querySelector(`[data-error-for="${error.field}"]`);
