@@ -52,6 +52,7 @@ def gapcast_pipeline() -> ProcessingPipeline:
         .resample("1min")
         .detect_gaps(max_fill=MAX_FILL)
         .split(val=VAL, test=TEST)
+        .mask_outliers()
         .calendar()
         .window(lookback=LOOKBACK, horizon=HORIZON, min_observed=MIN_OBSERVED)
         .build()

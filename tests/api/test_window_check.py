@@ -73,7 +73,7 @@ def test_refused_exactly_when_the_worker_would_fail(
     assert (refused is None) == fits
     assert worker_refuses(cfg, sessions) == (not fits)
     if refused is not None:
-        assert refused.field == "config.preprocessing[4].lookback"
+        assert refused.field == "config.preprocessing[5].lookback"
         assert f"lookback {lookback} + horizon {horizon}" in refused.message
         assert "15 observed of 280 steps" in refused.message
 
@@ -86,7 +86,7 @@ def test_a_horizon_alone_is_judged_with_every_lookback_the_worker_may_choose(
     cfg = TrainingConfig().with_overrides({"model": "linear", "horizon": 4})
     with sessions() as session, pytest.raises(InvalidInput) as refused:
         check_windows(session, repository.get_dataset(session, "holey"), cfg)
-    assert refused.value.field == "config.preprocessing[4].horizon"
+    assert refused.value.field == "config.preprocessing[5].horizon"
     assert "lookback 24 or 48 or 336 (the defaults" in refused.value.message
     assert worker_refuses(cfg, sessions)
 

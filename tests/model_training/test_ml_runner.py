@@ -70,6 +70,41 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     assert str(result).startswith("model='mlp + seasonal correction' mae=")
 
 
+def test_a_glitch_is_read_as_a_missing_reading_and_said(hourly: Any, tiny_config: Any) -> None:
+    """A run on data with spikes gives the figures of the same data with those readings
+    missing, says so, and predict reads past a spike in the recent history the same way."""
+    cfg = tiny_config("linear", epochs=2)
+    # The default steps (no fill: a filled gap and a masked glitch would differ by the fill).
+    cfg["preprocessing"] = [
+        {"step": "resample"},
+        {"step": "detect_gaps"},
+        {"step": "split"},
+        {"step": "mask_outliers"},
+        {"step": "window", "lookback": 24, "horizon": 4},
+    ]
+    clean = hourly(480)
+    spikes = [100, 250, 440]  # training, training, test part
+    spiky, gapped = clean.copy(), clean.copy()
+    spiky.loc[spikes, "load"] = [5000.0, -3000.0, 5000.0]
+    gapped.loc[spikes, "load"] = np.nan
+    result, _ = _run(spiky, cfg)
+    reference, _ = _run(gapped, cfg)
+    m, r = result.metrics, reference.metrics
+    assert (m.mae, m.points, m.baseline("naive").mae) == (r.mae, r.points, r.baseline("naive").mae)
+    said = [w for w in m.warnings if w.code == "glitches_masked"]
+    assert [w.code for w in r.warnings if w.code == "glitches_masked"] == []
+    assert len(said) == 1 and said[0].message.startswith(
+        "3 reading(s) of 'load' far from both neighbours were read as glitches and masked "
+        "(first 2024-01-05T04:00:00+00:00: 5000)"
+    )
+    model = gapcast.load_model(result)
+    recent = spiky.iloc[:430].copy()
+    recent.loc[420, "load"] = 5000.0
+    missing = recent.copy()
+    missing.loc[420, "load"] = np.nan
+    pd.testing.assert_frame_equal(model.predict(recent), model.predict(missing))
+
+
 def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_config: Any) -> None:
     result, events = _run(gappy_series, tiny_config("linear", gap_classifier_epochs=2))
     stages = [e.stage for e in events if isinstance(e, StatusEvent)]

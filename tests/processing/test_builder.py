@@ -29,17 +29,18 @@ def test_fluent_builder_in_any_order_gives_the_fixed_order() -> None:
         .scale("standard")
         .window(lookback=48, horizon=24)
         .calendar()
+        .mask_outliers(threshold=10)
         .split(val=0.15, test=0.15)
         .build()
     )
     assert [s.name for s in pipeline.steps] == list(STEP_ORDER)
-    assert [s.position for s in pipeline.steps] == list(range(8))
+    assert [s.position for s in pipeline.steps] == list(range(9))
 
 
 def test_default_steps_build_and_a_missing_resample_is_added() -> None:
     names = [s.name for s in build(default_steps()).steps]
     # No global fill, detrend or scale by default: windows are scaled relative to themselves.
-    assert names == ["resample", "detect_gaps", "split", "calendar", "window"]
+    assert names == ["resample", "detect_gaps", "split", "mask_outliers", "calendar", "window"]
     pipeline = build([{"step": "window", "lookback": 4, "horizon": 2}])
     assert [s.name for s in pipeline.steps] == ["resample", "window"]
     assert pipeline.steps[1].position == 0  # messages still name the user's index

@@ -29,6 +29,7 @@ PARAMS: dict[str, dict[str, object]] = {
     "detect_gaps": {"max_fill": "4h"},
     "fill_gaps": {"method": "seasonal", "season": 24},
     "split": {"val": 0.2, "test": 0.1},
+    "mask_outliers": {"threshold": 8.0, "max_run": 2},
     "remove_linear_trend": {},
     "scale": {"method": "robust"},
     "calendar": {"cycles": ["time_of_day"]},
@@ -42,7 +43,7 @@ def input_frame(name: str) -> SeriesFrame:
     if name == "resample":
         return raw
     grid = STEP_CLASSES["resample"]().fit_transform(raw)  # type: ignore[attr-defined]
-    if name in ("remove_linear_trend", "scale", "window"):
+    if name in ("mask_outliers", "remove_linear_trend", "scale", "window"):
         grid = Split(0.2, 0.2).fit_transform(grid)
     if name == "window":
         filled = STEP_CLASSES["fill_gaps"](max_fill=3)  # type: ignore[call-arg]

@@ -241,6 +241,26 @@ def warnings_for(
     return out
 
 
+def glitch_warnings(glitches: dict[str, tuple[int, int, float]]) -> list[dict[str, str]]:
+    """What the mask_outliers step masked, per channel: said, since the run read past readings
+    that are in the data (``TrainingData.glitches``)."""
+    import pandas as pd
+
+    out = []
+    for name, (count, first_ns, value) in glitches.items():
+        when = pd.Timestamp(first_ns, tz="UTC").isoformat()
+        out.append(
+            {
+                "code": "glitches_masked",
+                "level": "warning",
+                "message": f"{count} reading(s) of {name!r} far from both neighbours were read "
+                f"as glitches and masked (first {when}: {value:g}): the model did not read them "
+                "and no forecast is scored on them (preprocessing step mask_outliers)",
+            }
+        )
+    return out
+
+
 def leaderboard(
     *,
     real: F64,

@@ -320,6 +320,7 @@ class MLRunner:
         figures["lookback"], figures["horizon"] = data.lookback, data.horizon
         figures["reference_season"] = data.pipeline.window.season_steps
         figures["warnings"] = backtest.warnings_for(figures, loss=loss, val_loss=val_loss)
+        figures["warnings"] += backtest.glitch_warnings(data.glitches)
         figures["candidates"] = [
             {
                 "key": c.candidate.key,

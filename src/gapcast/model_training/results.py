@@ -107,7 +107,13 @@ class Verdict(BaseModel):
 class RunWarning(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Literal["worse_than_baseline", "validation_loss_high", "refused_origins", "few_origins"]
+    code: Literal[
+        "worse_than_baseline",
+        "validation_loss_high",
+        "refused_origins",
+        "few_origins",
+        "glitches_masked",
+    ]
     level: Literal["warning", "error"]
     message: str
 

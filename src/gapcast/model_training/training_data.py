@@ -6,7 +6,7 @@ the backtest and the plot depend on this small dataclass and not on the pipeline
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -39,6 +39,9 @@ class TrainingData:
     pipeline_config: list[dict[str, Any]]
     gap_summary: GapSummary
     large_gaps: list[tuple[int, int]]  # (start_ns, end_ns) of large gaps in the targets
+    # Per input channel with any: how many readings were masked as glitches (mask_outliers),
+    # and the first one's time (ns) and value as recorded.
+    glitches: dict[str, tuple[int, int, float]] = field(default_factory=dict)
 
     @property
     def lookback(self) -> int:
@@ -103,6 +106,17 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
     rows = [grid.channel_index(t) for t in targets]
     observed_by_target = np.asarray(grid.mask)[rows]
     real = np.where(observed_by_target, np.asarray(grid.values)[rows], np.nan)
+    glitches: dict[str, tuple[int, int, float]] = {}
+    if prepared.outliers is not None:
+        # A glitch is not a reading of the quantity: neither scored as the truth nor repeated
+        # by a baseline (they read ``real``), while the gap classifier still counts it as data
+        # that arrived (``observed``).
+        real = np.where(prepared.outliers[rows], np.nan, real)
+        for i, name in enumerate(grid.channels):
+            at = np.flatnonzero(prepared.outliers[i])
+            if at.size:
+                first = int(at[0])
+                glitches[name] = (int(at.size), int(grid.timestamps[first]), grid.values[i, first])
     report_targets = (
         np.isin(np.asarray(report.channels)[report.channel_index], targets)
         if report.n_gaps
@@ -140,4 +154,5 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         pipeline_config=[s.model_dump(mode="json") for s in pipeline.to_config()],
         gap_summary=summary,
         large_gaps=list(zip(report.start[large].tolist(), report.end[large].tolist(), strict=True)),
+        glitches=glitches,
     )

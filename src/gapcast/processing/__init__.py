@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from gapcast.processing.fill import FillGaps
     from gapcast.processing.frame import SeriesFrame
     from gapcast.processing.gaps import DetectGaps, Gap, GapReport, detect_gaps
+    from gapcast.processing.outliers import MaskOutliers
     from gapcast.processing.pipeline import History, PreparedData, ProcessingPipeline
     from gapcast.processing.pool import PrepareRequest, ProcessingPool, config_hash, content_hash
     from gapcast.processing.registry import STEP_CLASSES, STEP_ORDER
@@ -44,6 +45,7 @@ _MODULES: dict[str, str] = {
     "History": "gapcast.processing.pipeline",
     "Calendar": "gapcast.processing.calendar",
     "Layout": "gapcast.processing.window_inputs",
+    "MaskOutliers": "gapcast.processing.outliers",
     "ModelBatch": "gapcast.processing.window_inputs",
     "build_batch": "gapcast.processing.window_inputs",
     "RemoveLinearTrend": "gapcast.processing.transforms",
@@ -79,6 +81,7 @@ __all__ = [
     "GapReport",
     "History",
     "Layout",
+    "MaskOutliers",
     "ModelBatch",
     "PrepareRequest",
     "PreparedData",

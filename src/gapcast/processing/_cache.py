@@ -21,7 +21,7 @@ from gapcast.processing.gaps import GapReport
 from gapcast.processing.pipeline import PreparedData, ProcessingPipeline
 
 # Bump when the preparation code changes what it produces: old entries then never match.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def content_hash(frame: SeriesFrame) -> str:
@@ -76,6 +76,8 @@ def save(path: Path, pipeline: ProcessingPipeline, data: PreparedData) -> None:
         "raw_values": raw.values,
         "raw_observed": raw.mask,
     }
+    if data.outliers is not None:
+        arrays["outliers"] = data.outliers
     for part in PARTS:
         arrays[f"starts_{part}"] = data.windows(part).starts
     for name, array in data.gap_report.arrays().items():
@@ -132,5 +134,6 @@ def load(path: Path) -> tuple[ProcessingPipeline, PreparedData] | None:
         inputs=channels,
         targets=tuple(meta["targets"]),
         cache_hit=True,
+        outliers=arrays.get("outliers"),
     )
     return pipeline, data

@@ -102,7 +102,8 @@ class ProcessingBuilder:
     """Fluent construction of a ``ProcessingPipeline``.
 
     The fluent methods may be called in any order — steps always run in the fixed order
-    resample, detect_gaps, fill_gaps, split, remove_linear_trend, scale, calendar, window — while a
+    resample, detect_gaps, fill_gaps, split, mask_outliers, remove_linear_trend, scale, calendar,
+    window — while a
     config
     list given to ``from_config`` must already be in that order (it is what gets stored).
     """
@@ -142,6 +143,9 @@ class ProcessingBuilder:
 
     def split(self, val: float = 0.15, test: float = 0.15) -> Self:
         return self._add("split", val=val, test=test)
+
+    def mask_outliers(self, threshold: float = 20.0, max_run: int = 3) -> Self:
+        return self._add("mask_outliers", threshold=threshold, max_run=max_run)
 
     def remove_linear_trend(self) -> Self:
         return self._add("remove_linear_trend")

@@ -39,6 +39,19 @@ class FillGapsStep(_Step):
     season: int | None = Field(default=None, ge=2, description="season length in grid steps")
 
 
+class MaskOutliersStep(_Step):
+    step: Literal["mask_outliers"] = "mask_outliers"
+    threshold: float = Field(
+        default=20.0,
+        gt=0.0,
+        description="how many typical step-to-step changes a glitch lies away from both of its "
+        "neighbours",
+    )
+    max_run: int = Field(
+        default=3, ge=1, le=100, description="the longest run of readings that counts as a glitch"
+    )
+
+
 class RemoveLinearTrendStep(_Step):
     step: Literal["remove_linear_trend"] = "remove_linear_trend"
 
@@ -106,6 +119,7 @@ StepConfig = Annotated[
     | RemoveLinearTrendStep
     | ScaleStep
     | SplitStep
+    | MaskOutliersStep
     | CalendarStep
     | WindowStep,
     Field(discriminator="step"),
@@ -116,12 +130,15 @@ def default_steps() -> list[StepConfig]:
     """The preparation a newcomer gets without choosing anything.
 
     No global fill, detrend or scale: windows read gaps through an observed mask and are scaled
-    relative to their own level, so a forecast follows the latest level whatever the trend.
+    relative to their own level, so a forecast follows the latest level whatever the trend; a
+    glitch (a spike far from both neighbours) is masked, since one spike in a lookback would set
+    that window's level and spread.
     """
     return [
         ResampleStep(),
         DetectGapsStep(),
         SplitStep(),
+        MaskOutliersStep(),
         CalendarStep(),
         WindowStep(),
     ]

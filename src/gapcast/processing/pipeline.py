@@ -16,6 +16,7 @@ from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import StepConfig
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.gaps import DetectGaps, GapReport, detect_gaps
+from gapcast.processing.outliers import MaskOutliers
 from gapcast.processing.resample import Resample
 from gapcast.processing.split import Split
 from gapcast.processing.window_inputs import Layout, ModelBatch, build_batch
@@ -40,6 +41,9 @@ class PreparedData:
     inputs: tuple[str, ...]
     targets: tuple[str, ...]
     cache_hit: bool = False
+    # (C, T): readings the mask_outliers step masked as glitches (None: none were), which
+    # ``raw_frame`` still holds as recorded.
+    outliers: NDArray[np.bool_] | None = None
 
     @property
     def lookback(self) -> int:
@@ -154,12 +158,16 @@ class ProcessingPipeline:
     def _run(self, frame: SeriesFrame, *, fit: bool) -> PreparedData:
         raw_frame = frame
         report: GapReport | None = None
+        outliers: NDArray[np.bool_] | None = None
         for step in self.frame_steps:
+            before = frame
             frame = step.fit_transform(frame) if fit else step.transform(frame)
             if isinstance(step, Resample):
                 raw_frame = frame
             elif isinstance(step, DetectGaps):
                 report = step.report_ if fit else step.report(frame)
+            elif isinstance(step, MaskOutliers) and frame is not before:
+                outliers = before.mask & ~frame.mask
         if report is None:
             # Without a detect_gaps step nothing is filled: every gap counts as large.
             report = detect_gaps(raw_frame, 0)
@@ -175,6 +183,7 @@ class ProcessingPipeline:
             test=windows.test,
             inputs=self.window.inputs_,
             targets=self.window.targets_,
+            outliers=outliers,
         )
 
     def _require_fitted(self) -> None:
