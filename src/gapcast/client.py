@@ -288,13 +288,16 @@ class Client:
         series_column: str | None = None,
         columns: Sequence[str] | None = None,
         encoding: str | None = None,
+        append: bool = False,
     ) -> dict[str, Any]:
         """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
         ``timezone`` the IANA zone of times written without an offset (default: UTC),
         ``series_column`` the column naming each row's series in a long-format file,
         ``columns`` the value columns to import (default: all), ``encoding`` a CSV's text
-        encoding (default: UTF-8; 'cp1252' for what Excel saves on Windows)."""
+        encoding (default: UTF-8; 'cp1252' for what Excel saves on Windows); ``append`` adds
+        the file's points to the dataset ``name`` (a newer export) instead of importing a new
+        one."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -303,6 +306,7 @@ class Client:
         form: dict[str, str] = {
             "on_duplicate": on_duplicate,
             "replace": str(replace).lower(),
+            "append": str(append).lower(),
             "decimal": decimal,
         }
         if time_format is not None:

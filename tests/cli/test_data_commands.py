@@ -147,6 +147,22 @@ def test_import_a_file_excel_saved_on_windows_by_its_encoding(db_url: str, tmp_p
     assert bad.exit_code == 2 and "'klingon' is not a text encoding" in bad.stderr
 
 
+def test_import_append_adds_a_newer_export(db_url: str, tmp_path: Path) -> None:
+    first, newer = tmp_path / "first.csv", tmp_path / "newer.csv"
+    first.write_text("time,kw\n" + "".join(f"2024-01-01T{h:02d}:00Z,{h}\n" for h in range(6)))
+    newer.write_text("time,kw\n" + "".join(f"2024-01-01T{h:02d}:00Z,{h}\n" for h in range(4, 9)))
+    assert runner.invoke(app, ["import", str(first), "-n", "meter", "--db", db_url]).exit_code == 0
+    taken = runner.invoke(app, ["import", str(newer), "-n", "meter", "--db", db_url])
+    assert taken.exit_code == 2 and "--append" in taken.stderr
+    result = runner.invoke(app, ["import", str(newer), "-n", "meter", "--append", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert said.startswith("appended to meter (id 1): 9 points in 1 series")
+    assert "appended 3 new point(s) to dataset 'meter'; 2 already stored" in said
+    both = runner.invoke(app, ["import", str(newer), "-n", "meter", "--append", "--replace"])
+    assert both.exit_code == 2 and "--append and --replace exclude each other" in both.stderr
+
+
 def test_import_a_long_format_export_by_its_series_column(db_url: str, tmp_path: Path) -> None:
     f = tmp_path / "readings.csv"
     rows = "".join(

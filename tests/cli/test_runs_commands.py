@@ -184,6 +184,14 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     code, out, err = invoke("import", str(excel), *encoded, *on(server))
     assert code == 0, err
     assert [(s["name"], s["unit"]) for s in json.loads(out)["series"]] == [("Temperatur", "°C")]
+    # A newer export appends to the dataset on the server (200: nothing new was created).
+    later = workdir / "later.csv"
+    later.write_text("time,v\n2025-01-01T01:00Z,2.5\n2025-01-01T02:00Z,3.5\n")
+    code, out, err = invoke("import", str(later), "-n", "logger", "--append", *on(server))
+    assert code == 0, err
+    assert "appended to logger" in out and "appended 1 new point(s)" in " ".join(out.split())
+    with server.http() as http:
+        assert http.get("/datasets/logger").json()["points"] == 3
 
 
 # --- runs list ----------------------------------------------------------------------------------

@@ -602,6 +602,28 @@ def test_a_taken_dataset_name_offers_replace(page: Page, tmp_path: Path) -> None
     expect(page.locator("#dataset")).to_have_value("co2")
 
 
+def test_a_newer_export_under_a_taken_name_appends_to_it(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    first, newer = tmp_path / "first.csv", tmp_path / "newer.csv"
+    first.write_text("timestamp,kw\n" + "".join(f"2025-03-01T{h:02d}:00Z,{h}\n" for h in range(6)))
+    newer.write_text(
+        "timestamp,kw\n" + "".join(f"2025-03-01T{h:02d}:00Z,{h}\n" for h in range(4, 9))
+    )
+    for file in (first, newer):
+        page.set_input_files("#file", str(file))
+        page.fill("#dataset-name", "meter")
+        page.click("#upload-button")
+    expect(page.locator('[data-error-for="name"]')).to_contain_text("or append this file's")
+    page.click("#append-button")
+    expect(page.locator("#import-notes")).to_contain_text(
+        "appended 3 new point(s) to dataset 'meter'; 2 already stored"
+    )
+    expect(page.locator("#append-button")).to_be_hidden()
+    with server.http() as http:
+        assert http.get("/datasets/meter").json()["points"] == 9
+
+
 def test_a_european_export_uploads_with_the_file_options(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:

@@ -22,6 +22,7 @@ from gapcast.cli.common import (
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.db import repository
+from gapcast.db.append import append_to_dataset
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
 from gapcast.ingest import DecimalMark, OnDuplicate, file_stem, read_file
@@ -121,6 +122,14 @@ def import_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite a dataset of that name")
     ] = False,
+    append: Annotated[
+        bool,
+        typer.Option(
+            "--append",
+            help="Add the file's points to the dataset of that name (a newer export; times "
+            "already stored with the same value are kept once)",
+        ),
+    ] = False,
     decimal: DecimalOption = ".",
     time_format: TimeFormatOption = None,
     timezone: TimezoneOption = None,
@@ -142,6 +151,8 @@ def import_command(
             f"--on-duplicate: expected error, mean or last, received {on_duplicate!r}",
             field="on_duplicate",
         )
+    if append and replace:
+        raise InvalidInput("--append and --replace exclude each other: choose one", field="append")
     mark = decimal_mark(decimal)
     chosen = columns.split(",") if columns else None
     cfg = load_settings(db)
@@ -161,6 +172,7 @@ def import_command(
             series_column=series_column,
             columns=chosen,
             encoding=encoding,
+            append=append,
         )
         return
     table = read_file(
@@ -176,24 +188,36 @@ def import_command(
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
+    notes = list(table.notes)
     with database(cfg.database_url) as sessions, transaction(sessions) as session:
-        dataset = repository.import_dataset(
-            session, table=table, name=name or file_stem(file.name), replace=replace
-        )
+        target = name or file_stem(file.name)
+        if append:
+            appended = append_to_dataset(
+                session,
+                table=table,
+                name=target,
+                on_duplicate=on_duplicate_value(on_duplicate),
+                max_points=cfg.max_points_per_dataset,
+            )
+            dataset = appended.dataset
+            notes.append(appended.note)
+        else:
+            dataset = repository.import_dataset(session, table=table, name=target, replace=replace)
         row = dataset_row(dataset)
+        n_series = len(dataset.series)
     row["missing_cells"] = table.missing_cells
     row["duplicates_merged"] = table.duplicates_merged
-    row["notes"] = table.notes
+    row["notes"] = notes
     if as_json:
         print_json(row)
         return
     console.print(
-        f"imported [bold]{escape(str(row['name']))}[/] (id {row['id']}): "
-        f"{row['points']:,} points in {len(table.channels)} series, "
+        f"{'appended to' if append else 'imported'} [bold]{escape(str(row['name']))}[/] "
+        f"(id {row['id']}): {row['points']:,} points in {n_series} series, "
         f"frequency {freq_text(row['frequency'])}, "
         f"{sum(table.missing_cells.values()):,} empty cells skipped"
     )
-    _print_notes(table.notes)
+    _print_notes(notes)
 
 
 def _print_notes(notes: list[str]) -> None:
@@ -217,6 +241,7 @@ def upload(
     series_column: str | None = None,
     columns: list[str] | None = None,
     encoding: str = "utf-8",
+    append: bool = False,
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -237,12 +262,14 @@ def upload(
         series_column=series_column,
         columns=columns,
         encoding=encoding,
+        append=append,
     )
     if as_json:
         print_json(row)
         return
     console.print(
-        f"imported [bold]{escape(row['name'])}[/] (id {row['id']}) on {server}: "
+        f"{'appended to' if append else 'imported'} [bold]{escape(row['name'])}[/] "
+        f"(id {row['id']}) on {server}: "
         f"{row['points']:,} points in {len(row['series'])} series, "
         f"frequency {freq_text(row['frequency'])}",
         highlight=False,

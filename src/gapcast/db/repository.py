@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -47,8 +47,13 @@ def _some_names(session: Session, name: InstrumentedAttribute[str]) -> list[str]
     return list(session.scalars(select(name).order_by(name).limit(20)).all())
 
 
-def _utc(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+def utc_datetime(ns: int) -> datetime:
+    """Nanoseconds since the epoch as a UTC datetime, exact to the microsecond (a float of
+    seconds is not, for today's times)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def content_hash(timestamps_ns: NDArray[np.int64], values: NDArray[np.float64]) -> str:
@@ -98,7 +103,7 @@ def import_dataset(
         if not replace:
             raise Conflict(
                 f"a dataset named {name!r} already exists; use --replace (or ?replace=true) "
-                "to overwrite it",
+                "to overwrite it, or --append (append=true) to add a newer export's points",
                 field="name",
             )
         _delete_dataset_rows(session, existing)
@@ -106,8 +111,8 @@ def import_dataset(
     dataset = Dataset(
         name=name,
         frequency_ns=median_step_ns(ts),
-        start=_utc(int(ts[0])),
-        end=_utc(int(ts[-1])),
+        start=utc_datetime(int(ts[0])),
+        end=utc_datetime(int(ts[-1])),
         point_count=table.point_count,
         content_hash=content_hash(ts, table.values),
         source=table.source[:500],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -11,6 +11,7 @@ from gapcast.api.deps import RuntimeDep, SettingsDep
 from gapcast.api.schemas import ERROR_RESPONSES, DatasetOut
 from gapcast.config import Settings
 from gapcast.db import repository
+from gapcast.db.append import append_to_dataset
 from gapcast.db.session import transaction
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.execution.runtime import Runtime
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPON
 @router.post("", status_code=201)
 async def upload_dataset(
     request: Request,
+    response: Response,
     runtime: RuntimeDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV or Parquet file")],
@@ -35,6 +37,13 @@ async def upload_dataset(
     ] = None,
     on_duplicate: Annotated[OnDuplicate, Form()] = "error",
     replace: Annotated[bool, Form()] = False,
+    append: Annotated[
+        bool,
+        Form(
+            description="add the file's points to the dataset of that name (a newer export); "
+            "times already stored with the same value are kept once"
+        ),
+    ] = False,
     decimal: Annotated[DecimalMark, Form(description="the CSV numbers' decimal mark")] = ".",
     time_format: Annotated[
         str | None, Form(description="strftime format of the time column (default: ISO 8601)")
@@ -58,7 +67,8 @@ async def upload_dataset(
         Form(description="a CSV's text encoding (default: utf-8), e.g. cp1252 for Excel's"),
     ] = None,
 ) -> DatasetOut:
-    """Import a file as a dataset: one series per value column; empty cells are gaps."""
+    """Import a file as a dataset: one series per value column; empty cells are gaps. With
+    ``append``, add a newer export's points to the dataset of that name (200)."""
     declared = int(request.headers.get("content-length") or 0)
     if declared > settings.max_upload_bytes + 64 * 1024:  # multipart framing overhead
         raise TooLarge(
@@ -66,6 +76,10 @@ async def upload_dataset(
             f"{settings.max_upload_bytes:,} bytes",
             field="file",
         )
+    if append and replace:
+        raise InvalidInput("append and replace exclude each other: choose one", field="append")
+    if append:
+        response.status_code = 200  # an existing dataset changed; none was created
     data = await file.read(settings.max_upload_bytes + 1)
     filename = file.filename or "upload.csv"
     stem = file_stem(filename)
@@ -78,7 +92,7 @@ async def upload_dataset(
         (name or stem),
         timestamp_column,
         on_duplicate,
-        replace,
+        "append" if append else "replace" if replace else "new",
         decimal,
         time_format or None,
         timezone or None,
@@ -96,7 +110,7 @@ def _import(
     name: str,
     timestamp_column: str | None,
     on_duplicate: OnDuplicate,
-    replace: bool,
+    mode: Literal["new", "replace", "append"],
     decimal: DecimalMark,
     time_format: str | None,
     timezone: str | None,
@@ -119,7 +133,18 @@ def _import(
         max_points=settings.max_points_per_dataset,
     )
     with transaction(runtime.sessions) as session:
-        dataset = repository.import_dataset(session, table=table, name=name, replace=replace)
+        if mode == "append":
+            appended = append_to_dataset(
+                session,
+                table=table,
+                name=name,
+                on_duplicate=on_duplicate,
+                max_points=settings.max_points_per_dataset,
+            )
+            return DatasetOut.of(appended.dataset, notes=[*table.notes, appended.note])
+        dataset = repository.import_dataset(
+            session, table=table, name=name, replace=mode == "replace"
+        )
         return DatasetOut.of(dataset, notes=table.notes)
 
 

@@ -29,11 +29,13 @@ export async function showDataset(name) {
   seriesChart($("series-chart"), series);
 }
 
-/** Upload the chosen file; `replace` after the user pressed "Replace it" on a taken name. */
-export async function upload(replace = false) {
+/** Upload the chosen file; `mode` "replace" or "append" after the user pressed "Replace it" or
+ * "Append to it" on a taken name (append: a newer export of the same series). */
+export async function upload(mode = "new") {
   form.clearErrors();
   $("import-notes").innerHTML = "";
   $("replace-button").hidden = true;
+  $("append-button").hidden = true;
   const file = $("file").files[0];
   if (!file) {
     form.showError({ field: "file", message: "choose a CSV or Parquet file first" });
@@ -42,7 +44,8 @@ export async function upload(replace = false) {
   const data = new FormData();
   data.append("file", file);
   if ($("dataset-name").value.trim()) data.append("name", $("dataset-name").value.trim());
-  if (replace) data.append("replace", "true");
+  if (mode === "replace") data.append("replace", "true");
+  if (mode === "append") data.append("append", "true");
   // File options (European exports, odd time columns); the server's defaults when left empty.
   if ($("timestamp-column").value.trim()) data.append("timestamp_column", $("timestamp-column").value.trim());
   if ($("time-format").value.trim()) data.append("time_format", $("time-format").value.trim());
@@ -60,9 +63,10 @@ export async function upload(replace = false) {
       .map((note) => `<li class="warning">${escape(note)}</li>`).join("");
     await loadDatasets(dataset.name);
   } catch (error) {
-    if (error.code === "conflict") {
-      form.showError({ field: "name", message: error.message.replace(/; use --replace.*$/, ": replace it with this file?") });
+    if (error.code === "conflict" && / already exists; /.test(error.message)) {
+      form.showError({ field: "name", message: error.message.replace(/; use --replace.*$/, ": replace it with this file, or append this file's newer points to it?") });
       $("replace-button").hidden = false;
+      $("append-button").hidden = false;
     } else {
       const option = ["timestamp_column", "time_format", "timezone", "series_column", "columns", "encoding", "on_duplicate", "decimal"].includes(error.field);
       if (option) $("import-options").open = true;

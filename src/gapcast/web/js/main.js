@@ -146,7 +146,8 @@ async function refreshRuns() {
 
 async function main() {
   $("upload-form").addEventListener("submit", (event) => { event.preventDefault(); data.upload(); });
-  $("replace-button").addEventListener("click", () => data.upload(true));
+  $("replace-button").addEventListener("click", () => data.upload("replace"));
+  $("append-button").addEventListener("click", () => data.upload("append"));
   $("dataset").addEventListener("change", () => data.showDataset($("dataset").value));
   $("max_fill").addEventListener("change", () => $("dataset").value && data.showDataset($("dataset").value));
   $("train-button").addEventListener("click", train);

@@ -1,0 +1,154 @@
+"""Appending a newer export to a stored dataset: the daily file of a logger, the last week of a
+meter. Its times may overlap what is stored (exports often repeat their last day); each series is
+merged by the import's rule for repeated times and rewritten from the file's first time on, so
+the stored rows before it are never read or touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from gapcast.db.points import insert_points, load_points
+from gapcast.db.repository import (
+    content_hash,
+    get_dataset,
+    load_dataset_arrays,
+    median_step_ns,
+    utc_datetime,
+)
+from gapcast.db.tables import Dataset, Run, points
+from gapcast.errors import Conflict, InvalidInput, TooLarge
+from gapcast.ingest import OnDuplicate, ParsedTable
+
+MAX_LISTED = 5
+
+
+@dataclass(frozen=True)
+class Appended:
+    dataset: Dataset
+    added: int  # points at times the series did not have
+    same: int  # points already stored with the same value: kept once
+    merged: int  # points already stored with another value, merged by on_duplicate
+
+    @property
+    def note(self) -> str:
+        """What the append did, as an import note says what the reading did."""
+        text = f"appended {self.added:,} new point(s) to dataset {self.dataset.name!r}"
+        if self.same:
+            text += f"; {self.same:,} already stored with the same value(s) kept once"
+        if self.merged:
+            text += f"; {self.merged:,} stored with another value merged into it"
+        return text
+
+
+def merge_points(
+    stored_ts: NDArray[np.int64],
+    stored: NDArray[np.float64],
+    new_ts: NDArray[np.int64],
+    new: NDArray[np.float64],
+    on_duplicate: OnDuplicate,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], int, NDArray[np.int64]]:
+    """One series' stored points and the file's (NaN: an empty cell, not a point) as one sorted
+    series: the times, values, how many file points repeated a stored one exactly, and the times
+    where they disagreed (merged by ``on_duplicate``: 'last' keeps the file's value, 'mean'
+    averages the two; 'error' leaves them to the caller to refuse)."""
+    keep = ~np.isnan(new)
+    new_ts, new = new_ts[keep], new[keep]
+    shared, in_stored, in_new = np.intersect1d(stored_ts, new_ts, return_indices=True)
+    equal = stored[in_stored] == new[in_new]
+    clash = shared[~equal]
+    values = stored.copy()
+    if on_duplicate == "last":
+        values[in_stored] = new[in_new]
+    elif on_duplicate == "mean":
+        values[in_stored] = (stored[in_stored] + new[in_new]) / 2
+    fresh = np.ones(new_ts.size, dtype=bool)
+    fresh[in_new] = False
+    ts = np.concatenate([stored_ts, new_ts[fresh]])
+    order = np.argsort(ts, kind="stable")
+    return ts[order], np.concatenate([values, new[fresh]])[order], int(equal.sum()), clash
+
+
+def append_to_dataset(
+    session: Session,
+    *,
+    table: ParsedTable,
+    name: str,
+    on_duplicate: OnDuplicate = "error",
+    max_points: int | None = None,
+) -> Appended:
+    """Add a parsed file's points to the dataset ``name``: its columns must be series the dataset
+    has (a column it lacks is refused by name). A time already stored with the same value is kept
+    once; with another value it is refused, naming it, unless ``on_duplicate`` says how to merge.
+    Refused while a run of the dataset is queued or running: it would read the data changing."""
+    dataset = get_dataset(session, name)
+    active = session.scalar(
+        select(func.count())
+        .select_from(Run)
+        .where(Run.dataset_id == dataset.id, Run.status.in_(("queued", "running")))
+    )
+    if active:
+        raise Conflict(
+            f"dataset {dataset.name!r} has {active} queued or running run(s); append when they "
+            "have finished, or cancel them first",
+            field="name",
+        )
+    by_name = {s.name: s for s in dataset.series}
+    unknown = [c for c in table.channels if c not in by_name]
+    if unknown:
+        raise InvalidInput(
+            f"the file's column(s) {', '.join(map(repr, unknown[:MAX_LISTED]))} are not series of "
+            f"dataset {dataset.name!r} (it has {', '.join(map(repr, by_name))}); import the file "
+            "as a dataset of its own, or name the columns to append with --columns",
+            field="columns",
+        )
+    conn = session.connection()
+    first = int(table.timestamps_ns[0])
+    # The points' time column: integer nanoseconds on SQLite, timestamptz on PostgreSQL.
+    since = first if conn.dialect.name == "sqlite" else utc_datetime(first)
+    added = same = merged = 0
+    for channel, row in zip(table.channels, table.values, strict=True):
+        series = by_name[channel]
+        stored_ts, stored = load_points(conn, series.id)
+        tail = np.searchsorted(stored_ts, first)
+        ts, values, repeated, clash = merge_points(
+            stored_ts[tail:], stored[tail:], table.timestamps_ns, row, on_duplicate
+        )
+        if clash.size and on_duplicate == "error":
+            at = np.searchsorted(stored_ts, clash[0])
+            was, now = stored[at], row[np.searchsorted(table.timestamps_ns, clash[0])]
+            raise InvalidInput(
+                f"series {channel!r}: {clash.size} time(s) already stored with another value, "
+                f"first {pd.Timestamp(int(clash[0]), tz='UTC').isoformat()} (stored {was:g}, "
+                f"file {now:g}); on_duplicate 'last' (--on-duplicate last) keeps the file's, "
+                "'mean' averages the two",
+                field="on_duplicate",
+            )
+        session.execute(delete(points).where(points.c.series_id == series.id, points.c.ts >= since))
+        insert_points(conn, series.id, ts, values)
+        count = int(tail) + ts.size
+        added += count - series.point_count
+        same += repeated
+        merged += int(clash.size)
+        series.point_count = count
+    total = sum(s.point_count for s in dataset.series)
+    if max_points is not None and total > max_points:
+        raise TooLarge(
+            f"dataset {dataset.name!r} would hold {total:,} points, over the limit of "
+            f"{max_points:,} (GAPCAST_MAX_POINTS_PER_DATASET)",
+            field="file",
+        )
+    whole = load_dataset_arrays(session, dataset)
+    dataset.start = utc_datetime(int(whole.timestamps_ns[0]))
+    dataset.end = utc_datetime(int(whole.timestamps_ns[-1]))
+    dataset.frequency_ns = median_step_ns(whole.timestamps_ns)
+    dataset.point_count = total
+    dataset.content_hash = content_hash(whole.timestamps_ns, whole.values)
+    session.flush()
+    return Appended(dataset=dataset, added=added, same=same, merged=merged)
