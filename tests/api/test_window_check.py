@@ -121,3 +121,29 @@ def test_a_jittered_clock_is_binned_as_the_worker_bins_it(sessions: sessionmaker
         frame = repository.load_dataset_frame(session, "jittered")
     data = ProcessingPipeline.from_config(cfg.preprocessing).fit_transform(frame)
     assert data.gap_report.n_gaps == 0 and len(data.train) > 1000
+
+
+def test_a_target_logged_slower_than_the_rows_is_judged_on_its_own_step(
+    sessions: sessionmaker[Session],
+) -> None:
+    # Temperatures every minute, a battery voltage every 10: on the rows' 1-minute grid the
+    # voltage is 90% missing and no window has half its lookback observed; the worker forecasts
+    # it on its own 10-minute step, and the check judges it there too.
+    stamps = pd.date_range("2020-01-01", periods=6000, freq="min", tz="UTC")
+    volts = np.where(np.arange(6000) % 10 == 0, 12.0, np.nan)
+    frame = pd.DataFrame({"timestamp": stamps, "temp": np.arange(6000.0), "volts": volts})
+    table = read_table(frame.to_csv(index=False).encode(), filename="logger.csv")
+    cfg = TrainingConfig().with_overrides(
+        {"model": "linear", "target": ["volts"], "lookback": 48, "horizon": 6}
+    )
+    with transaction(sessions) as session:
+        dataset = repository.import_dataset(session, table=table, name="logger")
+        assert dataset.frequency_ns == 60 * 10**9
+        check_windows(session, dataset, cfg)
+        with pytest.raises(InvalidInput, match="420 observed of 420 steps"):
+            check_windows(session, dataset, cfg.with_overrides({"lookback": 500}))
+    with sessions() as session:
+        loaded = repository.load_dataset_frame(session, "logger")
+    pipeline = ProcessingPipeline.from_config(cfg.preprocessing, targets=["volts"])
+    data = pipeline.fit_transform(loaded)
+    assert data.frame.freq_ns == 600 * 10**9 and len(data.train) > 300

@@ -206,6 +206,33 @@ def test_covariates_train_and_predict_end_to_end(hourly: Any, tiny_config: Any) 
         model.predict(df.drop(columns="temp"))
 
 
+def test_a_target_logged_slower_than_its_covariate_is_forecast_on_its_own_step(
+    tiny_config: Any,
+) -> None:
+    """A battery voltage every 10 minutes in a file of 1-minute temperatures: on the rows'
+    1-minute grid the target would be 90% missing and no window usable; it is forecast on its
+    own step, the temperatures averaged into it, from the step due after the file's last row."""
+    t = pd.date_range("2024-01-01", periods=60 * 24 * 6, freq="min", tz="UTC")
+    minutes = np.arange(len(t))
+    temp = 20 + np.sin(2 * np.pi * minutes / 1440)
+    volts = np.where(minutes % 10 == 0, 12 + 0.1 * np.sin(2 * np.pi * minutes / 1440), np.nan)
+    df = pd.DataFrame({"timestamp": t, "temp": temp, "volts": volts})
+    cfg = {**tiny_config("linear", epochs=1), "target": ["volts"], "covariates": ["temp"]}
+    del cfg["preprocessing"]
+    result = gapcast.train(df, cfg)
+    assert result.pipeline_config[0]["fitted"]["freq_ns"] == 600 * 10**9
+    # Missing: the one step whose reading is not in the file yet (the rows from 23:58 on count
+    # for 00:00, the grid's bins being centred on the readings).
+    assert result.gap_report.missing_points == 1
+    forecast = gapcast.load_model(result).predict(df.iloc[:-4])  # rows up to 23:55 of the sixth day
+    assert forecast["timestamp"].iloc[0] == pd.Timestamp("2024-01-07 00:00", tz="UTC")
+    assert forecast["timestamp"].diff().iloc[1:].eq(pd.Timedelta("10min")).all()
+    # Its own step is the readings' regular one: a target missing at random keeps the rows' grid.
+    sparse = df.assign(temp=np.where(np.random.default_rng(0).random(len(df)) < 0.5, np.nan, temp))
+    cfg = {**cfg, "target": ["temp"], "covariates": ["volts"]}
+    assert gapcast.train(sparse, cfg).pipeline_config[0]["fitted"]["freq_ns"] == 60 * 10**9
+
+
 def test_a_dark_target_is_forecast_from_its_last_values_and_says_so(
     hourly: Any, tiny_config: Any
 ) -> None:

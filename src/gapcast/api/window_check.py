@@ -23,7 +23,7 @@ from gapcast.db.tables import Dataset
 from gapcast.errors import InvalidInput
 from gapcast.processing._time import round_step
 from gapcast.processing.config import SplitStep, WindowStep
-from gapcast.processing.resample import bin_numbers, grid_origin, phase_shift
+from gapcast.processing.resample import bin_numbers, grid_origin, own_step, phase_shift
 from gapcast.processing.seasons import (
     Season,
     candidate_seasons,
@@ -56,6 +56,11 @@ def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) ->
     if len(stamps) == 0:
         return
     own = round_step(dataset.frequency_ns or freq_ns)
+    if len(series) < len(dataset.series) and freq_ns == own:
+        # A target logged on a coarser step than the dataset's rows runs on that step, as the
+        # resample step chooses it (processing/resample.py, grid_source).
+        coarser = own_step(np.unique(stamps), own)
+        freq_ns = own = coarser or freq_ns
     observed = _observed_grid(stamps, freq_ns, own=freq_ns == own)
     n = len(observed)
     # The split step's own arithmetic (processing/split.py) on the grid.

@@ -17,7 +17,7 @@ from gapcast.processing.config import StepConfig
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.gaps import DetectGaps, GapReport, detect_gaps
 from gapcast.processing.outliers import MaskOutliers
-from gapcast.processing.resample import Resample
+from gapcast.processing.resample import Resample, grid_source
 from gapcast.processing.split import Split
 from gapcast.processing.window_inputs import Layout, ModelBatch, build_batch
 from gapcast.processing.windows import Window, WindowSet, WindowSplits
@@ -161,7 +161,11 @@ class ProcessingPipeline:
         outliers: NDArray[np.bool_] | None = None
         for step in self.frame_steps:
             before = frame
-            frame = step.fit_transform(frame) if fit else step.transform(frame)
+            if fit and isinstance(step, Resample) and step.freq is None:
+                # The grid follows the targets' own step where they keep a coarser one.
+                frame = step.fit(grid_source(frame, self.window.targets or ())).transform(frame)
+            else:
+                frame = step.fit_transform(frame) if fit else step.transform(frame)
             if isinstance(step, Resample):
                 raw_frame = frame
             elif isinstance(step, DetectGaps):
@@ -287,7 +291,13 @@ class ProcessingPipeline:
         assert isinstance(resample, Resample)
         freq = resample.freq_ns_
         if start_ns is None:
-            start_ns = resample.grid_point(int(frame.timestamps[-1])) + freq
+            # Due next: the step after the last target reading, or later when rows came after
+            # it (an outage still going on; a faster covariate's rows within the last step).
+            start_ns = resample.point_after(int(frame.timestamps[-1]))
+            read = np.isfinite(np.asarray(frame.values)[: len(self.window.targets_)]).any(axis=0)
+            if read.any():
+                last_read = int(frame.timestamps[np.flatnonzero(read)[-1]])
+                start_ns = max(start_ns, resample.grid_point(last_read) + freq)
         else:
             on_grid = resample.on_grid(start_ns)
             if on_grid is None:

@@ -21,6 +21,7 @@ downstream holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
 from gapcast.processing._time import (
+    IRREGULAR_TOLERANCE,
     MONTH_NS,
     NS_PER_DAY,
     PHASE_EVIDENCE,
@@ -100,6 +102,44 @@ def phase_shift(timestamps: NDArray[np.int64], freq: int, origin: int) -> int:
     return int(freq // 2 - phase_ns)
 
 
+# A target logged on a coarser step than the rows (a slow channel beside fast ones) gets its own
+# step when at least this share of the steps between its readings is that step.
+OWN_STEP_SHARE = 0.8
+
+
+def own_step(target_stamps: NDArray[np.int64], rows_step: int) -> int | None:
+    """The step of the targets' readings when it is regular and at least twice the rows' step
+    (a battery voltage logged every 10 minutes in a file of 1-minute temperatures), else None.
+    Outages and random missing readings do not make a step: their rows' steps vary."""
+    if target_stamps.size < 3:
+        return None
+    steps = np.diff(target_stamps)
+    step = float(np.median(steps))
+    regular = float(np.mean(np.abs(steps - step) <= IRREGULAR_TOLERANCE * step))
+    if step < 2 * rows_step or regular < OWN_STEP_SHARE:
+        return None
+    return round_step(int(step))
+
+
+def grid_source(frame: SeriesFrame, targets: Sequence[str]) -> SeriesFrame:
+    """The rows a grid is inferred from: every row, unless the targets keep a step of their own
+    (:func:`own_step`), when it is the rows holding a target reading. Forecast on the rows' step,
+    such a target would be mostly missing and no window usable; on its own step, the faster
+    channels are aggregated into its bins."""
+    seen = np.asarray(frame.select(targets).mask).any(axis=0)
+    if seen.all():
+        return frame
+    rows = round_step(frame.freq_ns) if frame.freq_ns else infer_frequency(frame.timestamps)
+    if own_step(frame.timestamps[seen], rows) is None:
+        return frame
+    return SeriesFrame(
+        timestamps=frame.timestamps[seen],
+        values=frame.values[:, seen],
+        channels=frame.channels,
+        observed=frame.mask[:, seen],
+    )
+
+
 class Resample(FrameStep):
     """Aggregate samples into bins of ``freq`` (None: the series' own inferred frequency)."""
 
@@ -131,6 +171,13 @@ class Resample(FrameStep):
     def grid_point(self, ts_ns: int) -> int:
         """The grid point a sample at ``ts_ns`` is binned into."""
         return self.origin_ns_ + self.grid_index(ts_ns) * self.freq_ns_
+
+    def point_after(self, ts_ns: int) -> int:
+        """The first grid point after an instant: the next reading due. A reading a little early
+        (11:59:50 on a 15-minute grid) is already the 12:00 one, so the point after it is 12:15;
+        a row of faster channels at 23:59 on a 10-minute target's grid leaves 00:00 due."""
+        point = self.grid_point(ts_ns)
+        return point if point > ts_ns and self.freq_ns_ != MONTH_NS else point + self.freq_ns_
 
     def on_grid(self, ts_ns: int) -> int | None:
         """The grid point a forecast start at ``ts_ns`` names: itself when it is one, on a
