@@ -11,6 +11,7 @@ import pytest
 
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.ingest import read_table
+from gapcast.processing.frame import SeriesFrame
 
 
 def csv(text: str) -> bytes:
@@ -504,6 +505,26 @@ def test_epoch_numbers_in_seconds_or_finer_units(scale: int, unit: str) -> None:
     rows = "\n".join(f"{(start + 60 * i) * scale},{i}" for i in range(3))
     table = read_table(csv(f"ts,v\n{rows}"), filename=f"{unit}.csv")
     assert table.timestamps_ns.tolist() == [(start + 60 * i) * 10**9 for i in range(3)]
+
+
+def test_spreadsheet_serial_dates_read_as_the_dates_they_are() -> None:
+    # Days since 1899-12-30, as a sheet exports a date column left unformatted: as epoch
+    # seconds these would all be 1 January 1970, 42 milliseconds apart.
+    serial = csv("time,v\n45292,1\n45292.0416666667,2\n45292.0833333333,3\n45292.5,4")
+    table = read_table(serial, filename="sheet.csv")
+    expected = pd.DatetimeIndex(
+        ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00", "2024-01-01 12:00"], tz="UTC"
+    )
+    assert table.timestamps_ns.tolist() == expected.as_unit("ns").asi8.tolist()
+    assert table.notes == [
+        "timestamp column 'time': numbers read as spreadsheet serial dates, days since "
+        "1899-12-30 (45292 is 2024-01-01T00:00:00+00:00)"
+    ]
+    # The library reads a DataFrame's numbers by the same rule.
+    frame = SeriesFrame.from_pandas(pd.DataFrame({"time": [45292.0, 45292.5], "v": [1.0, 2.0]}))
+    assert frame.timestamps.tolist() == expected[[0, 3]].as_unit("ns").asi8.tolist()
+    # Epoch seconds stay epoch seconds.
+    assert read_table(csv("ts,v\n86400,1"), filename="x.csv").notes == []
 
 
 def test_epoch_nanoseconds_keep_microseconds_exactly() -> None:

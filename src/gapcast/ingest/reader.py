@@ -93,14 +93,16 @@ def read_table(
         refuse_long_format(df, ts_name, value_names, decimal)
     check_columns(len(value_names))
 
-    ts = parse_timestamps(df[ts_name], ts_name, kind, time_format or None, timezone or None)
+    notes = [joined] if joined else []
+    ts = parse_timestamps(
+        df[ts_name], ts_name, kind, time_format or None, timezone or None, notes=notes
+    )
     values = np.vstack([parse_values(df[c], c, kind, decimal) for c in value_names])
     merged = 0
     if series_column:
         value_names, ts, values, merged = pivot_series(
             df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
         )
-    notes = [joined] if joined else []
     for name, row in zip(value_names, values, strict=True):
         for marker, count in missing_markers(row):
             row[row == marker] = np.nan

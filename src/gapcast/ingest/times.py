@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gapcast.epoch import epoch_out_of_range, epoch_unit, from_epoch
+from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
 from gapcast.ingest.common import rows_refused
 
@@ -157,7 +157,10 @@ def parse_timestamps(
     kind: Literal["csv", "parquet"],
     time_format: str | None = None,
     timezone: str | None = None,
+    notes: list[str] | None = None,
 ) -> NDArray[np.int64]:
+    """The column's times as UTC nanoseconds; refusals name the lines. ``notes`` gets what was
+    read other than as written would suggest (numbers read as spreadsheet serial dates)."""
     expected = "ISO 8601 or epoch seconds"
     # Which rows were written without an offset: they are wall-clock times in ``timezone``.
     naive = np.zeros(len(column), dtype=bool)
@@ -187,6 +190,11 @@ def parse_timestamps(
             unit = epoch_unit(numeric)
             _refuse_out_of_range(column, epoch_out_of_range(numeric, unit), name, kind)
             parsed = from_epoch(numeric, unit)
+            if unit == SPREADSHEET and notes is not None:
+                notes.append(
+                    f"timestamp column {name!r}: numbers read as spreadsheet serial dates, days "
+                    f"since 1899-12-30 ({text.iloc[0]} is {parsed.iloc[0].isoformat()})"
+                )
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
             if timezone is not None:  # a regex over every row: only when it matters
