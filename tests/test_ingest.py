@@ -360,6 +360,25 @@ def test_non_utf8_bytes() -> None:
         read_table(b"timestamp,v\n\xff2024-01-01,1\n", filename="x.csv")
 
 
+def test_a_line_of_units_under_the_header_is_read_as_the_units() -> None:
+    logger = csv(
+        "Timestamp (UTC),temp,hum [%]\n,degC,percent\n2024-01-01 00:00,1,50\n2024-01-01 01:00,2,51"
+    )
+    table = read_table(logger, filename="logger.csv")
+    assert table.channels == ["temp", "hum"] and table.units == ["degC", "%"]  # the header's wins
+    assert table.values.tolist() == [[1.0, 2.0], [50.0, 51.0]]
+    assert table.notes == [
+        "line 2 read as the columns' units, not a reading ('temp': 'degC', 'hum [%]': 'percent')"
+    ]
+    # A first row with a time or a number is a reading: refused as such, by its line.
+    with pytest.raises(InvalidInput, match=r"column 'temp': 1 non-numeric value\(s\) at line 2"):
+        read_table(
+            csv("time,temp,hum\n2024-01-01 00:00,degC,1\n2024-01-01 01:00,2,3"), filename="x.csv"
+        )
+    with pytest.raises(InvalidInput, match=r"column 'temp': 1 non-numeric value\(s\) at line 4"):
+        read_table(logger.replace(b",2,51", b",oops,51"), filename="logger.csv")
+
+
 def test_a_windows_1252_file_reads_with_its_encoding_named() -> None:
     data = "Time;Temperatur [°C]\n2024-01-01 00:00;1,5\n".encode("cp1252")
     with pytest.raises(InvalidInput) as err:

@@ -32,7 +32,7 @@ from gapcast.ingest.times import (
     join_date_and_time,
     parse_timestamps,
 )
-from gapcast.ingest.values import missing_markers, parse_values
+from gapcast.ingest.values import missing_markers, parse_values, units_row
 
 
 def read_table(
@@ -85,6 +85,10 @@ def read_table(
         )
     if len(set(df.columns)) != len(df.columns):
         raise InvalidInput("the file has duplicate column names", field="file")
+    units_note: str | None = None
+    row_units: dict[str, str] = {}
+    if kind == "csv":
+        df, row_units, units_note = units_row(df, ts_name, value_names, decimal)
     if columns:
         value_names = chosen_columns(df, columns, ts_name, series_column)
     if series_column:
@@ -93,7 +97,7 @@ def read_table(
         refuse_long_format(df, ts_name, value_names, decimal)
     check_columns(len(value_names))
 
-    notes = [joined] if joined else []
+    notes = [n for n in (joined, units_note) if n]
     ts = parse_timestamps(
         df[ts_name], ts_name, kind, time_format or None, timezone or None, notes=notes
     )
@@ -130,7 +134,11 @@ def read_table(
             else f"{merged:,} row(s) repeating an earlier row's time merged into it "
             f"(on_duplicate {on_duplicate!r})"
         )
-    names_units = [split_unit(c) for c in value_names]
+    # A unit in the header ('hum [%]') wins over one on a line of units under it.
+    names_units = [
+        (name, unit or row_units.get(header))
+        for header, (name, unit) in ((c, split_unit(c)) for c in value_names)
+    ]
     for (channel, _), header in zip(names_units, value_names, strict=True):
         check_name(channel, what="column name", field=f"columns.{header[:40]}")
     table = ParsedTable(

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
-from gapcast.ingest.common import rows_refused
+from gapcast.ingest.common import rows_refused, split_unit
 
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
@@ -35,7 +35,8 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
         return wanted
     for name in TIMESTAMP_NAMES:
         for column in columns:
-            if column.strip().lower() == name:
+            # 'Timestamp (UTC)', 'time [s]': a bracketed unit after the name, as values have.
+            if split_unit(column)[0].lower() == name:
                 return column
     typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
     if len(typed) == 1:
@@ -113,7 +114,7 @@ def _pair_found(df: pd.DataFrame, ts_name: str) -> tuple[str, str] | None:
     others = [str(c) for c in df.columns if str(c) != ts_name]
 
     def named(names: tuple[str, ...]) -> list[str]:
-        return [c for c in others if c.strip().lower() in names]
+        return [c for c in others if split_unit(c)[0].lower() in names]
 
     if _times_of_day(df[ts_name]):
         dates = [c for c in named(_DATE_NAMES) if not _times_of_day(df[c])]

@@ -74,6 +74,28 @@ def text_to_numbers(text: pd.Series, decimal: DecimalMark) -> pd.Series:
     return pd.to_numeric(numeric, errors="coerce")
 
 
+def units_row(
+    df: pd.DataFrame, ts_name: str, value_names: list[str], decimal: DecimalMark
+) -> tuple[pd.DataFrame, dict[str, str], str | None]:
+    """A CSV's second header line of units (``,degC,%``: what loggers write under the names). It
+    is the first row when it holds text and not one number in its value cells and no time in its
+    time cell — a row that cannot be a reading. Returns the frame without it, each column's unit
+    from it, and a note; or the frame as it is, no units and None."""
+    if len(df) < 2 or not value_names:
+        return df, {}, None
+    first = df.iloc[0]
+    cells = pd.Series([str(first[c]).strip() for c in value_names])
+    known = cells[~cells.isin(MISSING_TOKENS)]
+    if known.empty or text_to_numbers(known, decimal).notna().any():
+        return df, {}, None
+    when = str(first[ts_name]).strip()
+    if when and pd.to_datetime(pd.Series([when]), errors="coerce", format="mixed").notna().all():
+        return df, {}, None
+    units = {c: u for c, u in zip(value_names, cells, strict=True) if u not in MISSING_TOKENS}
+    listed = ", ".join(f"{c!r}: {u!r}" for c, u in units.items())
+    return df.iloc[1:], units, f"line 2 read as the columns' units, not a reading ({listed})"
+
+
 def _number_hint(first: str, decimal: DecimalMark) -> str:
     """What fixes the first value that did not read as a number, when its shape tells."""
     if decimal == "." and _DECIMAL_COMMA.match(first):
