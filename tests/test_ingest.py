@@ -379,6 +379,35 @@ def test_a_line_of_units_under_the_header_is_read_as_the_units() -> None:
         read_table(logger.replace(b",2,51", b",oops,51"), filename="logger.csv")
 
 
+def test_a_loggers_words_for_no_reading_are_named_as_missing() -> None:
+    rows = "".join(
+        f"2024-01-01T{h:02d}:00Z,{'ERR' if h in (3, 9) else '---' if h == 15 else 20 + h}\n"
+        for h in range(24)
+    )
+    logger = csv("time,temp\n" + rows)
+    with pytest.raises(InvalidInput) as refused:
+        read_table(logger, filename="logger.csv")
+    assert refused.value.message == (
+        "column 'temp': 3 non-numeric value(s) at lines 5, 11, 17 (first: 'ERR'); if 'ERR', '---' "
+        "mark(s) no reading: missing='ERR,---' (--missing 'ERR,---')"
+    )
+    table = read_table(logger, filename="logger.csv", missing=["ERR", " --- "])
+    assert table.missing_cells == {"temp": 3} and table.point_count == 21
+    # Naming some leaves the others refused, with the hint for them; many different words are
+    # not markers but text, and get none.
+    with pytest.raises(InvalidInput) as refused:
+        read_table(logger, filename="logger.csv", missing=["ERR"])
+    assert "(first: '---')" in refused.value.message and "--missing" in refused.value.message
+    many = csv(
+        "time,temp\n"
+        + "".join(f"2024-01-01T{h:02d}:00Z,w{h}\n" for h in range(3))
+        + "2024-01-01T05:00Z,1"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        read_table(many, filename="x.csv")
+    assert "--missing" not in refused.value.message
+
+
 def test_a_windows_1252_file_reads_with_its_encoding_named() -> None:
     data = "Time;Temperatur [°C]\n2024-01-01 00:00;1,5\n".encode("cp1252")
     with pytest.raises(InvalidInput) as err:

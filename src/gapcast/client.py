@@ -289,6 +289,7 @@ class Client:
         columns: Sequence[str] | None = None,
         encoding: str | None = None,
         append: bool = False,
+        missing: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
@@ -297,7 +298,7 @@ class Client:
         ``columns`` the value columns to import (default: all), ``encoding`` a CSV's text
         encoding (default: UTF-8; 'cp1252' for what Excel saves on Windows); ``append`` adds
         the file's points to the dataset ``name`` (a newer export) instead of importing a new
-        one."""
+        one; ``missing`` words that mark no reading in value columns (a logger's 'ERR')."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -319,6 +320,8 @@ class Client:
             form["columns"] = ",".join(columns)
         if encoding is not None:
             form["encoding"] = encoding
+        if missing:
+            form["missing"] = ",".join(missing)
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

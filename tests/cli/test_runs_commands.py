@@ -184,6 +184,15 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     code, out, err = invoke("import", str(excel), *encoded, *on(server))
     assert code == 0, err
     assert [(s["name"], s["unit"]) for s in json.loads(out)["series"]] == [("Temperatur", "°C")]
+    # A logger's word for no reading travels as a form field too.
+    marked = workdir / "marked.csv"
+    marked.write_text("time,v\n" + "".join(f"2025-02-01T{h:02d}:00Z,{h}\n" for h in range(9)))
+    marked.write_text(marked.read_text() + "2025-02-01T09:00Z,ERR\n")
+    code, out, err = invoke("import", str(marked), *on(server))
+    assert code == 2 and "--missing 'ERR'" in " ".join(err.split()), err
+    code, out, err = invoke("import", str(marked), "--missing", "ERR", *on(server), "--json")
+    assert code == 0, err
+    assert json.loads(out)["points"] == 9
     # A newer export appends to the dataset on the server (200: nothing new was created).
     later = workdir / "later.csv"
     later.write_text("time,v\n2025-01-01T01:00Z,2.5\n2025-01-01T02:00Z,3.5\n")

@@ -152,6 +152,15 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     )
     assert code == 0, out
     assert json.loads(out)["forecast"] == plain
+    # A logger's word for no reading, named: read as missing, as import reads it.
+    marked = workdir / "recent-marked.csv"
+    marked.write_text(recent.read_text() + "2001-12-30T00:00:00Z,ERR\n")
+    code, out = invoke("predict", run_id, "--csv", str(marked), "--db", db_url)
+    assert code == 2 and "--missing 'ERR'" in " ".join(out.split())
+    code, out = invoke(
+        "predict", run_id, "--csv", str(marked), "--missing", "ERR", "--db", db_url, "--json"
+    )
+    assert code == 0, out
 
 
 @pytest.fixture(scope="module")

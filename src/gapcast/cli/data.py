@@ -99,6 +99,15 @@ EncodingOption = Annotated[
     typer.Option(help="Text encoding of a CSV, e.g. cp1252 for what Excel saves on Windows"),
 ]
 
+MissingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--missing",
+        help="Words that mark no reading in value columns, comma-separated, e.g. 'ERR,---' "
+        "(empty cells, NA, NaN, NULL, ... always do)",
+    ),
+]
+
 ColumnsOption = Annotated[
     str | None,
     typer.Option(
@@ -136,6 +145,7 @@ def import_command(
     series_column: SeriesColumnOption = None,
     columns: ColumnsOption = None,
     encoding: EncodingOption = "utf-8",
+    missing: MissingOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -155,6 +165,7 @@ def import_command(
         raise InvalidInput("--append and --replace exclude each other: choose one", field="append")
     mark = decimal_mark(decimal)
     chosen = columns.split(",") if columns else None
+    markers = missing.split(",") if missing else []
     cfg = load_settings(db)
     if server:
         upload(
@@ -173,6 +184,7 @@ def import_command(
             columns=chosen,
             encoding=encoding,
             append=append,
+            missing=markers,
         )
         return
     table = read_file(
@@ -185,6 +197,7 @@ def import_command(
         series_column=series_column,
         columns=chosen,
         encoding=encoding,
+        missing=markers,
         max_bytes=cfg.max_upload_bytes,
         max_points=cfg.max_points_per_dataset,
     )
@@ -242,6 +255,7 @@ def upload(
     columns: list[str] | None = None,
     encoding: str = "utf-8",
     append: bool = False,
+    missing: list[str] | None = None,
 ) -> None:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
     refuses it as a whole, with the same messages as a local import)."""
@@ -263,6 +277,7 @@ def upload(
         columns=columns,
         encoding=encoding,
         append=append,
+        missing=missing,
     )
     if as_json:
         print_json(row)

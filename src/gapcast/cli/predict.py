@@ -29,6 +29,7 @@ from gapcast.cli.data import (
     ColumnsOption,
     DecimalOption,
     EncodingOption,
+    MissingOption,
     SeriesColumnOption,
     TimeFormatOption,
     TimestampColumnOption,
@@ -65,6 +66,7 @@ def predict_command(
     series_column: SeriesColumnOption = None,
     value_columns: ColumnsOption = None,
     encoding: EncodingOption = "utf-8",
+    missing: MissingOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -78,7 +80,15 @@ def predict_command(
         mark = decimal_mark(decimal)
         chosen = value_columns.split(",") if value_columns else None
         data = _csv_columns(
-            csv, timestamp_column, mark, time_format, timezone, series_column, chosen, encoding
+            csv,
+            timestamp_column,
+            mark,
+            time_format,
+            timezone,
+            series_column,
+            chosen,
+            encoding,
+            missing.split(",") if missing else [],
         )
     if start is not None and timezone is not None:
         start = _local_start(start, timezone)
@@ -203,6 +213,7 @@ def _csv_columns(
     series_column: str | None = None,
     columns: list[str] | None = None,
     encoding: str = "utf-8",
+    missing: list[str] | None = None,
 ) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
     long format's series as columns), column-wise as the predict request takes it."""
@@ -217,6 +228,7 @@ def _csv_columns(
         series_column=series_column,
         columns=columns,
         encoding=encoding,
+        missing=missing or [],
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}

@@ -49,6 +49,7 @@ def read_table(
     series_column: str | None = None,
     columns: Sequence[str] | None = None,
     encoding: str = "utf-8",
+    missing: Sequence[str] = (),
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
@@ -58,7 +59,8 @@ def read_table(
     series and time), the column naming each row's series — each series becomes a column;
     ``columns``: the value columns to import (default: all), leaving out the rest (a logger's
     status flags, comments); ``encoding``: a CSV's text encoding (default UTF-8; 'cp1252' for
-    what Excel saves on Windows)."""
+    what Excel saves on Windows); ``missing``: words that mark "no reading" in value columns
+    besides pandas' (a logger's 'ERR', '---')."""
     check_encoding(encoding)
     if timezone:
         check_timezone(timezone)
@@ -101,7 +103,8 @@ def read_table(
     ts = parse_timestamps(
         df[ts_name], ts_name, kind, time_format or None, timezone or None, notes=notes
     )
-    values = np.vstack([parse_values(df[c], c, kind, decimal) for c in value_names])
+    markers = frozenset(m.strip() for m in missing if m.strip())
+    values = np.vstack([parse_values(df[c], c, kind, decimal, markers) for c in value_names])
     merged = 0
     if series_column:
         value_names, ts, values, merged = pivot_series(
@@ -175,6 +178,7 @@ def read_file(
     series_column: str | None = None,
     columns: Sequence[str] | None = None,
     encoding: str = "utf-8",
+    missing: Sequence[str] = (),
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -199,4 +203,5 @@ def read_file(
         series_column=series_column,
         columns=columns,
         encoding=encoding,
+        missing=missing,
     )

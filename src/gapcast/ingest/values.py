@@ -5,6 +5,7 @@ the runs of nines loggers write for "no reading"; refusals name the lines and th
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Literal
 
 import numpy as np
@@ -26,14 +27,20 @@ MISSING_TOKENS = frozenset(
 
 
 def parse_values(
-    column: pd.Series, name: str, kind: Literal["csv", "parquet"], decimal: DecimalMark = "."
+    column: pd.Series,
+    name: str,
+    kind: Literal["csv", "parquet"],
+    decimal: DecimalMark = ".",
+    missing: Collection[str] = (),
 ) -> NDArray[np.float64]:
+    """A value column's numbers, NaN where a cell is empty or a missing marker (pandas' and
+    ``missing``: a logger's 'ERR', '---'); any other text refuses the column by line."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         values[~np.isfinite(values)] = np.nan
         return values
     text = column.astype(str).str.strip()
-    empty = text.isin(MISSING_TOKENS) | column.isna()
+    empty = text.isin(MISSING_TOKENS) | text.isin(missing) | column.isna()
     numbers = text_to_numbers(text.where(~empty), decimal)
     bad = (numbers.isna() & ~empty).to_numpy()
     if bad.any():
@@ -48,7 +55,11 @@ def parse_values(
             after=f" (first: {first!r})"
             + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
             + _number_hint(first.strip(), decimal)
-            + (_TEXT_COLUMN_HINT if bool(bad[~empty.to_numpy()].all()) else ""),
+            + (
+                _TEXT_COLUMN_HINT
+                if bool(bad[~empty.to_numpy()].all())
+                else _marker_hint(text[bad], int((~empty).sum()))
+            ),
         )
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
@@ -61,6 +72,22 @@ _TEXT_COLUMN_HINT = (
     "; a column of text can be left out by naming the columns to import (--columns, or the "
     "columns field)"
 )
+
+
+def _marker_hint(bad: pd.Series, cells: int) -> str:
+    """A few words repeated among numbers ('ERR', '---', 'OVER') are a logger's markers of no
+    reading: the hint names them as the option takes them."""
+    words = bad.unique()
+    if len(words) > MAX_MARKERS or len(bad) > MARKER_SHARE * cells or any("," in w for w in words):
+        return ""
+    listed = ",".join(words)
+    said = ", ".join(map(repr, words))
+    return f"; if {said} mark(s) no reading: missing={listed!r} (--missing {listed!r})"
+
+
+# At most this many distinct words, in at most this share of a column's cells, read as markers.
+MAX_MARKERS = 3
+MARKER_SHARE = 0.2
 
 
 def text_to_numbers(text: pd.Series, decimal: DecimalMark) -> pd.Series:

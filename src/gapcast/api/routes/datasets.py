@@ -66,6 +66,10 @@ async def upload_dataset(
         str | None,
         Form(description="a CSV's text encoding (default: utf-8), e.g. cp1252 for Excel's"),
     ] = None,
+    missing: Annotated[
+        str | None,
+        Form(description="comma-separated words that mark no reading in value columns ('ERR')"),
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps. With
     ``append``, add a newer export's points to the dataset of that name (200)."""
@@ -99,6 +103,7 @@ async def upload_dataset(
         series_column or None,
         columns.split(",") if columns else None,
         encoding or "utf-8",
+        missing.split(",") if missing else [],
     )
 
 
@@ -117,6 +122,7 @@ def _import(
     series_column: str | None,
     columns: list[str] | None,
     encoding: str,
+    missing: list[str],
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -129,6 +135,7 @@ def _import(
         series_column=series_column,
         columns=columns,
         encoding=encoding,
+        missing=missing,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )

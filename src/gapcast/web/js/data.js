@@ -53,6 +53,7 @@ export async function upload(mode = "new") {
   if ($("series-column").value.trim()) data.append("series_column", $("series-column").value.trim());
   if ($("columns").value.trim()) data.append("columns", $("columns").value.trim());
   if ($("encoding").value.trim()) data.append("encoding", $("encoding").value.trim());
+  if ($("missing").value.trim()) data.append("missing", $("missing").value.trim());
   data.append("decimal", $("decimal").value);
   data.append("on_duplicate", $("on-duplicate").value);
   $("upload-button").disabled = true;
