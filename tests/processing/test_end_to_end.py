@@ -271,3 +271,33 @@ def test_a_forecast_refused_names_what_the_data_lacks(co2_frame: SeriesFrame) ->
     with pytest.raises(InvalidInput, match="0% of their points observed") as info:
         pipeline.history(both, start_ns=start)
     assert "(the targets were last observed at 2001-12-29T00:00:00Z)" in info.value.message
+
+
+def test_a_target_never_below_zero_is_never_forecast_below_it() -> None:
+    hours = np.arange(24 * 30)
+    counts = (np.random.default_rng(2).random(hours.size) < 0.1) * 3.0  # intermittent: 0 or 3
+    ts = hours.astype(np.int64) * 3_600 * 10**9
+    out = np.array([[-0.4, 0.2, 5.0]] * 1)[..., np.newaxis]  # (1 window, horizon 3, 1 target)
+
+    def fitted(values: np.ndarray, *extra: dict[str, object]) -> ProcessingPipeline:
+        steps = [{"step": "split"}, *extra, {"step": "window", "lookback": 24, "horizon": 3}]
+        pipeline = ProcessingPipeline.from_config(steps)
+        pipeline.fit_transform(SeriesFrame.from_arrays(ts, values, ["orders"]))
+        return pipeline
+
+    when = np.array([[0, 1, 2]], dtype=np.int64)
+    pipeline = fitted(counts)
+    assert pipeline.window.nonnegative_ == (True,)
+    assert pipeline.inverse_targets(out, when).ravel().tolist() == [0.0, 0.2, 5.0]
+    # Through JSON, as a stored model's pipeline.
+    again = ProcessingPipeline.from_config(
+        [TypeAdapter(StepConfig).validate_json(c.model_dump_json()) for c in pipeline.to_config()]
+    )
+    assert again.inverse_targets(out, when).ravel().tolist() == [0.0, 0.2, 5.0]
+    # A target that went below zero once, or one judged in scaled units, keeps its sign.
+    assert fitted(counts - 1).inverse_targets(out, when).ravel()[0] == -0.4
+    assert fitted(counts, {"step": "scale"}).window.nonnegative_ == (False,)
+    # A pipeline stored before the floor was learned has none.
+    stored = [c.model_dump(mode="json") for c in pipeline.to_config()]
+    del stored[-1]["fitted"]["nonnegative"]
+    assert ProcessingPipeline.from_config(stored).inverse_targets(out, when).ravel()[0] == -0.4

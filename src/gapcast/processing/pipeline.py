@@ -108,6 +108,7 @@ class ProcessingPipeline:
         self.window: Window = steps[-1]
         self.frame_steps: list[FrameStep] = [s for s in steps if isinstance(s, FrameStep)]
         self.value_steps: list[ValueStep] = [s for s in steps if isinstance(s, ValueStep)]
+        self.window.real_units = not self.value_steps
 
     # -- fitting and transforming -----------------------------------------------------------------
 
@@ -199,7 +200,8 @@ class ProcessingPipeline:
     def inverse_targets(
         self, y_scaled: ArrayLike, target_timestamps: ArrayLike
     ) -> NDArray[np.float64]:
-        """Scaled model outputs (n, horizon, n_targets) → real units, undoing scale then trend.
+        """Scaled model outputs (n, horizon, n_targets) → real units, undoing scale then trend;
+        a target that never went below zero in the training part is not forecast below it.
 
         ``target_timestamps`` has shape (n, horizon) (``WindowSet.target_timestamps``); with one
         target, ``y_scaled`` may also be (n, horizon).
@@ -219,6 +221,9 @@ class ProcessingPipeline:
         index = [self.window.inputs_.index(name) for name in self.window.targets_]
         for step in reversed(self.value_steps):
             y = step.inverse_values(y, ts, index)
+        floored = np.asarray(self.window.nonnegative_, dtype=bool)
+        if floored.any():
+            y = np.where(floored, np.maximum(y, 0.0), y)
         return y[..., 0] if squeeze else y
 
     @property

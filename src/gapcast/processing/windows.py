@@ -222,6 +222,9 @@ class Window(Step):
     horizon: int
     # The starts fit counted, for the transform of the same frame that follows it.
     _fit_starts: tuple[SeriesFrame, dict[str, NDArray[np.int64]]] | None = None
+    # Whether the frames it is fitted on hold real units (no global scale or detrend before it):
+    # only then can it tell a target that never goes below zero (set by the pipeline).
+    real_units: bool = True
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -242,6 +245,7 @@ class Window(Step):
             "seasons": [s.as_dict() for s in self.seasons_],
             "spread_floor": list(self.spread_floor_),
             "freq_ns": self.freq_ns_,
+            "nonnegative": list(self.nonnegative_),
         }
 
     def _set_fitted(self, fitted: dict[str, Any]) -> None:
@@ -253,6 +257,10 @@ class Window(Step):
         floor = fitted.get("spread_floor") or [1e-12] * len(self.inputs_)
         self.spread_floor_: tuple[float, ...] = tuple(float(v) for v in floor)
         self.freq_ns_: int | None = fitted.get("freq_ns")
+        # Per target: never below zero in the training part (counts, loads, prices of a kind),
+        # so neither are its forecasts. Absent from a pipeline stored before: no such floor.
+        nonnegative = fitted.get("nonnegative") or [False] * len(self.targets_)
+        self.nonnegative_: tuple[bool, ...] = tuple(bool(v) for v in nonnegative)
 
     @property
     def length(self) -> int:
@@ -291,6 +299,8 @@ class Window(Step):
         with np.errstate(invalid="ignore"):
             spread = np.nanstd(np.where(train.mask, train.values, np.nan), axis=1)
         floor = np.where(np.isfinite(spread) & (spread > 0), 0.1 * spread, 1e-12)
+        with np.errstate(invalid="ignore"):
+            lowest = np.nanmin(np.where(train.mask[rows], train.values[rows], np.nan), axis=1)
         self._set_fitted(
             {
                 "inputs": list(frame.channels),
@@ -298,6 +308,7 @@ class Window(Step):
                 "seasons": [s.as_dict() for s in getattr(self, "_seasons", [])],
                 "spread_floor": floor.tolist(),
                 "freq_ns": frame.freq_ns,
+                "nonnegative": [bool(self.real_units and v >= 0) for v in lowest],
             }
         )
         self._fit_starts = None
