@@ -21,6 +21,7 @@ def test_defaults_validate_and_leave_the_window_to_the_data() -> None:
         "resample",
         "detect_gaps",
         "split",
+        "mask_outliers",
         "calendar",
         "window",
     ]
