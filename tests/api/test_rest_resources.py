@@ -167,6 +167,30 @@ def test_series_buckets_its_gaps_like_its_values(live_server: LiveServer) -> Non
     assert starts == sorted(starts)
 
 
+def test_a_series_read_on_a_step_of_its_own_has_its_gaps_counted_there(
+    live_server: LiveServer,
+) -> None:
+    """A logger's 1-minute temperatures with a voltage every 10 minutes: the voltage's 9 empty
+    minutes in 10 are not gaps; its one lost reading (an hour's worth of minutes) is."""
+    minutes = 6 * 60
+    rows = []
+    for m in range(minutes):
+        volts = "12.5" if m % 10 == 0 and m != 120 else ""
+        rows.append(f"2025-01-01T{m // 60:02d}:{m % 60:02d}:00Z,{20 + m / 100},{volts}\n")
+    data = ("timestamp,temp,volts\n" + "".join(rows)).encode()
+    with live_server.http() as http:
+        assert http.post("/datasets", files={"file": ("mixed.csv", data)}).status_code == 201
+        gaps = http.get("/datasets/mixed").json()["gaps"]
+        series = http.get("/datasets/mixed/series").json()
+        http.delete("/datasets/mixed")
+    assert gaps["n_gaps"] == 1 and gaps["missing_points"] == 1
+    assert gaps["steps_ns"] == {"temp": 60 * 10**9, "volts": 600 * 10**9}
+    assert series["gap_counts"] == {"small": 1, "large": 0}
+    assert [(g["channel"], g["start"], g["length"]) for g in series["gaps"]] == [
+        ("volts", 1735696800.0, 1)  # 02:00, the reading that never came
+    ]
+
+
 def test_merge_gaps_joins_only_near_gaps_of_one_channel_and_kind() -> None:
     import numpy as np
 

@@ -171,17 +171,15 @@ def show_dataset(ref: str, runtime: RuntimeDep) -> DatasetOut:
 
 
 def _gap_summary(frame: Any) -> dict[str, Any] | None:
-    from gapcast.processing.gaps import detect_gaps
-    from gapcast.processing.resample import Resample
+    from gapcast.processing.dataset_gaps import combined_summary, dataset_gaps
 
     if frame.n_points < 2:
         return None
     try:
-        grid = Resample().fit_transform(frame)
+        grid, reports = dataset_gaps(frame, max_fill=3)
     except InvalidInput:
         return None  # no regular step to measure gaps against
-    summary: dict[str, Any] = detect_gaps(grid, max_fill=3).summary()
-    return summary
+    return combined_summary(grid, reports)
 
 
 @router.delete("/{ref}", status_code=204)

@@ -9,6 +9,7 @@ span per bucket instead of every gap (38,750 on a 2M-point dataset: 3.4 MB for a
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +24,7 @@ from gapcast.db import repository
 
 if TYPE_CHECKING:
     from gapcast.processing.frame import SeriesFrame
+    from gapcast.processing.gaps import GapReport
 
 router = APIRouter(prefix="/datasets", tags=["datasets"], responses=ERROR_RESPONSES)
 
@@ -75,23 +77,25 @@ def series_document(
     """What the endpoint sends for ``frame`` (``merge=False``: every gap, as before bucketing;
     bench/series_payload.py compares the two)."""
     from gapcast.errors import InvalidInput
-    from gapcast.processing.gaps import detect_gaps
-    from gapcast.processing.resample import Resample
+    from gapcast.processing.dataset_gaps import dataset_gaps
 
-    try:
-        grid = Resample().fit_transform(frame) if frame.n_points >= 2 else frame
-    except InvalidInput:
-        grid = frame  # irregular samples: plot them as they are, without gaps
-    report = detect_gaps(grid, max_fill=max_fill) if grid is not frame else None
+    grid: SeriesFrame = frame
+    reports: list[GapReport] = []
+    # Irregular samples (InvalidInput: no regular step) are plotted as they are, without gaps; a
+    # series read on a step of its own has its gaps measured on that step.
+    with contextlib.suppress(InvalidInput):
+        if frame.n_points >= 2:
+            grid, reports = dataset_gaps(frame, max_fill=max_fill)
     bucket = max(1, -(-grid.n_points // max_points))
     times, values = _bucketed(grid.timestamps, grid.values, bucket)
     counts = {"small": 0, "large": 0}
     gaps: list[GapSpan] = []
-    if report is not None:
-        counts = {"small": report.n_small, "large": report.n_large}
-        reach = (grid.freq_ns or 0) * bucket  # gaps closer than one bucket share a pixel anyway
-        gaps = merge_gaps(
-            channels=list(grid.channels),
+    reach = (grid.freq_ns or 0) * bucket  # gaps closer than one bucket share a pixel anyway
+    for report in reports:
+        counts["small"] += report.n_small
+        counts["large"] += report.n_large
+        gaps += merge_gaps(
+            channels=list(report.channels),
             channel_index=report.channel_index,
             start=report.start,
             end=report.end,
