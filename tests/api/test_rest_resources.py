@@ -186,6 +186,7 @@ def test_a_series_read_on_a_step_of_its_own_has_its_gaps_counted_there(
     assert gaps["n_gaps"] == 1 and gaps["missing_points"] == 1
     assert gaps["steps_ns"] == {"temp": 60 * 10**9, "volts": 600 * 10**9}
     assert series["gap_counts"] == {"small": 1, "large": 0}
+    assert series["own_steps_s"] == {"volts": 600.0}  # the page joins its line across its nulls
     assert [(g["channel"], g["start"], g["length"]) for g in series["gaps"]] == [
         ("volts", 1735696800.0, 1)  # 02:00, the reading that never came
     ]

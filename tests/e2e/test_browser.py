@@ -602,6 +602,25 @@ def test_a_taken_dataset_name_offers_replace(page: Page, tmp_path: Path) -> None
     expect(page.locator("#dataset")).to_have_value("co2")
 
 
+def test_a_slower_series_is_drawn_joined_with_only_its_missing_readings_shaded(
+    page: Page, tmp_path: Path
+) -> None:
+    mixed = tmp_path / "mixed.csv"
+    rows = "".join(
+        f"2025-01-01T{m // 60:02d}:{m % 60:02d}:00Z,{20 + m / 100},"
+        f"{'12.5' if m % 10 == 0 and m != 120 else ''}\n"
+        for m in range(360)
+    )
+    mixed.write_text("timestamp,temp,volts\n" + rows)
+    page.set_input_files("#file", str(mixed))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("mixed")
+    chart = page.locator("#series-chart")
+    expect(chart).to_have_attribute("data-joined", "volts")
+    expect(chart).to_have_attribute("data-gaps", "1")
+    expect(page.locator("#dataset-info")).to_contain_text("1 gaps (0 large)")
+
+
 def test_a_newer_export_under_a_taken_name_appends_to_it(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:

@@ -50,6 +50,11 @@ class SeriesOut(BaseModel):
     gap_counts: dict[str, int] = Field(
         default_factory=dict, description="gaps of each kind at full resolution, before merging"
     )
+    own_steps_s: dict[str, float] = Field(
+        default_factory=dict,
+        description="channels read on a regular step of their own (seconds), coarser than the "
+        "grid: their nulls between readings are not gaps (their gaps are counted on that step)",
+    )
 
 
 @router.get("/{ref}/series")
@@ -113,6 +118,12 @@ def series_document(
         gaps=gaps,
         bucket=bucket,
         gap_counts=counts,
+        own_steps_s={
+            c: r.freq_ns / 1e9
+            for r in reports
+            if r.freq_ns and r.freq_ns != grid.freq_ns
+            for c in r.channels
+        },
     )
 
 

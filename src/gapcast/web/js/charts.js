@@ -33,7 +33,12 @@ export function seriesChart(el, data) {
   el.innerHTML = "";
   const stepS = (data.frequency_s || 0) * (data.bucket || 1);
   const series = [{}].concat(
-    data.channels.map((name, i) => ({ label: name, stroke: COLORS[i % COLORS.length], width: 1.2, spanGaps: false })),
+    // A channel read on a step of its own is null between its readings: joined across them (its
+    // missing readings are shaded like every gap).
+    data.channels.map((name, i) => ({
+      label: name, stroke: COLORS[i % COLORS.length], width: 1.2,
+      spanGaps: Boolean((data.own_steps_s || {})[name]),
+    })),
   );
   const opts = {
     width: width(el),
@@ -48,6 +53,7 @@ export function seriesChart(el, data) {
   const chart = new uPlot(opts, columns, el);
   el.dataset.points = String(data.time.length);
   el.dataset.gaps = String(data.gaps.length);
+  el.dataset.joined = series.filter((s) => s.spanGaps).map((s) => s.label).join(",");
   return chart;
 }
 
