@@ -408,6 +408,20 @@ def test_a_loggers_words_for_no_reading_are_named_as_missing() -> None:
     assert "--missing" not in refused.value.message
 
 
+def test_a_table_aligned_with_spaces_reads_as_columns() -> None:
+    aligned = csv(
+        "time                 temp    hum\n"
+        "2024-01-01T00:00Z     1.5     40\n"
+        "2024-01-01T01:00Z    -2.5     41\n"
+    )
+    table = read_table(aligned, filename="station.txt")
+    assert table.channels == ["temp", "hum"] and table.values.tolist() == [[1.5, -2.5], [40, 41]]
+    # A time written with a space is one field on each row more than the header has: not taken
+    # for an aligned table, and told as a file without a delimiter.
+    with pytest.raises(InvalidInput, match="no timestamp column"):
+        read_table(csv("time temp\n2024-01-01 00:00 1.5\n2024-01-01 01:00 2.5"), filename="x.txt")
+
+
 def test_a_windows_1252_file_reads_with_its_encoding_named() -> None:
     data = "Time;Temperatur [°C]\n2024-01-01 00:00;1,5\n".encode("cp1252")
     with pytest.raises(InvalidInput) as err:

@@ -10,6 +10,7 @@ import gzip
 import io
 import warnings
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -191,13 +192,13 @@ def _refuse_extra_fields(text: str, sep: str) -> None:
     """Rows with more fields than the header lose what pandas drops past it: refused by line
     unless every extra field is empty (a delimiter at the end of each line, which some exports
     write)."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    width = len(next(reader, []))
+    rows = _numbered_rows(text, sep)
+    width = len(next(rows, (1, []))[1])
     lines, first = [], ""
-    for row in reader:
+    for number, row in rows:
         if len(row) > width and any(cell.strip() for cell in row[width:]):
-            lines.append(reader.line_num)
-            first = first or sep.join(row)
+            lines.append(number)
+            first = first or (" " if sep == WHITESPACE else sep).join(row)
     if lines:
         raise InvalidInput(
             f"{len(lines)} row(s) have more fields than the header's {width} at "
@@ -207,6 +208,16 @@ def _refuse_extra_fields(text: str, sep: str) -> None:
             field="file",
             rows=lines[:100],
         )
+
+
+def _numbered_rows(text: str, sep: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each row: a quoted field may span lines in a CSV."""
+    if sep == WHITESPACE:
+        yield from enumerate((line.split() for line in text.splitlines()), start=1)
+        return
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    for row in reader:
+        yield reader.line_num, row
 
 
 def _check_parquet_footer(data: bytes, max_points: int | None) -> None:
@@ -231,10 +242,30 @@ def _check_parquet_footer(data: bytes, max_points: int | None) -> None:
         )
 
 
+# Columns aligned with spaces (instruments' and agencies' text tables: time temp hum).
+WHITESPACE = r"\s+"
+
+
+def _aligned_by_spaces(text: str, candidates: str) -> bool:
+    """Whether the head has none of the delimiters and splits on runs of spaces into the same
+    number (two or more) of fields on every line: a table aligned with spaces. A time written
+    with a space (2024-01-01 00:00) makes its rows one field longer than the header: not taken."""
+    head = text[:4096].splitlines()
+    if len(text) > 4096:
+        head = head[:-1]  # cut short
+    lines = [line for line in head[:20] if line.strip()]
+    if len(lines) < 2 or any(c in lines[0] for c in candidates):
+        return False
+    counts = {len(line.split()) for line in lines}
+    return len(counts) == 1 and counts.pop() >= 2
+
+
 def _delimiter(text: str, decimal: DecimalMark = ".") -> str:
     # European exports use ';' and some loggers tabs; sniff the head instead of guessing per row.
     # A decimal comma is as regular as the delimiter on every line, so it is never a candidate.
     candidates = ";\t|" if decimal == "," else ",;\t|"
+    if _aligned_by_spaces(text, candidates):
+        return WHITESPACE
     try:
         return csv.Sniffer().sniff(text[:4096], delimiters=candidates).delimiter
     except csv.Error:
