@@ -42,7 +42,7 @@ def append(
 
 @pytest.fixture
 def meter(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    first = csv({"kw": [1.0, 2, 3, None, 5], "temp": [20.0, 21, 22, 23, 24]}, "2024-05-01")
+    first = csv({"kw": [1.0, 2, 3, None, 5], "temp [°C]": [20.0, 21, 22, 23, 24]}, "2024-05-01")
     with transaction(sessions) as s:
         repository.import_dataset(s, table=read_table(first, filename="may.csv"), name="meter")
     return sessions
@@ -103,6 +103,9 @@ def test_what_cannot_be_appended_is_refused_and_changes_nothing(
     before = stored(meter)
     with pytest.raises(InvalidInput, match=r"column\(s\) 'pressure' are not series of dataset"):
         append(meter, csv({"kw": [6.0], "pressure": [1013.0]}, "2024-05-01 05:00"))
+    in_fahrenheit = csv({"temp [°F]": [77.0]}, "2024-05-01 05:00")
+    with pytest.raises(InvalidInput, match="stored in '°C'; the file's column is in '°F'"):
+        append(meter, in_fahrenheit)
     with pytest.raises(TooLarge, match="would hold 11 points, over the limit of 10"):
         append(meter, csv({"kw": [6.0, 7.0]}, "2024-05-01 05:00"), max_points=10)
     with transaction(meter) as s:

@@ -108,6 +108,15 @@ def append_to_dataset(
             "as a dataset of its own, or name the columns to append with --columns",
             field="columns",
         )
+    for channel, unit in zip(table.channels, table.units, strict=True):
+        stored_unit = by_name[channel].unit
+        if unit is not None and stored_unit is not None and unit != stored_unit:
+            # The same name in another unit (°F appended to °C) would corrupt the series.
+            raise InvalidInput(
+                f"series {channel!r} of dataset {dataset.name!r} is stored in {stored_unit!r}; "
+                f"the file's column is in {unit!r}: convert it first",
+                field=f"columns.{channel}",
+            )
     conn = session.connection()
     first = int(table.timestamps_ns[0])
     # The points' time column: integer nanoseconds on SQLite, timestamptz on PostgreSQL.
