@@ -91,6 +91,8 @@ def test_a_glitch_is_read_as_a_missing_reading_and_said(hourly: Any, tiny_config
     reference, _ = _run(gapped, cfg)
     m, r = result.metrics, reference.metrics
     assert (m.mae, m.points, m.baseline("naive").mae) == (r.mae, r.points, r.baseline("naive").mae)
+    assert "warnings=['glitches_masked']" in repr(result)  # a notebook's print shows it
+    assert "warnings=" not in repr(reference)
     said = [w for w in m.warnings if w.code == "glitches_masked"]
     assert [w.code for w in r.warnings if w.code == "glitches_masked"] == []
     assert len(said) == 1 and said[0].message.startswith(

@@ -347,6 +347,11 @@ class RunResult(BaseModel):
             yield "coverage", round(m.intervals.coverage, 3)
         if self.gap_metrics is not None and self.gap_metrics.verdict is not None:
             yield "gaps", self.gap_metrics.verdict.text
+        # The verdict says "worse" already; the other warnings (glitches masked, few origins)
+        # are named, since a notebook user sees nothing else of them.
+        said = [w.code for w in m.warnings if w.code != "worse_than_baseline"]
+        if said:
+            yield "warnings", said
         yield "lookback", m.lookback
         yield "horizon", m.horizon
         yield "epochs", self.epochs
