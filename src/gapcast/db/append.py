@@ -11,18 +11,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from gapcast.db.points import insert_points, load_points
 from gapcast.db.repository import (
+    active_runs,
     content_hash,
     get_dataset,
     load_dataset_arrays,
     median_step_ns,
     utc_datetime,
 )
-from gapcast.db.tables import Dataset, Run, points
+from gapcast.db.tables import Dataset, points
 from gapcast.errors import Conflict, InvalidInput, TooLarge
 from gapcast.ingest import OnDuplicate, ParsedTable
 
@@ -88,11 +89,7 @@ def append_to_dataset(
     once; with another value it is refused, naming it, unless ``on_duplicate`` says how to merge.
     Refused while a run of the dataset is queued or running: it would read the data changing."""
     dataset = get_dataset(session, name)
-    active = session.scalar(
-        select(func.count())
-        .select_from(Run)
-        .where(Run.dataset_id == dataset.id, Run.status.in_(("queued", "running")))
-    )
+    active = active_runs(session, dataset)
     if active:
         raise Conflict(
             f"dataset {dataset.name!r} has {active} queued or running run(s); append when they "

@@ -133,13 +133,21 @@ def import_dataset(
     return dataset
 
 
+def active_runs(session: Session, dataset: Dataset) -> int:
+    """Runs of ``dataset`` queued or running: they read its points, so nothing may change them."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(Run.dataset_id == dataset.id, Run.status.in_(("queued", "running")))
+        )
+        or 0
+    )
+
+
 def delete_dataset(session: Session, ref: str | int) -> None:
     dataset = get_dataset(session, ref)
-    active = session.scalar(
-        select(func.count())
-        .select_from(Run)
-        .where(Run.dataset_id == dataset.id, Run.status.in_(("queued", "running")))
-    )
+    active = active_runs(session, dataset)
     if active:
         raise Conflict(
             f"dataset {dataset.name!r} has {active} queued or running run(s); cancel them first",
