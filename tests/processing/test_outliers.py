@@ -100,3 +100,17 @@ def test_judged_in_stretches_it_finds_what_it_finds_at_once(
     for chunk in (5, 64, 1000):
         monkeypatch.setattr(outliers, "CHUNK", chunk)
         assert np.array_equal(glitches(values, spread, 20.0, 3), whole), chunk
+
+
+def test_the_typical_change_reads_the_readings_not_values_filled_between_them() -> None:
+    values = noisy()
+    read = np.ones(values.size, dtype=bool)
+    read[1::2] = False  # every other point filled in by a fill step, halfway between its neighbours
+    filled = values.copy()
+    filled[1:-1:2] = (values[0:-2:2] + values[2::2]) / 2
+    ts = np.arange(values.size, dtype=np.int64) * HOUR
+    frame = SeriesFrame(ts, filled[np.newaxis, :], ("temp",), HOUR, read[np.newaxis, :])
+    step = MaskOutliers().fit(frame)
+    readings = step_spread(np.where(read, filled, np.nan))
+    assert step.spread_["temp"] == pytest.approx(readings)
+    assert step_spread(filled) < 0.7 * readings  # what the filled values would have said
