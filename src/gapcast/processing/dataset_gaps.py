@@ -15,7 +15,7 @@ import numpy as np
 
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.gaps import GapReport, detect_gaps
-from gapcast.processing.resample import Resample, grid_source, own_step
+from gapcast.processing.resample import Resample, grid_source
 
 
 def dataset_gaps(frame: SeriesFrame, max_fill: int) -> tuple[SeriesFrame, list[GapReport]]:
@@ -23,25 +23,27 @@ def dataset_gaps(frame: SeriesFrame, max_fill: int) -> tuple[SeriesFrame, list[G
     grid, one for each series read on a step of its own. Raises InvalidInput when the rows have
     no regular step (as ``Resample`` does)."""
     grid = Resample().fit_transform(frame)
-    rows = int(grid.freq_ns or 0)
-    own = [
-        c
-        for i, c in enumerate(frame.channels)
-        if rows and own_step(frame.timestamps[frame.mask[i]], rows) is not None
-    ]
-    if not own:
-        return grid, [detect_gaps(grid, max_fill)]
-    shared = [c for c in frame.channels if c not in own]
-    reports = [detect_gaps(grid.select(shared), max_fill)] if shared else []
-    for channel in own:
+    shared: list[str] = []
+    reports: list[GapReport] = []
+    for channel in frame.channels:
         one = frame.select([channel])
-        resample = Resample().fit(grid_source(one, [channel]))
-        read = np.flatnonzero(one.mask[0])
-        if int(one.timestamps[-1] - one.timestamps[read[-1]]) < resample.freq_ns_:
+        # A series read at every row keeps the rows' step: nothing to infer.
+        source = one if one.mask[0].all() else grid_source(one, [channel])
+        if source is one:
+            shared.append(channel)
+            continue
+        resample = Resample().fit(source)
+        last_read = int(source.timestamps[-1])
+        if int(one.timestamps[-1]) - last_read < resample.freq_ns_:
             # Rows of the faster series after its last reading, within one of its steps: its
             # next reading is not due yet, and is no gap.
-            one = one.slice(0, int(read[-1]) + 1)
+            one = one.slice(0, int(np.searchsorted(one.timestamps, last_read, side="right")))
         reports.append(detect_gaps(resample.transform(one), max_fill))
+    if shared:
+        report = detect_gaps(
+            grid if len(shared) == frame.n_channels else grid.select(shared), max_fill
+        )
+        reports.insert(0, report)
     return grid, reports
 
 
