@@ -131,6 +131,106 @@ def test_a_date_column_and_a_time_of_day_column_read_as_one_time() -> None:
     )
 
 
+def test_times_in_parts_read_as_one_time() -> None:
+    expected = pd.DatetimeIndex(["2010-01-01 23:00", "2010-01-02 00:00"], tz="UTC")
+    expected = expected.as_unit("ns").asi8.tolist()
+    # The Beijing PM2.5 file's shape (UCI): a row number, then the time's parts.
+    beijing = csv("No,year,month,day,hour,pm2.5\n1,2010,1,1,23,129\n2,2010,1,2,0,NA")
+    table = read_table(beijing, filename="x.csv", columns=["pm2.5"])
+    assert table.channels == ["pm2.5"] and table.timestamps_ns.tolist() == expected
+    assert table.notes[0] == (
+        "times read from the columns 'year', 'month', 'day' and 'hour' (year, month, day, hour)"
+    )
+    # Named by the user, in the order year, month, day, hour.
+    named = csv("Jahr;Monat;Tag;Stunde;v\n2010;1;1;23;1\n2010;1;2;0;2")
+    table = read_table(named, filename="x.csv", timestamp_column="Jahr+Monat+Tag+Stunde")
+    assert table.channels == ["v"] and table.timestamps_ns.tolist() == expected
+    with pytest.raises(InvalidInput) as err:
+        read_table(csv("year,month,day,v\n2010,1,1,1\n2010,2,30,2\n2010,x,1,3"), filename="x.csv")
+    assert err.value.field == "timestamp_column" and err.value.message == (
+        "time columns 'year', 'month', 'day': 2 row(s) that are not a valid date and time at "
+        "lines 3, 4 (first: year '2010', month '2', day '30')"
+    )
+    # Two-digit years, as NOAA's files before 1999 and many loggers write them.
+    table = read_table(csv("yy,mm,dd,v\n99,12,31,1\n00,1,1,2"), filename="x.csv")
+    assert pd.to_datetime(table.timestamps_ns).strftime("%Y-%m-%d").tolist() == [
+        "1999-12-31",
+        "2000-01-01",
+    ]
+    assert "two-digit years read as 1969-2068" in table.notes[0]
+
+
+def test_a_noaa_buoy_file_reads_with_its_units_and_missing_markers() -> None:
+    # NDBC's standard meteorological format: '#'-led header and units lines, the time in parts
+    # with 'MM' the month and 'mm' the minute, columns aligned with spaces, 99/999 for no
+    # reading, and sensors a buoy lacks (VIS, TIDE) all nines.
+    header = (
+        "#YY  MM DD hh mm WDIR WSPD  WVHT  WTMP  VIS  TIDE\n"
+        "#yr  mo dy hr mn degT  m/s     m  degC  nmi    ft\n"
+    )
+    rows = []
+    for i in range(24):
+        height = "99.00" if i in (5, 6) else f"{0.7 + i / 100:.2f}"
+        rows.append(
+            f"2023 01 01 {i:02d} 50 {200 + i}  {5 + i / 10:.1f}  {height}  14.{i % 10}  99.0 99.00"
+        )
+    table = read_table(csv(header + "\n".join(rows)), filename="41001h2023.txt")
+    assert table.channels == ["WDIR", "WSPD", "WVHT", "WTMP"]
+    assert table.units == ["degT", "m/s", "m", "degC"]
+    stamps = pd.to_datetime(table.timestamps_ns)
+    assert stamps[0] == pd.Timestamp("2023-01-01 00:50") and stamps[-1].hour == 23
+    assert np.isnan(table.values[2, 5:7]).all() and table.missing_cells["WVHT"] == 2
+    assert table.notes[0].startswith("times read from the columns '#YY', 'MM', 'DD', 'hh' and 'mm'")
+    assert any(n.startswith("column(s) 'VIS', 'TIDE' left out") for n in table.notes)
+
+
+def test_times_with_a_zone_abbreviation_read_at_its_offset() -> None:
+    # A European logger across the spring change: CET, then CEST.
+    data = csv(
+        "timestamp,v\n2024-03-31 01:00:00 CET,1\n2024-03-31 01:30:00 CET,2\n"
+        "2024-03-31 03:00:00 CEST,3\n2024-03-31 03:30:00 CEST,4"
+    )
+    table = read_table(data, filename="x.csv")
+    assert pd.to_datetime(table.timestamps_ns).strftime("%H:%M").tolist() == [
+        "00:00",
+        "00:30",
+        "01:00",
+        "01:30",
+    ]
+    assert "timestamp column 'timestamp': times read with their zone abbreviations (CEST, CET)" in (
+        table.notes
+    )
+    # The hour repeated in autumn is told apart by its abbreviation, whatever the rows' order.
+    autumn = csv("time,v\n2024-10-27 02:30 CET,1\n2024-10-27 02:30 CEST,2\n2024-10-27 02:00Z,3")
+    for zone in (None, "Europe/Berlin"):
+        table = read_table(autumn, filename="x.csv", timezone=zone)
+        assert pd.to_datetime(table.timestamps_ns).strftime("%H:%M").tolist() == [
+            "00:30",
+            "01:30",
+            "02:00",
+        ]
+        assert table.values.tolist() == [[2.0, 1.0, 3.0]]
+    # CST is US Central or China: read in the zone given, refused by line without one.
+    central = csv("time,v\n2024-01-01 00:00 CST,1\n2024-07-01 00:00 CDT,2")
+    with pytest.raises(InvalidInput) as err:
+        read_table(central, filename="x.csv")
+    assert err.value.field == "timestamp_column" and err.value.message == (
+        "timestamp column 'time': 1 time(s) in CST, which names several zones (US Central -06:00 "
+        "or China +08:00) at line 2 (first: '2024-01-01 00:00 CST'); give the zone they are in "
+        "with timezone (--timezone America/Chicago)"
+    )
+    table = read_table(central, filename="x.csv", timezone="America/Chicago")
+    assert pd.to_datetime(table.timestamps_ns).strftime("%m-%d %H:%M").tolist() == [
+        "01-01 06:00",
+        "07-01 05:00",
+    ]
+    summer = csv("time,v\n2024-07-01 00:00 CST,1\n2024-07-01 01:00 CST,2")
+    with pytest.raises(InvalidInput, match=r"2 time\(s\) written in CST, which is not "):
+        read_table(summer, filename="x.csv", timezone="America/Chicago")
+    with pytest.raises(InvalidInput, match=r"in 'XYZ', a time zone abbreviation gapcast does"):
+        read_table(csv("time,v\n2024-01-01 00:00 XYZ,1"), filename="x.csv")
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")
@@ -296,9 +396,16 @@ def test_empty_file_and_header_only() -> None:
         read_table(b"timestamp,v\n", filename="x.csv")
 
 
-def test_all_empty_column_is_refused() -> None:
-    with pytest.raises(InvalidInput, match=r"without a single numeric value: 'b'"):
-        read_table(csv("timestamp,a,b\n2024-01-01,1,\n2024-01-02,2,"), filename="x.csv")
+def test_a_column_without_a_reading_is_left_out_unless_asked_for() -> None:
+    data = csv("timestamp,a,b\n2024-01-01,1,\n2024-01-02,2,NA")
+    table = read_table(data, filename="x.csv")
+    assert table.channels == ["a"] and table.values.tolist() == [[1.0, 2.0]]
+    assert "column(s) 'b' left out: not one reading (every cell empty or missing)" in table.notes
+    with pytest.raises(InvalidInput, match=r"without a single numeric value: 'b'") as err:
+        read_table(data, filename="x.csv", columns=["a", "b"])
+    assert err.value.field == "columns.b"
+    with pytest.raises(InvalidInput, match=r"without a single numeric value: 'a', 'b'"):
+        read_table(csv("timestamp,a,b\n2024-01-01,,\n2024-01-02,,"), filename="x.csv")
 
 
 def test_duplicates_error_by_default_and_merge_on_request() -> None:

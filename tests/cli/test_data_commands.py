@@ -177,3 +177,32 @@ def test_import_a_long_format_export_by_its_series_column(db_url: str, tmp_path:
     assert result.exit_code == 0, result.output
     imported = json.loads(result.stdout)
     assert imported["points"] == 12 and imported["missing_cells"] == {"a": 0, "b": 0}
+
+
+def test_import_a_noaa_buoy_file_as_published(db_url: str, tmp_path: Path) -> None:
+    # NDBC's historical standard meteorological file, lines as the agency writes them.
+    f = tmp_path / "41001h2023.txt"
+    rows = [
+        f"2023 01 01 {h:02d} 50 {200 + h:3d}  5.{h % 10}  {0.7 + h / 100:.2f}  14.{h % 10}  "
+        f"{'9999.0' if h in (3, 4) else f'{1013 + h / 10:.1f}'} 99.0 99.00"
+        for h in range(12)
+    ]
+    f.write_text(
+        "#YY  MM DD hh mm WDIR WSPD  WVHT  WTMP   PRES  VIS  TIDE\n"
+        "#yr  mo dy hr mn degT  m/s     m  degC    hPa  nmi    ft\n" + "\n".join(rows) + "\n"
+    )
+    result = runner.invoke(app, ["import", str(f), "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert [(s["name"], s["unit"]) for s in imported["series"]] == [
+        ("WDIR", "degT"),
+        ("WSPD", "m/s"),
+        ("WVHT", "m"),
+        ("WTMP", "degC"),
+        ("PRES", "hPa"),
+    ]
+    assert imported["start"].startswith("2023-01-01T00:50")
+    assert imported["missing_cells"]["PRES"] == 2
+    notes = " ".join(imported["notes"])
+    assert "times read from the columns '#YY', 'MM', 'DD', 'hh' and 'mm'" in notes
+    assert "column(s) 'VIS', 'TIDE' left out" in notes

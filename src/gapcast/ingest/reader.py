@@ -29,7 +29,7 @@ from gapcast.ingest.long_format import (
 from gapcast.ingest.times import (
     check_timezone,
     find_timestamp_column,
-    join_date_and_time,
+    join_time_columns,
     parse_timestamps,
 )
 from gapcast.ingest.values import missing_markers, parse_values, units_row
@@ -79,7 +79,7 @@ def read_table(
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
     ts_name = find_timestamp_column(df, timestamp_column)
-    df, ts_name, joined = join_date_and_time(df, ts_name)
+    df, ts_name, joined = join_time_columns(df, ts_name)
     value_names = [c for c in df.columns if c != ts_name]
     if not value_names:
         raise InvalidInput(
@@ -117,14 +117,7 @@ def read_table(
                 f"{name!r}: {count:,} cells of {marker:g} read as missing (a missing-value "
                 "marker far outside the other values)"
             )
-    empty = [c for c, row in zip(value_names, values, strict=True) if np.isnan(row).all()]
-    if empty:
-        listed = ", ".join(map(repr, empty[:MAX_LISTED]))
-        more = f" and {len(empty) - MAX_LISTED} more" if len(empty) > MAX_LISTED else ""
-        raise InvalidInput(
-            f"column(s) without a single numeric value: {listed}{more}",
-            field=f"columns.{empty[0]}",
-        )
+    value_names, values = _without_empty_columns(value_names, values, bool(columns), notes)
     if not series_column:
         ts, values, merged = merge_repeated_times(
             ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
@@ -205,3 +198,23 @@ def read_file(
         encoding=encoding,
         missing=missing,
     )
+
+
+def _without_empty_columns(
+    names: list[str], values: np.ndarray, chosen: bool, notes: list[str]
+) -> tuple[list[str], np.ndarray]:
+    """The columns holding at least one reading. An export's column of a sensor that was never
+    connected (every cell empty or a missing marker) is left out with a note; refused when it
+    was asked for by name, or when no column holds a reading."""
+    empty = np.isnan(values).all(axis=1)
+    if not empty.any():
+        return names, values
+    gone = [c for c, e in zip(names, empty, strict=True) if e]
+    listed = ", ".join(map(repr, gone[:MAX_LISTED]))
+    listed += f" and {len(gone) - MAX_LISTED} more" if len(gone) > MAX_LISTED else ""
+    if chosen or empty.all():
+        raise InvalidInput(
+            f"column(s) without a single numeric value: {listed}", field=f"columns.{gone[0]}"
+        )
+    notes.append(f"column(s) {listed} left out: not one reading (every cell empty or missing)")
+    return [c for c, e in zip(names, empty, strict=True) if not e], values[~empty]

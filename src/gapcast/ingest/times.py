@@ -15,6 +15,8 @@ from numpy.typing import NDArray
 from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
 from gapcast.ingest.common import rows_refused, split_unit
+from gapcast.ingest.time_parts import find_time_parts, join_time_parts, named_parts
+from gapcast.ingest.zone_abbreviations import read_abbreviated
 
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
@@ -26,7 +28,11 @@ _LAST = pd.Timestamp("2262-04-10", tz="UTC")
 def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     columns = [str(c) for c in df.columns]
     if wanted is not None:
-        if wanted not in columns and not _pair_named(columns, wanted):
+        if (
+            wanted not in columns
+            and not _pair_named(columns, wanted)
+            and not named_parts(columns, wanted)
+        ):
             raise InvalidInput(
                 f"timestamp column {wanted!r} not found; "
                 f"the file has columns: {', '.join(columns)}",
@@ -38,6 +44,9 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
             # 'Timestamp (UTC)', 'time [s]': a bracketed unit after the name, as values have.
             if split_unit(column)[0].lower() == name:
                 return column
+    parts = find_time_parts(columns)
+    if parts:
+        return "+".join(parts)  # read as one time column by join_time_columns
     typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
     if len(typed) == 1:
         return typed[0]  # a Parquet file's one column of times, whatever its name
@@ -69,13 +78,18 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     )
 
 
-def join_date_and_time(df: pd.DataFrame, ts_name: str) -> tuple[pd.DataFrame, str, str | None]:
+def join_time_columns(df: pd.DataFrame, ts_name: str) -> tuple[pd.DataFrame, str, str | None]:
     """Loggers and spreadsheets often write the date and the time of day in two columns
     (``Date,Time``): those two read as one time column, named ``Date+Time``. The pair is found by
     name next to the time column found (a ``date`` or ``day`` column beside a column of times of
     day, or a ``time`` column of times of day beside a column of dates) or named as
-    ``Date+Time``. Returns the frame, the time column's name and a note saying what was joined."""
+    ``Date+Time``. Times in parts (``year+month+day+hour``) are read by
+    :func:`join_time_parts`. Returns the frame, the time column's name and a note saying what
+    was joined."""
     columns = [str(c) for c in df.columns]
+    parts = named_parts(columns, ts_name)
+    if parts:
+        return join_time_parts(df, parts)
     pair = _pair_named(columns, ts_name)
     if pair is None:
         pair = _pair_found(df, ts_name)
@@ -198,8 +212,18 @@ def parse_timestamps(
                 )
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+            written = np.zeros(len(text), dtype=bool)
+            if parsed.isna().any():  # only then: a regex over the rows that did not read
+                parsed, written, zones = read_abbreviated(
+                    text, parsed, timezone, column, name, kind
+                )
+                if zones and notes is not None:
+                    notes.append(
+                        f"timestamp column {name!r}: times read with their zone abbreviations "
+                        f"({', '.join(zones)})" + (f" in {timezone}" if timezone else "")
+                    )
             if timezone is not None:  # a regex over every row: only when it matters
-                naive = ~text.str.contains(_OFFSET).to_numpy()
+                naive = ~text.str.contains(_OFFSET).to_numpy() & ~written
     bad = parsed.isna().to_numpy()
     if bad.any():
         hint = "" if time_format else "; give the format with time_format (--time-format)"

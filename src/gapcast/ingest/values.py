@@ -138,6 +138,7 @@ def _number_hint(first: str, decimal: DecimalMark) -> str:
 # -9999, 999.9, 99999. Such a value is read as missing when it repeats and lies this many
 # interquartile ranges outside the other values' 1-99% range: a real reading is never that far.
 MARKER_MIN_COUNT = 2
+MARKER_ONLY_COUNT = 10
 MARKER_DISTANCE = 10.0
 # The runs of nines a marker may be (99 ... 9,999,999 with up to 3 decimals of nines), as the
 # floats a CSV reader makes of them: matched with np.isin, so a column costs one pass, not a
@@ -159,6 +160,11 @@ def missing_markers(row: NDArray[np.float64]) -> list[tuple[float, int]]:
         if count < MARKER_MIN_COUNT:
             continue
         rest = finite[finite != value]
+        if rest.size == 0 and count >= MARKER_ONLY_COUNT:
+            # A sensor a station does not have (NOAA buoys write 99.0 for visibility and tide
+            # on every line): nothing but the marker, over many rows, is no reading at all.
+            found.append((float(value), int(count)))
+            continue
         if rest.size < 10:
             continue
         lo, q1, q3, hi = np.percentile(rest, [1, 25, 75, 99])
