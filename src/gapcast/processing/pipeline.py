@@ -164,7 +164,10 @@ class ProcessingPipeline:
             before = frame
             if fit and isinstance(step, Resample) and step.freq is None:
                 # The grid follows the targets' own step where they keep a coarser one.
-                frame = step.fit(grid_source(frame, self.window.targets or ())).transform(frame)
+                source = grid_source(frame, self.window.targets or ())
+                frame = step.fit(source).transform(frame)
+                if source is not before:
+                    frame = _until_last_reading(frame, before, source, self.window.targets or ())
             else:
                 frame = step.fit_transform(frame) if fit else step.transform(frame)
             if isinstance(step, Resample):
@@ -419,3 +422,15 @@ def _coarser(timestamps: NDArray[np.int64], freq: int) -> str:
         f" (its rows are {format_duration(step)} apart; the model's grid step is "
         f"{format_duration(freq)})"
     )
+
+
+def _until_last_reading(
+    grid: SeriesFrame, rows: SeriesFrame, source: SeriesFrame, targets: Sequence[str]
+) -> SeriesFrame:
+    """``grid`` (a target's own step) without its trailing steps after the one holding the
+    target's last reading, when the faster rows after that reading span less than one step:
+    the next reading is not due yet, and is neither a gap nor a step to train on."""
+    if grid.freq_ns is None or rows.timestamps[-1] - source.timestamps[-1] >= grid.freq_ns:
+        return grid
+    seen = np.flatnonzero(np.asarray(grid.select(targets).mask).any(axis=0))
+    return grid.slice(0, int(seen[-1]) + 1) if seen.size else grid
