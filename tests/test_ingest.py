@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -550,7 +551,7 @@ def test_a_windows_1252_file_reads_with_its_encoding_named() -> None:
     ("head", "said"),
     [
         (b"\x1f\x8b\x08\x00", "gzip-compressed: name it .csv.gz"),
-        (b"PK\x03\x04\x14\x00", "a ZIP archive (an .xlsx spreadsheet is one): save the sheet"),
+        (b"PK\x03\x04\x14\x00", "a ZIP archive (an .xlsx workbook is one): name a workbook .xlsx"),
     ],
 )
 def test_a_binary_file_named_csv_is_told_what_it_is(head: bytes, said: str) -> None:
@@ -560,9 +561,61 @@ def test_a_binary_file_named_csv_is_told_what_it_is(head: bytes, said: str) -> N
 
 def test_unsupported_suffix() -> None:
     with pytest.raises(
-        InvalidInput, match=r"unsupported file type '.xlsx'.*; save the sheet as CSV"
+        InvalidInput, match=r"unsupported file type '.xls'.*; save the sheet as .xlsx or CSV"
     ):
+        read_table(b"abc", filename="x.xls")
+    with pytest.raises(InvalidInput, match=r"not a readable \.xlsx workbook"):
         read_table(b"abc", filename="x.xlsx")
+
+
+def _workbook(*sheets: tuple[str, list[list[object]]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for i, (title, rows) in enumerate(sheets):
+        sheet = book.active if i == 0 else book.create_sheet()
+        assert sheet is not None
+        sheet.title = title
+        for row in rows:
+            sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_an_excel_workbook_reads_its_first_sheet_as_typed() -> None:
+    start = dt.datetime(2024, 3, 31, 0, 0)
+    rows: list[list[object]] = [
+        [start + dt.timedelta(minutes=15 * i), 10.5 + i if i != 3 else None, "ok"] for i in range(6)
+    ]
+    # A title row and a blank one above the header, as report sheets have; a sheet of notes.
+    data = _workbook(
+        ("Readings", [["Meter 7"], [], ["Zeitstempel", "Leistung [kW]", "Status"], *rows]),
+        ("Notes", [["exported by hand"]]),
+    )
+    with pytest.raises(InvalidInput) as err:
+        read_table(data, filename="meter.xlsx")
+    # The sheet's own row numbers: the header is row 3, the first reading row 4.
+    assert err.value.message.startswith("column 'Status': 6 non-numeric value(s) at rows 4, 5, 6")
+    table = read_table(
+        data, filename="meter.xlsx", columns=["Leistung [kW]"], timezone="Europe/Berlin"
+    )
+    assert table.channels == ["Leistung"] and table.units == ["kW"]
+    # Dates typed as dates are wall-clock times: here of Europe/Berlin, one hour ahead of UTC.
+    assert pd.to_datetime(table.timestamps_ns[0]) == pd.Timestamp("2024-03-30 23:00")
+    assert np.isnan(table.values[0, 3]) and table.values[0, 5] == 15.5
+    assert table.notes == [
+        "above the header, read as titles: 'Meter 7'",
+        "read the workbook's first sheet, 'Readings'; its other sheets ('Notes') were not: move "
+        "the one you want first, or save it as CSV",
+    ]
+    # The title row is no header: a cell right of the header's columns is refused by row.
+    wide = _workbook(("S", [["timestamp", "v"], [start, 1.0], [start, 2.0, 9]]))
+    with pytest.raises(InvalidInput, match=r"row 3 of the sheet has values right of its header"):
+        read_table(wide, filename="x.xlsx")
+    text = _workbook(("S", [["timestamp", "v"], ["2024-01-01T00:00Z", "1,5"], [start, 2]]))
+    table = read_table(text, filename="x.xlsx", decimal=",")
+    assert table.values.tolist() == [[1.5, 2.0]]
 
 
 def test_parquet_with_tz_aware_timestamps() -> None:

@@ -206,3 +206,26 @@ def test_import_a_noaa_buoy_file_as_published(db_url: str, tmp_path: Path) -> No
     notes = " ".join(imported["notes"])
     assert "times read from the columns '#YY', 'MM', 'DD', 'hh' and 'mm'" in notes
     assert "column(s) 'VIS', 'TIDE' left out" in notes
+
+
+def test_import_an_excel_workbook(db_url: str, tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Plant 3, hourly"])
+    sheet.append(["Zeit", "Last [MW]"])
+    for h in range(48):
+        sheet.append([datetime(2024, 1, 1) + timedelta(hours=h), 40 + h % 24])
+    f = tmp_path / "plant.xlsx"
+    book.save(f)
+    result = runner.invoke(app, ["import", str(f), "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["name"] == "plant" and imported["points"] == 48
+    assert [(s["name"], s["unit"]) for s in imported["series"]] == [("Last", "MW")]
+    assert imported["start"].startswith("2024-01-01T00:00")
+    assert imported["notes"] == ["above the header, read as titles: 'Plant 3, hourly'"]

@@ -9,6 +9,7 @@ import functools
 import io
 import select
 import socket
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,21 @@ def _bomb() -> bytes:
     with pq.ParquetWriter(buf, chunk.schema, compression="zstd") as writer:
         for _ in range(BOMB_ROWS // n):
             writer.write_table(chunk, row_group_size=n)
+    return buf.getvalue()
+
+
+@functools.cache
+def _xlsx_bomb() -> bytes:
+    """A workbook whose sheet XML (200 MB of identical rows) deflates to a few hundred kB."""
+    row = '<row><c t="n"><v>1</v></c><c t="n"><v>2</v></c></row>'
+    sheet = (
+        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main"><sheetData>' + row * (200_000_000 // len(row)) + "</sheetData>"
+        "</worksheet>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
+        book.writestr("xl/worksheets/sheet1.xml", sheet)
     return buf.getvalue()
 
 
@@ -107,6 +123,7 @@ CASES: list[tuple[str, str, Any, int, str, str]] = [
         "'c0', 'c1', 'c2', 'c3', 'c4' and 195 more",
     ),
     ("zip bomb parquet", "bomb.parquet", _bomb, 413, "too_large", f"decodes to {BOMB_ROWS:,} rows"),
+    ("zip bomb xlsx", "bomb.xlsx", _xlsx_bomb, 413, "too_large", "the workbook inflates to"),
     (
         "not utf-8",
         "n.csv",
@@ -195,7 +212,15 @@ CASES: list[tuple[str, str, Any, int, str, str]] = [
         "invalid_input",
         "not text but a Parquet file: name it .parquet",
     ),
-    ("unsupported type", "data.xlsx", CSV_OK, 422, "invalid_input", "unsupported file type"),
+    (
+        "unsupported type",
+        "data.xls",
+        CSV_OK,
+        422,
+        "invalid_input",
+        "save the sheet as .xlsx or CSV",
+    ),
+    ("not a workbook", "data.xlsx", CSV_OK, 422, "invalid_input", "not a readable .xlsx workbook"),
     (
         "duplicate timestamps",
         "d.csv",

@@ -17,6 +17,9 @@ from gapcast.errors import InvalidInput, TooLarge
 OnDuplicate = Literal["error", "mean", "last"]
 # The decimal mark of a CSV's numbers: European exports write 1,5 (and separate columns by ';').
 DecimalMark = Literal[".", ","]
+# How a file is read, and how its rows are named in errors: a CSV's lines (header on line 1), an
+# .xlsx sheet's rows as the spreadsheet numbers them, a Parquet file's rows from 1.
+FileKind = Literal["csv", "parquet", "xlsx"]
 _UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
 MAX_LISTED = 5
 # More value columns than this is not a time series but a malformed (or hostile) file, and parsing
@@ -43,8 +46,9 @@ class ParsedTable:
 
 
 def file_rows(kind: str, rows: NDArray[np.intp], most: int) -> list[int]:
-    # CSV rows are reported as file lines (header is line 1), Parquet rows as 1-based row numbers.
-    numbers: list[int] = (rows[:most] + (2 if kind == "csv" else 1)).tolist()
+    # CSV rows are reported as file lines (header is line 1), a sheet's as the spreadsheet numbers
+    # them (its reader indexes the frame so), Parquet rows as 1-based row numbers.
+    numbers: list[int] = (rows[:most] + (1 if kind == "parquet" else 2)).tolist()
     return numbers
 
 

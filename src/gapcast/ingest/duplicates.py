@@ -4,14 +4,12 @@ unless the caller says how to merge them.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.ingest.common import MAX_COLUMNS, OnDuplicate, describe_rows
+from gapcast.ingest.common import MAX_COLUMNS, FileKind, OnDuplicate, describe_rows
 from gapcast.ingest.times import clocks_went_back
 
 
@@ -20,7 +18,7 @@ def merge_repeated_times(
     values: NDArray[np.float64],
     value_names: list[str],
     on_duplicate: OnDuplicate,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     read_as_utc: bool,
     positions: NDArray[np.intp],
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:
@@ -73,7 +71,7 @@ def resolve_duplicates(
     values: NDArray[np.float64],
     order: NDArray[np.intp],
     on_duplicate: OnDuplicate,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     read_as_utc: bool = True,
     positions: NDArray[np.intp] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], int]:

@@ -12,28 +12,31 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
-from gapcast.ingest.common import DecimalMark, check_columns, describe_rows
+from gapcast.ingest.common import DecimalMark, FileKind, check_columns, describe_rows
+from gapcast.ingest.sheets import read_sheet
 
 # A Parquet file may decode to far more than its size (run-length and dictionary encoding): its
 # footer's row count and decoded size are checked against the points limit before reading it.
 DECODED_BYTES_PER_POINT = 64
 
 
-def kind_of(filename: str) -> Literal["csv", "parquet"]:
+def kind_of(filename: str) -> FileKind:
     suffix = Path(filename).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".txt", ".tsv", ""):
         return "csv"
-    spreadsheet = "; save the sheet as CSV" if suffix in (".xlsx", ".xls", ".ods") else ""
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    spreadsheet = "; save the sheet as .xlsx or CSV" if suffix in (".xls", ".ods") else ""
     raise InvalidInput(
-        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz) or .parquet{spreadsheet}",
+        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz), .xlsx or "
+        f".parquet{spreadsheet}",
         field="file",
     )
 
@@ -72,7 +75,7 @@ def decompress(data: bytes, filename: str, max_bytes: int | None) -> tuple[bytes
 _NOT_TEXT = (
     (b"PAR1", "a Parquet file: name it .parquet"),
     (b"\x1f\x8b", "gzip-compressed: name it .csv.gz"),
-    (b"PK\x03\x04", "a ZIP archive (an .xlsx spreadsheet is one): save the sheet as CSV"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one): name a workbook .xlsx"),
 )
 
 
@@ -119,13 +122,16 @@ def decode(data: bytes, encoding: str = "utf-8") -> str:
 
 def read_frame(
     data: bytes,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     max_points: int | None = None,
     decimal: DecimalMark = ".",
     encoding: str = "utf-8",
+    max_bytes: int | None = None,
 ) -> pd.DataFrame:
     if not data.strip():
         raise InvalidInput("the file is empty", field="file")
+    if kind == "xlsx":
+        return read_sheet(data, max_bytes, max_points)
     if kind == "parquet":
         _check_parquet_footer(data, max_points)
         try:

@@ -5,7 +5,6 @@ becomes a column, or the file is refused with the option that reads it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ from gapcast.ingest.common import (
     MAX_COLUMNS,
     MAX_LISTED,
     DecimalMark,
+    FileKind,
     OnDuplicate,
     check_columns,
     rows_refused,
@@ -79,7 +79,7 @@ def pivot_series(
     values: NDArray[np.float64],
     value_names: list[str],
     on_duplicate: OnDuplicate,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     read_as_utc: bool,
 ) -> tuple[list[str], NDArray[np.int64], NDArray[np.float64], int]:
     """A long-format table as one column per series and value column, on the union of their

@@ -74,7 +74,8 @@ def read_table(
         )
     data, filename = decompress(data, filename, max_bytes)
     kind = kind_of(filename)
-    df = read_frame(data, kind, max_points, decimal, encoding)
+    df = read_frame(data, kind, max_points, decimal, encoding, max_bytes)
+    sheet_notes: list[str] = df.attrs.get("notes", [])
     if len(df) == 0:
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
@@ -89,7 +90,7 @@ def read_table(
         raise InvalidInput("the file has duplicate column names", field="file")
     units_note: str | None = None
     row_units: dict[str, str] = {}
-    if kind == "csv":
+    if kind != "parquet":
         df, row_units, units_note = units_row(df, ts_name, value_names, decimal)
     if columns:
         value_names = chosen_columns(df, columns, ts_name, series_column)
@@ -99,7 +100,7 @@ def read_table(
         refuse_long_format(df, ts_name, value_names, decimal)
     check_columns(len(value_names))
 
-    notes = [n for n in (joined, units_note) if n]
+    notes = [*sheet_notes, *(n for n in (joined, units_note) if n)]
     ts = parse_timestamps(
         df[ts_name], ts_name, kind, time_format or None, timezone or None, notes=notes
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
-from gapcast.ingest.common import rows_refused, split_unit
+from gapcast.ingest.common import FileKind, rows_refused, split_unit
 from gapcast.ingest.time_parts import find_time_parts, join_time_parts, named_parts
 from gapcast.ingest.zone_abbreviations import read_abbreviated
 
@@ -169,7 +169,7 @@ def _looks_like_times(column: pd.Series, sample: int = 20) -> bool:
 def parse_timestamps(
     column: pd.Series,
     name: str,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     time_format: str | None = None,
     timezone: str | None = None,
     notes: list[str] | None = None,
@@ -264,7 +264,7 @@ def _localize(
     timezone: str,
     column: pd.Series,
     name: str,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
 ) -> pd.Series:
     """``parsed`` (UTC) with its ``naive`` rows, read as UTC so far, read as wall-clock times in
     ``timezone`` instead. The hour repeated when clocks go back is told apart by the rows'
@@ -294,7 +294,7 @@ def _refuse_times(
     column: pd.Series,
     rows: NDArray[np.intp],
     name: str,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     what: str,
     hint: str = "",
     cause: BaseException | None = None,
@@ -312,7 +312,7 @@ def _refuse_times(
 
 
 def _refuse_out_of_range(
-    column: pd.Series, bad: NDArray[np.bool_], name: str, kind: Literal["csv", "parquet"]
+    column: pd.Series, bad: NDArray[np.bool_], name: str, kind: FileKind
 ) -> None:
     """Times outside what a nanosecond timestamp holds (years 1677-2262) are refused by row."""
     if bad.any():

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gapcast.ingest.common import DecimalMark, rows_refused
+from gapcast.ingest.common import DecimalMark, FileKind, rows_refused
 
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
@@ -29,7 +28,7 @@ MISSING_TOKENS = frozenset(
 def parse_values(
     column: pd.Series,
     name: str,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     decimal: DecimalMark = ".",
     missing: Collection[str] = (),
 ) -> NDArray[np.float64]:

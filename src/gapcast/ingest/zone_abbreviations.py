@@ -8,13 +8,12 @@ repeated hour is meant.
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gapcast.ingest.common import rows_refused
+from gapcast.ingest.common import FileKind, rows_refused
 
 # At most this many distinct line endings are looked at for an abbreviation (a column of times
 # has a few hundred: seconds and abbreviations), so a column of text costs no regex per row.
@@ -58,7 +57,7 @@ def read_abbreviated(
     timezone: str | None,
     column: pd.Series,
     name: str,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
 ) -> tuple[pd.Series, NDArray[np.bool_], list[str]]:
     """``parsed`` (UTC, NaT where ISO 8601 did not read) with its rows that end in a time zone
     abbreviation read, which rows those were and the abbreviations read. An abbreviation that
@@ -116,7 +115,7 @@ def _fixed(
     column: pd.Series,
     rows: NDArray[np.intp],
     name: str,
-    kind: Literal["csv", "parquet"],
+    kind: FileKind,
     in_zone: pd.Series | None,
 ) -> pd.Series:
     """``times`` at the one UTC offset ``zone`` names, refused by row when it names none or
