@@ -229,3 +229,44 @@ def test_import_an_excel_workbook(db_url: str, tmp_path: Path) -> None:
     assert [(s["name"], s["unit"]) for s in imported["series"]] == [("Last", "MW")]
     assert imported["start"].startswith("2024-01-01T00:00")
     assert imported["notes"] == ["above the header, read as titles: 'Plant 3, hourly'"]
+
+
+def test_import_several_files_as_one_dataset_or_none(db_url: str, tmp_path: Path) -> None:
+    """A logger's daily files: read first, stored together; a refused one stores none."""
+    days = []
+    for day in (1, 2, 3):
+        f = tmp_path / f"2024-01-0{day}.csv"
+        f.write_text(
+            "time,temp\n" + "".join(f"2024-01-0{day}T{h:02d}:00Z,{day + h}\n" for h in (0, 6, 12))
+        )
+        days.append(f)
+    names = [str(d) for d in days]
+    unnamed = runner.invoke(app, ["import", *names, "--db", db_url])
+    assert unnamed.exit_code == 2 and "3 files make one dataset: name it with --name" in (
+        unnamed.stderr
+    )
+    # The second day's file repeats a time of the third with another value: refused by name.
+    with days[1].open("a") as f:
+        f.write("2024-01-03T12:00Z,99\n")
+    clash = runner.invoke(app, ["import", *names, "-n", "logger", "--db", db_url])
+    assert clash.exit_code == 2
+    assert " ".join(clash.stderr.split()).startswith(
+        "error: 2024-01-03.csv: series 'temp': 1 time(s) already stored with another value"
+    )
+    listed = runner.invoke(app, ["datasets", "--db", db_url, "--json"])
+    assert json.loads(listed.stdout) == []  # the first two files were not kept either
+    result = runner.invoke(
+        app, ["import", *names, "-n", "logger", "--on-duplicate", "last", "--db", db_url, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["files"] == 3 and imported["points"] == 9
+    assert imported["end"].startswith("2024-01-03T12:00")
+    assert imported["notes"] == [
+        "2024-01-03.csv: appended 2 new point(s) to dataset 'logger'; 1 stored with another "
+        "value merged into it"
+    ]
+    # An older file appended later fills the days before: the order of files does not matter.
+    later = runner.invoke(app, ["import", names[2], names[0], "-n", "again", "--db", db_url])
+    assert later.exit_code == 0, later.output
+    assert "imported again from 2 files" in " ".join(later.stdout.split())

@@ -150,6 +150,17 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     assert "imported co2-up" in out and "frequency 7 days" in out
     code, out, err = invoke("import", str(workdir / "nope.csv"), *on(server))
     assert code == 2 and "no such file" in err
+    # Several files: the first imported, the later ones appended, on the server too.
+    parts = []
+    for day in (1, 2):
+        part = workdir / f"part{day}.csv"
+        part.write_text(f"time,v\n2025-01-0{day}T00:00Z,{day}\n2025-01-0{day}T12:00Z,{day}.5\n")
+        parts.append(str(part))
+    code, out, err = invoke("import", *parts, "-n", "parts", *on(server), "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["points"] == 4 and answer["files"] == 2
+    assert answer["notes"] == ["part2.csv: appended 2 new point(s) to dataset 'parts'"]
     # A European export: decimal comma and day-first times travel as form fields.
     euro = workdir / "euro.csv"
     euro.write_text("time;v\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,7 +122,13 @@ ColumnsOption = Annotated[
 
 @handle_errors
 def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet file", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CSV, .xlsx or Parquet file; several (a logger's daily files) make one dataset",
+            show_default=False,
+        ),
+    ],
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Dataset name (default: file stem)")
     ] = None,
@@ -151,9 +159,11 @@ def import_command(
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a CSV or Parquet file as a dataset, one series per value column.
+    """Import a CSV, .xlsx or Parquet file as a dataset, one series per value column.
 
-    Into the configured database or, with --server, into a running server."""
+    Several files (a logger's daily exports) make one dataset, as if appended one after the
+    other: all are read first, and stored together or not at all. Into the configured database
+    or, with --server, into a running server (file after file)."""
     from gapcast.errors import InvalidInput
 
     if on_duplicate not in ("error", "mean", "last"):
@@ -163,74 +173,127 @@ def import_command(
         )
     if append and replace:
         raise InvalidInput("--append and --replace exclude each other: choose one", field="append")
+    if len(files) > 1 and not name:
+        raise InvalidInput(
+            f"{len(files)} files make one dataset: name it with --name", field="name"
+        )
     mark = decimal_mark(decimal)
     chosen = columns.split(",") if columns else None
     markers = missing.split(",") if missing else []
     cfg = load_settings(db)
     if server:
-        upload(
-            file,
-            server,
-            token or cfg.api_token,
-            name,
-            timestamp_column,
-            on_duplicate,
-            replace,
-            as_json=as_json,
-            decimal=mark,
-            time_format=time_format,
-            timezone=timezone,
-            series_column=series_column,
-            columns=chosen,
-            encoding=encoding,
-            append=append,
-            missing=markers,
-        )
+        notes: list[str] = []
+        for i, file in enumerate(files):
+            with _naming(file, len(files)):
+                row = upload(
+                    file,
+                    server,
+                    token or cfg.api_token,
+                    name,
+                    timestamp_column,
+                    on_duplicate,
+                    replace and i == 0,
+                    decimal=mark,
+                    time_format=time_format,
+                    timezone=timezone,
+                    series_column=series_column,
+                    columns=chosen,
+                    encoding=encoding,
+                    append=append or i > 0,
+                    missing=markers,
+                    as_json=as_json,
+                    quiet=as_json and len(files) > 1,
+                )
+            notes += [f"{file.name}: {n}" for n in row.get("notes") or []]
+        if as_json and len(files) > 1:
+            print_json({**row, "notes": notes, "files": len(files)})
         return
-    table = read_file(
-        file,
-        timestamp_column=timestamp_column,
-        on_duplicate=on_duplicate_value(on_duplicate),
-        decimal=mark,
-        time_format=time_format,
-        timezone=timezone,
-        series_column=series_column,
-        columns=chosen,
-        encoding=encoding,
-        missing=markers,
-        max_bytes=cfg.max_upload_bytes,
-        max_points=cfg.max_points_per_dataset,
-    )
-    notes = list(table.notes)
-    with database(cfg.database_url) as sessions, transaction(sessions) as session:
-        target = name or file_stem(file.name)
-        if append:
-            appended = append_to_dataset(
-                session,
-                table=table,
-                name=target,
-                on_duplicate=on_duplicate_value(on_duplicate),
-                max_points=cfg.max_points_per_dataset,
+    tables = []
+    for file in files:
+        with _naming(file, len(files)):
+            tables.append(
+                read_file(
+                    file,
+                    timestamp_column=timestamp_column,
+                    on_duplicate=on_duplicate_value(on_duplicate),
+                    decimal=mark,
+                    time_format=time_format,
+                    timezone=timezone,
+                    series_column=series_column,
+                    columns=chosen,
+                    encoding=encoding,
+                    missing=markers,
+                    max_bytes=cfg.max_upload_bytes,
+                    max_points=cfg.max_points_per_dataset,
+                )
             )
-            dataset = appended.dataset
-            notes.append(appended.note)
-        else:
-            dataset = repository.import_dataset(session, table=table, name=target, replace=replace)
+    several = len(files) > 1
+    notes = [
+        f"{f.name}: {n}" if several else n
+        for f, t in zip(files, tables, strict=True)
+        for n in t.notes
+    ]
+    with database(cfg.database_url) as sessions, transaction(sessions) as session:
+        target = name or file_stem(files[0].name)
+        for i, (file, table) in enumerate(zip(files, tables, strict=True)):
+            with _naming(file, len(files)):
+                if append or i > 0:
+                    appended = append_to_dataset(
+                        session,
+                        table=table,
+                        name=target,
+                        on_duplicate=on_duplicate_value(on_duplicate),
+                        max_points=cfg.max_points_per_dataset,
+                    )
+                    dataset = appended.dataset
+                    if append or appended.same or appended.merged:
+                        said = appended.note
+                        notes.append(f"{file.name}: {said}" if several else said)
+                else:
+                    dataset = repository.import_dataset(
+                        session, table=table, name=target, replace=replace
+                    )
         row = dataset_row(dataset)
         n_series = len(dataset.series)
-    row["missing_cells"] = table.missing_cells
-    row["duplicates_merged"] = table.duplicates_merged
+    missing_cells = _summed(t.missing_cells for t in tables)
+    row["missing_cells"] = missing_cells
+    row["duplicates_merged"] = sum(t.duplicates_merged for t in tables)
     row["notes"] = notes
+    if several:
+        row["files"] = len(files)
     if as_json:
         print_json(row)
         return
+    read = f" from {len(files)} files" if several else ""
     console.print(
-        f"{'appended to' if append else 'imported'} [bold]{escape(str(row['name']))}[/] "
+        f"{'appended to' if append else 'imported'} [bold]{escape(str(row['name']))}[/]{read} "
         f"(id {row['id']}): {row['points']:,} points in {n_series} series, "
         f"frequency {freq_text(row['frequency'])}, "
-        f"{sum(table.missing_cells.values()):,} empty cells skipped"
+        f"{sum(missing_cells.values()):,} empty cells skipped"
     )
     _print_notes(notes)
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counts:
+        for column, n in one.items():
+            total[column] = total.get(column, 0) + n
+    return total
+
+
+@contextmanager
+def _naming(file: Path, files: int) -> Iterator[None]:
+    """With several files, a refusal names the file it is about."""
+    from gapcast.errors import GapcastError
+
+    try:
+        yield
+    except GapcastError as exc:
+        if files > 1:
+            exc.message = f"{file.name}: {exc.message}"
+            exc.args = (exc.message,)
+        raise
 
 
 def _print_notes(notes: list[str]) -> None:
@@ -256,9 +319,11 @@ def upload(
     encoding: str = "utf-8",
     append: bool = False,
     missing: list[str] | None = None,
-) -> None:
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
-    refuses it as a whole, with the same messages as a local import)."""
+    refuses it as a whole, with the same messages as a local import). Returns the dataset as
+    the server answered."""
     from gapcast.client import SyncClient
     from gapcast.errors import InvalidInput
 
@@ -279,9 +344,11 @@ def upload(
         append=append,
         missing=missing,
     )
+    if quiet:
+        return row
     if as_json:
         print_json(row)
-        return
+        return row
     console.print(
         f"{'appended to' if append else 'imported'} [bold]{escape(row['name'])}[/] "
         f"(id {row['id']}) on {server}: "
@@ -290,6 +357,7 @@ def upload(
         highlight=False,
     )
     _print_notes(list(row.get("notes") or []))
+    return row
 
 
 def decimal_mark(text: str) -> DecimalMark:
