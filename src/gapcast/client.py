@@ -291,7 +291,7 @@ class Client:
         append: bool = False,
         missing: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Import a CSV or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
+        """Import a CSV, .xlsx or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
         ``timezone`` the IANA zone of times written without an offset (default: UTC),
         ``series_column`` the column naming each row's series in a long-format file,

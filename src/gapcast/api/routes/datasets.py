@@ -1,4 +1,4 @@
-"""Datasets: upload (CSV/Parquet multipart), list, show with a gap summary, delete."""
+"""Datasets: upload (CSV/.xlsx/Parquet multipart), list, show with a gap summary, delete."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ async def upload_dataset(
     response: Response,
     runtime: RuntimeDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="CSV or Parquet file")],
+    file: Annotated[UploadFile, File(description="CSV, .xlsx or Parquet file")],
     name: Annotated[str | None, Form(description="dataset name (default: file stem)")] = None,
     timestamp_column: Annotated[
         str | None,

@@ -38,7 +38,7 @@ export async function upload(mode = "new") {
   $("append-button").hidden = true;
   const file = $("file").files[0];
   if (!file) {
-    form.showError({ field: "file", message: "choose a CSV or Parquet file first" });
+    form.showError({ field: "file", message: "choose a CSV, Excel (.xlsx) or Parquet file first" });
     return;
   }
   const data = new FormData();
