@@ -643,6 +643,39 @@ def test_a_newer_export_under_a_taken_name_appends_to_it(
         assert http.get("/datasets/meter").json()["points"] == 9
 
 
+def test_several_daily_files_upload_as_one_dataset(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    days = []
+    for day in (1, 2, 3):
+        f = tmp_path / f"day{day}.csv"
+        f.write_text(
+            "timestamp,kw\n" + "".join(f"2025-04-0{day}T{h:02d}:00Z,{h}\n" for h in (0, 12))
+        )
+        days.append(str(f))
+    # The third day's file has a time of the second's with another value.
+    Path(days[2]).write_text("timestamp,kw\n2025-04-02T12:00Z,99\n2025-04-03T00:00Z,1\n")
+    page.set_input_files("#file", days)
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="name"]')).to_have_text(
+        "3 files make one dataset: name it"
+    )
+    page.fill("#dataset-name", "daily")
+    page.click("#upload-button")
+    # Refused by its file's name; the two before it are stored, and the page says so.
+    expect(page.locator('[data-error-for="file"]')).to_contain_text(
+        "day3.csv: series 'kw': 1 time(s) already stored with another value"
+    )
+    expect(page.locator("#import-notes")).to_contain_text("stored: the 2 file(s) before day3.csv")
+    expect(page.locator("#dataset")).to_have_value("daily")
+    Path(days[2]).write_text("timestamp,kw\n2025-04-03T00:00Z,1\n2025-04-03T12:00Z,2\n")
+    page.fill("#dataset-name", "daily-2")
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("daily-2")
+    with server.http() as http:
+        assert http.get("/datasets/daily-2").json()["points"] == 6
+
+
 def test_a_european_export_uploads_with_the_file_options(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:

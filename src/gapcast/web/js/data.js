@@ -30,40 +30,43 @@ export async function showDataset(name) {
 }
 
 /** Upload the chosen file; `mode` "replace" or "append" after the user pressed "Replace it" or
- * "Append to it" on a taken name (append: a newer export of the same series). */
+ * "Append to it" on a taken name (append: a newer export of the same series). Several chosen
+ * files (a logger's daily exports) make one dataset: the first is uploaded as `mode` says, each
+ * later one appended to it. */
 export async function upload(mode = "new") {
   form.clearErrors();
   $("import-notes").innerHTML = "";
   $("replace-button").hidden = true;
   $("append-button").hidden = true;
-  const file = $("file").files[0];
-  if (!file) {
+  const files = Array.from($("file").files);
+  if (!files.length) {
     form.showError({ field: "file", message: "choose a CSV, Excel (.xlsx) or Parquet file first" });
     return;
   }
-  const data = new FormData();
-  data.append("file", file);
-  if ($("dataset-name").value.trim()) data.append("name", $("dataset-name").value.trim());
-  if (mode === "replace") data.append("replace", "true");
-  if (mode === "append") data.append("append", "true");
-  // File options (European exports, odd time columns); the server's defaults when left empty.
-  if ($("timestamp-column").value.trim()) data.append("timestamp_column", $("timestamp-column").value.trim());
-  if ($("time-format").value.trim()) data.append("time_format", $("time-format").value.trim());
-  if ($("timezone").value.trim()) data.append("timezone", $("timezone").value.trim());
-  if ($("series-column").value.trim()) data.append("series_column", $("series-column").value.trim());
-  if ($("columns").value.trim()) data.append("columns", $("columns").value.trim());
-  if ($("encoding").value.trim()) data.append("encoding", $("encoding").value.trim());
-  if ($("missing").value.trim()) data.append("missing", $("missing").value.trim());
-  data.append("decimal", $("decimal").value);
-  data.append("on_duplicate", $("on-duplicate").value);
+  const name = $("dataset-name").value.trim();
+  if (files.length > 1 && !name) {
+    form.showError({ field: "name", message: `${files.length} files make one dataset: name it` });
+    return;
+  }
   $("upload-button").disabled = true;
+  const notes = [];
+  let dataset = null;
+  let file = files[0];
   try {
-    const dataset = await api.upload(data);
-    // What the server read other than as written (e.g. -9999 cells read as missing).
-    $("import-notes").innerHTML = (dataset.notes || [])
-      .map((note) => `<li class="warning">${escape(note)}</li>`).join("");
+    for (const [i, each] of files.entries()) {
+      file = each;
+      dataset = await api.upload(formFor(file, name, i === 0 ? mode : "append"));
+      // What the server read other than as written (e.g. -9999 cells read as missing).
+      for (const note of dataset.notes || []) notes.push(files.length > 1 ? `${file.name}: ${note}` : note);
+    }
     await loadDatasets(dataset.name);
   } catch (error) {
+    if (dataset) {
+      // The files before this one are stored: say so, and show the dataset they made.
+      notes.push(`stored: the ${files.indexOf(file)} file(s) before ${file.name}`);
+      error.message = `${file.name}: ${error.message}`;
+      await loadDatasets(dataset.name);
+    }
     if (error.code === "conflict" && / already exists; /.test(error.message)) {
       form.showError({ field: "name", message: error.message.replace(/; use --replace.*$/, ": replace it with this file, or append this file's newer points to it?") });
       $("replace-button").hidden = false;
@@ -76,6 +79,26 @@ export async function upload(mode = "new") {
       form.showError(shown ? error : { field: "file", message: error.message });
     }
   } finally {
+    $("import-notes").innerHTML = notes.map((note) => `<li class="warning">${escape(note)}</li>`).join("");
     $("upload-button").disabled = false;
   }
+}
+
+function formFor(file, name, mode) {
+  const data = new FormData();
+  data.append("file", file);
+  if (name) data.append("name", name);
+  if (mode === "replace") data.append("replace", "true");
+  if (mode === "append") data.append("append", "true");
+  // File options (European exports, odd time columns); the server's defaults when left empty.
+  if ($("timestamp-column").value.trim()) data.append("timestamp_column", $("timestamp-column").value.trim());
+  if ($("time-format").value.trim()) data.append("time_format", $("time-format").value.trim());
+  if ($("timezone").value.trim()) data.append("timezone", $("timezone").value.trim());
+  if ($("series-column").value.trim()) data.append("series_column", $("series-column").value.trim());
+  if ($("columns").value.trim()) data.append("columns", $("columns").value.trim());
+  if ($("encoding").value.trim()) data.append("encoding", $("encoding").value.trim());
+  if ($("missing").value.trim()) data.append("missing", $("missing").value.trim());
+  data.append("decimal", $("decimal").value);
+  data.append("on_duplicate", $("on-duplicate").value);
+  return data;
 }
