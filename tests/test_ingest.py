@@ -232,6 +232,41 @@ def test_times_with_a_zone_abbreviation_read_at_its_offset() -> None:
         read_table(csv("time,v\n2024-01-01 00:00 XYZ,1"), filename="x.csv")
 
 
+def test_a_running_total_reads_as_its_increase_per_reading() -> None:
+    # A meter's kWh register: read hourly, one reading missing, then the meter replaced.
+    register = [1000.0, 1002.5, 1004.0, None, 1009.0, 1010.0, 3.0, 5.5, 7.0]
+    rows = "".join(
+        f"2024-01-01T{h:02d}:00Z,{'' if v is None else v},{h}\n" for h, v in enumerate(register)
+    )
+    data = csv("time,energy [kWh],temp\n" + rows)
+    for name in ("energy", "energy [kWh]"):
+        table = read_table(data, filename="x.csv", counter=[name])
+        assert table.units == ["kWh", None]
+        # None at the first reading and over the outage (03:00 missing: 02:00 to 04:00 is two
+        # hours); from zero again after the meter restarted at 06:00.
+        assert np.array_equal(
+            table.values[0], [np.nan, 2.5, 1.5, np.nan, np.nan, 1.0, 3.0, 2.5, 1.5], equal_nan=True
+        )
+        assert table.values[1].tolist() == list(range(9))  # the other column as it is
+        assert table.notes == [
+            "'energy [kWh]' read as a running total: its increase per reading; 1 restart(s) of "
+            "the count: the increase from zero; 1 increase(s) over an outage left missing"
+        ]
+        assert table.missing_cells["energy"] == 3
+    with pytest.raises(InvalidInput) as err:
+        read_table(data, filename="x.csv", counter=["power"])
+    assert err.value.field == "counter" and err.value.message == (
+        "counter: 'power' is not a value column; the file has energy [kWh], temp"
+    )
+    wave = "".join(f"2024-01-01T{h:02d}:00Z,{5 + np.sin(h):.3f}\n" for h in range(20))
+    with pytest.raises(InvalidInput) as err:
+        read_table(csv("time,v\n" + wave), filename="x.csv", counter=["v"])
+    assert err.value.message == (
+        "column 'v' is not a running total (counter): it falls without starting again from zero "
+        "9 times, first at 2024-01-01T03:00:00Z"
+    )
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")

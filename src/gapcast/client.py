@@ -290,6 +290,7 @@ class Client:
         encoding: str | None = None,
         append: bool = False,
         missing: Sequence[str] | None = None,
+        counter: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Import a CSV, .xlsx or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
@@ -298,7 +299,8 @@ class Client:
         ``columns`` the value columns to import (default: all), ``encoding`` a CSV's text
         encoding (default: UTF-8; 'cp1252' for what Excel saves on Windows); ``append`` adds
         the file's points to the dataset ``name`` (a newer export) instead of importing a new
-        one; ``missing`` words that mark no reading in value columns (a logger's 'ERR')."""
+        one; ``missing`` words that mark no reading in value columns (a logger's 'ERR');
+        ``counter`` value columns that are running totals, read as their increase per reading."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -322,6 +324,8 @@ class Client:
             form["encoding"] = encoding
         if missing:
             form["missing"] = ",".join(missing)
+        if counter:
+            form["counter"] = ",".join(counter)
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

@@ -270,3 +270,18 @@ def test_import_several_files_as_one_dataset_or_none(db_url: str, tmp_path: Path
     later = runner.invoke(app, ["import", names[2], names[0], "-n", "again", "--db", db_url])
     assert later.exit_code == 0, later.output
     assert "imported again from 2 files" in " ".join(later.stdout.split())
+
+
+def test_import_a_meter_register_as_its_increase(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "meter.csv"
+    f.write_text(
+        "time,energy [kWh]\n"
+        + "".join(f"2024-01-01T{h:02d}:00Z,{1000 + 2.5 * h}\n" for h in range(6))
+    )
+    result = runner.invoke(app, ["import", str(f), "--counter", "energy", "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["points"] == 5 and imported["missing_cells"] == {"energy": 1}
+    assert imported["notes"] == ["'energy [kWh]' read as a running total: its increase per reading"]
+    refused = runner.invoke(app, ["import", str(f), "--counter", "kwh", "--db", db_url])
+    assert refused.exit_code == 2 and "counter: 'kwh' is not a value column" in refused.stderr

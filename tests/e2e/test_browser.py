@@ -676,6 +676,30 @@ def test_several_daily_files_upload_as_one_dataset(
         assert http.get("/datasets/daily-2").json()["points"] == 6
 
 
+def test_a_meter_register_uploads_as_its_increase(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    meter = tmp_path / "register.csv"
+    meter.write_text(
+        "timestamp,energy [kWh],temp\n"
+        + "".join(f"2025-05-01T{h:02d}:00Z,{1000 + 2 * h},{20 - h % 3}\n" for h in range(8))
+    )
+    page.set_input_files("#file", str(meter))
+    page.click("summary")  # the file options
+    page.fill("#counter", "temp")
+    page.click("#upload-button")
+    expect(page.locator('[data-error-for="counter"]')).to_contain_text(
+        "column 'temp' is not a running total"
+    )
+    page.fill("#counter", "energy")
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("register")
+    expect(page.locator("#import-notes")).to_contain_text("read as a running total")
+    with server.http() as http:
+        series = http.get("/datasets/register/series").json()
+    assert [v for v in series["values"]["energy"] if v is not None] == [2.0] * 7
+
+
 def test_a_european_export_uploads_with_the_file_options(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:

@@ -110,6 +110,15 @@ MissingOption = Annotated[
     ),
 ]
 
+CounterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--counter",
+        help="Value columns that are running totals (a meter's kWh register), comma-separated: "
+        "read as their increase per reading",
+    ),
+]
+
 ColumnsOption = Annotated[
     str | None,
     typer.Option(
@@ -154,6 +163,7 @@ def import_command(
     columns: ColumnsOption = None,
     encoding: EncodingOption = "utf-8",
     missing: MissingOption = None,
+    counter: CounterOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -180,6 +190,7 @@ def import_command(
     mark = decimal_mark(decimal)
     chosen = columns.split(",") if columns else None
     markers = missing.split(",") if missing else []
+    totals = counter.split(",") if counter else []
     cfg = load_settings(db)
     if server:
         notes: list[str] = []
@@ -201,6 +212,7 @@ def import_command(
                     encoding=encoding,
                     append=append or i > 0,
                     missing=markers,
+                    counter=totals,
                     as_json=as_json,
                     quiet=as_json and len(files) > 1,
                 )
@@ -223,6 +235,7 @@ def import_command(
                     columns=chosen,
                     encoding=encoding,
                     missing=markers,
+                    counter=totals,
                     max_bytes=cfg.max_upload_bytes,
                     max_points=cfg.max_points_per_dataset,
                 )
@@ -319,6 +332,7 @@ def upload(
     encoding: str = "utf-8",
     append: bool = False,
     missing: list[str] | None = None,
+    counter: list[str] | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
@@ -343,6 +357,7 @@ def upload(
         encoding=encoding,
         append=append,
         missing=missing,
+        counter=counter,
     )
     if quiet:
         return row

@@ -27,6 +27,7 @@ from gapcast.cli.common import (
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.data import (
     ColumnsOption,
+    CounterOption,
     DecimalOption,
     EncodingOption,
     MissingOption,
@@ -67,6 +68,7 @@ def predict_command(
     value_columns: ColumnsOption = None,
     encoding: EncodingOption = "utf-8",
     missing: MissingOption = None,
+    counter: CounterOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -89,6 +91,7 @@ def predict_command(
             chosen,
             encoding,
             missing.split(",") if missing else [],
+            counter.split(",") if counter else [],
         )
     if start is not None and timezone is not None:
         start = _local_start(start, timezone)
@@ -214,6 +217,7 @@ def _csv_columns(
     columns: list[str] | None = None,
     encoding: str = "utf-8",
     missing: list[str] | None = None,
+    counter: list[str] | None = None,
 ) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
     long format's series as columns), column-wise as the predict request takes it."""
@@ -229,6 +233,7 @@ def _csv_columns(
         columns=columns,
         encoding=encoding,
         missing=missing or [],
+        counter=counter or [],
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}

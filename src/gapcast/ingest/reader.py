@@ -18,6 +18,7 @@ from gapcast.ingest.common import (
     check_name,
     split_unit,
 )
+from gapcast.ingest.counters import counter_columns, increases
 from gapcast.ingest.duplicates import merge_repeated_times
 from gapcast.ingest.files import check_encoding, decompress, kind_of, read_frame
 from gapcast.ingest.long_format import (
@@ -50,6 +51,7 @@ def read_table(
     columns: Sequence[str] | None = None,
     encoding: str = "utf-8",
     missing: Sequence[str] = (),
+    counter: Sequence[str] = (),
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
@@ -60,7 +62,8 @@ def read_table(
     ``columns``: the value columns to import (default: all), leaving out the rest (a logger's
     status flags, comments); ``encoding``: a CSV's text encoding (default UTF-8; 'cp1252' for
     what Excel saves on Windows); ``missing``: words that mark "no reading" in value columns
-    besides pandas' (a logger's 'ERR', '---')."""
+    besides pandas' (a logger's 'ERR', '---'); ``counter``: value columns that are running
+    totals (a meter's kWh register), read as their increase per reading."""
     check_encoding(encoding)
     if timezone:
         check_timezone(timezone)
@@ -131,6 +134,9 @@ def read_table(
             else f"{merged:,} row(s) repeating an earlier row's time merged into it "
             f"(on_duplicate {on_duplicate!r})"
         )
+    for i in counter_columns([c.strip() for c in counter if c.strip()], value_names):
+        values[i], said = increases(ts, values[i], value_names[i])
+        notes.append(said)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
         (name, unit or row_units.get(header))
@@ -173,6 +179,7 @@ def read_file(
     columns: Sequence[str] | None = None,
     encoding: str = "utf-8",
     missing: Sequence[str] = (),
+    counter: Sequence[str] = (),
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -198,6 +205,7 @@ def read_file(
         columns=columns,
         encoding=encoding,
         missing=missing,
+        counter=counter,
     )
 
 

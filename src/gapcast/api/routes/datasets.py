@@ -70,6 +70,13 @@ async def upload_dataset(
         str | None,
         Form(description="comma-separated words that mark no reading in value columns ('ERR')"),
     ] = None,
+    counter: Annotated[
+        str | None,
+        Form(
+            description="comma-separated value columns that are running totals (a meter's kWh "
+            "register): read as their increase per reading"
+        ),
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps. With
     ``append``, add a newer export's points to the dataset of that name (200)."""
@@ -104,6 +111,7 @@ async def upload_dataset(
         columns.split(",") if columns else None,
         encoding or "utf-8",
         missing.split(",") if missing else [],
+        counter.split(",") if counter else [],
     )
 
 
@@ -123,6 +131,7 @@ def _import(
     columns: list[str] | None,
     encoding: str,
     missing: list[str],
+    counter: list[str],
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -136,6 +145,7 @@ def _import(
         columns=columns,
         encoding=encoding,
         missing=missing,
+        counter=counter,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )

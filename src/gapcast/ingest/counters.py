@@ -1,0 +1,81 @@
+"""Running totals (a meter's kWh register, a pulse counter, a Prometheus counter) read as their
+increase per reading, which is what a forecast of consumption or throughput is about: the total
+itself only ever climbs, and its level says nothing of the next hour's use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gapcast.errors import InvalidInput
+from gapcast.ingest.common import split_unit
+
+# A drop to under this share of the reading before is the counter starting again from zero (a
+# meter replaced, a logger restarted, a register rolling over): the new reading is the increase
+# since. Any other drop is no running total's.
+RESTART_SHARE = 0.5
+# An increase over a span longer than this many of the counter's usual steps covers readings that
+# never came: it cannot be told apart by step, and is left missing.
+OUTAGE_STEPS = 1.5
+# More drops than this share of the readings that are no restart: the column is not a total.
+MAX_DROPS = 0.01
+
+
+def increases(
+    timestamps: NDArray[np.int64],
+    values: NDArray[np.float64],
+    name: str,
+) -> tuple[NDArray[np.float64], str]:
+    """The increase of the running total ``values`` (at sorted, unique ``timestamps``) at each
+    of its readings since the one before: NaN at the first reading, after an outage and at a
+    drop that is no restart; and a note of what was read."""
+    seen = np.flatnonzero(~np.isnan(values))
+    out = np.full(values.shape, np.nan)
+    if seen.size < 2:
+        return out, f"{name!r} read as a running total: fewer than two readings, no increase"
+    level = values[seen]
+    change = np.diff(level)
+    spans = np.diff(timestamps[seen])
+    step = float(np.median(spans))
+    restart = level[1:] < RESTART_SHARE * level[:-1]
+    drop = (change < 0) & ~restart
+    if drop.sum() > max(MAX_DROPS * change.size, 1):
+        first = np.datetime64(int(timestamps[seen[1:][drop][0]]), "ns").astype("datetime64[s]")
+        raise InvalidInput(
+            f"column {name!r} is not a running total (counter): it falls without starting "
+            f"again from zero {int(drop.sum()):,} times, first at {first}Z",
+            field="counter",
+        )
+    increase = np.where(restart, level[1:], change)
+    gone = spans > OUTAGE_STEPS * step
+    increase[gone | drop] = np.nan
+    out[seen[1:]] = increase
+    said = [f"{name!r} read as a running total: its increase per reading"]
+    if restart.any():
+        said.append(f"{int(restart.sum()):,} restart(s) of the count: the increase from zero")
+    if gone.any():
+        said.append(f"{int(gone.sum()):,} increase(s) over an outage left missing")
+    if drop.any():
+        said.append(f"{int(drop.sum()):,} drop(s) left missing")
+    return out, "; ".join(said)
+
+
+def counter_columns(counters: Sequence[str], headers: Sequence[str]) -> list[int]:
+    """The positions among the value columns' ``headers`` of the ``counters``, named by header
+    ('energy [kWh]') or by name ('energy'); refused by name when the file has no such column."""
+    names = [split_unit(h)[0] for h in headers]
+    found = []
+    for counter in counters:
+        if counter in headers:
+            found.append(list(headers).index(counter))
+        elif counter in names:
+            found.append(names.index(counter))
+        else:
+            raise InvalidInput(
+                f"counter: {counter!r} is not a value column; the file has {', '.join(headers)}",
+                field="counter",
+            )
+    return found
