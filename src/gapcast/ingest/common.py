@@ -111,8 +111,20 @@ def check_name(name: str, *, what: str, field: str) -> str:
     return name
 
 
+# HOBO loggers name the logger and sensor after the unit: 'Temp, °F (LGR S/N: 204, SEN S/N: 204)'.
+_SERIALS = re.compile(r"\s*\([^()]*\bS/N\b[^()]*\)\s*$")
+# A unit after a comma, as HOBO writes it ('Temp, °F', 'RH, %', 'Date Time, GMT-05:00'): short, no
+# spaces, and not a plain word ('Power, total' is no unit) unless a short one (V, kW, lux, ppm).
+_COMMA_UNIT = re.compile(
+    r"^(?P<name>[^,]+?),\s+(?P<unit>[^\s,]*[^\sA-Za-z,][^\s,]*|[A-Za-zµΩ]{1,4})$"
+)
+
+
 def split_unit(header: str) -> tuple[str, str | None]:
-    match = _UNIT.match(header)
-    if match and match["name"]:
+    """A column header's name and unit: 'power [kW]', 'power (kW)' and HOBO's 'Temp, °F (LGR
+    S/N: ...)' are 'power'/'Temp' in kW/°F."""
+    header = _SERIALS.sub("", header)
+    match = _UNIT.match(header) or _COMMA_UNIT.match(header.strip())
+    if match and match["name"].strip():
         return match["name"].strip(), match["unit"].strip()
     return header.strip(), None

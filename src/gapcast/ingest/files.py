@@ -18,6 +18,7 @@ import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.ingest.common import DecimalMark, FileKind, check_columns, describe_rows
+from gapcast.ingest.preamble import find_preamble
 from gapcast.ingest.sheets import read_sheet
 
 # A Parquet file may decode to far more than its size (run-length and dictionary encoding): its
@@ -29,7 +30,7 @@ def kind_of(filename: str) -> FileKind:
     suffix = Path(filename).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    if suffix in (".csv", ".txt", ".tsv", ""):
+    if suffix in (".csv", ".txt", ".tsv", ".dat", ""):  # .dat: Campbell loggers' TOA5
         return "csv"
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
@@ -140,7 +141,9 @@ def read_frame(
             raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
         return _index_as_columns(frame)
     text = decode(data, encoding)
-    sep = _delimiter(text, decimal)
+    preamble = find_preamble(text, lambda head: _delimiter(head, decimal))
+    skipped = list(preamble.skipped) if preamble else []
+    sep = _delimiter(_without_lines(text, skipped), decimal)
     try:
         # Everything as text first: types are decided per column below, with row-level errors.
         # index_col=False: with more fields on every row than in the header, pandas would
@@ -148,12 +151,20 @@ def read_frame(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(
-                io.StringIO(text), dtype=str, keep_default_na=False, sep=sep, index_col=False
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                sep=sep,
+                index_col=False,
+                skiprows=skipped or None,
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
+    if preamble:
+        frame.index = pd.Index(preamble.file_rows(len(frame)))
+        frame.attrs["notes"] = [preamble.note]
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        _refuse_extra_fields(text, sep)
+        _refuse_extra_fields(text, sep, skipped)
     # Files joined with `cat` repeat the header line: a row that is the header is not data.
     header = [str(c) for c in frame.columns]
     repeated = (frame.iloc[:, 0] == header[0]).to_numpy(copy=True)
@@ -194,11 +205,19 @@ def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_axis(index, axis=0).reset_index()
 
 
-def _refuse_extra_fields(text: str, sep: str) -> None:
+def _without_lines(text: str, lines: list[int]) -> str:
+    """The head of ``text`` without the given (0-based) lines, for sniffing its delimiter."""
+    if not lines:
+        return text
+    head = text[: 64 * 1024].splitlines()
+    return "\n".join(line for i, line in enumerate(head) if i not in lines)
+
+
+def _refuse_extra_fields(text: str, sep: str, skipped: list[int] | None = None) -> None:
     """Rows with more fields than the header lose what pandas drops past it: refused by line
     unless every extra field is empty (a delimiter at the end of each line, which some exports
     write)."""
-    rows = _numbered_rows(text, sep)
+    rows = (row for row in _numbered_rows(text, sep) if row[0] - 1 not in (skipped or []))
     width = len(next(rows, (1, []))[1])
     lines, first = [], ""
     for number, row in rows:

@@ -30,10 +30,11 @@ from gapcast.ingest.long_format import (
 from gapcast.ingest.times import (
     check_timezone,
     find_timestamp_column,
+    header_offset,
     join_time_columns,
     parse_timestamps,
 )
-from gapcast.ingest.values import missing_markers, parse_values, units_row
+from gapcast.ingest.values import missing_markers, parse_values, row_numbers, units_row
 
 
 def read_table(
@@ -95,8 +96,12 @@ def read_table(
     row_units: dict[str, str] = {}
     if kind != "parquet":
         df, row_units, units_note = units_row(df, ts_name, value_names, decimal)
+    numbering: list[str] = []
     if columns:
         value_names = chosen_columns(df, columns, ts_name, series_column)
+    else:
+        numbering = row_numbers(df, value_names)
+        value_names = [c for c in value_names if c not in numbering] or value_names
     if series_column:
         value_names = without_series_column(df, series_column, ts_name, value_names)
     else:
@@ -104,9 +109,14 @@ def read_table(
     check_columns(len(value_names))
 
     notes = [*sheet_notes, *(n for n in (joined, units_note) if n)]
-    ts = parse_timestamps(
-        df[ts_name], ts_name, kind, time_format or None, timezone or None, notes=notes
-    )
+    if numbering and value_names != numbering:
+        listed = ", ".join(map(repr, numbering))
+        notes.append(f"column(s) {listed} left out: they number the rows (--columns imports them)")
+    zone = timezone or None
+    if zone is None and (offset := header_offset(ts_name)) is not None:
+        zone = offset
+        notes.append(f"times read at UTC{offset}, as the time column's header says")
+    ts = parse_timestamps(df[ts_name], ts_name, kind, time_format or None, zone, notes=notes)
     markers = frozenset(m.strip() for m in missing if m.strip())
     values = np.vstack([parse_values(df[c], c, kind, decimal, markers) for c in value_names])
     merged = 0

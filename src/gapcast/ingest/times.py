@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
 from gapcast.ingest.common import FileKind, rows_refused, split_unit
+from gapcast.ingest.time_formats import infer_time_format
 from gapcast.ingest.time_parts import find_time_parts, join_time_parts, named_parts
 from gapcast.ingest.zone_abbreviations import read_abbreviated
 
@@ -42,7 +43,8 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     for name in TIMESTAMP_NAMES:
         for column in columns:
             # 'Timestamp (UTC)', 'time [s]': a bracketed unit after the name, as values have.
-            if split_unit(column)[0].lower() == name:
+            # 'Date Time' (HOBO), 'Date_Time', 'date-time': a datetime
+            if re.sub(r"[\s_-]+", "", split_unit(column)[0].lower()) == name:
                 return column
     parts = find_time_parts(columns)
     if parts:
@@ -222,6 +224,14 @@ def parse_timestamps(
                         f"timestamp column {name!r}: times read with their zone abbreviations "
                         f"({', '.join(zones)})" + (f" in {timezone}" if timezone else "")
                     )
+            if parsed.isna().all() and (fmt := infer_time_format(text, name)) is not None:
+                # Not one ISO 8601 time: a logger's or spreadsheet's own format, if one reads all.
+                parsed = pd.to_datetime(text, utc=True, format=fmt, errors="coerce")
+                if notes is not None:
+                    notes.append(
+                        f"timestamp column {name!r}: times read as {fmt!r}, the one common "
+                        "format that reads them all"
+                    )
             if timezone is not None:  # a regex over every row: only when it matters
                 naive = ~text.str.contains(_OFFSET).to_numpy() & ~written
     bad = parsed.isna().to_numpy()
@@ -325,3 +335,16 @@ def clocks_went_back(times: NDArray[np.int64]) -> bool:
     clocks go back on a Sunday, repeating 02:00-02:59 or 01:00-01:59 (read as UTC)."""
     stamps = pd.DatetimeIndex(pd.to_datetime(times, unit="ns"))
     return bool(((stamps.day_of_week == 6) & np.isin(stamps.hour, (1, 2))).all())
+
+
+_HEADER_OFFSET = re.compile(r"^(?:GMT|UTC)\s*(?P<sign>[+-])(?P<h>\d{1,2})(?::?(?P<m>\d\d))?$")
+
+
+def header_offset(ts_name: str) -> str | None:
+    """The UTC offset a time column's header gives its times ('Date Time, GMT-05:00', as HOBO
+    loggers write it; 'time (UTC+01:00)'), as '-05:00', or None."""
+    unit = split_unit(ts_name)[1]
+    match = _HEADER_OFFSET.match(unit.strip()) if unit else None
+    if match is None:
+        return None
+    return f"{match['sign']}{int(match['h']):02d}:{match['m'] or '00'}"

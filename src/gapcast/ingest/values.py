@@ -11,16 +11,18 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from gapcast.ingest.common import DecimalMark, FileKind, rows_refused
+from gapcast.ingest.common import DecimalMark, FileKind, rows_refused, split_unit
 
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
 # Cells that mean "no reading": pandas.read_csv's default missing-value strings (what Excel,
-# R and database exports write), so a file pandas reads cleanly imports the same way.
+# R and database exports write), so a file pandas reads cleanly imports the same way, and the
+# NAN of the commonest environmental loggers.
 MISSING_TOKENS = frozenset(
     {
         *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND"),
         *("1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+        "NAN",  # Campbell Scientific loggers' (TOA5)
     }
 )
 
@@ -119,7 +121,8 @@ def units_row(
         return df, {}, None
     units = {c: u for c, u in zip(value_names, cells, strict=True) if u not in MISSING_TOKENS}
     listed = ", ".join(f"{c!r}: {u!r}" for c, u in units.items())
-    return df.iloc[1:], units, f"line 2 read as the columns' units, not a reading ({listed})"
+    line = int(df.index[0]) + 2  # the file's line (a preamble or a sheet's title moves it)
+    return df.iloc[1:], units, f"line {line} read as the columns' units, not a reading ({listed})"
 
 
 def _number_hint(first: str, decimal: DecimalMark) -> str:
@@ -170,4 +173,25 @@ def missing_markers(row: NDArray[np.float64]) -> list[tuple[float, int]]:
         reach = MARKER_DISTANCE * max(q3 - q1, 1e-9 * max(abs(lo), abs(hi), 1.0))
         if value < lo - reach or value > hi + reach:
             found.append((float(value), int(count)))
+    return found
+
+
+# Names loggers give a column that numbers the rows (Campbell's RECORD, HOBO's '#').
+ROW_NUMBER_NAMES = frozenset({"#", "no", "no.", "nr", "nr.", "record", "rec", "recnum", "index"})
+# A row number column counts on by one from row to row but for a restart now and then.
+ROW_NUMBER_SHARE = 0.99
+
+
+def row_numbers(df: pd.DataFrame, names: list[str]) -> list[str]:
+    """The columns among ``names`` that number the rows: named so, and counting on by one (in
+    the file's order) at nearly every row. Not readings: a forecast of them would be a joke."""
+    found = []
+    for name in names:
+        if split_unit(name)[0].strip().lower() not in ROW_NUMBER_NAMES or len(df) < 2:
+            continue
+        numbers = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(numbers).any() or (numbers % 1 != 0).any():
+            continue
+        if float(np.mean(np.diff(numbers) == 1)) >= ROW_NUMBER_SHARE:
+            found.append(name)
     return found
