@@ -125,8 +125,13 @@ def test_a_date_column_and_a_time_of_day_column_read_as_one_time() -> None:
     # Without the format too: '%d.%m.%Y %H:%M' is the one common format that reads them all.
     table = read_table(german, filename="x.csv", timestamp_column="Datum+Uhrzeit")
     assert table.timestamps_ns.tolist() == expected
+    # Named by its time of day, the German date column ('Datum') is found beside it.
+    table = read_table(german, filename="x.csv", timestamp_column="Uhrzeit")
+    assert table.timestamps_ns.tolist() == expected
     with pytest.raises(InvalidInput) as err:
-        read_table(german, filename="x.csv", timestamp_column="Uhrzeit")
+        read_table(
+            german.replace(b"Datum", b"Messtag"), filename="x.csv", timestamp_column="Uhrzeit"
+        )
     assert err.value.field == "timestamp_column" and err.value.message == (
         "timestamp column 'Uhrzeit' holds times of day without a date (first: '23:30'); name the "
         "date column and this one together, --timestamp-column 'Date+Uhrzeit'"

@@ -705,15 +705,16 @@ def test_a_european_export_uploads_with_the_file_options(
 ) -> None:
     export = tmp_path / "zaehler.csv"
     rows = "".join(f"0{d}.01.2025 12:00;{d},5\n" for d in range(1, 10))
-    export.write_text("Zeitstempel;Leistung [kW]\n" + rows)
+    # A time column by a name gapcast does not know: the user names it.
+    export.write_text("Ablesezeit;Leistung [kW]\n" + rows)
     page.set_input_files("#file", str(export))
     page.fill("#dataset-name", "zaehler")
     expect(page.locator("#import-options")).not_to_have_attribute("open", "")
     page.click("#upload-button")
     # The server lists the columns when none is a known time column: the options open there.
     expect(page.locator("#import-options")).to_have_attribute("open", "")
-    expect(page.locator('[data-error-for="timestamp_column"]')).to_contain_text("Zeitstempel")
-    page.fill("#timestamp-column", "Zeitstempel")
+    expect(page.locator('[data-error-for="timestamp_column"]')).to_contain_text("Ablesezeit")
+    page.fill("#timestamp-column", "Ablesezeit")
     page.click("#upload-button")
     # Its day-first times read ('%d.%m.%Y %H:%M' is the one format that reads them all); the
     # decimal comma is named.

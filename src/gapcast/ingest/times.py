@@ -21,6 +21,11 @@ from gapcast.ingest.zone_abbreviations import read_abbreviated
 
 _OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$")
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
+# The same in the languages of the exports users bring most (German, French, Spanish, Dutch).
+LOCAL_TIMESTAMP_NAMES = (
+    *("zeitstempel", "zeitpunkt", "datumzeit", "horodatage", "fechahora", "tijdstempel"),
+    *("tijdstip", "datum", "fecha"),
+)
 # Inside the range of a nanosecond timestamp (1677-09-21 to 2262-04-11), with a margin.
 _FIRST = pd.Timestamp("1677-09-22", tz="UTC")
 _LAST = pd.Timestamp("2262-04-10", tz="UTC")
@@ -40,7 +45,7 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
                 field="timestamp_column",
             )
         return wanted
-    for name in TIMESTAMP_NAMES:
+    for name in (*TIMESTAMP_NAMES, *LOCAL_TIMESTAMP_NAMES):
         for column in columns:
             # 'Timestamp (UTC)', 'time [s]': a bracketed unit after the name, as values have.
             # 'Date Time' (HOBO), 'Date_Time', 'date-time': a datetime
@@ -121,8 +126,8 @@ def _pair_named(columns: list[str], wanted: str) -> tuple[str, str] | None:
     return (date, time) if date in columns and time in columns and date != time else None
 
 
-_DATE_NAMES = ("date", "day")
-_TIME_OF_DAY_NAMES = ("time",)
+_DATE_NAMES = ("date", "day", "datum", "fecha", "jour", "dag")
+_TIME_OF_DAY_NAMES = ("time", "uhrzeit", "zeit", "heure", "hora", "tijd")
 _TIME_OF_DAY = r"^\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp]\.?[Mm]\.?)?$"
 
 
