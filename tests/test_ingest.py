@@ -352,6 +352,63 @@ def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     assert read_table(counted, filename="x.csv").channels == ["no", "v"]
 
 
+def _load_profile(days: list[tuple[str, list[str]]]) -> bytes:
+    """A utility's load profile: a day per row, 96 quarter hours labelled by their end."""
+    header = ";".join(f"{q * 15 // 60:02d}:{q * 15 % 60:02d}" for q in range(1, 97))
+    rows = "".join(f"{day};{';'.join(cells)};999,9\n" for day, cells in days)
+    return f"Datum;{header};Summe\n{rows}".encode()
+
+
+def test_a_day_per_row_and_a_column_per_time_of_day_read_as_one_series() -> None:
+    plain = [f"{q},5" for q in range(96)]
+    spring = [*plain[:8], "", "", "", "", *plain[12:]]  # 02:15-03:00: the hour that never was
+    data = _load_profile([("30.03.2024", plain), ("31.03.2024", spring)])
+    table = read_table(data, filename="lastgang.csv", decimal=",", timezone="Europe/Berlin")
+    assert table.channels == ["value"] and table.values.shape == (1, 96 + 92)
+    stamps = pd.to_datetime(table.timestamps_ns)
+    # 00:15 in Berlin on the 30th is 23:15 UTC on the 29th; '24:00' the next midnight.
+    assert stamps[0] == pd.Timestamp("2024-03-29 23:15") and table.values[0, 0] == 0.5
+    assert stamps[95] == pd.Timestamp("2024-03-30 23:00")
+    # On the 31st, '02:00' (the interval ending as the clocks jump) is 01:00 UTC, the next 03:15.
+    assert stamps[96 + 7] == pd.Timestamp("2024-03-31 01:00")
+    assert stamps[96 + 8] == pd.Timestamp("2024-03-31 01:15")
+    assert table.notes[-1] == (
+        "a day per row and 96 columns of times of day (00:15 to 24:00): read as one series "
+        "'value', each cell at its day and the time its column names; column(s) 'Summe' left out"
+    )
+    # The day the clocks go back: each time of day is written once, read as the first of two.
+    autumn = read_table(
+        _load_profile([("27.10.2024", plain)]),
+        filename="x.csv",
+        decimal=",",
+        timezone="Europe/Berlin",
+    )
+    assert pd.to_datetime(autumn.timestamps_ns[8]) == pd.Timestamp("2024-10-27 00:15")  # 02:15
+    # US grid operators' hour-ending tables.
+    he = "Date," + ",".join(f"HE{h}" for h in range(1, 25)) + "\n"
+    he += "2024-07-01," + ",".join(str(100 + h) for h in range(24)) + "\n"
+    table = read_table(he.encode(), filename="load.csv")
+    stamps = pd.to_datetime(table.timestamps_ns)
+    assert stamps[0] == pd.Timestamp("2024-07-01 01:00") and stamps[-1] == pd.Timestamp(
+        "2024-07-02 00:00"
+    )
+    # A file of readings whose columns happen to be few times of day is not this shape.
+    few = csv("time,08:00,20:00\n2024-01-01,1,2\n")
+    assert read_table(few, filename="x.csv").channels == ["08:00", "20:00"]
+
+
+def test_a_reading_at_the_instant_the_clocks_jump_is_that_instant() -> None:
+    data = csv("time,v\n2024-03-31 01:45,1\n2024-03-31 02:00,2\n2024-03-31 03:15,3\n")
+    table = read_table(data, filename="x.csv", timezone="Europe/Berlin")
+    assert pd.to_datetime(table.timestamps_ns).strftime("%H:%M").tolist() == [
+        "00:45",
+        "01:00",
+        "01:15",
+    ]
+    with pytest.raises(InvalidInput, match=r"1 time\(s\) that do not exist .* at line 2"):
+        read_table(csv("time,v\n2024-03-31 02:15,1\n"), filename="x.csv", timezone="Europe/Berlin")
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.ingest.common import (
     MAX_LISTED,
     DecimalMark,
+    FileKind,
     OnDuplicate,
     ParsedTable,
     check_columns,
@@ -19,6 +21,7 @@ from gapcast.ingest.common import (
     split_unit,
 )
 from gapcast.ingest.counters import counter_columns, increases
+from gapcast.ingest.day_rows import day_columns, melt_days
 from gapcast.ingest.duplicates import merge_repeated_times
 from gapcast.ingest.files import check_encoding, decompress, kind_of, read_frame
 from gapcast.ingest.long_format import (
@@ -112,11 +115,23 @@ def read_table(
     if numbering and value_names != numbering:
         listed = ", ".join(map(repr, numbering))
         notes.append(f"column(s) {listed} left out: they number the rows (--columns imports them)")
+    offsets = None if columns or series_column else day_columns(value_names)
+    if offsets:
+        df, value_names = _one_series_of_days(df, ts_name, offsets, kind, time_format, notes)
     zone = timezone or None
     if zone is None and (offset := header_offset(ts_name)) is not None:
         zone = offset
         notes.append(f"times read at UTC{offset}, as the time column's header says")
-    ts = parse_timestamps(df[ts_name], ts_name, kind, time_format or None, zone, notes=notes)
+    ts = parse_timestamps(
+        df[ts_name],
+        ts_name,
+        kind,
+        time_format or None,
+        zone,
+        notes=notes,
+        # Each time of day is one column: the hour the clocks repeat is written once.
+        repeated="first" if offsets else "order",
+    )
     markers = frozenset(m.strip() for m in missing if m.strip())
     values = np.vstack([parse_values(df[c], c, kind, decimal, markers) for c in value_names])
     merged = 0
@@ -237,3 +252,22 @@ def _without_empty_columns(
         )
     notes.append(f"column(s) {listed} left out: not one reading (every cell empty or missing)")
     return [c for c, e in zip(names, empty, strict=True) if not e], values[~empty]
+
+
+def _one_series_of_days(
+    df: pd.DataFrame,
+    ts_name: str,
+    offsets: dict[str, int],
+    kind: FileKind,
+    time_format: str | None,
+    notes: list[str],
+) -> tuple[pd.DataFrame, list[str]]:
+    """A day per row and a column per time of day (a load profile export), melted into one
+    series: the days are read (as written, in any format the time column takes), then each
+    cell is put at its day's wall-clock time, which the time zone reads as any other."""
+    days = parse_timestamps(df[ts_name], ts_name, kind, time_format or None, None, notes=notes)
+    if (days % (86_400 * 10**9)).any():
+        return df, [c for c in df.columns if c != ts_name]  # times, not days: another shape
+    melted, note = melt_days(df, ts_name, pd.Series(days.astype("datetime64[ns]")), offsets)
+    notes.append(note)
+    return melted, ["value"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -180,6 +180,7 @@ def parse_timestamps(
     time_format: str | None = None,
     timezone: str | None = None,
     notes: list[str] | None = None,
+    repeated: Literal["order", "first"] = "order",
 ) -> NDArray[np.int64]:
     """The column's times as UTC nanoseconds; refusals name the lines. ``notes`` gets what was
     read other than as written would suggest (numbers read as spreadsheet serial dates)."""
@@ -251,7 +252,7 @@ def parse_timestamps(
             hint,
         )
     if timezone is not None and naive.any():
-        parsed = _localize(parsed, naive, timezone, column, name, kind)
+        parsed = _localize(parsed, naive, timezone, column, name, kind, repeated)
     _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
     ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
     # Stored at microsecond precision on every database, so round here for an exact round trip.
@@ -280,20 +281,34 @@ def _localize(
     column: pd.Series,
     name: str,
     kind: FileKind,
+    repeated: Literal["order", "first"] = "order",
 ) -> pd.Series:
     """``parsed`` (UTC) with its ``naive`` rows, read as UTC so far, read as wall-clock times in
     ``timezone`` instead. The hour repeated when clocks go back is told apart by the rows'
-    order (the first is the earlier); a time the clocks skipped is refused by row."""
+    order (the first is the earlier), or is the first of the two (``repeated='first'``: each
+    time is written once, as in a table of a column per time of day). A time the clocks
+    skipped is refused by row, but for the instant they jump: '02:00' in the old offset is
+    '03:00' in the new, one instant (a reading labelled by the end of its interval)."""
     wall = parsed[naive].dt.tz_convert(None)
     either = np.ones(len(wall), dtype=bool)  # a repeated time is not a skipped one
-    skipped = wall.dt.tz_localize(timezone, ambiguous=either, nonexistent="NaT").isna().to_numpy()
+    local = wall.dt.tz_localize(timezone, ambiguous=either, nonexistent="NaT")
+    skipped = local.isna().to_numpy(copy=True)
+    if skipped.any():
+        before = wall - pd.Timedelta(1, "ns")
+        jump = before.dt.tz_localize(timezone, ambiguous=either, nonexistent="NaT").notna()
+        skipped &= ~jump.to_numpy()
     if skipped.any():
         what = f"{{n}} time(s) that do not exist in {timezone} (the clocks skipped them)"
         _refuse_times(column, np.flatnonzero(naive)[skipped], name, kind, what)
     try:
-        local = wall.dt.tz_localize(timezone, ambiguous="infer")
+        first = either if repeated == "first" else "infer"
+        local = wall.dt.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward")
     except ValueError as exc:  # pandas' AmbiguousTimeError is a ValueError
-        twice = wall.dt.tz_localize(timezone, ambiguous="NaT").isna().to_numpy()
+        twice = (
+            wall.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+            .isna()
+            .to_numpy()
+        )
         what = (
             f"{{n}} time(s) happen twice in {timezone} (the clocks went back) and the rows' "
             "order cannot tell which is which,"
