@@ -409,6 +409,25 @@ def test_a_reading_at_the_instant_the_clocks_jump_is_that_instant() -> None:
         read_table(csv("time,v\n2024-03-31 02:15,1\n"), filename="x.csv", timezone="Europe/Berlin")
 
 
+def test_a_time_written_24_00_is_the_next_day_s_midnight() -> None:
+    german = csv("Zeit;v\n31.12.2024 23:00;1\n31.12.2024 24:00;2\n01.01.2025 01:00;3\n")
+    for options in ({}, {"time_format": "%d.%m.%Y %H:%M"}):
+        table = read_table(german, filename="x.csv", **options)  # type: ignore[arg-type]
+        assert pd.to_datetime(table.timestamps_ns).strftime("%d.%m. %H:%M").tolist() == [
+            "31.12. 23:00",
+            "01.01. 00:00",
+            "01.01. 01:00",
+        ]
+        assert (
+            "timestamp column 'Zeit': 1 time(s) written 24:00 read as the next day's 00:00"
+            in table.notes
+        )
+    iso = read_table(csv("time,v\n2024-02-28T24:00:00Z,1\n"), filename="x.csv")
+    assert pd.to_datetime(iso.timestamps_ns[0]) == pd.Timestamp("2024-02-29 00:00")
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\).*'2024-12-31 24:15'"):
+        read_table(csv("time,v\n2024-12-31 24:15,1\n"), filename="x.csv")
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")

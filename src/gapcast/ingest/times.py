@@ -24,7 +24,7 @@ TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
 # The same in the languages of the exports users bring most (German, French, Spanish, Dutch).
 LOCAL_TIMESTAMP_NAMES = (
     *("zeitstempel", "zeitpunkt", "datumzeit", "horodatage", "fechahora", "tijdstempel"),
-    *("tijdstip", "datum", "fecha"),
+    *("tijdstip", "datum", "fecha", "zeit", "tijd"),
 )
 # Inside the range of a nanosecond timestamp (1677-09-21 to 2262-04-11), with a margin.
 _FIRST = pd.Timestamp("1677-09-22", tz="UTC")
@@ -187,6 +187,7 @@ def parse_timestamps(
     expected = "ISO 8601 or epoch seconds"
     # Which rows were written without an offset: they are wall-clock times in ``timezone``.
     naive = np.zeros(len(column), dtype=bool)
+    ends = np.zeros(len(column), dtype=bool)  # written at 24:00 of the day before
     if pd.api.types.is_datetime64_any_dtype(column):
         parsed = pd.to_datetime(column, utc=True)
         naive[:] = getattr(column.dtype, "tz", None) is None
@@ -194,10 +195,13 @@ def parse_timestamps(
         # An explicit strftime format (day-first dates such as 31.12.2024 23:45): naive times
         # are UTC, as in ISO 8601 without an offset; a %z in the format reads the offset.
         expected = f"time format {time_format!r}"
+        text = column.astype(str).str.strip()
         try:
-            parsed = pd.to_datetime(
-                column.astype(str).str.strip(), utc=True, format=time_format, errors="coerce"
-            )
+            parsed = pd.to_datetime(text, utc=True, format=time_format, errors="coerce")
+            if parsed.isna().any():
+                text, ends = end_of_day(text, parsed.isna().to_numpy())
+                if ends.any():
+                    parsed = pd.to_datetime(text, utc=True, format=time_format, errors="coerce")
         except ValueError as exc:
             raise InvalidInput(
                 f"time format {time_format!r} is not a valid strftime format: {exc}",
@@ -221,6 +225,10 @@ def parse_timestamps(
         else:
             parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
             written = np.zeros(len(text), dtype=bool)
+            if parsed.isna().any():
+                text, ends = end_of_day(text, parsed.isna().to_numpy())
+                if ends.any():
+                    parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
             if parsed.isna().any():  # only then: a regex over the rows that did not read
                 parsed, written, zones = read_abbreviated(
                     text, parsed, timezone, column, name, kind
@@ -251,6 +259,13 @@ def parse_timestamps(
             f"cannot parse {{n}} value(s) as {expected}",
             hint,
         )
+    if ends.any():
+        parsed[ends] += pd.Timedelta(days=1)
+        if notes is not None:
+            notes.append(
+                f"timestamp column {name!r}: {int(ends.sum()):,} time(s) written 24:00 read as "
+                "the next day's 00:00"
+            )
     if timezone is not None and naive.any():
         parsed = _localize(parsed, naive, timezone, column, name, kind, repeated)
     _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
@@ -368,3 +383,21 @@ def header_offset(ts_name: str) -> str | None:
     if match is None:
         return None
     return f"{match['sign']}{int(match['h']):02d}:{match['m'] or '00'}"
+
+
+_TWENTY_FOUR = r"(?<![\d:])24:00(?::00(?:\.0+)?)?(?![\d:])"
+
+
+def end_of_day(text: pd.Series, unread: NDArray[np.bool_]) -> tuple[pd.Series, NDArray[np.bool_]]:
+    """``text`` with its ``unread`` times written at 24:00 (the end of a day, as German energy
+    exports and ISO 8601 itself allow) written at 00:00 instead, and which rows those are: each
+    is then a day later."""
+    rows = np.flatnonzero(unread)
+    ends = np.zeros(len(text), dtype=bool)
+    hit = text.iloc[rows].str.contains(_TWENTY_FOUR, regex=True).to_numpy()
+    if not hit.any():
+        return text, ends
+    ends[rows[hit]] = True
+    fixed = text.copy()
+    fixed.iloc[rows[hit]] = text.iloc[rows[hit]].str.replace(_TWENTY_FOUR, "00:00", regex=True)
+    return fixed, ends
