@@ -428,6 +428,23 @@ def test_a_time_written_24_00_is_the_next_day_s_midnight() -> None:
         read_table(csv("time,v\n2024-12-31 24:15,1\n"), filename="x.csv")
 
 
+def test_a_unit_after_every_number_is_the_column_s_unit() -> None:
+    data = csv("time,temp,hum\n2024-01-01,21.5 °C,45 %\n2024-01-02,-2 °C,\n")
+    table = read_table(data, filename="x.csv")
+    assert table.units == ["°C", "%"] and table.values.tolist()[0] == [21.5, -2.0]
+    assert np.isnan(table.values[1, 1])
+    assert table.notes == [
+        "units written after each number read as the columns' units ('temp': '°C', 'hum': '%')"
+    ]
+    with pytest.raises(InvalidInput, match=r"column 'v \[K\]': its header says 'K', its cells"):
+        read_table(csv("time,v [K]\n2024-01-01,21 °C\n"), filename="x.csv")
+    # Two units, or a word after the number: not a unit, refused by line as before.
+    with pytest.raises(InvalidInput, match=r"2 non-numeric value\(s\) at lines 2, 3"):
+        read_table(csv("time,v\n2024-01-01,21.5 °C\n2024-01-02,70 °F\n"), filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"non-numeric value\(s\) at lines 2, 3"):
+        read_table(csv("time,v\n2024-01-01,3 pending\n2024-01-02,4 pending\n"), filename="x.csv")
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")

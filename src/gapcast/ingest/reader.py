@@ -133,7 +133,20 @@ def read_table(
         repeated="first" if offsets else "order",
     )
     markers = frozenset(m.strip() for m in missing if m.strip())
-    values = np.vstack([parse_values(df[c], c, kind, decimal, markers) for c in value_names])
+    cell_units: dict[str, str] = {}
+    values = np.vstack(
+        [parse_values(df[c], c, kind, decimal, markers, cell_units) for c in value_names]
+    )
+    for header, unit in cell_units.items():
+        said = split_unit(header)[1] or row_units.get(header)
+        if said is not None and said != unit:
+            raise InvalidInput(
+                f"column {header!r}: its header says {said!r}, its cells {unit!r}",
+                field=f"columns.{header}",
+            )
+    if cell_units:
+        listed = ", ".join(f"{c!r}: {u!r}" for c, u in cell_units.items())
+        notes.append(f"units written after each number read as the columns' units ({listed})")
     merged = 0
     if series_column:
         value_names, ts, values, merged = pivot_series(
@@ -164,7 +177,7 @@ def read_table(
         notes.append(said)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
-        (name, unit or row_units.get(header))
+        (name, unit or row_units.get(header) or cell_units.get(header))
         for header, (name, unit) in ((c, split_unit(c)) for c in value_names)
     ]
     for (channel, _), header in zip(names_units, value_names, strict=True):

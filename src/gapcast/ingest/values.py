@@ -33,9 +33,12 @@ def parse_values(
     kind: FileKind,
     decimal: DecimalMark = ".",
     missing: Collection[str] = (),
+    units: dict[str, str] | None = None,
 ) -> NDArray[np.float64]:
     """A value column's numbers, NaN where a cell is empty or a missing marker (pandas' and
-    ``missing``: a logger's 'ERR', '---'); any other text refuses the column by line."""
+    ``missing``: a logger's 'ERR', '---'); any other text refuses the column by line. Cells that
+    all carry one unit after the number ('21.5 °C', '45 %') are read as numbers, the unit going
+    to ``units[name]``."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         values[~np.isfinite(values)] = np.nan
@@ -44,6 +47,11 @@ def parse_values(
     empty = text.isin(MISSING_TOKENS) | text.isin(missing) | column.isna()
     numbers = text_to_numbers(text.where(~empty), decimal)
     bad = (numbers.isna() & ~empty).to_numpy()
+    if bad.any() and units is not None and (unit := _one_unit(text[~empty])) is not None:
+        numbers = text_to_numbers(text.where(~empty).str[: -len(unit)].str.strip(), decimal)
+        bad = (numbers.isna() & ~empty).to_numpy()
+        if not bad.any():
+            units[name] = unit
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
@@ -66,6 +74,23 @@ def parse_values(
     # 'inf' parses as a number but is never a measurement; treat it as a missing cell.
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+_NUMBER_AND_UNIT = re.compile(r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?\s*(?P<unit>[^\d\s].{0,15})$")
+
+
+def _one_unit(cells: pd.Series) -> str | None:
+    """The unit every cell writes after its number ('°C' of '21.5 °C'), or None: told from the
+    distinct endings, so a column costs one pass."""
+    units = cells.str.extract(_NUMBER_AND_UNIT)["unit"]
+    if units.isna().any():
+        return None
+    found = set(units.str.strip())
+    if len(found) != 1:
+        return None
+    unit = str(found.pop())
+    # 'kWh', '°C', 'm/s', '%'; not a word such as 'volts' or 'pending'.
+    return unit if not unit.isalpha() or len(unit) <= 4 else None
 
 
 # A column with no number at all is text (status flags, comments, a unit), not bad readings.
