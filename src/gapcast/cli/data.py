@@ -192,6 +192,17 @@ def import_command(
     markers = missing.split(",") if missing else []
     totals = counter.split(",") if counter else []
     cfg = load_settings(db)
+    # How each file is read, the same here and on a server.
+    reading: dict[str, Any] = {
+        "decimal": mark,
+        "time_format": time_format,
+        "timezone": timezone,
+        "series_column": series_column,
+        "columns": chosen,
+        "encoding": encoding,
+        "missing": markers,
+        "counter": totals,
+    }
     if server:
         notes: list[str] = []
         for i, file in enumerate(files):
@@ -204,17 +215,10 @@ def import_command(
                     timestamp_column,
                     on_duplicate,
                     replace and i == 0,
-                    decimal=mark,
-                    time_format=time_format,
-                    timezone=timezone,
-                    series_column=series_column,
-                    columns=chosen,
-                    encoding=encoding,
                     append=append or i > 0,
-                    missing=markers,
-                    counter=totals,
                     as_json=as_json,
                     quiet=as_json and len(files) > 1,
+                    **reading,
                 )
             notes += [f"{file.name}: {n}" for n in row.get("notes") or []]
         if as_json and len(files) > 1:
@@ -228,16 +232,9 @@ def import_command(
                     file,
                     timestamp_column=timestamp_column,
                     on_duplicate=on_duplicate_value(on_duplicate),
-                    decimal=mark,
-                    time_format=time_format,
-                    timezone=timezone,
-                    series_column=series_column,
-                    columns=chosen,
-                    encoding=encoding,
-                    missing=markers,
-                    counter=totals,
                     max_bytes=cfg.max_upload_bytes,
                     max_points=cfg.max_points_per_dataset,
+                    **reading,
                 )
             )
     several = len(files) > 1

@@ -76,7 +76,9 @@ def parse_values(
     return values
 
 
-_NUMBER_AND_UNIT = re.compile(r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?\s*(?P<unit>[^\d\s].{0,15})$")
+_NUMBER_AND_UNIT = re.compile(
+    r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?\s*(?P<unit>[^\d\s.,;:+-].{0,15})$"
+)
 
 
 def _one_unit(cells: pd.Series) -> str | None:
