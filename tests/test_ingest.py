@@ -819,9 +819,27 @@ def test_an_excel_workbook_reads_its_first_sheet_as_typed() -> None:
     assert np.isnan(table.values[0, 3]) and table.values[0, 5] == 15.5
     assert table.notes == [
         "above the header, read as titles: 'Meter 7'",
-        "read the workbook's first sheet, 'Readings'; its other sheets ('Notes') were not: move "
-        "the one you want first, or save it as CSV",
+        "read the workbook's first sheet, 'Readings'; its other sheets ('Notes') were not: name "
+        "the one you want with sheet (--sheet)",
     ]
+    # Another sheet, by name.
+    readings = [["timestamp", "v"], *(row[:2] for row in rows)]
+    two = _workbook(("Notes", [["exported by hand"]]), ("Readings", readings))
+    with pytest.raises(InvalidInput) as err:
+        read_table(two, filename="x.xlsx")
+    assert err.value.message == (
+        "sheet 'Notes' holds no table (no row of two or more cells); its other sheets: "
+        "'Readings' (--sheet)"
+    )
+    table = read_table(two, filename="x.xlsx", sheet="Readings")
+    assert table.channels == ["v"] and table.notes == []
+    with pytest.raises(InvalidInput) as err:
+        read_table(two, filename="x.xlsx", sheet="Daten")
+    assert err.value.field == "sheet" and err.value.message == (
+        "sheet: the workbook has no sheet 'Daten'; its sheets: 'Notes', 'Readings'"
+    )
+    with pytest.raises(InvalidInput, match=r"sheet: x.csv is not an .xlsx workbook"):
+        read_table(csv("timestamp,v\n2024-01-01,1\n"), filename="x.csv", sheet="Readings")
     # The title row is no header: a cell right of the header's columns is refused by row.
     wide = _workbook(("S", [["timestamp", "v"], [start, 1.0], [start, 2.0, 9]]))
     with pytest.raises(InvalidInput, match=r"row 3 of the sheet has values right of its header"):

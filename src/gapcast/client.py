@@ -291,6 +291,7 @@ class Client:
         append: bool = False,
         missing: Sequence[str] | None = None,
         counter: Sequence[str] | None = None,
+        sheet: str | None = None,
     ) -> dict[str, Any]:
         """Import a CSV, .xlsx or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
         ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
@@ -300,7 +301,8 @@ class Client:
         encoding (default: UTF-8; 'cp1252' for what Excel saves on Windows); ``append`` adds
         the file's points to the dataset ``name`` (a newer export) instead of importing a new
         one; ``missing`` words that mark no reading in value columns (a logger's 'ERR');
-        ``counter`` value columns that are running totals, read as their increase per reading."""
+        ``counter`` value columns that are running totals, read as their increase per reading;
+        ``sheet`` the worksheet of an .xlsx workbook (default: the first)."""
         if isinstance(file, bytes):
             data, filename = file, filename or "upload.csv"
         else:
@@ -326,6 +328,8 @@ class Client:
             form["missing"] = ",".join(missing)
         if counter:
             form["counter"] = ",".join(counter)
+        if sheet is not None:
+            form["sheet"] = sheet
         if name is not None:
             form["name"] = name
         if timestamp_column is not None:

@@ -89,6 +89,29 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
             "other values)"
         ]
 
+        # A workbook's second sheet, and a meter's running total, by the form's fields.
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.create_sheet("Meter").append(["time", "kwh"])
+        for h in range(5):
+            book["Meter"].append([f"2024-01-01T{h:02d}:00Z", 100 + 3 * h])
+        workbook = io.BytesIO()
+        book.save(workbook)
+        sheet = http.post(
+            "/datasets",
+            files={"file": ("meter.xlsx", workbook.getvalue())},
+            data={"sheet": "Meter", "counter": "kwh"},
+        )
+        assert sheet.status_code == 201, sheet.text
+        assert sheet.json()["points"] == 4  # four increases of 3 kWh
+        unknown = http.post(
+            "/datasets",
+            files={"file": ("meter.xlsx", workbook.getvalue())},
+            data={"sheet": "Zähler", "name": "other"},
+        )
+        assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "sheet"
+
         big = b"timestamp,value\n" + b"2024-01-01,1\n" * 200_000
         too_large = http.post("/datasets", files={"file": ("big.csv", big)})
         assert too_large.status_code == 413

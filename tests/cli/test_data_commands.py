@@ -223,6 +223,15 @@ def test_import_an_excel_workbook(db_url: str, tmp_path: Path) -> None:
     assert [(s["name"], s["unit"]) for s in imported["series"]] == [("Last", "MW")]
     assert imported["start"].startswith("2024-01-01T00:00")
     assert imported["notes"] == ["above the header, read as titles: 'Plant 3, hourly'"]
+    # Another sheet first: named with --sheet.
+    book.move_sheet(book.create_sheet("Cover"), offset=-1)
+    book.save(f)
+    refused = runner.invoke(app, ["import", str(f), "-n", "again", "--db", db_url])
+    assert refused.exit_code == 2 and "its other sheets: 'Sheet' (--sheet)" in refused.stderr
+    named = ["import", str(f), "-n", "again", "--sheet", "Sheet", "--db", db_url, "--json"]
+    result = runner.invoke(app, named)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["points"] == 48
 
 
 def test_import_several_files_as_one_dataset_or_none(db_url: str, tmp_path: Path) -> None:

@@ -119,6 +119,11 @@ CounterOption = Annotated[
     ),
 ]
 
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", help="The worksheet of an .xlsx workbook to read (default: the first)"),
+]
+
 ColumnsOption = Annotated[
     str | None,
     typer.Option(
@@ -164,6 +169,7 @@ def import_command(
     encoding: EncodingOption = "utf-8",
     missing: MissingOption = None,
     counter: CounterOption = None,
+    sheet: SheetOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -202,6 +208,7 @@ def import_command(
         "encoding": encoding,
         "missing": markers,
         "counter": totals,
+        "sheet": sheet,
     }
     if server:
         notes: list[str] = []
@@ -330,6 +337,7 @@ def upload(
     append: bool = False,
     missing: list[str] | None = None,
     counter: list[str] | None = None,
+    sheet: str | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Send the file to a running server's ``POST /datasets``; it parses and stores it (or
@@ -355,6 +363,7 @@ def upload(
         append=append,
         missing=missing,
         counter=counter,
+        sheet=sheet,
     )
     if quiet:
         return row

@@ -32,6 +32,7 @@ from gapcast.cli.data import (
     EncodingOption,
     MissingOption,
     SeriesColumnOption,
+    SheetOption,
     TimeFormatOption,
     TimestampColumnOption,
     TimezoneOption,
@@ -69,6 +70,7 @@ def predict_command(
     encoding: EncodingOption = "utf-8",
     missing: MissingOption = None,
     counter: CounterOption = None,
+    sheet: SheetOption = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -92,6 +94,7 @@ def predict_command(
             encoding,
             missing.split(",") if missing else [],
             counter.split(",") if counter else [],
+            sheet,
         )
     if start is not None and timezone is not None:
         start = _local_start(start, timezone)
@@ -218,6 +221,7 @@ def _csv_columns(
     encoding: str = "utf-8",
     missing: list[str] | None = None,
     counter: list[str] | None = None,
+    sheet: str | None = None,
 ) -> dict[str, list[Any]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
     long format's series as columns), column-wise as the predict request takes it."""
@@ -234,6 +238,7 @@ def _csv_columns(
         encoding=encoding,
         missing=missing or [],
         counter=counter or [],
+        sheet=sheet,
     )
     times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
     data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}

@@ -128,11 +128,12 @@ def read_frame(
     decimal: DecimalMark = ".",
     encoding: str = "utf-8",
     max_bytes: int | None = None,
+    sheet: str | None = None,
 ) -> pd.DataFrame:
     if not data.strip():
         raise InvalidInput("the file is empty", field="file")
     if kind == "xlsx":
-        return read_sheet(data, max_bytes, max_points)
+        return read_sheet(data, max_bytes, max_points, sheet)
     if kind == "parquet":
         _check_parquet_footer(data, max_points)
         try:

@@ -56,6 +56,7 @@ def read_table(
     encoding: str = "utf-8",
     missing: Sequence[str] = (),
     counter: Sequence[str] = (),
+    sheet: str | None = None,
 ) -> ParsedTable:
     """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
 
@@ -67,7 +68,8 @@ def read_table(
     status flags, comments); ``encoding``: a CSV's text encoding (default UTF-8; 'cp1252' for
     what Excel saves on Windows); ``missing``: words that mark "no reading" in value columns
     besides pandas' (a logger's 'ERR', '---'); ``counter``: value columns that are running
-    totals (a meter's kWh register), read as their increase per reading."""
+    totals (a meter's kWh register), read as their increase per reading; ``sheet``: the
+    worksheet of an .xlsx workbook to read (default: the first)."""
     check_encoding(encoding)
     if timezone:
         check_timezone(timezone)
@@ -81,7 +83,9 @@ def read_table(
         )
     data, filename = decompress(data, filename, max_bytes)
     kind = kind_of(filename)
-    df = read_frame(data, kind, max_points, decimal, encoding, max_bytes)
+    if sheet and kind != "xlsx":
+        raise InvalidInput(f"sheet: {filename} is not an .xlsx workbook", field="sheet")
+    df = read_frame(data, kind, max_points, decimal, encoding, max_bytes, sheet or None)
     sheet_notes: list[str] = df.attrs.get("notes", [])
     if len(df) == 0:
         raise InvalidInput("the file has a header but no data rows", field="file")
@@ -218,6 +222,7 @@ def read_file(
     encoding: str = "utf-8",
     missing: Sequence[str] = (),
     counter: Sequence[str] = (),
+    sheet: str | None = None,
 ) -> ParsedTable:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}", field="file")
@@ -244,6 +249,7 @@ def read_file(
         encoding=encoding,
         missing=missing,
         counter=counter,
+        sheet=sheet,
     )
 
 

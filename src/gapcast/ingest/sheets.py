@@ -21,10 +21,13 @@ from gapcast.errors import InvalidInput, TooLarge
 INFLATION = 10
 
 
-def read_sheet(data: bytes, max_bytes: int | None, max_points: int | None) -> pd.DataFrame:
-    """The first worksheet as a frame: its first non-empty row the header, each later non-empty
-    row a row, indexed so that errors name the sheet's own row numbers. ``frame.attrs['notes']``
-    says which sheet was read when the workbook has several."""
+def read_sheet(
+    data: bytes, max_bytes: int | None, max_points: int | None, sheet: str | None = None
+) -> pd.DataFrame:
+    """The worksheet named ``sheet`` (default: the first) as a frame: its first row of two or
+    more cells the header, each later non-empty row a row, indexed so that errors name the
+    sheet's own row numbers. ``frame.attrs['notes']`` says which sheet was read when the
+    workbook has several and none was named."""
     from openpyxl import load_workbook
 
     _check_inflated(data, max_bytes)
@@ -35,16 +38,24 @@ def read_sheet(data: bytes, max_bytes: int | None, max_points: int | None) -> pd
     try:
         if not book.worksheets:
             raise InvalidInput("the workbook has no worksheet", field="file")
-        sheet = book.worksheets[0]
-        frame = _frame(sheet.iter_rows(values_only=True), max_points)
+        titles = [s.title for s in book.worksheets]
+        if sheet is not None and sheet not in titles:
+            raise InvalidInput(
+                f"sheet: the workbook has no sheet {sheet!r}; its sheets: "
+                f"{', '.join(map(repr, titles))}",
+                field="sheet",
+            )
+        chosen = book.worksheets[titles.index(sheet) if sheet is not None else 0]
+        others = [t for t in titles if t != chosen.title]
+        hint = f"; its other sheets: {', '.join(map(repr, others))} (--sheet)" if others else ""
+        frame = _frame(chosen.iter_rows(values_only=True), max_points, chosen.title, hint)
     finally:
         book.close()
-    others = [s.title for s in book.worksheets[1:]]
-    if others:
+    if others and sheet is None:
         said = (
-            f"read the workbook's first sheet, {sheet.title!r}; its other sheets "
-            f"({', '.join(map(repr, others))}) were not: move the one you want first, or save it "
-            "as CSV"
+            f"read the workbook's first sheet, {chosen.title!r}; its other sheets "
+            f"({', '.join(map(repr, others))}) were not: name the one you want with sheet "
+            "(--sheet)"
         )
         frame.attrs["notes"] = [*frame.attrs.get("notes", []), said]
     return frame
@@ -64,7 +75,9 @@ def _check_inflated(data: bytes, max_bytes: int | None) -> None:
         )
 
 
-def _frame(rows: Iterable[Sequence[Any]], max_points: int | None) -> pd.DataFrame:
+def _frame(
+    rows: Iterable[Sequence[Any]], max_points: int | None, title: str, hint: str
+) -> pd.DataFrame:
     header: list[str] = []
     titles: list[str] = []
     body: list[Sequence[Any]] = []
@@ -97,7 +110,9 @@ def _frame(rows: Iterable[Sequence[Any]], max_points: int | None) -> pd.DataFram
                 field="file",
             )
     if not header:
-        raise InvalidInput("the file is empty: its first sheet has no cells", field="file")
+        raise InvalidInput(
+            f"sheet {title!r} holds no table (no row of two or more cells){hint}", field="file"
+        )
     width = len(header)
     columns = {
         name: _column([row[i] if i < len(row) else None for row in body])

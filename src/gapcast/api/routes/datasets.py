@@ -77,6 +77,10 @@ async def upload_dataset(
             "register): read as their increase per reading"
         ),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        Form(description="the worksheet of an .xlsx workbook to read (default: the first)"),
+    ] = None,
 ) -> DatasetOut:
     """Import a file as a dataset: one series per value column; empty cells are gaps. With
     ``append``, add a newer export's points to the dataset of that name (200)."""
@@ -112,6 +116,7 @@ async def upload_dataset(
         encoding or "utf-8",
         missing.split(",") if missing else [],
         counter.split(",") if counter else [],
+        sheet or None,
     )
 
 
@@ -132,6 +137,7 @@ def _import(
     encoding: str,
     missing: list[str],
     counter: list[str],
+    sheet: str | None,
 ) -> DatasetOut:
     table = read_table(
         data,
@@ -146,6 +152,7 @@ def _import(
         encoding=encoding,
         missing=missing,
         counter=counter,
+        sheet=sheet,
         max_bytes=settings.max_upload_bytes,
         max_points=settings.max_points_per_dataset,
     )

@@ -72,7 +72,7 @@ export async function upload(mode = "new") {
       $("replace-button").hidden = false;
       $("append-button").hidden = false;
     } else {
-      const option = ["timestamp_column", "time_format", "timezone", "series_column", "columns", "encoding", "missing", "counter", "on_duplicate", "decimal"].includes(error.field);
+      const option = ["timestamp_column", "time_format", "timezone", "series_column", "columns", "encoding", "missing", "counter", "sheet", "on_duplicate", "decimal"].includes(error.field);
       if (option) $("import-options").open = true;
       // A message about a column or a row of the file shows under the file input.
       const shown = document.querySelector(`[data-error-for="${error.field}"]`);
@@ -99,6 +99,7 @@ function formFor(file, name, mode) {
   if ($("encoding").value.trim()) data.append("encoding", $("encoding").value.trim());
   if ($("missing").value.trim()) data.append("missing", $("missing").value.trim());
   if ($("counter").value.trim()) data.append("counter", $("counter").value.trim());
+  if ($("sheet").value.trim()) data.append("sheet", $("sheet").value.trim());
   data.append("decimal", $("decimal").value);
   data.append("on_duplicate", $("on-duplicate").value);
   return data;

@@ -10,7 +10,7 @@ export function fieldKey(field) {
   if (parts.includes("hyperparameters")) return "hyperparameters";
   const known = ["model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "gap_classifier",
     "dataset", "file", "name", "token", "timestamp_column", "time_format", "timezone", "series_column", "columns",
-    "encoding", "missing", "counter"];
+    "encoding", "missing", "counter", "sheet"];
   for (let i = parts.length - 1; i >= 0; i -= 1) {
     if (known.includes(parts[i])) return parts[i];
   }
