@@ -112,6 +112,20 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         )
         assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "sheet"
 
+        # Read, not stored: the columns a predict request takes, from the same reader.
+        stored = len(http.get("/datasets").json())
+        read = http.post(
+            "/files/read",
+            files={"file": ("recent.csv", b"Zeit;temp [degC]\n31.12.2024 24:00;1,5\n")},
+            data={"decimal": ","},
+        )
+        assert read.status_code == 200, read.text
+        assert read.json()["data"] == {"timestamp": ["2025-01-01T00:00:00+00:00"], "temp": [1.5]}
+        assert read.json()["units"] == {"temp": "degC"}
+        assert len(http.get("/datasets").json()) == stored
+        refused = http.post("/files/read", files={"file": ("x.csv", b"time,v\nsoon,1\n")})
+        assert refused.status_code == 422 and "line 2" in refused.json()["error"]["message"]
+
         big = b"timestamp,value\n" + b"2024-01-01,1\n" * 200_000
         too_large = http.post("/datasets", files={"file": ("big.csv", big)})
         assert too_large.status_code == 413

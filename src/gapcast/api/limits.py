@@ -21,7 +21,7 @@ from gapcast.api.messages import parse_json
 from gapcast.errors import GapcastError, InvalidInput, TooLarge
 
 MULTIPART_OVERHEAD = 64 * 1024
-UPLOAD_PATHS = frozenset({"/datasets"})
+UPLOAD_PATHS = frozenset({"/datasets", "/files/read"})
 
 
 class _Refused(Exception):

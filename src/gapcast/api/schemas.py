@@ -299,6 +299,16 @@ class CancelOut(BaseModel):
     status: str = Field(description="'cancelled' (it was queued) or 'cancelling' (it is running)")
 
 
+class FileTableOut(BaseModel):
+    """A file read as ``POST /datasets`` reads it, column-wise as ``PredictIn.data`` takes it."""
+
+    data: dict[str, list[Any]] = Field(
+        description="{'timestamp': [ISO 8601 UTC, ...], '<series>': [number or null, ...]}"
+    )
+    units: dict[str, str | None] = Field(description="each series' unit, where the file says")
+    notes: list[str] = Field(description="what was read other than as written")
+
+
 class PredictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

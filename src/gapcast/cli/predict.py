@@ -6,7 +6,6 @@ database or a server's REST API (``--server``) does the forecasting.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -240,11 +239,7 @@ def _csv_columns(
         counter=counter or [],
         sheet=sheet,
     )
-    times = pd.to_datetime(table.timestamps_ns, unit="ns", utc=True)
-    data: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}
-    for name, row in zip(table.channels, table.values.tolist(), strict=True):
-        data[name] = [None if math.isnan(v) else v for v in row]  # an empty cell
-    return data
+    return table.column_wise()
 
 
 def register(app: typer.Typer) -> None:

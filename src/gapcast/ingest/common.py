@@ -4,9 +4,10 @@ where in the file a row is (for errors that name lines).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,15 @@ class ParsedTable:
     @property
     def point_count(self) -> int:
         return int(np.count_nonzero(~np.isnan(self.values)))
+
+    def column_wise(self) -> dict[str, list[Any]]:
+        """``{'timestamp': [ISO 8601 UTC, ...], '<series>': [number or None, ...]}``: what a
+        predict request takes as its recent points."""
+        times = pd.to_datetime(self.timestamps_ns, unit="ns", utc=True)
+        out: dict[str, list[Any]] = {"timestamp": [t.isoformat() for t in times]}
+        for name, row in zip(self.channels, self.values.tolist(), strict=True):
+            out[name] = [None if math.isnan(v) else v for v in row]  # NaN: an empty cell
+        return out
 
 
 def file_rows(kind: str, rows: NDArray[np.intp], most: int) -> list[int]:

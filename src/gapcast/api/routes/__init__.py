@@ -9,6 +9,7 @@ from gapcast.api.routes import (
     configs,
     datasets,
     defaults,
+    files,
     health,
     models,
     predict,
@@ -20,6 +21,7 @@ from gapcast.api.routes import (
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     datasets.router,
+    files.router,
     series.router,
     models.router,
     defaults.router,

@@ -50,6 +50,7 @@ export const api = {
   series: (ref, maxFill) =>
     request("GET", `/datasets/${encodeURIComponent(ref)}/series?max_fill=${maxFill}&max_points=3000`),
   upload: (form) => request("POST", "/datasets", { form }),
+  readFile: (form) => request("POST", "/files/read", { form }),
   models: () => request("GET", "/models"),
   defaults: () => request("GET", "/defaults"),
   configs: () => request("GET", "/configs"),

@@ -85,11 +85,18 @@ export async function upload(mode = "new") {
 }
 
 function formFor(file, name, mode) {
-  const data = new FormData();
-  data.append("file", file);
+  const data = readingForm(file);
   if (name) data.append("name", name);
   if (mode === "replace") data.append("replace", "true");
   if (mode === "append") data.append("append", "true");
+  return data;
+}
+
+/** The file and how to read it (the import options): an import, or "predict from recent rows",
+ * reads a file alike. */
+export function readingForm(file) {
+  const data = new FormData();
+  data.append("file", file);
   // File options (European exports, odd time columns); the server's defaults when left empty.
   if ($("timestamp-column").value.trim()) data.append("timestamp_column", $("timestamp-column").value.trim());
   if ($("time-format").value.trim()) data.append("time_format", $("time-format").value.trim());

@@ -5,7 +5,7 @@ import { api, link } from "./api.js";
 import { backtestChart, predictionChart } from "./forecast-chart.js";
 import { escape, fmt } from "./format.js";
 import { showLeaderboard } from "./leaderboard.js";
-import { parseCsv } from "./csv.js";
+import { readingForm } from "./data.js";
 
 const $ = (id) => document.getElementById(id);
 const ARTIFACT_TEXT = {
@@ -116,7 +116,8 @@ export async function predict(file = null) {
   let body = {};
   if (file) {
     try {
-      body = { data: parseCsv(await file.text()) };
+      // Read by the server as an import reads it (its delimiter, time format, units, workbook).
+      body = { data: (await api.readFile(readingForm(file))).data };
     } catch (error) {
       showError("predict", error.message);
       return;
