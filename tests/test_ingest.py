@@ -445,6 +445,13 @@ def test_a_unit_after_every_number_is_the_column_s_unit() -> None:
         read_table(csv("time,v\n2024-01-01,3 pending\n2024-01-02,4 pending\n"), filename="x.csv")
 
 
+@pytest.mark.parametrize("zone", ["Berlin", "Europe/../../etc/passwd", "x" * 5000])
+def test_a_timezone_that_is_no_iana_name_is_refused_by_name(zone: str) -> None:
+    with pytest.raises(InvalidInput, match=r"is not an IANA time zone") as err:
+        read_table(csv("time,v\n2024-01-01,1\n"), filename="x.csv", timezone=zone)
+    assert err.value.field == "timezone" and len(err.value.message) < 300
+
+
 def test_unknown_timestamp_column() -> None:
     with pytest.raises(InvalidInput, match=r"timestamp column 'stamp' not found"):
         read_table(csv("when,v\n2024-01-01,1"), filename="x.csv", timestamp_column="stamp")

@@ -280,9 +280,9 @@ def check_timezone(timezone: str) -> str:
 
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise InvalidInput(
-            f"timezone: {timezone!r} is not an IANA time zone such as 'Europe/Berlin' or "
+            f"timezone: {timezone[:80]!r} is not an IANA time zone such as 'Europe/Berlin' or "
             "'America/New_York'",
             field="timezone",
         ) from exc
