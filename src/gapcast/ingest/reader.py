@@ -58,7 +58,8 @@ def read_table(
     counter: Sequence[str] = (),
     sheet: str | None = None,
 ) -> ParsedTable:
-    """Parse and validate a CSV/Parquet file's bytes; raise InvalidInput naming what is wrong.
+    """Parse and validate a CSV, .xlsx or Parquet file's bytes; raise InvalidInput naming what
+    is wrong.
 
     ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
     column (default: ISO 8601 or epoch seconds); ``timezone``: the IANA zone of times written
