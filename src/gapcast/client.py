@@ -303,40 +303,35 @@ class Client:
         one; ``missing`` words that mark no reading in value columns (a logger's 'ERR');
         ``counter`` value columns that are running totals, read as their increase per reading;
         ``sheet`` the worksheet of an .xlsx workbook (default: the first)."""
-        if isinstance(file, bytes):
-            data, filename = file, filename or "upload.csv"
-        else:
-            path = Path(file)
-            data, filename = path.read_bytes(), filename or path.name
-        form: dict[str, str] = {
-            "on_duplicate": on_duplicate,
-            "replace": str(replace).lower(),
-            "append": str(append).lower(),
-            "decimal": decimal,
-        }
-        if time_format is not None:
-            form["time_format"] = time_format
-        if timezone is not None:
-            form["timezone"] = timezone
-        if series_column is not None:
-            form["series_column"] = series_column
-        if columns:
-            form["columns"] = ",".join(columns)
-        if encoding is not None:
-            form["encoding"] = encoding
-        if missing:
-            form["missing"] = ",".join(missing)
-        if counter:
-            form["counter"] = ",".join(counter)
-        if sheet is not None:
-            form["sheet"] = sheet
+        form = reading_form(
+            timestamp_column=timestamp_column,
+            on_duplicate=on_duplicate,
+            decimal=decimal,
+            time_format=time_format,
+            timezone=timezone,
+            series_column=series_column,
+            columns=columns,
+            encoding=encoding,
+            missing=missing,
+            counter=counter,
+            sheet=sheet,
+        )
+        form |= {"replace": str(replace).lower(), "append": str(append).lower()}
         if name is not None:
             form["name"] = name
-        if timestamp_column is not None:
-            form["timestamp_column"] = timestamp_column
-        files = {"file": (filename, data)}
+        files = {"file": file_part(file, filename)}
         result: dict[str, Any] = await self._json("POST", "/datasets", data=form, files=files)
         return result
+
+    async def read_file(
+        self, file: str | Path | bytes, *, filename: str | None = None, **reading: Any
+    ) -> dict[str, Any]:
+        """The file read by the server as ``upload_dataset`` with the same reading options would
+        read it, nothing stored: ``{'data', 'units', 'notes'}``, ``data`` being what
+        :meth:`predict` takes as recent points."""
+        files = {"file": file_part(file, filename)}
+        form = reading_form(**reading)
+        return dict(await self._json("POST", "/files/read", data=form, files=files))
 
     async def datasets(self) -> list[dict[str, Any]]:
         return list(await self._json("GET", "/datasets"))
@@ -416,6 +411,45 @@ class Client:
         if start is not None:
             body["start"] = start.isoformat() if hasattr(start, "isoformat") else str(start)
         return dict(await self._json("POST", f"/runs/{run_id}/predict", json=body))
+
+
+def file_part(file: str | Path | bytes, filename: str | None) -> tuple[str, bytes]:
+    """An upload's (name, bytes): a path's own name, or ``filename`` for bytes."""
+    if isinstance(file, bytes):
+        return filename or "upload.csv", file
+    path = Path(file)
+    return filename or path.name, path.read_bytes()
+
+
+def reading_form(
+    *,
+    timestamp_column: str | None = None,
+    on_duplicate: str = "error",
+    decimal: str = ".",
+    time_format: str | None = None,
+    timezone: str | None = None,
+    series_column: str | None = None,
+    columns: Sequence[str] | None = None,
+    encoding: str | None = None,
+    missing: Sequence[str] | None = None,
+    counter: Sequence[str] | None = None,
+    sheet: str | None = None,
+) -> dict[str, str]:
+    """The form fields telling the server how to read a file (``POST /datasets``,
+    ``POST /files/read``); a field left None is the server's default."""
+    listed = {"columns": columns, "missing": missing, "counter": counter}
+    given = {
+        "timestamp_column": timestamp_column,
+        "time_format": time_format,
+        "timezone": timezone,
+        "series_column": series_column,
+        "encoding": encoding,
+        "sheet": sheet,
+    }
+    form = {"on_duplicate": on_duplicate, "decimal": decimal}
+    form |= {key: value for key, value in given.items() if value is not None}
+    form |= {key: ",".join(value) for key, value in listed.items() if value}
+    return form
 
 
 class SyncClient:

@@ -163,6 +163,26 @@ def test_predict_from_dataset_and_from_posted_points(
         assert "1 repeated time(s) with different values" in error["message"]
         assert f"rows {last}, {last + 1}" in error["message"]
 
+    # A file of recent points, read by the server as an import reads it (a European export),
+    # then predicted from by the Python client.
+    european = "Datum;co2_ppm [ppm]\n" + "".join(
+        f"{pd.Timestamp(t).strftime('%d.%m.%Y')};{str(v).replace('.', ',')}\n"
+        for t, v in zip(recent["timestamp"], recent["co2_ppm"], strict=True)
+    )
+
+    async def by_client() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with Client(live_server.url) as client:
+            read = await client.read_file(european.encode(), filename="recent.csv", decimal=",")
+            return read, await client.predict(run_id, read["data"])
+
+    read, forecast = asyncio.run(by_client())
+    assert read["units"] == {"co2_ppm": "ppm"} and len(read["data"]["timestamp"]) == len(recent)
+    assert read["notes"] == [
+        "timestamp column 'Datum': times read as '%d.%m.%Y', the one common format that reads "
+        "them all"
+    ]
+    assert forecast["forecast"] == posted.json()["forecast"]
+
 
 def test_run_rest_views(live_server: LiveServer, run: Conversation) -> None:
     run_id = run.last["run_id"]
