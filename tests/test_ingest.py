@@ -347,6 +347,9 @@ def test_logger_preambles_row_numbers_and_header_offsets() -> None:
         "column(s) '#' left out: they number the rows (--columns imports them)",
         "times read at UTC-05:00, as the time column's header says",
     ]
+    # Blank lines above the header are skipped without a word, and the lines keep their numbers.
+    with pytest.raises(InvalidInput, match=r"column 'v': 1 non-numeric value\(s\) at line 5"):
+        read_table(b"\n\ntimestamp,v\n2024-01-01,1\n2024-01-02,x\n", filename="x.csv")
     # A number column that does not count on by one is a reading like any other.
     counted = csv("time,no,v\n2024-01-01,5,1\n2024-01-02,3,2\n2024-01-03,9,3\n")
     assert read_table(counted, filename="x.csv").channels == ["no", "v"]

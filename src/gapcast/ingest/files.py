@@ -163,7 +163,7 @@ def read_frame(
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
     if preamble:
         frame.index = pd.Index(preamble.file_rows(len(frame)))
-        frame.attrs["notes"] = [preamble.note]
+        frame.attrs["notes"] = [preamble.note] if preamble.note else []
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _refuse_extra_fields(text, sep, skipped)
     # Files joined with `cat` repeat the header line: a row that is the header is not data.

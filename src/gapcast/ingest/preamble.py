@@ -22,7 +22,7 @@ class Preamble:
     """The file's lines (0-based) that are not the table, and what they were."""
 
     skipped: tuple[int, ...]
-    note: str
+    note: str | None
 
     def file_rows(self, n_rows: int) -> NDArray[np.intp]:
         """The frame index that makes the errors' line numbers (index + 2) the file's for each
@@ -58,10 +58,12 @@ def find_preamble(text: str, delimiter: Callable[[str], str]) -> Preamble | None
         count += 1
     if count == 0 or count >= len(head) - 2 or not _delimited(head[count]):
         return None
-    first = next(line.strip() for line in head[:count] if line.strip())
+    written = [line.strip() for line in head[:count] if line.strip()]
+    if not written:  # blank lines: skipped without a word, but counted for the line numbers
+        return Preamble(tuple(range(count)), None)
     lines = "line 1" if count == 1 else f"lines 1-{count}"
     return Preamble(
-        tuple(range(count)), f"{lines} before the header skipped (first: {first[:80]!r})"
+        tuple(range(count)), f"{lines} before the header skipped (first: {written[0][:80]!r})"
     )
 
 
