@@ -158,6 +158,10 @@ def test_times_in_parts_read_as_one_time() -> None:
         "time columns 'year', 'month', 'day': 2 row(s) that are not a valid date and time at "
         "lines 3, 4 (first: year '2010', month '2', day '30')"
     )
+    # A rain gauge's 'mm' is no minute: its values are not whole minutes.
+    rain = csv("year,month,day,hour,mm\n2010,1,1,0,0.5\n2010,1,1,1,12.5\n")
+    table = read_table(rain, filename="x.csv")
+    assert table.channels == ["mm"] and table.values.tolist() == [[0.5, 12.5]]
     # Two-digit years, as NOAA's files before 1999 and many loggers write them.
     table = read_table(csv("yy,mm,dd,v\n99,12,31,1\n00,1,1,2"), filename="x.csv")
     assert pd.to_datetime(table.timestamps_ns).strftime("%Y-%m-%d").tolist() == [

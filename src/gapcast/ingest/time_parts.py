@@ -28,11 +28,13 @@ def _bare(column: str) -> str:
     return split_unit(column)[0].lstrip("#").strip()
 
 
-def find_time_parts(columns: list[str]) -> list[str] | None:
+def find_time_parts(df: pd.DataFrame) -> list[str] | None:
     """The columns holding a time's parts, year first, when the header has a year, a month and a
     day column and nothing else that is a time; hour, minute and second follow when present,
-    each only after the one before it. 'MM' is the month and 'mm' the minute when a file has
-    both (NOAA); a lone 'mm' is the month unless another column is."""
+    each only after the one before it and only when its values are whole numbers in range (a
+    rain gauge's 'mm' is no minute). 'MM' is the month and 'mm' the minute when a file has both
+    (NOAA); a lone 'mm' is the month unless another column is."""
+    columns = [str(c) for c in df.columns]
     found: dict[str, list[str]] = {part: [] for part in PARTS}
     for column in columns:
         bare = _bare(column)
@@ -49,10 +51,21 @@ def find_time_parts(columns: list[str]) -> list[str] | None:
         found["minute"] = [c for c in found["minute"] if c not in found["month"]]
     parts: list[str] = []
     for part in PARTS:
-        if len(found[part]) != 1:
+        if len(found[part]) != 1 or (part in _RANGES and not _in_range(df[found[part][0]], part)):
             break
         parts.append(found[part][0])
     return parts if len(parts) >= 3 else None
+
+
+# What an hour, a minute and a second can be (24: some loggers' end of day).
+_RANGES = {"hour": 24, "minute": 59, "second": 59}
+
+
+def _in_range(column: pd.Series, part: str) -> bool:
+    numbers = pd.to_numeric(column.head(1000), errors="coerce").dropna()
+    return bool(len(numbers)) and bool(
+        ((numbers % 1 == 0) & (numbers >= 0) & (numbers <= _RANGES[part])).all()
+    )
 
 
 def join_time_parts(df: pd.DataFrame, parts: list[str]) -> tuple[pd.DataFrame, str, str]:

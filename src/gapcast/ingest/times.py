@@ -51,7 +51,7 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
             # 'Date Time' (HOBO), 'Date_Time', 'date-time': a datetime
             if re.sub(r"[\s_-]+", "", split_unit(column)[0].lower()) == name:
                 return column
-    parts = find_time_parts(columns)
+    parts = find_time_parts(df)
     if parts:
         return "+".join(parts)  # read as one time column by join_time_columns
     typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
