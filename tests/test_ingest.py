@@ -158,6 +158,11 @@ def test_times_in_parts_read_as_one_time() -> None:
         "time columns 'year', 'month', 'day': 2 row(s) that are not a valid date and time at "
         "lines 3, 4 (first: year '2010', month '2', day '30')"
     )
+    # Hour 24 closes the day: the next day's hour 0.
+    ending = read_table(
+        csv("year,month,day,hour,v\n2010,1,1,23,1\n2010,1,1,24,2\n"), filename="x.csv"
+    )
+    assert pd.to_datetime(ending.timestamps_ns[-1]) == pd.Timestamp("2010-01-02 00:00")
     # A rain gauge's 'mm' is no minute: its values are not whole minutes.
     rain = csv("year,month,day,hour,mm\n2010,1,1,0,0.5\n2010,1,1,1,12.5\n")
     table = read_table(rain, filename="x.csv")

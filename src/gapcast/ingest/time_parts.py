@@ -89,7 +89,12 @@ def join_time_parts(df: pd.DataFrame, parts: list[str]) -> tuple[pd.DataFrame, s
         notes.append("two-digit years read as 1969-2068")
     filled = numbers.where(whole, 1)
     filled.loc[~whole, "year"] = 2000  # any valid time: those rows are refused below
+    # Hour 24 (some loggers' end of the day) is the next day's hour 0.
+    end = (filled["hour"] == 24).to_numpy() if "hour" in filled else np.zeros(len(df), bool)
+    if end.any():
+        filled.loc[end, "hour"] = 0
     times = pd.to_datetime(filled.astype("int64"), errors="coerce")
+    times[end] += pd.Timedelta(days=1)
     bad = (~whole | times.isna()).to_numpy(copy=True)
     units_line = bool(bad[0]) and not any(c.isdigit() for cell in cells for c in cell.iloc[0])
     if units_line:
