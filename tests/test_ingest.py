@@ -455,6 +455,11 @@ def test_a_unit_after_every_number_is_the_column_s_unit() -> None:
         read_table(csv("time,v\n2024-01-01,21.5 °C\n2024-01-02,70 °F\n"), filename="x.csv")
     with pytest.raises(InvalidInput, match=r"non-numeric value\(s\) at lines 2, 3"):
         read_table(csv("time,v\n2024-01-01,3 pending\n2024-01-02,4 pending\n"), filename="x.csv")
+    # A control character is a broken cell or header, never a unit (PostgreSQL stores no NUL).
+    with pytest.raises(InvalidInput, match=r"1 non-numeric value\(s\) at line 2"):
+        read_table(b"time,v\n2024-01-01,1\x00\n", filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"contains control characters"):
+        read_table(b'time,"v, \x00"\n2024-01-01,1\n', filename="x.csv")
 
 
 @pytest.mark.parametrize("zone", ["Berlin", "Europe/../../etc/passwd", "x" * 5000])

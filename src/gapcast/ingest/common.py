@@ -135,6 +135,6 @@ def split_unit(header: str) -> tuple[str, str | None]:
     S/N: ...)' are 'power'/'Temp' in kW/°F."""
     header = _SERIALS.sub("", header)
     match = _UNIT.match(header) or _COMMA_UNIT.match(header.strip())
-    if match and match["name"].strip():
+    if match and match["name"].strip() and match["unit"].isprintable():
         return match["name"].strip(), match["unit"].strip()
     return header.strip(), None

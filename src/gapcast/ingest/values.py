@@ -91,6 +91,8 @@ def _one_unit(cells: pd.Series) -> str | None:
     if len(found) != 1:
         return None
     unit = str(found.pop())
+    if not unit.isprintable():
+        return None  # a NUL or control character is a broken cell, not a unit
     # 'kWh', '°C', 'm/s', '%'; not a word such as 'volts' or 'pending'.
     return unit if not unit.isalpha() or len(unit) <= 4 else None
 
@@ -142,6 +144,8 @@ def units_row(
     cells = pd.Series([str(first[c]).strip() for c in value_names])
     known = cells[~cells.isin(MISSING_TOKENS)]
     if known.empty or text_to_numbers(known, decimal).notna().any():
+        return df, {}, None
+    if not all(cell.isprintable() for cell in known):  # control characters: a broken row
         return df, {}, None
     when = str(first[ts_name]).strip()
     if when and pd.to_datetime(pd.Series([when]), errors="coerce", format="mixed").notna().all():
