@@ -82,8 +82,8 @@ _NUMBER_AND_UNIT = re.compile(
 
 
 def _one_unit(cells: pd.Series) -> str | None:
-    """The unit every cell writes after its number ('°C' of '21.5 °C'), or None: told from the
-    distinct endings, so a column costs one pass."""
+    """The unit every cell writes after its number ('°C' of '21.5 °C'), or None. One regex pass,
+    run only over a column whose cells are not all numbers."""
     units = cells.str.extract(_NUMBER_AND_UNIT)["unit"]
     if units.isna().any():
         return None
