@@ -158,6 +158,10 @@ def test_times_in_parts_read_as_one_time() -> None:
         "time columns 'year', 'month', 'day': 2 row(s) that are not a valid date and time at "
         "lines 3, 4 (first: year '2010', month '2', day '30')"
     )
+    # In a workbook, the refusal names the sheet's rows as the spreadsheet numbers them.
+    sheet = _workbook(("S", [["year", "month", "day", "v"], [2010, 1, 1, 1], [2010, 2, 30, 2]]))
+    with pytest.raises(InvalidInput, match=r"not a valid date and time at row 3 \(first"):
+        read_table(sheet, filename="x.xlsx")
     # Hour 24 closes the day: the next day's hour 0.
     ending = read_table(
         csv("year,month,day,hour,v\n2010,1,1,23,1\n2010,1,1,24,2\n"), filename="x.csv"

@@ -92,7 +92,7 @@ def read_table(
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
     ts_name = find_timestamp_column(df, timestamp_column)
-    df, ts_name, joined = join_time_columns(df, ts_name)
+    df, ts_name, joined = join_time_columns(df, ts_name, kind)
     value_names = [c for c in df.columns if c != ts_name]
     if not value_names:
         raise InvalidInput(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gapcast.ingest.common import rows_refused, split_unit
+from gapcast.ingest.common import FileKind, rows_refused, split_unit
 
 PARTS = ("year", "month", "day", "hour", "minute", "second")
 _NAMES = {
@@ -68,7 +68,9 @@ def _in_range(column: pd.Series, part: str) -> bool:
     )
 
 
-def join_time_parts(df: pd.DataFrame, parts: list[str]) -> tuple[pd.DataFrame, str, str]:
+def join_time_parts(
+    df: pd.DataFrame, parts: list[str], kind: FileKind = "csv"
+) -> tuple[pd.DataFrame, str, str]:
     """``df`` with the ``parts`` columns (year, month, day[, hour[, minute[, second]]]) read as
     one column of ISO 8601 times named ``year+month+day...``, its name and a note. A first row
     without a digit in its parts (NOAA's line of units, ``#yr mo dy hr mn``) is kept as written
@@ -106,7 +108,7 @@ def join_time_parts(df: pd.DataFrame, parts: list[str]) -> tuple[pd.DataFrame, s
         raise rows_refused(
             df[parts[0]],
             rows,
-            "csv",
+            kind,
             f"time columns {', '.join(map(repr, parts))}: {len(rows)} row(s) that are not a "
             "valid date and time",
             field="timestamp_column",

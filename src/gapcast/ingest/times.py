@@ -85,7 +85,9 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     )
 
 
-def join_time_columns(df: pd.DataFrame, ts_name: str) -> tuple[pd.DataFrame, str, str | None]:
+def join_time_columns(
+    df: pd.DataFrame, ts_name: str, kind: FileKind = "csv"
+) -> tuple[pd.DataFrame, str, str | None]:
     """Loggers and spreadsheets often write the date and the time of day in two columns
     (``Date,Time``): those two read as one time column, named ``Date+Time``. The pair is found by
     name next to the time column found (a ``date`` or ``day`` column beside a column of times of
@@ -96,7 +98,7 @@ def join_time_columns(df: pd.DataFrame, ts_name: str) -> tuple[pd.DataFrame, str
     columns = [str(c) for c in df.columns]
     parts = named_parts(columns, ts_name)
     if parts:
-        return join_time_parts(df, parts)
+        return join_time_parts(df, parts, kind)
     pair = _pair_named(columns, ts_name)
     if pair is None:
         pair = _pair_found(df, ts_name)
