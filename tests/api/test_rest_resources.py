@@ -105,6 +105,26 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         )
         assert sheet.status_code == 201, sheet.text
         assert sheet.json()["points"] == 4  # four increases of 3 kWh
+        # The next export: its first increase is measured from the stored total (112 at 04:00).
+        later = "time,kwh\n" + "".join(f"2024-01-01T{h:02d}:00Z,{100 + 3 * h}\n" for h in (5, 6))
+        more = http.post(
+            "/datasets",
+            files={"file": ("meter.csv", later.encode())},
+            data={"name": "meter", "append": "true", "counter": "kwh"},
+        )
+        assert more.status_code == 200, more.text
+        assert more.json()["points"] == 6
+        assert (
+            "the increase at the first reading of 'kwh' measured from the stored"
+            in (more.json()["notes"][-1])
+        )
+        raw = http.post(
+            "/datasets",
+            files={"file": ("meter.csv", b"time,kwh\n2024-01-01T07:00Z,121\n")},
+            data={"name": "meter", "append": "true"},
+        )
+        assert raw.status_code == 422 and raw.json()["error"]["field"] == "counter"
+        assert http.get("/datasets/meter").json()["points"] == 6  # nothing of it stored
         unknown = http.post(
             "/datasets",
             files={"file": ("meter.xlsx", workbook.getvalue())},

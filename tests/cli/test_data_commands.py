@@ -288,3 +288,59 @@ def test_import_a_meter_register_as_its_increase(db_url: str, tmp_path: Path) ->
     assert imported["notes"] == ["'energy [kWh]' read as a running total: its increase per reading"]
     refused = runner.invoke(app, ["import", str(f), "--counter", "kwh", "--db", db_url])
     assert refused.exit_code == 2 and "counter: 'kwh' is not a value column" in refused.stderr
+
+
+def _points(db_url: str, name: str) -> dict[str, float]:
+    from gapcast.cli.common import database
+    from gapcast.db.repository import load_dataset_frame
+
+    with database(db_url) as sessions, sessions() as session:
+        frame = load_dataset_frame(session, name)
+    df = frame.to_pandas().set_index("timestamp").iloc[:, 0].dropna()
+    return {t.strftime("%dT%H"): float(v) for t, v in df.items()}
+
+
+def test_a_running_total_continues_across_files_and_appends(db_url: str, tmp_path: Path) -> None:
+    """A meter's daily exports: each file's first increase is measured from the file before
+    (listed in any order), and from the stored total when a later export is appended."""
+
+    def export(day: int, hours: range, start: float) -> Path:
+        f = tmp_path / f"meter-{day}.csv"
+        rows = "".join(
+            f"2024-01-{day:02d}T{h:02d}:00Z,{start + 2 * i}\n" for i, h in enumerate(hours)
+        )
+        f.write_text("time,energy [kWh]\n" + rows)
+        return f
+
+    # 1 Jan 20:00-23:00 reads 100..106; 2 Jan 00:00-03:00 108..114; 3 Jan restarts from 1 at
+    # 00:00 after a gap of 20 hours (an outage: left missing).
+    first, second = export(1, range(20, 24), 100.0), export(2, range(4), 108.0)
+    args = ["--counter", "energy", "-n", "meter", "--db", db_url, "--json"]
+    result = runner.invoke(app, ["import", str(second), str(first), *args])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["points"] == 7  # 3 + 1 across midnight + 3
+    assert _points(db_url, "meter")["02T00"] == 2.0
+    later = tmp_path / "meter-2b.csv"
+    later.write_text("time,energy [kWh]\n2024-01-02T04:00Z,117\n2024-01-02T05:00Z,1.5\n")
+    appended = runner.invoke(app, ["import", str(later), "--append", *args])
+    assert appended.exit_code == 0, appended.output
+    out = json.loads(appended.stdout)
+    assert out["points"] == 9 and "measured from the stored running total" in out["notes"][-1]
+    points = _points(db_url, "meter")
+    assert points["02T04"] == 3.0 and points["02T05"] == 1.5  # then the meter restarted
+    gap = runner.invoke(app, ["import", str(export(3, range(2), 1.0)), "--append", *args])
+    assert gap.exit_code == 0 and json.loads(gap.stdout)["points"] == 10  # 03T00 left missing
+    assert "03T00" not in _points(db_url, "meter")
+    # The same series appended as raw readings, or a plain series as increases: refused.
+    raw = runner.invoke(app, ["import", str(later), "--append", "-n", "meter", "--db", db_url])
+    assert raw.exit_code == 2 and "append the file's column the same way: --counter energy" in (
+        " ".join(raw.stderr.split())
+    )
+    plain = runner.invoke(app, ["import", str(first), "-n", "plain", "--db", db_url])
+    assert plain.exit_code == 0, plain.output
+    mixed = runner.invoke(
+        app, ["import", str(second), "--append", *args[:2], "-n", "plain", "--db", db_url]
+    )
+    assert mixed.exit_code == 2 and "was imported as it was read, not as a running total" in (
+        " ".join(mixed.stderr.split())
+    )

@@ -77,8 +77,12 @@ def test_migration_0003_goes_down_and_up_keeping_runs(
         assert current(db_url) == "0002"
         columns = {c["name"] for c in inspect(engine).get_columns("runs")}
         assert not columns & {"name", "tags", "note"} and "trial" in columns
+        series = {c["name"] for c in inspect(engine).get_columns("series")}
+        assert not series & {"counter_total", "counter_at"}  # 0004's, gone with it
         upgrade(db_url, engine=engine)
-        assert current(db_url) == "0003"
+        assert current(db_url) == "0004"
+        series = {c["name"] for c in inspect(engine).get_columns("series")}
+        assert {"counter_total", "counter_at"} <= series
     finally:
         engine.dispose()
     with sessions() as s:

@@ -252,7 +252,12 @@ def import_command(
     ]
     with database(cfg.database_url) as sessions, transaction(sessions) as session:
         target = name or file_stem(files[0].name)
-        for i, (file, table) in enumerate(zip(files, tables, strict=True)):
+        # Stored oldest first, whatever order the shell listed them in: a running total's
+        # increase at each file's first reading is measured from the file before (append).
+        by_time = sorted(
+            zip(files, tables, strict=True), key=lambda ft: int(ft[1].timestamps_ns[0])
+        )
+        for i, (file, table) in enumerate(by_time):
             with _naming(file, len(files)):
                 if append or i > 0:
                     appended = append_to_dataset(
@@ -263,7 +268,7 @@ def import_command(
                         max_points=cfg.max_points_per_dataset,
                     )
                     dataset = appended.dataset
-                    if append or appended.same or appended.merged:
+                    if append or appended.same or appended.merged or appended.continued:
                         said = appended.note
                         notes.append(f"{file.name}: {said}" if several else said)
                 else:

@@ -23,9 +23,10 @@ from gapcast.db.repository import (
     median_step_ns,
     utc_datetime,
 )
-from gapcast.db.tables import Dataset, points
+from gapcast.db.tables import Dataset, Series, points
 from gapcast.errors import Conflict, InvalidInput, TooLarge
 from gapcast.ingest import OnDuplicate, ParsedTable
+from gapcast.ingest.counters import increase_since
 
 MAX_LISTED = 5
 
@@ -36,6 +37,7 @@ class Appended:
     added: int  # points at times the series did not have
     same: int  # points already stored with the same value: kept once
     merged: int  # points already stored with another value, merged by on_duplicate
+    continued: tuple[str, ...] = ()  # running totals whose first increase the stored total gave
 
     @property
     def note(self) -> str:
@@ -45,6 +47,11 @@ class Appended:
             text += f"; {self.same:,} already stored with the same value(s) kept once"
         if self.merged:
             text += f"; {self.merged:,} stored with another value merged into it"
+        if self.continued:
+            text += (
+                f"; the increase at the first reading of {', '.join(map(repr, self.continued))} "
+                "measured from the stored running total"
+            )
         return text
 
 
@@ -114,12 +121,13 @@ def append_to_dataset(
                 f"the file's column is in {unit!r}: convert it first",
                 field=f"columns.{channel}",
             )
+    values, continued = _continue_totals(table, by_name, dataset.frequency_ns or 0)
     conn = session.connection()
     first = int(table.timestamps_ns[0])
     # The points' time column: integer nanoseconds on SQLite, timestamptz on PostgreSQL.
     since = first if conn.dialect.name == "sqlite" else utc_datetime(first)
     added = same = merged = 0
-    for channel, row in zip(table.channels, table.values, strict=True):
+    for channel, row in zip(table.channels, values, strict=True):
         series = by_name[channel]
         stored_ts, stored = load_points(conn, series.id)
         tail = np.searchsorted(stored_ts, first)
@@ -143,6 +151,9 @@ def append_to_dataset(
         same += repeated
         merged += int(clash.size)
         series.point_count = count
+        ends = table.counters.get(channel)
+        if ends is not None and (series.counter_at is None or ends.last_at > series.counter_at):
+            series.counter_total, series.counter_at = ends.last, ends.last_at
     total = sum(s.point_count for s in dataset.series)
     if max_points is not None and total > max_points:
         raise TooLarge(
@@ -157,4 +168,43 @@ def append_to_dataset(
     dataset.point_count = total
     dataset.content_hash = content_hash(whole.timestamps_ns, whole.values)
     session.flush()
-    return Appended(dataset=dataset, added=added, same=same, merged=merged)
+    return Appended(
+        dataset=dataset, added=added, same=same, merged=merged, continued=tuple(continued)
+    )
+
+
+def _continue_totals(
+    table: ParsedTable, by_name: dict[str, Series], frequency_ns: int
+) -> tuple[NDArray[np.float64], list[str]]:
+    """The file's values with the increase at each running total's first reading measured from
+    the total stored with its series (the reader could not know it: that reading opens the file),
+    and the series so continued. A series is a running total's on both sides or on neither: its
+    raw readings appended to stored increases, or the reverse, would mix two quantities."""
+    values, continued = table.values, []
+    for i, channel in enumerate(table.channels):
+        series, ends = by_name[channel], table.counters.get(channel)
+        was_total = series.counter_at is not None
+        if was_total and ends is None:
+            raise InvalidInput(
+                f"series {channel!r} was imported as a running total's increase per reading; "
+                f"append the file's column the same way: --counter {channel} (REST counter)",
+                field="counter",
+            )
+        if ends is not None and not was_total:
+            raise InvalidInput(
+                f"series {channel!r} was imported as it was read, not as a running total; "
+                "append it without --counter, or import the file as a dataset of its own",
+                field="counter",
+            )
+        if ends is None or series.counter_at is None or series.counter_total is None:
+            continue
+        rise = increase_since(
+            series.counter_at, series.counter_total, ends, ends.step_ns or frequency_ns
+        )
+        if rise is None:
+            continue
+        if values is table.values:
+            values = table.values.copy()
+        values[i, np.searchsorted(table.timestamps_ns, ends.first_at)] = rise
+        continued.append(channel)
+    return values, continued

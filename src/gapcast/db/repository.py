@@ -121,8 +121,16 @@ def import_dataset(
         zip(table.channels, table.units, table.values, strict=True)
     ):
         observed = ~np.isnan(row)
+        ends = table.counters.get(channel)
         dataset.series.append(
-            Series(name=channel, unit=unit, position=position, point_count=int(observed.sum()))
+            Series(
+                name=channel,
+                unit=unit,
+                position=position,
+                point_count=int(observed.sum()),
+                counter_total=ends.last if ends else None,
+                counter_at=ends.last_at if ends else None,
+            )
         )
     session.add(dataset)
     session.flush()

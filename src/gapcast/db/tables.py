@@ -95,6 +95,10 @@ class Series(Base):
     unit: Mapped[str | None] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(Integer, default=0)
     point_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A series imported as a running total's increases (--counter) keeps the total's last raw
+    # reading, so that an appended export's first increase is measured from it, not lost.
+    counter_total: Mapped[float | None] = mapped_column(Float(precision=53))
+    counter_at: Mapped[int | None] = mapped_column(BigInteger)  # ns UTC
 
     dataset: Mapped[Dataset] = relationship(back_populates="series")
 

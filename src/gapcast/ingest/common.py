@@ -29,6 +29,18 @@ MAX_COLUMNS = 1_000
 
 
 @dataclass(frozen=True)
+class TotalEnds:
+    """A running total's first and last reading in a file, and its usual step between readings:
+    what the stored dataset keeps so that the next export's first increase is not lost."""
+
+    first_at: int  # ns UTC
+    first: float
+    last_at: int
+    last: float
+    step_ns: int  # 0: one reading, no step of its own
+
+
+@dataclass(frozen=True)
 class ParsedTable:
     """A file's content: sorted unique UTC timestamps and one float row per value column."""
 
@@ -40,6 +52,8 @@ class ParsedTable:
     duplicates_merged: int = 0
     missing_cells: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what was read other than as written
+    # Columns read as running totals (--counter), by channel: their raw first and last readings.
+    counters: dict[str, TotalEnds] = field(default_factory=dict)
 
     @property
     def point_count(self) -> int:

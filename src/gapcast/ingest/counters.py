@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.ingest.common import split_unit
+from gapcast.ingest.common import TotalEnds, split_unit
 
 # A drop to under this share of the reading before is the counter starting again from zero (a
 # meter replaced, a logger restarted, a register rolling over): the new reading is the increase
@@ -24,18 +24,38 @@ OUTAGE_STEPS = 1.5
 MAX_DROPS = 0.01
 
 
+def increase_since(before_at: int, before: float, ends: TotalEnds, step_ns: int) -> float | None:
+    """The increase at a file's first reading since the total ``before`` read at ``before_at``
+    (the last one stored), by the rules of :func:`increases` with the counter's usual step
+    ``step_ns``: from zero after a restart; None when that reading is not earlier, spans an
+    outage, or is a drop that is no restart."""
+    span = ends.first_at - before_at
+    if span <= 0 or span > OUTAGE_STEPS * step_ns:
+        return None
+    if ends.first < RESTART_SHARE * before:
+        return ends.first
+    if ends.first < before:
+        return None
+    return ends.first - before
+
+
 def increases(
     timestamps: NDArray[np.int64],
     values: NDArray[np.float64],
     name: str,
-) -> tuple[NDArray[np.float64], str]:
+) -> tuple[NDArray[np.float64], str, TotalEnds | None]:
     """The increase of the running total ``values`` (at sorted, unique ``timestamps``) at each
     of its readings since the one before: NaN at the first reading, after an outage and at a
-    drop that is no restart; and a note of what was read."""
+    drop that is no restart; a note of what was read; and the total's first and last reading
+    (None without a reading)."""
     seen = np.flatnonzero(~np.isnan(values))
     out = np.full(values.shape, np.nan)
     if seen.size < 2:
-        return out, f"{name!r} read as a running total: fewer than two readings, no increase"
+        alone = f"{name!r} read as a running total: fewer than two readings, no increase"
+        if not seen.size:
+            return out, alone, None
+        at, total = int(timestamps[seen[0]]), float(values[seen[0]])
+        return out, alone, TotalEnds(at, total, at, total, step_ns=0)
     level = values[seen]
     change = np.diff(level)
     spans = np.diff(timestamps[seen])
@@ -60,7 +80,14 @@ def increases(
         said.append(f"{int(gone.sum()):,} increase(s) over an outage left missing")
     if drop.any():
         said.append(f"{int(drop.sum()):,} drop(s) left missing")
-    return out, "; ".join(said)
+    ends = TotalEnds(
+        first_at=int(timestamps[seen[0]]),
+        first=float(level[0]),
+        last_at=int(timestamps[seen[-1]]),
+        last=float(level[-1]),
+        step_ns=int(step),
+    )
+    return out, "; ".join(said), ends
 
 
 def counter_columns(counters: Sequence[str], headers: Sequence[str]) -> list[int]:

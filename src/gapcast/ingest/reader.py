@@ -16,6 +16,7 @@ from gapcast.ingest.common import (
     FileKind,
     OnDuplicate,
     ParsedTable,
+    TotalEnds,
     check_columns,
     check_name,
     split_unit,
@@ -177,9 +178,12 @@ def read_table(
             else f"{merged:,} row(s) repeating an earlier row's time merged into it "
             f"(on_duplicate {on_duplicate!r})"
         )
+    total_ends: dict[str, TotalEnds] = {}
     for i in counter_columns([c.strip() for c in counter if c.strip()], value_names):
-        values[i], said = increases(ts, values[i], value_names[i])
+        values[i], said, ends = increases(ts, values[i], value_names[i])
         notes.append(said)
+        if ends is not None:
+            total_ends[split_unit(value_names[i])[0]] = ends
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
         (name, unit or row_units.get(header) or cell_units.get(header))
@@ -198,6 +202,7 @@ def read_table(
             n: int(np.isnan(row).sum()) for (n, _), row in zip(names_units, values, strict=True)
         },
         notes=notes,
+        counters=total_ends,
     )
     if max_points is not None and table.point_count > max_points:
         raise TooLarge(
