@@ -222,6 +222,9 @@ def seed_figures(out: dict[str, Any], result: Any, ranked: Any = None) -> dict[s
     return {
         "seed": int(result.config.training.seed),
         "chosen": result.metrics.model_label,
+        # What the choice saw: the kept candidate's validation MAE (to check a choice between
+        # configurations against the test MAE it led to).
+        "val_mae": next((c.val_mae for c in result.metrics.candidates if c.selected), None),
         "vs_best_baseline": vs_base,
         "vs_best_peer": vs_peer,
         "coverage": iv.coverage if iv else None,
