@@ -12,6 +12,7 @@ import pytest
 
 from gapcast.errors import InvalidInput, TooLarge
 from gapcast.ingest import read_table
+from gapcast.ingest.common import DecimalMark
 from gapcast.processing.frame import SeriesFrame
 
 
@@ -507,9 +508,28 @@ def test_missing_value_markers_of_common_exports_are_empty_cells() -> None:
         read_table(csv("timestamp,v\n2024-01-01,1\n2024-01-02,-"), filename="x.csv")
 
 
-def test_thousands_separators_are_refused_with_the_reason() -> None:
-    with pytest.raises(InvalidInput, match=r"'12,345\.6'\); thousands separators are not read"):
-        read_table(csv('timestamp,v\n2024-01-01,"12,345.6"\n'), filename="x.csv")
+def test_thousands_separators_are_read_where_they_cannot_be_a_decimal_mark() -> None:
+    def values(text: str, decimal: DecimalMark = ".") -> tuple[list[float], list[str]]:
+        table = read_table(csv("timestamp;v\n" + text), filename="x.csv", decimal=decimal)
+        return table.values[0].tolist(), table.notes
+
+    # Excel's US export: a comma beside a decimal point, a plain number in the same column.
+    assert values("2024-01-01;12,345.6\n2024-01-02;1,234\n2024-01-03;999.5") == (
+        [12345.6, 1234.0, 999.5],
+        ["numbers with thousands separators read in 'v' ('12,345.6')"],
+    )
+    assert values("2024-01-01;1,234,567\n2024-01-02;7")[0] == [1234567.0, 7.0]
+    assert values("2024-01-01;1.234,5\n2024-01-02;2,5", decimal=",")[0] == [1234.5, 2.5]
+    assert values("2024-01-01;12'345.6\n2024-01-02;7")[0] == [12345.6, 7.0]  # Swiss
+    assert values("2024-01-01;1\u202f234,5", decimal=",")[0] == [1234.5]  # French (narrow space)
+    # '1,234' alone is a thousand and some, or one and a bit written with a decimal comma.
+    with pytest.raises(InvalidInput, match=r"'1,234'\); 1,234 reads as a thousand and some or"):
+        values("2024-01-01;1,234\n2024-01-02;2,500")
+    # Two separators in one column, or groups not of three: refused by line.
+    with pytest.raises(InvalidInput, match=r"at lines 2, 3 .*every number grouped by threes"):
+        values("2024-01-01;1,234.5\n2024-01-02;1'234.5")
+    with pytest.raises(InvalidInput, match=r"at line 2 \(first: '12,34.5'\)"):
+        values("2024-01-01;12,34.5")
 
 
 def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
@@ -964,9 +984,9 @@ def test_decimal_comma_and_format_errors_name_the_fix() -> None:
             time_format="%d.%m.%Y %H:%M",
         )
     assert "column 'Leistung [kW]': 2 non-numeric value(s) at lines 2, 3" in info.value.message
-    # A '.' with a decimal comma is a thousands separator or a mistake: refused, never guessed.
-    with pytest.raises(InvalidInput, match=r"line 3 \(first: '1\.234,5'\) with the decimal mark"):
-        read_table(csv("time;v\n2024-01-01;1,5\n2024-01-02;1.234,5"), filename="x.csv", decimal=",")
+    # A '.' with a decimal comma that groups no thousands is a mistake: refused, never guessed.
+    with pytest.raises(InvalidInput, match=r"line 3 \(first: '1\.23,5'\) with the decimal mark"):
+        read_table(csv("time;v\n2024-01-01;1,5\n2024-01-02;1.23,5"), filename="x.csv", decimal=",")
     with pytest.raises(InvalidInput, match="not a valid strftime format") as info:
         read_table(
             EUROPEAN.encode(), filename="x.csv", timestamp_column="Zeitstempel", time_format="%Q"
@@ -986,6 +1006,21 @@ def test_epoch_numbers_in_seconds_or_finer_units(scale: int, unit: str) -> None:
     rows = "\n".join(f"{(start + 60 * i) * scale},{i}" for i in range(3))
     table = read_table(csv(f"ts,v\n{rows}"), filename=f"{unit}.csv")
     assert table.timestamps_ns.tolist() == [(start + 60 * i) * 10**9 for i in range(3)]
+
+
+@pytest.mark.parametrize("header", ["epoch", "unix_time", "ts_ms", "Timestamp (ms)", "epoch_s"])
+def test_epoch_numbers_are_found_by_their_usual_names(header: str) -> None:
+    start = 1_700_000_000
+    scale = 1000 if "ms" in header else 1
+    rows = "\n".join(f"{i},{(start + 60 * i) * scale}" for i in range(3))
+    table = read_table(csv(f"v,{header}\n{rows}"), filename="x.csv")
+    assert table.channels == ["v"]
+    assert table.timestamps_ns.tolist() == [(start + 60 * i) * 10**9 for i in range(3)]
+
+
+def test_a_training_log_s_epoch_count_is_no_time() -> None:
+    with pytest.raises(InvalidInput, match=r"no timestamp column: .*columns: epoch, loss"):
+        read_table(csv("epoch,loss\n1,0.9\n2,0.7\n3,0.6"), filename="log.csv")
 
 
 def test_spreadsheet_serial_dates_read_as_the_dates_they_are() -> None:

@@ -140,8 +140,9 @@ def read_table(
     )
     markers = frozenset(m.strip() for m in missing if m.strip())
     cell_units: dict[str, str] = {}
+    grouped: dict[str, str] = {}
     values = np.vstack(
-        [parse_values(df[c], c, kind, decimal, markers, cell_units) for c in value_names]
+        [parse_values(df[c], c, kind, decimal, markers, cell_units, grouped) for c in value_names]
     )
     for header, unit in cell_units.items():
         said = split_unit(header)[1] or row_units.get(header)
@@ -150,6 +151,9 @@ def read_table(
                 f"column {header!r}: its header says {said!r}, its cells {unit!r}",
                 field=f"columns.{header}",
             )
+    if grouped:
+        listed = ", ".join(f"{c!r} ({first!r})" for c, first in grouped.items())
+        notes.append(f"numbers with thousands separators read in {listed}")
     if cell_units:
         listed = ", ".join(f"{c!r}: {u!r}" for c, u in cell_units.items())
         notes.append(f"units written after each number read as the columns' units ({listed})")

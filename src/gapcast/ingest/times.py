@@ -31,6 +31,30 @@ _FIRST = pd.Timestamp("1677-09-22", tz="UTC")
 _LAST = pd.Timestamp("2262-04-10", tz="UTC")
 
 
+# Epoch numbers by the names databases, Kafka and JavaScript give them ('epoch', 'unix_time',
+# 'ts_ms', 'timestamp_ms'): read as the time column when they hold epoch-sized numbers, so an
+# ML log's 'epoch' column of 1, 2, 3 is not taken for seconds since 1970.
+_EPOCH_NAME = re.compile(
+    r"^(?:epoch|unix|posix|unixepoch|epochtime|unixtime|posixtime|unixtimestamp|timestamp|time|ts)"
+    r"(?:s|sec|secs|seconds|ms|millis|milliseconds|us|micros|ns|nanos)?$"
+)
+EPOCH_SIZE = 1e8  # seconds since 1970 at March 1973; later times in finer units are larger
+
+
+def _bare(column: str) -> str:
+    """A header as names are matched: lower case, without its unit, spaces, '_' or '-'."""
+    return re.sub(r"[\s_-]+", "", split_unit(column)[0].lower())
+
+
+def _epoch_numbers(column: pd.Series) -> bool:
+    """Whether every cell of ``column`` (a CSV's text, or a Parquet file's numbers) is a number
+    and the typical one is epoch-sized."""
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    numbers = pd.to_numeric(column.dropna().head(1_000), errors="coerce")
+    return bool(len(numbers) and numbers.notna().all() and numbers.abs().median() >= EPOCH_SIZE)
+
+
 def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     columns = [str(c) for c in df.columns]
     if wanted is not None:
@@ -49,8 +73,11 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
         for column in columns:
             # 'Timestamp (UTC)', 'time [s]': a bracketed unit after the name, as values have.
             # 'Date Time' (HOBO), 'Date_Time', 'date-time': a datetime
-            if re.sub(r"[\s_-]+", "", split_unit(column)[0].lower()) == name:
+            if _bare(column) == name:
                 return column
+    for column in columns:
+        if _EPOCH_NAME.match(_bare(column)) and _epoch_numbers(df[column]):
+            return column
     parts = find_time_parts(df)
     if parts:
         return "+".join(parts)  # read as one time column by join_time_columns
@@ -79,7 +106,8 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     else:
         hint = ". Name it with --timestamp-column"
     raise InvalidInput(
-        "no timestamp column: expected a column named 'timestamp' (or time, datetime, date, ts); "
+        "no timestamp column: expected a column named 'timestamp' (or time, datetime, date, ts, "
+        "or epoch, unix_time, ts_ms for epoch numbers); "
         f"the file has columns: {', '.join(columns)}{hint}",
         field="timestamp_column",
     )

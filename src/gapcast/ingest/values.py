@@ -15,6 +15,7 @@ from gapcast.ingest.common import DecimalMark, FileKind, rows_refused, split_uni
 
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
+_ONE_GROUP = re.compile(r"^[-+]?\d{1,3},\d{3}$")
 # Cells that mean "no reading": pandas.read_csv's default missing-value strings (what Excel,
 # R and database exports write), so a file pandas reads cleanly imports the same way, and the
 # NAN of the commonest environmental loggers.
@@ -34,11 +35,13 @@ def parse_values(
     decimal: DecimalMark = ".",
     missing: Collection[str] = (),
     units: dict[str, str] | None = None,
+    grouped: dict[str, str] | None = None,
 ) -> NDArray[np.float64]:
     """A value column's numbers, NaN where a cell is empty or a missing marker (pandas' and
     ``missing``: a logger's 'ERR', '---'); any other text refuses the column by line. Cells that
     all carry one unit after the number ('21.5 °C', '45 %') are read as numbers, the unit going
-    to ``units[name]``."""
+    to ``units[name]``; numbers written with thousands separators that cannot be read otherwise
+    ('12,389.68', '1 234,5') are read, the first such cell going to ``grouped[name]``."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         values[~np.isfinite(values)] = np.nan
@@ -52,6 +55,12 @@ def parse_values(
         bad = (numbers.isna() & ~empty).to_numpy()
         if not bad.any():
             units[name] = unit
+    if bad.any() and grouped is not None:
+        plain = _without_thousands(text.where(~empty), bad, decimal)
+        if plain is not None:
+            numbers = text_to_numbers(plain, decimal)
+            grouped[name] = str(text[bad].iloc[0])
+            bad = (numbers.isna() & ~empty).to_numpy()
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
@@ -95,6 +104,34 @@ def _one_unit(cells: pd.Series) -> str | None:
         return None  # a NUL or control character is a broken cell, not a unit
     # 'kWh', '°C', 'm/s', '%'; not a word such as 'volts' or 'pending'.
     return unit if not unit.isalpha() or len(unit) <= 4 else None
+
+
+# Thousands separators: a space of any width or an apostrophe (Swiss) with either decimal mark; a
+# comma with a decimal point, a point with a decimal comma.
+_GROUP_MARKS = {".": ", '\u00a0\u202f", ",": ". '\u00a0\u202f"}
+
+
+def _without_thousands(
+    text: pd.Series, bad: NDArray[np.bool_], decimal: DecimalMark
+) -> pd.Series | None:
+    """``text`` with the thousands separators of the cells that did not read taken out, when
+    every such cell is a number grouped by threes with one and the same separator; None
+    otherwise. A comma is a separator only beside a decimal point: when no cell shows it to be
+    one (a fraction after the groups, or two groups: '1,234.5', '1,234,567'), '1,234' could as
+    well be 1.234 written with a decimal comma, and the column is refused as before."""
+    cells = text[bad]
+    found = None
+    for mark in _GROUP_MARKS[decimal]:
+        fraction = r"(?:\.\d+)?" if decimal == "." else r"(?:,\d+)?"
+        pattern = rf"^[-+]?\d{{1,3}}(?:{re.escape(mark)}\d{{3}})+{fraction}$"
+        if cells.str.fullmatch(pattern).all():
+            found = mark
+            break
+    if found is None:
+        return None
+    if found == "," and not cells.str.contains(r"\.|,\d{3},", regex=True).any():
+        return None  # '1,234' alone: a thousand and some, or one and a bit with a decimal comma
+    return text.where(~pd.Series(bad, index=text.index), text.str.replace(found, "", regex=False))
 
 
 # A column with no number at all is text (status flags, comments, a unit), not bad readings.
@@ -158,12 +195,20 @@ def units_row(
 
 def _number_hint(first: str, decimal: DecimalMark) -> str:
     """What fixes the first value that did not read as a number, when its shape tells."""
-    if decimal == "." and _DECIMAL_COMMA.match(first):
+    if decimal == "." and _DECIMAL_COMMA.match(first) and not _THOUSANDS.match(first):
         return "; numbers with a decimal comma need decimal=',' (--decimal ,)"
-    if _THOUSANDS.match(first):
+    if decimal == "." and _ONE_GROUP.match(first):
         # Not guessed at: 1,234 is a thousand and some with a decimal point, one and a bit
         # with a decimal comma.
-        return "; thousands separators are not read: export the numbers without them"
+        return (
+            "; 1,234 reads as a thousand and some or as one and a bit: with a decimal comma, "
+            "--decimal , (decimal=','); else export the numbers without thousands separators"
+        )
+    if _THOUSANDS.match(first):
+        return (
+            "; thousands separators are read when every number grouped by threes uses the same "
+            "one: export the numbers without them"
+        )
     return ""
 
 
