@@ -114,6 +114,7 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         )
         assert more.status_code == 200, more.text
         assert more.json()["points"] == 6
+        assert more.json()["series"][0]["running_total"] is True
         assert (
             "the increase at the first reading of 'kwh' measured from the stored"
             in (more.json()["notes"][-1])

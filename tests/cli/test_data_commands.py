@@ -319,6 +319,7 @@ def test_a_running_total_continues_across_files_and_appends(db_url: str, tmp_pat
     result = runner.invoke(app, ["import", str(second), str(first), *args])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["points"] == 7  # 3 + 1 across midnight + 3
+    assert json.loads(result.stdout)["series"][0]["running_total"] is True
     assert _points(db_url, "meter")["02T00"] == 2.0
     later = tmp_path / "meter-2b.csv"
     later.write_text("time,energy [kWh]\n2024-01-02T04:00Z,117\n2024-01-02T05:00Z,1.5\n")

@@ -39,6 +39,11 @@ class SeriesOut(BaseModel):
     name: str
     unit: str | None
     points: int
+    running_total: bool = Field(
+        default=False,
+        description="imported as a running total's increase per reading (counter); appends "
+        "take counter for it too",
+    )
 
 
 class DatasetOut(BaseModel):
@@ -68,7 +73,15 @@ class DatasetOut(BaseModel):
         return cls(
             id=row.id,
             name=row.name,
-            series=[SeriesOut(name=s.name, unit=s.unit, points=s.point_count) for s in row.series],
+            series=[
+                SeriesOut(
+                    name=s.name,
+                    unit=s.unit,
+                    points=s.point_count,
+                    running_total=s.counter_at is not None,
+                )
+                for s in row.series
+            ],
             points=row.point_count,
             frequency=freq,
             start=row.start,

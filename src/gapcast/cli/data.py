@@ -38,7 +38,13 @@ def dataset_row(dataset: Dataset) -> dict[str, object]:
         "id": dataset.id,
         "name": dataset.name,
         "series": [
-            {"name": s.name, "unit": s.unit, "points": s.point_count} for s in dataset.series
+            {
+                "name": s.name,
+                "unit": s.unit,
+                "points": s.point_count,
+                "running_total": s.counter_at is not None,
+            }
+            for s in dataset.series
         ],
         "points": dataset.point_count,
         "frequency": _freq_text(dataset.frequency_ns),
