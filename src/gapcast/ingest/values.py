@@ -64,6 +64,8 @@ def parse_values(
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
+        # A number written another way is named as such, not called a column of text.
+        number = _number_hint(first.strip(), decimal)
         raise rows_refused(
             column,
             rows,
@@ -72,9 +74,9 @@ def parse_values(
             field=f"columns.{name}",
             after=f" (first: {first!r})"
             + (f" with the decimal mark {decimal!r}" if decimal == "," else "")
-            + _number_hint(first.strip(), decimal)
+            + number
             + (
-                _TEXT_COLUMN_HINT
+                ("" if number else _TEXT_COLUMN_HINT)
                 if bool(bad[~empty.to_numpy()].all())
                 else _marker_hint(text[bad], int((~empty).sum()))
             ),
