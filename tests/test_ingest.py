@@ -318,6 +318,15 @@ def test_a_logger_s_own_time_format_is_recognised_when_only_one_reads_it() -> No
         read_table(csv("time,v\n2024-01-01 10:00,1\n01/02/2024 10:00,2\n"), filename="x.csv")
 
 
+def test_an_excel_delimiter_line_is_skipped() -> None:
+    text = "sep=;\ntime;v\n2024-01-01T00:00Z;1,5\n2024-01-01T01:00Z;2\nbad;3\n"
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) as .* at line 5"):
+        read_table(text.encode(), filename="x.csv", decimal=",")  # the file's own line numbers
+    table = read_table(text.replace("bad;3\n", "").encode(), filename="x.csv", decimal=",")
+    assert table.values[0].tolist() == [1.5, 2.0]
+    assert table.notes == ["line 1 before the header skipped (first: 'sep=;')"]
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

@@ -7,6 +7,7 @@ table reads as the header says.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,14 +43,16 @@ def find_preamble(text: str, delimiter: Callable[[str], str]) -> Preamble | None
     """The lines to skip before (and, in a TOA5 file, under) the header of a delimited table, or
     None. Outside TOA5 these are the leading lines without a delimiter ('Plot Title: 2047'), or
     opening with '#' and not as wide as the line after them (NOAA's '#YY MM DD' header, as wide
-    as its rows, is kept)."""
+    as its rows, is kept), and an Excel delimiter line ('sep=;')."""
     head = text[: 64 * 1024].splitlines()[: MOST + 1]
     if head and head[0].lstrip('"').startswith("TOA5"):
         return _toa5(head[0])
     count = 0
     while count < len(head) - 2:
         line = head[count].strip()
-        if line and _delimited(line) and line.startswith("#"):
+        if _SEP_LINE.match(line):
+            pass  # written for Excel, which takes it as the delimiter; the sniffer finds it too
+        elif line and _delimited(line) and line.startswith("#"):
             sep = delimiter("\n".join(head[count + 1 :]))
             if _width(line, sep) == _width(head[count + 1], sep):
                 break
@@ -65,6 +68,10 @@ def find_preamble(text: str, delimiter: Callable[[str], str]) -> Preamble | None
     return Preamble(
         tuple(range(count)), f"{lines} before the header skipped (first: {written[0][:80]!r})"
     )
+
+
+# "sep=;" on the first line: the delimiter, as tools writing a CSV for Excel declare it.
+_SEP_LINE = re.compile(r'^"?sep=[,;\t|]"?$', re.IGNORECASE)
 
 
 def _delimited(line: str) -> bool:
