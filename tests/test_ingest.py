@@ -318,6 +318,25 @@ def test_a_logger_s_own_time_format_is_recognised_when_only_one_reads_it() -> No
         read_table(csv("time,v\n2024-01-01 10:00,1\n01/02/2024 10:00,2\n"), filename="x.csv")
 
 
+def test_two_columns_of_one_name_are_refused_naming_them() -> None:
+    rows = "".join(f"2024-01-01T0{h}:00Z,{h},{2 * h},\n" for h in range(3))
+    message = "columns 2 and 3 of the header are both named 'temp': give them distinct names"
+    with pytest.raises(InvalidInput, match=message):
+        read_table(csv("time,temp,temp,\n" + rows), filename="x.csv")  # not 'temp.1'
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (["time", "temp", "temp"], ["2024-01-01T00:00Z", 1, 2]):
+        book.active.append(row)
+    sheet = io.BytesIO()
+    book.save(sheet)
+    with pytest.raises(InvalidInput, match=message):
+        read_table(sheet.getvalue(), filename="x.xlsx")
+    # Nameless columns at the end of each line ('a,b,,') are no names at all.
+    table = read_table(csv("time,temp,,\n" + rows.replace(",\n", ",,\n")), filename="x.csv")
+    assert table.channels == ["temp", "Unnamed: 2"]
+
+
 def test_an_excel_delimiter_line_is_skipped() -> None:
     text = "sep=;\ntime;v\n2024-01-01T00:00Z;1,5\n2024-01-01T01:00Z;2\nbad;3\n"
     with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) as .* at line 5"):

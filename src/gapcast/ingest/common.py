@@ -69,6 +69,22 @@ class ParsedTable:
         return out
 
 
+def check_distinct(header: list[str]) -> None:
+    """Refuses a header naming two columns alike (pandas would read the second as 'temp.1', a
+    name the file never wrote, and two series of one name cannot be told apart)."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if not name.strip():
+            continue  # nameless columns ('a,b,,'): dropped when empty, refused by name when not
+        if name in seen:
+            raise InvalidInput(
+                f"columns {seen[name]} and {position} of the header are both named {name!r}: "
+                "give them distinct names",
+                field="file",
+            )
+        seen[name] = position
+
+
 def file_rows(kind: str, rows: NDArray[np.intp], most: int) -> list[int]:
     # CSV rows are reported as file lines (header is line 1), a sheet's as the spreadsheet numbers
     # them (its reader indexes the frame so), Parquet rows as 1-based row numbers.

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
-from gapcast.ingest.common import DecimalMark, FileKind, check_columns, describe_rows
+from gapcast.ingest.common import (
+    DecimalMark,
+    FileKind,
+    check_columns,
+    check_distinct,
+    describe_rows,
+)
 from gapcast.ingest.preamble import find_preamble
 from gapcast.ingest.sheets import read_sheet
 
@@ -161,6 +167,7 @@ def read_frame(
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise InvalidInput(f"the CSV file cannot be parsed: {exc}", field="file") from exc
+    check_distinct(_header_line(text, sep, skipped))
     if preamble:
         frame.index = pd.Index(preamble.file_rows(len(frame)))
         frame.attrs["notes"] = [preamble.note] if preamble.note else []
@@ -204,6 +211,17 @@ def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
             field="file",
         )
     return frame.set_axis(index, axis=0).reset_index()
+
+
+def _header_line(text: str, sep: str, skipped: list[int]) -> list[str]:
+    """The header's names as the file writes them (pandas renames a repeated one): the first
+    line that is neither skipped nor blank, as pandas takes it."""
+    line = next(
+        (ln for i, ln in enumerate(io.StringIO(text)) if i not in skipped and ln.strip()), ""
+    )
+    if sep == r"\s+":
+        return line.split()
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
 
 
 def _without_lines(text: str, lines: list[int]) -> str:

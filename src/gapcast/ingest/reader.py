@@ -18,6 +18,7 @@ from gapcast.ingest.common import (
     ParsedTable,
     TotalEnds,
     check_columns,
+    check_distinct,
     check_name,
     split_unit,
 )
@@ -99,8 +100,7 @@ def read_table(
         raise InvalidInput(
             f"no value columns: the file has only the timestamp column {ts_name!r}", field="file"
         )
-    if len(set(df.columns)) != len(df.columns):
-        raise InvalidInput("the file has duplicate column names", field="file")
+    check_distinct(list(df.columns))  # a Parquet file's, or a joined time column's name
     units_note: str | None = None
     row_units: dict[str, str] = {}
     if kind != "parquet":

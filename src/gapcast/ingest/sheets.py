@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
+from gapcast.ingest.common import check_distinct
 
 # A workbook is zipped XML: its sheets inflate to several times the cells' CSV size. Up to this
 # many times the upload limit is read; more is a zip bomb, not a sheet of readings.
@@ -114,6 +115,7 @@ def _frame(
             f"sheet {title!r} holds no table (no row of two or more cells){hint}", field="file"
         )
     width = len(header)
+    check_distinct(header)
     columns = {
         name: _column([row[i] if i < len(row) else None for row in body])
         for i, name in enumerate(header)
@@ -122,8 +124,6 @@ def _frame(
     # sheet's own row numbers.
     frame = pd.DataFrame(columns)
     frame.index = pd.Index(np.asarray(numbers, dtype=np.intp) - 2)
-    if len(frame.columns) != width:
-        raise InvalidInput("the file has duplicate column names", field="file")
     blank = [c for c in header if c.startswith("Unnamed: ") and frame[c].isna().all()]
     if blank and len(blank) < width:
         frame = frame.drop(columns=blank)
