@@ -287,6 +287,33 @@ def test_a_running_total_reads_as_its_increase_per_reading() -> None:
     )
 
 
+def test_midnight_written_as_the_date_alone_reads_as_midnight() -> None:
+    # What spreadsheets export for a time of 0:00: the date without a time of day.
+    sheet = csv("time,v\n1/15/2024,1\n1/15/2024 6:00,2\n1/16/2024,3\n1/16/2024 6:00,4\n")
+    table = read_table(sheet, filename="x.csv")
+    assert pd.to_datetime(table.timestamps_ns).strftime("%d %H:%M").tolist() == [
+        "15 00:00",
+        "15 06:00",
+        "16 00:00",
+        "16 06:00",
+    ]
+    assert table.notes == [
+        "timestamp column 'time': times read as '%m/%d/%Y %H:%M' (midnight as the date alone, "
+        "'%m/%d/%Y'), the one common format that reads them all"
+    ]
+    ambiguous = csv("time,v\n1/2/2024,1\n1/2/2024 6:00,2\n")
+    with pytest.raises(InvalidInput, match=r"read as '%d/%m/%Y %H:%M' or as '%m/%d/%Y %H:%M'"):
+        read_table(ambiguous, filename="x.csv")
+    given = read_table(ambiguous, filename="x.csv", time_format="%d/%m/%Y %H:%M")
+    assert pd.to_datetime(given.timestamps_ns).strftime("%m-%d %H:%M").tolist() == [
+        "02-01 00:00",
+        "02-01 06:00",
+    ]
+    # A date alone beside times of day in another format: refused as before.
+    with pytest.raises(InvalidInput, match=r"cannot parse 2 value\(s\) as ISO 8601"):
+        read_table(csv("time,v\n1/15/2024,1\n15.01.2024 06:00,2\n"), filename="x.csv")
+
+
 def test_a_logger_s_own_time_format_is_recognised_when_only_one_reads_it() -> None:
     # US 12-hour clock, as HOBO exports and Excel in the US write it.
     us = csv("time,v\n01/15/24 10:00:00 AM,1\n01/15/24 01:15:00 PM,2\n")

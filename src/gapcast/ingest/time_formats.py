@@ -5,7 +5,9 @@ month-first dates both read '01/02/2024': such a column is refused, naming both,
 
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -22,29 +24,76 @@ FORMATS = tuple(date + time for date in _DATES for time in _TIMES)
 SAMPLE = 500
 
 
-def infer_time_format(text: pd.Series, name: str) -> str | None:
-    """The one format of :data:`FORMATS` that reads every non-empty value of ``text``, None when
-    none does; refused when several read them differently (day-first and month-first)."""
+def infer_time_format(text: pd.Series, name: str) -> TimeFormat | None:
+    """The one format of :data:`FORMATS` that reads every non-empty value of ``text`` (or, as
+    spreadsheets write midnight, one with a time of day whose date alone reads the rest), None
+    when none does; refused when several read them differently (day-first and month-first)."""
     values = text[text.str.len() > 0]
     if values.empty:
         return None
     sample = pd.concat([values.head(SAMPLE), values.tail(SAMPLE)]).drop_duplicates()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas warns about formats it cannot vectorise
-        fits = [f for f in FORMATS if _reads(sample, f)]
-        fits = [f for f in fits if _reads(values, f)]
+        fits = [TimeFormat(f) for f in FORMATS if _reads(sample, f)]
+        if not fits:
+            fits = [
+                TimeFormat(date + time, date)
+                for date in _DATES
+                for time in _TIMES[1:]
+                if TimeFormat(date + time, date).reads(sample)
+            ]
+        fits = [f for f in fits if f.reads(values)]
         if len(fits) > 1:
-            first = pd.to_datetime(values, format=fits[0])
-            differ = [f for f in fits[1:] if not first.equals(pd.to_datetime(values, format=f))]
+            first = fits[0].parse(values)
+            differ = [f for f in fits[1:] if not first.equals(f.parse(values))]
             if differ:
                 raise InvalidInput(
                     f"timestamp column {name!r}: times such as {values.iloc[0]!r} read as "
-                    f"{fits[0]!r} or as {differ[0]!r} (day and month both at most 12); give the "
-                    f"one meant with time_format (--time-format {fits[0]!r})",
+                    f"{fits[0].format!r} or as {differ[0].format!r} (day and month both at most "
+                    f"12); give the one meant with time_format (--time-format "
+                    f"{fits[0].format!r})",
                     field="time_format",
                 )
     return fits[0] if fits else None
 
 
-def _reads(values: pd.Series, fmt: str) -> bool:
-    return bool(pd.to_datetime(values, format=fmt, errors="coerce").notna().all())
+@dataclass(frozen=True)
+class TimeFormat:
+    """A strftime format, and the date alone that some rows write for midnight ('1/15/2024'
+    among '1/15/2024 6:00': what spreadsheets export for a time of 0:00)."""
+
+    format: str
+    midnight: str | None = None
+
+    def parse(self, values: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(values, utc=True, format=self.format, errors="coerce")
+        if self.midnight is not None and parsed.isna().any():
+            rest = parsed.isna()
+            parsed[rest] = pd.to_datetime(
+                values[rest], utc=True, format=self.midnight, errors="coerce"
+            )
+        return parsed
+
+    def reads(self, values: pd.Series) -> bool:
+        if self.midnight is not None and not _reads(values, self.format, some=True):
+            return False  # not one time of day: the date-only format alone says so
+        return bool(self.parse(values).notna().all())
+
+    def __str__(self) -> str:
+        said = repr(self.format)
+        return said + (f" (midnight as the date alone, {self.midnight!r})" if self.midnight else "")
+
+
+def with_midnight(fmt: str) -> TimeFormat:
+    """A format given by the user, reading midnight written as the date alone too ('%d/%m/%Y'
+    of '%d/%m/%Y %H:%M'), as the formats found for a column do."""
+    cut = _TIME_OF_DAY.search(fmt)
+    return TimeFormat(fmt, fmt[: cut.start()] if cut and cut.start() else None)
+
+
+_TIME_OF_DAY = re.compile(r"[ T]%[HI]")
+
+
+def _reads(values: pd.Series, fmt: str, some: bool = False) -> bool:
+    read = pd.to_datetime(values, format=fmt, errors="coerce").notna()
+    return bool(read.any() if some else read.all())

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
 from gapcast.ingest.common import FileKind, rows_refused, split_unit
-from gapcast.ingest.time_formats import infer_time_format
+from gapcast.ingest.time_formats import infer_time_format, with_midnight
 from gapcast.ingest.time_parts import find_time_parts, join_time_parts, named_parts
 from gapcast.ingest.zone_abbreviations import read_abbreviated
 
@@ -231,12 +231,13 @@ def parse_timestamps(
         # are UTC, as in ISO 8601 without an offset; a %z in the format reads the offset.
         expected = f"time format {time_format!r}"
         text = column.astype(str).str.strip()
+        given = with_midnight(time_format)
         try:
-            parsed = pd.to_datetime(text, utc=True, format=time_format, errors="coerce")
+            parsed = given.parse(text)
             if parsed.isna().any():
                 text, ends = end_of_day(text, parsed.isna().to_numpy())
                 if ends.any():
-                    parsed = pd.to_datetime(text, utc=True, format=time_format, errors="coerce")
+                    parsed = given.parse(text)
         except ValueError as exc:
             raise InvalidInput(
                 f"time format {time_format!r} is not a valid strftime format: {exc}",
@@ -275,10 +276,10 @@ def parse_timestamps(
                     )
             if parsed.isna().all() and (fmt := infer_time_format(text, name)) is not None:
                 # Not one ISO 8601 time: a logger's or spreadsheet's own format, if one reads all.
-                parsed = pd.to_datetime(text, utc=True, format=fmt, errors="coerce")
+                parsed = fmt.parse(text)
                 if notes is not None:
                     notes.append(
-                        f"timestamp column {name!r}: times read as {fmt!r}, the one common "
+                        f"timestamp column {name!r}: times read as {fmt}, the one common "
                         "format that reads them all"
                     )
             if timezone is not None:  # a regex over every row: only when it matters
