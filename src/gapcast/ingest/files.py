@@ -216,12 +216,13 @@ def _index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
 def _header_line(text: str, sep: str, skipped: list[int]) -> list[str]:
     """The header's names as the file writes them (pandas renames a repeated one): the first
     line that is neither skipped nor blank, as pandas takes it."""
-    line = next(
-        (ln for i, ln in enumerate(io.StringIO(text)) if i not in skipped and ln.strip()), ""
-    )
+    # The head only, as the preamble is found: a copy of a million-row text would cost more than
+    # the check.
+    head = text[: 64 * 1024].splitlines()
+    line = next((ln for i, ln in enumerate(head) if i not in skipped and ln.strip()), "")
     if sep == r"\s+":
         return line.split()
-    return next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
+    return next(csv.reader([line], delimiter=sep), [])
 
 
 def _without_lines(text: str, lines: list[int]) -> str:
