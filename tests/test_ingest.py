@@ -365,12 +365,56 @@ def test_two_columns_of_one_name_are_refused_naming_them() -> None:
 
 
 def test_an_excel_delimiter_line_is_skipped() -> None:
-    text = "sep=;\ntime;v\n2024-01-01T00:00Z;1,5\n2024-01-01T01:00Z;2\nbad;3\n"
+    text = "sep=;\ntime;v\n2024-01-01T00:00Z;1,5\n2024-01-01T01:00Z;2\nbad;3\n2024-01-01T02:00Z;4\n"
     with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) as .* at line 5"):
         read_table(text.encode(), filename="x.csv", decimal=",")  # the file's own line numbers
     table = read_table(text.replace("bad;3\n", "").encode(), filename="x.csv", decimal=",")
-    assert table.values[0].tolist() == [1.5, 2.0]
+    assert table.values[0].tolist() == [1.5, 2.0, 4.0]
     assert table.notes == ["line 1 before the header skipped (first: 'sep=;')"]
+
+
+def test_lines_after_the_table_are_skipped_and_named() -> None:
+    rows = "time,v\n2024-01-01T00:00Z,1\n2024-01-01T01:00Z,2\n"
+    # A report's total and average, a logger's sign-off (with a date in it): not readings.
+    table = read_table(f"{rows}Total,3\nAverage,1.5\n".encode(), filename="x.csv")
+    assert table.values.tolist() == [[1.0, 2.0]] and len(table.timestamps_ns) == 2
+    assert table.notes == ["lines 4-5 after the table skipped: not readings (first: 'Total')"]
+    signed = read_table(
+        f"{rows}Exported by LoggerPro 3.1 on 2024-02-01\n".encode(), filename="x.csv"
+    )
+    assert signed.notes == [
+        "line 4 after the table skipped: not a reading ('Exported by LoggerPro 3.1 on 2024-02-01')"
+    ]
+    # Epoch numbers above it, and a sheet's total row: the same.
+    epoch = read_table(b"time,v\n1700000000,1\n1700000060,2\nTotal,3\n", filename="x.csv")
+    assert epoch.timestamps_ns.tolist() == [1_700_000_000 * 10**9, 1_700_000_060 * 10**9]
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (["Date", "Sales"], [dt.datetime(2024, 1, 1), 5], [dt.datetime(2024, 1, 2), 7]):
+        book.active.append(row)
+    book.active.append(["Total", 12])
+    sheet = io.BytesIO()
+    book.save(sheet)
+    report = read_table(sheet.getvalue(), filename="x.xlsx")
+    assert report.values.tolist() == [[5.0, 7.0]]
+    assert report.notes == ["line 4 after the table skipped: not a reading ('Total')"]
+    # A month's name reads as a time, so 'Jan ...' rows stay readings and only 'End' goes.
+    named = read_table(b"time,v\nJan 1 2024 00:00,1\nJan 1 2024 01:00,2\nEnd\n", filename="x.csv")
+    assert len(named.timestamps_ns) == 2 and named.notes[0].startswith("line 4 after the table")
+    # Still refused by line: a mistyped last time, words inside the table, a column of words,
+    # and more lines of words than a footer holds.
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 4"):
+        read_table(f"{rows}2024-13-45T02:00Z,3\n".encode(), filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 3"):
+        read_table(
+            rows.replace("2024-01-01T01:00Z", "Total").encode() + b"2024-01-01T02:00Z,3\n",
+            filename="x.csv",
+        )
+    with pytest.raises(InvalidInput, match=r"cannot parse 2 value\(s\) .* at lines 2, 3"):
+        read_table(b"time,v\nfoo,1\nbar,2\n", filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"cannot parse 6 value\(s\)"):
+        read_table((rows + "".join(f"note {i},\n" for i in range(6))).encode(), filename="x.csv")
 
 
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:

@@ -26,6 +26,7 @@ from gapcast.ingest.counters import counter_columns, increases
 from gapcast.ingest.day_rows import day_columns, melt_days
 from gapcast.ingest.duplicates import merge_repeated_times
 from gapcast.ingest.files import check_encoding, decompress, kind_of, read_frame
+from gapcast.ingest.footer import footer_note, footer_rows
 from gapcast.ingest.long_format import (
     chosen_columns,
     pivot_series,
@@ -95,6 +96,10 @@ def read_table(
     df.columns = [str(c) for c in df.columns]
     ts_name = find_timestamp_column(df, timestamp_column)
     df, ts_name, joined = join_time_columns(df, ts_name, kind)
+    footer = df[ts_name].iloc[len(df) - footer_rows(df[ts_name]) :]
+    if len(footer):
+        sheet_notes = [*sheet_notes, footer_note(df[ts_name], len(footer))]
+        df = df.iloc[: -len(footer)]
     value_names = [c for c in df.columns if c != ts_name]
     if not value_names:
         raise InvalidInput(
@@ -128,16 +133,23 @@ def read_table(
     if zone is None and (offset := header_offset(ts_name)) is not None:
         zone = offset
         notes.append(f"times read at UTC{offset}, as the time column's header says")
-    ts = parse_timestamps(
-        df[ts_name],
-        ts_name,
-        kind,
-        time_format or None,
-        zone,
-        notes=notes,
-        # Each time of day is one column: the hour the clocks repeat is written once.
-        repeated="first" if offsets else "order",
-    )
+    try:
+        ts = parse_timestamps(
+            df[ts_name],
+            ts_name,
+            kind,
+            time_format or None,
+            zone,
+            notes=notes,
+            # Each time of day is one column: the hour the clocks repeat is written once.
+            repeated="first" if offsets else "order",
+        )
+    except InvalidInput:
+        if len(footer) and not offsets:
+            # Words inside the table too: the footer was a guess, so the refusal names its
+            # lines with the others'.
+            parse_timestamps(pd.concat([df[ts_name], footer]), ts_name, kind, time_format, zone)
+        raise
     markers = frozenset(m.strip() for m in missing if m.strip())
     cell_units: dict[str, str] = {}
     grouped: dict[str, str] = {}
