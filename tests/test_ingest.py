@@ -417,6 +417,54 @@ def test_lines_after_the_table_are_skipped_and_named() -> None:
         read_table((rows + "".join(f"note {i},\n" for i in range(6))).encode(), filename="x.csv")
 
 
+@pytest.mark.parametrize(
+    ("header", "cells", "said", "first"),
+    [
+        ("quarter", ["2023Q4", "2024Q1", "2024q2"], "quarters", "2023-10-01"),
+        ("Quarter", ["2023-Q4", "2024-Q1", "2024 Q2"], "quarters", "2023-10-01"),
+        ("period", ["Q4 2023", "Q1/2024", "Q2-2024"], "quarters", "2023-10-01"),
+        ("Month", ["Dec-2023", "Jan-2024", "February 2024"], "months", "2023-12-01"),
+        ("Month", ["Dec-23", "Jan-24", "Feb-24"], "months", "2023-12-01"),  # Excel's mmm-yy
+        ("date", ["12/2023", "01/2024", "2/2024"], "months", "2023-12-01"),
+        ("period", ["2023M12", "2024M01", "2024M02"], "months", "2023-12-01"),
+        ("week", ["2023-W52", "2024-W01", "2024W02"], "ISO weeks", "2023-12-25"),
+    ],
+)
+def test_rows_named_by_their_period_read_as_its_first_day(
+    header: str, cells: list[str], said: str, first: str
+) -> None:
+    text = f"{header},sales\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))
+    table = read_table(text.encode(), filename="x.csv")
+    assert pd.to_datetime(table.timestamps_ns[0], utc=True) == pd.Timestamp(first, tz="UTC")
+    assert table.channels == ["sales"]
+    assert table.notes == [
+        f"timestamp column {header!r}: {said} read as their first day ({cells[0]!r} is {first})"
+    ]
+
+
+def test_years_and_year_month_columns_read_as_periods() -> None:
+    table = read_table(b"Year,co2\n1960,316.9\n1961,317.6\n1963,318.9\n", filename="x.csv")
+    assert [str(t)[:10] for t in table.timestamps_ns.astype("datetime64[ns]")] == [
+        "1960-01-01",
+        "1961-01-01",
+        "1963-01-01",
+    ]
+    assert table.notes == ["timestamp column 'Year': numbers read as years (1960 is 1960-01-01)"]
+    parts = read_table(b"year,month,sales\n2023,12,5\n2024,1,6\n", filename="x.csv")
+    assert parts.channels == ["sales"] and parts.timestamps_ns.tolist() == [
+        pd.Timestamp("2023-12-01").value,
+        pd.Timestamp("2024-01-01").value,
+    ]
+    # Numbers that are no years are not taken for them.
+    with pytest.raises(InvalidInput, match="no timestamp column"):
+        read_table(b"year,v\n0.5,1\n1.5,2\n", filename="x.csv")
+    # Periods of two kinds, or a month that does not exist, are refused by line as times are.
+    with pytest.raises(InvalidInput, match=r"cannot parse 2 value\(s\)"):
+        read_table(b"quarter,v\n2024Q1,1\n2024-01,2\n2024M03,3\n", filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 3"):
+        read_table(b"date,v\nJan-2024,1\nFoo-2024,2\nMar-2024,3\n", filename="x.csv")
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

@@ -873,7 +873,8 @@ def test_steps_in_words_and_flattened_configs(page: Page) -> None:
         const { stepText } = await import('/web/js/format.js');
         const { flatten } = await import('/web/js/compare.js');
         return {
-          steps: [1800, 3600, 86400, 7 * 86400, 5400, 0.5, null].map(stepText),
+          steps: [1800, 3600, 86400, 7 * 86400, 5400, 0.5, null, 2629746, 3 * 2629746,
+                  12 * 2629746].map(stepText),
           flat: flatten({ model: 'mlp', training: { epochs: 3 },
                           preprocessing: [{ step: 'window', lookback: 16 }] }),
         };
@@ -887,5 +888,8 @@ def test_steps_in_words_and_flattened_configs(page: Page) -> None:
         "1 h 30 min",
         "500 ms",
         "irregular steps",
+        "1 month",
+        "1 quarter",
+        "1 year",
     ]
     assert shown["flat"] == {"model": "mlp", "training.epochs": 3, "window.lookback": 16}

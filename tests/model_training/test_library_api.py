@@ -255,6 +255,20 @@ def test_a_dark_target_is_forecast_from_its_last_values_and_says_so(
     assert document["lookback_observed"] == {"load": 1.0, "spare": 0.0}
 
 
+def test_quarterly_data_forecasts_calendar_quarters(tiny_config: Any) -> None:
+    """Quarter-end readings forecast the next quarters, named by their first day."""
+    stamps = pd.date_range("1995-03-31", periods=100, freq="QE", tz="UTC")
+    t = np.arange(100)
+    df = pd.DataFrame({"timestamp": stamps, "gdp": 100 + t + 5 * np.tile([0, 3, -2, -1], 25)})
+    cfg = tiny_config("linear", epochs=1)
+    cfg["preprocessing"][-1] = {"step": "window", "lookback": 8, "horizon": 4}
+    result = gapcast.train(df, cfg)
+    assert result.gap_report.missing_points == 0
+    forecast = gapcast.load_model(result).predict(df)
+    expected = pd.date_range("2020-01-01", periods=4, freq="QS", tz="UTC")
+    assert forecast["timestamp"].tolist() == expected.tolist()
+
+
 def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> None:
     """A monthly series keeps one value per month through training and predict, and its
     forecast names months by their first day (a 31-day grid merged months and drifted)."""

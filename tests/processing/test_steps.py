@@ -287,6 +287,43 @@ def test_monthly_readings_get_one_grid_point_per_calendar_month(day: str) -> Non
     assert step.on_grid(may + 3_600 * 10**9) is None
 
 
+@pytest.mark.parametrize(
+    ("freq", "months_each", "count", "first"),
+    [("QS", 3, 120, "1995-01-01"), ("QE", 3, 120, "1995-03-31"), ("YS", 12, 64, "1960-01-01")],
+)
+def test_quarterly_and_yearly_readings_get_one_grid_point_per_calendar_period(
+    freq: str, months_each: int, count: int, first: str
+) -> None:
+    """Quarters (90-92 days) and years (365-366) on a fixed step drifted off their periods: a
+    91-day grid named the quarter after 2024Q4 '2024-11-24'. They are binned by period."""
+    from gapcast.processing._time import QUARTER_NS, YEAR_NS, format_duration, infer_frequency
+
+    step_ns = QUARTER_NS if months_each == 3 else YEAR_NS
+    ts = np.asarray(pd.date_range(first, periods=count, freq=freq).as_unit("ns").asi8, np.int64)
+    keep = np.ones(count, bool)
+    keep[[30, 31]] = False
+    frame = SeriesFrame.from_arrays(ts[keep], np.arange(count, dtype=float)[keep], ["a"])
+    assert infer_frequency(frame.timestamps) == step_ns
+    assert format_duration(step_ns) == ("1 quarter" if months_each == 3 else "1 year")
+    step = Resample().fit(frame)
+    out = step.transform(frame)
+    assert out.n_points == count and out.mask[0].tolist() == keep.tolist()
+    # Shown as the first day of each calendar period, the quarter-end readings' too.
+    starts = pd.date_range(
+        pd.Timestamp(first).to_period("Q" if months_each == 3 else "Y").start_time,
+        periods=count,
+        freq="QS" if months_each == 3 else "YS",
+    )
+    assert step.labels(out.timestamps).tolist() == starts.as_unit("ns").asi8.tolist()
+    after = step.point_after(int(ts[-1]))
+    assert step.labels(np.asarray([after])).tolist() == [
+        (starts[-1] + pd.DateOffset(months=months_each)).value
+    ]
+    # A forecast start is a period's first instant.
+    assert step.on_grid(int(starts[10].value)) == int(out.timestamps[10])
+    assert step.on_grid(int((starts[10] + pd.DateOffset(months=1)).value)) is None
+
+
 def test_four_weekly_readings_are_not_monthly() -> None:
     from gapcast.processing._time import infer_frequency
 

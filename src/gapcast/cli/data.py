@@ -28,7 +28,7 @@ from gapcast.db.append import append_to_dataset
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
 from gapcast.ingest import DecimalMark, OnDuplicate, file_stem, read_file
-from gapcast.processing._time import MONTH_NS
+from gapcast.processing._time import format_duration, months_per_step
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -66,8 +66,8 @@ def freq_text(value: object) -> str:
     if value is None:
         return "–"
     seconds = pd.Timedelta(str(value)).total_seconds()
-    if seconds * 10**9 == MONTH_NS:
-        return "1 month"  # monthly data: binned by calendar month
+    if months_per_step(round(seconds * 10**9)):
+        return format_duration(round(seconds * 10**9))  # binned by calendar month, quarter, year
     for unit, size in STEP_UNITS:
         if seconds >= size and seconds % size == 0:
             count = int(seconds // size)

@@ -30,7 +30,8 @@ def _bare(column: str) -> str:
 
 def find_time_parts(df: pd.DataFrame) -> list[str] | None:
     """The columns holding a time's parts, year first, when the header has a year, a month and a
-    day column and nothing else that is a time; hour, minute and second follow when present,
+    day column (or a year and month numbers without a day: monthly data) and nothing else that
+    is a time; hour, minute and second follow when present,
     each only after the one before it and only when its values are whole numbers in range (a
     rain gauge's 'mm' is no minute). 'MM' is the month and 'mm' the minute when a file has both
     (NOAA); a lone 'mm' is the month unless another column is."""
@@ -54,7 +55,14 @@ def find_time_parts(df: pd.DataFrame) -> list[str] | None:
         if len(found[part]) != 1 or (part in _RANGES and not _in_range(df[found[part][0]], part)):
             break
         parts.append(found[part][0])
-    return parts if len(parts) >= 3 else None
+    if len(parts) == 2 and (found["day"] or not _months(df[parts[1]])):
+        return None  # a year and a month number: monthly data, as statistics offices write it
+    return parts if len(parts) >= 2 else None
+
+
+def _months(column: pd.Series) -> bool:
+    numbers = pd.to_numeric(column.head(1000), errors="coerce")
+    return bool(len(numbers)) and bool(((numbers % 1 == 0) & numbers.between(1, 12)).all())
 
 
 # What an hour, a minute and a second can be (24: some loggers' end of day).
@@ -89,6 +97,8 @@ def join_time_parts(
     if len(years) and bool((years < 100).all()) and bool((years >= 0).all()):
         numbers["year"] += np.where(numbers["year"] >= _CENTURY_PIVOT, 1900, 2000)
         notes.append("two-digit years read as 1969-2068")
+    if "day" not in numbers:
+        numbers["day"] = 1  # a year and a month: the month's first day
     filled = numbers.where(whole, 1)
     filled.loc[~whole, "year"] = 2000  # any valid time: those rows are refused below
     # Hour 24 (some loggers' end of the day) is the next day's hour 0.

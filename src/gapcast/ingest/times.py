@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from gapcast.epoch import SPREADSHEET, epoch_out_of_range, epoch_unit, from_epoch
 from gapcast.errors import InvalidInput
 from gapcast.ingest.common import FileKind, rows_refused, split_unit
+from gapcast.ingest.periods import is_period_name, read_periods, read_years
 from gapcast.ingest.time_formats import infer_time_format, with_midnight
 from gapcast.ingest.time_parts import find_time_parts, join_time_parts, named_parts
 from gapcast.ingest.zone_abbreviations import read_abbreviated
@@ -81,6 +82,10 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     parts = find_time_parts(df)
     if parts:
         return "+".join(parts)  # read as one time column by join_time_columns
+    for column in columns:
+        # 'Month' of 'Jan-2024's, 'Quarter' of '2024Q1's, 'Year' of 2024s.
+        if is_period_name(column) and _periods(df[column], column):
+            return column
     typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
     if len(typed) == 1:
         return typed[0]  # a Parquet file's one column of times, whatever its name
@@ -191,6 +196,18 @@ def _times_of_day(column: pd.Series) -> bool:
     return True
 
 
+def _periods(column: pd.Series, name: str) -> bool:
+    """Whether a column's first values name periods (quarters, months, weeks, years) or times."""
+    head = column.dropna().head(20)
+    if read_years(head, name) is not None:
+        return True
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    # The first value says it: a column of periods with a typo in it is still the time column,
+    # refused by line.
+    return read_periods(head.head(1).astype(str)) is not None or _looks_like_times(head.head(1))
+
+
 def _looks_like_times(column: pd.Series, sample: int = 20) -> bool:
     """Whether a text column's first values read as dates (numbers never do: epoch seconds and
     measurements look alike)."""
@@ -247,7 +264,14 @@ def parse_timestamps(
     else:
         text = column.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
-        if numeric.notna().all():
+        if numeric.notna().all() and (years := read_years(numeric, name)) is not None:
+            parsed = years
+            if notes is not None:
+                notes.append(
+                    f"timestamp column {name!r}: numbers read as years ({text.iloc[0]} "
+                    f"is {parsed.iloc[0].date().isoformat()})"
+                )
+        elif numeric.notna().all():
             # All numbers: epoch seconds (fractions allowed), or milli-, micro- or nanoseconds,
             # told apart by size (JavaScript, Kafka and many loggers write milliseconds).
             unit = epoch_unit(numeric)
@@ -274,7 +298,15 @@ def parse_timestamps(
                         f"timestamp column {name!r}: times read with their zone abbreviations "
                         f"({', '.join(zones)})" + (f" in {timezone}" if timezone else "")
                     )
-            if parsed.isna().all() and (fmt := infer_time_format(text, name)) is not None:
+            if parsed.isna().all() and (periods := read_periods(text)) is not None:
+                # Rows named by their period: each read as its first instant.
+                parsed, named = periods
+                if notes is not None:
+                    notes.append(
+                        f"timestamp column {name!r}: {named} read as their first day "
+                        f"({text.iloc[0]!r} is {parsed.iloc[0].date().isoformat()})"
+                    )
+            elif parsed.isna().all() and (fmt := infer_time_format(text, name)) is not None:
                 # Not one ISO 8601 time: a logger's or spreadsheet's own format, if one reads all.
                 parsed = fmt.parse(text)
                 if notes is not None:

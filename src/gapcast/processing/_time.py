@@ -17,6 +17,18 @@ MONTH_NS = 2_629_746 * 1_000_000_000
 # 13 readings, under the share).
 MONTHLY_STEPS = (27 * NS_PER_DAY, 32 * NS_PER_DAY)
 MONTHLY_SHARE = 0.95
+# Quarterly and yearly data are binned the same way, by calendar quarter (from January, April,
+# July, October) and calendar year: their steps are 90-92 and 365-366 days, and a fixed step
+# would drift off the periods it names (a 91-day grid labels the next quarter 24 November).
+QUARTER_NS = 3 * MONTH_NS
+YEAR_NS = 12 * MONTH_NS
+# grid step -> (months per step, the median steps between readings that make such a series)
+CALENDAR_STEPS = {
+    MONTH_NS: (1, MONTHLY_STEPS),
+    QUARTER_NS: (3, (88 * NS_PER_DAY, 93 * NS_PER_DAY)),
+    YEAR_NS: (12, (360 * NS_PER_DAY, 370 * NS_PER_DAY)),
+}
+_PERIOD_NAMES = {MONTH_NS: "1 month", QUARTER_NS: "1 quarter", YEAR_NS: "1 year"}
 
 
 def parse_duration(value: str, *, field: str | None = None, where: str = "duration") -> int:
@@ -62,8 +74,8 @@ ROUND_STEPS = tuple(s * 10**9 for s in (*_ROUND_SECONDS, 10_800, 21_600, 43_200,
 
 def format_duration(ns: int) -> str:
     """The shortest pandas-style spelling of ``ns`` ('1h', '15min', '7D'; '1 month')."""
-    if ns == MONTH_NS:
-        return "1 month"
+    if ns in _PERIOD_NAMES:
+        return _PERIOD_NAMES[ns]
     for unit, size in (("D", NS_PER_DAY), ("h", 3_600 * 10**9), ("min", 60 * 10**9)):
         if ns % size == 0:
             return f"{ns // size}{unit}"
@@ -94,8 +106,9 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
             field="timestamp",
         )
     median = int(np.median(steps))
-    if MONTHLY_STEPS[0] <= median <= MONTHLY_STEPS[1] and is_monthly(ts):
-        return MONTH_NS
+    for step, (months, (shortest, longest)) in CALENDAR_STEPS.items():
+        if shortest <= median <= longest and is_calendar(ts, months):
+            return step
     near = np.abs(steps - median) <= IRREGULAR_TOLERANCE * median
     step = round_step(median)
     if float(np.mean(near)) < REGULAR_SHARE and not phase_locked(ts, step):
@@ -144,12 +157,33 @@ def month_start(months: ArrayLike) -> NDArray[np.int64]:
     return np.asarray(starts.astype(np.int64), np.int64)
 
 
+def months_per_step(freq_ns: int) -> int | None:
+    """How many calendar months a grid step bins (1, 3, 12), None for a fixed step."""
+    found = CALENDAR_STEPS.get(int(freq_ns))
+    return found[0] if found else None
+
+
+def period_number(timestamps_ns: ArrayLike, months: int) -> NDArray[np.int64]:
+    """Calendar periods of ``months`` months since January 1970 (UTC), aligned to January."""
+    return np.asarray(month_number(timestamps_ns) // months, np.int64)
+
+
+def period_start(periods: ArrayLike, months: int) -> NDArray[np.int64]:
+    """Nanoseconds of the first instant of each period numbered as by ``period_number``."""
+    return month_start(np.asarray(periods, np.int64) * months)
+
+
 def is_monthly(timestamps_ns: ArrayLike) -> bool:
     """Whether sorted readings follow calendar months (see :data:`MONTHLY_SHARE`)."""
-    months = np.unique(month_number(timestamps_ns))
+    return is_calendar(timestamps_ns, 1)
+
+
+def is_calendar(timestamps_ns: ArrayLike, months: int) -> bool:
+    """Whether sorted readings follow calendar periods of ``months`` months."""
+    periods = np.unique(period_number(timestamps_ns, months))
     distinct = np.unique(np.asarray(timestamps_ns, np.int64)).size
     # Two readings in one month fold into one value: a finer series, or a 4-weekly one.
-    return months.size > 1 and months.size >= MONTHLY_SHARE * distinct
+    return periods.size > 1 and periods.size >= MONTHLY_SHARE * distinct
 
 
 # Units a logger's period is a whole number of, largest first.
@@ -162,8 +196,8 @@ STEP_TOLERANCE = 0.02
 
 def round_step(step: int) -> int:
     """``step`` rounded to a whole number of the largest unit within :data:`STEP_TOLERANCE`
-    (a month, :data:`MONTH_NS`, stays one)."""
-    if step == MONTH_NS:
+    (a month, quarter or year of :data:`CALENDAR_STEPS` stays one)."""
+    if step in CALENDAR_STEPS:
         return step
     for unit in _UNITS:
         whole = round(step / unit) * unit

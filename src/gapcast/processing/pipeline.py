@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.processing._time import MONTH_NS, format_duration, infer_frequency
+from gapcast.processing._time import format_duration, infer_frequency, months_per_step
 from gapcast.processing.base import FrameStep, Step, ValueStep
 from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import StepConfig
@@ -309,9 +309,10 @@ class ProcessingPipeline:
         else:
             on_grid = resample.on_grid(start_ns)
             if on_grid is None:
+                period = {1: "month", 3: "quarter", 12: "year"}.get(months_per_step(freq) or 0)
                 rule = (
-                    "be the first instant of a month (UTC): the model's grid is monthly"
-                    if freq == MONTH_NS
+                    f"be the first instant of a {period} (UTC): the model's grid is {period}ly"
+                    if period
                     else f"lie on the model's {format_duration(freq)} grid"
                 )
                 raise InvalidInput(f"start must {rule}, received {_iso(start_ns)}", field="start")

@@ -16,7 +16,8 @@ Monthly data (:data:`~gapcast.processing._time.MONTH_NS`) is binned by calendar 
 are 28-31 days long, and a fixed 31-day step put two months into one bin every four or five
 years. Its grid points are a mean month apart from the middle of the first month, so each lies
 inside its own month (within a few days of the middle) and every fixed-step computation
-downstream holds.
+downstream holds. Quarterly and yearly data are binned by calendar quarter and year alike
+(:data:`~gapcast.processing._time.CALENDAR_STEPS`).
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from numpy.typing import NDArray
 from gapcast.errors import InvalidInput
 from gapcast.processing._time import (
     IRREGULAR_TOLERANCE,
-    MONTH_NS,
     NS_PER_DAY,
     PHASE_EVIDENCE,
     PHASE_SAMPLE,
     format_duration,
     infer_frequency,
-    month_number,
-    month_start,
+    months_per_step,
     parse_duration,
+    period_number,
+    period_start,
     phase,
     round_step,
 )
@@ -64,8 +65,8 @@ def bin_numbers(
     """The grid step (from ``origin``) each timestamp is binned into: by calendar month on a
     monthly grid, else into ``[g - shift, g - shift + freq)`` for grid point ``g``."""
     ts = np.asarray(timestamps, dtype=np.int64)
-    if freq == MONTH_NS:
-        out: NDArray[np.int64] = month_number(ts) - int(month_number(np.int64(origin)))
+    if months := months_per_step(freq):
+        out: NDArray[np.int64] = period_number(ts, months) - int(period_number(origin, months))
         return out
     bins = ts - origin
     bins += shift
@@ -75,9 +76,9 @@ def bin_numbers(
 
 def grid_origin(first: int, freq: int) -> int:
     """The fitted grid's first point for a series starting at ``first``: midnight UTC of its day,
-    or the middle of its month on a monthly grid."""
-    if freq == MONTH_NS:
-        return int(month_start(month_number(np.int64(first)))) + MONTH_NS // 2
+    or the middle of its month (quarter, year) on a monthly (quarterly, yearly) grid."""
+    if months := months_per_step(freq):
+        return int(period_start(period_number(np.int64(first), months), months)) + freq // 2
     return first - first % NS_PER_DAY
 
 
@@ -86,8 +87,8 @@ def phase_shift(timestamps: NDArray[np.int64], freq: int, origin: int) -> int:
     on where the samples typically fall within the period: 0 (pandas' bins) when they do not
     cluster (see PHASE_CONCENTRATION), ``freq // 2`` (the nearest grid point) when they cluster on
     the grid points; between ``-freq // 4`` and ``3 * freq // 4``."""
-    if freq == MONTH_NS:
-        return 0  # binned by calendar month, wherever in it the readings fall
+    if months_per_step(freq):
+        return 0  # binned by calendar period, wherever in it the readings fall
     r, angle, n = phase(timestamps, freq, origin)
     if r < PHASE_CONCENTRATION and n * r * r < PHASE_EVIDENCE:
         return 0
@@ -177,26 +178,29 @@ class Resample(FrameStep):
         (11:59:50 on a 15-minute grid) is already the 12:00 one, so the point after it is 12:15;
         a row of faster channels at 23:59 on a 10-minute target's grid leaves 00:00 due."""
         point = self.grid_point(ts_ns)
-        return point if point > ts_ns and self.freq_ns_ != MONTH_NS else point + self.freq_ns_
+        calendar = months_per_step(self.freq_ns_) is not None
+        return point if point > ts_ns and not calendar else point + self.freq_ns_
 
     def on_grid(self, ts_ns: int) -> int | None:
         """The grid point a forecast start at ``ts_ns`` names: itself when it is one, on a
-        monthly grid also the first instant of its month; None when it names none."""
-        if self.freq_ns_ != MONTH_NS:
+        monthly (quarterly, yearly) grid also the first instant of its period; None when it
+        names none."""
+        if months_per_step(self.freq_ns_) is None:
             return int(ts_ns) if (int(ts_ns) - self.origin_ns_) % self.freq_ns_ == 0 else None
         point = self.grid_point(ts_ns)
         return point if int(ts_ns) in (point, self.bin_start(point)) else None
 
     def labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:
-        """How grid points are shown: themselves, a monthly grid's as the first of the month."""
-        if self.freq_ns_ == MONTH_NS:
-            return month_start(month_number(grid_ns))
+        """How grid points are shown: themselves, a monthly (quarterly, yearly) grid's as the
+        first day of its period."""
+        if months := months_per_step(self.freq_ns_):
+            return period_start(period_number(grid_ns, months), months)
         return np.asarray(grid_ns, np.int64)
 
     def bin_start(self, grid_ns: int) -> int:
         """The earliest sample time binned into grid point ``grid_ns``."""
-        if self.freq_ns_ == MONTH_NS:
-            return int(month_start(month_number(np.int64(grid_ns))))
+        if months := months_per_step(self.freq_ns_):
+            return int(period_start(period_number(np.int64(grid_ns), months), months))
         return int(grid_ns) - self.shift_ns_
 
     def fit(self, frame: SeriesFrame) -> Resample:

@@ -17,6 +17,7 @@ under 15 minutes        4 hours                two days (1,024 steps for 1-minut
 1 day                   14 days                two weeks
 1 week                  13 weeks (a quarter)   two years (104 weeks)
 about a month           12 months              two years
+a quarter               8 steps                two years (8 quarters)
 otherwise               8 steps                32 steps
 ======================  =====================  ==========================================
 """

@@ -21,13 +21,15 @@ const STEP_UNITS = [["day", 86400], ["h", 3600], ["min", 60], ["s", 1]];
 
 /** A sampling step in seconds as people say it: "30 min", "1 h", "1 day", "7 days"; mixed steps
  * take two units ("1 h 30 min"), never pandas' "0 days 00:30:00". */
-// The grid step of monthly data on the server: the mean Gregorian month (365.2425 / 12 days).
+// The grid steps of monthly, quarterly and yearly data on the server: the mean Gregorian month
+// (365.2425 / 12 days), three of them, twelve of them; binned by calendar period.
 const MONTH_S = 2629746;
+const PERIODS = new Map([[MONTH_S, "1 month"], [3 * MONTH_S, "1 quarter"], [12 * MONTH_S, "1 year"]]);
 
 export function stepText(seconds) {
   if (seconds === null || seconds === undefined || !(seconds > 0)) return "irregular steps";
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds === MONTH_S) return "1 month";  // monthly data: binned by calendar month
+  if (PERIODS.has(seconds)) return PERIODS.get(seconds);
   const parts = [];
   let left = Math.round(seconds);
   for (const [unit, size] of STEP_UNITS) {
