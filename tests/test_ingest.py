@@ -365,11 +365,11 @@ def test_two_columns_of_one_name_are_refused_naming_them() -> None:
 
 
 def test_an_excel_delimiter_line_is_skipped() -> None:
-    text = "sep=;\ntime;v\n2024-01-01T00:00Z;1,5\n2024-01-01T01:00Z;2\nbad;3\n2024-01-01T02:00Z;4\n"
+    text = "sep=;\ntime;v\n2024-01-01T00:00Z;1,5\n2024-01-01T01:00Z;2\nbad;3\n"
     with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) as .* at line 5"):
         read_table(text.encode(), filename="x.csv", decimal=",")  # the file's own line numbers
     table = read_table(text.replace("bad;3\n", "").encode(), filename="x.csv", decimal=",")
-    assert table.values[0].tolist() == [1.5, 2.0, 4.0]
+    assert table.values[0].tolist() == [1.5, 2.0]
     assert table.notes == ["line 1 before the header skipped (first: 'sep=;')"]
 
 
@@ -402,10 +402,12 @@ def test_lines_after_the_table_are_skipped_and_named() -> None:
     # A month's name reads as a time, so 'Jan ...' rows stay readings and only 'End' goes.
     named = read_table(b"time,v\nJan 1 2024 00:00,1\nJan 1 2024 01:00,2\nEnd\n", filename="x.csv")
     assert len(named.timestamps_ns) == 2 and named.notes[0].startswith("line 4 after the table")
-    # Still refused by line: a mistyped last time, words inside the table, a column of words,
-    # and more lines of words than a footer holds.
+    # Still refused by line: a mistyped last time (of digits or of words, with its reading),
+    # words inside the table, a column of words, more lines of words than a footer holds.
     with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 4"):
         read_table(f"{rows}2024-13-45T02:00Z,3\n".encode(), filename="x.csv")
+    with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 4"):
+        read_table(f"{rows}not a date,3\n".encode(), filename="x.csv")
     with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 3"):
         read_table(
             rows.replace("2024-01-01T01:00Z", "Total").encode() + b"2024-01-01T02:00Z,3\n",
@@ -463,6 +465,31 @@ def test_years_and_year_month_columns_read_as_periods() -> None:
         read_table(b"quarter,v\n2024Q1,1\n2024-01,2\n2024M03,3\n", filename="x.csv")
     with pytest.raises(InvalidInput, match=r"cannot parse 1 value\(s\) .* at line 3"):
         read_table(b"date,v\nJan-2024,1\nFoo-2024,2\nMar-2024,3\n", filename="x.csv")
+
+
+def test_amounts_formatted_as_money_read_as_numbers() -> None:
+    text = 'date,revenue,profit\n2024-01-01,"$1,234.50",(500.00)\n2024-01-02,$900.00,250.00\n'
+    table = read_table(f"{text}2024-01-03,-$5.00,\n".encode(), filename="x.csv")
+    assert table.channels == ["revenue", "profit"] and table.units == ["$", None]
+    np.testing.assert_array_equal(table.values[0], [1234.5, 900.0, -5.0])
+    np.testing.assert_array_equal(table.values[1], [-500.0, 250.0, np.nan])
+    assert table.notes == [
+        "numbers with thousands separators read in 'revenue' ('$1,234.50')",
+        "currencies written before each amount read as the columns' units ('revenue': '$')",
+        "amounts in parentheses read as negative, as accounting formats write them, in "
+        "'profit' ('(500.00)')",
+    ]
+    euros = read_table(
+        b"date;cost (EUR)\n2024-01-01;-\xe2\x82\xac12,50\n2024-01-02;(\xe2\x82\xac1.000,00)\n",
+        filename="x.csv",
+        decimal=",",
+    )
+    np.testing.assert_array_equal(euros.values[0], [-12.5, -1000.0])
+    assert euros.units == ["EUR"]  # the header's unit wins over the cells' currency
+    # Two currencies in one column, or amounts without theirs: refused by line as before.
+    for cells in ("$1.00\n2024-01-02,€2.00", "$1.00\n2024-01-02,2.00x"):
+        with pytest.raises(InvalidInput, match=r"column 'v': .*non-numeric"):
+            read_table(f"date,v\n2024-01-01,{cells}\n".encode(), filename="x.csv")
 
 
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:

@@ -1,7 +1,7 @@
 """Lines an export writes after its table: a spreadsheet report's 'Total' or 'Average' row, a
 logger's 'Exported by ... on 2024-02-01' or 'End of data'. They are dropped, with a note naming
-them, so the table reads as its readings; anything else that does not read as a time is still
-refused by line.
+them, so the table reads as its readings; a row with a value and a time that does not read
+('not a date,2') is a reading typed wrong and is still refused by line.
 """
 
 from __future__ import annotations
@@ -14,22 +14,39 @@ import pandas as pd
 # A footer is short: a total, an average, a line of who exported it and when.
 MOST = 5
 
+# A summary row's first word, in the languages of the exports users bring most.
+SUMMARIES = frozenset(
+    {
+        *("total", "totals", "sum", "subtotal", "average", "avg", "mean", "median", "min"),
+        *("max", "minimum", "maximum", "count", "grand", "overall", "gesamt", "summe"),
+        *("mittelwert", "durchschnitt", "moyenne", "somme", "promedio", "suma", "totaal"),
+        *("gemiddelde", "totale", "media", "std", "stdev"),
+    }
+)
+
 # Opens with a letter or a comment mark: a time never does but for a month's name, which the
 # parse check below lets through ('Jan 15 2024 10:00').
 _WORDS = re.compile(r"^[^\W\d_]|^[#*]")
 
 
-def footer_rows(column: pd.Series) -> int:
-    """How many of the time column's last rows are a footer: at most ``MOST``, each written as
-    words that do not read as a time, after a row that does (or could: its format is found
-    later). 0 when there is none."""
+def footer_rows(df: pd.DataFrame, ts_name: str) -> int:
+    """How many of the table's last rows are a footer: at most ``MOST``, each written as words
+    that do not read as a time in the time column, after a row that does (or could: its format
+    is found later), and either without a value (a line of text) or opening with a summary's
+    word ('Total', 'Average'). 0 when there is none."""
+    column = df[ts_name]
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
         return 0
-    tail = column.tail(MOST + 1).astype(str).str.strip()
+    tail = df.tail(MOST + 1)
+    others = [c for c in df.columns if c != ts_name]
     count = 0
-    for cell in reversed(tail.tolist()):
+    for i in range(len(tail) - 1, -1, -1):
+        cell = str(tail[ts_name].iloc[i]).strip()
         if not _is_words(cell):
             break
+        written = tail[others].iloc[i].dropna().astype(str).str.strip()
+        if (written != "").any() and cell.split()[0].lower().rstrip(":") not in SUMMARIES:
+            break  # a reading whose time is mistyped: refused by line, never dropped
         count += 1
     # Words all the way up: not a footer but a column that is not times, refused as such.
     return count if count < len(tail) and count < len(column) else 0

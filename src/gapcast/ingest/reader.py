@@ -96,7 +96,7 @@ def read_table(
     df.columns = [str(c) for c in df.columns]
     ts_name = find_timestamp_column(df, timestamp_column)
     df, ts_name, joined = join_time_columns(df, ts_name, kind)
-    footer = df[ts_name].iloc[len(df) - footer_rows(df[ts_name]) :]
+    footer = df[ts_name].iloc[len(df) - footer_rows(df, ts_name) :]
     if len(footer):
         sheet_notes = [*sheet_notes, footer_note(df[ts_name], len(footer))]
         df = df.iloc[: -len(footer)]
@@ -153,8 +153,12 @@ def read_table(
     markers = frozenset(m.strip() for m in missing if m.strip())
     cell_units: dict[str, str] = {}
     grouped: dict[str, str] = {}
+    money: dict[str, tuple[str | None, str | None]] = {}
     values = np.vstack(
-        [parse_values(df[c], c, kind, decimal, markers, cell_units, grouped) for c in value_names]
+        [
+            parse_values(df[c], c, kind, decimal, markers, cell_units, grouped, money)
+            for c in value_names
+        ]
     )
     for header, unit in cell_units.items():
         said = split_unit(header)[1] or row_units.get(header)
@@ -169,6 +173,15 @@ def read_table(
     if cell_units:
         listed = ", ".join(f"{c!r}: {u!r}" for c, u in cell_units.items())
         notes.append(f"units written after each number read as the columns' units ({listed})")
+    if priced := {c: cur for c, (cur, _) in money.items() if cur}:
+        listed = ", ".join(f"{c!r}: {u!r}" for c, u in priced.items())
+        notes.append(f"currencies written before each amount read as the columns' units ({listed})")
+    if negatives := {c: neg for c, (_, neg) in money.items() if neg}:
+        listed = ", ".join(f"{c!r} ({n!r})" for c, n in negatives.items())
+        notes.append(
+            f"amounts in parentheses read as negative, as accounting formats write them, in "
+            f"{listed}"
+        )
     merged = 0
     if series_column:
         value_names, ts, values, merged = pivot_series(
@@ -202,7 +215,7 @@ def read_table(
             total_ends[split_unit(value_names[i])[0]] = ends
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
-        (name, unit or row_units.get(header) or cell_units.get(header))
+        (name, unit or row_units.get(header) or cell_units.get(header) or priced.get(header))
         for header, (name, unit) in ((c, split_unit(c)) for c in value_names)
     ]
     for (channel, _), header in zip(names_units, value_names, strict=True):

@@ -36,31 +36,47 @@ def parse_values(
     missing: Collection[str] = (),
     units: dict[str, str] | None = None,
     grouped: dict[str, str] | None = None,
+    money: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> NDArray[np.float64]:
     """A value column's numbers, NaN where a cell is empty or a missing marker (pandas' and
     ``missing``: a logger's 'ERR', '---'); any other text refuses the column by line. Cells that
     all carry one unit after the number ('21.5 °C', '45 %') are read as numbers, the unit going
     to ``units[name]``; numbers written with thousands separators that cannot be read otherwise
-    ('12,389.68', '1 234,5') are read, the first such cell going to ``grouped[name]``."""
+    ('12,389.68', '1 234,5') are read, the first such cell going to ``grouped[name]``; amounts
+    as spreadsheets format money ('$1,234.50', '(500.00)' for -500, '-€12,50') are read, the
+    currency and the first negative in parentheses going to ``money[name]``."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         values[~np.isfinite(values)] = np.nan
         return values
     text = column.astype(str).str.strip()
     empty = text.isin(MISSING_TOKENS) | text.isin(missing) | column.isna()
-    numbers = text_to_numbers(text.where(~empty), decimal)
+    work = text.where(~empty)
+    numbers = text_to_numbers(work, decimal)
     bad = (numbers.isna() & ~empty).to_numpy()
-    if bad.any() and units is not None and (unit := _one_unit(text[~empty])) is not None:
-        numbers = text_to_numbers(text.where(~empty).str[: -len(unit)].str.strip(), decimal)
+    unit: str | None = None
+    amounts: tuple[str | None, str | None] | None = None
+    if bad.any() and units is not None:
+        if (unit := _one_unit(text[~empty])) is not None:
+            work = work.str[: -len(unit)].str.strip()
+        elif money is not None and (read := _money(text[~empty])) is not None:
+            stripped, *said = read
+            work = work.copy()
+            work[~empty] = stripped
+            amounts = (said[0], said[1])
+        numbers = text_to_numbers(work, decimal)
         bad = (numbers.isna() & ~empty).to_numpy()
-        if not bad.any():
-            units[name] = unit
     if bad.any() and grouped is not None:
-        plain = _without_thousands(text.where(~empty), bad, decimal)
+        plain = _without_thousands(work, bad, decimal)
         if plain is not None:
             numbers = text_to_numbers(plain, decimal)
             grouped[name] = str(text[bad].iloc[0])
             bad = (numbers.isna() & ~empty).to_numpy()
+    if not bad.any():
+        if unit is not None and units is not None:
+            units[name] = unit
+        if amounts is not None and money is not None:
+            money[name] = amounts
     if bad.any():
         rows = np.flatnonzero(bad)
         first = str(column.iloc[int(rows[0])])
@@ -106,6 +122,39 @@ def _one_unit(cells: pd.Series) -> str | None:
         return None  # a NUL or control character is a broken cell, not a unit
     # 'kWh', '°C', 'm/s', '%'; not a word such as 'volts' or 'pending'.
     return unit if not unit.isalpha() or len(unit) <= 4 else None
+
+
+# Currencies as spreadsheets write them before an amount: symbols and ISO codes.
+_CURRENCY = r"(?:US\$|[ACR]\$|[$€£¥₹₩₽₺]|USD|EUR|GBP|JPY|CHF|CAD|AUD|SEK|NOK|DKK|INR)"
+_PREFIXED = re.compile(rf"^(?P<sign>[-+]?)\s*(?P<currency>{_CURRENCY})\s*(?P<rest>.*)$")
+_PARENTHESISED = r"^\(.*\)$"
+
+
+def _money(cells: pd.Series) -> tuple[pd.Series, str | None, str | None] | None:
+    """The cells without one currency written before every amount ('$1,234.50', '-€12,50',
+    '€ -12,50') and with negatives in parentheses ('(500.00)', '$(500.00)', '($500.00)': the
+    accounting format) signed, the currency and the first such negative; None when the cells
+    show neither."""
+    outer = cells.str.match(_PARENTHESISED)
+    work = cells.where(~outer, cells.str[1:-1].str.strip())
+    parts = work.str.extract(_PREFIXED)
+    priced = parts["currency"].notna()
+    currency = None
+    if priced.any():
+        found = set(parts["currency"][priced])
+        if len(found) != 1 or not priced.all():
+            return None  # two currencies, or amounts without theirs: not one column's unit
+        currency = found.pop()
+        work = parts["sign"] + parts["rest"].str.strip()
+    inner = work.str.match(r"^\(.*\)$")
+    negative = outer | inner
+    if not (priced.any() or negative.any()):
+        return None
+    work = work.where(~inner, work.str[1:-1].str.strip())
+    bare = work.str.lstrip("+-")
+    work = work.where(~negative, "-" + bare)
+    first = str(cells[negative].iloc[0]) if negative.any() else None
+    return work, currency, first
 
 
 # Thousands separators: a space of any width or an apostrophe (Swiss) with either decimal mark; a
