@@ -492,6 +492,15 @@ def test_amounts_formatted_as_money_read_as_numbers() -> None:
             read_table(f"date,v\n2024-01-01,{cells}\n".encode(), filename="x.csv")
 
 
+def test_typographic_minus_and_units_after_grouped_numbers() -> None:
+    text = "time;temp;energy\n2024-01-01;\u22125,5;1.234,5 kWh\n2024-01-02;2,0;12,0 kWh\n"
+    table = read_table(text.encode(), filename="x.csv", decimal=",")
+    np.testing.assert_array_equal(table.values, [[-5.5, 2.0], [1234.5, 12.0]])
+    assert table.units == [None, "kWh"]
+    spaced = read_table("time,e\n2024-01-01,1 234.5 kWh\n".encode(), filename="x.csv")
+    assert spaced.values.tolist() == [[1234.5]] and spaced.units == ["kWh"]
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

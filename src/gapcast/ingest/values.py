@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from gapcast.ingest.common import DecimalMark, FileKind, rows_refused, split_unit
 
+_MINUS = "\u2212"
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
 _ONE_GROUP = re.compile(r"^[-+]?\d{1,3},\d{3}$")
@@ -54,6 +55,12 @@ def parse_values(
     work = text.where(~empty)
     numbers = text_to_numbers(work, decimal)
     bad = (numbers.isna() & ~empty).to_numpy()
+    if bad.any() and text[bad].str.contains(_MINUS, regex=False).any():
+        # The typographic minus sign (U+2212) of exports from web pages, Numbers, some locales.
+        text = text.str.replace(_MINUS, "-", regex=False)
+        work = text.where(~empty)
+        numbers = text_to_numbers(work, decimal)
+        bad = (numbers.isna() & ~empty).to_numpy()
     unit: str | None = None
     amounts: tuple[str | None, str | None] | None = None
     if bad.any() and units is not None:
@@ -103,8 +110,11 @@ def parse_values(
     return values
 
 
+# The number may be grouped by thousands ('1,234.5 kWh', '1 234,5 kWh'): read as the thousands
+# step reads any number, once the unit is off.
 _NUMBER_AND_UNIT = re.compile(
-    r"^[-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?\s*(?P<unit>[^\d\s.,;:+-].{0,15})$"
+    r"^[-+]?\d(?:[\d.,'\u00a0\u202f]|\s(?=\d{3}\b))*(?:[eE][-+]?\d+)?\s*"
+    r"(?P<unit>[^\d\s.,;:+-].{0,15})$"
 )
 
 
