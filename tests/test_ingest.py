@@ -497,7 +497,7 @@ def test_typographic_minus_and_units_after_grouped_numbers() -> None:
     table = read_table(text.encode(), filename="x.csv", decimal=",")
     np.testing.assert_array_equal(table.values, [[-5.5, 2.0], [1234.5, 12.0]])
     assert table.units == [None, "kWh"]
-    spaced = read_table("time,e\n2024-01-01,1 234.5 kWh\n".encode(), filename="x.csv")
+    spaced = read_table(b"time,e\n2024-01-01,1 234.5 kWh\n", filename="x.csv")
     assert spaced.values.tolist() == [[1234.5]] and spaced.units == ["kWh"]
 
 
