@@ -309,6 +309,9 @@ def test_midnight_written_as_the_date_alone_reads_as_midnight() -> None:
         "02-01 00:00",
         "02-01 06:00",
     ]
+    assert given.notes == [
+        "timestamp column 'time': 1 time(s) written as the date alone read as midnight ('%d/%m/%Y')"
+    ]
     # A date alone beside times of day in another format: refused as before.
     with pytest.raises(InvalidInput, match=r"cannot parse 2 value\(s\) as ISO 8601"):
         read_table(csv("time,v\n1/15/2024,1\n15.01.2024 06:00,2\n"), filename="x.csv")

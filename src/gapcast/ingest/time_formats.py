@@ -66,13 +66,16 @@ class TimeFormat:
     midnight: str | None = None
 
     def parse(self, values: pd.Series) -> pd.Series:
+        return self.parse_counting(values)[0]
+
+    def parse_counting(self, values: pd.Series) -> tuple[pd.Series, int]:
+        """The times, and how many of them were read as the date alone (midnight)."""
         parsed = pd.to_datetime(values, utc=True, format=self.format, errors="coerce")
-        if self.midnight is not None and parsed.isna().any():
-            rest = parsed.isna()
-            parsed[rest] = pd.to_datetime(
-                values[rest], utc=True, format=self.midnight, errors="coerce"
-            )
-        return parsed
+        if self.midnight is None or not parsed.isna().any():
+            return parsed, 0
+        rest = parsed.isna()
+        parsed[rest] = pd.to_datetime(values[rest], utc=True, format=self.midnight, errors="coerce")
+        return parsed, int((rest & parsed.notna()).sum())
 
     def reads(self, values: pd.Series) -> bool:
         if self.midnight is not None and not _reads(values, self.format, some=True):

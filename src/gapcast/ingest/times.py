@@ -250,17 +250,22 @@ def parse_timestamps(
         text = column.astype(str).str.strip()
         given = with_midnight(time_format)
         try:
-            parsed = given.parse(text)
+            parsed, dates_alone = given.parse_counting(text)
             if parsed.isna().any():
                 text, ends = end_of_day(text, parsed.isna().to_numpy())
                 if ends.any():
-                    parsed = given.parse(text)
+                    parsed, dates_alone = given.parse_counting(text)
         except ValueError as exc:
             raise InvalidInput(
                 f"time format {time_format!r} is not a valid strftime format: {exc}",
                 field="time_format",
             ) from exc
         naive[:] = "%z" not in time_format and "%Z" not in time_format
+        if dates_alone and notes is not None:
+            notes.append(
+                f"timestamp column {name!r}: {dates_alone:,} time(s) written as the date alone "
+                f"read as midnight ({given.midnight!r})"
+            )
     else:
         text = column.astype(str).str.strip()
         numeric = pd.to_numeric(text, errors="coerce")
