@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from gapcast.api.submit import check_length
 from gapcast.api.window_check import check_windows
 from gapcast.db import repository
 from gapcast.db.session import transaction
@@ -147,3 +148,23 @@ def test_a_target_logged_slower_than_the_rows_is_judged_on_its_own_step(
     pipeline = ProcessingPipeline.from_config(cfg.preprocessing, targets=["volts"])
     data = pipeline.fit_transform(loaded)
     assert data.frame.freq_ns == 600 * 10**9 and len(data.train) > 300
+
+
+def test_a_short_series_with_default_sizes_is_accepted_and_prepared(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Five years of monthly sales: the defaults (horizon 12, lookback 24) are cut to fit, by
+    the checks before a run exists and by the worker alike; sizes the user gave are not."""
+    stamps = pd.date_range("2019-01-01", periods=60, freq="MS", tz="UTC")
+    csv = pd.DataFrame({"timestamp": stamps, "sales": np.arange(60.0) % 12}).to_csv(index=False)
+    table = read_table(csv.encode(), filename="sales.csv")
+    with transaction(sessions) as session:
+        dataset = repository.import_dataset(session, table=table, name="sales")
+        check_length(dataset, TrainingConfig())
+        check_windows(session, dataset, TrainingConfig())
+        frame = repository.load_dataset_frame(session, "sales")
+        pipeline = ProcessingPipeline.from_config(TrainingConfig().preprocessing)
+        pipeline.fit_transform(frame)
+        assert (pipeline.window.lookback, pipeline.window.horizon) == (24, 9)
+        with pytest.raises(InvalidInput, match="cannot hold one horizon of 12"):
+            check_length(dataset, config(24, 12))

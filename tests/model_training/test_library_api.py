@@ -269,6 +269,30 @@ def test_quarterly_data_forecasts_calendar_quarters(tiny_config: Any) -> None:
     assert forecast["timestamp"].tolist() == expected.tolist()
 
 
+def test_five_years_of_monthly_data_train_with_the_default_sizes(tiny_config: Any) -> None:
+    """60 months cannot hold the monthly default horizon of 12 in a test part of 9: the default
+    is cut to fit (and said), not refused."""
+    stamps = pd.date_range("2019-01-01", periods=60, freq="MS", tz="UTC")
+    t = np.arange(60)
+    df = pd.DataFrame({"timestamp": stamps, "sales": 100 + t + 10 * np.sin(2 * np.pi * t / 12)})
+    cfg = tiny_config("linear", epochs=1)
+    cfg["preprocessing"][-1] = {"step": "window"}
+    events: list[Any] = []
+    result = gapcast.train(df, cfg, on_event=events.append)
+    assert (result.run_info.lookback, result.run_info.horizon) == (24, 9)
+    window = result.config.preprocessing[-1]  # type: ignore[union-attr]
+    assert (window.lookback, window.horizon) == (24, 9)  # type: ignore[union-attr]
+    said = [e.message for e in events if getattr(e, "type", None) == "log"]
+    assert (
+        "a short series: horizon 9 instead of 12: the test and validation parts hold 9 steps"
+        in said
+    )
+    forecast = gapcast.load_model(result).predict(df)
+    assert len(forecast) == 9 and forecast["timestamp"].iloc[0] == pd.Timestamp(
+        "2024-01-01", tz="UTC"
+    )
+
+
 def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> None:
     """A monthly series keeps one value per month through training and predict, and its
     forecast names months by their first day (a 31-day grid merged months and drifted)."""

@@ -20,6 +20,7 @@ from gapcast.processing.seasons import (
     confirmed_seasons,
     default_horizon,
     default_lookback,
+    fitted_sizes,
 )
 from gapcast.processing.window_inputs import Layout, build_batch
 
@@ -100,6 +101,30 @@ def layout(**changes: object) -> Layout:
     }
     base.update(changes)
     return Layout(**base)  # type: ignore[arg-type]
+
+
+def test_a_short_series_gets_default_sizes_that_fit_it() -> None:
+    # Five years of monthly sales: 42 training steps, 9 of validation and 9 of test.
+    sizes = {"train": 42, "held_out": 9, "season": 12}
+    assert fitted_sizes(24, 12, **sizes, lookback_given=False, horizon_given=False) == (
+        24,
+        9,
+        "a short series: horizon 9 instead of 12: the test and validation parts hold 9 steps",
+    )
+    # Sizes the user gave are never cut (the run is refused, naming them, as before).
+    assert fitted_sizes(24, 12, **sizes, lookback_given=True, horizon_given=True)[:2] == (24, 12)
+    # Three years: the lookback shrinks to leave 8 training windows, never below one season.
+    three = fitted_sizes(
+        24, 12, train=26, held_out=5, season=12, lookback_given=False, horizon_given=False
+    )
+    assert three[:2] == (14, 5) and "holds 8 windows" in str(three[2])
+    assert fitted_sizes(
+        24, 12, train=20, held_out=5, season=12, lookback_given=False, horizon_given=False
+    )[:2] == (12, 5)
+    # A series long enough keeps the defaults and says nothing.
+    assert fitted_sizes(
+        48, 24, train=7_000, held_out=1_500, season=24, lookback_given=False, horizon_given=False
+    ) == (48, 24, None)
 
 
 def test_a_hole_in_the_inputs_has_mask_zero_and_carries_the_last_value() -> None:

@@ -82,7 +82,7 @@ def check_channels(dataset: Dataset, config: TrainingConfig) -> None:
 def check_length(dataset: Dataset, config: TrainingConfig) -> None:
     """Refuse a series whose training part cannot hold one window, or whose test part cannot hold
     one horizon; finer checks (gaps, the resolved season) happen in the worker."""
-    from gapcast.processing.seasons import default_horizon, default_lookback
+    from gapcast.processing.seasons import default_horizon, default_lookback, fitted_sizes
 
     lookback, horizon = config.window()
     if dataset.start is None or dataset.end is None or not dataset.frequency_ns:
@@ -107,6 +107,17 @@ def check_length(dataset: Dataset, config: TrainingConfig) -> None:
     val, test = (split.val, split.test) if split is not None else (0.0, 0.0)
     train_steps = int(steps * (1 - val - test))
     test_steps = round(steps * test) if split is not None else steps
+    # A short series' unset sizes are cut to fit it, as the worker's window step cuts them.
+    held = [n for n in (test_steps, round(steps * val)) if n > 0] if split is not None else []
+    lookback, horizon, _ = fitted_sizes(
+        lookback,
+        horizon,
+        train=train_steps,
+        held_out=min(held, default=0),
+        season=None,
+        lookback_given=said["lookback"],
+        horizon_given=said["horizon"],
+    )
     sizes = ", ".join(
         f"{name} {value}{'' if said[name] else ' (the default for this frequency)'}"
         for name, value in (("lookback", lookback), ("horizon", horizon))

@@ -29,6 +29,7 @@ from gapcast.processing.seasons import (
     candidate_seasons,
     default_horizon,
     default_lookback,
+    fitted_sizes,
 )
 from gapcast.training_config import TrainingConfig
 
@@ -65,10 +66,24 @@ def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) ->
     n = len(observed)
     # The split step's own arithmetic (processing/split.py) on the grid.
     n_test = max(1, round(n * split.test))
-    train = observed[: max(n - n_test - round(n * split.val), 0)]
+    n_val = round(n * split.val)
+    train = observed[: max(n - n_test - n_val, 0)]
     horizon = window.horizon if window.horizon is not None else default_horizon(freq_ns)
     lookbacks = possible_lookbacks(window, freq_ns)
-    if any(_usable_windows(train, lb, horizon, window.min_observed) for lb in lookbacks):
+    # A short series' unset sizes are cut to fit it, as the worker's window step cuts them.
+    sized = [
+        fitted_sizes(
+            lb,
+            horizon,
+            train=len(train),
+            held_out=min(n_test, n_val) if n_val > 0 else n_test,
+            season=None,
+            lookback_given=window.lookback is not None,
+            horizon_given=window.horizon is not None,
+        )[:2]
+        for lb in lookbacks
+    ]
+    if any(_usable_windows(train, lb, hz, window.min_observed) for lb, hz in sized):
         return
     index = next(i for i, s in enumerate(config.preprocessing) if isinstance(s, WindowStep))
     lookback = (

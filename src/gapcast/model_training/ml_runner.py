@@ -193,6 +193,8 @@ class MLRunner:
         info.targets, info.covariates = data.targets, data.covariates
         info.pipeline_config = data.pipeline_config
         info.lookback, info.horizon = data.lookback, data.horizon
+        if shortened := getattr(data.pipeline.window, "shortened_", None):
+            self._emit(LogEvent(message=shortened))
         info.keras_backend = backend_name()
         if len(data.origins["train"]) == 0 or len(data.origins["test"]) == 0:
             val_start, test_start = data.split

@@ -142,6 +142,46 @@ def default_lookback(freq_ns: int, seasons: list[Season], reference: Season | No
     return int(min(max(natural[0].steps if natural else 32, 8), MAX_LOOKBACK))
 
 
+# A short series' default lookback leaves at least this many training windows when it can.
+MIN_TRAINING_WINDOWS = 8
+
+
+def fitted_sizes(
+    lookback: int,
+    horizon: int,
+    *,
+    train: int,
+    held_out: int,
+    season: int | None,
+    lookback_given: bool,
+    horizon_given: bool,
+) -> tuple[int, int, str | None]:
+    """The default sizes cut to a short series (five years of monthly sales: 60 steps, whose
+    test part of 9 cannot hold the default horizon of 12), and what was cut, or None. Only sizes
+    left unset are cut: the horizon to the shorter of the validation and test parts
+    (``held_out`` steps), the lookback so the ``train`` steps hold
+    :data:`MIN_TRAINING_WINDOWS` windows, never below one cycle of the reference ``season``."""
+    said = []
+    if not horizon_given and 0 < held_out < horizon:
+        said.append(
+            f"horizon {held_out} instead of {horizon}: the test and validation parts hold "
+            f"{held_out} steps"
+        )
+        horizon = held_out
+    room = train - horizon - MIN_TRAINING_WINDOWS + 1
+    if not lookback_given and room < lookback:
+        shorter = max(room, season or 1, 1)
+        if shorter < lookback:
+            said.append(
+                f"lookback {shorter} instead of {lookback}, so the training part "
+                f"({train} steps) holds {max(train - shorter - horizon + 1, 0)} windows"
+            )
+            lookback = shorter
+    if not said:
+        return lookback, horizon, None
+    return lookback, horizon, "a short series: " + "; ".join(said)
+
+
 def reference_season(seasons: list[Season]) -> Season | None:
     """The season whose seasonal naive value each forecast step is given and corrects: the
     shortest confirmed one (the most recent cycle; longer cycles such as the week of sub-daily

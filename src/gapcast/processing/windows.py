@@ -31,6 +31,7 @@ from gapcast.processing.seasons import (
     confirmed_seasons,
     default_horizon,
     default_lookback,
+    fitted_sizes,
     reference_season,
 )
 from gapcast.processing.window_inputs import Layout
@@ -351,10 +352,22 @@ class Window(Step):
         reference = next((s for s in seasons if s.steps == self.season_steps), None)
         if reference is None and self.season_steps is not None and self.season_steps > 1:
             reference = Season(f"{self.season_steps} steps", self.season_steps)
+        given = {"lookback": self.lookback is not None, "horizon": self.horizon is not None}
         if self.horizon is None:
             self.horizon = default_horizon(freq) if freq else 24
         if self.lookback is None:
             self.lookback = default_lookback(freq, seasons, reference) if freq else 48
+        bounds = frame.part_bounds()
+        held = [end - begin for part, (begin, end) in bounds.items() if part != "train"]
+        self.lookback, self.horizon, self.shortened_ = fitted_sizes(
+            self.lookback,
+            self.horizon,
+            train=bounds["train"][1],
+            held_out=min((h for h in held if h > 0), default=0),
+            season=self.season_steps,
+            lookback_given=given["lookback"],
+            horizon_given=given["horizon"],
+        )
 
     @property
     def layout(self) -> Layout:
