@@ -6,11 +6,12 @@ A sample is one (origin, lead) pair: the step ``origin + lead`` of a forecast ma
 
 - the logit of the training part's gap rate at the step's position in the natural cycle (hour of
   week for sub-daily data, day of week for daily data, week of year for weekly data, month of
-  year otherwise): the calendar baseline, which draws a sharp three-hour weekly outage that
-  sin/cos of the hour cannot. It is the one-hot of the position, target-encoded: the model adds
-  its own logit to it, so it starts as the baseline and learns what it can add. For training
-  samples the rate is computed out of fold (without the sample's own block of the training
-  part): an in-sample rate remembers each training outage and teaches the model to trust it.
+  year for monthly data, quarter of year otherwise): the calendar baseline, which draws a sharp
+  three-hour weekly outage that sin/cos of the hour cannot. It is the one-hot of the position,
+  target-encoded: the model adds its own logit to it, so it starts as the baseline and learns
+  what it can add. For training samples the rate is computed out of fold (without the sample's
+  own block of the training part): an in-sample rate remembers each training outage and
+  teaches the model to trust it.
 - the context at the origin: the length of a gap still going on, the steps since the last gap,
   the observed fraction of the lookback and the observed mask of its last ``CONTEXT_BITS`` steps;
 - the lead (persistence fades with it).
@@ -74,6 +75,7 @@ CYCLES: dict[str, tuple[int, Callable[[I64], I64]]] = {
     "day-of-week": (7, _weekday),
     "week-of-year": (53, lambda ts: _day_of_year(ts) // 7),
     "month-of-year": (12, _month_of_year),
+    "quarter-of-year": (4, lambda ts: _month_of_year(ts) // 3),
 }
 
 
@@ -85,7 +87,9 @@ def cycle_for(freq_ns: int) -> str:
         return "day-of-week"
     if freq_ns <= 8 * DAY_NS:
         return "week-of-year"
-    return "month-of-year"
+    if freq_ns <= 32 * DAY_NS:
+        return "month-of-year"
+    return "quarter-of-year"  # quarterly data; yearly data has one position, the overall rate
 
 
 def positions(cycle: str, timestamps_ns: Any) -> I64:
