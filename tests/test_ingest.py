@@ -504,6 +504,48 @@ def test_typographic_minus_and_units_after_grouped_numbers() -> None:
     assert spaced.values.tolist() == [[1234.5]] and spaced.units == ["kWh"]
 
 
+def test_a_series_per_row_and_a_time_per_column_read_as_series() -> None:
+    # Sales by product and month, as a spreadsheet holds them, with a total column.
+    text = (
+        "Product,Jan-2024,Feb-2024,Mar-2024,Apr-2024,Total\n"
+        "Widget A,10,12,,15,37\n"
+        "Widget B,5,6,7,8,26\n"
+    )
+    table = read_table(text.encode(), filename="x.csv")
+    assert table.channels == ["Widget A", "Widget B"]
+    assert [str(t)[:10] for t in table.timestamps_ns.astype("datetime64[ns]")] == [
+        "2024-01-01",
+        "2024-02-01",
+        "2024-03-01",
+        "2024-04-01",
+    ]
+    np.testing.assert_array_equal(table.values, [[10, 12, np.nan, 15], [5, 6, 7, 8]])
+    assert table.notes[0] == (
+        "a series per row, named by 'Product' (2 of them), and a time per column (Jan-2024 to "
+        "Apr-2024): each row read as a series; column(s) 'Total' left out"
+    )
+    # A refused cell names its row's line in the file.
+    with pytest.raises(
+        InvalidInput,
+        match=r"column 'cells \(a series per row\)': 1 non-numeric value\(s\) at line 3",
+    ):
+        read_table(text.replace("5,6,7", "5,six,7").encode(), filename="x.csv")
+    # Dates as headers (an .xlsx's are datetimes) read the same.
+    from openpyxl import Workbook
+
+    book = Workbook()
+    days = [dt.datetime(2024, 1, d) for d in (1, 2, 3)]
+    for row in (["sensor", *days], ["s1", 1.5, 2.5, 3.5]):
+        book.active.append(row)
+    sheet = io.BytesIO()
+    book.save(sheet)
+    read = read_table(sheet.getvalue(), filename="x.xlsx")
+    assert read.channels == ["s1"] and read.values.tolist() == [[1.5, 2.5, 3.5]]
+    # Not that shape: a load profile's times of day, a time column with value columns named
+    # like dates alongside too few of them.
+    assert read_table(b"time,2024,v\n2024-01-01,1,2\n", filename="x.csv").channels == ["2024", "v"]
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

@@ -84,7 +84,8 @@ def read_periods(text: pd.Series) -> tuple[pd.Series, str] | None:
     ('quarters'): the kind most values name, when at least half do; None otherwise. Values that
     name no period of that kind (or none that exists, 'Foo-2024', '2024-W60') stay NaT, so they
     are refused by line as any unreadable time."""
-    cells = text.astype(str).str.strip()
+    # Positions, not labels: a transposed file's rows share their row's line as index.
+    cells = text.astype(str).str.strip().reset_index(drop=True)
     filled = cells[(cells != "") & (cells.str.lower() != "nan")]
     if filled.empty:
         return None
@@ -98,8 +99,9 @@ def read_periods(text: pd.Series) -> tuple[pd.Series, str] | None:
             best = starts, kind
     if best is None or best[0].notna().sum() < len(filled) / 2:
         return None
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    out = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns, UTC]")
     out[filled.index] = best[0]
+    out.index = text.index
     return out, best[1]
 
 

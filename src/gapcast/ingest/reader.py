@@ -33,6 +33,8 @@ from gapcast.ingest.long_format import (
     refuse_long_format,
     without_series_column,
 )
+from gapcast.ingest.series_rows import TIME as SERIES_ROWS_TIME
+from gapcast.ingest.series_rows import series_rows
 from gapcast.ingest.times import (
     check_timezone,
     find_timestamp_column,
@@ -94,6 +96,11 @@ def read_table(
     if len(df) == 0:
         raise InvalidInput("the file has a header but no data rows", field="file")
     df.columns = [str(c) for c in df.columns]
+    if not (timestamp_column or series_column or columns) and (rows := series_rows(df)):
+        # A series per row, a time per column: read as the long format it is, transposed.
+        df, series_column, shape = rows
+        timestamp_column = SERIES_ROWS_TIME
+        sheet_notes = [*sheet_notes, shape]
     ts_name = find_timestamp_column(df, timestamp_column)
     df, ts_name, joined = join_time_columns(df, ts_name, kind)
     footer = df[ts_name].iloc[len(df) - footer_rows(df, ts_name) :]
