@@ -126,6 +126,18 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         )
         assert raw.status_code == 422 and raw.json()["error"]["field"] == "counter"
         assert http.get("/datasets/meter").json()["points"] == 6  # nothing of it stored
+        # An older export sent after (the page sends files in the order chosen): the stored
+        # first reading's increase (00:00, lost when the workbook opened with it) is measured
+        # from the older file's last total.
+        older = "time,kwh\n2023-12-31T22:00Z,94\n2023-12-31T23:00Z,97\n"
+        back = http.post(
+            "/datasets",
+            files={"file": ("meter-0.csv", older.encode())},
+            data={"name": "meter", "append": "true", "counter": "kwh"},
+        )
+        assert back.status_code == 200, back.text
+        assert back.json()["points"] == 8  # 23:00 (3 since 22:00) and 00:00 (3 since 23:00)
+        assert "measured from the file's last (an older export)" in back.json()["notes"][-1]
         unknown = http.post(
             "/datasets",
             files={"file": ("meter.xlsx", workbook.getvalue())},

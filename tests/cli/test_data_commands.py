@@ -329,8 +329,20 @@ def test_a_running_total_continues_across_files_and_appends(db_url: str, tmp_pat
     assert out["points"] == 9 and "measured from the stored running total" in out["notes"][-1]
     points = _points(db_url, "meter")
     assert points["02T04"] == 3.0 and points["02T05"] == 1.5  # then the meter restarted
+    # An older export appended after (as the page and --server send files in the order
+    # chosen): the stored first reading's increase (1 Jan 20:00 opened the first file) is
+    # measured from the older file's last total.
+    older = tmp_path / "meter-0.csv"
+    older.write_text("time,energy [kWh]\n2024-01-01T18:00Z,95\n2024-01-01T19:00Z,98\n")
+    back = runner.invoke(app, ["import", str(older), "--append", *args])
+    assert back.exit_code == 0, back.output
+    assert "measured from the file's last (an older export)" in json.loads(back.stdout)["notes"][-1]
+    assert {k: v for k, v in _points(db_url, "meter").items() if k < "01T21"} == {
+        "01T19": 3.0,
+        "01T20": 2.0,
+    }
     gap = runner.invoke(app, ["import", str(export(3, range(2), 1.0)), "--append", *args])
-    assert gap.exit_code == 0 and json.loads(gap.stdout)["points"] == 10  # 03T00 left missing
+    assert gap.exit_code == 0 and json.loads(gap.stdout)["points"] == 12  # 03T00 left missing
     assert "03T00" not in _points(db_url, "meter")
     # The same series appended as raw readings, or a plain series as increases: refused.
     raw = runner.invoke(app, ["import", str(later), "--append", "-n", "meter", "--db", db_url])

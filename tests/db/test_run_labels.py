@@ -79,10 +79,11 @@ def test_migration_0003_goes_down_and_up_keeping_runs(
         assert not columns & {"name", "tags", "note"} and "trial" in columns
         series = {c["name"] for c in inspect(engine).get_columns("series")}
         assert not series & {"counter_total", "counter_at"}  # 0004's, gone with it
+        assert not series & {"counter_first", "counter_first_at"}  # 0005's too
         upgrade(db_url, engine=engine)
-        assert current(db_url) == "0004"
+        assert current(db_url) == "0005"
         series = {c["name"] for c in inspect(engine).get_columns("series")}
-        assert {"counter_total", "counter_at"} <= series
+        assert {"counter_total", "counter_at", "counter_first", "counter_first_at"} <= series
     finally:
         engine.dispose()
     with sessions() as s:

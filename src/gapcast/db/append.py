@@ -26,6 +26,7 @@ from gapcast.db.repository import (
 from gapcast.db.tables import Dataset, Series, points
 from gapcast.errors import Conflict, InvalidInput, TooLarge
 from gapcast.ingest import OnDuplicate, ParsedTable
+from gapcast.ingest.common import TotalEnds
 from gapcast.ingest.counters import increase_since
 
 MAX_LISTED = 5
@@ -38,6 +39,7 @@ class Appended:
     same: int  # points already stored with the same value: kept once
     merged: int  # points already stored with another value, merged by on_duplicate
     continued: tuple[str, ...] = ()  # running totals whose first increase the stored total gave
+    preceded: tuple[str, ...] = ()  # running totals whose stored first increase the file gave
 
     @property
     def note(self) -> str:
@@ -51,6 +53,12 @@ class Appended:
             text += (
                 f"; the increase at the first reading of {', '.join(map(repr, self.continued))} "
                 "measured from the stored running total"
+            )
+        if self.preceded:
+            text += (
+                f"; the increase at the stored first reading of "
+                f"{', '.join(map(repr, self.preceded))} measured from the file's last (an older "
+                "export)"
             )
         return text
 
@@ -122,6 +130,7 @@ def append_to_dataset(
                 field=f"columns.{channel}",
             )
     values, continued = _continue_totals(table, by_name, dataset.frequency_ns or 0)
+    preceding = _preceding_totals(table, by_name, dataset.frequency_ns or 0)
     conn = session.connection()
     first = int(table.timestamps_ns[0])
     # The points' time column: integer nanoseconds on SQLite, timestamptz on PostgreSQL.
@@ -144,6 +153,12 @@ def append_to_dataset(
                 "'mean' averages the two",
                 field="on_duplicate",
             )
+        if channel in preceding:
+            # The stored first reading's increase, lost when it opened the first file stored.
+            at, rise = preceding[channel]
+            if not np.isin(at, ts):
+                spot = np.searchsorted(ts, at)
+                ts, values = np.insert(ts, spot, at), np.insert(values, spot, rise)
         session.execute(delete(points).where(points.c.series_id == series.id, points.c.ts >= since))
         insert_points(conn, series.id, ts, values)
         count = int(tail) + ts.size
@@ -154,6 +169,10 @@ def append_to_dataset(
         ends = table.counters.get(channel)
         if ends is not None and (series.counter_at is None or ends.last_at > series.counter_at):
             series.counter_total, series.counter_at = ends.last, ends.last_at
+        if ends is not None and (
+            series.counter_first_at is None or ends.first_at < series.counter_first_at
+        ):
+            series.counter_first, series.counter_first_at = ends.first, ends.first_at
     total = sum(s.point_count for s in dataset.series)
     if max_points is not None and total > max_points:
         raise TooLarge(
@@ -169,7 +188,12 @@ def append_to_dataset(
     dataset.content_hash = content_hash(whole.timestamps_ns, whole.values)
     session.flush()
     return Appended(
-        dataset=dataset, added=added, same=same, merged=merged, continued=tuple(continued)
+        dataset=dataset,
+        added=added,
+        same=same,
+        merged=merged,
+        continued=tuple(continued),
+        preceded=tuple(preceding),
     )
 
 
@@ -208,3 +232,27 @@ def _continue_totals(
         values[i, np.searchsorted(table.timestamps_ns, ends.first_at)] = rise
         continued.append(channel)
     return values, continued
+
+
+def _preceding_totals(
+    table: ParsedTable, by_name: dict[str, Series], frequency_ns: int
+) -> dict[str, tuple[int, float]]:
+    """For a file older than what is stored (exports sent newest first): the time of each
+    running total's stored first reading and its increase since the file's last reading, by the
+    rules of the reader, where they give one."""
+    out: dict[str, tuple[int, float]] = {}
+    for channel in table.channels:
+        series, ends = by_name[channel], table.counters.get(channel)
+        if ends is None or series.counter_first_at is None or series.counter_first is None:
+            continue
+        stored = TotalEnds(
+            first_at=series.counter_first_at,
+            first=series.counter_first,
+            last_at=series.counter_first_at,
+            last=series.counter_first,
+            step_ns=0,
+        )
+        rise = increase_since(ends.last_at, ends.last, stored, ends.step_ns or frequency_ns)
+        if rise is not None:
+            out[channel] = (series.counter_first_at, rise)
+    return out

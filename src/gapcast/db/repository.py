@@ -130,6 +130,8 @@ def import_dataset(
                 point_count=int(observed.sum()),
                 counter_total=ends.last if ends else None,
                 counter_at=ends.last_at if ends else None,
+                counter_first=ends.first if ends else None,
+                counter_first_at=ends.first_at if ends else None,
             )
         )
     session.add(dataset)

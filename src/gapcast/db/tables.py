@@ -99,6 +99,10 @@ class Series(Base):
     # reading, so that an appended export's first increase is measured from it, not lost.
     counter_total: Mapped[float | None] = mapped_column(Float(precision=53))
     counter_at: Mapped[int | None] = mapped_column(BigInteger)  # ns UTC
+    # And its first raw reading, so that an older export appended later (files sent out of
+    # order) gives the increase at the stored first reading.
+    counter_first: Mapped[float | None] = mapped_column(Float(precision=53))
+    counter_first_at: Mapped[int | None] = mapped_column(BigInteger)  # ns UTC
 
     dataset: Mapped[Dataset] = relationship(back_populates="series")
 
