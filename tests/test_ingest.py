@@ -546,6 +546,45 @@ def test_a_series_per_row_and_a_time_per_column_read_as_series() -> None:
     assert read_table(b"time,2024,v\n2024-01-01,1,2\n", filename="x.csv").channels == ["2024", "v"]
 
 
+def test_json_records_columns_and_lines_read_as_a_table() -> None:
+    import json
+
+    records = [
+        {"time": "2024-01-01T00:00Z", "temp": 1.5, "hum": None},
+        {"time": "2024-01-01T01:00Z", "temp": 2.5, "hum": 50},
+    ]
+    shapes = {
+        "records": json.dumps(records),
+        "under a key": json.dumps({"data": records}),
+        "columns": json.dumps({k: [r[k] for r in records] for k in records[0]}),
+        "lines": "\n".join(json.dumps(r) for r in records) + "\n",
+    }
+    for shape, text in shapes.items():
+        table = read_table(text.encode(), filename=f"x.{'jsonl' if shape == 'lines' else 'json'}")
+        assert table.channels == ["temp", "hum"], shape
+        np.testing.assert_array_equal(table.values, [[1.5, 2.5], [np.nan, 50.0]])
+        assert table.timestamps_ns[1] - table.timestamps_ns[0] == 3_600 * 10**9
+    # Epoch milliseconds, as APIs write them.
+    ms = read_table(
+        b'[{"ts": 1700000000000, "v": 1}, {"ts": 1700000060000, "v": 2}]', filename="x.json"
+    )
+    assert ms.timestamps_ns.tolist() == [1_700_000_000 * 10**9, 1_700_000_060 * 10**9]
+    # Refusals name the record, or what is wrong with the document.
+    bad = [{"time": "2024-01-01T00:00Z", "temp": 1}, {"time": "2024-01-01T01:00Z", "temp": "x"}]
+    with pytest.raises(InvalidInput, match=r"column 'temp': 1 non-numeric value\(s\) at record 2"):
+        read_table(json.dumps(bad).encode(), filename="x.json")
+    with pytest.raises(InvalidInput, match="record 1: field 'temp' is an object"):
+        read_table(b'[{"time": "2024-01-01", "temp": {"v": 1}}]', filename="x.json")
+    with pytest.raises(InvalidInput, match=r"not valid JSON: .* at line 1"):
+        read_table(b'[{"time": "2024-01-01", ', filename="x.json")
+    with pytest.raises(InvalidInput, match="record 2 is an int"):
+        read_table(b'[{"time": "2024-01-01", "v": 1}, 5]', filename="x.json")
+    with pytest.raises(InvalidInput, match=r"columns differ in length \('time' 2, 'v' 1\)"):
+        read_table(b'{"time": ["2024-01-01", "2024-01-02"], "v": [1]}', filename="x.json")
+    with pytest.raises(InvalidInput, match="line 2 is not valid JSON"):
+        read_table(b'{"time": "2024-01-01", "v": 1}\n{oops\n', filename="x.jsonl")
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

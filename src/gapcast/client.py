@@ -293,8 +293,8 @@ class Client:
         counter: Sequence[str] | None = None,
         sheet: str | None = None,
     ) -> dict[str, Any]:
-        """Import a CSV, .xlsx or Parquet file; ``decimal`` is the CSV numbers' decimal mark ('.' or
-        ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
+        """Import a CSV, .xlsx, Parquet or JSON file; ``decimal`` is the CSV numbers' decimal mark
+        ('.' or ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
         ``timezone`` the IANA zone of times written without an offset (default: UTC),
         ``series_column`` the column naming each row's series in a long-format file,
         ``columns`` the value columns to import (default: all), ``encoding`` a CSV's text

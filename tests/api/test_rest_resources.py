@@ -126,6 +126,13 @@ def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -
         )
         assert raw.status_code == 422 and raw.json()["error"]["field"] == "counter"
         assert http.get("/datasets/meter").json()["points"] == 6  # nothing of it stored
+        # An API's JSON export: records, a reading missing as null.
+        api = b'[{"time": "2024-01-01T00:00Z", "load": 5}, ' + (
+            b'{"time": "2024-01-01T01:00Z", "load": null}]'
+        )
+        posted = http.post("/datasets", files={"file": ("load.json", api)})
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["name"] == "load" and posted.json()["points"] == 1
         # An older export sent after (the page sends files in the order chosen): the stored
         # first reading's increase (00:00, lost when the workbook opened with it) is measured
         # from the older file's last total.

@@ -145,7 +145,8 @@ def import_command(
     files: Annotated[
         list[Path],
         typer.Argument(
-            help="CSV, .xlsx or Parquet file; several (a logger's daily files) make one dataset",
+            help="CSV, .xlsx, Parquet or JSON file; several (a logger's daily files) make one "
+            "dataset",
             show_default=False,
         ),
     ],
@@ -181,7 +182,7 @@ def import_command(
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a CSV, .xlsx or Parquet file as a dataset, one series per value column.
+    """Import a CSV, .xlsx, Parquet or JSON file as a dataset, one series per value column.
 
     Several files (a logger's daily exports) make one dataset, as if appended one after the
     other: all are read first, and stored together or not at all. Into the configured database

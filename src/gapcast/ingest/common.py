@@ -20,7 +20,7 @@ OnDuplicate = Literal["error", "mean", "last"]
 DecimalMark = Literal[".", ","]
 # How a file is read, and how its rows are named in errors: a CSV's lines (header on line 1), an
 # .xlsx sheet's rows as the spreadsheet numbers them, a Parquet file's rows from 1.
-FileKind = Literal["csv", "parquet", "xlsx"]
+FileKind = Literal["csv", "parquet", "xlsx", "json"]
 _UNIT = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]{1,50})[\])]\s*$")
 MAX_LISTED = 5
 # More value columns than this is not a time series but a malformed (or hostile) file, and parsing
@@ -87,13 +87,13 @@ def check_distinct(header: list[str]) -> None:
 
 def file_rows(kind: str, rows: NDArray[np.intp], most: int) -> list[int]:
     # CSV rows are reported as file lines (header is line 1), a sheet's as the spreadsheet numbers
-    # them (its reader indexes the frame so), Parquet rows as 1-based row numbers.
-    numbers: list[int] = (rows[:most] + (1 if kind == "parquet" else 2)).tolist()
+    # them (its reader indexes the frame so), Parquet rows and JSON records as 1-based numbers.
+    numbers: list[int] = (rows[:most] + (1 if kind in ("parquet", "json") else 2)).tolist()
     return numbers
 
 
 def describe_rows(kind: str, rows: NDArray[np.intp]) -> str:
-    label = "line" if kind == "csv" else "row"
+    label = {"csv": "line", "json": "record"}.get(kind, "row")
     listed = ", ".join(str(n) for n in file_rows(kind, rows, MAX_LISTED))
     more = f" and {len(rows) - MAX_LISTED} more" if len(rows) > MAX_LISTED else ""
     return f"{label}{'s' if len(rows) > 1 else ''} {listed}{more}"

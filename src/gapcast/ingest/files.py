@@ -24,6 +24,7 @@ from gapcast.ingest.common import (
     check_distinct,
     describe_rows,
 )
+from gapcast.ingest.json_records import read_json_records
 from gapcast.ingest.preamble import find_preamble
 from gapcast.ingest.sheets import read_sheet
 
@@ -40,10 +41,12 @@ def kind_of(filename: str) -> FileKind:
         return "csv"
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return "json"
     spreadsheet = "; save the sheet as .xlsx or CSV" if suffix in (".xls", ".ods") else ""
     raise InvalidInput(
-        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz), .xlsx or "
-        f".parquet{spreadsheet}",
+        f"unsupported file type {suffix!r}: expected .csv (or .csv.gz), .xlsx, .parquet or "
+        f".json{spreadsheet}",
         field="file",
     )
 
@@ -148,6 +151,8 @@ def read_frame(
             raise InvalidInput(f"not a readable Parquet file: {exc}", field="file") from exc
         return _index_as_columns(frame)
     text = decode(data, encoding)
+    if kind == "json":
+        return read_json_records(text, max_points)
     preamble = find_preamble(text, lambda head: _delimiter(head, decimal))
     skipped = list(preamble.skipped) if preamble else []
     sep = _delimiter(_without_lines(text, skipped), decimal)

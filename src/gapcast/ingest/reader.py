@@ -63,7 +63,7 @@ def read_table(
     counter: Sequence[str] = (),
     sheet: str | None = None,
 ) -> ParsedTable:
-    """Parse and validate a CSV, .xlsx or Parquet file's bytes; raise InvalidInput naming what
+    """Parse and validate a CSV, .xlsx, Parquet or JSON file's bytes; raise InvalidInput naming what
     is wrong.
 
     ``decimal``: the CSV numbers' decimal mark; ``time_format``: a strftime format for the time
@@ -115,7 +115,7 @@ def read_table(
     check_distinct(list(df.columns))  # a Parquet file's, or a joined time column's name
     units_note: str | None = None
     row_units: dict[str, str] = {}
-    if kind != "parquet":
+    if kind in ("csv", "xlsx"):  # a line of units under the header
         df, row_units, units_note = units_row(df, ts_name, value_names, decimal)
     numbering: list[str] = []
     if columns:

@@ -27,7 +27,7 @@ async def upload_dataset(
     response: Response,
     runtime: RuntimeDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="CSV, .xlsx or Parquet file")],
+    file: Annotated[UploadFile, File(description="CSV, .xlsx, Parquet or JSON file")],
     reading: ReadingDep,
     name: Annotated[str | None, Form(description="dataset name (default: file stem)")] = None,
     replace: Annotated[bool, Form()] = False,

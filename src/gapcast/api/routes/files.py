@@ -19,7 +19,7 @@ router = APIRouter(prefix="/files", tags=["datasets"], responses=ERROR_RESPONSES
 async def read_file(
     request: Request,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="CSV, .xlsx or Parquet file")],
+    file: Annotated[UploadFile, File(description="CSV, .xlsx, Parquet or JSON file")],
     reading: ReadingDep,
 ) -> FileTableOut:
     """The file's series, column-wise, read with the import's fields; nothing is stored."""

@@ -1,0 +1,118 @@
+"""JSON as APIs and databases export it: an array of records (``[{"time": ..., "temp": ...}]``),
+the same under one key (``{"data": [...]}``), columns (``{"time": [...], "temp": [...]}``), or
+JSON Lines (a record per line, ``.jsonl``/``.ndjson``). Read into the same table as a CSV;
+refusals name the record (1-based), as a CSV's name the line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from gapcast.errors import InvalidInput, TooLarge
+
+
+def read_json_records(text: str, max_points: int | None = None) -> pd.DataFrame:
+    """The records of a JSON document (or of JSON Lines, one per line) as a frame indexed by
+    record number - 1; a value that is an object or an array refuses the file, naming it."""
+    records = _document(text)
+    if max_points is not None and len(records) > max_points:
+        raise TooLarge(
+            f"the file holds {len(records):,} records, over the limit of {max_points:,} points "
+            "(GAPCAST_MAX_POINTS_PER_DATASET)",
+            field="file",
+        )
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise InvalidInput(
+                f"record {number} is {_kind(record)}, not an object of fields "
+                '({"time": ..., "value": ...})',
+                field="file",
+            )
+        for key, value in record.items():
+            if isinstance(value, (dict, list)):
+                raise InvalidInput(
+                    f"record {number}: field {key!r} is {_kind(value)}; gapcast reads flat "
+                    "records of a time and numbers (flatten it first, e.g. pandas.json_normalize)",
+                    field="file",
+                )
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty or not len(frame.columns):
+        raise InvalidInput("the file has no records", field="file")
+    frame.index = pd.RangeIndex(len(frame))
+    # Booleans are no readings: as text they are refused as a column of text, as a CSV's are.
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, bool)).any():
+            frame[column] = frame[column].astype(str)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _document(text: str) -> list[Any]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            # A record per line under a .json name: JSON Lines.
+            return _lines(text)
+        raise InvalidInput(
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="file"
+        ) from exc
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict) and not any(isinstance(v, (dict, list)) for v in doc.values()):
+        return [doc]  # one record (JSON Lines of one line)
+    if isinstance(doc, dict):
+        arrays = {k: v for k, v in doc.items() if isinstance(v, list)}
+        if (
+            len(doc) == 1
+            and arrays
+            and all(isinstance(r, dict) for r in next(iter(arrays.values())))
+        ):
+            return list(next(iter(arrays.values())))  # {"data": [records]}
+        if arrays and len(arrays) == len(doc):
+            lengths = {len(v) for v in arrays.values()}
+            if len(lengths) != 1:
+                listed = ", ".join(f"{k!r} {len(v)}" for k, v in arrays.items())
+                raise InvalidInput(
+                    f"the JSON columns differ in length ({listed}): expected one value per time "
+                    "in each",
+                    field="file",
+                )
+            n = lengths.pop()
+            return [{k: v[i] for k, v in arrays.items()} for i in range(n)]  # {"time": [...]}
+    raise InvalidInput(
+        f"the JSON document is {_kind(doc)}; expected an array of records "
+        '([{"time": ..., "value": ...}]), one such array under a key, or columns '
+        '({"time": [...], "value": [...]})',
+        field="file",
+    )
+
+
+def _lines(text: str) -> list[Any]:
+    out: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})", field="file"
+            ) from exc
+    return out
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} ({str(value)[:40]!r})"
