@@ -23,7 +23,7 @@ from gapcast.model_training.gap_scoring import (
     verdict,
 )
 from gapcast.model_training.results import GapMetrics
-from gapcast.processing._time import QUARTER_NS
+from gapcast.processing._time import QUARTER_NS, YEAR_NS
 
 HALF_HOUR = pd.Timedelta(minutes=30)
 LOOKBACK, HORIZON = 48, 8
@@ -160,6 +160,7 @@ def test_baseline_is_named_by_frequency() -> None:
     assert cycle_for(7 * day) == "week-of-year"
     assert cycle_for(30 * day) == "month-of-year"
     assert cycle_for(QUARTER_NS) == "quarter-of-year"
+    assert cycle_for(YEAR_NS) == "overall"  # no cycle within a year's step
     ts = pd.date_range("2020-01-06", periods=400, freq="W-MON").as_unit("ns").asi8
     encoder = GapEncoder.fit(7 * day, ts, np.zeros(400, bool), 8, 4)
     assert encoder.baseline_name == "week-of-year rate"

@@ -6,12 +6,12 @@ A sample is one (origin, lead) pair: the step ``origin + lead`` of a forecast ma
 
 - the logit of the training part's gap rate at the step's position in the natural cycle (hour of
   week for sub-daily data, day of week for daily data, week of year for weekly data, month of
-  year for monthly data, quarter of year otherwise): the calendar baseline, which draws a sharp
-  three-hour weekly outage that sin/cos of the hour cannot. It is the one-hot of the position,
-  target-encoded: the model adds its own logit to it, so it starts as the baseline and learns
-  what it can add. For training samples the rate is computed out of fold (without the sample's
-  own block of the training part): an in-sample rate remembers each training outage and
-  teaches the model to trust it.
+  year for monthly data, quarter of year for quarterly, none for yearly): the calendar baseline,
+  which draws a sharp three-hour weekly outage that sin/cos of the hour cannot. It is the
+  one-hot of the position, target-encoded: the model adds its own logit to it, so it starts as the
+  baseline and learns what it can add. For training samples the rate is computed out of fold
+  (without the sample's own block of the training part): an in-sample rate remembers each
+  training outage and teaches the model to trust it.
 - the context at the origin: the length of a gap still going on, the steps since the last gap,
   the observed fraction of the lookback and the observed mask of its last ``CONTEXT_BITS`` steps;
 - the lead (persistence fades with it).
@@ -76,6 +76,8 @@ CYCLES: dict[str, tuple[int, Callable[[I64], I64]]] = {
     "week-of-year": (53, lambda ts: _day_of_year(ts) // 7),
     "month-of-year": (12, _month_of_year),
     "quarter-of-year": (4, lambda ts: _month_of_year(ts) // 3),
+    # Yearly data has no cycle within its step: the baseline is the overall gap rate.
+    "overall": (1, lambda ts: np.zeros(np.shape(ts), np.int64)),
 }
 
 
@@ -89,7 +91,9 @@ def cycle_for(freq_ns: int) -> str:
         return "week-of-year"
     if freq_ns <= 32 * DAY_NS:
         return "month-of-year"
-    return "quarter-of-year"  # quarterly data; yearly data has one position, the overall rate
+    if freq_ns <= 100 * DAY_NS:
+        return "quarter-of-year"
+    return "overall"
 
 
 def positions(cycle: str, timestamps_ns: Any) -> I64:
@@ -127,7 +131,10 @@ RECURRING_MIN_SEEN = 4
 def recurring_positions(freq_ns: int, timestamps_ns: I64, missing: NDArray[np.bool_]) -> I64:
     """Positions of the frequency's natural cycle (``cycle_for``) where data recurrently goes
     missing: at least RECURRING_RATE of their steps, over RECURRING_MIN_SEEN or more steps."""
-    seen, gaps = _position_counts(cycle_for(freq_ns), timestamps_ns, missing)
+    cycle = cycle_for(freq_ns)
+    if CYCLES[cycle][0] == 1:
+        return np.zeros(0, np.int64)  # one position: gaps there are no calendar's
+    seen, gaps = _position_counts(cycle, timestamps_ns, missing)
     hit = (seen >= RECURRING_MIN_SEEN) & (gaps >= RECURRING_RATE * np.maximum(seen, 1))
     return np.flatnonzero(hit).astype(np.int64)
 
