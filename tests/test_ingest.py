@@ -530,6 +530,13 @@ def test_a_series_per_row_and_a_time_per_column_read_as_series() -> None:
         match=r"column 'cells \(a series per row\)': 1 non-numeric value\(s\) at line 3",
     ):
         read_table(text.replace("5,6,7", "5,six,7").encode(), filename="x.csv")
+    # Two label columns when one does not name each row once.
+    regions = (
+        "Product,Region,2024-01,2024-02,2024-03\nA,North,1,2,3\nA,South,4,5,6\nB,North,7,8,9\n"
+    )
+    table = read_table(regions.encode(), filename="x.csv")
+    assert table.channels == ["A / North", "A / South", "B / North"]
+    assert table.notes[0].startswith("a series per row, named by 'Product / Region' (3 of them)")
     # Dates as headers (an .xlsx's are datetimes) read the same.
     from openpyxl import Workbook
 

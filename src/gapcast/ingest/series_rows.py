@@ -37,22 +37,28 @@ def series_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, str] | None:
     labels = [h for h in rest if _labels(df[h])]
     if not labels:
         return None
-    label = labels[0]
+    # As many label columns as name each row once ('Product' alone, or 'Product / Region').
+    names = df[labels[0]].astype(str).str.strip()
+    used = 1
+    while not names.is_unique and used < len(labels):
+        names = names + " / " + df[labels[used]].astype(str).str.strip()
+        used += 1
+    label = " / ".join(labels[:used])
     n = len(times)
     cells = df[times].to_numpy(dtype=object)
     melted = pd.DataFrame(
         {
-            label: np.repeat(df[label].astype(str).str.strip().to_numpy(), n),
+            label: np.repeat(names.to_numpy(), n),
             TIME: np.tile(np.asarray(times, dtype=object), len(df)),
             VALUE: cells.ravel(),
         },
         # Each cell keeps its row's place in the file, so a refusal names that line.
         index=np.repeat(df.index.to_numpy(), n),
     )
-    others = [h for h in rest if h != label]
+    others = [h for h in rest if h not in labels[:used]]
     left = f"; column(s) {', '.join(map(repr, others))} left out" if others else ""
     note = (
-        f"a series per row, named by {label!r} ({df[label].nunique()} of them), and a time per "
+        f"a series per row, named by {label!r} ({names.nunique()} of them), and a time per "
         f"column ({times[0]} to {times[-1]}): each row read as a series{left}"
     )
     return melted, label, note
