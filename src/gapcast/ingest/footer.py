@@ -57,7 +57,7 @@ def footer_note(column: pd.Series, count: int) -> str:
     written = str(column.iloc[-count]).strip()[:80]
     if count == 1:
         return f"line {first_line} after the table skipped: not a reading ({written!r})"
-    last_line = first_line + count - 1
+    last_line = int(column.index[-1]) + 2
     return (
         f"lines {first_line}-{last_line} after the table skipped: not readings (first: {written!r})"
     )

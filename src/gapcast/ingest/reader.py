@@ -103,7 +103,9 @@ def read_table(
         sheet_notes = [*sheet_notes, shape]
     ts_name = find_timestamp_column(df, timestamp_column)
     df, ts_name, joined = join_time_columns(df, ts_name, kind)
-    footer = df[ts_name].iloc[len(df) - footer_rows(df, ts_name) :]
+    # A report's lines after its table (a spreadsheet's or a CSV's; JSON and Parquet have none).
+    trailing = footer_rows(df, ts_name) if kind in ("csv", "xlsx") else 0
+    footer = df[ts_name].iloc[len(df) - trailing :]
     if len(footer):
         sheet_notes = [*sheet_notes, footer_note(df[ts_name], len(footer))]
         df = df.iloc[: -len(footer)]
