@@ -463,6 +463,11 @@ def test_years_and_year_month_columns_read_as_periods() -> None:
     # Numbers that are no years are not taken for them.
     with pytest.raises(InvalidInput, match="no timestamp column"):
         read_table(b"year,v\n0.5,1\n1.5,2\n", filename="x.csv")
+    # Days written 'Jan-24, Jan-25, ...' without their year are not Excel's mmm-yy months: a
+    # month name before two digits reads as a month only where the rows step by about a month.
+    days = "".join(f"Jan-{d},{d}\n" for d in range(20, 32)) + "Feb-01,32\nFeb-02,33\n"
+    with pytest.raises(InvalidInput, match=r"cannot parse 14 value\(s\)"):
+        read_table(f"date,v\n{days}".encode(), filename="x.csv")
     # Periods of two kinds, or a month that does not exist, are refused by line as times are.
     with pytest.raises(InvalidInput, match=r"cannot parse 2 value\(s\)"):
         read_table(b"quarter,v\n2024Q1,1\n2024-01,2\n2024M03,3\n", filename="x.csv")

@@ -161,9 +161,22 @@ def _starts(kind: str, parts: pd.DataFrame) -> pd.Series:
         if "name" in parts:
             month = month.fillna(parts["name"].str.lower().map(_MONTHS))
         month = month.where(month.between(1, 12))
+        if _days_read_as_years(parts["year"], year * 12 + month):
+            return pd.Series(pd.NaT, index=parts.index, dtype="datetime64[ns, UTC]")
     known = year.notna() & month.notna()
     frame = pd.DataFrame(
         {"year": year.where(known, 2000), "month": month.where(known, 1), "day": 1}
     )
     starts = pd.to_datetime(frame.astype("int64"), errors="coerce", utc=True)
     return starts.where(known)
+
+
+def _days_read_as_years(written: pd.Series, months: pd.Series) -> bool:
+    """Whether two-digit 'years' after month names are days: 'Jan-24, Jan-25, ..., Feb-01' is a
+    year of days written without their year, not Excel's mmm-yy months (Jan-24, Feb-24, ...).
+    Months in a file's order step by one, or three in a quarterly file; such days read as years
+    step by twelve (so do 'Jan-20, Jan-21, ...', which are more likely days than years)."""
+    if not (written.str.len() == 2).any():
+        return False
+    steps = np.abs(np.diff(months.dropna().to_numpy()))
+    return bool(steps.size and np.median(steps) >= 12)
