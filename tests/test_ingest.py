@@ -430,6 +430,8 @@ def test_lines_after_the_table_are_skipped_and_named() -> None:
         ("period", ["Q4 2023", "Q1/2024", "Q2-2024"], "quarters", "2023-10-01"),
         ("Month", ["Dec-2023", "Jan-2024", "February 2024"], "months", "2023-12-01"),
         ("Month", ["Dec-23", "Jan-24", "Feb-24"], "months", "2023-12-01"),  # Excel's mmm-yy
+        ("Monat", ["Dez 23", "Jan 24", "Mrz 24"], "months", "2023-12-01"),  # German Excel's
+        ("mois", ["déc. 2023", "janv. 2024", "févr. 2024"], "months", "2023-12-01"),
         ("date", ["12/2023", "01/2024", "2/2024"], "months", "2023-12-01"),
         ("period", ["2023M12", "2024M01", "2024M02"], "months", "2023-12-01"),
         ("week", ["2023-W52", "2024-W01", "2024W02"], "ISO weeks", "2023-12-25"),

@@ -22,27 +22,25 @@ YEAR_NAMES = ("year", "yr", "jahr", "annee", "année", "año", "ano", "jaar", "f
 # Whole years as numbers: from the first calendars a sensor or ledger could hold to well ahead.
 FIRST_YEAR, LAST_YEAR = 1000, 2999
 
-_MONTHS = {
-    name: i + 1
-    for i, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        )
-    )
-    for name in names
-}
-_MONTH = "(?P<name>[A-Za-z]{3,9})\\.?"
+# Month names and abbreviations in English and in the languages of the exports users bring most
+# (German, French, Spanish, Italian, Dutch; 'Mrz 24' is German Excel's mmm yy): none names two
+# months.
+_MONTH_NAMES = (
+    ("jan", "january", "januar", "janv", "janvier", "ene", "enero", "gen", "gennaio", "januari"),
+    ("feb", "february", "februar", "februari", "févr", "fevr", "février", "febrero", "febbraio"),
+    ("mar", "march", "mrz", "märz", "maerz", "mars", "marzo", "mrt", "maart"),
+    ("apr", "april", "avr", "avril", "abr", "abril", "aprile"),
+    ("may", "mai", "mayo", "mag", "maggio", "mei"),
+    ("jun", "june", "juni", "juin", "junio", "giu", "giugno"),
+    ("jul", "july", "juli", "juil", "juillet", "julio", "lug", "luglio"),
+    ("aug", "august", "août", "aout", "ago", "agosto", "augustus"),
+    ("sep", "sept", "september", "septembre", "septiembre", "setiembre", "set", "settembre"),
+    ("oct", "october", "okt", "oktober", "octobre", "octubre", "ott", "ottobre"),
+    ("nov", "november", "novembre", "noviembre"),
+    ("dec", "december", "dez", "dezember", "déc", "décembre", "dic", "diciembre", "dicembre"),
+)
+_MONTHS = {name: i + 1 for i, names in enumerate(_MONTH_NAMES) for name in names}
+_MONTH = "(?P<name>[^\\W\\d_]{3,10})\\.?"
 _SEP = r"\s*[-/ .]?\s*"
 # (what the rows are, the patterns of that kind; each names its year, and its quarter, month
 # number, month name or week)
