@@ -156,7 +156,7 @@ def _money(cells: pd.Series) -> tuple[pd.Series, str | None, str | None] | None:
             return None  # two currencies, or amounts without theirs: not one column's unit
         currency = found.pop()
         work = parts["sign"] + parts["rest"].str.strip()
-    inner = work.str.match(r"^\(.*\)$")
+    inner = work.str.match(_PARENTHESISED)
     negative = outer | inner
     if not (priced.any() or negative.any()):
         return None
