@@ -30,8 +30,9 @@ def series_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, str] | None:
     headers = [str(c) for c in df.columns]
     if len(headers) < MIN_TIME_COLUMNS + 1 or day_columns(headers) is not None:
         return None  # times of day in the header: a day per row (a load profile)
-    times = [h for h in headers if _names_a_time(h)]
-    if len(times) < MIN_TIME_COLUMNS or len(times) < MIN_TIME_SHARE * len(headers):
+    needed = max(MIN_TIME_COLUMNS, int(np.ceil(MIN_TIME_SHARE * len(headers))))
+    times = _time_headers(headers)
+    if len(times) < needed:
         return None
     rest = [h for h in headers if h not in times]
     labels = [h for h in rest if _labels(df[h])]
@@ -64,18 +65,28 @@ def series_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, str] | None:
     return melted, label, note
 
 
-def _names_a_time(header: str) -> bool:
-    text = header.strip()
-    if not text or pd.to_numeric(pd.Series([text]), errors="coerce").notna().all():
-        return False  # a number is no time here: '2024' heads a column of a year as often
-    if read_periods(pd.Series([text])) is not None:
-        return True
-    if not any(c.isdigit() for c in text) or _CLOCK.match(text):
-        return False  # dateutil reads 'May' or '14:00' alone as in this year
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns when it infers a format per element
-        parsed = pd.to_datetime(pd.Series([text]), errors="coerce", format="mixed")
-    return bool(parsed.notna().all() and 1800 <= parsed.dt.year.iloc[0] <= 2200)
+def _time_headers(headers: list[str]) -> list[str]:
+    """The headers that name a time or a period, in one pass over all of them."""
+    # Every time or period has two digits or more ('Jan-24'); numbers ('2024' heads a column of
+    # a year's values as often) and times of day (a load profile's) are not this shape's.
+    text = pd.Series([h.strip() for h in headers], dtype=object)
+    digits = text.str.count(r"\d") >= 2
+    candidates = text[
+        digits & pd.to_numeric(text, errors="coerce").isna() & ~text.str.match(_CLOCK)
+    ]
+    if len(candidates) < MIN_TIME_COLUMNS:
+        return []
+    found = pd.Series(False, index=candidates.index)
+    periods = read_periods(candidates)
+    if periods is not None:
+        found |= periods[0].notna()
+    rest = candidates[~found]
+    if len(rest):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas warns when it infers a format per element
+            parsed = pd.to_datetime(rest, errors="coerce", format="mixed", utc=True)
+        found[rest.index] = parsed.notna() & parsed.dt.year.between(1800, 2200)
+    return [headers[i] for i in candidates.index[found.to_numpy()]]
 
 
 def _labels(column: pd.Series) -> bool:
