@@ -435,6 +435,8 @@ def test_lines_after_the_table_are_skipped_and_named() -> None:
         ("date", ["12/2023", "01/2024", "2/2024"], "months", "2023-12-01"),
         ("period", ["2023M12", "2024M01", "2024M02"], "months", "2023-12-01"),
         ("week", ["2023-W52", "2024-W01", "2024W02"], "ISO weeks", "2023-12-25"),
+        ("Woche", ["KW 52/2023", "KW 1/2024", "KW 02/2024"], "ISO weeks", "2023-12-25"),
+        ("period", ["Week 52 2023", "W1 2024", "2024 CW2"], "ISO weeks", "2023-12-25"),
     ],
 )
 def test_rows_named_by_their_period_read_as_its_first_day(

@@ -42,6 +42,7 @@ _MONTH_NAMES = (
 _MONTHS = {name: i + 1 for i, names in enumerate(_MONTH_NAMES) for name in names}
 _MONTH = "(?P<name>[^\\W\\d_]{3,10})\\.?"
 _SEP = r"\s*[-/ .]?\s*"
+_WEEK = r"(?:W|KW|CW|WK|Week|Woche|Semaine|Semana|Settimana)"
 # (what the rows are, the patterns of that kind; each names its year, and its quarter, month
 # number, month name or week)
 _KINDS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
@@ -70,7 +71,15 @@ _KINDS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
     ),
     (
         "ISO weeks",
-        (re.compile(r"^(?P<year>\d{4})-?W(?P<week>\d{2})(?:-?[1-7])?$", re.IGNORECASE),),
+        tuple(
+            re.compile(p, re.IGNORECASE)
+            for p in (
+                r"^(?P<year>\d{4})-?W(?P<week>\d{2})(?:-?[1-7])?$",
+                # 'W05 2024', 'KW 5/2024' (German Kalenderwoche), 'CW 5 2024', 'Week 5, 2024'
+                rf"^{_WEEK}\s*(?P<week>\d{{1,2}})[\s/,.-]+(?P<year>\d{{4}})$",
+                rf"^(?P<year>\d{{4}})[\s/,.-]+{_WEEK}\s*(?P<week>\d{{1,2}})$",
+            )
+        ),
     ),
 )
 # Two-digit years as strptime's %y reads them (POSIX): 69-99 are 1969-1999, 00-68 2000-2068.
@@ -148,7 +157,8 @@ def _starts(kind: str, parts: pd.DataFrame) -> pd.Series:
         year.isna() | (year >= 100), year + np.where(year >= _CENTURY_PIVOT, 1900, 2000)
     )
     if kind == "ISO weeks":
-        text = year.astype("Int64").astype(str) + "-W" + parts["week"].astype(str) + "-1"
+        week = parts["week"].astype(str).str.zfill(2)
+        text = year.astype("Int64").astype(str) + "-W" + week + "-1"
         return pd.to_datetime(text, format="%G-W%V-%u", errors="coerce", utc=True)
     if kind == "quarters":
         month = (pd.to_numeric(parts["quarter"]) - 1) * 3 + 1
