@@ -173,11 +173,6 @@ def period_start(periods: ArrayLike, months: int) -> NDArray[np.int64]:
     return month_start(np.asarray(periods, np.int64) * months)
 
 
-def is_monthly(timestamps_ns: ArrayLike) -> bool:
-    """Whether sorted readings follow calendar months (see :data:`MONTHLY_SHARE`)."""
-    return is_calendar(timestamps_ns, 1)
-
-
 def is_calendar(timestamps_ns: ArrayLike, months: int) -> bool:
     """Whether sorted readings follow calendar periods of ``months`` months."""
     periods = np.unique(period_number(timestamps_ns, months))
