@@ -44,8 +44,11 @@ def read_json_records(text: str, max_points: int | None = None) -> pd.DataFrame:
     frame.index = pd.RangeIndex(len(frame))
     # Booleans are no readings: as text they are refused as a column of text, as a CSV's are.
     for column in frame.columns:
-        if frame[column].map(lambda v: isinstance(v, bool)).any():
-            frame[column] = frame[column].astype(str)
+        cells = frame[column]
+        if pd.api.types.is_bool_dtype(cells) or (
+            cells.dtype == object and cells.map(lambda v: isinstance(v, bool)).any()
+        ):
+            frame[column] = cells.astype(str)
     frame.columns = [str(c) for c in frame.columns]
     return frame
 

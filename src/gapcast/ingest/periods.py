@@ -43,42 +43,39 @@ _MONTHS = {name: i + 1 for i, names in enumerate(_MONTH_NAMES) for name in names
 _MONTH = "(?P<name>[^\\W\\d_]{3,10})\\.?"
 _SEP = r"\s*[-/ .]?\s*"
 _WEEK = r"(?:W|KW|CW|WK|Week|Woche|Semaine|Semana|Settimana)"
+
+
+def _patterns(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
 # (what the rows are, the patterns of that kind; each names its year, and its quarter, month
 # number, month name or week)
 _KINDS: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
     (
         "quarters",
-        tuple(
-            re.compile(p, re.IGNORECASE)
-            for p in (
-                rf"^(?P<year>\d{{4}}){_SEP}Q(?P<quarter>[1-4])$",
-                rf"^Q(?P<quarter>[1-4]){_SEP}(?P<year>\d{{4}})$",
-            )
+        _patterns(
+            rf"^(?P<year>\d{{4}}){_SEP}Q(?P<quarter>[1-4])$",
+            rf"^Q(?P<quarter>[1-4]){_SEP}(?P<year>\d{{4}})$",
         ),
     ),
     (
         "months",
-        tuple(
-            re.compile(p, re.IGNORECASE)
-            for p in (
-                r"^(?P<year>\d{4})M(?P<month>\d{2})$",
-                r"^(?P<month>\d{1,2})[/.-](?P<year>\d{4})$",
-                r"^(?P<year>\d{4})/(?P<month>\d{1,2})$",
-                rf"^{_MONTH}{_SEP}(?P<year>\d{{4}}|\d{{2}})$",
-                rf"^(?P<year>\d{{4}}){_SEP}{_MONTH}$",
-            )
+        _patterns(
+            r"^(?P<year>\d{4})M(?P<month>\d{2})$",
+            r"^(?P<month>\d{1,2})[/.-](?P<year>\d{4})$",
+            r"^(?P<year>\d{4})/(?P<month>\d{1,2})$",
+            rf"^{_MONTH}{_SEP}(?P<year>\d{{4}}|\d{{2}})$",
+            rf"^(?P<year>\d{{4}}){_SEP}{_MONTH}$",
         ),
     ),
     (
         "ISO weeks",
-        tuple(
-            re.compile(p, re.IGNORECASE)
-            for p in (
-                r"^(?P<year>\d{4})-?W(?P<week>\d{2})(?:-?[1-7])?$",
-                # 'W05 2024', 'KW 5/2024' (German Kalenderwoche), 'CW 5 2024', 'Week 5, 2024'
-                rf"^{_WEEK}\s*(?P<week>\d{{1,2}})[\s/,.-]+(?P<year>\d{{4}})$",
-                rf"^(?P<year>\d{{4}})[\s/,.-]+{_WEEK}\s*(?P<week>\d{{1,2}})$",
-            )
+        _patterns(
+            r"^(?P<year>\d{4})-?W(?P<week>\d{2})(?:-?[1-7])?$",
+            # 'W05 2024', 'KW 5/2024' (German Kalenderwoche), 'CW 5 2024', 'Week 5, 2024'
+            rf"^{_WEEK}\s*(?P<week>\d{{1,2}})[\s/,.-]+(?P<year>\d{{4}})$",
+            rf"^(?P<year>\d{{4}})[\s/,.-]+{_WEEK}\s*(?P<week>\d{{1,2}})$",
         ),
     ),
 )

@@ -28,7 +28,7 @@ CALENDAR_STEPS = {
     QUARTER_NS: (3, (88 * NS_PER_DAY, 93 * NS_PER_DAY)),
     YEAR_NS: (12, (360 * NS_PER_DAY, 370 * NS_PER_DAY)),
 }
-_PERIOD_NAMES = {MONTH_NS: "1 month", QUARTER_NS: "1 quarter", YEAR_NS: "1 year"}
+_PERIOD_NAMES = {MONTH_NS: "month", QUARTER_NS: "quarter", YEAR_NS: "year"}
 
 
 def parse_duration(value: str, *, field: str | None = None, where: str = "duration") -> int:
@@ -75,7 +75,7 @@ ROUND_STEPS = tuple(s * 10**9 for s in (*_ROUND_SECONDS, 10_800, 21_600, 43_200,
 def format_duration(ns: int) -> str:
     """The shortest pandas-style spelling of ``ns`` ('1h', '15min', '7D'; '1 month')."""
     if ns in _PERIOD_NAMES:
-        return _PERIOD_NAMES[ns]
+        return f"1 {_PERIOD_NAMES[ns]}"
     for unit, size in (("D", NS_PER_DAY), ("h", 3_600 * 10**9), ("min", 60 * 10**9)):
         if ns % size == 0:
             return f"{ns // size}{unit}"
@@ -155,6 +155,11 @@ def month_start(months: ArrayLike) -> NDArray[np.int64]:
     """Nanoseconds of the first instant of each calendar month numbered as by ``month_number``."""
     starts = np.asarray(months, np.int64).astype("datetime64[M]").astype("datetime64[ns]")
     return np.asarray(starts.astype(np.int64), np.int64)
+
+
+def calendar_period(freq_ns: int) -> str | None:
+    """'month', 'quarter' or 'year' for a grid binned by calendar period, None for a fixed step."""
+    return _PERIOD_NAMES.get(int(freq_ns))
 
 
 def months_per_step(freq_ns: int) -> int | None:

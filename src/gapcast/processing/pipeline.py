@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gapcast.errors import InvalidInput
-from gapcast.processing._time import format_duration, infer_frequency, months_per_step
+from gapcast.processing._time import calendar_period, format_duration, infer_frequency
 from gapcast.processing.base import FrameStep, Step, ValueStep
 from gapcast.processing.calendar import Calendar
 from gapcast.processing.config import StepConfig
@@ -309,7 +309,7 @@ class ProcessingPipeline:
         else:
             on_grid = resample.on_grid(start_ns)
             if on_grid is None:
-                period = {1: "month", 3: "quarter", 12: "year"}.get(months_per_step(freq) or 0)
+                period = calendar_period(freq)
                 rule = (
                     f"be the first instant of a {period} (UTC): the model's grid is {period}ly"
                     if period
