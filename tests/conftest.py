@@ -12,7 +12,10 @@ pinned with ``@example``. ``dev``, the default, is Hypothesis's own.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from gapcast.api.testing import temporary_database
 from gapcast.db.migrate import upgrade
 from gapcast.db.session import make_engine, make_sessionmaker
+
+# JAX's compile cache (model_training/keras_env.py) in a folder of this session, inherited by the
+# servers and workers the tests start: tests share compiled programs with each other, never with
+# the user's own runs or an earlier session.
+if "GAPCAST_COMPILE_CACHE_DIR" not in os.environ:
+    _COMPILE_CACHE = tempfile.mkdtemp(prefix="gapcast-test-jax-")
+    os.environ["GAPCAST_COMPILE_CACHE_DIR"] = _COMPILE_CACHE
+    atexit.register(shutil.rmtree, _COMPILE_CACHE, ignore_errors=True)
 
 SAMPLE_CSV = Path(__file__).parents[1] / "src" / "gapcast" / "data" / "mauna_loa_co2_weekly.csv"
 POSTGRES_URL = os.environ.get("GAPCAST_TEST_POSTGRES_URL")

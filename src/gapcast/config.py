@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gapcast.errors import InvalidInput
 
 
+def _default_compile_cache() -> Path:
+    # Per user and machine, beside other tools' caches: compiled programs are specific to this
+    # JAX version and this machine's CPU (JAX keys entries by both).
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "gapcast" / "jax"
+
+
 def _default_workers() -> int:
     # Small Keras models use one core each; leave one core per worker for the rest.
     return max(1, (os.cpu_count() or 2) // 2)
@@ -54,6 +61,19 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=1024 * 1024, ge=1)
     max_queued_runs: int = Field(default=100, ge=1)
     cache_max_bytes: int = Field(default=2 * 1024**3, ge=0)
+    compile_cache_dir: Path | None = Field(
+        default_factory=_default_compile_cache,
+        description="where JAX keeps the models' compiled training and prediction steps between "
+        "runs ('off' to compile in every run)",
+    )
+    compile_cache_max_bytes: int = Field(default=512 * 1024**2, ge=1)
+
+    @field_validator("compile_cache_dir", mode="before")
+    @classmethod
+    def _compile_cache_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none", "0", "false"):
+            return None
+        return value
 
     @field_validator("ray_address")
     @classmethod
