@@ -170,6 +170,7 @@ def build(
             shuffle=shuffle,
             seed=seed,
             max_windows=cap,
+            store=data.window_store,
         )
 
     val = dataset(validation, False, t.max_windows) if validation is not None else None

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from gapcast.model_training.intervals import RECENT_ORIGINS, Intervals
 from gapcast.model_training.keras_env import import_keras
+from gapcast.model_training.window_store import WindowStore
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.pipeline import ProcessingPipeline
 from gapcast.processing.window_inputs import ModelBatch
@@ -159,17 +160,21 @@ def window_dataset(
     shuffle: bool,
     seed: int,
     max_windows: int | None = None,
+    store: WindowStore | None = None,
 ) -> Any:
-    """A ``keras.utils.PyDataset`` gathering each batch's windows from the grid on demand.
+    """A ``keras.utils.PyDataset`` gathering each batch's windows from the grid on demand, or
+    reading them from ``store`` when it holds them all (:mod:`~.window_store`).
 
-    Windows are never materialised all at once (a long minute series has more windows than
-    memory); every batch has the same shape — the last one is topped up with zero-weight repeats —
-    so JAX compiles the train step once. With ``max_windows``, each epoch trains on that many
-    windows drawn at random (all of them are seen over the epochs).
+    Windows are never materialised all at once otherwise (a long minute series has more windows
+    than memory); every batch has the same shape — the last one is topped up with zero-weight
+    repeats — so JAX compiles the train step once. With ``max_windows``, each epoch trains on
+    that many windows drawn at random (all of them are seen over the epochs).
     """
     base: type = import_keras().utils.PyDataset
     rng = np.random.default_rng(seed)
     all_origins = np.asarray(origins, dtype=np.int64)
+    if store is not None and not store.holds(all_origins):
+        store = None
 
     class WindowDataset(base):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -210,12 +215,15 @@ def window_dataset(
             pad = (last - first) * batch_size - part.size if origins.size >= batch_size else 0
             if pad:
                 part = np.concatenate([part, origins[:pad]])
-            batch = pipeline.model_batch(frame, part, with_targets=True)
-            assert batch.weight is not None
-            weight = batch.weight.copy()
+            if store is not None:
+                x, y, weight = store.take(part, correction)
+            else:
+                batch = pipeline.model_batch(frame, part, with_targets=True)
+                assert batch.weight is not None
+                x, y, weight = batch.x, training_target(batch, correction), batch.weight.copy()
             if pad:
                 weight[-pad:] = 0.0
-            return batch.x, training_target(batch, correction), weight
+            return x, y, weight
 
         def continue_next_fit(self) -> None:
             """Make the next ``fit`` go on with the epochs one fit would have drawn: Keras calls

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
 from gapcast.model_training.results import GapSummary
+from gapcast.model_training.window_store import WindowStore
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.gaps import DetectGaps
 from gapcast.processing.pipeline import ProcessingPipeline
@@ -74,6 +75,15 @@ class TrainingData:
 
         end = self.split[0]
         return len(recurring_positions(self.freq_ns, self.grid_ts[:end], ~self.observed[:end]))
+
+    @cached_property
+    def window_store(self) -> WindowStore | None:
+        """The windows of the training and validation parts, built once for every candidate,
+        epoch and refit copy, when they fit in memory (:mod:`~.window_store`); None otherwise."""
+        at = np.concatenate([self.origins["train"], self.origins["val"]])
+        if not at.size or not WindowStore.fits(self.pipeline.layout, at.size):
+            return None
+        return WindowStore(self.pipeline, self.frame, at)
 
     @property
     def mase_season(self) -> int:
