@@ -44,7 +44,7 @@ def use_compile_cache() -> Path | None:
 
     Each Keras model jits its own train and predict steps, so a run compiled the same programs
     again for every candidate, every refit copy and every worker process: about 40% of the demo
-    run (bench/compile_cache.py). JAX's persistent cache keys a program by its computation, the
+    run (bench/run_speed.py). JAX's persistent cache keys a program by its computation, the
     JAX version and the device, so copies of one architecture and later runs load it instead;
     the executable loaded is the one a compile would build, so the numbers are the same. Every
     program is kept (gapcast's compile in well under JAX's default 1 s threshold); a size limit
