@@ -13,10 +13,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gapcast.errors import InvalidInput
 
 
-def _default_compile_cache() -> Path:
+def _default_compile_cache() -> Path | None:
     # Per user and machine, beside other tools' caches: compiled programs are specific to this
     # JAX version and this machine's CPU (JAX keys entries by both).
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    root = os.environ.get("XDG_CACHE_HOME")
+    if not root:
+        try:
+            root = str(Path.home() / ".cache")
+        except RuntimeError:  # no HOME and no passwd entry (a container's arbitrary user id)
+            return None
     return Path(root) / "gapcast" / "jax"
 
 

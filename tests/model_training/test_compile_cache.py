@@ -83,3 +83,25 @@ def test_a_directory_that_cannot_be_made_turns_the_cache_off(tmp_path: Path) -> 
     found = train(GAPCAST_COMPILE_CACHE_DIR=str(blocker / "jax"))
     assert found["dir"] is None
     assert found["files"] == [0, 0]
+
+
+def test_the_default_directory_follows_xdg_and_home(tmp_path: Path) -> None:
+    code = "from gapcast.config import Settings; print(Settings().compile_cache_dir)"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GAPCAST_", "XDG_"))}
+
+    def found(**env: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert found(XDG_CACHE_HOME=str(tmp_path)) == str(tmp_path / "gapcast" / "jax")
+    assert found(HOME=str(tmp_path / "home")) == str(
+        tmp_path / "home" / ".cache" / "gapcast" / "jax"
+    )
+    assert found(GAPCAST_COMPILE_CACHE_DIR="off") == "None"
