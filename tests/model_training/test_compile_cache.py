@@ -39,10 +39,13 @@ print(json.dumps({"dir": None if where is None else str(where), "sums": sums, "f
 """
 
 
-def train(**env: str) -> dict[str, object]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("GAPCAST_", "JAX_"))}
+def python(code: str, **env: str) -> str:
+    """The last line ``code`` prints in a fresh process whose environment has none of gapcast's,
+    JAX's or XDG's variables but ``env``."""
+    clean = ("GAPCAST_", "JAX_", "XDG_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(clean)}
     done = subprocess.run(
-        [sys.executable, "-c", TRAIN],
+        [sys.executable, "-c", code],
         env={**base, **env},
         capture_output=True,
         text=True,
@@ -50,7 +53,11 @@ def train(**env: str) -> dict[str, object]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def train(**env: str) -> dict[str, object]:
+    found: dict[str, object] = json.loads(python(TRAIN, **env))
     return found
 
 
@@ -87,18 +94,9 @@ def test_a_directory_that_cannot_be_made_turns_the_cache_off(tmp_path: Path) -> 
 
 def test_the_default_directory_follows_xdg_and_home(tmp_path: Path) -> None:
     code = "from gapcast.config import Settings; print(Settings().compile_cache_dir)"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("GAPCAST_", "XDG_"))}
 
     def found(**env: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**base, **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return done.stdout.strip()
+        return python(code, **env)
 
     assert found(XDG_CACHE_HOME=str(tmp_path)) == str(tmp_path / "gapcast" / "jax")
     assert found(HOME=str(tmp_path / "home")) == str(
