@@ -160,6 +160,29 @@ def test_train_scores_early_only_gaps_by_blocked_cv(hourly: Any, tiny_config: An
     assert any("blocked cross-validation over 3 blocks" in m for m in said), said
 
 
+def test_a_column_the_run_does_not_read_is_named(hourly: Any, tiny_config: Any) -> None:
+    """A table of several sensors trains on the first one alone unless told otherwise: the run
+    says which columns it leaves out and how to use them; a column named as a covariate is
+    read, and the run says nothing of it."""
+    from gapcast.events import LogEvent
+
+    df = hourly(200).assign(temp=lambda d: d["load"] * 2.0, humidity=1.0)
+    events: list[Any] = []
+    result = gapcast.train(df, tiny_config("linear", epochs=1), on_event=events.append)
+    assert result.run_info.targets == ["load"]
+    warned = [e.message for e in events if isinstance(e, LogEvent) and e.level == "warning"]
+    assert any(
+        "forecasting 'load'; not used: 'temp', 'humidity'" in m and "'covariates'" in m
+        for m in warned
+    ), warned
+
+    events.clear()
+    config = {**tiny_config("linear", epochs=1), "covariates": ["temp", "humidity"]}
+    result = gapcast.train(df, config, on_event=events.append)
+    assert result.run_info.covariates == ["temp", "humidity"]
+    assert not [e for e in events if isinstance(e, LogEvent) and "not used" in e.message]
+
+
 def test_bad_data_type_is_invalid_input(tiny_config: Any) -> None:
     with pytest.raises(InvalidInput, match="SeriesFrame"):
         gapcast.train([1, 2, 3], tiny_config())  # type: ignore[arg-type]

@@ -195,6 +195,8 @@ class MLRunner:
         info.lookback, info.horizon = data.lookback, data.horizon
         if shortened := getattr(data.pipeline.window, "shortened_", None):
             self._emit(LogEvent(message=shortened))
+        if data.unused_channels:
+            self._emit(LogEvent(level="warning", message=unused_channels_message(data)))
         info.keras_backend = backend_name()
         if len(data.origins["train"]) == 0 or len(data.origins["test"]) == 0:
             val_start, test_start = data.split
@@ -402,6 +404,16 @@ class MLRunner:
             fold_callbacks=[cb.make_cancel_callback(self.cancel)] if self.cancel else [],
             log=self._emit,
         )
+
+
+def unused_channels_message(data: TrainingData) -> str:
+    """What a run says of the data's columns it does not read: a user who uploads a table of
+    several sensors expects all of them to count, and nothing else in the run would tell."""
+    unused = ", ".join(repr(c) for c in data.unused_channels)
+    return (
+        f"forecasting {', '.join(repr(t) for t in data.targets)}; not used: {unused} (name "
+        "them in 'covariates' to give the model their past, or in 'target' to forecast them)"
+    )
 
 
 def scores(figures: dict[str, Any], method: str) -> dict[str, Any]:

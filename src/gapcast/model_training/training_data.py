@@ -53,6 +53,13 @@ class TrainingData:
         return self.pipeline.window.horizon
 
     @property
+    def unused_channels(self) -> list[str]:
+        """Channels of the data that are neither a target nor a covariate (the run ignores
+        them)."""
+        used = {*self.targets, *self.covariates}
+        return [c for c in self.channels if c not in used]
+
+    @property
     def seasons(self) -> list[Season]:
         """The seasons confirmed on the training part (what the lookback was sized for)."""
         return list(self.pipeline.window.seasons_)
