@@ -230,6 +230,7 @@ def seed_figures(out: dict[str, Any], result: Any, ranked: Any = None) -> dict[s
         "coverage": iv.coverage if iv else None,
         "gap_f1": gap.f1 if gap else None,
         "gap_ap": gap.average_precision if gap else None,
+        "gap_auc": gap.roc_auc if gap else None,
     }
 
 

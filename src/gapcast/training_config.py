@@ -34,7 +34,12 @@ class TrainingParams(BaseModel):
         le=1.0,
         description="AdamW's decoupled weight decay for the forecasters; 0: plain Adam",
     )
-    patience: int = Field(default=5, ge=0, description="early-stopping patience; 0 disables it")
+    patience: int = Field(
+        default=5,
+        ge=0,
+        description="the forecasters' early-stopping patience; 0 disables it (the gap classifier "
+        "trains all its epochs)",
+    )
     seed: int = Field(default=42, ge=0)
     gap_classifier: Literal["auto", "always", "never"] = Field(
         default="auto",

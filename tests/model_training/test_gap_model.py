@@ -54,7 +54,6 @@ def _train(ts: np.ndarray, missing: np.ndarray, **kw: Any) -> GapTrainingResult:
         epochs=kw.pop("epochs", 6),
         learning_rate=1e-2,
         seed=0,
-        patience=kw.pop("patience", 2),
         callbacks=[],
         min_outage=kw.pop("min_outage", 4),
         **kw,
@@ -113,7 +112,7 @@ def test_the_threshold_does_not_hang_on_the_few_outages_of_the_validation_part()
         missing[val_start + 40 : val_start + 40 + validation_outage] = True
         result = train_gap_classifier(
             ts, ~missing, (val_start, test_start), lookback=LOOKBACK, horizon=HORIZON,
-            epochs=6, learning_rate=1e-2, seed=0, patience=2, callbacks=[], min_outage=4,
+            epochs=6, learning_rate=1e-2, seed=0, callbacks=[], min_outage=4,
         )  # fmt: skip
         gm = GapMetrics.model_validate(result.metrics)
         assert gm.evaluation == "test_split" and gm.threshold_from == "out_of_fold"
@@ -171,7 +170,7 @@ def test_daily_data_is_judged_against_the_day_of_week_rate() -> None:
     missing = pd.DatetimeIndex(ts).day_of_week.to_numpy() == 6  # never on Sundays
     result = train_gap_classifier(
         ts, ~missing, (490, 595), lookback=14, horizon=7, epochs=2, learning_rate=1e-2,
-        seed=0, patience=0, callbacks=[],
+        seed=0, callbacks=[],
     )  # fmt: skip
     gm = GapMetrics.model_validate(result.metrics)
     assert gm.baseline_name == "day-of-week rate" and gm.verdict is not None

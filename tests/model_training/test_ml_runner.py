@@ -158,6 +158,26 @@ def test_large_gaps_train_the_gap_classifier(gappy_series: pd.DataFrame, tiny_co
     assert f"gaps={gm.verdict.text!r}" in repr(result)
 
 
+def test_the_gap_classifier_trains_all_its_epochs(
+    gappy_series: pd.DataFrame, tiny_config: Any
+) -> None:
+    """The forecasters' early stopping is not the classifier's: its validation loss rises and
+    falls with the few outages of the validation part (here it rises within the eight epochs),
+    and every epoch asked for is trained."""
+    cfg = tiny_config("linear", epochs=1, patience=1, gap_classifier_epochs=8)
+    _, events = _run(gappy_series, cfg)
+    ends = [
+        e
+        for e in events
+        if isinstance(e, ProgressEvent) and e.model == "gap_classifier" and e.batch is None
+    ]
+    assert [e.epoch for e in ends] == list(range(1, 9))
+    val = [e.val_loss for e in ends]
+    assert all(v is not None for v in val)
+    # Early stopping with patience 1 would have ended it at the first epoch that did not improve.
+    assert any(b >= a for a, b in zip(val, val[1:])), val  # type: ignore[operator]
+
+
 def _gap_grid(n: int, missing: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     ts = pd.date_range("2024-01-01", periods=n, freq="h").as_unit("ns").asi8
     observed = np.ones(n, bool)
@@ -187,7 +207,6 @@ def test_gap_classifier_without_test_gaps_is_scored_by_blocked_cv(
         epochs=2,
         learning_rate=1e-2,
         seed=0,
-        patience=0,
         callbacks=[],
     )
     gm = GapMetrics.model_validate(result.metrics)

@@ -43,7 +43,6 @@ class FoldFitter:
     epochs: int
     learning_rate: float
     seed: int
-    patience: int
     callbacks: Sequence[Any] = ()
     model_: Any = field(default=None, init=False)
     initial_: tuple[list[np.ndarray], list[np.ndarray]] = field(
@@ -76,7 +75,6 @@ class FoldFitter:
             y,
             validation=None,
             epochs=self.epochs,
-            patience=self.patience,
             callbacks=self.callbacks,
         )
         return self.model_

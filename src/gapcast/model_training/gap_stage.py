@@ -48,7 +48,6 @@ def gap_stage(
         epochs=t.gap_classifier_epochs,
         learning_rate=GAP_LEARNING_RATE,
         seed=t.seed,
-        patience=t.patience,
         # An outage is a gap too long to fill: what the window-level question counts.
         min_outage=data.max_fill + 1,
         freq_ns=data.freq_ns,
