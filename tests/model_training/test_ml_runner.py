@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -175,7 +176,7 @@ def test_the_gap_classifier_trains_all_its_epochs(
     val = [e.val_loss for e in ends]
     assert all(v is not None for v in val)
     # Early stopping with patience 1 would have ended it at the first epoch that did not improve.
-    assert any(b >= a for a, b in zip(val, val[1:])), val  # type: ignore[operator]
+    assert any(b >= a for a, b in itertools.pairwise(val)), val  # type: ignore[operator]
 
 
 def _gap_grid(n: int, missing: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -5,12 +5,13 @@ the training part — at most ``MAX_TRAIN_PAIRS`` whatever the series' length, s
 the same on a month and on four years of minute data — with their labels (no data at the step).
 The classifier trains all its epochs (``fit_pairs`` says why); the validation part sets the
 calibration of the window-level outage probability; the step threshold is half the best F1 on
-validation and out-of-fold predictions of training + validation (``_choose_thresholds``); the test part (every window, strided to at most
-``MAX_SCORED_STEPS`` steps) scores classifier and calendar baseline on the same steps
-(:mod:`gapcast.model_training.gap_scoring`). When the test part holds too few gaps to say
-anything (outages are rare and often all lie early in a record), the figures come from blocked
-cross-validation over the whole series instead (:mod:`gapcast.model_training.gap_cv`), and say
-so. What ``predict`` returns: :mod:`gapcast.model_training.gap_predict`.
+validation and out-of-fold predictions of training + validation (``_choose_thresholds``); the
+test part (every window, strided to at most ``MAX_SCORED_STEPS`` steps) scores classifier and
+calendar baseline on the same steps (:mod:`gapcast.model_training.gap_scoring`). When the test
+part holds too few gaps to say anything (outages are rare and often all lie early in a record),
+the figures come from blocked cross-validation over the whole series instead
+(:mod:`gapcast.model_training.gap_cv`), and say so. What ``predict`` returns:
+:mod:`gapcast.model_training.gap_predict`.
 """
 
 from __future__ import annotations
