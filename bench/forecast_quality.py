@@ -165,6 +165,12 @@ def evaluate(
         "vs_best_stats": model["mae"] / min(r["mae"] for r in stats) if stats else None,
         "vs_best_peer": model["mae"] / best_peer["mae"] if best_peer else None,
         "best_peer": best_peer["label"] if best_peer else None,
+        # The run's own verdict (against its baselines), and the same test against the best of
+        # every method here, peers included: whether a ratio near 1 is more than the noise.
+        "verdict": result.metrics.verdict.text,
+        "verdict_vs_all": board["verdict"]["text"].replace(
+            "the best baseline", "the best method here", 1
+        ),
         "after_outage_vs_best_baseline": (
             model["mae_after_outage"] / base["mae_after_outage"]
             if model["mae_after_outage"] and base["mae_after_outage"]
@@ -269,6 +275,7 @@ def print_series(out: dict[str, Any]) -> None:
         )
         + (f"; / best statsforecast: {out['vs_best_stats']:.3f}" if out["vs_best_stats"] else "")
     )
+    print(f"verdict: {out['verdict']}; against every method: {out['verdict_vs_all']}")
     if out.get("auto_over_named"):
         print(f"auto run {out['auto_s']:.0f} s = {out['auto_over_named']:.2f}x a named-model run")
     iv = out.get("intervals")

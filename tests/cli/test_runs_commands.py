@@ -237,6 +237,18 @@ def test_runs_list_sorts_and_filters(
     assert code == 2 and "--sort: expected one of created, mae" in err
 
 
+def test_the_verdict_cell_marks_a_gain_within_the_noise_as_level() -> None:
+    from gapcast.cli.runs import verdict_cell
+
+    def cell(better: bool, ratio: float) -> str:
+        return verdict_cell({"better": better, "ratio": ratio, "baseline": "naive", "text": ""})
+
+    assert cell(True, 0.25) == "[green]✓[/] 75% better"
+    assert cell(False, 0.99) == "[yellow]≈[/] baseline"
+    assert cell(False, 1.0) == "= baseline"
+    assert cell(False, 1.6) == "[red]✗[/] 60% worse"
+
+
 def test_runs_list_table_shows_mae_and_verdict_within_80_columns(
     server: LiveServer, runs: dict[str, str], workdir: Path
 ) -> None:

@@ -260,11 +260,13 @@ def test_a_model_worse_than_naive_is_reported_worse(workdir: Path) -> None:
 def test_the_verdict_line_has_a_tick_only_when_better() -> None:
     from gapcast.cli.progress import verdict_line
 
-    def result(better: bool, text: str) -> dict[str, object]:
-        verdict = {"better": better, "ratio": 0.8, "baseline": "naive", "text": text}
+    def result(better: bool, text: str, ratio: float) -> dict[str, object]:
+        verdict = {"better": better, "ratio": ratio, "baseline": "naive", "text": text}
         return {"metrics": {"verdict": verdict, "model_label": "mlp"}}
 
-    better = verdict_line(result(True, "better than the best baseline (naive) by 20%"))
-    worse = verdict_line(result(False, "worse than the best baseline (naive) by 14x"))
+    better = verdict_line(result(True, "better than the best baseline (naive) by 20%", 0.8))
+    worse = verdict_line(result(False, "worse than the best baseline (naive) by 14x", 14))
+    level = verdict_line(result(False, "no better than the best baseline (naive): 1% lower", 0.99))
     assert better == "[green]✓[/] mlp: better than the best baseline (naive) by 20%"
     assert worse is not None and "✓" not in worse and "✗" in worse and "14x" in worse
+    assert level == "[yellow]≈[/] mlp: no better than the best baseline (naive): 1% lower"

@@ -243,19 +243,29 @@ def test_the_verdict_has_a_tick_only_when_better(page: Page) -> None:
     shown = page.evaluate(
         """async () => {
         const { verdictText } = await import('/web/js/format.js');
-        const v = (better, text) => ({ model_label: 'mlp', verdict: { better, text } });
+        const v = (better, ratio, text) =>
+          ({ model_label: 'mlp', verdict: { better, ratio, text } });
         return [
-          verdictText(v(true, 'better than the best baseline (naive) by 23%')),
-          verdictText(v(false, 'worse than the best baseline (naive) by 14x')),
+          verdictText(v(true, 0.77, 'better than the best baseline (naive) by 23%')),
+          verdictText(v(false, 14, 'worse than the best baseline (naive) by 14x')),
+          verdictText(v(false, 0.99, 'no better than the best baseline (naive): 1% lower MAE')),
         ];
     }"""
     )
     assert shown[0] == {
         "text": "✓ mlp: better than the best baseline (naive) by 23%",
         "better": True,
+        "tone": "better",
     }
     assert shown[1]["text"] == "✗ mlp: worse than the best baseline (naive) by 14x"
     assert "✓" not in shown[1]["text"] and shown[1]["better"] is False
+    assert shown[1]["tone"] == "worse"
+    # Ahead by less than the noise: neither a tick nor a cross.
+    assert shown[2] == {
+        "text": "≈ mlp: no better than the best baseline (naive): 1% lower MAE",
+        "better": False,
+        "tone": "level",
+    }
 
 
 def test_several_targets_show_each_ones_mae_and_their_mean_mase(page: Page) -> None:

@@ -192,12 +192,97 @@ def test_verdict_both_ways(model: float, best: float, text: str, better: bool) -
     assert v["text"] == text and v["better"] is better
 
 
+@pytest.mark.parametrize(
+    ("model", "noise", "text", "better"),
+    [
+        (0.77, 0.1, "better than the best baseline (naive) by 23%", True),
+        (
+            0.997,
+            0.01,
+            "no better than the best baseline (naive): 0.3% lower MAE, within noise on 7 origins",
+            False,
+        ),
+        (0.997, 0.001, "better than the best baseline (naive) by 0.3%", True),
+        (
+            1.002,
+            0.01,
+            "worse than the best baseline (naive) by 0.2%, within noise on 7 origins",
+            False,
+        ),
+        (1.14, 0.01, "worse than the best baseline (naive) by 14%", False),
+    ],
+)
+def test_a_gain_within_the_noise_is_no_better(
+    model: float, noise: float, text: str, better: bool
+) -> None:
+    v = bt.verdict(model, "naive", 1.0, noise=noise, compared=7)
+    assert v["text"] == text and v["better"] is better and v["noise"] == noise
+
+
+def test_the_noise_is_two_standard_errors_of_the_per_origin_difference() -> None:
+    """Two models with the same mean advantage over the baseline, 0.05 on every point: one
+    ahead at every origin by the same amount, one far ahead at some origins and behind at the
+    others. Only the first is better; the second's gain is chance's size and it says so."""
+    observed = np.ones(200, bool)
+    origins = bt.choose_origins(observed, begin=100, end=200, horizon=10, stride=10, max_fill=2)
+    real = np.arange(200.0)[None, :]
+    truth = bt.truth_at(real, origins.index, 10)
+    n = len(origins)
+    baseline = truth + 1.0
+    steady = truth + 0.95
+    swings = np.where(np.arange(n) % 2 == 0, 0.45, 1.45)[:, None, None]  # mean 0.95 as well
+    erratic = truth + swings
+
+    def run(model: np.ndarray) -> dict[str, Any]:
+        return bt.leaderboard(
+            real=real,
+            origins=origins,
+            horizon=10,
+            forecasts={
+                "model": ("m", "model", model, None),
+                "naive": ("naive", "baseline", baseline, 0.0),
+            },
+            scale=1.0,
+            stride=10,
+        )
+
+    ahead, chance = run(steady)["verdict"], run(erratic)["verdict"]
+    assert ahead["better"] and ahead["noise"] == pytest.approx(0.0, abs=1e-12)
+    assert ahead["text"] == "better than the best baseline (naive) by 5%"
+    diff = swings.ravel() - 1.0
+    assert chance["noise"] == pytest.approx(2 * diff.std(ddof=1) / math.sqrt(n))
+    assert chance["ratio"] == pytest.approx(0.95) and not chance["better"]
+    assert chance["text"] == (
+        f"no better than the best baseline (naive): 5% lower MAE, within noise on {n} origins"
+    )
+
+
+def test_per_origin_errors_of_several_targets_are_their_mean_mase() -> None:
+    from gapcast.model_training.paired_noise import origin_errors
+
+    abs_err = np.array([[[1.0, 4.0], [3.0, 8.0]], [[2.0, np.nan], [2.0, np.nan]]])
+    scored = np.isfinite(abs_err)
+    scales = np.array([2.0, 4.0])
+    # origin 0: power MAE 2 / 2, temperature 6 / 4; origin 1: the power's alone, 2 / 2.
+    assert origin_errors(abs_err, scored, scales).tolist() == [1.25, 1.0]
+    assert origin_errors(abs_err, scored, None).tolist() == [4.0, 2.0]
+    nothing = np.zeros_like(scored)
+    assert np.isnan(origin_errors(abs_err, nothing, scales)).all()
+
+
 def test_warnings() -> None:
     worse = {"verdict": bt.verdict(2.0, "naive", 1.0), "origins": 3}
     codes = [w["code"] for w in bt.warnings_for(worse, loss=0.1, val_loss=0.5)]
     assert codes == ["worse_than_baseline", "validation_loss_high", "few_origins"]
     fine = {"verdict": bt.verdict(0.5, "naive", 1.0), "origins": 5}
     assert bt.warnings_for(fine, loss=0.1, val_loss=0.3) == []
+    level = {"verdict": bt.verdict(0.99, "naive", 1.0, noise=0.05, compared=7), "origins": 7}
+    (said,) = bt.warnings_for(level, loss=0.1, val_loss=0.1)
+    assert said["code"] == "no_better_than_baseline" and said["level"] == "warning"
+    assert "within noise on 7 origins" in said["message"]
+    behind = {"verdict": bt.verdict(1.01, "naive", 1.0, noise=0.05, compared=7), "origins": 7}
+    (said,) = bt.warnings_for(behind, loss=0.1, val_loss=0.1)
+    assert said["code"] == "worse_than_baseline" and said["level"] == "error"
 
 
 def test_statsforecast_baselines_match_statsforecast_called_directly() -> None:

@@ -404,7 +404,8 @@ def verdict(result: dict[str, Any]) -> tuple[str, bool] | None:
 
 
 def verdict_line(result: dict[str, Any]) -> str | None:
-    """The verdict as the command line prints it: a green ✓ only when the model is better."""
+    """The verdict as the command line prints it: a green ✓ only when the model is better, an
+    amber ≈ when it is ahead by less than the noise, a red ✗ otherwise."""
     found = verdict(result)
     if found is None:
         return None
@@ -412,6 +413,9 @@ def verdict_line(result: dict[str, Any]) -> str | None:
     label = (result.get("metrics") or {}).get("model_label") or "the model"
     if better:
         return f"[green]✓[/] {label}: {text}"
+    ratio = result["metrics"]["verdict"].get("ratio")
+    if ratio is not None and ratio < 1:
+        return f"[yellow]≈[/] {label}: {text}"
     return f"[bold red]✗[/] {label}: {text}"
 
 

@@ -141,7 +141,8 @@ def list_command(
 
 
 def verdict_cell(verdict: dict[str, Any] | None) -> str:
-    """The verdict in a few characters: ✓ 57% better, ✗ 3.1x worse, = baseline."""
+    """The verdict in a few characters: ✓ 57% better, ✗ 3.1x worse, = baseline, ≈ baseline (ahead
+    by less than the noise)."""
     if not verdict or verdict.get("ratio") is None:
         return "–"
     ratio = float(verdict["ratio"])
@@ -149,6 +150,8 @@ def verdict_cell(verdict: dict[str, Any] | None) -> str:
         return f"[green]✓[/] {round(100 * (1 - ratio))}% better"
     if ratio == 1:
         return "= baseline"
+    if ratio < 1:
+        return "[yellow]≈[/] baseline"
     worse = f"{round(100 * (ratio - 1))}%" if ratio < 2 else f"{ratio:.3g}x"
     return f"[red]✗[/] {worse} worse"
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gapcast.model_training import paired_noise
 from gapcast.processing.gaps import find_runs
 
 F64 = NDArray[np.float64]
@@ -170,30 +171,53 @@ def _ratio(model_mae: float, best_mae: float) -> float:
     return model_mae / best_mae if best_mae > 0 else float("inf")
 
 
-def verdict(model_mae: float | None, best_label: str, best_mae: float | None) -> dict[str, Any]:
-    """Better or worse than the best baseline, by how much. ``better`` only when strictly so."""
+def _percent(share: float) -> str:
+    """A difference in percent: whole percents, one decimal under 1% (never "by 0%")."""
+    return f"{100 * share:.1f}%" if share < 0.01 else f"{round(100 * share)}%"
+
+
+def verdict(
+    model_mae: float | None,
+    best_label: str,
+    best_mae: float | None,
+    *,
+    noise: float | None = None,
+    compared: int = 0,
+) -> dict[str, Any]:
+    """Better or worse than the best baseline, by how much. ``better`` only when strictly so and,
+    given ``noise`` (two standard errors of the paired per-origin difference over ``compared``
+    origins, :mod:`paired_noise`), by more than it: a gain chance could give is "no better"."""
     if model_mae is None or best_mae is None:
         return {
             "better": False,
             "ratio": None,
             "baseline": best_label,
+            "noise": None,
             "text": "not scored: no backtest origin had enough observed points",
         }
     ratio = _ratio(model_mae, best_mae)
-    if ratio < 1:
-        text = f"better than the best baseline ({best_label}) by {round(100 * (1 - ratio))}%"
+    within = noise is not None and abs(best_mae - model_mae) <= noise
+    noted = f", within noise on {compared} origins" if within else ""
+    if ratio < 1 and not within:
+        text = f"better than the best baseline ({best_label}) by {_percent(1 - ratio)}"
+    elif ratio < 1:
+        text = (
+            f"no better than the best baseline ({best_label}): "
+            f"{_percent(1 - ratio)} lower MAE{noted}"
+        )
     elif ratio == 1:
         text = f"no better than the best baseline ({best_label})"
     elif ratio < 2:
-        text = f"worse than the best baseline ({best_label}) by {round(100 * (ratio - 1))}%"
+        text = f"worse than the best baseline ({best_label}) by {_percent(ratio - 1)}{noted}"
     elif np.isfinite(ratio):
-        text = f"worse than the best baseline ({best_label}) by {_times(ratio)}"
+        text = f"worse than the best baseline ({best_label}) by {_times(ratio)}{noted}"
     else:
         text = f"worse than the best baseline ({best_label}), which is exact"
     return {
-        "better": bool(ratio < 1),
+        "better": bool(ratio < 1 and not within),
         "ratio": float(ratio) if np.isfinite(ratio) else None,
         "baseline": best_label,
+        "noise": noise,
         "text": text,
     }
 
@@ -205,7 +229,10 @@ def warnings_for(
     origins ``predict`` would refuse, too few origins to trust the figures."""
     out: list[dict[str, str]] = []
     v = result["verdict"]
-    if not v["better"]:
+    if v["ratio"] is not None and v["ratio"] < 1 and not v["better"]:
+        # Ahead, but by less than chance gives: not a gain to claim, nor a loss to alarm about.
+        out.append({"code": "no_better_than_baseline", "level": "warning", "message": v["text"]})
+    elif not v["better"]:
         out.append({"code": "worse_than_baseline", "level": "error", "message": v["text"]})
     if loss is not None and val_loss is not None and loss > 0 and val_loss > OVERFIT_RATIO * loss:
         out.append(
@@ -288,11 +315,13 @@ def leaderboard(
     names = targets or [str(i) for i in range(truth.shape[-1])]
     rows: list[dict[str, Any]] = []
     ranks: dict[str, float | None] = {}
+    per_origin: dict[str, F64] = {}
     for key, (label, kind, f, seconds) in forecasts.items():
         row: dict[str, Any] = {"method": key, "label": label, "kind": kind, "seconds": seconds}
         row.update(score(truth, f, scored, scale, origins.after_outage))
         abs_err = np.abs(f - truth)
         ranks[key] = ranking_error(abs_err, scored, scales)
+        per_origin[key] = paired_noise.origin_errors(abs_err, scored, scales if several else None)
         if several:
             row["mase"] = ranks[key]
             per = mae_by_target(abs_err, scored)
@@ -309,6 +338,11 @@ def leaderboard(
     baselines = [r for r in rows if r["kind"] == "baseline" and ranks[r["method"]] is not None]
     best = baselines[0] if baselines else None
     model = next((r for r in rows if r["method"] == "model"), None)
+    noise, compared = (
+        paired_noise.margin(per_origin["model"], per_origin[best["method"]])
+        if model and best
+        else (None, 0)
+    )
     return {
         "leaderboard": rows,
         "best_baseline": best["label"] if best else None,
@@ -316,6 +350,8 @@ def leaderboard(
             ranks["model"] if model else None,
             best["label"] if best else "none",
             ranks[best["method"]] if best else None,
+            noise=noise,
+            compared=compared,
         ),
         "origins": len(origins),
         "origins_after_outage": int(origins.after_outage.sum()),

@@ -96,12 +96,22 @@ class MethodScore(_Metrics):
 class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    better: bool = Field(description="strictly better than the best baseline")
+    better: bool = Field(description="better than the best baseline by more than the noise")
     ratio: float | None = Field(
         description="the model's MAE / the best baseline's (several targets: of their mean MASE)"
     )
     baseline: str
+    noise: float | None = Field(
+        default=None,
+        description="two standard errors of the per-origin difference from the best baseline, "
+        "in the MAE's units (several targets: MASE): a gain within it is 'no better'; None "
+        "with fewer than two origins or in runs stored before it was measured",
+    )
     text: str
+
+
+# The warnings that repeat the verdict's own sentence.
+VERDICT_WARNINGS = frozenset({"worse_than_baseline", "no_better_than_baseline"})
 
 
 class RunWarning(BaseModel):
@@ -109,6 +119,7 @@ class RunWarning(BaseModel):
 
     code: Literal[
         "worse_than_baseline",
+        "no_better_than_baseline",
         "validation_loss_high",
         "refused_origins",
         "few_origins",
@@ -347,9 +358,9 @@ class RunResult(BaseModel):
             yield "coverage", round(m.intervals.coverage, 3)
         if self.gap_metrics is not None and self.gap_metrics.verdict is not None:
             yield "gaps", self.gap_metrics.verdict.text
-        # The verdict says "worse" already; the other warnings (glitches masked, few origins)
-        # are named, since a notebook user sees nothing else of them.
-        said = [w.code for w in m.warnings if w.code != "worse_than_baseline"]
+        # The verdict says "worse" or "no better" already; the other warnings (glitches masked,
+        # few origins) are named, since a notebook user sees nothing else of them.
+        said = [w.code for w in m.warnings if w.code not in VERDICT_WARNINGS]
         if said:
             yield "warnings", said
         yield "lookback", m.lookback

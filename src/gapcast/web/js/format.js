@@ -1,10 +1,18 @@
 // Words and numbers the page shows: the verdict against the best baseline, escaped text.
 
-/** The verdict against the best baseline: a ✓ only when the model is better. */
+/** The verdict against the best baseline: a ✓ only when the model is better, ≈ when it is ahead
+ * by less than the noise, ✗ otherwise; `tone` names the three for the page's colours. */
 export function verdictText(metrics) {
   const v = metrics && metrics.verdict;
-  if (!v) return { text: "", better: false };
-  return { text: `${v.better ? "✓" : "✗"} ${metrics.model_label || "model"}: ${v.text}`, better: v.better };
+  if (!v) return { text: "", better: false, tone: "" };
+  const tone = verdictTone(v);
+  const mark = { better: "✓", level: "≈", worse: "✗" }[tone];
+  return { text: `${mark} ${metrics.model_label || "model"}: ${v.text}`, better: v.better, tone };
+}
+
+export function verdictTone(v) {
+  if (v.better) return "better";
+  return v.ratio != null && v.ratio < 1 ? "level" : "worse";
 }
 
 export function escape(text) {

@@ -9,7 +9,7 @@ export function showLeaderboard(result) {
   const m = result.metrics || {};
   const verdict = verdictText(m);
   $("verdict").textContent = verdict.text;
-  $("verdict").className = `verdict ${verdict.better ? "better" : "worse"}`;
+  $("verdict").className = `verdict ${verdict.tone}`;
   $("warnings").innerHTML = (m.warnings || [])
     .map((w) => `<li class="${w.level === "error" ? "error" : "warning"}">${escape(w.message)}</li>`).join("");
   // Several targets: errors in different units do not add up, so each target's MAE gets its

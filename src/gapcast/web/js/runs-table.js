@@ -1,7 +1,7 @@
 // The runs table: every run with its figures, sorted by any column, filtered by dataset, model,
 // status and a search over names and tags; a sweep's trials grouped under it with the best one
 // marked; rows picked for the compare view.
-import { escape, durationText, fmt } from "./format.js";
+import { escape, durationText, fmt, verdictTone } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { runs: [], sweeps: new Map(), sort: "created_at", desc: true, picked: new Set(), current: null };
@@ -55,7 +55,7 @@ function row(r) {
     `${r.name ? `<strong>${escape(r.name)}</strong> ` : ""}<code>${r.id.slice(0, 8)}</code>${tags}</td>
     <td><span class="status ${r.status}">${r.status}</span></td><td>${escape(r.dataset)}</td><td>${escape(r.model)}</td>
     <td>${r.lookback ?? "–"} / ${r.horizon ?? "–"}</td><td>${fmt(r.mae)}</td><td>${fmt(r.mase, 3)}</td>
-    <td class="${r.verdict ? (r.verdict.better ? "better" : "worse") : ""}">${r.verdict ? escape(r.verdict.text) : "–"}</td>
+    <td class="${r.verdict ? verdictTone(r.verdict) : ""}">${r.verdict ? escape(r.verdict.text) : "–"}</td>
     <td>${r.epochs ?? "–"}</td><td>${durationText(r.runtime_s)}</td>
     <td>${new Date(r.created_at).toLocaleString()}</td></tr>`;
 }
