@@ -40,7 +40,9 @@ def test_demo_trains_and_writes_the_model_and_plot(tmp_path: Path) -> None:
     assert "candidate" in out and "backtest:" in out
     # One verdict on the model (the gap classifier has its own line), a tick only when better.
     (verdict,) = [
-        line for line in out.splitlines() if line[:1] in "✓✗≈" and "gap classifier" not in line
+        line
+        for line in out.splitlines()
+        if line.startswith(("✓", "✗", "≈")) and "gap classifier" not in line
     ]
     assert (verdict[0] == "✓") == (": better than the best baseline" in verdict), verdict
     assert "gap classifier" in out
