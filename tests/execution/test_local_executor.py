@@ -180,6 +180,33 @@ def test_a_spare_that_dies_idle_is_replaced(bench: Bench) -> None:
     assert not children() & {killed, replacement, second_pid}
 
 
+def test_a_spare_that_never_takes_its_run_is_replaced_and_the_run_succeeds(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spare killed an instant before the handover still looks alive and its pipe still takes
+    the job; stopped (SIGSTOP) it stays in that state for as long as the test needs, so the
+    race the test above can only sometimes hit is hit every time. The run must go to a fresh
+    worker, not into the grave with the spare."""
+    from gapcast.execution import local
+
+    monkeypatch.setattr(local, "ACCEPT_TIMEOUT_S", 1.0)
+    first = bench.claim()
+    bench.start(first)
+    assert bench.sink.outcome(first).status == "succeeded"
+
+    frozen = bench.spare()
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        second = bench.claim()
+        second_pid = bench.start(second)
+    finally:
+        if frozen in children():
+            os.kill(frozen, signal.SIGKILL)
+    assert second_pid != frozen
+    assert bench.sink.outcome(second).status == "succeeded"
+    assert frozen not in children()  # ended and reaped
+
+
 def test_a_run_on_a_spare_can_be_cancelled_or_killed(bench: Bench) -> None:
     first = bench.claim()
     bench.start(first)

@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from gapcast.events import AnyEvent, event_payload
 
-Kind = Literal["event", "succeeded", "cancelled", "failed"]
+# "accepted": the worker has its job (the first message; see LocalExecutor._hand_over).
+Kind = Literal["accepted", "event", "succeeded", "cancelled", "failed"]
 FINAL_KINDS: frozenset[str] = frozenset({"succeeded", "cancelled", "failed"})
 Message = tuple[Kind, dict[str, Any] | None]
 

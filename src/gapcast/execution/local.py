@@ -37,6 +37,7 @@ log = logging.getLogger("gapcast.execution.local")
 # executor from making more: each run then spawns its own worker, as without prestart.
 MAX_IDLE_DEATHS = 3
 SPARE_POLL_S = 0.5
+ACCEPT_TIMEOUT_S = 30.0  # how long a spare handed a run may take to say it has it
 
 
 @dataclass
@@ -162,7 +163,7 @@ class LocalExecutor:
 
     def _hand_over(self, spare: _Worker, job: WorkerJob) -> _Worker | None:
         """The spare, now running ``job``; None when it turned out dead (it is reaped)."""
-        if spare.process.is_alive() and _send(spare.conn, job):
+        if spare.process.is_alive() and _send(spare.conn, job) and _accepted(spare):
             with self._lock:
                 self._idle_deaths = 0
             return spare
@@ -303,6 +304,21 @@ def _send(conn: Connection, job: WorkerJob) -> bool:
     except OSError:  # the process at the other end is gone
         return False
     return True
+
+
+def _accepted(worker: _Worker) -> bool:
+    """Whether the spare confirmed it has the job. A spare killed an instant before the job was
+    sent still looks alive and its pipe still takes the job (the pipe closes when the process is
+    gone): without the answer the run would go down with it."""
+    try:
+        # Ready on the answer or on EOF; an idle spare answers at once, the wait is for a
+        # machine under load.
+        if not worker.conn.poll(ACCEPT_TIMEOUT_S):
+            return False
+        kind, _ = worker.conn.recv()
+    except (EOFError, OSError):
+        return False
+    return bool(kind == "accepted")
 
 
 def _stop(worker: _Worker) -> None:

@@ -91,6 +91,7 @@ def worker_main(
         conn.close()
         return
     channel = WorkerChannel(conn)
+    channel.send("accepted")  # before anything else: the server waits for it (_hand_over)
     try:
         kind, payload = run_training(job, channel, cancel)
         channel.send(kind, payload)
