@@ -257,6 +257,60 @@ def test_the_noise_is_two_standard_errors_of_the_per_origin_difference() -> None
     )
 
 
+def test_origins_closer_than_the_horizon_widen_the_noise_margin() -> None:
+    """Origins every step forecast mostly the same points, so their errors move together: with
+    no real difference between two methods, the plain standard error would call one of them
+    "better" in about a quarter of backtests; counting the overlap brings that near the 2.3% that
+    two standard errors promise."""
+    from gapcast.model_training.paired_noise import margin, overlap_lags
+
+    assert [overlap_lags(10, s) for s in (10, 20, 5, 3, 1)] == [0, 0, 1, 3, 9]
+    origins = bt.choose_origins(
+        np.ones(400, bool), begin=200, end=400, horizon=10, stride=1, max_fill=2
+    )
+    steps = origins.index[:, None] + np.arange(10)
+    rng = np.random.default_rng(0)
+    plain = counted = 0
+    for _ in range(400):
+        diff = rng.standard_normal(400)[steps].mean(axis=1)  # per-origin difference, no skill
+        zero = np.zeros_like(diff)
+        plain += diff.mean() < -(margin(diff, zero)[0] or 0.0)
+        counted += diff.mean() < -(margin(diff, zero, lags=overlap_lags(10, 1))[0] or 0.0)
+    assert plain / 400 > 0.15
+    assert counted / 400 < 0.05
+    # Apart origins: the plain standard error of the mean difference, as before.
+    diff = rng.standard_normal(30)
+    assert margin(diff, np.zeros(30), lags=0)[0] == pytest.approx(
+        2 * diff.std(ddof=1) / math.sqrt(30)
+    )
+
+
+def test_a_gain_inside_the_overlapping_origins_noise_is_no_better() -> None:
+    """The backtest passes its stride to the noise test: a 3% gain made of step-by-step chance,
+    scored on origins every step, is not a win."""
+    rng = np.random.default_rng(3)
+    real = np.zeros((1, 400))
+    origins = bt.choose_origins(
+        np.ones(400, bool), begin=200, end=400, horizon=10, stride=1, max_fill=2
+    )
+    step_error = np.abs(1.0 + 0.5 * rng.standard_normal(400))
+    model = step_error[origins.index[:, None] + np.arange(10)][..., None]
+    board = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=10,
+        forecasts={
+            "model": ("m", "model", model, None),
+            "naive": ("naive", "baseline", np.full_like(model, 1.05), 0.0),
+        },
+        scale=1.0,
+        stride=1,
+    )
+    said = board["verdict"]
+    assert said["ratio"] < 0.98 and not said["better"]
+    assert said["text"].endswith(f"within noise on {len(origins)} origins")
+
+
 def test_per_origin_errors_of_several_targets_are_their_mean_mase() -> None:
     from gapcast.model_training.paired_noise import origin_errors
 

@@ -339,7 +339,11 @@ def leaderboard(
     best = baselines[0] if baselines else None
     model = next((r for r in rows if r["method"] == "model"), None)
     noise, compared = (
-        paired_noise.margin(per_origin["model"], per_origin[best["method"]])
+        paired_noise.margin(
+            per_origin["model"],
+            per_origin[best["method"]],
+            lags=paired_noise.overlap_lags(horizon, stride),
+        )
         if model and best
         else (None, 0)
     )
