@@ -78,7 +78,11 @@ class TrainingParams(BaseModel):
         "seconds: numba compiles, MSTL refits at every origin)",
     )
     origin_stride: int | None = Field(
-        default=None, ge=1, description="steps between backtest origins; None: the horizon"
+        default=None,
+        ge=1,
+        description="steps between backtest origins; None: every step of the test part, or "
+        "past 200 origins the smallest stride that keeps 200 and visits every phase of the "
+        "series' cycles",
     )
     max_windows: int = Field(
         default=20_000,

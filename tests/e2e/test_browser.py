@@ -504,7 +504,13 @@ def test_a_runs_url_opens_after_reload_with_an_interactive_chart(
     expect(chart.locator("canvas")).to_have_count(1)
     origins = int(chart.get_attribute("data-origins") or 0)
     assert origins > 1
-    # The run's P10-P90 interval: a shaded range around every origin's forecast path.
+    # Scored from every step of the test part, drawn a horizon (4 steps) apart: one path never
+    # hides the next.
+    with server.http() as http:
+        scored = len(http.get(f"/runs/{run_id}/backtest.json").json()["origins"])
+    assert int(chart.get_attribute("data-scored") or 0) == scored
+    assert origins < scored <= 4 * origins
+    # The run's P10-P90 interval: a shaded range around every drawn origin's forecast path.
     assert int(chart.get_attribute("data-bands") or 0) == origins
     before = float(chart.get_attribute("data-xmax") or 0) - float(
         chart.get_attribute("data-xmin") or 0

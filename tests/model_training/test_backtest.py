@@ -257,6 +257,29 @@ def test_the_noise_is_two_standard_errors_of_the_per_origin_difference() -> None
     )
 
 
+def test_the_default_stride_visits_every_phase_of_each_cycle() -> None:
+    """Every step of a short test part; on a long one at most MAX_ORIGINS origins, with a stride
+    sharing no factor with any season, so the origins still start at every hour of the day and
+    every half hour of the week."""
+    assert bt.default_stride(97, [7, 365]) == 1
+    assert bt.default_stride(bt.MAX_ORIGINS, [24]) == 1
+    for steps, seasons in (
+        (1402, [24, 168]),
+        (558, [48, 336]),
+        (4094, [288, 2016]),
+        (10**6, [1440, 10080]),
+    ):
+        stride = bt.default_stride(steps, seasons)
+        assert stride > 1 and len(range(0, steps, stride)) <= bt.MAX_ORIGINS
+        assert len(range(0, steps, stride - 1)) > bt.MAX_ORIGINS or any(
+            math.gcd(stride - 1, s) > 1 for s in seasons
+        )
+        for season in seasons:
+            phases = {(k * stride) % season for k in range(season)}
+            assert len(phases) == season
+    assert bt.default_stride(1402, [24, 168]) == 11  # 8 would start only at 0, 8 and 16 h
+
+
 def test_origins_closer_than_the_horizon_widen_the_noise_margin() -> None:
     """Origins every step forecast mostly the same points, so their errors move together: with
     no real difference between two methods, the plain standard error would call one of them

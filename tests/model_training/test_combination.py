@@ -154,7 +154,7 @@ def test_a_kept_average_refits_every_member_and_predict_gives_what_was_scored(
     model = gapcast.load_model(result)
     test_start = len(series) - round(len(series) * 0.15)
     errors = []
-    for origin in range(test_start, len(series) - 4 + 1, 4):
+    for origin in range(test_start, len(series) - 4 + 1, result.metrics.origin_stride):
         forecast = model.predict(series.iloc[:origin], start=series["timestamp"].iloc[origin])
         errors.append(forecast["load"].to_numpy() - series["load"].iloc[origin : origin + 4])
     assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(errors))), rel=1e-5)

@@ -58,12 +58,27 @@ function stepNs(doc, originStride) {
   return o.length > 1 && originStride ? (o[1] - o[0]) / originStride : 0;
 }
 
-/** Columns on one time axis: every origin's steps; a null between origins that do not touch, so
- * no line joins one forecast path to the next. */
-function timeline(doc, step) {
+/** Indices of the origins drawn: the first, then each one that starts after the last drawn
+ * path ends. Origins closer than the horizon are all scored, but drawn they would pile their
+ * paths on each other. */
+function drawnOrigins(doc, step) {
+  const keep = [];
+  let free = -Infinity;
+  doc.origins.forEach((origin, i) => {
+    if (origin >= free) {
+      keep.push(i);
+      free = origin + doc.horizon * step;
+    }
+  });
+  return keep;
+}
+
+/** Columns on one time axis: every drawn origin's steps; a null between origins that do not
+ * touch, so no line joins one forecast path to the next. */
+function timeline(doc, step, drawn) {
   const times = new Set();
-  doc.origins.forEach((origin) => {
-    for (let j = 0; j < doc.horizon; j += 1) times.add(origin + j * step);
+  drawn.forEach((i) => {
+    for (let j = 0; j < doc.horizon; j += 1) times.add(doc.origins[i] + j * step);
   });
   const sorted = [...times].sort((a, b) => a - b);
   const out = [];
@@ -78,7 +93,8 @@ function timeline(doc, step) {
 export function backtestChart(el, doc, { target = 0, originStride = null } = {}) {
   el.innerHTML = "";
   const step = stepNs(doc, originStride);
-  const times = timeline(doc, step);
+  const drawn = drawnOrigins(doc, step);
+  const times = timeline(doc, step, drawn);
   const at = new Map(times.map((t, i) => [t, i]));
   const empty = () => new Array(times.length).fill(null);
   const truth = empty();
@@ -87,7 +103,8 @@ export function backtestChart(el, doc, { target = 0, originStride = null } = {})
   const bands = [];
   const methods = ["model", doc.best_baseline].filter((m) => m && doc.forecasts[m]);
   const levels = doc.quantiles ? doc.quantiles.levels : [];
-  doc.origins.forEach((origin, i) => {
+  drawn.forEach((i) => {
+    const origin = doc.origins[i];
     const idx = (j) => at.get(origin + j * step);
     for (let j = 0; j < doc.horizon; j += 1) {
       const v = doc.truth[i][j][target];
@@ -132,8 +149,9 @@ export function backtestChart(el, doc, { target = 0, originStride = null } = {})
     cursor: { drag: { x: true, y: false } },
     plugins: [zoomAndPan(el)],
   }, data, el);
-  el.dataset.origins = String(doc.origins.length);
-  el.dataset.bands = String(bands.length); // one P10-P90 range per origin (tests read it)
+  el.dataset.origins = String(drawn.length);
+  el.dataset.scored = String(doc.origins.length);
+  el.dataset.bands = String(bands.length); // one P10-P90 range per drawn origin (tests read it)
   el.dataset.gapTrack = String(Boolean(pGap));
   el.dataset.xmin = String(chart.scales.x.min);
   el.dataset.xmax = String(chart.scales.x.max);
@@ -196,9 +214,9 @@ export function compareForecastChart(el, docs, colors) {
     const step = stepNs(doc, originStride);
     const values = new Map();
     const truth = new Map();
-    doc.origins.forEach((origin, i) => {
+    drawnOrigins(doc, step).forEach((i) => {
       for (let j = 0; j < doc.horizon; j += 1) {
-        const t = origin + j * step;
+        const t = doc.origins[i] + j * step;
         values.set(t, doc.forecasts.model ? doc.forecasts.model.values[i][j][0] : null);
         if (doc.truth[i][j][0] !== null) truth.set(t, doc.truth[i][j][0]);
       }
