@@ -4,7 +4,7 @@ Origins lie in the scored part every ``stride`` steps, chosen from the data alon
 model's lookback — so every method, and every lookback, is scored on the same origins and the same
 points. The default stride (:func:`default_stride`) visits every phase of the series' cycles: a
 stride of one horizon, when the horizon is a day, forecast from the same hour every day, and a
-model's gain at that hour is not its gain (sea temperature: 10% over naive from midnight, 2% over
+model's gain at that hour is not its gain (sea temperature: 10% over naive from one hour, 2% over
 the whole day). An origin counts when at least half of its horizon's target points
 were really observed; filled points are never truth. Each method forecasts an origin from the
 history before it only (the model through ``predict``'s own path, see ``ml_runner``).
