@@ -356,6 +356,15 @@ def gap_lines(gap: dict[str, Any]) -> list[str]:
     return lines
 
 
+def stride_option(value: str) -> int | str:
+    """``--stride``: a positive number of steps, or "run"."""
+    if value == "run":
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"a positive number of steps or 'run', not {value!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", action="append", help="only these series (repeatable)")
@@ -370,6 +379,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--stride",
+        type=stride_option,
         default="1",
         help="steps between the test part's origins: 1 (default) forecasts from every step, "
         "the field's rolling origin; 'run': a run's own default (every step up to 200 origins, "
@@ -387,7 +397,7 @@ def main() -> None:
 
     chosen = [s for s in load_suite() if not args.series or s.name in args.series]
     if args.stride != "run":
-        stride = {"training": {"origin_stride": int(args.stride)}}
+        stride = {"training": {"origin_stride": args.stride}}
         args.config = merged(stride, args.config)
     results = [
         evaluate(

@@ -49,7 +49,7 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     assert {a.kind for a in result.artifacts} == {"model", "pipeline", "plot", "backtest"}
     m = result.metrics
     # Every step of the short test part is an origin, so the forecasts start at every hour of
-    # the day (a horizon apart, all from one hour).
+    # the day (origins a horizon apart started them all at one hour).
     assert m.season == 24 and m.origins > 24 and m.origin_stride == 1
     origins = json.loads(result.artifact("backtest").data)["origins"]  # type: ignore[union-attr]
     assert {pd.Timestamp(t).hour for t in origins} == set(range(24))

@@ -403,7 +403,8 @@ def run_backtest(
 
     val_start, test_start = data.split
     horizon = data.horizon
-    cycles = {s.steps for s in data.baseline_seasons()} | {data.mase_season}
+    fitting = data.baseline_seasons()
+    cycles = {s.steps for s in fitting} | {data.mase_season}
     stride = stride or default_stride(len(data.grid_ts) - test_start, sorted(cycles))
     origins = choose_origins(
         data.observed,
@@ -425,7 +426,6 @@ def run_backtest(
     forecasts: dict[str, tuple[str, str, F64, float | None]] = {
         "model": (label, "model", model_fc, None)
     }
-    fitting = data.baseline_seasons()
     confirmed = {s.steps for s in data.seasons}
     levels = tuple(forecaster.intervals.quantiles) if forecaster.intervals is not None else ()
     baseline_bands: dict[str, tuple[str, F64]] = {}
