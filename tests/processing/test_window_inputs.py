@@ -83,9 +83,20 @@ def test_seasons_are_confirmed_by_autocorrelation() -> None:
     assert [s.name for s in confirmed_seasons(walk + 5 * daily, HOUR_NS)][:1] == ["1 day"]
     assert default_horizon(HOUR_NS) == 24 and default_horizon(5 * MINUTE_NS) == 48
     assert default_horizon(DAY_NS) == 14 and default_horizon(7 * DAY_NS) == 13
-    assert default_lookback(HOUR_NS, [], Season("1 day", 24)) == 48
-    assert default_lookback(MINUTE_NS, [], Season("1 day", 1440)) == 1024  # the budget
-    assert default_lookback(7 * DAY_NS, [], Season("1 year", 52)) == 104
+    assert default_lookback(HOUR_NS, [], Season("1 day", 24), horizon=24) == 48
+    assert default_lookback(MINUTE_NS, [], Season("1 day", 1440), horizon=240) == 1024  # budget
+    assert default_lookback(7 * DAY_NS, [], Season("1 year", 52), horizon=13) == 104
+
+
+def test_the_default_lookback_is_never_shorter_than_the_horizon() -> None:
+    """Daily data without a confirmed week reads its 14-day horizon, not one week (8 days);
+    with the week confirmed it reads two weeks either way; a long horizon the user sets lengthens
+    an unset lookback, within the budget."""
+    assert default_lookback(DAY_NS, [], None, horizon=1) == 8
+    assert default_lookback(DAY_NS, [], None, horizon=default_horizon(DAY_NS)) == 14
+    assert default_lookback(DAY_NS, [], Season("1 week", 7), horizon=14) == 14
+    assert default_lookback(HOUR_NS, [], Season("1 day", 24), horizon=72) == 72
+    assert default_lookback(HOUR_NS, [], None, horizon=5000) == 1024
 
 
 def layout(**changes: object) -> Layout:

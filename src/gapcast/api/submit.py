@@ -102,7 +102,7 @@ def check_length(dataset: Dataset, config: TrainingConfig) -> None:
     if horizon is None:
         horizon = default_horizon(freq_ns) if freq_ns else 1
     if lookback is None:
-        lookback = default_lookback(freq_ns, [], None) if freq_ns else 1
+        lookback = default_lookback(freq_ns, [], None, horizon=horizon) if freq_ns else 1
     split = next((s for s in config.preprocessing if s.step == "split"), None)
     val, test = (split.val, split.test) if split is not None else (0.0, 0.0)
     train_steps = int(steps * (1 - val - test))

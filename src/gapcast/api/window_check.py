@@ -69,7 +69,7 @@ def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) ->
     n_val = round(n * split.val)
     train = observed[: max(n - n_test - n_val, 0)]
     horizon = window.horizon if window.horizon is not None else default_horizon(freq_ns)
-    lookbacks = possible_lookbacks(window, freq_ns)
+    lookbacks = possible_lookbacks(window, freq_ns, horizon)
     # A short series' unset sizes are cut to fit it, as the worker's window step cuts them.
     sized = [
         fitted_sizes(
@@ -104,15 +104,16 @@ def check_windows(session: Session, dataset: Dataset, config: TrainingConfig) ->
     )
 
 
-def possible_lookbacks(window: WindowStep, freq_ns: int) -> list[int]:
+def possible_lookbacks(window: WindowStep, freq_ns: int, horizon: int) -> list[int]:
     """The lookback the worker uses: the one given, or one of those ``Window._resolve`` may
-    choose — two cycles of a confirmed season, or the frequency's natural season without one."""
+    choose — two cycles of a confirmed season, or the frequency's natural season without one,
+    never shorter than the ``horizon``."""
     if window.lookback is not None:
         return [window.lookback]
     references = [None, *candidate_seasons(freq_ns)]
     if isinstance(window.season, int):
         references.append(Season(f"{window.season} steps", window.season))
-    found = {default_lookback(freq_ns, [], ref) for ref in references}
+    found = {default_lookback(freq_ns, [], ref, horizon=horizon) for ref in references}
     return sorted(found)
 
 

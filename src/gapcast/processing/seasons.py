@@ -7,7 +7,8 @@ a random walk sampled hourly does not get a "daily season" it does not have.
 
 The defaults (``docs/configuration.md`` has the same table); the lookback is two cycles of the
 reference season — the shortest confirmed one — or one of the frequency's natural cycle when the
-data has none, at most 1,024 steps (the table assumes the natural season is confirmed):
+data has none, never shorter than the horizon, at most 1,024 steps (the table assumes the natural
+season is confirmed; without it, daily data still reads two weeks, its horizon):
 
 ======================  =====================  ==========================================
 grid step               horizon                lookback
@@ -131,15 +132,22 @@ def default_horizon(freq_ns: int) -> int:
     return 8
 
 
-def default_lookback(freq_ns: int, seasons: list[Season], reference: Season | None) -> int:
+def default_lookback(
+    freq_ns: int, seasons: list[Season], reference: Season | None, *, horizon: int
+) -> int:
     """Input steps a run reads when the configuration leaves ``lookback`` unset (see the table):
     two cycles of the reference season (the correction reads one, the level the other), or one
     cycle of the frequency's natural season when the data has none (without a cycle to repeat,
-    older history helps little), within ``MAX_LOOKBACK``."""
+    older history helps little); never shorter than the ``horizon`` (N-BEATS and NHITS read 2 to
+    7 horizons), within ``MAX_LOOKBACK``. Measured on the quality suite from every step: daily
+    bike sharing, without a confirmed week, gained 6.5% reading 14 days instead of 8 for its
+    14-day horizon (bench/README.md)."""
     if reference is not None:
-        return int(min(max(2 * reference.steps, 8), MAX_LOOKBACK))
-    natural = candidate_seasons(freq_ns)
-    return int(min(max(natural[0].steps if natural else 32, 8), MAX_LOOKBACK))
+        steps = max(2 * reference.steps, 8)
+    else:
+        natural = candidate_seasons(freq_ns)
+        steps = max(natural[0].steps if natural else 32, 8)
+    return int(min(max(steps, horizon), MAX_LOOKBACK))
 
 
 # A short series' default lookback leaves at least this many training windows when it can.

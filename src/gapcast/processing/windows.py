@@ -356,7 +356,10 @@ class Window(Step):
         if self.horizon is None:
             self.horizon = default_horizon(freq) if freq else 24
         if self.lookback is None:
-            self.lookback = default_lookback(freq, seasons, reference) if freq else 48
+            if freq:
+                self.lookback = default_lookback(freq, seasons, reference, horizon=self.horizon)
+            else:
+                self.lookback = max(48, self.horizon)
         bounds = frame.part_bounds()
         held = [end - begin for part, (begin, end) in bounds.items() if part != "train"]
         self.lookback, self.horizon, self.shortened_ = fitted_sizes(
