@@ -97,6 +97,14 @@ def test_the_default_lookback_is_never_shorter_than_the_horizon() -> None:
     assert default_lookback(DAY_NS, [], Season("1 week", 7), horizon=14) == 14
     assert default_lookback(HOUR_NS, [], Season("1 day", 24), horizon=72) == 72
     assert default_lookback(HOUR_NS, [], None, horizon=5000) == 1024
+    # Through a run's preparation: a daily random walk (no weekly cycle to confirm).
+    from gapcast.model_training.training_data import prepare
+    from gapcast.training_config import TrainingConfig
+
+    walk = 100 + np.cumsum(np.random.default_rng(3).normal(size=500))
+    data = prepare(_frame(walk, DAY_NS), TrainingConfig())
+    assert data.seasons == [] and data.horizon == 14
+    assert data.pipeline.layout.lookback == 14
 
 
 def layout(**changes: object) -> Layout:
