@@ -14,7 +14,14 @@ from gapcast.processing.config import StepConfig, default_steps
 
 AUTO = "auto"
 WINDOW_OVERRIDES = ("lookback", "horizon", "stride", "min_observed")
-OVERRIDABLE = ("model", "target", "covariates", "hyperparameters", *WINDOW_OVERRIDES)
+OVERRIDABLE = (
+    "model",
+    "target",
+    "covariates",
+    "future_covariates",
+    "hyperparameters",
+    *WINDOW_OVERRIDES,
+)
 
 
 class TrainingParams(BaseModel):
@@ -130,17 +137,40 @@ class TrainingConfig(BaseModel):
     target: list[str] | None = Field(
         default=None, description="channels to forecast; None: the dataset's first channel"
     )
-    covariates: list[str] = Field(default_factory=list, description="extra input channels")
+    covariates: list[str] = Field(
+        default_factory=list, description="extra input channels, read for the lookback only"
+    )
+    future_covariates: list[str] = Field(
+        default_factory=list,
+        description="extra input channels known in advance (holidays, planned work, a weather "
+        "forecast): read for the forecast steps too, so a forecast needs their future values",
+    )
     preprocessing: list[StepConfig] = Field(default_factory=default_steps)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     training: TrainingParams = Field(default_factory=TrainingParams)
     resources: Resources = Field(default_factory=Resources)
 
-    @field_validator("target", "covariates", mode="before")
+    @field_validator("target", "covariates", "future_covariates", mode="before")
     @classmethod
     def _one_channel_is_a_list_of_one(cls, value: Any) -> Any:
         # "target": "load" (or --set target=load) means the one channel, not a type error.
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _each_channel_has_one_role(self) -> TrainingConfig:
+        roles = {"target": self.target or [], "covariates": self.covariates}
+        for i, name in enumerate(self.future_covariates):
+            for field, names in roles.items():
+                if name in names:
+                    from gapcast.errors import InvalidInput
+
+                    raise InvalidInput(
+                        f"channel {name!r} is in both future_covariates and {field}; a channel "
+                        "is a target, a covariate read for the lookback, or one known in "
+                        "advance, not two of them",
+                        field=f"future_covariates[{i}]",
+                    )
+        return self
 
     @model_validator(mode="after")
     def _known_model_and_valid_hyperparameters(self) -> TrainingConfig:
@@ -176,7 +206,7 @@ class TrainingConfig(BaseModel):
         for key, value in overrides.items():
             if key == "hyperparameters" and isinstance(value, dict):
                 data[key] = {**data[key], **value}
-            elif key in ("model", "target", "covariates"):
+            elif key in ("model", "target", "covariates", "future_covariates"):
                 data[key] = value
             elif key in TrainingParams.model_fields:
                 data["training"][key] = value

@@ -69,7 +69,11 @@ def resolve_config(
 def check_channels(dataset: Dataset, config: TrainingConfig) -> None:
     """Refuse a target or covariate the dataset does not have (the worker would fail on it)."""
     names = [s.name for s in dataset.series]
-    for field, wanted in (("target", config.target or []), ("covariates", config.covariates)):
+    for field, wanted in (
+        ("target", config.target or []),
+        ("covariates", config.covariates),
+        ("future_covariates", config.future_covariates),
+    ):
         for i, name in enumerate(wanted):
             if name not in names:
                 raise InvalidInput(

@@ -77,7 +77,7 @@ def parameters(run: dict[str, Any]) -> dict[str, Any]:
     """The run's configuration as flat ``name: value`` pairs, windows as resolved."""
     config = run.get("config") or {}
     flat: dict[str, Any] = {"dataset": run.get("dataset"), "model": config.get("model")}
-    for key in ("target", "covariates"):
+    for key in ("target", "covariates", "future_covariates"):
         flat[key] = config.get(key)
     for key, value in sorted((config.get("training") or {}).items()):
         flat[f"training.{key}"] = value

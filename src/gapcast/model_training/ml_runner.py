@@ -191,6 +191,7 @@ class MLRunner:
         info = self.run_info
         info.freq_ns, info.channels = data.freq_ns, data.channels
         info.targets, info.covariates = data.targets, data.covariates
+        info.future_covariates = data.future_covariates
         info.pipeline_config = data.pipeline_config
         info.lookback, info.horizon = data.lookback, data.horizon
         if shortened := getattr(data.pipeline.window, "shortened_", None):
@@ -412,7 +413,8 @@ def unused_channels_message(data: TrainingData) -> str:
     unused = ", ".join(repr(c) for c in data.unused_channels)
     return (
         f"forecasting {', '.join(repr(t) for t in data.targets)}; not used: {unused} (name "
-        "them in 'covariates' to give the model their past, or in 'target' to forecast them)"
+        "them in 'covariates' to give the model their past, in 'future_covariates' when their "
+        "values are known in advance, or in 'target' to forecast them)"
     )
 
 

@@ -38,6 +38,9 @@ class RunInformation(BaseModel):
     channels: list[str] = Field(default_factory=list, description="all channels of the data")
     targets: list[str] = Field(default_factory=list)
     covariates: list[str] = Field(default_factory=list)
+    future_covariates: list[str] = Field(
+        default_factory=list, description="covariates known in advance (read for the forecast)"
+    )
     pipeline_config: list[dict[str, Any]] = Field(
         default_factory=list, description="the preparation steps (fitted after preparation)"
     )
@@ -66,6 +69,7 @@ class RunInformation(BaseModel):
             horizon=horizon,
             targets=list(config.target or []),
             covariates=list(config.covariates),
+            future_covariates=list(config.future_covariates),
             pipeline_config=[s.model_dump(mode="json") for s in config.preprocessing],
             training=config.training,
         )

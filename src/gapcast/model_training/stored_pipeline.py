@@ -28,6 +28,7 @@ def pipeline_document(
         "steps": data.pipeline_config,
         "targets": data.targets,
         "covariates": data.covariates,
+        "future_covariates": data.future_covariates,
         "lookback": data.lookback,
         "horizon": data.horizon,
         "freq_ns": data.freq_ns,

@@ -43,6 +43,8 @@ class TrainingData:
     # Per input channel with any: how many readings were masked as glitches (mask_outliers),
     # and the first one's time (ns) and value as recorded.
     glitches: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+    # Covariates known in advance: read for the forecast steps too.
+    future_covariates: list[str] = field(default_factory=list)
 
     @property
     def lookback(self) -> int:
@@ -56,7 +58,7 @@ class TrainingData:
     def unused_channels(self) -> list[str]:
         """Channels of the data that are neither a target nor a covariate (the run ignores
         them)."""
-        used = {*self.targets, *self.covariates}
+        used = {*self.targets, *self.covariates, *self.future_covariates}
         return [c for c in self.channels if c not in used]
 
     @property
@@ -111,11 +113,17 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
     """
     targets = list(config.target or [frame.channels[0]])
     covariates = list(config.covariates)
+    future = list(config.future_covariates)
     if pool is not None:
-        pipeline, prepared = pool.prepare(frame, config.preprocessing, targets, covariates)
+        pipeline, prepared = pool.prepare(
+            frame, config.preprocessing, targets, covariates, future_covariates=future
+        )
     else:
         pipeline = ProcessingPipeline.from_config(
-            config.preprocessing, targets=targets, covariates=covariates
+            config.preprocessing,
+            targets=targets,
+            covariates=covariates,
+            future_covariates=future,
         )
         prepared = pipeline.fit_transform(frame)
     report = prepared.gap_report
@@ -172,4 +180,5 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         gap_summary=summary,
         large_gaps=list(zip(report.start[large].tolist(), report.end[large].tolist(), strict=True)),
         glitches=glitches,
+        future_covariates=future,
     )

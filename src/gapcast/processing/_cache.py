@@ -38,6 +38,7 @@ def config_hash(
     steps: Sequence[StepConfig | Mapping[str, Any]],
     targets: Sequence[str] | None,
     covariates: Sequence[str],
+    future_covariates: Sequence[str] = (),
 ) -> str:
     """blake2b of the validated step parameters and the channel choice.
 
@@ -50,6 +51,8 @@ def config_hash(
         "targets": None if targets is None else list(targets),
         "covariates": list(covariates),
     }
+    if future_covariates:
+        payload["future_covariates"] = list(future_covariates)
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 

@@ -113,6 +113,7 @@ class ProcessingBuilder:
         self._ordered = False
         self._targets: tuple[str, ...] | None = None
         self._covariates: tuple[str, ...] = ()
+        self._future: tuple[str, ...] = ()
 
     @classmethod
     def from_config(
@@ -120,12 +121,14 @@ class ProcessingBuilder:
         steps: Sequence[StepConfig | Mapping[str, Any]],
         targets: Sequence[str] | None = None,
         covariates: Sequence[str] = (),
+        future_covariates: Sequence[str] = (),
     ) -> ProcessingBuilder:
         builder = cls()
         builder._items = list(steps)
         builder._ordered = True
         builder._targets = None if targets is None else tuple(targets)
         builder._covariates = tuple(covariates)
+        builder._future = tuple(future_covariates)
         return builder
 
     def _add(self, step: str, **params: Any) -> Self:
@@ -186,6 +189,12 @@ class ProcessingBuilder:
         self._covariates = names
         return self
 
+    def future_covariates(self, *names: str) -> Self:
+        """Covariates known in advance (holidays, planned work, a weather forecast): the model
+        reads their values at the forecast steps too, and ``predict`` needs them there."""
+        self._future = names
+        return self
+
     def build(self) -> ProcessingPipeline:
         items = self._items
         if not self._ordered:
@@ -208,13 +217,17 @@ class ProcessingBuilder:
                 step.max_fill = detect.max_fill
         window = steps[-1]
         assert isinstance(window, Window)
-        targets, covariates = self._targets, self._covariates
+        targets, covariates, future = self._targets, self._covariates, self._future
         if window.is_fitted and targets is None:
             # A stored, fitted pipeline knows which channels it was trained on.
             targets = window.targets_
-            covariates = tuple(c for c in window.inputs_ if c not in targets)
+            future = window.future_
+            covariates = tuple(c for c in window.inputs_ if c not in targets and c not in future)
         window.targets = targets
-        return ProcessingPipeline(steps, targets=targets, covariates=covariates)
+        window.future = future
+        return ProcessingPipeline(
+            steps, targets=targets, covariates=covariates, future_covariates=future
+        )
 
 
 def _step_name(item: StepConfig | Mapping[str, Any]) -> str:

@@ -99,12 +99,14 @@ class ProcessingPipeline:
         steps: Sequence[Step],
         targets: Sequence[str] | None = None,
         covariates: Sequence[str] = (),
+        future_covariates: Sequence[str] = (),
     ) -> None:
         if not steps or not isinstance(steps[-1], Window):
             raise InvalidInput("the preprocessing has no window step", field="preprocessing")
         self.steps = list(steps)
         self.targets = None if targets is None else tuple(targets)
         self.covariates = tuple(covariates)
+        self.future_covariates = tuple(future_covariates)
         self.window: Window = steps[-1]
         self.frame_steps: list[FrameStep] = [s for s in steps if isinstance(s, FrameStep)]
         self.value_steps: list[ValueStep] = [s for s in steps if isinstance(s, ValueStep)]
@@ -132,19 +134,25 @@ class ProcessingPipeline:
                     f"unknown target channel {name!r}; the data has {list(frame.channels)}",
                     field="target",
                 )
-        for name in self.covariates:
-            if name not in frame.channels:
-                raise InvalidInput(
-                    f"unknown covariate channel {name!r}; the data has {list(frame.channels)}",
-                    field="covariates",
-                )
-        inputs = tuple(dict.fromkeys((*targets, *self.covariates)))
+        for field, names in (
+            ("covariates", self.covariates),
+            ("future_covariates", self.future_covariates),
+        ):
+            for name in names:
+                if name not in frame.channels:
+                    raise InvalidInput(
+                        f"unknown covariate channel {name!r} in {field}; the data has "
+                        f"{list(frame.channels)}",
+                        field=field,
+                    )
+        inputs = tuple(dict.fromkeys((*targets, *self.covariates, *self.future_covariates)))
         return inputs, tuple(targets)
 
     def fit_transform(self, frame: SeriesFrame) -> PreparedData:
         """Fit every step on ``frame`` (trend and scale on its training part) and prepare it."""
         inputs, targets = self._inputs(frame)
         self.window.targets = targets
+        self.window.future = self.future_covariates
         return self._run(frame.select(inputs), fit=True)
 
     def fit(self, frame: SeriesFrame) -> ProcessingPipeline:
@@ -273,7 +281,10 @@ class ProcessingPipeline:
 
         Only the rows before ``start_ns`` are read (default: the grid step after the last row,
         trailing rows without values included, so a forecast made during an outage starts at the
-        requested time, not at the last observed point). Refused when fewer than
+        requested time, not at the last observed point). Covariates known in advance are read
+        for the forecast steps as well, and only they: rows that hold nothing but their values
+        are the future, not the history (the default start comes before them), and a forecast
+        with none of their values ahead is refused, naming them. Refused when fewer than
         ``min_observed`` of the lookback's steps were observed, unless ``check`` is off (the
         backtest, which forecasts every origin and counts the ones ``predict`` would refuse).
         ``context``: grid steps read before the lookback as well (where the forecaster measures
@@ -298,10 +309,25 @@ class ProcessingPipeline:
         resample = self.frame_steps[0]
         assert isinstance(resample, Resample)
         freq = resample.freq_ns_
+        future = [self.window.inputs_.index(name) for name in self.window.future_]
+        past = [c for c in range(frame.n_channels) if c not in future]
         if start_ns is None:
             # Due next: the step after the last target reading, or later when rows came after
             # it (an outage still going on; a faster covariate's rows within the last step).
-            start_ns = resample.point_after(int(frame.timestamps[-1]))
+            history_rows: NDArray[np.bool_] = np.ones(frame.n_points, dtype=bool)
+            if future:
+                values = np.asarray(frame.values)
+                ahead_only = np.isfinite(values[future]).any(axis=0)
+                history_rows = np.asarray(
+                    ~ahead_only | np.isfinite(values[past]).any(axis=0), dtype=bool
+                )
+                if not history_rows.any():
+                    raise InvalidInput(
+                        "a forecast needs some history; the data holds only values of the "
+                        f"covariates known in advance {list(self.window.future_)}",
+                        field="data",
+                    )
+            start_ns = resample.point_after(int(frame.timestamps[np.flatnonzero(history_rows)[-1]]))
             read = np.isfinite(np.asarray(frame.values)[: len(self.window.targets_)]).any(axis=0)
             if read.any():
                 last_read = int(frame.timestamps[np.flatnonzero(read)[-1]])
@@ -359,10 +385,14 @@ class ProcessingPipeline:
             )
         else:
             tail = frame.slice(int(lo), int(hi))
+        if future:
+            tail = self._with_future(tail, frame, int(hi), start_ns, past)
         for step in self.frame_steps:
             if not isinstance(step, Split):
                 tail = step.transform(tail)
         origin = (start_ns - int(tail.timestamps[0])) // freq
+        if check and future:
+            self._check_future(tail, int(origin), future, start_ns)
         seen: NDArray[np.bool_] = np.any(tail.mask[: len(self.window.targets_)], axis=0)
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
         if check and fraction < self.window.min_observed:
@@ -385,6 +415,51 @@ class ProcessingPipeline:
             )
         return History(frame=tail, origin=int(origin), start_ns=int(start_ns))
 
+    def _with_future(
+        self, tail: SeriesFrame, frame: SeriesFrame, hi: int, start_ns: int, past: list[int]
+    ) -> SeriesFrame:
+        """``tail`` followed by the rows of the forecast steps with only the values of the
+        covariates known in advance: a target's future value in the data (the backtest's
+        history is the whole series) is never read."""
+        resample = self.frame_steps[0]
+        assert isinstance(resample, Resample)
+        end = resample.bin_start(start_ns + self.window.horizon * resample.freq_ns_)
+        stop = int(np.searchsorted(frame.timestamps, end, side="left"))
+        if stop <= hi:
+            return tail
+        ahead = frame.slice(hi, stop)
+        values = np.array(ahead.values, dtype=np.float64)
+        observed = np.array(ahead.mask, dtype=bool)
+        values[past] = np.nan
+        observed[past] = False
+        return SeriesFrame(
+            timestamps=np.concatenate([tail.timestamps, ahead.timestamps]),
+            values=np.concatenate([np.asarray(tail.values), values], axis=1),
+            channels=tail.channels,
+            freq_ns=tail.freq_ns,
+            observed=np.concatenate([np.asarray(tail.mask), observed], axis=1),
+        )
+
+    def _check_future(
+        self, tail: SeriesFrame, origin: int, future: list[int], start_ns: int
+    ) -> None:
+        """Refuse a forecast whose steps hold no value of a covariate known in advance: the
+        model would read it as missing all along, and the user most likely forgot to pass it."""
+        horizon = self.window.horizon
+        ahead = np.asarray(tail.mask)[future, origin : origin + horizon]
+        resample = self.frame_steps[0]
+        assert isinstance(resample, Resample)
+        for c, seen in zip(future, ahead, strict=True):
+            if not seen.any():
+                last = _iso(start_ns + (horizon - 1) * resample.freq_ns_)
+                raise InvalidInput(
+                    f"the model reads covariate {self.window.inputs_[c]!r} (known in advance) at "
+                    f"the forecast steps, and the data holds no value of it from "
+                    f"{_iso(start_ns)} to {last}: pass rows for those steps with its values "
+                    "(the targets left empty)",
+                    field="data",
+                )
+
     # -- configuration --------------------------------------------------------------------------
 
     def to_config(self) -> list[StepConfig]:
@@ -397,11 +472,15 @@ class ProcessingPipeline:
         steps: Sequence[StepConfig | Mapping[str, Any]],
         targets: Sequence[str] | None = None,
         covariates: Sequence[str] = (),
+        future_covariates: Sequence[str] = (),
     ) -> ProcessingPipeline:
         """A pipeline from step configs; fitted configs give a fitted pipeline."""
         from gapcast.processing.builder import ProcessingBuilder
 
-        return ProcessingBuilder.from_config(steps, targets=targets, covariates=covariates).build()
+        builder = ProcessingBuilder.from_config(
+            steps, targets=targets, covariates=covariates, future_covariates=future_covariates
+        )
+        return builder.build()
 
     def __repr__(self) -> str:
         names = ", ".join(step.name for step in self.steps)

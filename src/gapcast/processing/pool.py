@@ -41,11 +41,15 @@ class PrepareRequest:
     steps: Sequence[StepConfig | Mapping[str, Any]]
     targets: Sequence[str] | None = None
     covariates: Sequence[str] = field(default_factory=tuple)
+    future_covariates: Sequence[str] = field(default_factory=tuple)
 
 
 def _prepare(request: PrepareRequest) -> Result:
     pipeline = ProcessingPipeline.from_config(
-        request.steps, targets=request.targets, covariates=request.covariates
+        request.steps,
+        targets=request.targets,
+        covariates=request.covariates,
+        future_covariates=request.future_covariates,
     )
     return pipeline, pipeline.fit_transform(request.frame)
 
@@ -137,7 +141,9 @@ class ProcessingPool:
 
     @staticmethod
     def cache_key(request: PrepareRequest) -> str:
-        digest = config_hash(request.steps, request.targets, request.covariates)
+        digest = config_hash(
+            request.steps, request.targets, request.covariates, request.future_covariates
+        )
         return f"{content_hash(request.frame)}-{digest}"
 
     def prepare(
@@ -146,9 +152,11 @@ class ProcessingPool:
         steps: Sequence[StepConfig | Mapping[str, Any]],
         targets: Sequence[str] | None = None,
         covariates: Sequence[str] = (),
+        *,
+        future_covariates: Sequence[str] = (),
     ) -> Result:
         """Fit a pipeline from ``steps`` on ``frame`` and prepare it, or load it from the cache."""
-        request = PrepareRequest(frame, steps, targets, tuple(covariates))
+        request = PrepareRequest(frame, steps, targets, tuple(covariates), tuple(future_covariates))
         key = self.cache_key(request)
         cached = self._fetch(key)
         if cached is not None:

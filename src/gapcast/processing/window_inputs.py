@@ -8,7 +8,9 @@ so a forecast never sees its own future.
 Per step, the model gets one row of features (``Layout.n_features``)::
 
     values (C)      inputs relative to the window: (x - level) / spread, missing points carried
-                    forward from the last observed one; 0 in the forecast steps
+                    forward from the last observed one; 0 in the forecast steps, except for a
+                    covariate known in advance (``future_inputs``: holidays, planned work, a
+                    weather forecast), whose forecast steps hold its values as well
     observed (C)    1 where the point was really measured (filled points are not)
     reference (k)   in the forecast steps, the seasonal-naive value of each target (the value one
                     season earlier, relative like the rest; season 1 is the last value, naive);
@@ -48,6 +50,8 @@ class Layout:
     season: int | None = None
     scaling: str = "window"
     spread_floor: tuple[float, ...] = field(default=())
+    # Input channels (indices) whose values are known for the forecast steps too.
+    future_inputs: tuple[int, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -171,6 +175,12 @@ def build_batch(
     x = np.zeros((n, lb + hz, layout.n_features), dtype=np.float32)
     x[:, :lb, :c_in] = np.moveaxis(relative, 0, -1)
     x[:, :lb, c_in : 2 * c_in] = np.moveaxis(seen[:, :, :lb], 0, -1)
+    for c in layout.future_inputs:
+        # Relative to the lookback's level and spread like its past; a missing future value is
+        # carried forward and marked unobserved, as a gap in the lookback is.
+        ahead = (_carry_forward(grid[c])[:, lb:] - level[c][:, None]) / spread[c][:, None]
+        x[:, lb:, c] = np.nan_to_num(ahead, nan=0.0)
+        x[:, lb:, c_in + c] = seen[c, :, lb:]
     reference = np.zeros((n, hz, k), dtype=np.float32)
     if layout.season is not None and layout.season <= lb:
         src = lb - layout.season + (np.arange(hz) % layout.season)

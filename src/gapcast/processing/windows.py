@@ -223,6 +223,9 @@ class Window(Step):
     horizon: int
     # The starts fit counted, for the transform of the same frame that follows it.
     _fit_starts: tuple[SeriesFrame, dict[str, NDArray[np.int64]]] | None = None
+    # Covariates known in advance (set by the pipeline, like targets): their values at the
+    # forecast steps are model inputs too.
+    future: tuple[str, ...] = ()
     # Whether the frames it is fitted on hold real units (no global scale or detrend before it):
     # only then can it tell a target that never goes below zero (set by the pipeline).
     real_units: bool = True
@@ -247,6 +250,7 @@ class Window(Step):
             "spread_floor": list(self.spread_floor_),
             "freq_ns": self.freq_ns_,
             "nonnegative": list(self.nonnegative_),
+            "future": list(self.future_),
         }
 
     def _set_fitted(self, fitted: dict[str, Any]) -> None:
@@ -262,6 +266,8 @@ class Window(Step):
         # so neither are its forecasts. Absent from a pipeline stored before: no such floor.
         nonnegative = fitted.get("nonnegative") or [False] * len(self.targets_)
         self.nonnegative_: tuple[bool, ...] = tuple(bool(v) for v in nonnegative)
+        # Absent from a pipeline stored before covariates could be known in advance: none are.
+        self.future_: tuple[str, ...] = tuple(fitted.get("future") or ())
 
     @property
     def length(self) -> int:
@@ -310,6 +316,7 @@ class Window(Step):
                 "spread_floor": floor.tolist(),
                 "freq_ns": frame.freq_ns,
                 "nonnegative": [bool(self.real_units and v >= 0) for v in lowest],
+                "future": [n for n in frame.channels if n in self.future and n not in targets],
             }
         )
         self._fit_starts = None
@@ -384,6 +391,7 @@ class Window(Step):
             season=self.season_steps,
             scaling=self.scaling,
             spread_floor=self.spread_floor_,
+            future_inputs=tuple(self.inputs_.index(name) for name in self.future_),
         )
 
     def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:

@@ -1,0 +1,116 @@
+"""Covariates known in advance: read at the forecast steps in training, the backtest and predict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gapcast
+from gapcast.errors import InvalidInput
+from gapcast.processing.window_inputs import Layout, build_batch
+from gapcast.training_config import TrainingConfig
+
+HOUR_NS = 3_600 * 10**9
+
+
+def shutdowns(n: int = 24 * 120, seed: int = 0) -> pd.DataFrame:
+    """Hourly load with a daily cycle, cut to a tenth during 6-hour planned shutdowns at random
+    times: announced in advance (``shutdown`` is 1 during them), unforeseeable from the past."""
+    rng = np.random.default_rng(seed)
+    flag = np.zeros(n)
+    for start in rng.choice(n - 6, n // 48, replace=False):
+        flag[start : start + 6] = 1.0
+    t = np.arange(n)
+    load = (100 + 10 * np.sin(2 * np.pi * t / 24)) * (1 - 0.9 * flag) + rng.normal(0, 1, n)
+    ts = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")
+    return pd.DataFrame({"timestamp": ts, "load": load, "shutdown": flag})
+
+
+def config(role: str) -> dict[str, Any]:
+    return {
+        "model": "linear",
+        role: ["shutdown"],
+        "training": {"epochs": 20, "ensemble": 1, "gap_classifier": "never", "seed": 0},
+    }
+
+
+def test_the_forecast_steps_hold_a_future_covariate_and_nothing_of_the_others() -> None:
+    """In the forecast steps a covariate known in advance gets its values (relative to its own
+    lookback, as its past) and its observed mask; the target and a past-only covariate stay 0
+    there, so the model never sees what it forecasts."""
+    t = 12
+    values = np.stack([np.arange(t, dtype=float), 10.0 + np.arange(t), (np.arange(t) % 2) * 1.0])
+    values[2, 9] = np.nan  # one future value missing
+    observed = np.isfinite(values)
+    floor = (0.1, 0.1, 0.05)
+    layout = Layout(
+        lookback=4, horizon=3, n_targets=1, n_inputs=3, spread_floor=floor, future_inputs=(2,)
+    )
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([8]), layout)
+    x = batch.x[0]
+    level, spread = batch.level[0, 2], batch.spread[0, 2]
+    assert level == pytest.approx(0.5) and spread == pytest.approx(0.5)  # lookback 0, 1, 0, 1
+    # Steps 8, 9, 10: value 0 (relative -1), missing (carried forward, mask 0), 0 (relative -1).
+    np.testing.assert_allclose(x[4:, 2], [-1.0, -1.0, -1.0])
+    np.testing.assert_array_equal(x[4:, 3 + 2], [1.0, 0.0, 1.0])
+    assert not x[4:, :2].any() and not x[4:, 3:5].any()  # target and past covariate: nothing
+
+    past_only = Layout(lookback=4, horizon=3, n_targets=1, n_inputs=3, spread_floor=floor)
+    assert (
+        not build_batch(values, observed, 0, HOUR_NS, np.array([8]), past_only).x[0, 4:, :6].any()
+    )
+
+
+def test_a_covariate_known_in_advance_is_what_forecasts_planned_shutdowns() -> None:
+    """The same model and data: read for the lookback only, the shutdown flag cannot foretell a
+    shutdown; known in advance it can, and the backtest shows it (through predict's own path)."""
+    df = shutdowns()
+    past = gapcast.train(df, config("covariates"))
+    ahead = gapcast.train(df, config("future_covariates"))
+    assert ahead.run_info.future_covariates == ["shutdown"]
+    assert ahead.run_info.covariates == []
+    assert ahead.metrics.mae < 0.6 * past.metrics.mae, (ahead.metrics.mae, past.metrics.mae)
+
+
+def test_predict_reads_the_future_rows_of_a_covariate_known_in_advance() -> None:
+    """Rows after the history that hold only the known-in-advance values are the forecast's,
+    not its history: the forecast starts after the last load reading, follows the announced
+    shutdown, and is refused, naming the covariate, when those rows are missing."""
+    df = shutdowns()
+    model = gapcast.load_model(gapcast.train(df, config("future_covariates")))
+    horizon = model.pipeline.horizon
+    history = df.iloc[: -2 * horizon]
+    ahead = df.iloc[-2 * horizon : -horizon].assign(load=np.nan)
+    ahead = ahead.assign(shutdown=0.0)
+    calm = model.predict(pd.concat([history, ahead]))
+    assert calm["timestamp"].iloc[0] == ahead["timestamp"].iloc[0]
+    planned = ahead.assign(shutdown=np.where(np.arange(horizon) < 6, 1.0, 0.0))
+    cut = model.predict(pd.concat([history, planned]))
+    # The announced hours forecast far less load (the truth: a tenth, 90 less); the hours after
+    # them barely move.
+    drop = (calm["load"] - cut["load"]).to_numpy()
+    assert drop[:6].min() > 25, drop
+    assert np.abs(drop[8:]).max() < 0.3 * drop[:6].min(), drop
+
+    with pytest.raises(InvalidInput, match=r"covariate 'shutdown' \(known in advance\)") as info:
+        model.predict(history)
+    assert "pass rows for those steps" in str(info.value)
+
+
+def test_a_channel_has_one_role() -> None:
+    with pytest.raises(InvalidInput, match="both future_covariates and covariates") as info:
+        TrainingConfig.model_validate({"covariates": ["temp"], "future_covariates": ["temp"]})
+    assert info.value.field == "future_covariates[0]"
+    with pytest.raises(InvalidInput, match="both future_covariates and target"):
+        TrainingConfig.model_validate({"target": "load", "future_covariates": "load"})
+    assert TrainingConfig.model_validate({"future_covariates": "temp"}).future_covariates == [
+        "temp"
+    ]
+
+
+def test_an_unknown_future_covariate_is_named(tiny_config: Any, hourly: Any) -> None:
+    with pytest.raises(InvalidInput, match="unknown covariate channel 'holiday' in future_cov"):
+        gapcast.train(hourly(200), {**tiny_config(epochs=1), "future_covariates": ["holiday"]})
