@@ -38,25 +38,34 @@ def config(role: str) -> dict[str, Any]:
 
 
 def test_the_forecast_steps_hold_a_future_covariate_and_nothing_of_the_others() -> None:
-    """In the forecast steps a covariate known in advance gets its values (relative to its own
-    lookback, as its past) and its observed mask; the target and a past-only covariate stay 0
-    there, so the model never sees what it forecasts."""
+    """In the forecast steps a covariate known in advance gets its values and its observed mask,
+    scaled by its training part's mean and spread (lookback and forecast steps alike); the target
+    and a past-only covariate stay 0 there, so the model never sees what it forecasts."""
     t = 12
     values = np.stack([np.arange(t, dtype=float), 10.0 + np.arange(t), (np.arange(t) % 2) * 1.0])
     values[2, 9] = np.nan  # one future value missing
     observed = np.isfinite(values)
+    # The flag's training mean is 0.25 and its spread 0.5 (the floor is a tenth of it).
     floor = (0.1, 0.1, 0.05)
     layout = Layout(
-        lookback=4, horizon=3, n_targets=1, n_inputs=3, spread_floor=floor, future_inputs=(2,)
+        lookback=4,
+        horizon=3,
+        n_targets=1,
+        n_inputs=3,
+        spread_floor=floor,
+        future_inputs=(2,),
+        train_mean=(5.0, 15.0, 0.25),
     )
     batch = build_batch(values, observed, 0, HOUR_NS, np.array([8]), layout)
     x = batch.x[0]
-    level, spread = batch.level[0, 2], batch.spread[0, 2]
-    assert level == pytest.approx(0.5) and spread == pytest.approx(0.5)  # lookback 0, 1, 0, 1
-    # Steps 8, 9, 10: value 0 (relative -1), missing (carried forward, mask 0), 0 (relative -1).
-    np.testing.assert_allclose(x[4:, 2], [-1.0, -1.0, -1.0])
+    # Lookback 0, 1, 0, 1 -> -0.5, 1.5, -0.5, 1.5, whatever the lookback's own mean and spread.
+    np.testing.assert_allclose(x[:4, 2], [-0.5, 1.5, -0.5, 1.5])
+    # Steps 8, 9, 10: 0 (-0.5), missing (carried forward, mask 0), 0 (-0.5).
+    np.testing.assert_allclose(x[4:, 2], [-0.5, -0.5, -0.5])
     np.testing.assert_array_equal(x[4:, 3 + 2], [1.0, 0.0, 1.0])
     assert not x[4:, :2].any() and not x[4:, 3:5].any()  # target and past covariate: nothing
+    # The target keeps its window-relative scaling (its lookback's mean, 5.5).
+    assert batch.level[0, 0] == pytest.approx(5.5)
 
     past_only = Layout(lookback=4, horizon=3, n_targets=1, n_inputs=3, spread_floor=floor)
     assert (

@@ -10,7 +10,8 @@ Per step, the model gets one row of features (``Layout.n_features``)::
     values (C)      inputs relative to the window: (x - level) / spread, missing points carried
                     forward from the last observed one; 0 in the forecast steps, except for a
                     covariate known in advance (``future_inputs``: holidays, planned work, a
-                    weather forecast), whose forecast steps hold its values as well
+                    weather forecast), whose forecast steps hold its values as well, scaled by
+                    its training part's mean and spread instead
     observed (C)    1 where the point was really measured (filled points are not)
     reference (k)   in the forecast steps, the seasonal-naive value of each target (the value one
                     season earlier, relative like the rest; season 1 is the last value, naive);
@@ -36,6 +37,8 @@ from gapcast.processing.calendar import grid_cycle_features
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
+# A window's spread is floored at this share of its channel's spread in the training part.
+SPREAD_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Layout:
     spread_floor: tuple[float, ...] = field(default=())
     # Input channels (indices) whose values are known for the forecast steps too.
     future_inputs: tuple[int, ...] = ()
+    train_mean: tuple[float, ...] = field(default=())  # per input, over the training part
 
     @property
     def n_features(self) -> int:
@@ -169,6 +173,13 @@ def build_batch(
     if layout.scaling == "window":
         known = np.asarray(np.isfinite(past).any(axis=-1), dtype=bool)
         _anchor_unseen(values[:c_in], origins - lb, lb, known, level, spread, floor)
+    for c in layout.future_inputs:
+        # Known in advance is mostly a flag (a holiday, a planned shutdown) or a level with a
+        # meaning of its own (a forecast temperature, a tariff): scaled by its training part,
+        # not by its lookback, where a flag is mostly flat and one holiday ahead would read as
+        # 60 spreads (bench/README.md, "future_covariates").
+        level[c] = layout.train_mean[c] if layout.train_mean else 0.0
+        spread[c] = floor[c] / SPREAD_FLOOR if floor[c] > 1e-12 else 1.0
     relative = (_carry_forward(past) - level[..., None]) / spread[..., None]
     relative = np.nan_to_num(relative, nan=0.0)
 
@@ -176,8 +187,8 @@ def build_batch(
     x[:, :lb, :c_in] = np.moveaxis(relative, 0, -1)
     x[:, :lb, c_in : 2 * c_in] = np.moveaxis(seen[:, :, :lb], 0, -1)
     for c in layout.future_inputs:
-        # Relative to the lookback's level and spread like its past; a missing future value is
-        # carried forward and marked unobserved, as a gap in the lookback is.
+        # Scaled as its past (above); a missing future value is carried forward and marked
+        # unobserved, as a gap in the lookback is.
         ahead = (_carry_forward(grid[c])[:, lb:] - level[c][:, None]) / spread[c][:, None]
         x[:, lb:, c] = np.nan_to_num(ahead, nan=0.0)
         x[:, lb:, c_in + c] = seen[c, :, lb:]

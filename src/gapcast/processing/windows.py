@@ -34,7 +34,7 @@ from gapcast.processing.seasons import (
     fitted_sizes,
     reference_season,
 )
-from gapcast.processing.window_inputs import Layout
+from gapcast.processing.window_inputs import SPREAD_FLOOR, Layout
 
 # Models train in float32: gathered windows are cast batch by batch, so the series itself is
 # never copied into a second dtype.
@@ -251,6 +251,7 @@ class Window(Step):
             "freq_ns": self.freq_ns_,
             "nonnegative": list(self.nonnegative_),
             "future": list(self.future_),
+            "train_mean": list(self.train_mean_),
         }
 
     def _set_fitted(self, fitted: dict[str, Any]) -> None:
@@ -268,6 +269,9 @@ class Window(Step):
         self.nonnegative_: tuple[bool, ...] = tuple(bool(v) for v in nonnegative)
         # Absent from a pipeline stored before covariates could be known in advance: none are.
         self.future_: tuple[str, ...] = tuple(fitted.get("future") or ())
+        self.train_mean_: tuple[float, ...] = tuple(
+            float(v) for v in fitted.get("train_mean") or ()
+        )
 
     @property
     def length(self) -> int:
@@ -305,7 +309,8 @@ class Window(Step):
         self._resolve(frame, rows)
         with np.errstate(invalid="ignore"):
             spread = np.nanstd(np.where(train.mask, train.values, np.nan), axis=1)
-        floor = np.where(np.isfinite(spread) & (spread > 0), 0.1 * spread, 1e-12)
+            mean = np.nanmean(np.where(train.mask, train.values, np.nan), axis=1)
+        floor = np.where(np.isfinite(spread) & (spread > 0), SPREAD_FLOOR * spread, 1e-12)
         with np.errstate(invalid="ignore"):
             lowest = np.nanmin(np.where(train.mask[rows], train.values[rows], np.nan), axis=1)
         self._set_fitted(
@@ -317,6 +322,7 @@ class Window(Step):
                 "freq_ns": frame.freq_ns,
                 "nonnegative": [bool(self.real_units and v >= 0) for v in lowest],
                 "future": [n for n in frame.channels if n in self.future and n not in targets],
+                "train_mean": np.nan_to_num(mean).tolist(),
             }
         )
         self._fit_starts = None
@@ -392,6 +398,7 @@ class Window(Step):
             scaling=self.scaling,
             spread_floor=self.spread_floor_,
             future_inputs=tuple(self.inputs_.index(name) for name in self.future_),
+            train_mean=self.train_mean_,
         )
 
     def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:
