@@ -169,13 +169,16 @@ class TrainedModel:
 
         ``start`` (a timestamp; default: the grid step after the last row of ``recent``, rows
         without values included) is when the forecast begins: during an outage still going on,
-        the forecast starts at the requested time, not at the last observed point. The history
-        may have gaps; it is refused, naming ``min_observed``, when fewer than that share of the
-        lookback's steps were observed. Returns a DataFrame with a ``timestamp`` column (in the
-        zone of ``recent``'s times when they carry one, else UTC), one column per target in
-        real units, its calibrated quantiles (``<target>_p10``, ``<target>_p50``,
-        ``<target>_p90`` by default) and, when the model has a gap
-        classifier, ``p_gap``: the probability of no data there, ``gap_expected``: whether it
+        the forecast starts at the requested time, not at the last observed point. A model with
+        covariates known in advance (``future_covariates``) needs their values for the forecast
+        steps: rows after the history holding only those (targets empty) are read as the
+        future, the default start comes before them, and it is refused, naming the covariate,
+        without any. The history may have gaps; it is refused, naming ``min_observed``, when
+        fewer than that share of the lookback's steps were observed. Returns a DataFrame with a
+        ``timestamp`` column (in the zone of ``recent``'s times when they carry one, else UTC),
+        one column per target in real units, its calibrated quantiles (``<target>_p10``,
+        ``<target>_p50``, ``<target>_p90`` by default) and, when the model has a gap classifier,
+        ``p_gap``: the probability of no data there, ``gap_expected``: whether it
         reaches the threshold chosen on the validation part, and ``p_outage``: the probability
         that the horizon holds an outage of at least ``attrs["outage_min_steps"]`` steps (one
         figure for the whole forecast, repeated on each row; absent for gap classifiers stored

@@ -123,3 +123,38 @@ def test_a_channel_has_one_role() -> None:
 def test_an_unknown_future_covariate_is_named(tiny_config: Any, hourly: Any) -> None:
     with pytest.raises(InvalidInput, match="unknown covariate channel 'holiday' in future_cov"):
         gapcast.train(hourly(200), {**tiny_config(epochs=1), "future_covariates": ["holiday"]})
+
+
+def test_the_builder_declares_them_and_a_stored_pipeline_remembers_them() -> None:
+    """``ProcessingBuilder().future_covariates(...)`` marks them in the fitted window's layout,
+    and the pipeline rebuilt from its stored config (as ``load_model`` rebuilds it) still knows
+    which inputs are known in advance."""
+    from gapcast.processing import ProcessingBuilder, ProcessingPipeline
+    from gapcast.processing.frame import SeriesFrame
+
+    df = shutdowns(24 * 20).assign(temp=lambda d: 20 + np.sin(np.arange(len(d)) / 24))
+    frame = SeriesFrame(
+        timestamps=df["timestamp"].astype("int64").to_numpy(),
+        values=df[["load", "temp", "shutdown"]].to_numpy().T,
+        channels=("load", "temp", "shutdown"),
+    )
+    pipeline = (
+        ProcessingBuilder()
+        .split(val=0.15, test=0.15)
+        .window(lookback=24, horizon=6)
+        .targets("load")
+        .covariates("temp")
+        .future_covariates("shutdown")
+        .build()
+    )
+    prepared = pipeline.fit_transform(frame)
+    assert pipeline.layout.future_inputs == (2,)
+    assert prepared.frame.split is not None
+    share = df["shutdown"].iloc[: prepared.frame.split[0]].mean()  # its training part's mean
+    assert pipeline.layout.train_mean[2] == pytest.approx(share)
+
+    stored = [step.model_dump(mode="json") for step in pipeline.to_config()]
+    again = ProcessingPipeline.from_config(stored)
+    assert again.window.future_ == ("shutdown",)
+    assert again.layout == pipeline.layout
+    assert again.covariates == ("temp",) and again.future_covariates == ("shutdown",)

@@ -176,8 +176,8 @@ def build_batch(
     for c in layout.future_inputs:
         # Known in advance is mostly a flag (a holiday, a planned shutdown) or a level with a
         # meaning of its own (a forecast temperature, a tariff): scaled by its training part,
-        # not by its lookback, where a flag is mostly flat and one holiday ahead would read as
-        # 60 spreads (bench/README.md, "future_covariates").
+        # not by its lookback, where a flag is mostly flat, its spread the floor, and one
+        # holiday ahead would read as about 60 (bench/README.md, "future_covariates").
         level[c] = layout.train_mean[c] if layout.train_mean else 0.0
         spread[c] = floor[c] / SPREAD_FLOOR if floor[c] > 1e-12 else 1.0
     relative = (_carry_forward(past) - level[..., None]) / spread[..., None]
