@@ -163,6 +163,30 @@ def test_a_hole_in_the_inputs_has_mask_zero_and_carries_the_last_value() -> None
     assert batch.x[0, 8:, 0].tolist() == [0.0] * 4 and batch.x[0, 8:, -1].tolist() == [1.0] * 4
 
 
+def test_hidden_lookback_steps_read_as_an_outage_in_every_channel_not_known_ahead() -> None:
+    # Channels: the target, a past-only covariate, a covariate known in advance.
+    values = np.vstack([np.arange(20.0), 100 + np.arange(20.0), np.tile([0.0, 1.0], 10)])
+    observed = np.ones((3, 20), bool)
+    shape = layout(n_inputs=3, future_inputs=(2,), spread_floor=(1e-6,) * 3, train_mean=(0,) * 3)
+    origins = np.array([14])
+    plain = build_batch(values, observed, 0, HOUR_NS, origins, shape, with_targets=True)
+    hide = np.zeros((1, 8), bool)
+    hide[0, 3:7] = True  # steps 9 to 12 of the lookback [6, 14)
+    drawn = build_batch(values, observed, 0, HOUR_NS, origins, shape, with_targets=True, hide=hide)
+    for c in (0, 1):
+        assert drawn.x[0, :8, 3 + c].tolist() == [1, 1, 1, 0, 0, 0, 0, 1]  # mask 0 there
+        known = values[c, [6, 7, 8, 13]]
+        assert drawn.level[0, c] == pytest.approx(known.mean())  # level of what is left
+        real = drawn.x[0, :8, c] * drawn.spread[0, c] + drawn.level[0, c]
+        np.testing.assert_allclose(real, values[c, [6, 7, 8, 8, 8, 8, 8, 13]], rtol=1e-6)
+    # The covariate known in advance is untouched, and so are the targets and their weights.
+    np.testing.assert_array_equal(drawn.x[:, :, [2, 5]], plain.x[:, :, [2, 5]])
+    assert drawn.y is not None and plain.y is not None
+    np.testing.assert_allclose(drawn.to_real(drawn.y), plain.to_real(plain.y), rtol=1e-6)
+    np.testing.assert_array_equal(drawn.weight, plain.weight)  # type: ignore[arg-type]
+    assert drawn.observed_fraction[0] == pytest.approx(4 / 8)
+
+
 def test_a_shift_of_the_series_shifts_only_the_level() -> None:
     rng = np.random.default_rng(0)
     values = rng.normal(size=(1, 40))

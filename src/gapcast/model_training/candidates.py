@@ -177,6 +177,9 @@ def build(
             seed=seed,
             max_windows=cap,
             store=data.window_store,
+            # Outages are drawn onto training windows only: validation reads what is there.
+            outages=t.drawn_outages if shuffle else 0.0,
+            outage_lengths=data.training_outages,
         )
 
     val = dataset(validation, False, t.max_windows) if validation is not None else None

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from gapcast.model_training.intervals import RECENT_ORIGINS, Intervals
 from gapcast.model_training.keras_env import import_keras
+from gapcast.model_training.outage_draws import draw_outages
 from gapcast.model_training.window_store import WindowStore
 from gapcast.processing.frame import SeriesFrame
 from gapcast.processing.pipeline import ProcessingPipeline
@@ -161,6 +162,8 @@ def window_dataset(
     seed: int,
     max_windows: int | None = None,
     store: WindowStore | None = None,
+    outages: float = 0.0,
+    outage_lengths: NDArray[np.int64] | None = None,
 ) -> Any:
     """A ``keras.utils.PyDataset`` gathering each batch's windows from the grid on demand, or
     reading them from ``store`` when it holds them all (:mod:`~.window_store`).
@@ -168,10 +171,15 @@ def window_dataset(
     Windows are never materialised all at once otherwise (a long minute series has more windows
     than memory); every batch has the same shape — the last one is topped up with zero-weight
     repeats — so JAX compiles the train step once. With ``max_windows``, each epoch trains on
-    that many windows drawn at random (all of them are seen over the epochs).
+    that many windows drawn at random (all of them are seen over the epochs). With ``outages``,
+    about that share of the windows of each batch read an outage drawn onto their lookback
+    (:mod:`~.outage_draws`; targets unchanged), built afresh whether or not a store holds them.
     """
     base: type = import_keras().utils.PyDataset
     rng = np.random.default_rng(seed)
+    # Its own stream, so drawing outages leaves the epochs' draws as they were without them.
+    outage_rng = np.random.default_rng([seed, 1])
+    lengths = np.zeros(0, np.int64) if outage_lengths is None else outage_lengths
     all_origins = np.asarray(origins, dtype=np.int64)
     if store is not None and not store.holds(all_origins):
         store = None
@@ -221,6 +229,12 @@ def window_dataset(
                 batch = pipeline.model_batch(frame, part, with_targets=True)
                 assert batch.weight is not None
                 x, y, weight = batch.x, training_target(batch, correction), batch.weight.copy()
+            rows, hide = draw_outages(outage_rng, part.size, pipeline.lookback, outages, lengths)
+            if rows.size:
+                hidden = pipeline.model_batch(frame, part[rows], with_targets=True, hide=hide)
+                assert hidden.weight is not None
+                x[rows], y[rows] = hidden.x, training_target(hidden, correction)
+                weight[rows] = hidden.weight
             if pad:
                 weight[-pad:] = 0.0
             return x, y, weight

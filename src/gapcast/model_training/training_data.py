@@ -71,9 +71,14 @@ class TrainingData:
         """Stretches of more than ``max_fill`` grid steps where no target was observed: what the
         gap classifier learns to foresee (a covariate's outage, or one target's while another
         reports, is not one)."""
-        missing = np.concatenate([[False], ~self.observed, [False]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(missing))
-        return int(np.count_nonzero(edges[1::2] - edges[::2] > self.max_fill))
+        return int(np.count_nonzero(_outage_lengths(self.observed) > self.max_fill))
+
+    @cached_property
+    def training_outages(self) -> NDArray[np.int64]:
+        """Lengths (grid steps) of the training part's large outages, those ``large_outages``
+        counts: the ones drawn onto training windows (:mod:`~.outage_draws`)."""
+        lengths = _outage_lengths(self.observed[: self.split[0]])
+        return lengths[lengths > self.max_fill]
 
     @cached_property
     def recurring_gaps(self) -> int:
@@ -182,3 +187,10 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         glitches=glitches,
         future_covariates=future,
     )
+
+
+def _outage_lengths(observed: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Lengths of the stretches where ``observed`` is False."""
+    missing = np.concatenate([[False], ~observed, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(missing))
+    return (edges[1::2] - edges[::2]).astype(np.int64)

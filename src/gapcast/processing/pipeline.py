@@ -246,9 +246,15 @@ class ProcessingPipeline:
         return replace(self.window.layout, cycles=cycles)
 
     def model_batch(
-        self, frame: SeriesFrame, origins: ArrayLike, *, with_targets: bool = False
+        self,
+        frame: SeriesFrame,
+        origins: ArrayLike,
+        *,
+        with_targets: bool = False,
+        hide: NDArray[np.bool_] | None = None,
     ) -> ModelBatch:
-        """Model inputs of the windows of a prepared ``frame`` starting at grid ``origins``."""
+        """Model inputs of the windows of a prepared ``frame`` starting at grid ``origins``
+        (``hide``: lookback steps read as missing, :func:`~.window_inputs.build_batch`)."""
         freq = frame.freq_ns
         assert freq is not None  # the resample step always sets it
         start = int(frame.timestamps[0]) if frame.n_points else 0
@@ -260,6 +266,7 @@ class ProcessingPipeline:
             np.asarray(origins, dtype=np.int64),
             self.layout,
             with_targets=with_targets,
+            hide=hide,
         )
 
     def grid_labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:

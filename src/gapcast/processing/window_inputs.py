@@ -146,6 +146,7 @@ def build_batch(
     layout: Layout,
     *,
     with_targets: bool = False,
+    hide: NDArray[np.bool_] | None = None,
 ) -> ModelBatch:
     """Model inputs of the windows whose first forecast step is at each of ``origins``.
 
@@ -153,6 +154,8 @@ def build_batch(
     really measured, ``start_ts`` the timestamp of grid index 0. Origins may lie past the grid's
     end (a forecast "as of" a time when data stopped arriving): steps outside the grid count as
     missing. ``with_targets`` adds ``y`` and ``weight`` from the grid's forecast steps.
+    ``hide`` (n, lookback), True where a lookback step is to be read as missing in every channel
+    not known in advance: an outage drawn onto a training window (:mod:`~.outage_draws`).
     """
     lb, hz, k = layout.lookback, layout.horizon, layout.n_targets
     c_in = layout.n_inputs
@@ -167,6 +170,13 @@ def build_batch(
     else:
         grid = np.full((c_in, n, lb + hz), np.nan)
         seen = np.zeros((c_in, n, lb + hz), dtype=bool)
+    if hide is not None:
+        blank = np.zeros((n, lb + hz), dtype=bool)
+        blank[:, :lb] = hide
+        for c in range(c_in):
+            if c not in layout.future_inputs:
+                grid[c] = np.where(blank, np.nan, grid[c])
+                seen[c] &= ~blank
     past = grid[:, :, :lb]
     floor = np.asarray(layout.spread_floor or (1e-12,) * c_in, dtype=np.float64)
     level, spread = window_level(past, floor, layout.scaling)

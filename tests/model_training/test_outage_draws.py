@@ -1,0 +1,93 @@
+"""Outages drawn onto training windows (model_training/outage_draws.py, training.drawn_outages):
+as long as the series' own, only on the training windows, and only when asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import gapcast
+from gapcast.errors import InvalidInput
+from gapcast.model_training.forecaster import window_dataset
+from gapcast.model_training.outage_draws import draw_outages
+from gapcast.processing.config import default_steps
+from gapcast.processing.frame import SeriesFrame
+from gapcast.processing.pipeline import ProcessingPipeline
+from gapcast.training_config import TrainingConfig
+
+
+def test_drawn_outages_are_as_long_as_the_series_own_and_end_anywhere() -> None:
+    rng = np.random.default_rng(0)
+    chosen, hide = draw_outages(rng, 10_000, 24, 0.25, np.array([5, 12, 40]))
+    assert chosen.size == hide.shape[0] and hide.shape[1] == 24
+    assert 0.23 < chosen.size / 10_000 < 0.27
+    assert np.array_equal(chosen, np.unique(chosen))
+    lengths = hide.sum(axis=1)
+    assert set(lengths.tolist()) == {5, 12, 23}  # 40 capped at all of the lookback but a step
+    # One stretch each: where it starts and stops, nowhere else.
+    assert (np.abs(np.diff(hide.astype(np.int8), axis=1)).sum(axis=1) <= 2).all()
+    ends = 24 - np.argmax(hide[:, ::-1], axis=1)
+    assert (ends == 24).any() and (ends < 24).any()  # still going on, or over
+    assert ends.min() >= 5
+
+
+def test_nothing_is_drawn_without_an_outage_or_a_share() -> None:
+    rng = np.random.default_rng(0)
+    assert draw_outages(rng, 100, 24, 0.25, np.zeros(0, np.int64))[0].size == 0
+    assert draw_outages(rng, 100, 24, 0.0, np.array([5]))[0].size == 0
+
+
+def series(outage: bool = True, n: int = 24 * 30) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    t = np.arange(n)
+    values = 10 + np.sin(2 * np.pi * t / 24) + 0.01 * t + 0.2 * rng.normal(size=n)
+    if outage:
+        values[200:212] = np.nan  # 12 hours: longer than max_fill, a large outage
+    ts = pd.date_range("2024-01-01", periods=n, freq="h")
+    return pd.DataFrame({"timestamp": ts, "v": values})
+
+
+def test_a_share_of_training_windows_reads_an_outage_with_its_targets_unchanged() -> None:
+    steps = default_steps()
+    steps[-1] = steps[-1].model_copy(update={"lookback": 48, "horizon": 12})
+    pipeline = ProcessingPipeline.from_config(steps)
+    data = pipeline.fit_transform(SeriesFrame.from_pandas(series()))
+    origins = data.train.starts + 48
+    kwargs = {"batch_size": 64, "correction": False, "shuffle": True, "seed": 5}
+    plain = window_dataset(pipeline, data.frame, origins, **kwargs)  # type: ignore[arg-type]
+    drawn = window_dataset(
+        pipeline,
+        data.frame,
+        origins,
+        outages=0.5,
+        outage_lengths=np.array([10]),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    changed = 0
+    for i in range(plain.num_batches):
+        (xa, _, wa), (xb, _, wb) = plain[i], drawn[i]
+        np.testing.assert_array_equal(wa, wb)  # the same windows, the same targets observed
+        mask_a, mask_b = xa[:, :48, 1], xb[:, :48, 1]
+        assert (mask_b <= mask_a).all()  # a drawn outage only hides readings
+        hidden = (mask_a - mask_b).sum(axis=1)
+        assert hidden.max() <= 10
+        assert (xb[:, :, 3:] == xa[:, :, 3:]).all()  # the calendar, known whatever is missing
+        changed += int(np.count_nonzero(hidden))
+    assert 0.4 < changed / origins.size < 0.6
+
+
+def test_a_run_draws_outages_only_when_asked_and_when_the_series_has_them() -> None:
+    base = {"model": "mlp", "training": {"epochs": 2, "ensemble": 1, "refit": False}}
+    drawn = {"model": "mlp", "training": {**base["training"], "drawn_outages": 0.5}}
+    plain = gapcast.train(series(), base)
+    with_draws = gapcast.train(series(), drawn)
+    assert with_draws.config.training.drawn_outages == 0.5  # stored with the run
+    assert with_draws.history != plain.history
+    # No large outage in its training part: nothing to draw, the same run to the last digit.
+    assert gapcast.train(series(False), drawn).history == gapcast.train(series(False), base).history
+
+
+def test_the_share_of_drawn_outages_is_checked() -> None:
+    with pytest.raises((InvalidInput, ValueError), match="drawn_outages"):
+        TrainingConfig().with_overrides({"drawn_outages": 1.5})
