@@ -34,12 +34,20 @@ def prepared():  # type: ignore[no-untyped-def]
     return pipeline, pipeline.fit_transform(SeriesFrame.from_pandas(series()))
 
 
-@pytest.mark.parametrize("correction", [False, True])
-def test_batches_read_from_the_store_are_the_built_ones(correction: bool) -> None:
+@pytest.mark.parametrize(("correction", "outages"), [(False, 0.0), (True, 0.0), (True, 0.5)])
+def test_batches_read_from_the_store_are_the_built_ones(correction: bool, outages: float) -> None:
     pipeline, data = prepared()
     origins = data.train.starts + 48
     store = WindowStore(pipeline, data.frame, origins[::-1])  # any order: kept sorted
-    kwargs = {"batch_size": 16, "correction": correction, "shuffle": True, "seed": 5}
+    kwargs = {
+        "batch_size": 16,
+        "correction": correction,
+        "shuffle": True,
+        "seed": 5,
+        # With outages drawn, the drawn windows are built in either case, the same way.
+        "outages": outages,
+        "outage_lengths": np.array([9, 20]),
+    }
     built = window_dataset(pipeline, data.frame, origins, **kwargs)  # type: ignore[arg-type]
     read = window_dataset(pipeline, data.frame, origins, store=store, **kwargs)  # type: ignore[arg-type]
     assert built.num_batches == read.num_batches > 2

@@ -223,18 +223,22 @@ def window_dataset(
             pad = (last - first) * batch_size - part.size if origins.size >= batch_size else 0
             if pad:
                 part = np.concatenate([part, origins[:pad]])
+            rows, hide = draw_outages(outage_rng, part.size, pipeline.lookback, outages, lengths)
             if store is not None:
                 x, y, weight = store.take(part, correction)
+                if rows.size:  # the stored windows have no outage drawn: build those afresh
+                    drawn = pipeline.model_batch(frame, part[rows], with_targets=True, hide=hide)
+                    assert drawn.weight is not None
+                    x[rows], y[rows] = drawn.x, training_target(drawn, correction)
+                    weight[rows] = drawn.weight
             else:
-                batch = pipeline.model_batch(frame, part, with_targets=True)
+                every = None
+                if rows.size:
+                    every = np.zeros((part.size, pipeline.lookback), dtype=bool)
+                    every[rows] = hide
+                batch = pipeline.model_batch(frame, part, with_targets=True, hide=every)
                 assert batch.weight is not None
                 x, y, weight = batch.x, training_target(batch, correction), batch.weight.copy()
-            rows, hide = draw_outages(outage_rng, part.size, pipeline.lookback, outages, lengths)
-            if rows.size:
-                hidden = pipeline.model_batch(frame, part[rows], with_targets=True, hide=hide)
-                assert hidden.weight is not None
-                x[rows], y[rows] = hidden.x, training_target(hidden, correction)
-                weight[rows] = hidden.weight
             if pad:
                 weight[-pad:] = 0.0
             return x, y, weight
