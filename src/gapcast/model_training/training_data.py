@@ -17,7 +17,7 @@ from gapcast.errors import InvalidInput
 from gapcast.model_training.results import GapSummary
 from gapcast.model_training.window_store import WindowStore
 from gapcast.processing.frame import SeriesFrame
-from gapcast.processing.gaps import DetectGaps
+from gapcast.processing.gaps import DetectGaps, find_runs
 from gapcast.processing.pipeline import ProcessingPipeline
 from gapcast.processing.seasons import Season, fitting_seasons
 from gapcast.training_config import TrainingConfig
@@ -71,13 +71,13 @@ class TrainingData:
         """Stretches of more than ``max_fill`` grid steps where no target was observed: what the
         gap classifier learns to foresee (a covariate's outage, or one target's while another
         reports, is not one)."""
-        return int(np.count_nonzero(_outage_lengths(self.observed) > self.max_fill))
+        return int(np.count_nonzero(find_runs(~self.observed)[1] > self.max_fill))
 
     @cached_property
     def training_outages(self) -> NDArray[np.int64]:
         """Lengths (grid steps) of the training part's large outages, those ``large_outages``
         counts: the ones drawn onto training windows (:mod:`~.outage_draws`)."""
-        lengths = _outage_lengths(self.observed[: self.split[0]])
+        lengths = find_runs(~self.observed[: self.split[0]])[1]
         return lengths[lengths > self.max_fill]
 
     @cached_property
@@ -187,10 +187,3 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         glitches=glitches,
         future_covariates=future,
     )
-
-
-def _outage_lengths(observed: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Lengths of the stretches where ``observed`` is False."""
-    missing = np.concatenate([[False], ~observed, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(missing))
-    return (edges[1::2] - edges[::2]).astype(np.int64)
