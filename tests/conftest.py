@@ -17,11 +17,13 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
@@ -119,6 +121,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def sample_csv() -> Path:
     return SAMPLE_CSV
+
+
+def _shutdown_load(hours: int, seed: int = 0) -> pd.DataFrame:
+    """Hourly load with a daily cycle, cut to a tenth during 6-hour planned shutdowns at random
+    times: announced in advance (``shutdown`` is 1 during them), unforeseeable from the past."""
+    rng = np.random.default_rng(seed)
+    flag = np.zeros(hours)
+    for start in rng.choice(hours - 6, hours // 48, replace=False):
+        flag[start : start + 6] = 1.0
+    t = np.arange(hours)
+    load = (100 + 10 * np.sin(2 * np.pi * t / 24)) * (1 - 0.9 * flag) + rng.normal(0, 1, hours)
+    stamps = pd.date_range("2024-01-01", periods=hours, freq="h", tz="UTC")
+    return pd.DataFrame({"timestamp": stamps, "load": load, "shutdown": flag})
+
+
+@pytest.fixture
+def shutdown_load() -> Callable[..., pd.DataFrame]:
+    """``shutdown_load(hours, seed=0)``: a series whose covariate is known in advance."""
+    return _shutdown_load
 
 
 def _postgres_schema_url() -> Iterator[str]:

@@ -4,25 +4,13 @@ config over /ws/train, and given for the forecast steps to POST /runs/{id}/predi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gapcast.api.testing import LiveServer, converse
-
-
-def shutdowns(days: int = 60, seed: int = 0) -> pd.DataFrame:
-    """Hourly load cut to a tenth during announced 6-hour shutdowns (``shutdown`` is 1)."""
-    rng = np.random.default_rng(seed)
-    n = 24 * days
-    flag = np.zeros(n)
-    for start in rng.choice(n - 6, n // 48, replace=False):
-        flag[start : start + 6] = 1.0
-    t = np.arange(n)
-    load = (100 + 10 * np.sin(2 * np.pi * t / 24)) * (1 - 0.9 * flag) + rng.normal(0, 1, n)
-    stamps = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")
-    return pd.DataFrame({"timestamp": stamps, "load": load.round(3), "shutdown": flag})
 
 
 def as_json(frame: pd.DataFrame) -> dict[str, list[Any]]:
@@ -34,9 +22,9 @@ def as_json(frame: pd.DataFrame) -> dict[str, list[Any]]:
 
 
 def test_a_run_with_a_covariate_known_in_advance_predicts_from_its_future_rows(
-    live_server: LiveServer,
+    live_server: LiveServer, shutdown_load: Callable[..., pd.DataFrame]
 ) -> None:
-    df = shutdowns()
+    df = shutdown_load(24 * 60).round(3)
     with live_server.http() as http:
         upload = http.post(
             "/datasets",

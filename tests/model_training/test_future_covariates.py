@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,19 +15,6 @@ from gapcast.processing.window_inputs import Layout, build_batch
 from gapcast.training_config import TrainingConfig
 
 HOUR_NS = 3_600 * 10**9
-
-
-def shutdowns(n: int = 24 * 120, seed: int = 0) -> pd.DataFrame:
-    """Hourly load with a daily cycle, cut to a tenth during 6-hour planned shutdowns at random
-    times: announced in advance (``shutdown`` is 1 during them), unforeseeable from the past."""
-    rng = np.random.default_rng(seed)
-    flag = np.zeros(n)
-    for start in rng.choice(n - 6, n // 48, replace=False):
-        flag[start : start + 6] = 1.0
-    t = np.arange(n)
-    load = (100 + 10 * np.sin(2 * np.pi * t / 24)) * (1 - 0.9 * flag) + rng.normal(0, 1, n)
-    ts = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")
-    return pd.DataFrame({"timestamp": ts, "load": load, "shutdown": flag})
 
 
 def config(role: str) -> dict[str, Any]:
@@ -73,10 +61,12 @@ def test_the_forecast_steps_hold_a_future_covariate_and_nothing_of_the_others() 
     )
 
 
-def test_a_covariate_known_in_advance_is_what_forecasts_planned_shutdowns() -> None:
+def test_a_covariate_known_in_advance_is_what_forecasts_planned_shutdowns(
+    shutdown_load: Callable[..., pd.DataFrame],
+) -> None:
     """The same model and data: read for the lookback only, the shutdown flag cannot foretell a
     shutdown; known in advance it can, and the backtest shows it (through predict's own path)."""
-    df = shutdowns()
+    df = shutdown_load(24 * 120)
     past = gapcast.train(df, config("covariates"))
     ahead = gapcast.train(df, config("future_covariates"))
     assert ahead.run_info.future_covariates == ["shutdown"]
@@ -84,11 +74,13 @@ def test_a_covariate_known_in_advance_is_what_forecasts_planned_shutdowns() -> N
     assert ahead.metrics.mae < 0.6 * past.metrics.mae, (ahead.metrics.mae, past.metrics.mae)
 
 
-def test_predict_reads_the_future_rows_of_a_covariate_known_in_advance() -> None:
+def test_predict_reads_the_future_rows_of_a_covariate_known_in_advance(
+    shutdown_load: Callable[..., pd.DataFrame],
+) -> None:
     """Rows after the history that hold only the known-in-advance values are the forecast's,
     not its history: the forecast starts after the last load reading, follows the announced
     shutdown, and is refused, naming the covariate, when those rows are missing."""
-    df = shutdowns()
+    df = shutdown_load(24 * 120)
     model = gapcast.load_model(gapcast.train(df, config("future_covariates")))
     horizon = model.pipeline.horizon
     history = df.iloc[: -2 * horizon]
@@ -125,14 +117,16 @@ def test_an_unknown_future_covariate_is_named(tiny_config: Any, hourly: Any) -> 
         gapcast.train(hourly(200), {**tiny_config(epochs=1), "future_covariates": ["holiday"]})
 
 
-def test_the_builder_declares_them_and_a_stored_pipeline_remembers_them() -> None:
+def test_the_builder_declares_them_and_a_stored_pipeline_remembers_them(
+    shutdown_load: Callable[..., pd.DataFrame],
+) -> None:
     """``ProcessingBuilder().future_covariates(...)`` marks them in the fitted window's layout,
     and the pipeline rebuilt from its stored config (as ``load_model`` rebuilds it) still knows
     which inputs are known in advance."""
     from gapcast.processing import ProcessingBuilder, ProcessingPipeline
     from gapcast.processing.frame import SeriesFrame
 
-    df = shutdowns(24 * 20).assign(temp=lambda d: 20 + np.sin(np.arange(len(d)) / 24))
+    df = shutdown_load(24 * 20).assign(temp=lambda d: 20 + np.sin(np.arange(len(d)) / 24))
     frame = SeriesFrame(
         timestamps=df["timestamp"].astype("int64").to_numpy(),
         values=df[["load", "temp", "shutdown"]].to_numpy().T,
