@@ -1,5 +1,6 @@
 """Outages drawn onto training windows (model_training/outage_draws.py, training.drawn_outages):
-as long as the series' own, only on the training windows, and only when asked for."""
+as long as the series' own, only on the training windows, on by default, and only where the
+training part has a large outage."""
 
 from __future__ import annotations
 
@@ -77,15 +78,17 @@ def test_a_share_of_training_windows_reads_an_outage_with_its_targets_unchanged(
     assert 0.4 < changed / origins.size < 0.6
 
 
-def test_a_run_draws_outages_only_when_asked_and_when_the_series_has_them() -> None:
-    base = {"model": "mlp", "training": {"epochs": 2, "ensemble": 1, "refit": False}}
-    drawn = {"model": "mlp", "training": {**base["training"], "drawn_outages": 0.5}}
-    plain = gapcast.train(series(), base)
-    with_draws = gapcast.train(series(), drawn)
-    assert with_draws.config.training.drawn_outages == 0.5  # stored with the run
-    assert with_draws.history != plain.history
+def test_a_run_draws_outages_by_default_and_only_when_the_series_has_them() -> None:
+    short = {"epochs": 2, "ensemble": 1, "refit": False}
+    default = {"model": "mlp", "training": short}
+    off = {"model": "mlp", "training": {**short, "drawn_outages": 0.0}}
+    drawn = gapcast.train(series(), default)
+    plain = gapcast.train(series(), off)
+    assert drawn.config.training.drawn_outages == 0.25  # the default, stored with the run
+    assert drawn.history != plain.history
     # No large outage in its training part: nothing to draw, the same run to the last digit.
-    assert gapcast.train(series(False), drawn).history == gapcast.train(series(False), base).history
+    calm = series(False)
+    assert gapcast.train(calm, default).history == gapcast.train(calm, off).history
 
 
 def test_the_share_of_drawn_outages_is_checked() -> None:
