@@ -96,3 +96,21 @@ def test_a_series_shifted_by_1000_gets_forecasts_shifted_by_1000(hourly) -> None
     np.testing.assert_allclose(
         b.predict(shifted)["load"] - a.predict(df)["load"], 1000.0, atol=1e-3
     )
+
+
+def test_training_steps_per_call_change_no_figure(hourly, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Keras trains STEPS_PER_EXECUTION batches per call of its fit loop: the same compiled step
+    on the same batches, so one step per call gives every loss, metric and forecast again to the
+    last digit (what the speed-up may not change), with an outage drawn and early stopping on."""
+    import gapcast.model_training.general_model as general_model
+
+    assert general_model.STEPS_PER_EXECUTION > 1
+    df = hourly(24 * 20, gap=(200, 12))
+    config = {"model": "mlp", "training": {"epochs": 3, "ensemble": 2, "gap_classifier": "never"}}
+    grouped = gapcast.train(df, config)
+    monkeypatch.setattr(general_model, "STEPS_PER_EXECUTION", 1)
+    single = gapcast.train(df, config)
+    assert grouped.history == single.history
+    assert grouped.metrics.mae == single.metrics.mae
+    model = gapcast.load_model(grouped)
+    pd.testing.assert_frame_equal(model.predict(df), gapcast.load_model(single).predict(df))

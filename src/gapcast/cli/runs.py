@@ -325,7 +325,7 @@ def cancel_command(
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Cancel a queued or running run (a running one stops within a batch)."""
+    """Cancel a queued or running run (a running one stops within 16 training batches)."""
     backend = ServerBackend(*_running_server(server, token, db))
     run_id = resolve_run_id(backend, run)
     answer: dict[str, Any] = dict(backend.client.cancel(run_id))

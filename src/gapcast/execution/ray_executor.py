@@ -15,9 +15,9 @@ Failures map to outcomes: a task that returned reports its own result; a cancell
 ``cancelled``; a lost worker or node (killed, out of memory, node died) is a *retryable* failure,
 which the runtime re-queues when ``resources.max_retries`` allows, resuming from the checkpoint
 the task stored in the database. Cancel is cooperative first (the flag travels back in the answer
-to the worker's next push, and the run ends cleanly within a batch); a task still waiting for
-resources is ``ray.cancel``-ed at once, and one that ignores the flag is force-cancelled after
-``cancel_grace_s``.
+to the worker's next push, and the run ends cleanly within 16 training batches); a task still
+waiting for resources is ``ray.cancel``-ed at once, and one that ignores the flag is
+force-cancelled after ``cancel_grace_s``.
 """
 
 from __future__ import annotations

@@ -159,7 +159,8 @@ def make_progress_callback(
 
 
 def make_cancel_callback(cancel: CancelFlag) -> Any:
-    """A callback raising :class:`Cancelled` before the next batch once ``cancel.is_set()``."""
+    """A callback raising :class:`Cancelled` before the next training call (16 batches, Keras's
+    ``steps_per_execution``) once ``cancel.is_set()``."""
 
     class CancelCallback(_base()):  # type: ignore[misc]
         def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:

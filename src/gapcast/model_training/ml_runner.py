@@ -66,8 +66,9 @@ MAX_CALIBRATION_ORIGINS = 5_000
 class MLRunner:
     """Runs one training configuration on one series.
 
-    ``cancel``: anything with ``is_set()``; checked between batches, the run then raises
-    :class:`~gapcast.errors.Cancelled` within one batch. ``checkpoint_dir``: where Keras's
+    ``cancel``: anything with ``is_set()``; checked before each call of Keras's train step (16
+    batches, ``general_model.STEPS_PER_EXECUTION``), the run then raises
+    :class:`~gapcast.errors.Cancelled` within that many batches. ``checkpoint_dir``: where Keras's
     BackupAndRestore keeps the state of an unfinished run, so running again with the same directory
     resumes at the next epoch; the end-of-epoch ProgressEvent of epoch N is emitted only once
     epoch N's backup and log are written there, so copying the directory on that event captures

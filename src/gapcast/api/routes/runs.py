@@ -80,7 +80,7 @@ def run_events(
 
 @router.post("/{run_id}/cancel", status_code=202)
 def cancel_run(run_id: str, runtime: RuntimeDep) -> CancelOut:
-    """A queued run is cancelled at once; a running one stops within a batch."""
+    """A queued run is cancelled at once; a running one stops within 16 training batches."""
     state = runtime.cancel(run_id)
     return CancelOut(run_id=run_id, status="cancelled" if state == "cancelled" else "cancelling")
 
