@@ -24,7 +24,7 @@ def as_json(frame: pd.DataFrame) -> dict[str, list[Any]]:
 def test_a_run_with_a_covariate_known_in_advance_predicts_from_its_future_rows(
     live_server: LiveServer, shutdown_load: Callable[..., pd.DataFrame]
 ) -> None:
-    df = shutdown_load(24 * 60).round(3)
+    df = shutdown_load(24 * 60).round({"load": 3})
     with live_server.http() as http:
         upload = http.post(
             "/datasets",
