@@ -10,8 +10,8 @@ from gapcast.processing.calendar import (
     Calendar,
     cycle_features,
     cycles_for,
-    grid_cycle_features,
     phase,
+    window_cycle_features,
 )
 from gapcast.processing.seasons import (
     DAY_NS,
@@ -249,9 +249,11 @@ def test_calendar_features_from_the_grid_table_are_exactly_the_computed_ones(
 ) -> None:
     start_ns = int(pd.Timestamp(start, tz="UTC").value)
     freq_ns = int(pd.Timedelta(freq).value)
-    positions = np.random.default_rng(0).integers(-3000, 40_000, size=(64, 72))
+    # Windows longer than a period of the time of day, from before the grid's start too.
+    first = np.random.default_rng(0).integers(-3000, 40_000, size=64)
+    positions = first[:, None] + np.arange(300)
     cycles = ["time_of_day", "day_of_week", "day_of_year"]
     expected = cycle_features(start_ns + freq_ns * positions, cycles)
-    got = grid_cycle_features(start_ns, freq_ns, positions, cycles)
-    assert got.dtype == np.float32 and got.shape == (64, 72, 6)
+    got = window_cycle_features(start_ns, freq_ns, first, 300, cycles)
+    assert got.dtype == np.float32 and got.shape == (64, 300, 6)
     np.testing.assert_array_equal(got, expected)

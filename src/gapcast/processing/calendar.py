@@ -55,37 +55,41 @@ def cycle_features(timestamps_ns: ArrayLike, cycles: list[str]) -> NDArray[np.fl
 
 
 @functools.lru_cache(maxsize=64)
-def _cycle_table(phase_ns: int, freq_ns: int, cycle: str, steps: int) -> NDArray[np.float32]:
-    """(steps, 2) sin/cos of ``cycle`` at the ``steps`` grid points of one period from
-    ``phase_ns``; read-only, shared by every batch of the grid."""
-    table = cycle_features(phase_ns + freq_ns * np.arange(steps, dtype=np.int64), [cycle])
-    table.flags.writeable = False
-    return table
-
-
-def grid_cycle_features(
-    start_ns: int, freq_ns: int, positions: NDArray[np.int64], cycles: list[str]
+def _window_table(
+    phase_ns: int, freq_ns: int, cycle: str, steps: int, length: int
 ) -> NDArray[np.float32]:
-    """:func:`cycle_features` of the grid points at ``positions`` (a grid starting at
-    ``start_ns``, one point every ``freq_ns``), the same numbers: a cycle that is a whole number
-    of grid steps (time of day and day of week on sub-daily grids) repeats every period, so its
-    features are read from a table of one period instead of computed for every window of every
-    batch again (a third of building a training batch, measured by bench/train_overhead.py)."""
-    pos = np.asarray(positions, dtype=np.int64)
-    parts = []
-    for name in cycles:
+    """(steps, 2, length): sin/cos of ``cycle`` at ``length`` grid points in a row from each of
+    the ``steps`` grid points of one period from ``phase_ns``. A read-only view of one period's
+    table repeated to ``steps + length - 1`` points, shared by every batch of the grid."""
+    period = cycle_features(phase_ns + freq_ns * np.arange(steps, dtype=np.int64), [cycle])
+    tiled = period[np.arange(steps + length - 1) % steps]
+    return np.lib.stride_tricks.sliding_window_view(tiled, length, axis=0)
+
+
+def window_cycle_features(
+    start_ns: int, freq_ns: int, first: NDArray[np.int64], length: int, cycles: list[str]
+) -> NDArray[np.float32]:
+    """(n, length, 2 * len(cycles)): :func:`cycle_features` of the ``length`` grid points in a
+    row from each of ``first`` (n,) (a grid starting at ``start_ns``, one point every
+    ``freq_ns``), the same numbers. A cycle that is a whole number of grid steps (time of day and
+    day of week on sub-daily grids) repeats every period, so each window's features are read
+    whole from a table of one period's windows: computing them, or even each point's place in the
+    period, for every window of every batch was a third of building a training batch
+    (bench/train_overhead.py), and building the windows an outage is drawn onto is done every
+    epoch. Shifting the start by whole periods changes no feature, so a table serves every grid
+    of its phase."""
+    first = np.asarray(first, dtype=np.int64)
+    out = np.empty((first.size, length, 2 * len(cycles)), dtype=np.float32)
+    for j, name in enumerate(cycles):
         period = int(CYCLES[name])
         if name != "day_of_year" and freq_ns > 0 and period % freq_ns == 0:
             steps = period // freq_ns
-            # Shifting the start by whole periods changes no feature: the table starts at the
-            # grid's phase in the cycle, so it is shared by every grid of that phase.
-            table = _cycle_table(start_ns % period, freq_ns, name, steps)
-            parts.append(table[np.mod(pos, steps)])
+            table = _window_table(start_ns % period, freq_ns, name, steps, length)
+            out[:, :, 2 * j : 2 * j + 2] = table[np.mod(first, steps)].transpose(0, 2, 1)
         else:
-            parts.append(cycle_features(start_ns + freq_ns * pos, [name]))
-    if not parts:
-        return np.zeros((*pos.shape, 0), dtype=np.float32)
-    return np.concatenate(parts, axis=-1)
+            points = start_ns + freq_ns * (first[:, None] + np.arange(length, dtype=np.int64))
+            out[:, :, 2 * j : 2 * j + 2] = cycle_features(points, [name])
+    return out
 
 
 def cycles_for(freq_ns: int, span_ns: int) -> list[str]:

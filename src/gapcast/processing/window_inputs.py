@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from gapcast.processing.calendar import grid_cycle_features
+from gapcast.processing.calendar import window_cycle_features
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -208,7 +208,7 @@ def build_batch(
         reference[:] = np.moveaxis(relative[:k][:, :, src], 0, -1)
     x[:, lb:, 2 * c_in : 2 * c_in + k] = reference
     ts = start_ts + freq_ns * idx
-    cal = grid_cycle_features(start_ts, freq_ns, idx, list(layout.cycles))
+    cal = window_cycle_features(start_ts, freq_ns, origins - lb, lb + hz, list(layout.cycles))
     col = 2 * c_in + k
     x[:, :, col : col + cal.shape[-1]] = cal
     x[:, lb:, -1] = 1.0
