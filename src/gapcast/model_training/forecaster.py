@@ -183,6 +183,7 @@ def window_dataset(
     all_origins = np.asarray(origins, dtype=np.int64)
     if store is not None and not store.holds(all_origins):
         store = None
+    calendar = pipeline.layout.calendar_columns
 
     class WindowDataset(base):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -227,8 +228,12 @@ def window_dataset(
             if store is not None:
                 x, y, weight = store.take(part, correction)
                 if rows.size:  # the stored windows have no outage drawn: build those afresh
-                    drawn = pipeline.model_batch(frame, part[rows], with_targets=True, hide=hide)
+                    drawn = pipeline.model_batch(
+                        frame, part[rows], with_targets=True, hide=hide, calendar=False
+                    )
                     assert drawn.weight is not None
+                    # An outage hides readings, not time: the stored calendar is the window's.
+                    drawn.x[:, :, calendar] = x[rows, :, calendar]
                     x[rows], y[rows] = drawn.x, training_target(drawn, correction)
                     weight[rows] = drawn.weight
             else:

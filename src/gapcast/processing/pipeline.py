@@ -252,9 +252,11 @@ class ProcessingPipeline:
         *,
         with_targets: bool = False,
         hide: NDArray[np.bool_] | None = None,
+        calendar: bool = True,
     ) -> ModelBatch:
         """Model inputs of the windows of a prepared ``frame`` starting at grid ``origins``
-        (``hide``: lookback steps read as missing, :func:`~.window_inputs.build_batch`)."""
+        (``hide``: lookback steps read as missing; ``calendar=False``: the calendar features
+        left 0; :func:`~.window_inputs.build_batch`)."""
         freq = frame.freq_ns
         assert freq is not None  # the resample step always sets it
         start = int(frame.timestamps[0]) if frame.n_points else 0
@@ -267,6 +269,7 @@ class ProcessingPipeline:
             self.layout,
             with_targets=with_targets,
             hide=hide,
+            calendar=calendar,
         )
 
     def grid_labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:

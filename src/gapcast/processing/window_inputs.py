@@ -65,6 +65,12 @@ class Layout:
     def steps(self) -> int:
         return self.lookback + self.horizon
 
+    @property
+    def calendar_columns(self) -> slice:
+        """Where the calendar's sin/cos features sit among a window's features."""
+        first = 2 * self.n_inputs + self.n_targets
+        return slice(first, first + 2 * len(self.cycles))
+
 
 @dataclass(frozen=True, eq=False)
 class ModelBatch:
@@ -147,6 +153,7 @@ def build_batch(
     *,
     with_targets: bool = False,
     hide: NDArray[np.bool_] | None = None,
+    calendar: bool = True,
 ) -> ModelBatch:
     """Model inputs of the windows whose first forecast step is at each of ``origins``.
 
@@ -156,6 +163,8 @@ def build_batch(
     missing. ``with_targets`` adds ``y`` and ``weight`` from the grid's forecast steps.
     ``hide`` (n, lookback), True where a lookback step is to be read as missing in every channel
     not known in advance: an outage drawn onto a training window (:mod:`~.outage_draws`).
+    ``calendar=False`` leaves the calendar features (``layout.calendar_columns``) 0, for a caller
+    that has them already: they depend on the window's timestamps alone.
     """
     lb, hz, k = layout.lookback, layout.horizon, layout.n_targets
     c_in = layout.n_inputs
@@ -208,9 +217,10 @@ def build_batch(
         reference[:] = np.moveaxis(relative[:k][:, :, src], 0, -1)
     x[:, lb:, 2 * c_in : 2 * c_in + k] = reference
     ts = start_ts + freq_ns * idx
-    cal = window_cycle_features(start_ts, freq_ns, origins - lb, lb + hz, list(layout.cycles))
-    col = 2 * c_in + k
-    x[:, :, col : col + cal.shape[-1]] = cal
+    if calendar:
+        x[:, :, layout.calendar_columns] = window_cycle_features(
+            start_ts, freq_ns, origins - lb, lb + hz, list(layout.cycles)
+        )
     x[:, lb:, -1] = 1.0
 
     target_seen = seen[:k]
