@@ -217,7 +217,7 @@ def seed_runs(frame: Any, config: dict[str, Any], seeds: int, origins: list[int]
 
 def seed_figures(out: dict[str, Any], result: Any, ranked: Any = None) -> dict[str, Any]:
     """One seed's ratios (to the same best baseline and best peer as ``out``), its interval
-    coverage and its gap classifier's F1 and AP."""
+    coverage and pinball loss (over the seasonal naive's) and its gap classifier's F1 and AP."""
     if ranked is None:
         vs_base, vs_peer = out["vs_best_baseline"], out["vs_best_peer"]
     else:
@@ -239,6 +239,7 @@ def seed_figures(out: dict[str, Any], result: Any, ranked: Any = None) -> dict[s
         "vs_best_baseline": vs_base,
         "vs_best_peer": vs_peer,
         "coverage": iv.coverage if iv else None,
+        "pinball_ratio": iv.pinball_ratio if iv else None,
         "gap_f1": gap.f1 if gap else None,
         "gap_ap": gap.average_precision if gap else None,
         "gap_auc": gap.roc_auc if gap else None,
@@ -430,8 +431,9 @@ def main() -> None:
         print(f"{r['series']:22s} " + " ".join(f"{c:>15s}" for c in cells))
     if args.seeds > 1:
         print(f"\n== spread over {args.seeds} training seeds (min-max; the run's own noise)")
-        heads = ("/best baseline", "/best peer", "P10-P90 cover", "gap F1", "gap AP")
-        keys = ("vs_best_baseline", "vs_best_peer", "coverage", "gap_f1", "gap_ap")
+        heads = ("/best baseline", "/best peer", "P10-P90 cover", "pinball/snaive", "gap F1")
+        heads += ("gap AP",)
+        keys = ("vs_best_baseline", "vs_best_peer", "coverage", "pinball_ratio", "gap_f1", "gap_ap")
         print(f"{'series':22s} " + " ".join(f"{h:>15s}" for h in heads) + "  chosen")
         for r in results:
             runs = r["seeds"]
