@@ -114,8 +114,8 @@ class TrainingParams(BaseModel):
         default_factory=lambda: [0.1, 0.5, 0.9],
         max_length=9,
         description="forecast quantiles calibrated on the validation part (split-conformal, "
-        "rescaled by the model's recent error); the outer two make the interval scored in the "
-        "backtest; [] turns intervals off",
+        "rescaled to the intervals' recent coverage); the outer two make the interval scored in "
+        "the backtest; [] turns intervals off",
     )
 
     @field_validator("quantiles")

@@ -11,7 +11,13 @@ import pytest
 from PIL import Image
 
 import gapcast
-from gapcast.model_training.intervals import calibrate, empirical_quantiles, pinball
+from gapcast.model_training.intervals import (
+    RECENT_CLIP,
+    Intervals,
+    calibrate,
+    empirical_quantiles,
+    pinball,
+)
 
 
 def noisy_daily(n: int = 24 * 60, sigma: float = 1.0, seed: int = 0) -> pd.DataFrame:
@@ -164,25 +170,47 @@ def test_no_quantiles_turns_intervals_off_and_the_band_leaves_the_png(run: Any) 
     assert plain.shape == shaded.shape and (plain != shaded).any()
 
 
-def test_recent_error_factor_by_hand() -> None:
+def test_recent_factor_by_hand() -> None:
+    """The recent factor is split conformal's rule on the recent residuals: the nominal-level
+    quantile of the factor each point needed to fall inside the outer interval."""
+    # P10 at -1, median 0, P90 at +2: a residual of +1 needed half the upper offset, -3 three
+    # times the lower one.
+    offsets = np.array([[[-1.0]] * 2, [[0.0]] * 2, [[2.0]] * 2])  # (quantiles, horizon 2, k 1)
+    iv = Intervals((0.1, 0.5, 0.9), offsets, 1.0, 100, 0, np.array([1.0]))
+    recent = np.array([1.0, -3.0, 0.5, -0.25, 4.0, 0.0, -1.0, 2.0, 3.0, -0.5]).reshape(5, 2, 1)
+    needs = np.array([0.5, 3.0, 0.25, 0.25, 2.0, 0.0, 1.0, 1.0, 1.5, 0.5])
+    np.testing.assert_allclose(iv.recent_factor(recent), [np.quantile(needs, 0.8)])
+    # An unknown residual is left out; fewer than two horizons of known ones: 1.
+    recent[0, 0, 0] = np.nan
+    np.testing.assert_allclose(iv.recent_factor(recent), [np.quantile(needs[1:], 0.8)])
+    np.testing.assert_array_equal(iv.recent_factor(recent[:1]), [1.0])
+    # Clipped at RECENT_CLIP either way.
+    assert iv.recent_factor(recent * 100)[0] == pytest.approx(RECENT_CLIP)
+    assert iv.recent_factor(recent / 100)[0] == pytest.approx(1 / RECENT_CLIP)
+    # Without an outer interval (one quantile) there is nothing to rescale.
+    single = Intervals((0.5,), offsets[1:2], 1.0, 100, 0, np.array([1.0]))
+    np.testing.assert_array_equal(single.recent_factor(recent * 5), [1.0])
+
+
+def test_recent_factor_covers_the_recent_residuals_at_the_nominal_share() -> None:
+    """Recent errors as large on the mean as the calibration's but half of them zero and half
+    twice as wide: matching their mean size would leave the width as it was and cover ~74%;
+    the factor makes the interval cover 80% of them (and leaves a target whose errors did not
+    change at ~1)."""
     rng = np.random.default_rng(1)
     iv = calibrate(rng.normal(size=(4000, 4, 2)), np.ones(4000), (0.1, 0.5, 0.9))
     assert iv is not None and iv.error_scale is not None
-    np.testing.assert_allclose(iv.error_scale, np.sqrt(2 / np.pi), rtol=0.05)  # E|N(0, 1)|
-    # Recent errors twice as large on target 0, as large on target 1.
-    recent = rng.normal(size=(32, 4, 2)) * np.array([2.0, 1.0])
-    np.testing.assert_allclose(iv.recent_factor(recent), [2.0, 1.0], rtol=0.15)
-    # Clipped at RECENT_CLIP either way; fewer than two horizons of known residuals: 1.
-    assert iv.recent_factor(recent * 100)[0] == pytest.approx(4.0)
-    assert iv.recent_factor(recent / 100)[1] == pytest.approx(0.25)
-    sparse = np.full((32, 4, 2), np.nan)
-    sparse[:1] = 10.0
-    np.testing.assert_array_equal(iv.recent_factor(sparse), [1.0, 1.0])
-    # Errors of windows half as spread as the forecast's are half as large in its units.
-    half = np.full((32, 2), 0.5)
-    np.testing.assert_allclose(
-        iv.recent_factor(recent, half), 0.5 * iv.recent_factor(recent), rtol=1e-12
-    )
+    recent = rng.normal(size=(2000, 4, 2))
+    recent[..., 0] *= np.where(rng.random((2000, 4)) < 0.5, 0.0, 2.0)
+    mean_size = np.abs(recent - iv.median[None]).mean(axis=(0, 1))
+    np.testing.assert_allclose(mean_size / iv.error_scale, [1.0, 1.0], rtol=0.05)
+    factor = iv.recent_factor(recent)
+    np.testing.assert_allclose(factor[1], 1.0, rtol=0.05)
+    bands = iv.relative(np.zeros_like(recent), np.ones(2000), np.tile(factor, (2000, 1)))
+    inside = (recent >= bands[0]) & (recent <= bands[-1])
+    np.testing.assert_allclose(inside.mean(axis=(0, 1)), [0.8, 0.8], atol=0.01)
+    static = iv.relative(np.zeros_like(recent), np.ones(2000))
+    assert ((recent >= static[0]) & (recent <= static[-1]))[..., 0].mean() < 0.76
     # The factor widens around the median: the median itself never moves.
     bands = iv.relative(np.zeros((1, 4, 2)), np.ones(1), np.array([[3.0, 1.0]]))
     plain = iv.relative(np.zeros((1, 4, 2)), np.ones(1))
@@ -190,11 +218,11 @@ def test_recent_error_factor_by_hand() -> None:
     width = bands[2] - bands[0]
     np.testing.assert_allclose(width[..., 0], 3 * (plain[2] - plain[0])[..., 0])
     np.testing.assert_allclose(width[..., 1], (plain[2] - plain[0])[..., 1])
-    # A document stored before the recent-error scaling loads with static intervals.
+    # A document stored before the recent rescaling loads with static intervals.
     old = {k: v for k, v in iv.to_dict().items() if k != "error_scale"}
-    static = type(iv).from_dict(old)
-    assert static.error_scale is None and static.recent_steps(24) == 0
-    np.testing.assert_array_equal(static.recent_factor(recent * 5), [1.0, 1.0])
+    before = type(iv).from_dict(old)
+    assert before.error_scale is None and before.recent_steps(24) == 0
+    np.testing.assert_array_equal(before.recent_factor(recent * 5), [1.0, 1.0])
 
 
 def test_intervals_follow_the_recent_error_when_the_noise_changes() -> None:
@@ -234,23 +262,6 @@ def test_intervals_follow_the_recent_error_when_the_noise_changes() -> None:
     wide = (long["load_p90"] - long["load_p10"]).mean()
     narrow = (short["load_p90"] - short["load_p10"]).mean()
     assert wide > 2 * narrow, (wide, narrow)
-
-
-def test_the_width_follows_recent_errors_in_real_units_not_one_lookbacks_spread(run: Any) -> None:
-    """Two forecasts from the same history but for a lookback made calmer (its swings halved):
-    the recent errors are those of the same stretch, so the range keeps its width in real units
-    instead of halving with the lookback's spread."""
-    model = gapcast.load_model(run)
-    history = noisy_daily()
-    calm = history.copy()
-    tail = calm.index[-model.lookback :]
-    level = calm.loc[tail, "load"].mean()
-    calm.loc[tail, "load"] = level + 0.5 * (calm.loc[tail, "load"] - level)
-    widths = [
-        float((f["load_p90"] - f["load_p10"]).mean())
-        for f in (model.predict(history), model.predict(calm))
-    ]
-    assert widths[1] == pytest.approx(widths[0], rel=0.15), widths
 
 
 def test_recent_factors_of_many_forecasts_are_each_forecasts_own(run: Any) -> None:

@@ -82,7 +82,7 @@ class Forecaster:
 
     def recent_samples(self, origin: int) -> NDArray[np.int64]:
         """Origins before a forecast from grid position ``origin`` whose whole horizon lies
-        before it, and whose lookback lies in the grid: where the model's recent error is
+        before it, and whose lookback lies in the grid: where the intervals' recent coverage is
         measured (up to RECENT_ORIGINS, evenly spread over ``context_steps``)."""
         layout = self.pipeline.layout
         hi = origin - layout.horizon
@@ -116,17 +116,11 @@ class Forecaster:
             assert batch.y is not None and batch.weight is not None
             error = batch.y.astype(np.float64) - self.relative(batch)
             error = np.where(batch.weight[..., None] > 0, error, np.nan)
-            k = error.shape[2]
             pos = 0
             for i in group:
                 if len(samples[i]):
-                    # The errors in the units of the forecast's own window: each sample's
-                    # relative error times its spread, over the forecast window's spread.
-                    now = self.pipeline.model_batch(frames[i], np.array([origins[i]])).spread
-                    spread = batch.spread[pos : pos + len(samples[i]), :k]
-                    out[i] = self.intervals.recent_factor(
-                        error[pos : pos + len(samples[i])], spread / now[:, :k]
-                    )
+                    # Each sample's error in its own window's units, as the calibration's are.
+                    out[i] = self.intervals.recent_factor(error[pos : pos + len(samples[i])])
                     pos += len(samples[i])
         return out
 

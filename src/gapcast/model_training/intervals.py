@@ -9,17 +9,19 @@ neuralforecast and Darts). Offsets widen monotonically with the lead time, so qu
 cross and the interval never narrows further ahead.
 
 The validation part is one stretch of the series: the test part (and a user's tomorrow) can be
-calmer or wilder. So the width also follows the model's *recent* error, as Darts' conformal
-models do with a rolling ``cal_length`` and adaptive conformal inference does online: at a
-forecast, the model is run on up to ``RECENT_ORIGINS`` origins of the ``recent_steps`` before it
-whose truth is already in the history, and the offsets are scaled by how large its errors were
-there against the calibration origins (``error_scale``), within [1/4, 4]. Those errors are taken
-in real units and expressed in the forecast window's units, so the width follows how large the
-model's errors have recently been, not the spread of one lookback — a handful of points for daily
-data (a week of counts), whose calm or wild week would make the next fortnight's range narrow or
-wide (bench/README.md: bike sharing's coverage 0.65 → 0.70, pinball loss lower on 4 series of 5).
-With a history too short to hold such origins (a user passing just the lookback) the factor is 1:
-the static calibration.
+calmer or wilder. So the width also follows how well the intervals *recently* covered, as Darts'
+conformal models do with a rolling ``cal_length`` and adaptive conformal inference does online:
+at a forecast, the model is run on up to ``RECENT_ORIGINS`` origins of the ``recent_steps``
+before it whose truth is already in the history, and the offsets are scaled by the factor that
+would have made the interval cover the nominal share of those origins' points (within [1/4, 4]):
+split conformal's own rule, on the recent stretch, with the calibrated offsets as the shape.
+Each recent error counts in its own window's units, as the calibration's do, so a forecast's
+width also follows the spread of its own lookback. (Two other forms were measured on the quality
+suite and replaced: a factor matching the recent errors' *mean size* to the calibration's, read in
+real units, left bike sharing at 65% coverage from every step of its test part and demand at the
+edge of 75%; in each window's own units it follows the spread twice. bench/README.md, "Recent
+coverage".) With a history too short to hold such origins (a user passing just the lookback) the
+factor is 1: the static calibration.
 
 Histories with gaps get their own measured factor: the offsets are multiplied by the factor that
 makes the validation origins whose lookback had gaps reach the nominal coverage (1 when they do
@@ -49,13 +51,13 @@ MIN_COMPLETE_ORIGINS = 30
 # A gap factor is measured from this many origins with gaps in their lookback (else 1.0, "not
 # measured"): at 10 the finite-sample level of an 80% interval is the 9th of 10.
 MIN_GAPPY_ORIGINS = 10
-# The recent stretch the error is measured on, in horizons: long enough to hold a few cycles of
-# most series' main season, short enough to follow a change of regime. On the quality suite 8
-# put four of five series within 75-85% coverage; 2 and 4 under-covered glucose and demand, 16
-# over-covered sea temperature (bench/README.md).
+# The recent stretch the coverage is measured on, in horizons: long enough to hold a few cycles
+# of most series' main season, short enough to follow a change of regime. On the quality suite
+# (three seeds) 8 put all five series within 75-85% coverage; 4 made glucose's pinball loss 5%
+# worse, 16 took sea temperature to 84% (bench/README.md, "Recent coverage").
 RECENT_HORIZONS = 8
 RECENT_ORIGINS = 32  # sampled evenly from that stretch: bounded work per forecast
-RECENT_CLIP = 4.0  # the recent error moves the width by at most this factor either way
+RECENT_CLIP = 4.0  # the recent coverage moves the width by at most this factor either way
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ class Intervals:
     gap_factor: float
     calibration_origins: int
     gappy_origins: int
-    # Mean absolute calibration residual around the median offset, per target; None in documents
-    # stored before the recent-error scaling (their intervals stay static).
+    # Mean absolute calibration residual around the median offset, per target: how large the
+    # errors the offsets came from were. None in documents stored before the recent rescaling,
+    # whose intervals stay static as they were stored.
     error_scale: F64 | None = None
 
     @property
@@ -79,35 +82,34 @@ class Intervals:
         return np.zeros(self.offsets.shape[1:])
 
     def recent_steps(self, horizon: int) -> int:
-        """Grid steps of history before the lookback that the recent error is measured on."""
+        """Grid steps of history before the lookback that the recent coverage is measured on."""
         return RECENT_HORIZONS * horizon if self.error_scale is not None else 0
 
-    def recent_factor(self, residuals: F64, scale: F64 | None = None) -> F64:
+    def recent_factor(self, residuals: F64) -> F64:
         """(k,) how much wider the interval gets from the model's relative residuals (n, horizon,
-        k) at origins just before a forecast: their mean absolute size around the median offset,
-        in the forecast window's units (``scale`` (n, k): each origin's spread over the forecast
-        window's; none: 1), against the calibration's, within [1/RECENT_CLIP, RECENT_CLIP]; 1 per
-        target with fewer than two horizons of known residuals (or without a stored
-        ``error_scale``)."""
+        k) at origins just before a forecast, each in its own window's units: the nominal-level
+        quantile of the factors each of their points needed to fall inside the outer interval
+        (:func:`needed_factors`), within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target with fewer
+        than two horizons of known residuals, without an outer interval (fewer than two
+        quantiles) or without a stored ``error_scale``."""
         r = np.asarray(residuals, dtype=np.float64)
         k = self.offsets.shape[2]
-        if self.error_scale is None or r.size == 0:
+        if self.error_scale is None or r.size == 0 or len(self.quantiles) < 2:
             return np.ones(k)
-        size = np.abs(r - self.median[None, : r.shape[1]])
-        if scale is not None:
-            size = size * np.asarray(scale, dtype=np.float64)[:, None, :]
-        known = np.isfinite(size).sum(axis=(0, 1))
-        # A target with no known residual (a long outage before the forecast) gets NaN, then 1.
-        with np.errstate(all="ignore"):
-            ratio = np.where(np.isfinite(size), size, 0.0).sum(axis=(0, 1)) / known
-            ratio = ratio / self.error_scale
-        ok = (known >= 2 * r.shape[1]) & (self.error_scale > 0) & np.isfinite(ratio)
-        return np.where(ok, np.clip(ratio, 1 / RECENT_CLIP, RECENT_CLIP), 1.0)
+        need = needed_factors(r, self.offsets[:, : r.shape[1]], self.quantiles)
+        out = np.ones(k)
+        for j in range(k):
+            known = need[..., j][np.isfinite(need[..., j])]
+            if known.size >= 2 * r.shape[1]:
+                level = self.quantiles[-1] - self.quantiles[0]
+                factor = float(np.quantile(known, level))
+                out[j] = np.clip(factor, 1 / RECENT_CLIP, RECENT_CLIP)
+        return out
 
     def relative(self, point: F64, observed_fraction: F64, recent: F64 | None = None) -> F64:
         """(quantiles, n, horizon, k) in window-relative units, from the point forecast (n,
         horizon, k) in those units, the observed fraction (n,) of each window's lookback and the
-        recent-error factors (n, k) from :meth:`recent_factor` (none: 1)."""
+        recent factors (n, k) from :meth:`recent_factor` (none: 1)."""
         factor = np.where(np.asarray(observed_fraction) < 1.0, self.gap_factor, 1.0)
         scale = factor[:, None, None] * np.ones((1, 1, self.offsets.shape[2]))
         if recent is not None:
@@ -118,8 +120,8 @@ class Intervals:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": "split-conformal, window-relative residuals per lead time, scaled by the "
-            "recent error",
+            "method": "split-conformal, window-relative residuals per lead time, rescaled to the "
+            "recent coverage",
             "quantiles": list(self.quantiles),
             "offsets": self.offsets.tolist(),
             "gap_factor": self.gap_factor,
@@ -217,17 +219,27 @@ def _gap_factor(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> f
     the split-conformal share ceil((n + 1) x nominal) / n of the residuals (n, horizon, k) of the
     n histories with gaps. The origin, not the point, is the unit counted: one origin's errors
     along its horizon move together."""
-    lo, hi = offsets[0], offsets[-1]
     nominal = quantiles[-1] - quantiles[0]
-    median = offsets[quantiles.index(0.5)] if 0.5 in quantiles else (lo + hi) / 2
-    below = np.where(residuals < median, (median - residuals) / np.maximum(median - lo, 1e-12), 0)
-    above = np.where(residuals >= median, (residuals - median) / np.maximum(hi - median, 1e-12), 0)
-    need = np.maximum(below, above)[np.isfinite(residuals)]
+    need = needed_factors(residuals, offsets, quantiles)
+    need = need[np.isfinite(need)]
     if not need.size:
         return 1.0
     n = residuals.shape[0]
     level = min(1.0, np.ceil((n + 1) * nominal - 1e-9) / n)
     return float(max(1.0, np.quantile(need, level, method="higher")))
+
+
+def needed_factors(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> F64:
+    """(n, horizon, k) the factor on the outer offsets (quantiles x horizon x k) around the median
+    offset that each relative residual needed to fall inside the outer interval (0 on the median,
+    1 on the edge); NaN where the residual is unknown or the side it falls on has no width."""
+    lo, hi = offsets[0], offsets[-1]
+    median = offsets[quantiles.index(0.5)] if 0.5 in quantiles else (lo + hi) / 2
+    r = np.asarray(residuals, dtype=np.float64)
+    side = np.where(r < median, median - lo, hi - median)
+    with np.errstate(all="ignore"):
+        need = np.abs(r - median) / side
+    return np.where(np.isfinite(r) & (side > 0), need, np.nan)
 
 
 def pinball(

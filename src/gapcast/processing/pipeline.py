@@ -298,7 +298,7 @@ class ProcessingPipeline:
         ``min_observed`` of the lookback's steps were observed, unless ``check`` is off (the
         backtest, which forecasts every origin and counts the ones ``predict`` would refuse).
         ``context``: grid steps read before the lookback as well (where the forecaster measures
-        its recent error).
+        how its intervals recently covered).
         """
         self._require_fitted()
         missing = [name for name in self.window.inputs_ if name not in frame.channels]
