@@ -16,12 +16,11 @@ before it whose truth is already in the history, and the offsets are scaled by t
 would have made the interval cover the nominal share of those origins' points (within [1/4, 4]):
 split conformal's own rule, on the recent stretch, with the calibrated offsets as the shape.
 Each recent error counts in its own window's units, as the calibration's do, so a forecast's
-width also follows the spread of its own lookback. (Two other forms were measured on the quality
-suite and replaced: a factor matching the recent errors' *mean size* to the calibration's, read in
-real units, left bike sharing at 65% coverage from every step of its test part and demand at the
-edge of 75%; in each window's own units it follows the spread twice. bench/README.md, "Recent
-coverage".) With a history too short to hold such origins (a user passing just the lookback) the
-factor is 1: the static calibration.
+width also follows the spread of its own lookback. (It replaced a factor matching the recent
+errors' *mean size* to the calibration's, in each window's units at first and then in real units;
+the last left bike sharing at 65% coverage from every step of its test part and demand at the
+edge of 75%: bench/README.md, "Recent coverage".) With a history too short to hold such origins
+(a user passing just the lookback) the factor is 1: the static calibration.
 
 Histories with gaps get their own measured factor: the offsets are multiplied by the factor that
 makes the validation origins whose lookback had gaps reach the nominal coverage (1 when they do
