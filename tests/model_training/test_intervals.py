@@ -187,6 +187,14 @@ def test_recent_factor_by_hand() -> None:
     # Clipped at RECENT_CLIP either way.
     assert iv.recent_factor(recent * 100)[0] == pytest.approx(RECENT_CLIP)
     assert iv.recent_factor(recent / 100)[0] == pytest.approx(1 / RECENT_CLIP)
+    # An origin whose lookback had gaps was given the gap factor's wider interval already: its
+    # points needed that much less.
+    gappy = Intervals((0.1, 0.5, 0.9), offsets, 2.0, 100, 20, np.array([1.0]))
+    fraction = np.array([0.5, 1.0, 1.0, 0.9, 1.0])
+    divided = needs.reshape(5, 2) / np.where(fraction < 1, 2.0, 1.0)[:, None]
+    np.testing.assert_allclose(
+        gappy.recent_factor(recent, fraction), [np.quantile(divided.ravel()[1:], 0.8)]
+    )
     # Without an outer interval (one quantile) there is nothing to rescale.
     single = Intervals((0.5,), offsets[1:2], 1.0, 100, 0, np.array([1.0]))
     np.testing.assert_array_equal(single.recent_factor(recent * 5), [1.0])

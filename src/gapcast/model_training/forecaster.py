@@ -120,7 +120,10 @@ class Forecaster:
             for i in group:
                 if len(samples[i]):
                     # Each sample's error in its own window's units, as the calibration's are.
-                    out[i] = self.intervals.recent_factor(error[pos : pos + len(samples[i])])
+                    part = slice(pos, pos + len(samples[i]))
+                    out[i] = self.intervals.recent_factor(
+                        error[part], batch.observed_fraction[part]
+                    )
                     pos += len(samples[i])
         return out
 

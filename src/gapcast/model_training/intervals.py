@@ -84,18 +84,22 @@ class Intervals:
         """Grid steps of history before the lookback that the recent coverage is measured on."""
         return RECENT_HORIZONS * horizon if self.error_scale is not None else 0
 
-    def recent_factor(self, residuals: F64) -> F64:
+    def recent_factor(self, residuals: F64, observed_fraction: F64 | None = None) -> F64:
         """(k,) how much wider the interval gets from the model's relative residuals (n, horizon,
         k) at origins just before a forecast, each in its own window's units: the nominal-level
         quantile of the factors each of their points needed to fall inside the outer interval
-        (:func:`needed_factors`), within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target with fewer
-        than two horizons of known residuals, without an outer interval (fewer than two
+        that origin was given (:func:`needed_factors`; the gap factor already widened those whose
+        ``observed_fraction`` (n,) was under 1), within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target
+        with fewer than two horizons of known residuals, without an outer interval (fewer than two
         quantiles) or without a stored ``error_scale``."""
         r = np.asarray(residuals, dtype=np.float64)
         k = self.offsets.shape[2]
         if self.error_scale is None or r.size == 0 or len(self.quantiles) < 2:
             return np.ones(k)
         need = needed_factors(r, self.offsets[:, : r.shape[1]], self.quantiles)
+        if observed_fraction is not None:
+            gappy = np.asarray(observed_fraction) < 1.0
+            need = need / np.where(gappy, self.gap_factor, 1.0)[:, None, None]
         out = np.ones(k)
         for j in range(k):
             known = need[..., j][np.isfinite(need[..., j])]
