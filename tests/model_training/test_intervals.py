@@ -195,6 +195,12 @@ def test_recent_factor_by_hand() -> None:
     np.testing.assert_allclose(
         gappy.recent_factor(recent, fraction), [np.quantile(divided.ravel()[1:], 0.8)]
     )
+    # Without a 0.5 quantile the interval widens around the point forecast (Intervals.relative):
+    # P10 at -1 and P90 at +3 become -f and 3f, so +2 needs 2/3 and -2 needs 2.
+    no_median = Intervals((0.1, 0.9), offsets[[0, 2]] * [[[1.0]], [[1.5]]], 1.0, 100, 0, np.ones(1))
+    plain = np.array([2.0, -2.0, 0.0, 1.5, -0.5, 3.0, -1.0, 6.0, 0.3, -0.1]).reshape(5, 2, 1)
+    around_point = np.array([2 / 3, 2.0, 0.0, 0.5, 0.5, 1.0, 1.0, 2.0, 0.1, 0.1])
+    np.testing.assert_allclose(no_median.recent_factor(plain), [np.quantile(around_point, 0.8)])
     # Without an outer interval (one quantile) there is nothing to rescale.
     single = Intervals((0.5,), offsets[1:2], 1.0, 100, 0, np.array([1.0]))
     np.testing.assert_array_equal(single.recent_factor(recent * 5), [1.0])

@@ -234,10 +234,11 @@ def _gap_factor(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> f
 
 def needed_factors(residuals: F64, offsets: F64, quantiles: tuple[float, ...]) -> F64:
     """(n, horizon, k) the factor on the outer offsets (quantiles x horizon x k) around the median
-    offset that each relative residual needed to fall inside the outer interval (0 on the median,
-    1 on the edge); NaN where the residual is unknown or the side it falls on has no width."""
+    offset (the point forecast without a 0.5 quantile, as :meth:`Intervals.relative` widens them)
+    that each relative residual needed to fall inside the outer interval (0 on the median, 1 on
+    the edge); NaN where the residual is unknown or the side it falls on has no width."""
     lo, hi = offsets[0], offsets[-1]
-    median = offsets[quantiles.index(0.5)] if 0.5 in quantiles else (lo + hi) / 2
+    median = offsets[quantiles.index(0.5)] if 0.5 in quantiles else np.zeros_like(lo)
     r = np.asarray(residuals, dtype=np.float64)
     side = np.where(r < median, median - lo, hi - median)
     with np.errstate(all="ignore"):
