@@ -100,11 +100,11 @@ class Intervals:
         if observed_fraction is not None:
             gappy = np.asarray(observed_fraction) < 1.0
             need = need / np.where(gappy, self.gap_factor, 1.0)[:, None, None]
+        level = self.quantiles[-1] - self.quantiles[0]
         out = np.ones(k)
         for j in range(k):
             known = need[..., j][np.isfinite(need[..., j])]
             if known.size >= 2 * r.shape[1]:
-                level = self.quantiles[-1] - self.quantiles[0]
                 factor = float(np.quantile(known, level))
                 out[j] = np.clip(factor, 1 / RECENT_CLIP, RECENT_CLIP)
         return out
