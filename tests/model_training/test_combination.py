@@ -130,10 +130,12 @@ def test_a_kept_average_refits_every_member_and_predict_gives_what_was_scored(
     cands = {c.key: c for c in result.metrics.candidates}
     average = cands["average"]
     assert average.selected and average.label == result.metrics.model_label
-    finalists = [c for c in cands.values() if not c.pruned and c.key != "average"]
+    # The average halfway to the reference (test_halfway.py) is offered after it.
+    assert cands["average+halfway"].label == f"{average.label}, halfway to seasonal naive"
+    finalists = [c for c in cands.values() if not c.pruned and c.key.startswith(("linear", "mlp"))]
     assert len(finalists) == 2 and average.label.startswith("average of ")
     streamed = [e.key for e in events if isinstance(e, CandidateEvent)]
-    assert streamed[-1] == "average" and len(streamed) == len(cands)
+    assert streamed[-2:] == ["average", "average+halfway"] and len(streamed) == len(cands)
 
     doc = json.loads(result.artifact("pipeline").data)  # type: ignore[union-attr]
     assert doc["model"] == "average" and len(doc["members"]) == 2

@@ -581,9 +581,11 @@ def test_auto_keeps_the_candidate_with_the_lowest_validation_mae(hourly: Any) ->
         df, {"training": {"epochs": 1, "gap_classifier": "never"}}, on_event=events.append
     )
     candidates = result.metrics.candidates
-    # Four trained (one epoch: no rung prunes any), then their average.
-    assert len(candidates) == 5 and [c.selected for c in candidates].count(True) == 1
-    assert candidates[-1].key == "average" and not any(c.pruned for c in candidates)
+    # Four trained (one epoch: no rung prunes any), their average, then the best of those
+    # halfway to the reference (test_halfway.py).
+    assert len(candidates) == 6 and [c.selected for c in candidates].count(True) == 1
+    assert candidates[-2].key == "average" and not any(c.pruned for c in candidates)
+    assert candidates[-1].key.endswith("+halfway")
     chosen = next(c for c in candidates if c.selected)
     assert chosen.val_mae == min(c.val_mae for c in candidates if not c.pruned and c.val_mae)
     assert chosen.correction and result.metrics.model_label == chosen.label
@@ -727,8 +729,10 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
 
     monkeypatch.setattr(module, "validation_mae", spy)
     result, events = _run(series, _auto(tiny_config, epochs=8))
-    cands = [c for c in result.metrics.candidates if c.key != "average"]  # scored last
-    assert len(cands) == 4 and result.metrics.candidates[-1].key == "average"
+    # The average and the best candidate halfway to the reference are scored last.
+    cands = result.metrics.candidates[:-2]
+    assert len(cands) == 4 and result.metrics.candidates[-2].key == "average"
+    assert result.metrics.candidates[-1].key.endswith("+halfway")
     rung = {c.key: scores[i] for i, c in enumerate(cands)}  # scored first, in candidate order
     ranked = sorted(rung, key=lambda k: rung[k])  # type: ignore[arg-type, return-value]
     pruned = {c.key for c in cands if c.pruned}
@@ -760,7 +764,7 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
     streamed = [e for e in events if isinstance(e, CandidateEvent)]
     assert {e.key for e in streamed if e.pruned} == pruned
     assert all(e.epochs_run == module.RUNG_EPOCHS for e in streamed if e.pruned)
-    assert streamed[-1].key == "average" and not streamed[-1].pruned
+    assert streamed[-2].key == "average" and not streamed[-2].pruned
 
 
 @pytest.mark.parametrize(("model", "correction", "n"), [("linear", "auto", 1), ("auto", "on", 2)])
@@ -771,10 +775,12 @@ def test_two_candidates_or_fewer_train_without_a_rung(
     if model == "auto":
         cfg["hyperparameters"] = {}
     result, events = _run(series, cfg)
-    trained = [c for c in result.metrics.candidates if c.key != "average"]
+    trained = [c for c in result.metrics.candidates if c.key.startswith(("linear", "mlp"))]
+    trained = [c for c in trained if not c.key.endswith("+halfway")]
     assert len(trained) == n
-    # Two finalists are averaged as one more candidate; a named model has nothing to average.
-    assert len(result.metrics.candidates) == (3 if n == 2 else 1)
+    # Two finalists are averaged as one more candidate, and the better of the three is taken
+    # halfway to the reference as another; a named model has neither.
+    assert len(result.metrics.candidates) == (4 if n == 2 else 1)
     assert all(not c.pruned and c.epochs_run == 3 for c in trained)
     epochs = _epochs_by_candidate(events)
     assert len(epochs) == n and all(e == [1, 2, 3] for e in epochs.values())

@@ -34,6 +34,8 @@ AUTO_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (("linear", {}), ("mlp", {
 RUNG_EPOCHS = 3
 # The model name (and key) of the finalists' average (see combine).
 COMBINATION = "average"
+# The key suffix of a forecast taken halfway to its reference (see halfway).
+HALFWAY = "halfway"
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,15 @@ class Candidate:
     hyperparameters: dict[str, Any] = field(default_factory=dict, compare=False)
     reference: str = field(default="seasonal", compare=False)  # what the correction corrects
     members: tuple[Candidate, ...] = ()  # a combination's (see combine); empty: trained itself
+    halfway: bool = False  # this forecast averaged with the reference's (see halfway)
 
     @property
     def key(self) -> str:
         if self.members:
-            return COMBINATION
-        return f"{self.model}+correction" if self.correction else self.model
+            key = COMBINATION
+        else:
+            key = f"{self.model}+correction" if self.correction else self.model
+        return f"{key}+{HALFWAY}" if self.halfway else key
 
     @property
     def label(self) -> str:
@@ -56,8 +61,16 @@ class Candidate:
         # corrected members readable ("average of linear + naive correction, linear and mlp").
         if self.members:
             *rest, last = (m.label for m in self.members)
-            return f"{COMBINATION} of " + (", ".join(rest) + " and " if rest else "") + last
-        return f"{self.model} + {self.reference} correction" if self.correction else self.model
+            label = f"{COMBINATION} of " + (", ".join(rest) + " and " if rest else "") + last
+        elif self.correction:
+            label = f"{self.model} + {self.reference} correction"
+        else:
+            label = self.model
+        if not self.halfway:
+            return label
+        return f"{label}, halfway to " + (
+            "naive" if self.reference == "naive" else "seasonal naive"
+        )
 
 
 @dataclass
@@ -70,6 +83,7 @@ class TrainedCandidate:
     seconds: float
     pruned: bool = False  # stopped at the rung of successive halving (see run_candidates)
     members: tuple[TrainedCandidate, ...] = ()  # a combination's finalists (see combine)
+    base: TrainedCandidate | None = None  # what a halfway candidate halves (see halfway)
 
     @property
     def epochs_run(self) -> int:
@@ -244,6 +258,42 @@ def combine(trained: Sequence[TrainedCandidate], data: TrainingData) -> TrainedC
         val_mae=validation_mae(forecaster, data),
         seconds=time.perf_counter() - started,
         members=tuple(finalists),
+    )
+
+
+def halfway(kept: TrainedCandidate, data: TrainingData) -> TrainedCandidate | None:
+    """``kept``'s forecast averaged with the reference's (the last value, or the value one
+    season earlier) as one more candidate, scored like the rest; None without a reference.
+
+    Shrinking a learned forecast towards naive is the oldest combination of forecasting practice
+    (the M competitions' "Comb" and Theta average with simple methods): where the learned part
+    is mostly noise around naive, as on a sensor series that naive nearly beats, half of it is
+    closer to the truth than all of it, and where it is not, validation says so. In window-
+    relative units the average is half the model's output plus the mean of the reference shares
+    (1 for the reference itself), so it is stored as one Keras model whose output is halved.
+    """
+    from gapcast.model_training.general_model import halved_model
+
+    if data.pipeline.window.season_steps is None or kept.val_mae is None:
+        return None
+    started = time.perf_counter()
+    c = kept.candidate
+    forecaster = Forecaster(
+        halved_model(kept.forecaster.model),
+        data.pipeline,
+        (float(kept.forecaster.correction) + 1.0) / 2.0,
+    )
+    return TrainedCandidate(
+        candidate=Candidate(
+            c.model, c.correction, c.hyperparameters, c.reference, c.members, halfway=True
+        ),
+        forecaster=forecaster,
+        history=kept.history,
+        best_epochs=kept.best_epochs,
+        val_mae=validation_mae(forecaster, data),
+        seconds=time.perf_counter() - started,
+        members=kept.members,
+        base=kept,
     )
 
 

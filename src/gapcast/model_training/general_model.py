@@ -117,6 +117,15 @@ def average_models(models: Sequence[Any], name: str = "ensemble") -> Any:
     return keras.Model(x, keras.layers.Average()([m(x) for m in models]), name=name)
 
 
+def halved_model(model: Any, name: str = "halfway") -> Any:
+    """One ``keras.Model`` whose output is half of ``model``'s: the stored form of a forecast
+    taken halfway to its reference (:func:`~gapcast.model_training.candidates.halfway`), built-in
+    layers only (``Rescaling``), so it still loads with ``safe_mode=True``."""
+    keras = import_keras()
+    x = keras.Input(shape=tuple(model.input_shape[1:]), name="window")
+    return keras.Model(x, keras.layers.Rescaling(0.5, name="half")(model(x)), name=name)
+
+
 def predict(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     if len(x) == 0:
         out_shape = tuple(int(d) for d in model.output_shape[1:])

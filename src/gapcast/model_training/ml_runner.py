@@ -33,6 +33,7 @@ from gapcast.model_training.candidates import (
     candidates_for,
     choose,
     combine,
+    halfway,
     run_candidates,
 )
 from gapcast.model_training.epoch_log import EpochLog
@@ -55,7 +56,7 @@ from gapcast.model_training.stored_pipeline import (
 from gapcast.model_training.training_data import TrainingData, prepare
 from gapcast.processing._time import format_duration
 from gapcast.processing.frame import SeriesFrame
-from gapcast.training_config import TrainingConfig
+from gapcast.training_config import AUTO, TrainingConfig
 
 Event = StatusEvent | ProgressEvent | GapsEvent | LogEvent | CandidateEvent
 # Validation origins the intervals are calibrated on, at most (evenly spaced): plenty for the
@@ -275,6 +276,10 @@ class MLRunner:
         if combination is not None:
             announce(combination)
             trained = [*trained, combination]
+        shrunk = halfway(choose(trained), data) if cfg.model == AUTO else None
+        if shrunk is not None:
+            announce(shrunk)
+            trained = [*trained, shrunk]
         return trained, choose(trained)
 
     def _final_model(

@@ -42,11 +42,24 @@ def refit(
     too alike and their average was no better than one on the quality suite, while independent
     copies beat a single model on all five series (bench/README.md).
     """
-    from gapcast.model_training.general_model import average_models
+    from gapcast.model_training.general_model import average_models, halved_model
 
     t = config.training
     if not t.refit or not len(data.origins["val"]):
         return chosen.forecaster, None
+    if chosen.base is not None:
+        # A forecast halfway to its reference: what it halves, refit, then halved.
+        base, base_epochs = refit(
+            chosen.base,
+            data,
+            config,
+            callbacks_for=callbacks_for,
+            checkpoint_dir=checkpoint_dir,
+            log=log,
+        )
+        return Forecaster(
+            halved_model(base.model), data.pipeline, chosen.forecaster.correction
+        ), base_epochs
     members = chosen.members or (chosen,)
     # Each member's copies take the seeds a refit of that member alone would: the average then
     # differs from its members by the choice of members only, not by luckier or unluckier seeds
