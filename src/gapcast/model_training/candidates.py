@@ -11,7 +11,8 @@ The four candidates of "auto" are trained by successive halving: all of them for
 then only the better half on to early stopping. The finalists' average is one more candidate
 (:func:`combine`), scored on the same validation origins at no training cost: a combination of
 forecasts is often better than the best of them (the lesson of the M3/M4 competitions), and where
-it is not, validation says so and a single model is kept.
+it is not, validation says so and a single model is kept. Last, the candidate kept so far taken
+halfway to its reference (:func:`halfway`) is scored the same way.
 """
 
 from __future__ import annotations
