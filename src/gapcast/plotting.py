@@ -12,6 +12,7 @@ matplotlib (Agg) is imported only when a plot is drawn.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ from numpy.typing import NDArray
 from gapcast.processing.gaps import find_runs
 
 WIDTH_PX, HEIGHT_PX, DPI = 1200, 760, 100
+# Characters per line of the main panel's title (about 7 px each at its size, in a panel about
+# 770 px wide): a chosen model's label and the verdict together run past one line.
+TITLE_CHARS = 100
 PATHS_SHOWN = 4
 MAX_SMALL_GAPS = 2_000  # faint marks; past this many they would only grey the panel out
 TRUTH_COLOR, MODEL_COLOR, BASELINE_COLOR = "black", "tab:blue", "0.55"
@@ -213,7 +217,8 @@ def draw_run_figure(data: PlotData) -> Any:
             lw=0,
             label="small gap" if i == 0 else None,
         )
-    ax.set_title(data.title, fontsize=10, color="black" if data.better else "tab:red")
+    title = "\n".join(textwrap.wrap(data.title, TITLE_CHARS)) or data.title
+    ax.set_title(title, fontsize=10, color="black" if data.better else "tab:red")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     if has_gap and data.gap_probability is not None:
