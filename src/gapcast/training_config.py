@@ -75,7 +75,8 @@ class TrainingParams(BaseModel):
         default="auto",
         description="forecast the correction to the reference (the seasonal-naive value, or the "
         "last value without a season) instead of the level; auto: on for a named model, both "
-        "tried by model 'auto'",
+        "tried by model 'auto'; off: model 'auto' offers no candidate halfway to the reference "
+        "either",
     )
     refit: bool = Field(
         default=True,

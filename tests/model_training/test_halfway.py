@@ -108,6 +108,18 @@ def test_a_named_model_gets_no_halfway_candidate(series: pd.DataFrame, tiny_conf
     assert [c.key for c in result.metrics.candidates] == ["linear+correction"]
 
 
+@pytest.mark.parametrize(("correction", "offered"), [("off", False), ("on", True)])
+def test_correction_off_offers_no_halfway_candidate(
+    series: pd.DataFrame, tiny_config: Any, correction: str, offered: bool
+) -> None:
+    """Told to forecast the value itself, model auto does not move it towards the reference."""
+    cfg = tiny_config("linear", gap_classifier="never", epochs=2, correction=correction)
+    cfg = {**cfg, "model": "auto", "hyperparameters": {}}
+    result = MLRunner(TrainingConfig.model_validate(cfg)).run(SeriesFrame.from_pandas(series))
+    keys = [c.key for c in result.metrics.candidates]
+    assert any(k.endswith("+halfway") for k in keys) is offered, keys
+
+
 def test_a_kept_halfway_refits_what_it_halves_and_predict_gives_what_was_scored(
     series: pd.DataFrame, tiny_config: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -276,7 +276,9 @@ class MLRunner:
         if combination is not None:
             announce(combination)
             trained = [*trained, combination]
-        shrunk = halfway(choose(trained), data) if cfg.model == AUTO else None
+        # Model auto only, and not when told to forecast the value itself (correction "off").
+        offer = cfg.model == AUTO and cfg.training.correction != "off"
+        shrunk = halfway(choose(trained), data) if offer else None
         if shrunk is not None:
             announce(shrunk)
             trained = [*trained, shrunk]
