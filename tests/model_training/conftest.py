@@ -62,3 +62,24 @@ def tiny_config_fixture() -> Any:
 @pytest.fixture(name="hourly")
 def hourly_fixture() -> Any:
     return hourly
+
+
+def trained_candidate(
+    candidate: Any, data: Any, config: Any, seed: int = 1, pruned: bool = False
+) -> Any:
+    """``candidate`` trained one epoch on ``data``'s training windows and scored on its
+    validation origins, as model "auto" trains and scores one."""
+    from gapcast.model_training.candidates import TrainedCandidate, train, validation_mae
+
+    forecaster, seconds = train(
+        candidate,
+        data,
+        config,
+        origins=data.origins["train"],
+        validation=None,
+        epochs=1,
+        callbacks=[],
+        seed=seed,
+    )
+    val = validation_mae(forecaster, data)
+    return TrainedCandidate(candidate, forecaster, [], 1, val, seconds, pruned)

@@ -20,8 +20,6 @@ from gapcast.model_training.candidates import (
     TrainedCandidate,
     choose,
     combine,
-    train,
-    validation_mae,
     validation_origins,
 )
 from gapcast.model_training.ml_runner import MLRunner
@@ -29,22 +27,7 @@ from gapcast.model_training.training_data import prepare
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
-
-def _trained(
-    candidate: Candidate, data: Any, config: TrainingConfig, seed: int, pruned: bool = False
-) -> TrainedCandidate:
-    forecaster, seconds = train(
-        candidate,
-        data,
-        config,
-        origins=data.origins["train"],
-        validation=None,
-        epochs=1,
-        callbacks=[],
-        seed=seed,
-    )
-    val = validation_mae(forecaster, data)
-    return TrainedCandidate(candidate, forecaster, [], 1, val, seconds, pruned)
+from .conftest import trained_candidate
 
 
 def test_the_average_forecasts_the_mean_of_its_members_in_real_units(
@@ -54,9 +37,11 @@ def test_the_average_forecasts_the_mean_of_its_members_in_real_units(
     which is the mean of their real forecasts; it is scored like them."""
     config = TrainingConfig.model_validate(tiny_config("mlp"))
     data = prepare(SeriesFrame.from_pandas(series), config)
-    corrected = _trained(Candidate("linear", True), data, config, seed=1)
-    plain = _trained(Candidate("mlp", False, {"units": 8}), data, config, seed=2)
-    pruned = _trained(Candidate("mlp", True, {"units": 8}), data, config, seed=3, pruned=True)
+    corrected = trained_candidate(Candidate("linear", True), data, config, seed=1)
+    plain = trained_candidate(Candidate("mlp", False, {"units": 8}), data, config, seed=2)
+    pruned = trained_candidate(
+        Candidate("mlp", True, {"units": 8}), data, config, seed=3, pruned=True
+    )
     at = validation_origins(data).index
     members = [c.forecaster.forecast_at(data.frame, at) for c in (corrected, plain)]
     average = combine([corrected, plain, pruned], data)  # a pruned candidate is not a finalist
@@ -199,7 +184,7 @@ def test_the_choice_between_candidates_does_not_depend_on_a_targets_units(
             {**tiny_config("linear"), "target": ["load", "spare"]}
         )
         data = prepare(SeriesFrame.from_pandas(df), config)
-        figures.append(_trained(Candidate("linear", False), data, config, seed=1).val_mae)
+        figures.append(trained_candidate(Candidate("linear", False), data, config, seed=1).val_mae)
     assert figures[0] is not None and figures[1] is not None
     assert figures[1] == pytest.approx(figures[0], rel=1e-3)
 

@@ -18,8 +18,6 @@ from gapcast.model_training.candidates import (
     Candidate,
     TrainedCandidate,
     halfway,
-    train,
-    validation_mae,
     validation_origins,
 )
 from gapcast.model_training.ml_runner import MLRunner
@@ -27,19 +25,7 @@ from gapcast.model_training.training_data import prepare
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
-
-def _trained(candidate: Candidate, data: Any, config: TrainingConfig) -> TrainedCandidate:
-    forecaster, seconds = train(
-        candidate,
-        data,
-        config,
-        origins=data.origins["train"],
-        validation=None,
-        epochs=1,
-        callbacks=[],
-        seed=1,
-    )
-    return TrainedCandidate(candidate, forecaster, [], 1, validation_mae(forecaster, data), seconds)
+from .conftest import trained_candidate
 
 
 @pytest.mark.parametrize("correction", [True, False])
@@ -57,7 +43,7 @@ def test_halfway_forecasts_the_mean_of_the_kept_forecast_and_the_reference(
     data = prepare(SeriesFrame.from_pandas(series), config)
     season = data.pipeline.window.season_steps
     assert season == 24
-    kept = _trained(Candidate("linear", correction), data, config)
+    kept = trained_candidate(Candidate("linear", correction), data, config)
     half = halfway(kept, data)
     assert half is not None and half.base is kept
     assert half.forecaster.correction == (1.0 if correction else 0.5)
@@ -89,7 +75,7 @@ def test_no_halfway_without_a_reference_or_a_validation_score(
 ) -> None:
     config = TrainingConfig.model_validate(tiny_config("linear"))
     data = prepare(SeriesFrame.from_pandas(series), config)
-    kept = _trained(Candidate("linear", True), data, config)
+    kept = trained_candidate(Candidate("linear", True), data, config)
     unscored = TrainedCandidate(kept.candidate, kept.forecaster, [], 1, None, 0.0)
     assert halfway(unscored, data) is None
     steps = [
@@ -99,7 +85,7 @@ def test_no_halfway_without_a_reference_or_a_validation_score(
     none = TrainingConfig.model_validate({**tiny_config("linear"), "preprocessing": steps})
     data = prepare(SeriesFrame.from_pandas(series), none)
     assert data.pipeline.window.season_steps is None
-    assert halfway(_trained(Candidate("linear", False), data, none), data) is None
+    assert halfway(trained_candidate(Candidate("linear", False), data, none), data) is None
 
 
 def test_a_named_model_gets_no_halfway_candidate(series: pd.DataFrame, tiny_config: Any) -> None:
