@@ -83,3 +83,18 @@ def trained_candidate(
     )
     val = validation_mae(forecaster, data)
     return TrainedCandidate(candidate, forecaster, [], 1, val, seconds, pruned)
+
+
+def predicted_test_mae(result: Any, series: pd.DataFrame, horizon: int = 4) -> float:
+    """The MAE of ``gapcast.load_model(result).predict`` from the backtest's origins of the
+    test part (the last 15% of ``series``, a ``load`` column): what a stored model gives a user,
+    to hold against the MAE the run scored."""
+    import gapcast
+
+    model = gapcast.load_model(result)
+    test_start = len(series) - round(len(series) * 0.15)
+    errors = []
+    for origin in range(test_start, len(series) - horizon + 1, result.metrics.origin_stride):
+        forecast = model.predict(series.iloc[:origin], start=series["timestamp"].iloc[origin])
+        errors.append(forecast["load"].to_numpy() - series["load"].iloc[origin : origin + horizon])
+    return float(np.mean(np.abs(errors)))

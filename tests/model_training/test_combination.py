@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import gapcast
 from gapcast.events import CandidateEvent, ProgressEvent
 from gapcast.model_training import backtest, ml_runner
 from gapcast.model_training import refit as refit_module
@@ -27,7 +26,7 @@ from gapcast.model_training.training_data import prepare
 from gapcast.processing.frame import SeriesFrame
 from gapcast.training_config import TrainingConfig
 
-from .conftest import trained_candidate
+from .conftest import predicted_test_mae, trained_candidate
 
 
 def test_the_average_forecasts_the_mean_of_its_members_in_real_units(
@@ -138,13 +137,7 @@ def test_a_kept_average_refits_every_member_and_predict_gives_what_was_scored(
     assert len(ends) == 2 * sum(c.epochs for c in finalists)
     assert {e.epochs for e in ends} == {len(ends)}  # one progress bar over every copy
 
-    model = gapcast.load_model(result)
-    test_start = len(series) - round(len(series) * 0.15)
-    errors = []
-    for origin in range(test_start, len(series) - 4 + 1, result.metrics.origin_stride):
-        forecast = model.predict(series.iloc[:origin], start=series["timestamp"].iloc[origin])
-        errors.append(forecast["load"].to_numpy() - series["load"].iloc[origin : origin + 4])
-    assert result.metrics.mae == pytest.approx(float(np.mean(np.abs(errors))), rel=1e-5)
+    assert result.metrics.mae == pytest.approx(predicted_test_mae(result, series), rel=1e-5)
 
 
 def test_weight_decay_chooses_adamw_and_zero_plain_adam(
