@@ -369,6 +369,12 @@ def stride_option(value: str) -> int | str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", action="append", help="only these series (repeatable)")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="run the held-out series (bench/held_out/) instead of the suite: no default was "
+        "chosen on them",
+    )
     parser.add_argument("--no-peers", action="store_true", help="skip LightGBM and NHITS")
     parser.add_argument("--no-named", action="store_true", help="skip the named-model timing run")
     parser.add_argument("--json", type=Path, help="write every figure here")
@@ -394,9 +400,10 @@ def main() -> None:
         help="JSON merged into gapcast's configuration (experiments; the recorded table uses none)",
     )
     args = parser.parse_args()
-    from suite_data import load_suite
+    from suite_data import load_held_out, load_suite
 
-    chosen = [s for s in load_suite() if not args.series or s.name in args.series]
+    series = load_held_out() if args.held_out else load_suite()
+    chosen = [s for s in series if not args.series or s.name in args.series]
     if args.stride != "run":
         stride = {"training": {"origin_stride": args.stride}}
         args.config = merged(stride, args.config)

