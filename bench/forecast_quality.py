@@ -92,9 +92,15 @@ def evaluate(
     index = ((np.asarray(doc["origins"], dtype=np.int64) - grid_ts[0]) // freq).astype(np.int64)
     origins = Origins(index=index, after_outage=np.asarray(doc["after_outage"], dtype=bool))
     horizon = int(doc["horizon"])
-    real = values[None, :]
-    truth = bt.truth_at(real, origins.index, horizon)
+    truth = bt.truth_at(values[None, :], origins.index, horizon)
     stored = np.asarray(doc["truth"], dtype=float)
+    # Readings the run masked as glitches (mask_outliers) are scored for no method: every
+    # method here is scored on the points the run scored, and the count is printed.
+    masked = np.isfinite(truth) & np.isnan(stored)
+    at = np.unique((origins.index[:, None] + np.arange(horizon))[masked[..., 0]])
+    real = values[None, :].copy()
+    real[0, at] = np.nan
+    truth = bt.truth_at(real, origins.index, horizon)
     assert np.allclose(np.nan_to_num(truth), np.nan_to_num(stored)), "grids disagree"
     row_by = {r.method: r for r in result.metrics.leaderboard}
     forecasts: dict[str, tuple[str, str, Any, float | None]] = {}
@@ -162,6 +168,7 @@ def evaluate(
         "origins": len(origins),
         "origins_after_outage": int(origins.after_outage.sum()),
         "points": board["points"],
+        "glitches_unscored": int(at.size),
         "rows": rows,
         "vs_best_baseline": model["mae"] / base["mae"],
         "best_baseline": base["label"],
@@ -262,6 +269,11 @@ def print_series(out: dict[str, Any]) -> None:
         f"{out['origins']} origins ({out['origins_after_outage']} right after outages), "
         f"{out['points']:,} points"
     )
+    if out.get("glitches_unscored"):
+        print(
+            f"{out['glitches_unscored']} test reading(s) masked by the run as glitches: "
+            "scored for no method"
+        )
     print(
         f"{'method':34s} {'kind':8s} {'MAE':>10s} {'after outage':>12s} {'MASE':>7s} {'time s':>8s}"
     )

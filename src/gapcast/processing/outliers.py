@@ -19,8 +19,8 @@ a glitch:
   just starting looks the same).
 
 A level shift moves away and stays away, so it is never masked; a peak that rises and falls over
-more than ``max_run`` readings is an event, not a glitch. The truth a run is scored on keeps every
-reading as recorded.
+more than ``max_run`` readings is an event, not a glitch. A masked reading is scored for no method
+(the baselines read the same truth), and the run's warnings say how many were masked.
 """
 
 from __future__ import annotations
