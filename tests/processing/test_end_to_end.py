@@ -301,3 +301,52 @@ def test_a_target_never_below_zero_is_never_forecast_below_it() -> None:
     stored = [c.model_dump(mode="json") for c in pipeline.to_config()]
     del stored[-1]["fitted"]["nonnegative"]
     assert ProcessingPipeline.from_config(stored).inverse_targets(out, when).ravel()[0] == -0.4
+
+
+def quiet_weekends(weeks: int = 6) -> SeriesFrame:
+    """Hours with a daily cycle and lower weekends: a week that is more than seven days."""
+    hour = 3_600 * 10**9
+    t = np.arange(weeks * 168)
+    weekend = (t // 24) % 7 >= 5
+    values = 10 + 3 * np.sin(2 * np.pi * t / 24) - 4 * weekend
+    values = values + np.random.default_rng(3).normal(0, 0.3, t.size)
+    return SeriesFrame.from_arrays(t * hour, values[None, :], ["load"])
+
+
+def test_a_week_of_quiet_weekends_is_offered_as_a_lag_the_pipeline_reads_a_week_back() -> None:
+    frame = quiet_weekends()
+    pipeline = ProcessingPipeline.from_config(default_steps())
+    data = pipeline.fit_transform(frame)
+    window = pipeline.window
+    # Two days of lookback and the day as the reference, by default; the week is offered.
+    assert (window.lookback, window.season, window.long_season_) == (48, 24, None)
+    season = window.longer_season()
+    assert season is not None and (season.name, season.steps) == ("1 week", 168)
+    long = pipeline.with_long_season(168)
+    assert long.layout.long_season == 168 and pipeline.layout.long_season is None
+    assert long.layout.n_features == pipeline.layout.n_features + 1
+    # Stored and restored with it; the pipeline without it stores what it stored before.
+    assert "long_season" not in pipeline.to_config()[-1].fitted
+    restored = ProcessingPipeline.from_config(
+        STEPS.validate_json(STEPS.dump_json(long.to_config()))
+    )
+    assert restored.layout == long.layout
+    # predict reads a week back, so its inputs are those the backtest builds on the whole grid.
+    history = restored.history(frame)
+    batch = restored.model_batch(history.frame, np.array([history.origin]))
+    whole = long.model_batch(data.frame, np.array([data.frame.n_points]))
+    np.testing.assert_allclose(batch.x, whole.x, atol=1e-5)
+    lag = batch.to_real(batch.x[:, 48:, long.layout.long_reference_columns])[0, :, 0]
+    np.testing.assert_allclose(lag, np.asarray(frame.values)[0, -168 : -168 + 24], rtol=1e-5)
+
+
+def test_a_week_that_only_repeats_the_day_is_not_offered() -> None:
+    hour = 3_600 * 10**9
+    t = np.arange(6 * 168)
+    values = 10 + 3 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(4).normal(0, 0.3, t.size)
+    frame = SeriesFrame.from_arrays(t * hour, values[None, :], ["load"])
+    pipeline = ProcessingPipeline.from_config(default_steps())
+    pipeline.fit_transform(frame)
+    # 168 hours are seven days: the week is confirmed, but holds nothing the day does not.
+    assert [s.steps for s in pipeline.window.seasons_] == [24, 168]
+    assert pipeline.window.longer_season() is None

@@ -21,6 +21,7 @@ from gapcast.processing.seasons import (
     default_horizon,
     default_lookback,
     fitted_sizes,
+    longer_season,
 )
 from gapcast.processing.window_inputs import Layout, build_batch
 
@@ -257,3 +258,50 @@ def test_calendar_features_from_the_grid_table_are_exactly_the_computed_ones(
     got = window_cycle_features(start_ns, freq_ns, first, 300, cycles)
     assert got.dtype == np.float32 and got.shape == (64, 300, 6)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_long_season_gives_the_value_one_long_cycle_earlier_from_before_the_lookback() -> None:
+    values = np.arange(40.0)[None, :]
+    observed = np.ones((1, 40), bool)
+    values[0, 19] = np.nan  # unobserved one long cycle back: the short reference stands in
+    observed[0, 19] = False
+    long = layout(long_season=12)
+    assert long.n_features == layout().n_features + 1
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([30, 10]), long)
+    columns = long.long_reference_columns
+    assert columns.start == long.calendar_columns.stop and columns.stop == columns.start + 1
+    relative = batch.x[:, 8:, columns]
+    np.testing.assert_array_equal(batch.x[:, :8, columns], 0.0)  # nothing in the lookback
+    real = batch.to_real(relative)[..., 0]
+    # Origin 30 reads steps 18-21 (12 before 30-33), step 19 from season 4: 31 - 4 = 27.
+    np.testing.assert_allclose(real[0], [18, 27, 20, 21], rtol=1e-6)
+    # Origin 10: steps -2 and -1 lie before the grid, so the short reference's 6 and 7.
+    np.testing.assert_allclose(real[1], [6, 7, 0, 1], atol=1e-5)
+    # Everything else is what the layout without a long season gives.
+    plain = build_batch(values, observed, 0, HOUR_NS, np.array([30, 10]), layout())
+    keep = np.ones(long.n_features, bool)
+    keep[columns] = False
+    np.testing.assert_array_equal(batch.x[..., keep], plain.x)
+
+
+def test_a_horizon_longer_than_the_long_season_repeats_its_last_cycle() -> None:
+    values = np.arange(40.0)[None, :]
+    observed = np.ones((1, 40), bool)
+    long = layout(lookback=8, horizon=6, season=2, long_season=4)
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([30]), long)
+    real = batch.to_real(batch.x[:, 8:, long.long_reference_columns])[0, :, 0]
+    np.testing.assert_allclose(real, [26, 27, 28, 29, 26, 27], rtol=1e-6)
+
+
+def test_a_longer_season_counts_only_when_it_holds_once_the_reference_is_taken_out() -> None:
+    t = np.arange(6 * 168)
+    noise = np.random.default_rng(5).normal(0, 0.3, t.size)
+    day = 10 + 3 * np.sin(2 * np.pi * t / 24) + noise
+    weekends = day - 4 * ((t // 24) % 7 >= 5)
+    seasons = [Season("1 day", 24), Season("1 week", 168)]
+    assert longer_season(weekends, seasons, 24) == Season("1 week", 168)
+    assert longer_season(day, seasons, 24) is None
+    # No reference (or naive) to take out, or no room for two cycles after it: none.
+    assert longer_season(weekends, seasons, None) is None
+    assert longer_season(weekends, seasons, 1) is None
+    assert longer_season(weekends[: 2 * 168], seasons, 24) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gapcast.model_training.candidates import Candidate, TrainedCandidate
+from gapcast.model_training.candidates import Candidate, TrainedCandidate, data_for
 from gapcast.model_training.checkpoint_files import write_atomically
 from gapcast.model_training.forecaster import Forecaster
 from gapcast.model_training.training_data import TrainingData
@@ -47,7 +47,7 @@ class CandidateStore:
         model = load_model_bytes((self.where / f"{candidate.key}.keras").read_bytes())
         return TrainedCandidate(
             candidate=candidate,
-            forecaster=Forecaster(model, data.pipeline, candidate.correction),
+            forecaster=Forecaster(model, data_for(candidate, data).pipeline, candidate.correction),
             history=figures["history"],
             best_epochs=int(figures["best_epochs"]),
             val_mae=figures["val_mae"],

@@ -33,6 +33,7 @@ from gapcast.model_training.candidates import (
     candidates_for,
     choose,
     combine,
+    data_for,
     halfway,
     run_candidates,
 )
@@ -150,6 +151,9 @@ class MLRunner:
         self._describe(data)
         gap = self._gaps(data)
         trained, chosen = self._candidates(data)
+        # From here on the data as the kept candidate reads it (and its pipeline is stored).
+        data = data_for(chosen.candidate, data)
+        self.run_info.pipeline_config = data.pipeline_config
         forecaster, refit_epochs = self._final_model(data, chosen)
 
         self._status("evaluating")
@@ -246,7 +250,9 @@ class MLRunner:
         """Every candidate trained and scored (the finalists' average among them), and the one
         kept."""
         cfg = self.config
-        candidates = candidates_for(cfg, season=data.pipeline.window.season_steps)
+        window = data.pipeline.window
+        long = window.longer_season() if data.long_season_data is not None else None
+        candidates = candidates_for(cfg, season=window.season_steps, long_season=long)
         names = ", ".join(c.label for c in candidates)
         score: CandidateScore = "mean_mase" if len(data.targets) > 1 else "mae"
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gapcast.events import LogEvent
-from gapcast.model_training.candidates import TrainedCandidate
+from gapcast.model_training.candidates import TrainedCandidate, data_for
 from gapcast.model_training.candidates import train as train_candidate
 from gapcast.model_training.epoch_log import EpochLog
 from gapcast.model_training.forecaster import Forecaster
@@ -47,6 +47,7 @@ def refit(
     t = config.training
     if not t.refit or not len(data.origins["val"]):
         return chosen.forecaster, None
+    data = data_for(chosen.candidate, data)
     if chosen.base is not None:
         # A forecast halfway to its reference: what it halves, refit, then halved.
         base, base_epochs = refit(

@@ -6,7 +6,7 @@ the backtest and the plot depend on this small dataclass and not on the pipeline
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -98,6 +98,19 @@ class TrainingData:
         if not at.size or not WindowStore.fits(self.pipeline.layout, at.size):
             return None
         return WindowStore(self.pipeline, self.frame, at)
+
+    @cached_property
+    def long_season_data(self) -> TrainingData | None:
+        """The same data read by windows that also see each target one longer season before
+        each forecast step (:meth:`~gapcast.processing.windows.Window.longer_season`): what
+        model "auto"'s candidates with the long season train on. None without a longer
+        confirmed season."""
+        season = self.pipeline.window.longer_season()
+        if season is None or self.pipeline.window.long_season_:
+            return None
+        pipeline = self.pipeline.with_long_season(season.steps)
+        config = [s.model_dump(mode="json") for s in pipeline.to_config()]
+        return replace(self, pipeline=pipeline, pipeline_config=config)
 
     @property
     def mase_season(self) -> int:

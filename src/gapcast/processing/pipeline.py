@@ -354,8 +354,10 @@ class ProcessingPipeline:
                 raise InvalidInput(f"start must {rule}, received {_iso(start_ns)}", field="start")
             start_ns = on_grid
         lookback = self.window.lookback
+        # The long season's reference reads a cycle back, before the lookback when it is longer.
+        reach = max(lookback, self.window.long_season_ or 0)
         # Fill steps read a few neighbours: a margin past the lookback keeps the tail exact.
-        first = start_ns - (lookback + context + MAX_FILL_MARGIN) * freq
+        first = start_ns - (reach + context + MAX_FILL_MARGIN) * freq
         ts = frame.timestamps
         # Rows binned into grid points before start_ns (bins can begin before their grid point).
         lo, hi = np.searchsorted(
@@ -471,6 +473,16 @@ class ProcessingPipeline:
                 )
 
     # -- configuration --------------------------------------------------------------------------
+
+    def with_long_season(self, steps: int) -> ProcessingPipeline:
+        """This fitted pipeline with windows that also read each target ``steps`` before each
+        forecast step (:meth:`Window.with_long_season`); the other steps are shared."""
+        return ProcessingPipeline(
+            [*self.steps[:-1], self.window.with_long_season(steps)],
+            targets=self.targets,
+            covariates=self.covariates,
+            future_covariates=self.future_covariates,
+        )
 
     def to_config(self) -> list[StepConfig]:
         """The step configs, with learned parameters in ``fitted`` once fitted."""

@@ -111,6 +111,30 @@ def confirmed_seasons(values: NDArray[np.float64], freq_ns: int) -> list[Season]
     return out
 
 
+def longer_season(
+    values: NDArray[np.float64], seasons: list[Season], reference: int | None
+) -> Season | None:
+    """The longest of ``seasons`` beyond ``reference`` whose cycle holds once the reference's is
+    taken out: the lag autocorrelation of the ``reference``-differenced training part (T,) or
+    (k, T) at its length is at least ``MIN_AUTOCORRELATION``; None without one.
+
+    A week of hourly data always looks like a season when the day is one (168 hours are seven
+    days); only a week whose days differ (quiet weekends) repeats in the day-to-day changes."""
+    v = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if reference is None or reference < 2:
+        return None
+    for season in sorted(seasons, key=lambda s: -s.steps):
+        if season.steps <= reference or v.shape[1] < 2 * season.steps + reference:
+            continue
+        recent = v[:, -max(ACF_POINTS, 20 * season.steps) - reference :]
+        changes = recent[:, reference:] - recent[:, :-reference]
+        acf = [lag_autocorrelation(row, season.steps) for row in changes]
+        known = [a for a in acf if np.isfinite(a)]
+        if known and float(np.mean(known)) >= MIN_AUTOCORRELATION:
+            return season
+    return None
+
+
 def fitting_seasons(freq_ns: int, history_points: int) -> list[Season]:
     """Candidate seasons that fit in ``history_points`` (what seasonal naive baselines can use,
     confirmed by the data or not: a baseline is only ever measured, never trusted)."""

@@ -17,6 +17,10 @@ Per step, the model gets one row of features (``Layout.n_features``)::
                     season earlier, relative like the rest; season 1 is the last value, naive);
                     0 in the lookback
     calendar (2f)   sin/cos of the calendar cycles, for the lookback and the forecast steps alike
+    long ref. (k)   only with a longer confirmed season than the reference's (a week of hourly
+                    data, whose lookback covers two days): in the forecast steps, each target's
+                    value one long season earlier, relative like the rest, read from before the
+                    lookback (the reference where it is unknown); 0 in the lookback
     is_future (1)   1 in the forecast steps
 
 ``level`` is the mean and ``spread`` the standard deviation of each channel's observed lookback
@@ -56,10 +60,13 @@ class Layout:
     # Input channels (indices) whose values are known for the forecast steps too.
     future_inputs: tuple[int, ...] = ()
     train_mean: tuple[float, ...] = field(default=())  # per input, over the training part
+    # A confirmed season longer than ``season`` whose seasonal-naive values are inputs as well.
+    long_season: int | None = None
 
     @property
     def n_features(self) -> int:
-        return 2 * self.n_inputs + self.n_targets + 2 * len(self.cycles) + 1
+        long = self.n_targets if self.long_season else 0
+        return 2 * self.n_inputs + self.n_targets + 2 * len(self.cycles) + long + 1
 
     @property
     def steps(self) -> int:
@@ -70,6 +77,12 @@ class Layout:
         """Where the calendar's sin/cos features sit among a window's features."""
         first = 2 * self.n_inputs + self.n_targets
         return slice(first, first + 2 * len(self.cycles))
+
+    @property
+    def long_reference_columns(self) -> slice:
+        """Where the long season's reference values sit (an empty slice without one)."""
+        first = self.calendar_columns.stop
+        return slice(first, first + (self.n_targets if self.long_season else 0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +154,33 @@ def _anchor_unseen(
             if last.size:
                 level[c, i] = last.mean()
                 spread[c, i] = max(float(last.std()), float(floor[c]))
+
+
+def _long_reference(
+    values: F64,
+    observed: NDArray[np.bool_],
+    origins: NDArray[np.int64],
+    season: int,
+    horizon: int,
+    level: F64,
+    spread: F64,
+    reference: F32,
+) -> F32:
+    """(n, horizon, k): each target's value ``season`` steps before each forecast step (the
+    last cycle's, for a horizon longer than the season), relative to the window; where it was
+    not observed or lies outside the grid, the short reference's value instead."""
+    idx = origins[:, None] + np.arange(horizon, dtype=np.int64) % season - season  # (n, H)
+    t_len = values.shape[1]
+    inside = (idx >= 0) & (idx < t_len)
+    safe = np.clip(idx, 0, max(t_len - 1, 0))
+    if t_len:
+        raw = np.where(inside & observed[:, safe], values[:, safe], np.nan)  # (k, n, H)
+    else:
+        raw = np.full((values.shape[0], *idx.shape), np.nan)
+    with np.errstate(invalid="ignore"):
+        rel = (raw - level[..., None]) / spread[..., None]
+    out = np.where(np.isfinite(rel), rel, np.moveaxis(reference, -1, 0))
+    return np.moveaxis(out, 0, -1).astype(np.float32)
 
 
 def build_batch(
@@ -216,6 +256,17 @@ def build_batch(
         src = lb - layout.season + (np.arange(hz) % layout.season)
         reference[:] = np.moveaxis(relative[:k][:, :, src], 0, -1)
     x[:, lb:, 2 * c_in : 2 * c_in + k] = reference
+    if layout.long_season:
+        x[:, lb:, layout.long_reference_columns] = _long_reference(
+            values[:k],
+            observed[:k],
+            origins,
+            layout.long_season,
+            hz,
+            level[:k],
+            spread[:k],
+            reference,
+        )
     ts = start_ts + freq_ns * idx
     if calendar:
         x[:, :, layout.calendar_columns] = window_cycle_features(

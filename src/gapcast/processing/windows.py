@@ -13,6 +13,7 @@ unknown).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +33,7 @@ from gapcast.processing.seasons import (
     default_horizon,
     default_lookback,
     fitted_sizes,
+    longer_season,
     reference_season,
 )
 from gapcast.processing.window_inputs import SPREAD_FLOOR, Layout
@@ -243,7 +245,9 @@ class Window(Step):
     def _get_fitted(self) -> dict[str, Any]:
         if getattr(self, "inputs_", None) is None:
             return {}
-        return {
+        # Stored only when set, so a pipeline without one stores what it stored before.
+        long = {"long_season": self.long_season_} if self.long_season_ else {}
+        return long | {
             "inputs": list(self.inputs_),
             "targets": list(self.targets_),
             "seasons": [s.as_dict() for s in self.seasons_],
@@ -272,6 +276,9 @@ class Window(Step):
         self.train_mean_: tuple[float, ...] = tuple(
             float(v) for v in fitted.get("train_mean") or ()
         )
+        # Set by with_long_season alone (model "auto"'s candidates that read it).
+        long_season = fitted.get("long_season")
+        self.long_season_: int | None = None if long_season is None else int(long_season)
 
     @property
     def length(self) -> int:
@@ -281,6 +288,23 @@ class Window(Step):
     def season_steps(self) -> int | None:
         """The resolved reference season in grid steps (None: no seasonal reference)."""
         return self.season if isinstance(self.season, int) else None
+
+    def longer_season(self) -> Season | None:
+        """The longest confirmed season beyond the reference's that holds once the reference's
+        cycle is taken out (a week of hourly data with quiet weekends, whose lookback covers
+        two days; :func:`~.seasons.longer_season`), found on the training part when fitting:
+        a candidate of model "auto" may read each target one such cycle before each forecast
+        step as well (:meth:`with_long_season`). None without one, or when not fitted here."""
+        self._require_fitted()
+        return getattr(self, "_longer_season", None)
+
+    def with_long_season(self, steps: int) -> Window:
+        """A copy of this fitted step whose windows also read each target ``steps`` before
+        each forecast step (``Layout.long_season``)."""
+        self._require_fitted()
+        out = copy.copy(self)
+        out.long_season_ = steps
+        return out
 
     def fit(self, frame: SeriesFrame) -> Window:
         targets = self.targets if self.targets is not None else frame.channels[:1]
@@ -362,6 +386,7 @@ class Window(Step):
                 f"received lookback={self.lookback}",
                 field=self.field("season"),
             )
+        self._longer_season = longer_season(values, seasons, self.season_steps)
         reference = next((s for s in seasons if s.steps == self.season_steps), None)
         if reference is None and self.season_steps is not None and self.season_steps > 1:
             reference = Season(f"{self.season_steps} steps", self.season_steps)
@@ -399,6 +424,7 @@ class Window(Step):
             spread_floor=self.spread_floor_,
             future_inputs=tuple(self.inputs_.index(name) for name in self.future_),
             train_mean=self.train_mean_,
+            long_season=self.long_season_,
         )
 
     def window_starts(self, frame: SeriesFrame) -> dict[str, NDArray[np.int64]]:
