@@ -138,9 +138,10 @@ def data_for(candidate: Candidate, data: TrainingData) -> TrainingData:
 
     Two days of hourly data show the day but not the week, and the calendar's day of week
     teaches a weekly shape only with many weeks of data: on four held-out hourly series with a
-    month each, MSTL won by 23-52% until the lag was an input. On the suite's demand series,
-    with 12 weeks, the same input made it 26% worse, validation agreeing; so it is offered as
-    more candidates, and validation chooses (bench/README.md, "Held-out series")."""
+    month each MSTL won by 23-52%, and with the lag as an input two of them are ahead of it. On
+    the suite's demand series, with 12 weeks, the same input made it 26% worse, validation
+    agreeing; so it is offered as more candidates, and validation chooses (bench/README.md,
+    "Held-out series")."""
     steps = candidate.long_season.steps if candidate.long_season is not None else None
     if data.pipeline.window.long_season_ == steps:
         return data
@@ -263,7 +264,9 @@ def train(
 
 def combine(trained: Sequence[TrainedCandidate], data: TrainingData) -> TrainedCandidate | None:
     """The average of the finalists' forecasts as one more candidate, scored like them; None
-    with fewer than two scored finalists (a named model, or one left by pruning).
+    with fewer than two scored finalists (a named model, or one left by pruning) in the group
+    of the best one (with or without the long season's lag: a model averages models that read
+    the same inputs).
 
     The average is taken in window-relative units, where the members' outputs and their shares of
     the reference add up: a corrected and a plain member average to their mean output plus half
@@ -277,8 +280,6 @@ def combine(trained: Sequence[TrainedCandidate], data: TrainingData) -> TrainedC
     finalists = [c for c in trained if not c.pruned and c.val_mae is not None and not c.members]
     if not finalists:
         return None
-    # Models average only over the same inputs: the best finalist's group (with or without the
-    # long season's lag).
     lead = min(finalists, key=lambda c: c.val_mae if c.val_mae is not None else np.inf)
     finalists = [c for c in finalists if c.candidate.long_season == lead.candidate.long_season]
     if len(finalists) < 2:

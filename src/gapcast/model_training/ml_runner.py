@@ -251,8 +251,9 @@ class MLRunner:
         kept."""
         cfg = self.config
         window = data.pipeline.window
-        long = window.longer_season() if data.long_season_data is not None else None
-        candidates = candidates_for(cfg, season=window.season_steps, long_season=long)
+        candidates = candidates_for(
+            cfg, season=window.season_steps, long_season=window.longer_season()
+        )
         names = ", ".join(c.label for c in candidates)
         score: CandidateScore = "mean_mase" if len(data.targets) > 1 else "mae"
 
