@@ -32,7 +32,13 @@ def quiet_weekends(weeks: int = 5) -> pd.DataFrame:
 
 
 def config(**training: Any) -> TrainingConfig:
-    base = {"gap_classifier": "never", "ensemble": 1, "origin_stride": 12, **training}
+    base = {
+        "gap_classifier": "never",
+        "ensemble": 1,
+        "origin_stride": 12,
+        "long_season_lag": True,
+        **training,
+    }
     return TrainingConfig.model_validate({"training": base})
 
 
@@ -47,6 +53,14 @@ def test_auto_offers_every_candidate_again_with_the_lag_and_a_named_model_does_n
     assert [c.key for c in candidates_for(named, season=24, long_season=WEEK)] == ["mlp+correction"]
 
 
+def test_the_lag_candidates_are_offered_only_when_asked() -> None:
+    frame = SeriesFrame.from_pandas(quiet_weekends())
+    result = MLRunner(config(epochs=1, long_season_lag=False)).run(frame)
+    keys = [c.key for c in result.metrics.candidates]
+    assert len(keys) == 6 and not any("lag" in k for k in keys)  # four, average, halfway
+    assert "long_season" not in result.pipeline_config[-1]["fitted"]
+
+
 def test_each_group_is_halved_alone_and_averaged_alone() -> None:
     frame = SeriesFrame.from_pandas(quiet_weekends())
     result = MLRunner(config(epochs=4, patience=0)).run(frame)
@@ -57,9 +71,13 @@ def test_each_group_is_halved_alone_and_averaged_alone() -> None:
     lagged = [c for c in trained if c.key.endswith("+lag168")]
     # The rung keeps the better half of each group: neither can crowd out the other.
     assert sum(c.pruned for c in plain) == 2 and sum(c.pruned for c in lagged) == 2
+    # One average per group: a model averages models that read the same inputs.
     average = [c for c in result.metrics.candidates if c.key.startswith("average")]
+    assert sorted(c.key for c in average if not c.key.endswith("+halfway")) == [
+        "average",
+        "average+lag168",
+    ]
     for c in average:
-        # Members of one group only: a model averages models that read the same inputs.
         assert c.label.count("1 week lag") in (0, 2)
 
 

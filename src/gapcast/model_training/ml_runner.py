@@ -251,9 +251,8 @@ class MLRunner:
         kept."""
         cfg = self.config
         window = data.pipeline.window
-        candidates = candidates_for(
-            cfg, season=window.season_steps, long_season=window.longer_season()
-        )
+        long = window.longer_season() if cfg.training.long_season_lag else None
+        candidates = candidates_for(cfg, season=window.season_steps, long_season=long)
         names = ", ".join(c.label for c in candidates)
         score: CandidateScore = "mean_mase" if len(data.targets) > 1 else "mae"
 
@@ -279,10 +278,12 @@ class MLRunner:
             keep=self.candidates.keep,
         )
         # Scored from the finalists as they stand (restored ones too), so never kept on disk.
-        combination = combine(trained, data)
-        if combination is not None:
-            announce(combination)
-            trained = [*trained, combination]
+        # Each group of inputs (with and without the long season's lag) averaged alone.
+        for long in dict.fromkeys(c.candidate.long_season for c in trained):
+            combination = combine([c for c in trained if c.candidate.long_season == long], data)
+            if combination is not None:
+                announce(combination)
+                trained = [*trained, combination]
         # Model auto only, and not when told to forecast the value itself (correction "off").
         offer = cfg.model == AUTO and cfg.training.correction != "off"
         shrunk = halfway(choose(trained), data) if offer else None

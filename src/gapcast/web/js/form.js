@@ -43,7 +43,7 @@ let models = [];
 let defaults = null; // the server's default TrainingConfig (GET /defaults)
 let base = null; // the config the form starts from: the defaults or a stored config
 
-const AUTO_DESCRIPTION = "auto — train candidates (with last week's values too, where the week matters), keep the best on validation (or the finalists' average, or the best halfway to naive)";
+const AUTO_DESCRIPTION = "auto — train candidates, keep the best on validation (or the finalists' average, or the best halfway to naive)";
 
 export function setModels(list, serverDefaults) {
   models = list;
