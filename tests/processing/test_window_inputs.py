@@ -305,3 +305,20 @@ def test_a_longer_season_counts_only_when_it_holds_once_the_reference_is_taken_o
     assert longer_season(weekends, seasons, None) is None
     assert longer_season(weekends, seasons, 1) is None
     assert longer_season(weekends[: 2 * 168], seasons, 24) is None
+
+
+def test_a_long_season_inside_the_lookback_reads_a_hidden_step_as_missing() -> None:
+    # Lookback 8, long season 6: the lag of forecast steps 0-3 is lookback steps 2-5; an outage
+    # drawn onto steps 2-3 hides the lag there, which falls back to the short reference.
+    values = np.arange(40.0)[None, :]
+    observed = np.ones((1, 40), bool)
+    long = layout(long_season=6, season=2)
+    hide = np.zeros((1, 8), bool)
+    hide[0, 2:4] = True
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([30]), long, hide=hide)
+    real = batch.to_real(batch.x[:, 8:, long.long_reference_columns])[0, :, 0]
+    # Steps 30-33: lag values 24, 25 hidden (short reference, season 2 back: 28, 29), then 26, 27.
+    np.testing.assert_allclose(real, [28, 29, 26, 27], rtol=1e-6)
+    plain = build_batch(values, observed, 0, HOUR_NS, np.array([30]), long)
+    lag = plain.to_real(plain.x[:, 8:, long.long_reference_columns])[0, :, 0]
+    np.testing.assert_allclose(lag, [24, 25, 26, 27], rtol=1e-6)

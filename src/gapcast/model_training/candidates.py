@@ -137,13 +137,10 @@ def data_for(candidate: Candidate, data: TrainingData) -> TrainingData:
     the same data read by windows that also see each target one long season back.
 
     Two days of hourly data show the day but not the week, and the calendar's day of week
-    teaches a weekly shape only with many weeks of data: on four held-out hourly series with a
-    month each MSTL won by 23-52%, and with the lag as an input two of them are ahead of it. On
-    the suite's demand series, with 12 weeks, the same input made it 26% worse, validation
-    agreeing. As more candidates, halved and averaged apart, validation chooses between them:
-    on three held-out hourly series it lowered the MAE wherever validation kept it, on demand
-    it was kept at two seeds of three and raised it, so ``training.long_season_lag`` offers
-    them and is off by default (bench/README.md, "Held-out series")."""
+    teaches a weekly shape only from many weeks of data; the lag gives a month of data the week.
+    As an input of every candidate it cost the suite's demand series a quarter of its accuracy,
+    so it comes as more candidates, and validation chooses (``training.long_season_lag``, off
+    by default; bench/README.md, "Held-out series")."""
     steps = candidate.long_season.steps if candidate.long_season is not None else None
     if data.pipeline.window.long_season_ == steps:
         return data

@@ -17,10 +17,11 @@ Per step, the model gets one row of features (``Layout.n_features``)::
                     season earlier, relative like the rest; season 1 is the last value, naive);
                     0 in the lookback
     calendar (2f)   sin/cos of the calendar cycles, for the lookback and the forecast steps alike
-    long ref. (k)   only with a longer confirmed season than the reference's (a week of hourly
-                    data, whose lookback covers two days): in the forecast steps, each target's
-                    value one long season earlier, relative like the rest, read from before the
-                    lookback (the reference where it is unknown); 0 in the lookback
+    long ref. (k)   only for a candidate that reads a longer season than the reference's (a
+                    week of hourly data, whose lookback covers two days; training.long_season_lag):
+                    in the forecast steps, each target's value one long season earlier, relative
+                    like the rest, mostly from before the lookback (the reference where it is
+                    unknown or hidden); 0 in the lookback
     is_future (1)   1 in the forecast steps
 
 ``level`` is the mean and ``spread`` the standard deviation of each channel's observed lookback
@@ -156,27 +157,44 @@ def _anchor_unseen(
                 spread[c, i] = max(float(last.std()), float(floor[c]))
 
 
+def _read(
+    values: F64, observed: NDArray[np.bool_], idx: NDArray[np.int64]
+) -> tuple[F64, NDArray[np.bool_]]:
+    """(values, observed), each (C, *idx.shape), at grid indices ``idx``: NaN and False where
+    an index lies outside the grid."""
+    t_len = values.shape[1]
+    if not t_len:
+        shape = (values.shape[0], *idx.shape)
+        return np.full(shape, np.nan), np.zeros(shape, dtype=bool)
+    inside = (idx >= 0) & (idx < t_len)
+    safe = np.clip(idx, 0, t_len - 1)
+    return np.where(inside, values[:, safe], np.nan), observed[:, safe] & inside
+
+
 def _long_reference(
     values: F64,
     observed: NDArray[np.bool_],
     origins: NDArray[np.int64],
     season: int,
-    horizon: int,
+    layout: Layout,
     level: F64,
     spread: F64,
     reference: F32,
+    hide: NDArray[np.bool_] | None,
 ) -> F32:
     """(n, horizon, k): each target's value ``season`` steps before each forecast step (the
     last cycle's, for a horizon longer than the season), relative to the window; where it was
-    not observed or lies outside the grid, the short reference's value instead."""
-    idx = origins[:, None] + np.arange(horizon, dtype=np.int64) % season - season  # (n, H)
-    t_len = values.shape[1]
-    inside = (idx >= 0) & (idx < t_len)
-    safe = np.clip(idx, 0, max(t_len - 1, 0))
-    if t_len:
-        raw = np.where(inside & observed[:, safe], values[:, safe], np.nan)  # (k, n, H)
-    else:
-        raw = np.full((values.shape[0], *idx.shape), np.nan)
+    not observed, lies outside the grid or in the lookback under ``hide``, the short
+    reference's value instead."""
+    lb, hz = layout.lookback, layout.horizon
+    ahead = np.arange(hz, dtype=np.int64) % season - season  # (H,) steps from the origin
+    raw, seen = _read(values, observed, origins[:, None] + ahead)  # (k, n, H)
+    if hide is not None and season <= lb:
+        # A lookback longer than the season: the lag lies in it, where a drawn outage hides it.
+        at = lb + ahead  # position in the lookback, valid where >= 0
+        hidden = np.where(at >= 0, hide[:, np.clip(at, 0, lb - 1)], False)
+        seen &= ~hidden
+    raw = np.where(seen, raw, np.nan)
     with np.errstate(invalid="ignore"):
         rel = (raw - level[..., None]) / spread[..., None]
     out = np.where(np.isfinite(rel), rel, np.moveaxis(reference, -1, 0))
@@ -209,16 +227,9 @@ def build_batch(
     lb, hz, k = layout.lookback, layout.horizon, layout.n_targets
     c_in = layout.n_inputs
     origins = np.asarray(origins, dtype=np.int64)
-    n, t_len = origins.shape[0], values.shape[1]
+    n = origins.shape[0]
     idx = origins[:, None] + np.arange(-lb, hz, dtype=np.int64)  # (n, L + H)
-    inside = (idx >= 0) & (idx < t_len)
-    safe = np.clip(idx, 0, max(t_len - 1, 0))
-    if t_len:
-        grid = np.where(inside, values[:c_in][:, safe], np.nan)
-        seen = observed[:c_in][:, safe] & inside
-    else:
-        grid = np.full((c_in, n, lb + hz), np.nan)
-        seen = np.zeros((c_in, n, lb + hz), dtype=bool)
+    grid, seen = _read(values[:c_in], observed[:c_in], idx)
     if hide is not None:
         blank = np.zeros((n, lb + hz), dtype=bool)
         blank[:, :lb] = hide
@@ -262,10 +273,11 @@ def build_batch(
             observed[:k],
             origins,
             layout.long_season,
-            hz,
+            layout,
             level[:k],
             spread[:k],
             reference,
+            hide,
         )
     ts = start_ts + freq_ns * idx
     if calendar:
