@@ -93,6 +93,7 @@ def test_a_kept_lag_candidate_stores_its_pipeline_and_predict_gives_what_was_sco
         return real_choose(lagged) if lagged else real_choose(trained)
 
     monkeypatch.setattr(ml_runner, "choose", keep_lagged)
+    monkeypatch.setattr(ml_runner, "eligible", lambda trained, data: (list(trained), None))
     series = quiet_weekends()
     result = MLRunner(config(epochs=4, ensemble=2)).run(SeriesFrame.from_pandas(series))
     assert "1 week lag" in result.metrics.model_label
@@ -105,3 +106,57 @@ def test_a_kept_lag_candidate_stores_its_pipeline_and_predict_gives_what_was_sco
     assert stored.input_shape[-1] == 1 * 2 + 1 + 2 * 2 + 1 + 1  # + the lag column
     mae = predicted_test_mae(result, series, horizon=24)
     assert result.metrics.mae == pytest.approx(mae, rel=1e-5)
+
+
+class _Fixed:
+    """A forecaster that returns the truth plus a fixed error per origin (the test controls how
+    far each candidate is from the truth, origin by origin)."""
+
+    def __init__(self, data: Any, errors: dict[int, float]) -> None:
+        self.data, self.errors = data, errors
+
+    def forecast_at(self, frame: Any, origins: np.ndarray) -> np.ndarray:
+        from gapcast.model_training import backtest
+
+        truth = backtest.truth_at(self.data.real, origins, self.data.horizon)
+        off = np.array([self.errors[int(o)] for o in origins])[:, None, None]
+        return np.nan_to_num(truth) + off
+
+
+def _trained(candidate: Any, data: Any, errors: dict[int, float]) -> TrainedCandidate:
+    mae = float(np.mean(np.abs(list(errors.values()))))
+    return TrainedCandidate(candidate, _Fixed(data, errors), [], 1, mae, 0.0)  # type: ignore[arg-type]
+
+
+def test_the_lag_is_kept_only_when_its_validation_gain_is_beyond_the_noise() -> None:
+    from gapcast.model_training.candidates import eligible, validation_origins
+    from gapcast.model_training.training_data import prepare
+
+    cfg = config()
+    data = prepare(SeriesFrame.from_pandas(quiet_weekends(8)), cfg)
+    assert data.long_season_data is not None
+    plain_c, *_, lag_c = candidates_for(cfg, season=24, long_season=WEEK)
+    assert lag_c.long_season == WEEK and plain_c.long_season is None
+    origins = [int(o) for o in validation_origins(data).index]
+    assert len(origins) >= 6
+    plain = _trained(plain_c, data, dict.fromkeys(origins, 1.0))
+
+    # Ahead at every origin by about the same amount: beyond the noise, the lag is kept.
+    steady = _trained(lag_c, data, {o: 0.5 + 0.01 * (i % 2) for i, o in enumerate(origins)})
+    pool, evidence = eligible([plain, steady], data)
+    assert evidence is not None and evidence.beyond_noise and evidence.origins == len(origins)
+    assert evidence.gain == pytest.approx(0.495, abs=0.001)
+    assert steady in pool and "beyond the noise" in evidence.message
+    assert "1 week lag" in evidence.message
+
+    # Lower on the mean, from one origin only (far behind at the rest): within the noise, the
+    # choice is made without the lag.
+    lucky = _trained(lag_c, data, {o: (0.0 if o == origins[0] else 1.05) for o in origins})
+    pool, evidence = eligible([plain, lucky], data)
+    assert lucky.val_mae is not None and lucky.val_mae < 1.0  # validation alone would keep it
+    assert evidence is not None and not evidence.beyond_noise
+    assert pool == [plain] and "within the noise" in evidence.message
+
+    # A plain candidate ahead: no test, nothing left out.
+    behind = _trained(lag_c, data, dict.fromkeys(origins, 2.0))
+    assert eligible([plain, behind], data) == ([plain, behind], None)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from gapcast.model_training import backtest
+from gapcast.model_training import backtest, paired_noise
 from gapcast.model_training.forecaster import Forecaster, fit_model, window_dataset
 from gapcast.model_training.training_data import TrainingData
 from gapcast.processing.seasons import Season
@@ -168,19 +168,90 @@ def validation_origins(data: TrainingData) -> backtest.Origins:
     )
 
 
+def _validation_errors(
+    forecaster: Forecaster, data: TrainingData, origins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(absolute errors (n, horizon, k), where scored, target scales or None) at ``origins``."""
+    forecast = forecaster.forecast_at(data.frame, origins)
+    truth = backtest.truth_at(data.real, origins, data.horizon)
+    ok = np.isfinite(truth) & np.isfinite(forecast)
+    scales = None
+    if len(data.targets) > 1:
+        scales = backtest.target_scales(data.real[:, : data.split[0]], data.mase_season)
+    return np.abs(forecast - truth), ok, scales
+
+
 def validation_mae(forecaster: Forecaster, data: TrainingData) -> float | None:
     """MAE in real units over the validation origins (None when there are none); with several
     targets, their mean MASE, as the test backtest ranks methods (backtest.ranking_error)."""
     origins = validation_origins(data)
     if not len(origins):
         return None
-    forecast = forecaster.forecast_at(data.frame, origins.index)
-    truth = backtest.truth_at(data.real, origins.index, data.horizon)
-    ok = np.isfinite(truth) & np.isfinite(forecast)
-    scales = None
-    if len(data.targets) > 1:
-        scales = backtest.target_scales(data.real[:, : data.split[0]], data.mase_season)
-    return backtest.ranking_error(np.abs(forecast - truth), ok, scales)
+    return backtest.ranking_error(*_validation_errors(forecaster, data, origins.index))
+
+
+@dataclass(frozen=True)
+class LagEvidence:
+    """How far the best candidate reading the long season's lag is ahead of the best one
+    without it on the validation origins: the mean per-origin gain (in the ranking's units) and
+    two standard errors of it (None: too few origins to tell a gain from chance)."""
+
+    season: str  # the long season's name ("1 week")
+    gain: float
+    margin: float | None
+    origins: int
+
+    @property
+    def beyond_noise(self) -> bool:
+        return self.margin is not None and self.gain > self.margin
+
+    @property
+    def message(self) -> str:
+        lead = f"the {self.season} lag: {self.gain:.4g} better on {self.origins} validation origins"
+        if self.margin is None:
+            return f"{lead}, too few to tell from chance: chosen without it"
+        if self.beyond_noise:
+            return f"{lead}, beyond the noise ({self.margin:.4g}): kept"
+        return f"{lead}, within the noise ({self.margin:.4g}): chosen without it"
+
+
+def lag_evidence(
+    with_lag: TrainedCandidate, without: TrainedCandidate, data: TrainingData
+) -> LagEvidence:
+    """The paired comparison (:mod:`paired_noise`) of two candidates' validation errors."""
+    origins = validation_origins(data).index
+    errors = []
+    for c in (with_lag, without):
+        abs_err, ok, scales = _validation_errors(c.forecaster, data_for(c.candidate, data), origins)
+        errors.append(paired_noise.origin_errors(abs_err, ok, scales))
+    lagged, plain = errors
+    both = np.isfinite(lagged) & np.isfinite(plain)
+    gain = float((plain[both] - lagged[both]).mean()) if both.any() else 0.0
+    margin, n = paired_noise.margin(lagged, plain)
+    season = with_lag.candidate.long_season
+    name = season.name if season is not None else "long season"
+    return LagEvidence(season=name, gain=gain, margin=margin, origins=n)
+
+
+def eligible(
+    trained: Sequence[TrainedCandidate], data: TrainingData
+) -> tuple[list[TrainedCandidate], LagEvidence | None]:
+    """The candidates the choice is made among, and the evidence for the long season's lag
+    (None when no candidate reads it, or none that does would be chosen).
+
+    The lag is an input the candidates without it do not have, and validation holds a few
+    origins (a day apart on hourly data): a lag candidate with the lowest validation MAE by less
+    than chance explains is as likely fitted to those few days as better. So the group with the
+    lag must win by more than two standard errors of the paired per-origin difference (the
+    Diebold-Mariano test the bench's verdicts use), or the choice is made without it — simpler
+    inputs win ties, the one-standard-error rule of model selection, stated for a forecast.
+    """
+    best = choose(trained)
+    plain = [c for c in trained if c.candidate.long_season is None]
+    if best.candidate.long_season is None or not plain or best.val_mae is None:
+        return list(trained), None
+    evidence = lag_evidence(best, choose(plain), data)
+    return (list(trained) if evidence.beyond_noise else plain), evidence
 
 
 def best_epoch_count(history: Sequence[dict[str, float]], early_stopping: bool) -> int:

@@ -34,6 +34,7 @@ from gapcast.model_training.candidates import (
     choose,
     combine,
     data_for,
+    eligible,
     halfway,
     run_candidates,
 )
@@ -284,13 +285,17 @@ class MLRunner:
             if combination is not None:
                 announce(combination)
                 trained = [*trained, combination]
+        pool, evidence = eligible(trained, data)
+        if evidence is not None:
+            self._emit(LogEvent(message=evidence.message))
         # Model auto only, and not when told to forecast the value itself (correction "off").
         offer = cfg.model == AUTO and cfg.training.correction != "off"
-        shrunk = halfway(choose(trained), data) if offer else None
+        shrunk = halfway(choose(pool), data) if offer else None
         if shrunk is not None:
             announce(shrunk)
             trained = [*trained, shrunk]
-        return trained, choose(trained)
+            pool = [*pool, shrunk]
+        return trained, choose(pool)
 
     def _final_model(
         self, data: TrainingData, chosen: TrainedCandidate
