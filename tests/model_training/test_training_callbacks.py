@@ -215,3 +215,47 @@ def test_a_backup_killed_mid_write_resumes_from_the_epoch_before(tmp_path: Path)
     for name in ("training_metadata.json", "training_metadata.json.bkp"):
         (tmp_path / "backup" / name).write_text("")
     assert fit() == [0, 1, 2, 3, 4]
+
+
+def test_a_weights_backup_torn_before_any_was_kept_trains_from_the_start(tmp_path: Path) -> None:
+    """A worker killed while writing its first epoch's weights leaves a truncated
+    ``latest.weights.h5`` and no previous one to fall back to: Keras raises the OSError of the
+    torn HDF5 file (a crash-recovery fault test met it), and the run failed. It now trains from
+    epoch 1; with both weights files torn, likewise."""
+    keras = import_keras()
+    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
+    backup = tmp_path / "backup"
+
+    def fit(cancel_after: int | None = None) -> list[int]:
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+        begun: list[int] = []
+        flag = threading.Event()
+
+        def after_epoch(epoch: int, logs: Any) -> None:
+            if cancel_after is not None and epoch + 1 == cancel_after:
+                flag.set()
+
+        callbacks = [
+            make_backup_callback(str(backup)),
+            keras.callbacks.LambdaCallback(
+                on_epoch_begin=lambda epoch, logs: begun.append(epoch), on_epoch_end=after_epoch
+            ),
+            make_cancel_callback(flag),
+        ]
+        model.fit(x, 2 * x, batch_size=64, epochs=4, verbose=0, callbacks=callbacks)
+        return begun
+
+    def tear(path: Path) -> None:
+        path.write_bytes(path.read_bytes()[:100])
+
+    with pytest.raises(Cancelled):  # after epoch 1: one backup, none before it
+        fit(cancel_after=1)
+    assert not (backup / "latest.weights.h5.bkp").exists()
+    tear(backup / "latest.weights.h5")
+    assert fit() == [0, 1, 2, 3]
+    with pytest.raises(Cancelled):  # after epoch 3: a previous backup kept, both torn
+        fit(cancel_after=3)
+    tear(backup / "latest.weights.h5")
+    tear(backup / "latest.weights.h5.bkp")
+    assert fit() == [0, 1, 2, 3]

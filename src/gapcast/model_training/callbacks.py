@@ -182,7 +182,8 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
     ``double_checkpoint`` keeps the previous epoch's backup: a worker killed while writing the
     weights leaves a truncated file, and Keras then resumes from the one before instead of failing;
     killed while writing the epoch number (an empty ``training_metadata.json``, which Keras does
-    not guard against), the same fallback is taken here.
+    not guard against) or the first epoch's weights (no backup before it), the same fallback is
+    taken here.
     """
     base: type = import_keras().callbacks.BackupAndRestore
 
@@ -190,11 +191,13 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
             try:
                 super().on_train_begin(logs)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, OSError):
                 # Keras writes training_metadata.json in place (opened "w", then the JSON): a
                 # worker killed between the two leaves it empty, and Keras's own fallback to the
-                # previous epoch's backup covers unreadable weights only. Resume from that pair;
-                # unreadable too, or none kept: go on from epoch 1 (not a failed run).
+                # previous epoch's backup covers unreadable weights only, and only when a
+                # previous one was kept (killed while writing the first epoch's weights, the
+                # torn HDF5 file's OSError failed the run). Resume from that pair; unreadable
+                # too, or none kept: go on from epoch 1 (not a failed run).
                 self._resume_from(
                     [(self._prev_weights_path, self._weights_path),
                      (self._prev_training_metadata_path, self._training_metadata_path)],
@@ -208,8 +211,8 @@ def make_backup_callback(checkpoint_dir: str) -> Any:
                 try:
                     super().on_train_begin(logs)
                     return
-                except json.JSONDecodeError:
-                    pass  # the previous epoch's metadata is unreadable too
+                except (json.JSONDecodeError, OSError):
+                    pass  # the previous epoch's backup is unreadable too
             for kept, current in pairs:
                 Path(kept).unlink(missing_ok=True)
                 Path(current).unlink(missing_ok=True)
