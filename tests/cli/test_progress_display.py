@@ -135,3 +135,24 @@ def test_the_run_summary_reads_in_an_80_column_log() -> None:
     assert "3, pruned" in pruned and "0.57" in pruned, lines
     caption = "pruned: stopped after that many epochs by successive halving"
     assert caption in [line.strip() for line in lines]
+
+
+def test_a_lag_candidate_left_out_as_within_noise_says_so_beside_its_lower_score() -> None:
+    """A candidate with the week's lag can score lower on validation and still not be chosen
+    (its gain was within the noise): the table says why, or the choice reads as a bug."""
+    row = {"epochs": 9, "seconds": 1.0}
+    metrics = {
+        "mae": 1.0,
+        "candidates": [
+            {**row, "label": "mlp", "val_mae": 0.52, "selected": True},
+            {**row, "label": "mlp + 1 week lag", "val_mae": 0.50, "within_noise": True},
+        ],
+    }
+    console = Console(record=True, width=200)
+    console.print(summary_table({"metrics": metrics, "epochs": 9, "runtime_s": 3.0}))
+    lines = console.export_text().splitlines()
+    lagged = next(line for line in lines if "1 week lag" in line)
+    assert "(lag within noise)" in lagged and "0.5" in lagged, lines
+    chosen = next(line for line in lines if "▶" in line)
+    assert "within noise" not in chosen
+    assert any(line.strip().startswith("lag within noise: ahead of") for line in lines), lines

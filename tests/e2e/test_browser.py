@@ -305,6 +305,26 @@ def test_several_targets_show_each_ones_mae_and_their_mean_mase(page: Page) -> N
     assert live == ["validation MASE (mean)", "validation MAE", "validation MAE"]
 
 
+def test_a_lag_candidate_within_the_noise_says_so_beside_its_lower_score(page: Page) -> None:
+    """The chosen row can have a higher validation MAE than a candidate with the week's lag whose
+    gain was within the noise: that row says why it was not chosen."""
+    page.evaluate(
+        """async () => {
+        const { showLeaderboard } = await import('/web/js/leaderboard.js');
+        const candidate = (key, val_mae, selected, within_noise) => ({
+          key, label: key, val_mae, epochs: 3, selected, within_noise });
+        showLeaderboard({ epochs: 3, runtime_s: 1.5, metrics: {
+          model_label: 'mlp', mae: 1, origins: 5, origin_stride: 24, points: 240,
+          leaderboard: [], candidates: [candidate('mlp', 0.52, true, false),
+                                        candidate('mlp + 1 week lag', 0.5, false, true)] } });
+    }"""
+    )
+    rows = page.locator("#candidates-table tbody tr")
+    expect(rows.nth(1)).to_contain_text("mlp + 1 week lag (lag within noise)")
+    expect(rows.nth(0)).not_to_contain_text("within noise")
+    assert "less than chance" in (rows.nth(1).locator("span").get_attribute("title") or "")
+
+
 # -- the experiment tracker: runs table, a run's page, compare, sweeps ---------------------------
 
 

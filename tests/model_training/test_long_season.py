@@ -156,6 +156,7 @@ def test_the_lag_is_kept_only_when_its_validation_gain_is_beyond_the_noise() -> 
     assert lucky.val_mae is not None and lucky.val_mae < 1.0  # validation alone would keep it
     assert evidence is not None and not evidence.beyond_noise
     assert pool == [plain] and "within the noise" in evidence.message
+    assert lucky.within_noise and not plain.within_noise  # shown beside its lower val MAE
 
     # A plain candidate ahead: no test, nothing left out.
     behind = _trained(lag_c, data, dict.fromkeys(origins, 2.0))

@@ -277,16 +277,26 @@ def summary_table(result: dict[str, Any], *, title: str = "result") -> Renderabl
             cands.add_column(column, justify="left" if column == "candidate" else "right")
         for c in candidates:
             mark = "▶ " if c.get("selected") else "  "
+            noise = " (lag within noise)" if c.get("within_noise") else ""
             cands.add_row(
-                mark + str(c.get("label")),
+                mark + str(c.get("label")) + noise,
                 number(c.get("val_mae")),
                 f"{c.get('epochs_run')}, pruned" if c.get("pruned") else candidate_epochs(c),
                 duration(c.get("seconds")),
                 style="bold" if c.get("selected") else None,
             )
+        notes = []
         if any(c.get("pruned") for c in candidates):
             # The pruned rows' figures come from a shorter training than the others'.
-            cands.caption = "pruned: stopped after that many epochs by successive halving"
+            notes.append("pruned: stopped after that many epochs by successive halving")
+        if any(c.get("within_noise") for c in candidates):
+            # Otherwise a lower val MAE left unchosen reads as a bug.
+            notes.append(
+                "lag within noise: ahead of the candidates without the lag by less than chance "
+                "explains on the validation origins, so never chosen"
+            )
+        if notes:
+            cands.caption = "\n".join(notes)
             cands.caption_justify = "left"
         parts.append(cands)
     gap = result.get("gap_metrics")

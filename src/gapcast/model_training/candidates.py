@@ -14,9 +14,10 @@ forecasts is often better than the best of them (the lesson of the M3/M4 competi
 it is not, validation says so and a single model is kept. Last, the candidate kept so far taken
 halfway to its reference (:func:`halfway`) is scored the same way.
 
-With ``training.long_season_lag`` on and a longer season that holds beyond the reference's
-(:func:`data_for`), each of the four is offered again with that season's lag as an input; each
-group is halved and averaged alone.
+When a longer season holds beyond the reference's (:func:`data_for`;
+``training.long_season_lag``, on by default), each of the four is offered again with that
+season's lag as an input; each group is halved and averaged alone, and a lag candidate is kept
+only when it wins beyond the noise (:func:`eligible`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class TrainedCandidate:
     pruned: bool = False  # stopped at the rung of successive halving (see run_candidates)
     members: tuple[TrainedCandidate, ...] = ()  # a combination's finalists (see combine)
     base: TrainedCandidate | None = None  # what a halfway candidate halves (see halfway)
+    # Reads the long season's lag, whose gain was within the noise: never chosen (see eligible).
+    within_noise: bool = False
 
     @property
     def epochs_run(self) -> int:
@@ -139,8 +142,8 @@ def data_for(candidate: Candidate, data: TrainingData) -> TrainingData:
     Two days of hourly data show the day but not the week, and the calendar's day of week
     teaches a weekly shape only from many weeks of data; the lag gives a month of data the week.
     As an input of every candidate it cost the suite's demand series a quarter of its accuracy,
-    so it comes as more candidates, and validation chooses (``training.long_season_lag``, off
-    by default; bench/README.md, "Held-out series")."""
+    so it comes as more candidates, and validation chooses, past a noise test (:func:`eligible`;
+    bench/README.md, "Held-out series")."""
     steps = candidate.long_season.steps if candidate.long_season is not None else None
     if data.pipeline.window.long_season_ == steps:
         return data
@@ -251,7 +254,11 @@ def eligible(
     if best.candidate.long_season is None or not plain or best.val_mae is None:
         return list(trained), None
     evidence = lag_evidence(best, choose(plain), data)
-    return (list(trained) if evidence.beyond_noise else plain), evidence
+    if evidence.beyond_noise:
+        return list(trained), evidence
+    for c in trained:
+        c.within_noise = c.candidate.long_season is not None
+    return plain, evidence
 
 
 def best_epoch_count(history: Sequence[dict[str, float]], early_stopping: bool) -> int:

@@ -359,6 +359,7 @@ class MLRunner:
                 "pruned": c.pruned,
                 "seconds": c.seconds,
                 "selected": c is chosen,
+                "within_noise": c.within_noise,
             }
             for c in trained
         ]

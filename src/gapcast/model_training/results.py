@@ -144,6 +144,11 @@ class CandidateScore(_Metrics):
     )
     seconds: float
     selected: bool
+    within_noise: bool = Field(
+        False,
+        description="reads the long season's lag, and the best such candidate's gain over the "
+        "best without it on the validation origins was within the noise: never chosen",
+    )
 
 
 class BaselineIntervalScores(_Metrics):

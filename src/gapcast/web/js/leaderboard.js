@@ -49,7 +49,7 @@ export function showLeaderboard(result) {
   $("candidates-table").innerHTML = candidates.length > 1
     ? "<caption>candidates, scored on the validation origins</caption>" +
       `<thead><tr><th>candidate</th><th>${targets.length ? "val MASE (mean)" : "val MAE"}</th><th>epochs</th></tr></thead><tbody>` +
-      candidates.map((c) => `<tr class="${c.selected ? "model" : ""}"><td>${c.selected ? "▶ " : ""}${escape(c.label)}</td>` +
+      candidates.map((c) => `<tr class="${c.selected ? "model" : ""}"><td>${c.selected ? "▶ " : ""}${escape(c.label)}${c.within_noise ? ' <span title="ahead of the candidates without the lag by less than chance explains on the validation origins, so never chosen">(lag within noise)</span>' : ""}</td>` +
         `<td>${fmt(c.val_mae)}</td><td>${c.pruned ? `stopped after ${c.epochs_run} epochs (pruned)` : c.epochs}</td></tr>`).join("") + "</tbody>"
     : "";
   $("gap-table").innerHTML = gapTable(result.gap_metrics);
