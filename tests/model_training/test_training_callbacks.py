@@ -176,32 +176,38 @@ def test_early_stopping_carries_over_into_a_continuing_fit(tmp_path: Path) -> No
     assert kernels == kernels_once and final == final_once == kernels[0]
 
 
+def _fit_with_backup(backup: Path, epochs: int, cancel_after: int | None = None) -> list[int]:
+    """A tiny fit with the backup callback, cancelled after epoch ``cancel_after`` (its backup
+    written, as a killed worker leaves it); the epochs it began (0-based)."""
+    keras = import_keras()
+    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    begun: list[int] = []
+    flag = threading.Event()
+
+    def after_epoch(epoch: int, logs: Any) -> None:
+        if cancel_after is not None and epoch + 1 == cancel_after:
+            flag.set()
+
+    callbacks = [
+        make_backup_callback(str(backup)),
+        keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: begun.append(epoch), on_epoch_end=after_epoch
+        ),
+        make_cancel_callback(flag),
+    ]
+    model.fit(x, 2 * x, batch_size=64, epochs=epochs, verbose=0, callbacks=callbacks)
+    return begun
+
+
 def test_a_backup_killed_mid_write_resumes_from_the_epoch_before(tmp_path: Path) -> None:
     """Keras writes its training_metadata.json in place: a worker killed between opening it and
     writing leaves it empty. The resumed fit goes on from the previous epoch's backup (kept by
     double_checkpoint) instead of failing the run on a JSONDecodeError."""
-    keras = import_keras()
-    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
 
     def fit(cancel_after: int | None = None) -> list[int]:
-        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
-        begun: list[int] = []
-        flag = threading.Event()
-
-        def after_epoch(epoch: int, logs: Any) -> None:
-            if cancel_after is not None and epoch + 1 == cancel_after:
-                flag.set()
-
-        callbacks = [
-            make_backup_callback(str(tmp_path / "backup")),
-            keras.callbacks.LambdaCallback(
-                on_epoch_begin=lambda epoch, logs: begun.append(epoch), on_epoch_end=after_epoch
-            ),
-            make_cancel_callback(flag),
-        ]
-        model.fit(x, 2 * x, batch_size=64, epochs=5, verbose=0, callbacks=callbacks)
-        return begun
+        return _fit_with_backup(tmp_path / "backup", 5, cancel_after)
 
     with pytest.raises(Cancelled):  # after epoch 3, its backup written
         fit(cancel_after=3)
@@ -222,29 +228,10 @@ def test_a_weights_backup_torn_before_any_was_kept_trains_from_the_start(tmp_pat
     ``latest.weights.h5`` and no previous one to fall back to: Keras raises the OSError of the
     torn HDF5 file (a crash-recovery fault test met it), and the run failed. It now trains from
     epoch 1; with both weights files torn, likewise."""
-    keras = import_keras()
-    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
     backup = tmp_path / "backup"
 
     def fit(cancel_after: int | None = None) -> list[int]:
-        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
-        begun: list[int] = []
-        flag = threading.Event()
-
-        def after_epoch(epoch: int, logs: Any) -> None:
-            if cancel_after is not None and epoch + 1 == cancel_after:
-                flag.set()
-
-        callbacks = [
-            make_backup_callback(str(backup)),
-            keras.callbacks.LambdaCallback(
-                on_epoch_begin=lambda epoch, logs: begun.append(epoch), on_epoch_end=after_epoch
-            ),
-            make_cancel_callback(flag),
-        ]
-        model.fit(x, 2 * x, batch_size=64, epochs=4, verbose=0, callbacks=callbacks)
-        return begun
+        return _fit_with_backup(backup, 4, cancel_after)
 
     def tear(path: Path) -> None:
         path.write_bytes(path.read_bytes()[:100])
