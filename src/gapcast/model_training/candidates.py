@@ -246,8 +246,9 @@ def eligible(
     origins (a day apart on hourly data): a lag candidate with the lowest validation MAE by less
     than chance explains is as likely fitted to those few days as better. So the group with the
     lag must win by more than two standard errors of the paired per-origin difference (the
-    Diebold-Mariano test the bench's verdicts use), or the choice is made without it — simpler
-    inputs win ties, the one-standard-error rule of model selection, stated for a forecast.
+    Diebold-Mariano test the bench's verdicts use), or the choice is made without it: the
+    simpler inputs win a tie, as in the one-standard-error rule of model selection. The lag
+    candidates left out are marked ``within_noise`` (shown beside their validation MAE).
     """
     best = choose(trained)
     plain = [c for c in trained if c.candidate.long_season is None]
