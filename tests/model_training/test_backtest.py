@@ -50,9 +50,13 @@ def test_naive_and_seasonal_naive_read_only_the_past() -> None:
     naive = Naive().forecast(real, origins, 3)
     assert naive[:, :, 0].tolist() == [[3, 3, 3], [7, 7, 7]]  # t=4 missing: the value before
     seasonal = SeasonalNaive(Season("3 steps", 3)).forecast(real, origins, 4)
-    # origin 5: steps 5,6,7,8 ← values at 2,3,4(missing → 3),2
-    assert seasonal[0, :, 0].tolist() == [2, 3, 3, 2]
+    # origin 5: steps 5,6,7,8 ← values at 2,3,4,2; 4 is missing: a cycle earlier, 1
+    assert seasonal[0, :, 0].tolist() == [2, 3, 1, 2]
     assert seasonal[1, :, 0].tolist() == [5, 6, 7, 5]
+    # No cycle before has the phase: the last observed value before it.
+    early = np.array([[0.0, np.nan, 2, 3, 4, 5]])
+    first = SeasonalNaive(Season("3 steps", 3)).forecast(early, np.array([4]), 3)
+    assert first[0, :, 0].tolist() == [0, 2, 3]  # step 4 ← 1 (missing, no cycle before it)
 
 
 def test_a_pure_daily_sine_is_exact_for_seasonal_naive_and_an_exact_model() -> None:

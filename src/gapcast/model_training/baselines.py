@@ -49,6 +49,20 @@ def carried_forward(real: F64) -> F64:
     return np.take_along_axis(v, idx, axis=-1)
 
 
+def same_phase_carried(real: F64, season: int) -> F64:
+    """(k, T) with each NaN replaced by the last value observed at the same phase of ``season``
+    before it (the same time the day before, when yesterday's was missing), else by the last
+    observed value before it."""
+    v = np.asarray(real, dtype=np.float64)
+    k, t_len = v.shape
+    cycles = -(-t_len // season)
+    padded = np.full((k, cycles * season), np.nan)
+    padded[:, :t_len] = v
+    by_phase = carried_forward(padded.reshape(k, cycles, season).swapaxes(1, 2))
+    out = by_phase.swapaxes(1, 2).reshape(k, -1)[:, :t_len]
+    return np.where(np.isfinite(out), out, carried_forward(v))
+
+
 @dataclass
 class Naive:
     """The last observed value, repeated."""
@@ -65,7 +79,9 @@ class Naive:
 
 @dataclass
 class SeasonalNaive:
-    """The value one season earlier (two seasons for steps past the first season, ...)."""
+    """The value one season earlier (two seasons for steps past the first season, ...); where it
+    was not observed, the same phase of the last cycle where it was — an analyst's "same time
+    yesterday" skips a day the meter was down rather than reading the hour before the outage."""
 
     season: Season
     fit_s: float = 0.0
@@ -77,8 +93,8 @@ class SeasonalNaive:
         self.label = f"seasonal naive, {self.season.name}"
 
     def forecast(self, real: F64, origins: NDArray[np.int64], horizon: int) -> F64:
-        known = carried_forward(real)
         m = self.season.steps
+        known = same_phase_carried(real, m)
         h = np.arange(horizon)
         back = m * (h // m + 1)
         idx = np.asarray(origins)[:, None] + h[None, :] - back[None, :]  # (n, horizon)
