@@ -213,6 +213,30 @@ def test_reference_is_the_value_one_season_earlier_and_unobserved_targets_weigh_
     np.testing.assert_allclose(y[[0, 2, 3]], [14, 16, 17], rtol=1e-6)
 
 
+def test_a_reference_never_measured_reads_the_same_phase_a_cycle_earlier_moved_by_the_trend() -> (
+    None
+):
+    # A rising series with a peak at phase 1 of a 4-step season; lookback steps 6-13, so the
+    # references of steps 14-17 are steps 10-13.
+    t = np.arange(20.0)
+    series = t + 100 * (t % 4 == 1)
+    values, observed = series[None, :].copy(), np.ones((1, 20), bool)
+    for step in (8, 12, 13):
+        values[0, step], observed[0, step] = np.nan, False
+    batch = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout())
+    reference = batch.to_real(batch.reference)[0, :, 0]
+    # 13 is missing: the peak a cycle earlier (109), moved by how far the last cycle lies above
+    # that one where both were measured (10 - 6, 11 - 7: 4), so 113; carrying forward alone
+    # read 11, out of phase. 12 and 8 are both missing: carried forward to 12 (11).
+    np.testing.assert_allclose(reference, [10, 11, 11, 113], rtol=1e-6)
+    # A drawn outage hides its lookback steps the same way.
+    hide = np.zeros((1, 8), bool)
+    hide[0, 7] = True  # step 13
+    complete = np.ones((1, 20), bool)
+    hidden = build_batch(series[None, :], complete, 0, HOUR_NS, np.array([14]), layout(), hide=hide)
+    np.testing.assert_allclose(hidden.to_real(hidden.reference)[0, :, 0], [10, 11, 12, 113])
+
+
 def test_an_origin_past_the_grid_end_reads_the_missing_steps_as_missing() -> None:
     values = np.arange(10.0)[None, :]
     observed = np.ones((1, 10), bool)
