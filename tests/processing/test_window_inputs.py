@@ -235,6 +235,13 @@ def test_a_reference_never_measured_reads_the_same_phase_a_cycle_earlier_moved_b
     complete = np.ones((1, 20), bool)
     hidden = build_batch(series[None, :], complete, 0, HOUR_NS, np.array([14]), layout(), hide=hide)
     np.testing.assert_allclose(hidden.to_real(hidden.reference)[0, :, 0], [10, 11, 12, 113])
+    # The whole last cycle missing: no pair to measure the move by, so the cycle before, unmoved.
+    values, observed = series[None, :].copy(), np.ones((1, 20), bool)
+    values[0, 10:14], observed[0, 10:14] = np.nan, False
+    day_out = build_batch(values, observed, 0, HOUR_NS, np.array([14]), layout())
+    np.testing.assert_allclose(
+        day_out.to_real(day_out.reference)[0, :, 0], [6, 7, 8, 109], rtol=1e-6
+    )
 
 
 def test_an_origin_past_the_grid_end_reads_the_missing_steps_as_missing() -> None:

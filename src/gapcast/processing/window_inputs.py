@@ -200,7 +200,7 @@ def _seasonal_reference(measured: F64, carried: F64, season: int, horizon: int) 
             # Moved by how far the last cycle lies above that one where both were measured: a
             # year-old reading of a trending series is a year of trend behind.
             pairs = last[last >= back]
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # no pair measured: no shift
                 shift = np.nanmean(measured[:, :, pairs] - measured[:, :, pairs - back], axis=-1)
             shift = np.nan_to_num(shift, nan=0.0)[..., None]
