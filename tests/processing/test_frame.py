@@ -103,7 +103,9 @@ def test_from_pandas_converts_timezones_to_utc_and_naive_is_utc() -> None:
 
 
 def test_from_pandas_rejects_text_columns_and_missing_timestamp() -> None:
-    with pytest.raises(InvalidInput, match="non-numeric"):
+    with pytest.raises(
+        InvalidInput, match=r"column 'name' holds 1 cell\(s\) .* first 'x' at row 0"
+    ):
         SeriesFrame.from_pandas(pd.DataFrame({"timestamp": ["2024-01-01"], "name": ["x"]}))
     with pytest.raises(InvalidInput, match="timestamp"):
         SeriesFrame.from_pandas(pd.DataFrame({"x": [1.0]}))
@@ -180,3 +182,31 @@ def test_parse_and_format_duration(text: str, ns: int) -> None:
 def test_parse_duration_rejects_calendar_and_nonsense(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_duration(text)
+
+
+def test_a_text_value_column_is_refused_naming_its_first_cell_that_is_not_a_number() -> None:
+    times = pd.date_range("2024-01-01", periods=4, freq="h")
+    marker = pd.DataFrame(
+        {"timestamp": times, "temp": ["1.5", "2", "n/a", "4"], "rh": ["a"] * 4}, index=[7, 8, 9, 10]
+    )
+    with pytest.raises(InvalidInput) as info:
+        SeriesFrame.from_pandas(marker)
+    message = str(info.value)
+    assert "column 'temp' holds 1 cell(s) that are not numbers, first 'n/a' at row 9" in message
+    assert "(position 2)" in message and "(so do 'rh')" in message
+    assert "pd.to_numeric(df['temp'], errors='coerce')" in message
+    assert info.value.field == "columns.temp"
+    as_text = pd.DataFrame({"timestamp": times, "temp": ["1.5", "2", "3", "4"]})
+    with pytest.raises(InvalidInput, match=r"numbers written as text, first '1\.5' at row 0:"):
+        SeriesFrame.from_pandas(as_text)
+    durations = pd.DataFrame({"timestamp": times, "temp": pd.to_timedelta([1, 2, 3, 4], unit="h")})
+    with pytest.raises(InvalidInput, match=r"values of type timedelta64.*: convert it to numbers"):
+        SeriesFrame.from_pandas(durations)
+
+
+def test_an_empty_timestamp_is_refused_naming_its_row() -> None:
+    times = list(pd.date_range("2024-01-01", periods=4, freq="h"))
+    times[2] = None
+    df = pd.DataFrame({"timestamp": times, "x": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(InvalidInput, match=r"1 empty or invalid cells, first at row 2: drop"):
+        SeriesFrame.from_pandas(df)

@@ -107,8 +107,8 @@ class WindowStep(_Step):
     season: int | Literal["auto", "none"] = Field(
         default="auto",
         description="season (grid steps) of the seasonal-naive reference each forecast step "
-        "gets as an input; auto: the confirmed season whose seasonal naive fits the training "
-        "part best",
+        "gets as an input; auto: the shortest season the training part confirms (1, the last "
+        "value, when it confirms none); none: no reference",
     )
 
 

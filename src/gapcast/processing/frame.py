@@ -155,16 +155,16 @@ class SeriesFrame:
             )
         parsed = _parse_times(times, str(name) if name is not None else "index")
         if bool(parsed.isna().any()):
+            empty = np.flatnonzero(parsed.isna().to_numpy())
             raise InvalidInput(
-                f"the timestamp column has {int(parsed.isna().sum())} empty or invalid cells",
+                f"the timestamp column has {empty.size} empty or invalid cells, first at "
+                f"{_row_label(df.index, int(empty[0]))}: drop those rows first (in pandas: "
+                f"df.dropna(subset=[{name!r}]))",
                 field="timestamp",
             )
         non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
         if non_numeric:
-            raise InvalidInput(
-                f"expected numeric value columns, received non-numeric {non_numeric}",
-                field="columns",
-            )
+            raise _text_column(data, non_numeric)
         if data.shape[1] == 0:
             raise InvalidInput("expected at least one value column", field="columns")
         ts = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
@@ -288,6 +288,55 @@ def _time_column(df: pd.DataFrame) -> Any | None:
             if str(column).strip().lower() == wanted:
                 return column
     return None
+
+
+def _row_label(index: pd.Index, position: int) -> str:
+    """How a user finds row ``position`` of a frame: its index label, and the position too when
+    the label is not it (a filtered or time-indexed frame)."""
+    label = index[position]
+    label = label.item() if isinstance(label, np.generic) else label
+    if isinstance(label, int) and label == position:
+        return f"row {position}"
+    return f"row {label!r} (position {position})"
+
+
+def _text_column(data: pd.DataFrame, columns: Sequence[Any]) -> InvalidInput:
+    """The refusal of value ``columns`` that are not numeric, naming the first one's first cell
+    that is not a number (a marker such as 'n/a' in a column read as text) and how to read it."""
+    import pandas as pd
+
+    column, *rest = columns
+    cells = data[column]
+    try:
+        numbers = pd.to_numeric(cells, errors="coerce")
+    except (TypeError, ValueError):  # cells holding lists or other objects: none is a number
+        numbers = pd.Series(np.nan, index=cells.index)
+    text = cells.dtype == object or pd.api.types.is_string_dtype(cells.dtype)
+    bad = np.flatnonzero((numbers.isna() & cells.notna()).to_numpy()) if text else np.empty(0)
+    others = f" (so do {', '.join(repr(c) for c in rest)})" if rest else ""
+    fix = (
+        f"convert it first (in pandas: pd.to_numeric(df[{column!r}], errors='coerce') reads "
+        "cells that are not numbers as missing) or import the file with gapcast import, which "
+        "reads units, decimal commas and markers such as 'n/a'"
+    )
+    if bad.size:
+        what = (
+            f"{bad.size} cell(s) that are not numbers, first {cells.iloc[int(bad[0])]!r} at "
+            f"{_row_label(data.index, int(bad[0]))}"
+        )
+    elif text and bool(numbers.notna().any()):
+        first = int(np.flatnonzero(numbers.notna().to_numpy())[0])
+        what = (
+            f"numbers written as text, first {cells.iloc[first]!r} at "
+            f"{_row_label(data.index, first)}"
+        )
+    else:  # a column of another type (dates, durations)
+        what = f"values of type {cells.dtype}"
+        fix = "convert it to numbers first"
+    return InvalidInput(
+        f"expected numeric value columns; column {column!r} holds {what}{others}: {fix}",
+        field=f"columns.{column}",
+    )
 
 
 def _parse_times(times: pd.Series, name: str) -> pd.Series:
