@@ -562,7 +562,7 @@ class Detail:
         """JSON-ready: origins as timestamps (ns), values with null where unknown."""
 
         def values(a: F64) -> list[Any]:
-            return np.where(np.isfinite(a), a, np.nan).round(10).tolist()  # type: ignore[no-any-return]
+            return _nulls(np.asarray(a, dtype=np.float64).round(10))
 
         return {
             "horizon": self.horizon,
@@ -572,19 +572,20 @@ class Detail:
             "origins": grid_ts[self.origins.index].tolist(),
             "after_outage": self.origins.after_outage.tolist(),
             "best_baseline": self.best,
-            "truth": _nulls(values(self.truth)),
+            "truth": values(self.truth),
             "forecasts": {
-                key: {"label": label, "values": _nulls(values(f))}
+                key: {"label": label, "values": values(f)}
                 for key, (label, f) in self.forecasts.items()
             },
             "quantiles": None
             if self.quantiles is None
-            else {"levels": list(self.quantiles[0]), "values": _nulls(values(self.quantiles[1]))},
+            else {"levels": list(self.quantiles[0]), "values": values(self.quantiles[1])},
         }
 
 
-def _nulls(obj: Any) -> Any:
-    """NaN → None, recursively (JSON has no NaN)."""
-    if isinstance(obj, list):
-        return [_nulls(v) for v in obj]
-    return None if isinstance(obj, float) and not np.isfinite(obj) else obj
+def _nulls(a: F64) -> list[Any]:
+    """Nested lists of ``a``'s values as Python floats, None where not finite (JSON has no NaN).
+    One pass in numpy: a backtest's document holds every method's forecast at every origin."""
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    return out.tolist()  # type: ignore[no-any-return]
