@@ -163,6 +163,16 @@ def test_predict_from_dataset_and_from_posted_points(
         assert "1 repeated time(s) with different values" in error["message"]
         assert f"rows {last}, {last + 1}" in error["message"]
 
+        # A marker among the numbers is refused naming its cell and row, not read as a number.
+        marked = http.post(
+            f"/runs/{run_id}/predict",
+            json={"data": {"timestamp": times, "co2_ppm": [*values[:-1], "n/a"]}},
+        )
+        assert marked.status_code == 422, marked.text
+        error = marked.json()["error"]
+        assert error["field"] == "columns.co2_ppm"
+        assert f"1 cell(s) that are not numbers, first 'n/a' at row {last}:" in error["message"]
+
     # A file of recent points, read by the server as an import reads it (a European export),
     # then predicted from by the Python client.
     european = "Datum;co2_ppm [ppm]\n" + "".join(
