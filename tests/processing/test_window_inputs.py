@@ -22,6 +22,7 @@ from gapcast.processing.seasons import (
     default_lookback,
     fitted_sizes,
     longer_season,
+    winsorized,
 )
 from gapcast.processing.window_inputs import Layout, build_batch
 
@@ -87,6 +88,37 @@ def test_seasons_are_confirmed_by_autocorrelation() -> None:
     assert default_lookback(HOUR_NS, [], Season("1 day", 24), horizon=24) == 48
     assert default_lookback(MINUTE_NS, [], Season("1 day", 1440), horizon=240) == 1024  # budget
     assert default_lookback(7 * DAY_NS, [], Season("1 year", 52), horizon=13) == 104
+
+
+def test_one_level_shift_or_spike_does_not_hide_a_season() -> None:
+    """A sensor recalibrated once (+50 on a daily cycle of amplitude 3): unclipped, the shift is
+    most of the changes' variance and the day read 0.10 (under the threshold) while the week read
+    0.20, so the run corrected last week's value with two weeks of lookback and lost 2.7x to the
+    seasonal naive; a page's one-day spike hides a week the same way."""
+    t = np.arange(1050)
+    noise = np.random.default_rng(7).normal(0, 0.3, t.size)
+    daily = 10 + 3 * np.sin(2 * np.pi * t / 24) + noise
+    shifted = daily + 50 * (t >= 1000)
+    assert [s.name for s in confirmed_seasons(shifted, HOUR_NS)] == ["1 day", "1 week"]
+    spiky = daily.copy()
+    spiky[[200, 600]] += 400
+    assert [s.name for s in confirmed_seasons(spiky, HOUR_NS)] == ["1 day", "1 week"]
+    # Clipping leaves ordinary changes alone and stops at five robust deviations.
+    changes = np.diff(shifted)[None, :]
+    clipped = winsorized(changes)
+    typical = np.abs(changes[0] - np.median(changes[0])) < 2
+    np.testing.assert_array_equal(clipped[0, typical], changes[0, typical])
+    assert clipped[0, 999] < 5 and changes[0, 999] > 49
+    # Mostly equal changes (a counter that rarely moves) have no spread to clip by: kept.
+    flat = np.zeros((1, 50))
+    flat[0, 10] = 3.0
+    np.testing.assert_array_equal(winsorized(flat), flat)
+    # Through a run's preparation: the shifted series corrects yesterday, reading two days.
+    from gapcast.model_training.training_data import prepare
+    from gapcast.training_config import TrainingConfig
+
+    data = prepare(_frame(np.concatenate([shifted, shifted[-450:]]), HOUR_NS), TrainingConfig())
+    assert data.pipeline.layout.season == 24 and data.pipeline.layout.lookback == 48
 
 
 def test_the_default_lookback_is_never_shorter_than_the_horizon() -> None:

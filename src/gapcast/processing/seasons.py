@@ -38,6 +38,9 @@ MAX_LOOKBACK = 1_024
 # Below this the lag correlation is noise, or too weak for a seasonal naive to help.
 MIN_AUTOCORRELATION = 0.2
 ACF_POINTS = 50_000  # at least this many of the latest training points judge a season
+# Changes beyond this many robust standard deviations (1.4826 MAD) from their median are clipped
+# before a season is judged: Gaussian noise never reaches it, a level shift or a spike does.
+CHANGE_CLIP = 5.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,27 @@ def lag_autocorrelation(values: NDArray[np.float64], lag: int) -> float:
     return float(np.mean((a - a.mean()) * (b - b.mean())) / (sa * sb))
 
 
+def winsorized(changes: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row of ``changes`` (k, T) clipped at :data:`CHANGE_CLIP` robust standard deviations
+    from its median (NaN stays NaN; a row whose changes are mostly equal stays as it is).
+
+    One change of 50 among changes of 0.6 (a sensor recalibrated, a page's one-day spike) is most
+    of the series' variance, so it alone pulls every lag's correlation toward zero: a daily cycle
+    with one level shift in three months read 0.10 at a day, under the threshold, and 0.20 at a
+    week, just over it. Clipped, it reads the cycle that is there (the robust-statistics practice
+    of winsorizing before a correlation)."""
+    out = np.array(changes, dtype=np.float64, copy=True)
+    for row in out:
+        known = row[np.isfinite(row)]
+        if known.size == 0:
+            continue
+        median = float(np.median(known))
+        spread = 1.4826 * float(np.median(np.abs(known - median)))
+        if spread > 0:
+            np.clip(row, median - CHANGE_CLIP * spread, median + CHANGE_CLIP * spread, out=row)
+    return out
+
+
 def confirmed_seasons(values: NDArray[np.float64], freq_ns: int) -> list[Season]:
     """The candidate seasons that the series covers twice and whose lag autocorrelation, on the
     series' step-to-step changes, is at least ``MIN_AUTOCORRELATION``; ``values`` (T,) or (k, T)
@@ -96,14 +120,15 @@ def confirmed_seasons(values: NDArray[np.float64], freq_ns: int) -> list[Season]
     Changes, not levels: a slowly wandering series (a random walk, sea temperature) correlates
     with itself at every lag, a daily one included, without any cycle; its changes do not. A
     real cycle repeats in the changes too (the textbook practice: test seasonality after
-    differencing)."""
+    differencing). The changes are :func:`winsorized` first, so one level shift or spike does not
+    hide a cycle."""
     v = np.atleast_2d(np.asarray(values, dtype=np.float64))
     out = []
     for season in candidate_seasons(freq_ns):
         if v.shape[1] < 2 * season.steps:
             continue
         # The latest stretch says enough (and a minute series' millions of points cost seconds).
-        recent = np.diff(v[:, -max(ACF_POINTS, 20 * season.steps) - 1 :], axis=1)
+        recent = winsorized(np.diff(v[:, -max(ACF_POINTS, 20 * season.steps) - 1 :], axis=1))
         acf = [lag_autocorrelation(row, season.steps) for row in recent]
         known = [a for a in acf if np.isfinite(a)]
         if known and float(np.mean(known)) >= MIN_AUTOCORRELATION:
@@ -127,7 +152,7 @@ def longer_season(
         if season.steps <= reference or v.shape[1] < 2 * season.steps + reference:
             continue
         recent = v[:, -max(ACF_POINTS, 20 * season.steps) - reference :]
-        changes = recent[:, reference:] - recent[:, :-reference]
+        changes = winsorized(recent[:, reference:] - recent[:, :-reference])
         acf = [lag_autocorrelation(row, season.steps) for row in changes]
         known = [a for a in acf if np.isfinite(a)]
         if known and float(np.mean(known)) >= MIN_AUTOCORRELATION:
