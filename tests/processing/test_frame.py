@@ -210,3 +210,33 @@ def test_an_empty_timestamp_is_refused_naming_its_row() -> None:
     df = pd.DataFrame({"timestamp": times, "x": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(InvalidInput, match=r"1 empty or invalid cells, first at row 2: drop"):
         SeriesFrame.from_pandas(df)
+
+
+def test_a_clash_in_the_hour_clocks_repeat_points_at_the_time_zone() -> None:
+    """Wall-clock times of a logger in Berlin repeat 02:00-02:59 when summer time ends; read as
+    UTC they clash. The message says so and gives the pandas line that fixes it, which works."""
+    zone = pd.date_range("2024-10-26 20:00", periods=12, freq="h", tz="Europe/Berlin")
+    wall = pd.DataFrame({"timestamp": zone.tz_localize(None), "v": np.arange(12.0)})
+    with pytest.raises(InvalidInput, match="summer time ends") as caught:
+        SeriesFrame.from_pandas(wall, refuse_repeated=True)
+    message = caught.value.message
+    assert "rows 6, 7" in message and "ambiguous='infer'" in message
+    assert "df.groupby('timestamp').mean()" in message  # the other fix, for real duplicates
+    fix = message.split("(in pandas: ")[1].split(", with your zone")[0]
+    exec(fix, {"pd": pd, "df": wall})
+    frame = SeriesFrame.from_pandas(wall, refuse_repeated=True)
+    assert frame.n_points == 12 and np.all(np.diff(frame.timestamps.astype(np.int64)) == 3600e9)
+    # The same times as text without an offset: the same hint; as an index: its own line.
+    text = wall.assign(timestamp=zone.tz_localize(None).strftime("%Y-%m-%dT%H:%M"))
+    with pytest.raises(InvalidInput, match="summer time ends"):
+        SeriesFrame.from_pandas(text, refuse_repeated=True)
+    indexed = pd.DataFrame({"v": np.arange(12.0)}, index=zone.tz_localize(None))
+    with pytest.raises(InvalidInput, match=r"df.index = pd.DatetimeIndex\(df.index\)"):
+        SeriesFrame.from_pandas(indexed, refuse_repeated=True)
+    # A clash on a Monday noon is not a clock: only the merge is offered.
+    monday = pd.DataFrame(
+        {"timestamp": pd.to_datetime(["2024-10-28 12:00", "2024-10-28 12:00"]), "v": [1.0, 2.0]}
+    )
+    with pytest.raises(InvalidInput) as plain:
+        SeriesFrame.from_pandas(monday, refuse_repeated=True)
+    assert "summer time" not in plain.value.message and "groupby" in plain.value.message

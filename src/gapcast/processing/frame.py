@@ -9,6 +9,7 @@ read-only views, and steps return new frames that share whatever they did not ch
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -173,7 +174,13 @@ class SeriesFrame:
         if refuse_repeated:
             from gapcast.processing.repeated_times import refuse_repeated_times
 
-            refuse_repeated_times(ts.view(np.int64), values, columns, df.index, name)
+            # Times without a zone (naive datetimes or text without an offset) read as UTC.
+            wall_clock = not isinstance(times.dtype, pd.DatetimeTZDtype) and not (
+                pd.api.types.is_numeric_dtype(times.dtype) or _has_offsets(times)
+            )
+            refuse_repeated_times(
+                ts.view(np.int64), values, columns, df.index, name, wall_clock=wall_clock
+            )
         return cls.from_arrays(ts, values, columns, freq_ns=freq_ns)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -337,6 +344,18 @@ def _text_column(data: pd.DataFrame, columns: Sequence[Any]) -> InvalidInput:
         f"expected numeric value columns; column {column!r} holds {what}{others}: {fix}",
         field=f"columns.{column}",
     )
+
+
+def _has_offsets(times: pd.Series) -> bool:
+    """Whether a column's times carry their zone: text ending in Z or an offset, or datetime
+    objects with a tzinfo (judged by the first one; a mixed column was refused already)."""
+    known = times.dropna()
+    if not len(known):
+        return False
+    first = known.iloc[0]
+    if isinstance(first, str):
+        return re.search(r"(?:Z|[+-]\d\d:?\d\d)$", first.strip()) is not None
+    return getattr(first, "tzinfo", None) is not None
 
 
 def _parse_times(times: pd.Series, name: str) -> pd.Series:

@@ -25,11 +25,16 @@ def refuse_repeated_times(
     names: Sequence[str],
     labels: pd.Index,
     time_name: str | None,
+    *,
+    wall_clock: bool = False,
 ) -> None:
     """Raise InvalidInput when a time repeats with different values (rows repeated whole are
     harmless: any merge gives them back). ``values`` is (channels, rows) in the rows' order,
-    ``labels`` the frame's index, ``time_name`` its time column's name (None: the index)."""
+    ``labels`` the frame's index, ``time_name`` its time column's name (None: the index),
+    ``wall_clock``: the times carried no zone (read as UTC), so a clash in the hour clocks repeat
+    when summer time ends is most likely a local clock going back, and the fix is its zone."""
     from gapcast.ingest.duplicates import repeats, series_key
+    from gapcast.ingest.times import clocks_went_back
 
     order = np.argsort(ts, kind="stable")
     times = ts[order]
@@ -48,6 +53,20 @@ def refuse_repeated_times(
     index = repr(time_name) if time_name is not None else "df.index"
     group = repr(time_name) if time_name is not None else "level=0"
     fix = f"merge them first (in pandas: df.groupby({group}).mean() or .last())"
+    if wall_clock and clocks_went_back(times[clash]):
+        column = f"df[{time_name!r}]"
+        localize = (
+            f"{column} = pd.to_datetime({column}).dt.tz_localize('Europe/Berlin', "
+            "ambiguous='infer')"
+            if time_name is not None
+            else "df.index = pd.DatetimeIndex(df.index).tz_localize('Europe/Berlin', "
+            "ambiguous='infer')"
+        )
+        fix = (
+            "they fall in the hour clocks repeat when summer time ends (a Sunday, 01:00-02:59): "
+            f"local wall-clock times need their zone first (in pandas: {localize}, with your "
+            "zone); else " + fix
+        )
     key = series_key(ts, values, list(names))
     if key is not None:
         fix = (
