@@ -865,6 +865,15 @@ def test_a_column_of_text_is_left_out_by_naming_the_columns_to_import() -> None:
     assert info.value.field == "columns"
     with pytest.raises(InvalidInput, match="'time' is the time column"):
         read_table(data, filename="x.csv", columns=["time", "temp"])
+    # A column is also named as gapcast names its series: the header without its unit.
+    units = csv("time,power [kW],temp (°C),temp (°F)\n2024-01-01,1.5,2,35.6\n2024-01-02,1.7,3,37.4")
+    table = read_table(units, filename="x.csv", columns=["power", "temp (°F)"])
+    assert table.channels == ["power", "temp"] and table.values.tolist() == [
+        [1.5, 1.7],
+        [35.6, 37.4],
+    ]
+    with pytest.raises(InvalidInput, match=r"'temp' names 2 columns of the file, 'temp \(°C\)'"):
+        read_table(units, filename="x.csv", columns=["temp"])
     # A bad reading among numbers is not told to leave its column out.
     with pytest.raises(InvalidInput, match=r"first: 'x'\)$"):
         read_table(csv("time,temp\n2024-01-01,1.5\n2024-01-02,x"), filename="x.csv")

@@ -134,8 +134,8 @@ ColumnsOption = Annotated[
     str | None,
     typer.Option(
         "--columns",
-        help="The value columns to read, comma-separated (default: all), e.g. to leave out a "
-        "column of status flags",
+        help="The value columns to read, comma-separated, by header or by series name ('power' "
+        "for 'power [kW]'; default: all), e.g. to leave out a column of status flags",
     ),
 ]
 

@@ -34,8 +34,9 @@ def chosen_columns(
 ) -> list[str]:
     """The value columns named in ``columns``, in the file's order (with the series column of a
     long-format file, which is read as well); a name the file lacks is refused, listing its
-    columns."""
-    wanted = [str(c).strip() for c in columns if str(c).strip()]
+    columns. A column is named by its header or by the series name gapcast shows for it, the
+    header without its unit ('power' for 'power [kW]')."""
+    wanted = [_header(df, str(c).strip()) for c in columns if str(c).strip()]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise InvalidInput(
@@ -50,6 +51,21 @@ def chosen_columns(
         )
     keep = {*wanted, *([series_column] if series_column else [])}
     return [c for c in df.columns if c != ts_name and c in keep]
+
+
+def _header(df: pd.DataFrame, name: str) -> str:
+    """The header ``name`` means: itself when the file has it, else the one header whose name
+    without its unit it is (refused, naming them, when several are); else ``name`` unchanged."""
+    if name in df.columns:
+        return name
+    named = [str(c) for c in df.columns if split_unit(str(c))[0] == name]
+    if len(named) > 1:
+        raise InvalidInput(
+            f"columns: {name!r} names {len(named)} columns of the file, "
+            f"{', '.join(map(repr, named))}; give the whole header",
+            field="columns",
+        )
+    return named[0] if named else name
 
 
 def without_series_column(
