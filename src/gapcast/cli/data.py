@@ -135,7 +135,7 @@ ColumnsOption = Annotated[
     typer.Option(
         "--columns",
         help="The value columns to read, comma-separated, by header or by series name ('power' "
-        "for 'power [kW]'; default: all), e.g. to leave out a column of status flags",
+        "for 'power (kW)'; default: all), e.g. to leave out a column of status flags",
     ),
 ]
 
