@@ -12,7 +12,7 @@ import json
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,13 +20,24 @@ import pandas as pd
 from gapcast.errors import InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
-from gapcast.processing.frame import SeriesFrame, time_zone
+from gapcast.processing.frame import SeriesFrame, time_column, time_zone
 from gapcast.processing.window_inputs import F64, ModelBatch
 from gapcast.training_config import TrainingConfig
 
 if TYPE_CHECKING:
     from gapcast.model_training.gap_predict import GapPredictor
     from gapcast.processing.pipeline import History
+
+
+class SupportsToPandas(Protocol):
+    """A polars DataFrame, a pyarrow Table: anything that gives itself as pandas."""
+
+    def to_pandas(self) -> Any: ...
+
+
+# What the library reads as a series: a frame with a time column (or a time index) and value
+# columns, or one series on a time index.
+Data = SeriesFrame | pd.DataFrame | pd.Series | SupportsToPandas
 
 BUNDLE_FILES = {"model": "model.keras", "gap_model": "gap_model.keras", "pipeline": "pipeline.json"}
 
@@ -52,13 +63,42 @@ def _start_ns(start: Any) -> int | None:
     return int(stamp.value)
 
 
-def _frame(data: SeriesFrame | pd.DataFrame, what: str = "data") -> SeriesFrame:
+def _as_pandas(data: Any, name: str = "value") -> Any:
+    """A pandas Series on a time index as a one-column DataFrame (named as the Series, else
+    ``name``), a polars or pyarrow table (anything with ``to_pandas()``) as pandas; anything else
+    as it is."""
+    if not isinstance(data, SeriesFrame | pd.DataFrame | pd.Series) and callable(
+        getattr(data, "to_pandas", None)
+    ):
+        data = data.to_pandas()
+    if isinstance(data, pd.Series):
+        data = data.to_frame(name=str(data.name) if data.name is not None else name)
+    return data
+
+
+def _frame(data: Any, what: str = "data", *, channels: Sequence[str] = ()) -> SeriesFrame:
+    """``data`` (a SeriesFrame, a DataFrame, or what :func:`_as_pandas` reads) as a SeriesFrame.
+    ``channels``: the ones a model reads; a column of text that is none of them (a status flag
+    beside the readings) is left out, not refused."""
+    data = _as_pandas(data)
     if isinstance(data, SeriesFrame):
         return data
     if isinstance(data, pd.DataFrame):
+        if channels:
+            time = time_column(data)
+            unread = [
+                c
+                for c in data.columns
+                if c != time
+                and str(c) not in channels
+                and not pd.api.types.is_numeric_dtype(data[c])
+            ]
+            data = data.drop(columns=unread)
         return SeriesFrame.from_pandas(data, refuse_repeated=True)
     raise InvalidInput(
-        f"expected a SeriesFrame or a pandas DataFrame, received {type(data).__name__}", field=what
+        "expected a SeriesFrame, a pandas DataFrame (a time column and value columns), a pandas "
+        f"Series on a time index or a polars/pyarrow table, received {type(data).__name__}",
+        field=what,
     )
 
 
@@ -76,7 +116,7 @@ def _load_stored(name: str, database_url: str | None) -> SeriesFrame:
 
 
 def train(
-    data: SeriesFrame | pd.DataFrame | str,
+    data: Data | str,
     config: TrainingConfig | Mapping[str, Any] | None = None,
     on_event: Callable[[Any], None] | None = None,
     *,
@@ -87,7 +127,8 @@ def train(
     """Train a forecaster (and a gap classifier when the data has large gaps).
 
     ``data``: a SeriesFrame, a DataFrame with a time column (``SeriesFrame.from_pandas``) and
-    value columns, or the name (or id) of a dataset stored in gapcast's database
+    value columns, a Series on a time index, a polars or pyarrow table, or the name (or id) of
+    a dataset stored in gapcast's database
     (``database_url``, default from settings). ``config``: a TrainingConfig or a dict of its
     fields; defaults fill the rest.
     """
@@ -97,7 +138,12 @@ def train(
         cfg = config
     else:
         cfg = TrainingConfig.model_validate(dict(config or {}))
-    frame = _load_stored(data, database_url) if isinstance(data, str) else _frame(data)
+    # With the targets named, a column of text beside them (status flags) is not read.
+    named = [*(cfg.target or []), *cfg.covariates, *cfg.future_covariates] if cfg.target else []
+    if isinstance(data, str):
+        frame = _load_stored(data, database_url)
+    else:
+        frame = _frame(data, channels=named)
     runner = MLRunner(cfg, on_event=on_event, cancel=cancel, checkpoint_dir=checkpoint_dir)
     return runner.run(frame)
 
@@ -144,26 +190,37 @@ class TrainedModel:
         self.lookback, self.horizon = int(self.doc["lookback"]), int(self.doc["horizon"])
         self.freq_ns = int(self.doc["freq_ns"])
 
-    def prepare(
-        self, recent: pd.DataFrame | SeriesFrame, start: Any = None
-    ) -> tuple[ModelBatch, int]:
+    @property
+    def channels(self) -> list[str]:
+        """The series a forecast reads: the targets, then the covariates."""
+        return [
+            *self.targets,
+            *self.doc.get("covariates", []),
+            *self.doc.get("future_covariates", []),
+        ]
+
+    def _recent(self, recent: Any) -> Any:
+        """``recent`` as pandas where it is a Series or a polars/pyarrow table (an unnamed
+        Series is the target's, when the model has one)."""
+        return _as_pandas(recent, self.targets[0] if len(self.targets) == 1 else "value")
+
+    def prepare(self, recent: Data, start: Any = None) -> tuple[ModelBatch, int]:
         """Model inputs of a forecast from ``start`` (see :meth:`predict`) and its origin's
         timestamp in ns."""
         batch, _, history = self._prepare(recent, start)
         return batch, history.start_ns
 
-    def _prepare(
-        self, recent: pd.DataFrame | SeriesFrame, start: Any
-    ) -> tuple[ModelBatch, F64 | None, History]:
+    def _prepare(self, recent: Data, start: Any) -> tuple[ModelBatch, F64 | None, History]:
         """:meth:`prepare`, with the recent-error interval factors of the forecast and the
         prepared history."""
         context = self.forecaster.context_steps
-        history = self.pipeline.history(_frame(recent, "recent"), _start_ns(start), context=context)
+        frame = _frame(self._recent(recent), "recent", channels=self.channels)
+        history = self.pipeline.history(frame, _start_ns(start), context=context)
         batch = self.pipeline.model_batch(history.frame, np.array([history.origin]))
         factors = self.forecaster.recent_factors([history.frame], [history.origin])
         return batch, factors, history
 
-    def predict(self, recent: pd.DataFrame | SeriesFrame, start: Any = None) -> pd.DataFrame:
+    def predict(self, recent: Data, start: Any = None) -> pd.DataFrame:
         """Forecast the ``horizon`` grid steps from ``start`` using the rows of ``recent`` before
         it.
 
@@ -187,7 +244,8 @@ class TrainedModel:
         whose forecast starts from its last values before it (another target kept the history
         above ``min_observed``).
         """
-        batch, factors, history = self._prepare(_frame(recent, "recent"), start)
+        recent = self._recent(recent)
+        batch, factors, history = self._prepare(recent, start)
         start_ns = history.start_ns
         point, quantiles = self.forecaster.forecast_with_quantiles(batch, factors)
         # Grid points named as people name them (a monthly grid's by the month's first day).
@@ -222,9 +280,7 @@ class TrainedModel:
                 out.attrs["outage_min_steps"] = self.gap.min_outage
         return out
 
-    def forecast_document(
-        self, recent: pd.DataFrame | SeriesFrame, start: Any = None
-    ) -> dict[str, Any]:
+    def forecast_document(self, recent: Data, start: Any = None) -> dict[str, Any]:
         """:meth:`predict` as JSON-ready rows (what ``POST /runs/{id}/predict`` returns)."""
         forecast = self.predict(recent, start)
         utc = forecast["timestamp"].dt.tz_convert("UTC")

@@ -351,3 +351,39 @@ def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> 
     earlier = model.predict(df, start="2023-06-01")
     assert earlier["timestamp"].iloc[0] == pd.Timestamp("2023-06-01", tz="UTC")
     assert np.isfinite(earlier["sales"]).all()
+
+
+def test_a_series_a_table_and_a_status_column_beside_the_readings_are_read(
+    hourly: Any, tiny_config: Any
+) -> None:
+    """What users hold: a pandas Series on a time index, a pyarrow (or polars) table, a frame
+    with a status column of text beside the readings. Each forecasts as the plain frame does;
+    a text column the model reads is still refused, naming it."""
+    import pyarrow as pa
+
+    df = hourly(300)
+    with pytest.raises(InvalidInput, match="column 'status' holds only text") as caught:
+        gapcast.train(df.assign(status="OK"), tiny_config(epochs=1))
+    assert "leave it out (in pandas: df.drop(columns=['status']))" in caught.value.message
+    assert "or name the series to train on (the configuration's target)" in caught.value.message
+    result = gapcast.train(df.assign(status="OK"), {**tiny_config(epochs=1), "target": "load"})
+    model = gapcast.load_model(result)
+    expected = model.predict(df)["load"].to_numpy()
+    series = df.set_index("timestamp")["load"]
+    for recent in (
+        df.assign(status="OK"),
+        series,
+        series.rename(None),  # an unnamed Series is the model's one target
+        pa.Table.from_pandas(df),
+    ):
+        np.testing.assert_allclose(model.predict(recent)["load"].to_numpy(), expected, rtol=1e-6)
+    with pytest.raises(InvalidInput, match="column 'load' holds numbers written as text"):
+        model.predict(df.assign(load=df["load"].astype(str)))
+    with pytest.raises(
+        InvalidInput, match="the data lacks \\['load'\\] \\(it has \\['power'\\]\\)"
+    ):
+        model.predict(series.rename("power"))
+    trained = gapcast.train(series, tiny_config(epochs=1))
+    assert trained.config.target in (None, ["load"]) and gapcast.load_model(trained).targets == [
+        "load"
+    ]

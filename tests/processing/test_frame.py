@@ -104,7 +104,7 @@ def test_from_pandas_converts_timezones_to_utc_and_naive_is_utc() -> None:
 
 def test_from_pandas_rejects_text_columns_and_missing_timestamp() -> None:
     with pytest.raises(
-        InvalidInput, match=r"column 'name' holds 1 cell\(s\) .* first 'x' at row 0"
+        InvalidInput, match=r"column 'name' holds only text, first 'x' at row 0: leave it out"
     ):
         SeriesFrame.from_pandas(pd.DataFrame({"timestamp": ["2024-01-01"], "name": ["x"]}))
     with pytest.raises(InvalidInput, match="timestamp"):

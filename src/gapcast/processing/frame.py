@@ -141,7 +141,7 @@ class SeriesFrame:
         the rows (the library's entry points), not rows for resampling to merge."""
         import pandas as pd
 
-        name = _time_column(df)
+        name = time_column(df)
         if name is not None:
             times = df[name]
             data = df.drop(columns=name)
@@ -271,13 +271,13 @@ def time_zone(df: pd.DataFrame) -> Any | None:
     they are naive or not datetimes: what a forecast for that frame is shown in."""
     import pandas as pd
 
-    name = _time_column(df)
+    name = time_column(df)
     times = df[name] if name is not None else df.index
     dtype = times.dtype
     return dtype.tz if isinstance(dtype, pd.DatetimeTZDtype) else None
 
 
-def _time_column(df: pd.DataFrame) -> Any | None:
+def time_column(df: pd.DataFrame) -> Any | None:
     """The column holding the times (see ``SeriesFrame.from_pandas``), None for the index."""
     import pandas as pd
 
@@ -326,7 +326,16 @@ def _text_column(data: pd.DataFrame, columns: Sequence[Any]) -> InvalidInput:
         "cells that are not numbers as missing) or import the file with gapcast import, which "
         "reads units, decimal commas and markers such as 'n/a'"
     )
-    if bad.size:
+    if text and bad.size and not bool(numbers.notna().any()):
+        # Nothing in it reads as a number: a status or comment column beside the readings.
+        what = (
+            f"only text, first {cells.iloc[int(bad[0])]!r} at {_row_label(data.index, int(bad[0]))}"
+        )
+        fix = (
+            f"leave it out (in pandas: df.drop(columns=[{column!r}])), or name the series to "
+            "train on (the configuration's target): a column no model reads is not read"
+        )
+    elif bad.size:
         what = (
             f"{bad.size} cell(s) that are not numbers, first {cells.iloc[int(bad[0])]!r} at "
             f"{_row_label(data.index, int(bad[0]))}"
