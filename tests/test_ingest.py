@@ -835,6 +835,28 @@ def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
     assert table.values.tolist() == [[12.0, 13.0], [1.0, 2.0]] and table.channels == ["v", "w"]
 
 
+def test_every_value_column_with_a_problem_is_named_in_one_refusal() -> None:
+    """A logger export with decimal commas in one column and status flags in another: one try
+    names both fixes, the first column's field leading, each column's in the details."""
+    data = csv("time;temp;status\n2024-01-01;1,5;OK\n2024-01-02;1,7;CHECK")
+    with pytest.raises(InvalidInput) as info:
+        read_table(data, filename="x.csv")
+    message = info.value.message
+    assert message.startswith("column 'temp': 2 non-numeric value(s)")
+    assert "(--decimal ,); also column 'status': 2 non-numeric value(s)" in message
+    assert "a column of text can be left out by naming the columns to import" in message
+    assert info.value.field == "columns.temp"
+    assert [c["field"] for c in info.value.details["columns"]] == ["columns.temp", "columns.status"]
+    assert info.value.details["columns"][1]["rows"] == [2, 3]
+    # Fixed both ways at once, the file reads.
+    table = read_table(data, filename="x.csv", decimal=",", columns=["temp"])
+    assert table.values.tolist() == [[1.5, 1.7]]
+    # One column's problem alone is refused as before, without details.
+    with pytest.raises(InvalidInput, match=r"^column 'status'") as one:
+        read_table(data, filename="x.csv", decimal=",")
+    assert "columns" not in one.value.details
+
+
 def test_a_long_format_file_is_told_to_name_its_series_column() -> None:
     rows = "".join(f"2024-01-0{d},{s},{d + k}\n" for d in (1, 2, 3) for k, s in enumerate("ab"))
     with pytest.raises(InvalidInput, match="a long-format file") as info:

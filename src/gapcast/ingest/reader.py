@@ -163,12 +163,17 @@ def read_table(
     cell_units: dict[str, str] = {}
     grouped: dict[str, str] = {}
     money: dict[str, tuple[str | None, str | None]] = {}
-    values = np.vstack(
-        [
-            parse_values(df[c], c, kind, decimal, markers, cell_units, grouped, money)
-            for c in value_names
-        ]
-    )
+    parsed, refused = [], []
+    for c in value_names:
+        try:
+            parsed.append(
+                parse_values(df[c], c, kind, decimal, markers, cell_units, grouped, money)
+            )
+        except InvalidInput as exc:
+            refused.append(exc)
+    if refused:
+        raise _every_column(refused)
+    values = np.vstack(parsed)
     for header, unit in cell_units.items():
         said = split_unit(header)[1] or row_units.get(header)
         if said is not None and said != unit:
@@ -294,6 +299,23 @@ def read_file(
         missing=missing,
         counter=counter,
         sheet=sheet,
+    )
+
+
+def _every_column(refused: list[InvalidInput]) -> InvalidInput:
+    """One refusal naming every value column's problem, so a file with a decimal comma in one
+    column and status flags in another is fixed in one go, not in two tries; the first column's
+    field (and details) lead, each one's are in ``details['columns']``."""
+    first, *rest = refused
+    if not rest:
+        return first
+    return InvalidInput(
+        "; also ".join(e.message for e in refused),
+        field=first.field,
+        **{
+            **first.details,
+            "columns": [{"field": e.field, "message": e.message, **e.details} for e in refused],
+        },
     )
 
 
