@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -94,12 +96,50 @@ def _frame(data: Any, what: str = "data", *, channels: Sequence[str] = ()) -> Se
                 and not pd.api.types.is_numeric_dtype(data[c])
             ]
             data = data.drop(columns=unread)
-        return SeriesFrame.from_pandas(data, refuse_repeated=True)
+        return SeriesFrame.from_pandas(_without_markers(data), refuse_repeated=True)
     raise InvalidInput(
         "expected a SeriesFrame, a pandas DataFrame (a time column and value columns), a pandas "
         f"Series on a time index or a polars/pyarrow table, received {type(data).__name__}",
         field=what,
     )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of a warning that points at the user's line: the first frame, counted
+    from the caller of ``warnings.warn``, outside the gapcast package."""
+    package = str(Path(__file__).resolve().parent)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
+def _without_markers(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with each numeric column's missing-value markers (a logger's -9999, a buoy's
+    999.9: repeated, far outside the other values) read as missing, as ``gapcast import`` reads
+    them, and a warning naming each; ``data`` itself when it has none. Read as numbers, thirty
+    hours of -9999 in an hourly temperature became what the model learned."""
+    from gapcast.ingest.values import missing_markers
+
+    time = time_column(data)
+    out = data
+    for column in data.columns:
+        if column == time or not pd.api.types.is_numeric_dtype(data[column]):
+            continue
+        if pd.api.types.is_bool_dtype(data[column]):
+            continue
+        values = data[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        for marker, count in missing_markers(values):
+            if out is data:
+                out = data.copy()
+            out[column] = out[column].mask(values == marker)
+            warnings.warn(
+                f"{str(column)!r}: {count:,} cells of {marker:g} read as missing (a "
+                "missing-value marker far outside the other values, as gapcast import reads it)",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
+    return out
 
 
 def _load_stored(name: str, database_url: str | None) -> SeriesFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,34 @@ def test_a_series_a_table_and_a_status_column_beside_the_readings_are_read(
     assert trained.config.target in (None, ["load"]) and gapcast.load_model(trained).targets == [
         "load"
     ]
+
+
+def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
+    hourly: Any, tiny_config: Any
+) -> None:
+    """Hours of -9999 (a logger's "no reading") in a DataFrame are read as gapcast import reads
+    them — missing — with a warning at the caller's line, in train and in predict; read as
+    numbers they were what the model learned."""
+    df = hourly(400)
+    marked = df.copy()
+    marked.loc[100:129, "load"] = -9999.0
+    with pytest.warns(UserWarning, match=r"'load': 30 cells of -9999 read as missing") as said:
+        result = gapcast.train(marked, tiny_config(epochs=1))
+    assert said[0].filename == __file__
+    assert result.metrics.mae < 5  # of a series between 9 and 15; -9999 learned: hundreds
+    model = gapcast.load_model(result)
+    recent = df.iloc[-60:].copy()
+    blank = recent.assign(load=recent["load"].mask(recent.index >= 390))
+    recent.loc[recent.index >= 390, "load"] = -9999.0
+    recent.loc[recent.index == 380, "load"] = -9999.0
+    with pytest.warns(UserWarning, match="11 cells of -9999") as said:
+        forecast = model.predict(recent)
+    assert said[0].filename == __file__
+    blank.loc[blank.index == 380, "load"] = np.nan
+    np.testing.assert_allclose(forecast["load"], model.predict(blank)["load"], rtol=1e-6)
+    # Once is not a marker: a reading (for mask_outliers to judge), and nothing is said.
+    once = df.iloc[-60:].copy()
+    once.loc[370, "load"] = -9999.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.predict(once)
