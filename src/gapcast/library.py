@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import warnings
 import zipfile
@@ -107,7 +108,7 @@ def _frame(data: Any, what: str = "data", *, channels: Sequence[str] = ()) -> Se
 def _caller_level() -> int:
     """The ``stacklevel`` of a warning that points at the user's line: the first frame, counted
     from the caller of ``warnings.warn``, outside the gapcast package."""
-    package = str(Path(__file__).resolve().parent)
+    package = str(Path(__file__).resolve().parent) + os.sep
     frame, level = sys._getframe(1), 1
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
