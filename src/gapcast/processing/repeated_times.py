@@ -54,14 +54,12 @@ def refuse_repeated_times(
     group = repr(time_name) if time_name is not None else "level=0"
     fix = f"merge them first (in pandas: df.groupby({group}).mean() or .last())"
     if wall_clock and clocks_went_back(times[clash]):
-        column = f"df[{time_name!r}]"
-        localize = (
-            f"{column} = pd.to_datetime({column}).dt.tz_localize('Europe/Berlin', "
-            "ambiguous='infer')"
-            if time_name is not None
-            else "df.index = pd.DatetimeIndex(df.index).tz_localize('Europe/Berlin', "
-            "ambiguous='infer')"
-        )
+        if time_name is not None:
+            column = f"df[{time_name!r}]"
+            localize = f"{column} = pd.to_datetime({column}).dt.tz_localize"
+        else:
+            localize = "df.index = pd.DatetimeIndex(df.index).tz_localize"
+        localize += "('Europe/Berlin', ambiguous='infer')"
         fix = (
             "they fall in the hour clocks repeat when summer time ends (a Sunday, 01:00-02:59): "
             f"local wall-clock times need their zone first (in pandas: {localize}, with your "
