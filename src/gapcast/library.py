@@ -178,7 +178,16 @@ def train(
     if isinstance(config, TrainingConfig):
         cfg = config
     else:
-        cfg = TrainingConfig.model_validate(dict(config or {}))
+        from pydantic import ValidationError
+
+        from gapcast.api.errors import invalid_from_validation
+
+        body = dict(config or {})
+        try:
+            cfg = TrainingConfig.model_validate(body)
+        except ValidationError as exc:
+            # As the server and the CLI say it: InvalidInput naming the field, every error listed.
+            raise invalid_from_validation(exc, body, prefix="config") from exc
     # With the targets named, a column of text beside them (status flags) is not read.
     named = [*(cfg.target or []), *cfg.covariates, *cfg.future_covariates] if cfg.target else []
     if isinstance(data, str):

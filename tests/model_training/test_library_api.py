@@ -200,6 +200,18 @@ def test_bad_data_type_is_invalid_input(tiny_config: Any) -> None:
         gapcast.train([1, 2, 3], tiny_config())  # type: ignore[arg-type]
 
 
+def test_a_bad_config_is_invalid_input_naming_the_field(hourly: Any) -> None:
+    """A typo in a config given to the library is refused as the server refuses it: InvalidInput
+    with the field's path, every error in the details, before any data is read."""
+    with pytest.raises(InvalidInput, match=r"^config.trainig: unknown field$") as caught:
+        gapcast.train(hourly(100), {"trainig": {"epochs": 2}})
+    assert caught.value.field == "config.trainig"
+    with pytest.raises(InvalidInput) as caught:
+        gapcast.train(hourly(100), {"training": {"epochs": 0, "batch_size": 0}})
+    fields = {e["field"] for e in caught.value.details["errors"]}
+    assert fields == {"config.training.epochs", "config.training.batch_size"}
+
+
 def test_a_long_format_frame_is_refused_by_name_not_averaged(hourly: Any, tiny_config: Any) -> None:
     """Two sensors stacked in one frame (one row per sensor and time) would train on the mean of
     both if resampling merged their rows: train refuses, naming the rows and the pivot that

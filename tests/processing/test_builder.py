@@ -111,24 +111,31 @@ def test_fluent_errors_also_come_from_build() -> None:
 
 def test_a_window_no_training_part_can_hold_fails_at_fit_with_a_clear_message() -> None:
     frame = gappy_frame(n=300, gaps=((100, 10), (200, 10)))
-    pipeline = build(
-        [
-            {"step": "resample"},
-            {"step": "detect_gaps", "max_fill": 3},
-            {"step": "fill_gaps"},
-            {"step": "split", "val": 0.1, "test": 0.1},
-            {"step": "window", "lookback": 48, "horizon": 500},
-        ]
-    )
+    before: list[dict[str, Any]] = [
+        {"step": "resample"},
+        {"step": "detect_gaps", "max_fill": 3},
+        {"step": "fill_gaps"},
+        {"step": "split", "val": 0.1, "test": 0.1},
+    ]
+    pipeline = build([*before, {"step": "window", "lookback": 48, "horizon": 200}])
     with pytest.raises(InvalidInput) as info:
         pipeline.fit_transform(frame)
     assert info.value.message.startswith(
-        "window step (preprocessing[4]): no training window of lookback=48 + horizon=500 has "
+        "window step (preprocessing[4]): no training window of lookback=48 + horizon=200 has "
         "50% of its inputs and one of its targets observed in the training part"
     )
     assert info.value.field == "preprocessing[4].horizon"
     # It says how much training data there was: 240 steps, of which the 20 missing are not.
     assert "(240 grid steps, 220 with a target observed)" in info.value.message
+    # A horizon no lookback fits beside (the lookback left to its default) says just that.
+    with pytest.raises(InvalidInput) as info:
+        build([*before, {"step": "window", "horizon": 240}]).fit_transform(frame)
+    assert info.value.message == (
+        "window step (preprocessing[4]): horizon=240 is not shorter than the training part "
+        "(240 grid steps), and a training window holds the lookback and the horizon; use a "
+        "shorter horizon, or more data"
+    )
+    assert info.value.field == "preprocessing[4].horizon"
 
 
 def test_a_target_never_observed_in_training_is_refused_by_name() -> None:

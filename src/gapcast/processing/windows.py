@@ -399,6 +399,15 @@ class Window(Step):
             else:
                 self.lookback = max(48, self.horizon)
         bounds = frame.part_bounds()
+        train_steps = bounds["train"][1] - bounds["train"][0]
+        if given["horizon"] and self.horizon >= train_steps:
+            # No lookback fits: said as such, not as a lookback cut to 1 that still fails.
+            raise InvalidInput(
+                f"{self.where()}: horizon={self.horizon} is not shorter than the training part "
+                f"({train_steps:,} grid steps), and a training window holds the lookback and the "
+                "horizon; use a shorter horizon, or more data",
+                field=self.field("horizon"),
+            )
         held = [end - begin for part, (begin, end) in bounds.items() if part != "train"]
         self.lookback, self.horizon, self.shortened_ = fitted_sizes(
             self.lookback,
