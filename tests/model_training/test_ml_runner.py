@@ -75,6 +75,24 @@ def test_run_without_large_gaps(series: pd.DataFrame, tiny_config: Any) -> None:
     assert str(result).startswith("model='mlp + seasonal correction' mae=")
 
 
+def test_a_sensor_stuck_for_days_is_said_not_masked(hourly: Any, tiny_config: Any) -> None:
+    """Two days of one value, to the last digit, on a sensor whose readings otherwise always
+    change: the run warns (where, how long, which value) and scores on the readings as they
+    are; the same series without the run has no such warning."""
+    cfg = tiny_config("linear", epochs=1)
+    stuck = hourly(480)
+    stuck.loc[150:197, "load"] = 10.25
+    result, _ = _run(stuck, cfg)
+    said = [w for w in result.metrics.warnings if w.code == "flat_readings"]
+    assert len(said) == 1 and said[0].level == "warning"
+    assert said[0].message.startswith(
+        "'load' repeats 10.25 for 48 readings in a row, from 2024-01-07T06:00:00+00:00 to "
+        "2024-01-09T05:00:00+00:00, where its readings otherwise change at nearly every step"
+    )
+    clean, _ = _run(hourly(480), cfg)
+    assert not [w for w in clean.metrics.warnings if w.code == "flat_readings"]
+
+
 def test_a_glitch_is_read_as_a_missing_reading_and_said(hourly: Any, tiny_config: Any) -> None:
     """A run on data with spikes gives the figures of the same data with those readings
     missing, says so, and predict reads past a spike in the recent history the same way."""

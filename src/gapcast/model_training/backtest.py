@@ -285,6 +285,38 @@ def warnings_for(
     return out
 
 
+def flatline_warnings(
+    real: NDArray[np.float64], names: list[str], grid_ts: NDArray[np.int64], freq_ns: int
+) -> list[dict[str, str]]:
+    """Per target (``real``: (targets, T), NaN unobserved) whose readings, changing nearly
+    always, repeat one value for a day or more (:mod:`~gapcast.processing.flatlines`): said,
+    not masked, since a sensor that stopped updating and a valve closed for days read alike."""
+    import pandas as pd
+
+    from gapcast.processing.flatlines import longest_flatline
+
+    out = []
+    for name, row in zip(names, real, strict=True):
+        flat = longest_flatline(row, freq_ns)
+        if flat is None:
+            continue
+        first, last = (
+            pd.Timestamp(int(grid_ts[i]), tz="UTC").isoformat() for i in (flat.start, flat.end)
+        )
+        more = f" ({flat.runs} runs of a day or more; this is the longest)" if flat.runs > 1 else ""
+        out.append(
+            {
+                "code": "flat_readings",
+                "level": "warning",
+                "message": f"{name!r} repeats {flat.value:g} for {flat.readings} readings in a "
+                f"row, from {first} to {last}{more}, where its readings otherwise change at "
+                "nearly every step: a sensor that stopped updating? The model read them as "
+                "readings (leave them out of the data to read them as an outage)",
+            }
+        )
+    return out
+
+
 def glitch_warnings(glitches: dict[str, tuple[int, int, float]]) -> list[dict[str, str]]:
     """What the mask_outliers step masked, per channel: said, since the run read past readings
     that are in the data (``TrainingData.glitches``)."""

@@ -347,6 +347,9 @@ class MLRunner:
         figures["reference_season"] = data.pipeline.window.season_steps
         figures["warnings"] = backtest.warnings_for(figures, loss=loss, val_loss=val_loss)
         figures["warnings"] += backtest.glitch_warnings(data.glitches)
+        figures["warnings"] += backtest.flatline_warnings(
+            data.real, data.targets, data.grid_ts, data.freq_ns
+        )
         figures["candidates"] = [
             {
                 "key": c.candidate.key,

@@ -124,6 +124,7 @@ class RunWarning(BaseModel):
         "refused_origins",
         "few_origins",
         "glitches_masked",
+        "flat_readings",
     ]
     level: Literal["warning", "error"]
     message: str
