@@ -303,7 +303,7 @@ def flatline_warnings(
         first, last = (
             pd.Timestamp(int(grid_ts[i]), tz="UTC").isoformat() for i in (flat.start, flat.end)
         )
-        more = f" ({flat.runs} runs of a day or more; this is the longest)" if flat.runs > 1 else ""
+        more = f" ({flat.runs} such runs; this is the longest)" if flat.runs > 1 else ""
         out.append(
             {
                 "code": "flat_readings",
