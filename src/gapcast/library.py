@@ -120,25 +120,25 @@ def _without_markers(data: pd.DataFrame) -> pd.DataFrame:
     999.9: repeated, far outside the other values) read as missing, as ``gapcast import`` reads
     them, and a warning naming each; ``data`` itself when it has none. Read as numbers, thirty
     hours of -9999 in an hourly temperature became what the model learned."""
-    from gapcast.ingest.values import missing_markers
+    from gapcast.ingest.values import clear_markers
 
     time = time_column(data)
     out = data
     for column in data.columns:
-        if column == time or not pd.api.types.is_numeric_dtype(data[column]):
+        kind = data[column].dtype
+        if column == time or not pd.api.types.is_numeric_dtype(kind):
             continue
-        if pd.api.types.is_bool_dtype(data[column]):
+        if pd.api.types.is_bool_dtype(kind):
             continue
-        values = data[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        for marker, count in missing_markers(values):
-            if out is data:
-                out = data.copy()
-            out[column] = out[column].mask(values == marker)
+        # A copy: the caller's frame keeps what it holds.
+        values = data[column].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        notes = clear_markers(str(column), values)
+        if notes:
+            out = data.copy() if out is data else out
+            out[column] = values
+        for note in notes:
             warnings.warn(
-                f"{str(column)!r}: {count:,} cells of {marker:g} read as missing (a "
-                "missing-value marker far outside the other values, as gapcast import reads it)",
-                UserWarning,
-                stacklevel=_caller_level(),
+                note + ", as gapcast import reads it", UserWarning, stacklevel=_caller_level()
             )
     return out
 

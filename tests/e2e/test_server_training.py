@@ -173,6 +173,19 @@ def test_predict_from_dataset_and_from_posted_points(
         assert error["field"] == "columns.co2_ppm"
         assert f"1 cell(s) that are not numbers, first 'n/a' at row {last}:" in error["message"]
 
+        # A logger's rows as they come: a status field the model does not read is left out, and
+        # its missing-value marker (-9999, repeated) is a missing reading, as null is.
+        def forecast(co2: list[Any], **extra: list[Any]) -> list[float]:
+            data = {"timestamp": times, "co2_ppm": co2, **extra}
+            answer = http.post(f"/runs/{run_id}/predict", json={"data": data})
+            assert answer.status_code == 200, answer.text
+            return [row["co2_ppm"] for row in answer.json()["forecast"]]
+
+        holes = [*values[:-12], None, None, *values[-10:]]
+        marked_holes = [*values[:-12], -9999.0, -9999.0, *values[-10:]]
+        expected = forecast(holes)
+        assert forecast(marked_holes, status=["OK"] * len(times)) == pytest.approx(expected)
+
     # A file of recent points, read by the server as an import reads it (a European export),
     # then predicted from by the Python client.
     european = "Datum;co2_ppm [ppm]\n" + "".join(

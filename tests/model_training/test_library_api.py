@@ -423,6 +423,7 @@ def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
     with pytest.warns(UserWarning, match="11 cells of -9999") as said:
         forecast = model.predict(recent)
     assert said[0].filename == __file__
+    assert int((recent["load"] == -9999.0).sum()) == 11  # the caller's frame is left as it was
     blank.loc[blank.index == 380, "load"] = np.nan
     np.testing.assert_allclose(forecast["load"], model.predict(blank)["load"], rtol=1e-6)
     # Once is not a marker: a reading (for mask_outliers to judge), and nothing is said.

@@ -42,7 +42,7 @@ from gapcast.ingest.times import (
     join_time_columns,
     parse_timestamps,
 )
-from gapcast.ingest.values import missing_markers, parse_values, row_numbers, units_row
+from gapcast.ingest.values import clear_markers, parse_values, row_numbers, units_row
 
 
 def read_table(
@@ -202,12 +202,7 @@ def read_table(
             df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
         )
     for name, row in zip(value_names, values, strict=True):
-        for marker, count in missing_markers(row):
-            row[row == marker] = np.nan
-            notes.append(
-                f"{name!r}: {count:,} cells of {marker:g} read as missing (a missing-value "
-                "marker far outside the other values)"
-            )
+        notes += clear_markers(name, row)
     value_names, values = _without_empty_columns(value_names, values, bool(columns), notes)
     if not series_column:
         ts, values, merged = merge_repeated_times(

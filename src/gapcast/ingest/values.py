@@ -313,6 +313,19 @@ def missing_markers(row: NDArray[np.float64]) -> list[tuple[float, int]]:
     return found
 
 
+def clear_markers(name: str, row: NDArray[np.float64]) -> list[str]:
+    """Read ``row``'s missing-value markers (:func:`missing_markers`) as missing, in place, and
+    say so: one note per marker, naming the column ``name``."""
+    notes = []
+    for marker, count in missing_markers(row):
+        row[row == marker] = np.nan
+        notes.append(
+            f"{name!r}: {count:,} cells of {marker:g} read as missing (a missing-value marker "
+            "far outside the other values)"
+        )
+    return notes
+
+
 # Names loggers give a column that numbers the rows (Campbell's RECORD, HOBO's '#').
 ROW_NUMBER_NAMES = frozenset({"#", "no", "no.", "nr", "nr.", "record", "rec", "recnum", "index"})
 # A row number column counts on by one from row to row but for a restart now and then.

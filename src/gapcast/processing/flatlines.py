@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-DAY_NS = 24 * 3600 * 10**9
+from gapcast.processing.seasons import DAY_NS
+
 # A run of identical readings must last at least a day and this many readings to be reported.
 MIN_READINGS = 12
 # A channel whose consecutive readings are equal more often than this repeats values by nature.

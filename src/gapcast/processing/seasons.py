@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gapcast.processing.outliers import MAD_TO_SD
+
 MINUTE_NS = 60 * 10**9
 HOUR_NS = 60 * MINUTE_NS
 DAY_NS = 24 * HOUR_NS
@@ -105,7 +107,7 @@ def winsorized(changes: NDArray[np.float64]) -> NDArray[np.float64]:
         if known.size == 0:
             continue
         median = float(np.median(known))
-        spread = 1.4826 * float(np.median(np.abs(known - median)))
+        spread = MAD_TO_SD * float(np.median(np.abs(known - median)))
         if spread > 0:
             np.clip(row, median - CHANGE_CLIP * spread, median + CHANGE_CLIP * spread, out=row)
     return out
