@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gapcast.errors import DataWarning
+
 if TYPE_CHECKING:
     from gapcast.library import TrainedModel, load_model, train
     from gapcast.model_training.results import RunResult
@@ -20,7 +22,7 @@ _LAZY = {
     "RunResult": "gapcast.model_training.results",
 }
 
-__all__ = ["RunResult", "TrainedModel", "load_model", "train"]
+__all__ = ["DataWarning", "RunResult", "TrainedModel", "load_model", "train"]
 
 
 def __getattr__(name: str) -> Any:

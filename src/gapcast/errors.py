@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+class DataWarning(UserWarning):
+    """gapcast read something in the caller's data other than as written (a logger's -9999 read
+    as missing): the data is used, and the warning says what was changed. ``predict``'s JSON
+    answer carries these as ``notes``, as an import's answer does."""
+
+
 class GapcastError(Exception):
     """Base of every error gapcast raises on purpose.
 

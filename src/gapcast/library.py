@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from gapcast.errors import InvalidInput
+from gapcast.errors import DataWarning, InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
 from gapcast.processing.frame import SeriesFrame, time_column, time_zone
@@ -138,7 +138,7 @@ def _without_markers(data: pd.DataFrame) -> pd.DataFrame:
             out[column] = values
         for note in notes:
             warnings.warn(
-                note + ", as gapcast import reads it", UserWarning, stacklevel=_caller_level()
+                note + ", as gapcast import reads it", DataWarning, stacklevel=_caller_level()
             )
     return out
 
@@ -331,8 +331,16 @@ class TrainedModel:
         return out
 
     def forecast_document(self, recent: Data, start: Any = None) -> dict[str, Any]:
-        """:meth:`predict` as JSON-ready rows (what ``POST /runs/{id}/predict`` returns)."""
-        forecast = self.predict(recent, start)
+        """:meth:`predict` as JSON-ready rows (what ``POST /runs/{id}/predict`` returns), with
+        ``notes``: what was read in ``recent`` other than as written (its DataWarnings), which a
+        client of the server would otherwise never see."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            forecast = self.predict(recent, start)
+        notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+        for w in caught:
+            if not issubclass(w.category, DataWarning):  # not ours to swallow
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         utc = forecast["timestamp"].dt.tz_convert("UTC")
         forecast["timestamp"] = utc.map(lambda t: t.isoformat())
         rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")
@@ -354,6 +362,7 @@ class TrainedModel:
             "forecast": [{str(k): v for k, v in row.items()} for row in rows],
             "outage": outage,
             "lookback_observed": forecast.attrs["lookback_observed"],
+            "notes": notes,
         }
 
     def _measured(self, history: History) -> np.ndarray:

@@ -127,6 +127,7 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
     code, out = invoke("predict", run_id, "--csv", str(recent), "--db", db_url, "--json")
     assert code == 0, out
     plain = json.loads(out)["forecast"]
+    plain_notes = json.loads(out)["notes"]
     options = ("--timestamp-column", "Datum", "--decimal", ",", "--time-format", "%d.%m.%Y")
     options += ("--encoding", "cp1252")
     code, out = invoke(
@@ -161,6 +162,24 @@ def test_import_train_export_predict_round_trip(workdir: Path, sample_csv: Path)
         "predict", run_id, "--csv", str(marked), "--missing", "ERR", "--db", db_url, "--json"
     )
     assert code == 0, out
+    # A station's -9999 among the numbers: read as missing, as blank cells are, and said so
+    # (in the table's notes and in the JSON); nothing to say of a plain file.
+    assert json.loads(out)["notes"] == [] and plain_notes == []
+    blanked, sentinel = workdir / "recent-blank.csv", workdir / "recent-9999.csv"
+    cut = [f"{r[0]},{'' if i in (-5, -3) else r[1]}" for i, r in enumerate(rows, -len(rows))]
+    blanked.write_text("time,co2_ppm\n" + "\n".join(cut) + "\n")
+    sentinel.write_text(blanked.read_text().replace(",\n", ",-9999\n"))
+    code, out = invoke("predict", run_id, "--csv", str(blanked), "--db", db_url, "--json")
+    assert code == 0, out
+    expected = json.loads(out)["forecast"]
+    code, out = invoke("predict", run_id, "--csv", str(sentinel), "--db", db_url, "--json")
+    assert code == 0, out
+    answer = json.loads(out)
+    assert answer["forecast"] == expected
+    said = "'co2_ppm': 2 cells of -9999 read as missing"
+    assert len(answer["notes"]) == 1 and answer["notes"][0].startswith(said), answer["notes"]
+    code, out = invoke("predict", run_id, "--csv", str(sentinel), "--db", db_url)
+    assert code == 0 and said in " ".join(out.split()), out
 
 
 @pytest.fixture(scope="module")

@@ -574,6 +574,18 @@ def test_predict_from_the_run_page(
     page.set_input_files("#predict-file", str(recent))
     expect(page.locator("#predict-table")).to_contain_text("posted rows")
     expect(rows).to_have_count(4)
+    expect(page.locator("#predict-notes li")).to_have_count(0)
+    # A station's -9999 among them: read as missing, and said beside the forecast.
+    marked = tmp_path / "recent-marked.csv"
+    head, *cells = recent.read_text().splitlines()
+    cells[-4] = cells[-4].split(",")[0] + ",-9999"
+    cells[-2] = cells[-2].split(",")[0] + ",-9999"
+    marked.write_text("\n".join([head, *cells]) + "\n")
+    page.set_input_files("#predict-file", str(marked))
+    expect(page.locator("#predict-notes li")).to_have_text(
+        [re.compile(r"'co2_ppm': 2 cells of -9999 read as missing")]
+    )
+    expect(rows).to_have_count(4)
     # Another export of them (';', day-first dates, a unit in the header): read as an import
     # reads it; a refusal names the line.
     other = tmp_path / "recent-eu.csv"

@@ -175,16 +175,24 @@ def test_predict_from_dataset_and_from_posted_points(
 
         # A logger's rows as they come: a status field the model does not read is left out, and
         # its missing-value marker (-9999, repeated) is a missing reading, as null is.
-        def forecast(co2: list[Any], **extra: list[Any]) -> list[float]:
+        # The answer's notes say so: the client reads nothing of the server's log.
+        def forecast(co2: list[Any], **extra: list[Any]) -> tuple[list[float], list[str]]:
             data = {"timestamp": times, "co2_ppm": co2, **extra}
             answer = http.post(f"/runs/{run_id}/predict", json={"data": data})
             assert answer.status_code == 200, answer.text
-            return [row["co2_ppm"] for row in answer.json()["forecast"]]
+            body = answer.json()
+            return [row["co2_ppm"] for row in body["forecast"]], body["notes"]
 
         holes = [*values[:-12], None, None, *values[-10:]]
         marked_holes = [*values[:-12], -9999.0, -9999.0, *values[-10:]]
-        expected = forecast(holes)
-        assert forecast(marked_holes, status=["OK"] * len(times)) == pytest.approx(expected)
+        expected, quiet = forecast(holes)
+        assert quiet == []
+        got, notes = forecast(marked_holes, status=["OK"] * len(times))
+        assert got == pytest.approx(expected)
+        assert notes == [
+            "'co2_ppm': 2 cells of -9999 read as missing (a missing-value marker far outside "
+            "the other values), as gapcast import reads it"
+        ]
 
     # A file of recent points, read by the server as an import reads it (a European export),
     # then predicted from by the Python client.

@@ -411,7 +411,7 @@ def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
     df = hourly(400)
     marked = df.copy()
     marked.loc[100:129, "load"] = -9999.0
-    with pytest.warns(UserWarning, match=r"'load': 30 cells of -9999 read as missing") as said:
+    with pytest.warns(gapcast.DataWarning, match=r"'load': 30 cells of -9999 read") as said:
         result = gapcast.train(marked, tiny_config(epochs=1))
     assert said[0].filename == __file__
     assert result.metrics.mae < 5  # of a series between 9 and 15; -9999 learned: hundreds
@@ -420,7 +420,7 @@ def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
     blank = recent.assign(load=recent["load"].mask(recent.index >= 390))
     recent.loc[recent.index >= 390, "load"] = -9999.0
     recent.loc[recent.index == 380, "load"] = -9999.0
-    with pytest.warns(UserWarning, match="11 cells of -9999") as said:
+    with pytest.warns(gapcast.DataWarning, match="11 cells of -9999") as said:
         forecast = model.predict(recent)
     assert said[0].filename == __file__
     assert int((recent["load"] == -9999.0).sum()) == 11  # the caller's frame is left as it was

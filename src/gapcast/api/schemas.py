@@ -367,3 +367,8 @@ class ForecastOut(BaseModel):
         description="per target, the share of the lookback's steps really measured (0: dark "
         "through the whole lookback; its forecast starts from its last values before it)",
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what was read in the posted data other than as written (e.g. \"'temp': 2 "
+        "cells of -9999 read as missing (…)\"), as an import's notes say it",
+    )

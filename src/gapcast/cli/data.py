@@ -300,7 +300,7 @@ def import_command(
         f"frequency {freq_text(row['frequency'])}, "
         f"{sum(missing_cells.values()):,} empty cells skipped"
     )
-    _print_notes(notes)
+    print_notes(notes)
 
 
 def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -325,7 +325,7 @@ def _naming(file: Path, files: int) -> Iterator[None]:
         raise
 
 
-def _print_notes(notes: list[str]) -> None:
+def print_notes(notes: list[str]) -> None:
     for note in notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
@@ -389,7 +389,7 @@ def upload(
         f"frequency {freq_text(row['frequency'])}",
         highlight=False,
     )
-    _print_notes(list(row.get("notes") or []))
+    print_notes(list(row.get("notes") or []))
     return row
 
 

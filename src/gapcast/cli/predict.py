@@ -36,6 +36,7 @@ from gapcast.cli.data import (
     TimestampColumnOption,
     TimezoneOption,
     decimal_mark,
+    print_notes,
 )
 from gapcast.cli.output import print_json
 from gapcast.cli.progress import number
@@ -77,12 +78,13 @@ def predict_command(
 ) -> None:
     """Forecast the next horizon steps with a finished run's model."""
     data = None
+    read_notes: list[str] = []
     if timezone is not None:
         timezone = check_timezone(timezone)
     if csv is not None:
         mark = decimal_mark(decimal)
         chosen = value_columns.split(",") if value_columns else None
-        data = _csv_columns(
+        data, read_notes = _csv_columns(
             csv,
             timestamp_column,
             mark,
@@ -99,6 +101,8 @@ def predict_command(
         start = _local_start(start, timezone)
     with open_backend(server, token, load_settings(db).database_url) as backend:
         result = backend.predict(resolve_run_id(backend, run), data, start)
+    # What the file's reading changed, then what the model's reading of the points changed.
+    result["notes"] = read_notes + list(result.get("notes") or [])
     if as_json:
         print_json(result)  # machine-readable: times stay UTC ISO 8601, columns as the API names
         return
@@ -141,6 +145,7 @@ def predict_command(
             f"{outage['probability']:.2f} ({expected}; threshold {outage['threshold']:.2f})",
             highlight=False,
         )
+    print_notes(result["notes"])
 
 
 # predict's gap columns, named for the table: the probability of no data, and whether it passes
@@ -221,9 +226,10 @@ def _csv_columns(
     missing: list[str] | None = None,
     counter: list[str] | None = None,
     sheet: str | None = None,
-) -> dict[str, list[Any]]:
+) -> tuple[dict[str, list[Any]], list[str]]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
-    long format's series as columns), column-wise as the predict request takes it."""
+    long format's series as columns), column-wise as the predict request takes it, and the
+    reading's notes (a missing-value marker read as missing, repeated rows merged)."""
     from gapcast.ingest import read_file
 
     table = read_file(
@@ -239,7 +245,7 @@ def _csv_columns(
         counter=counter or [],
         sheet=sheet,
     )
-    return table.column_wise()
+    return table.column_wise(), table.notes
 
 
 def register(app: typer.Typer) -> None:

@@ -75,6 +75,7 @@ export async function showFinished(run) {
     ` <span class="muted">${(a.size / 1024).toFixed(1)} KiB</span></li>`).join("");
   $("predict-chart").innerHTML = "";
   $("predict-table").innerHTML = "";
+  $("predict-notes").innerHTML = "";
   showError("predict", "");
   $("result").hidden = false;
   try {
@@ -113,11 +114,15 @@ function cellText(column, value) {
 export async function predict(file = null) {
   if (!shown) return;
   showError("predict", "");
+  $("predict-notes").innerHTML = "";
   let body = {};
+  let notes = [];
   if (file) {
     try {
       // Read by the server as an import reads it (its delimiter, time format, units, workbook).
-      body = { data: (await api.readFile(readingForm(file))).data };
+      const read = await api.readFile(readingForm(file));
+      body = { data: read.data };
+      notes = read.notes || [];
     } catch (error) {
       showError("predict", error.message);
       return;
@@ -126,6 +131,9 @@ export async function predict(file = null) {
   $("predict-dataset").disabled = true;
   try {
     const out = await api.predict(shown.id, body);
+    // What the reading changed (a logger's -9999 read as missing): said where the forecast is.
+    notes = [...notes, ...(out.notes || [])];
+    $("predict-notes").innerHTML = notes.map((note) => `<li class="warning">${escape(note)}</li>`).join("");
     const target = out.targets[0];
     predictionChart($("predict-chart"), out.forecast, target);
     const columns = Object.keys(out.forecast[0] || {});
