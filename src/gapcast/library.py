@@ -97,7 +97,9 @@ def _frame(data: Any, what: str = "data", *, channels: Sequence[str] = ()) -> Se
                 and not pd.api.types.is_numeric_dtype(data[c])
             ]
             data = data.drop(columns=unread)
-        return SeriesFrame.from_pandas(_without_markers(data), refuse_repeated=True)
+        return SeriesFrame.from_pandas(
+            _without_markers(data), refuse_repeated=True, read=list(channels)
+        )
     raise InvalidInput(
         "expected a SeriesFrame, a pandas DataFrame (a time column and value columns), a pandas "
         f"Series on a time index or a polars/pyarrow table, received {type(data).__name__}",

@@ -392,6 +392,13 @@ def test_a_series_a_table_and_a_status_column_beside_the_readings_are_read(
         np.testing.assert_allclose(model.predict(recent)["load"].to_numpy(), expected, rtol=1e-6)
     with pytest.raises(InvalidInput, match="column 'load' holds numbers written as text"):
         model.predict(df.assign(load=df["load"].astype(str)))
+    # The model's own column holding only text (a logger's "OFFLINE" throughout) cannot be
+    # left out: the refusal says the model reads it, not to drop it.
+    with pytest.raises(InvalidInput, match="column 'load' holds only text") as caught:
+        model.predict(df.assign(load="OFFLINE"))
+    assert caught.value.field == "columns.load"
+    assert "the model reads this column" in caught.value.message
+    assert "leave it out" not in caught.value.message
     with pytest.raises(
         InvalidInput, match="the data lacks \\['load'\\] \\(it has \\['power'\\]\\)"
     ):

@@ -130,7 +130,12 @@ class SeriesFrame:
 
     @classmethod
     def from_pandas(
-        cls, df: pd.DataFrame, freq_ns: int | None = None, *, refuse_repeated: bool = False
+        cls,
+        df: pd.DataFrame,
+        freq_ns: int | None = None,
+        *,
+        refuse_repeated: bool = False,
+        read: Sequence[str] = (),
     ) -> SeriesFrame:
         """A frame from a DataFrame with a time column and numeric value columns. The time is a
         ``timestamp`` column, else a DatetimeIndex, else the only column of datetime type, else
@@ -138,7 +143,9 @@ class SeriesFrame:
         times are converted to UTC; naive times are taken as UTC; numbers are epoch seconds,
         milli-, micro- or nanoseconds, told apart by size as ``gapcast import`` does.
         ``refuse_repeated``: a time on several rows with different values is an error naming
-        the rows (the library's entry points), not rows for resampling to merge."""
+        the rows (the library's entry points), not rows for resampling to merge. ``read``: the
+        columns a trained model reads (``predict``); one of them holding only text is refused as
+        the model's input, not as a status column to leave out."""
         import pandas as pd
 
         name = time_column(df)
@@ -165,7 +172,7 @@ class SeriesFrame:
             )
         non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
         if non_numeric:
-            raise _text_column(data, non_numeric)
+            raise _text_column(data, non_numeric, read)
         if data.shape[1] == 0:
             raise InvalidInput("expected at least one value column", field="columns")
         ts = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
@@ -307,9 +314,12 @@ def _row_label(index: pd.Index, position: int) -> str:
     return f"row {label!r} (position {position})"
 
 
-def _text_column(data: pd.DataFrame, columns: Sequence[Any]) -> InvalidInput:
+def _text_column(
+    data: pd.DataFrame, columns: Sequence[Any], read: Sequence[str] = ()
+) -> InvalidInput:
     """The refusal of value ``columns`` that are not numeric, naming the first one's first cell
-    that is not a number (a marker such as 'n/a' in a column read as text) and how to read it."""
+    that is not a number (a marker such as 'n/a' in a column read as text) and how to read it.
+    ``read``: the columns a trained model reads, which cannot be left out."""
     import pandas as pd
 
     column, *rest = columns
@@ -335,6 +345,11 @@ def _text_column(data: pd.DataFrame, columns: Sequence[Any]) -> InvalidInput:
             f"leave it out (in pandas: df.drop(columns=[{column!r}])), or name the series to "
             "train on (the configuration's target): a column no model reads is not read"
         )
+        if str(column) in read:
+            fix = (
+                "the model reads this column, so it needs its readings as numbers (missing "
+                "readings as NaN or None)"
+            )
     elif bad.size:
         what = (
             f"{bad.size} cell(s) that are not numbers, first {cells.iloc[int(bad[0])]!r} at "
