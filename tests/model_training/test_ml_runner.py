@@ -91,6 +91,12 @@ def test_a_sensor_stuck_for_days_is_said_not_masked(hourly: Any, tiny_config: An
     )
     clean, _ = _run(hourly(480), cfg)
     assert not [w for w in clean.metrics.warnings if w.code == "flat_readings"]
+    # One value throughout (the wrong column): said as such, not as a sensor that stopped.
+    constant, _ = _run(hourly(480).assign(load=5.0), cfg)
+    codes = [w.code for w in constant.metrics.warnings]
+    assert "flat_readings" not in codes and codes.count("constant_readings") == 1
+    said = next(w for w in constant.metrics.warnings if w.code == "constant_readings")
+    assert said.message.startswith("'load' reads 5 at every one of its 480 readings")
 
 
 def test_a_glitch_is_read_as_a_missing_reading_and_said(hourly: Any, tiny_config: Any) -> None:

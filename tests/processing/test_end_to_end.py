@@ -110,6 +110,14 @@ def test_history_inside_an_outage_longer_than_what_it_reads(co2_frame: SeriesFra
         pipeline.history(co2_frame, start_ns=start)
     assert "min_observed=0.5" in info.value.message
     assert "the targets were last observed at 2001-12-29T00:00:00Z" in info.value.message
+    # The one forecast the data allows is named, and is one.
+    assert info.value.message.endswith(
+        "; to forecast from the last observations instead, start at 2002-01-05T00:00:00Z"
+    )
+    resumed = pipeline.history(
+        co2_frame, start_ns=int(np.datetime64("2002-01-05", "ns").astype(int))
+    )
+    assert resumed.start_ns == last + WEEK
     # The backtest forecasts such an origin anyway: from the start asked for, its lookback all
     # missing, at the level and spread of the lookback that ends where the data stopped (as the
     # naive baseline carries the last value forward), not at 0.
@@ -271,6 +279,7 @@ def test_a_forecast_refused_names_what_the_data_lacks(co2_frame: SeriesFrame) ->
     with pytest.raises(InvalidInput, match="0% of their points observed") as info:
         pipeline.history(both, start_ns=start)
     assert "(the targets were last observed at 2001-12-29T00:00:00Z)" in info.value.message
+    assert "start at 2002-01-05T00:00:00Z" in info.value.message
 
 
 def test_a_target_never_below_zero_is_never_forecast_below_it() -> None:

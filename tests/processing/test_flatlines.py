@@ -37,3 +37,8 @@ def test_short_runs_and_channels_that_repeat_by_nature_are_not_reported() -> Non
     assert longest_flatline(solar, HOUR_NS) is None
     # Too few readings to say anything.
     assert longest_flatline(np.array([1.0, np.nan]), HOUR_NS) is None
+    # One value throughout (or nearly): nothing changes outside the run, so no "otherwise".
+    assert longest_flatline(np.full(500, 5.0), HOUR_NS) is None
+    nearly = np.full(500, 5.0)
+    nearly[:5] = [1.0, 2.0, 3.0, 4.0, 4.5]
+    assert longest_flatline(nearly, HOUR_NS) is None

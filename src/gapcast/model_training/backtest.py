@@ -297,6 +297,18 @@ def flatline_warnings(
 
     out = []
     for name, row in zip(names, real, strict=True):
+        seen = row[np.isfinite(row)]
+        if seen.size > 1 and seen.min() == seen.max():
+            out.append(
+                {
+                    "code": "constant_readings",
+                    "level": "warning",
+                    "message": f"{name!r} reads {seen[0]:g} at every one of its {seen.size} "
+                    "readings: there is nothing to forecast but that value (the wrong column, "
+                    "or a sensor never connected?)",
+                }
+            )
+            continue
         flat = longest_flatline(row, freq_ns)
         if flat is None:
             continue

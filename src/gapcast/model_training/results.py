@@ -125,6 +125,7 @@ class RunWarning(BaseModel):
         "few_origins",
         "glitches_masked",
         "flat_readings",
+        "constant_readings",
     ]
     level: Literal["warning", "error"]
     message: str

@@ -58,6 +58,8 @@ def longest_flatline(values: NDArray[np.float64], freq_ns: int) -> Flatline | No
     if not long.any():
         return None
     inside = int((readings[long] - 1).sum())
+    if same.size - inside < MIN_READINGS:
+        return None  # hardly a change outside the runs: nothing says the channel otherwise moves
     if np.count_nonzero(same) - inside > MOSTLY_CHANGING * (same.size - inside):
         return None  # repeats outside the long runs too: the channel repeats by nature
     i = int(np.argmax(readings))

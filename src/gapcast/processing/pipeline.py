@@ -409,20 +409,30 @@ class ProcessingPipeline:
         fraction = float(seen[max(origin - lookback, 0) : origin].sum()) / lookback
         if check and fraction < self.window.min_observed:
             observed = np.flatnonzero(seen[:origin])
+            resume: int | None = None  # the grid step after the last observation
             if known.any() and observed.size and observed[-1] < origin - lookback:
+                resume = int(tail.timestamps[observed[-1]]) + freq
                 last = _iso(int(resample.labels(tail.timestamps[observed[-1:]])[0]))
                 stopped = f" (the targets were last observed at {last})"
             elif known.any():
                 stopped = _coarser(ts[read_from:hi], freq)
             elif last_seen:
+                resume = resample.grid_point(max(last_seen)) + freq
                 stopped = f" (the targets were last observed at {_iso(max(last_seen))})"
             else:
                 stopped = " (the targets were never observed before it)"
+            # An outage going on: the one forecast the data allows is from where it stopped.
+            instead = (
+                f"; to forecast from the last observations instead, start at "
+                f"{_iso(int(resample.labels(np.array([resume], np.int64))[0]))}"
+                if resume is not None and resume < start_ns
+                else ""
+            )
             raise InvalidInput(
                 f"the {lookback} grid steps before {_iso(start_ns)} have {fraction:.0%} of their "
                 f"points observed{stopped}; a forecast needs "
                 f"min_observed={self.window.min_observed:g} "
-                f"({int(np.ceil(self.window.min_observed * lookback))} steps)",
+                f"({int(np.ceil(self.window.min_observed * lookback))} steps){instead}",
                 field="data",
             )
         return History(frame=tail, origin=int(origin), start_ns=int(start_ns))
