@@ -113,6 +113,18 @@ def test_from_pandas_rejects_text_columns_and_missing_timestamp() -> None:
     two = pd.date_range("2024-01-01", periods=2, freq="h")
     with pytest.raises(InvalidInput, match="one column of datetime type"):
         SeriesFrame.from_pandas(pd.DataFrame({"a": two, "b": two, "x": [1.0, 2.0]}))
+    # A column of text times under another name ('month' of '2018-01's): the rename is named.
+    monthly = pd.DataFrame({"month": ["2018-01", "2018-02"], "sales": [1.0, 2.0]})
+    with pytest.raises(InvalidInput) as caught:
+        SeriesFrame.from_pandas(monthly)
+    assert caught.value.message.endswith(
+        "; 'month' looks like one: df.rename(columns={'month': 'timestamp'})"
+    )
+    renamed = SeriesFrame.from_pandas(monthly.rename(columns={"month": "timestamp"}))
+    assert renamed.timestamps[1] == pd.Timestamp("2018-02-01").value
+    with pytest.raises(InvalidInput) as caught:
+        SeriesFrame.from_pandas(pd.DataFrame({"x": [1.0]}))
+    assert "looks like one" not in caught.value.message
 
 
 def test_from_pandas_finds_the_time_by_type_then_by_name() -> None:

@@ -89,7 +89,7 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
     typed = [c for c in columns if pd.api.types.is_datetime64_any_dtype(df[c])]
     if len(typed) == 1:
         return typed[0]  # a Parquet file's one column of times, whatever its name
-    dated = [c for c in columns if _looks_like_times(pd.Series([c]), sample=1)]
+    dated = [c for c in columns if looks_like_times(pd.Series([c]), sample=1)]
     if dated:
         # The file's first line is a reading, not a header: naming it as the column would lose
         # that reading and call every later one by its value.
@@ -98,7 +98,7 @@ def find_timestamp_column(df: pd.DataFrame, wanted: str | None) -> str:
             f"{dated[0]!r} a time; add a header line naming the columns (timestamp,value, say)",
             field="timestamp_column",
         )
-    looks = [c for c in columns if _looks_like_times(df[c])]
+    looks = [c for c in columns if looks_like_times(df[c])]
     of_day = [c for c in looks if _times_of_day(df[c])]
     dates = [c for c in looks if c not in of_day]
     if len(dates) == 1 and len(of_day) == 1:
@@ -205,10 +205,10 @@ def _periods(column: pd.Series, name: str) -> bool:
         return False
     # The first value says it: a column of periods with a typo in it is still the time column,
     # refused by line.
-    return read_periods(head.head(1).astype(str)) is not None or _looks_like_times(head.head(1))
+    return read_periods(head.head(1).astype(str)) is not None or looks_like_times(head.head(1))
 
 
-def _looks_like_times(column: pd.Series, sample: int = 20) -> bool:
+def looks_like_times(column: pd.Series, sample: int = 20) -> bool:
     """Whether a text column's first values read as dates (numbers never do: epoch seconds and
     measurements look alike)."""
     if pd.api.types.is_numeric_dtype(column):

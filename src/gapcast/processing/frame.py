@@ -158,7 +158,8 @@ class SeriesFrame:
         else:
             raise InvalidInput(
                 "expected a 'timestamp' column (or time, datetime, date, ts), a DatetimeIndex or "
-                f"one column of datetime type, received columns {list(df.columns)}",
+                f"one column of datetime type, received columns {list(df.columns)}"
+                + _time_hint(df),
                 field="timestamp",
             )
         parsed = _parse_times(times, str(name) if name is not None else "index")
@@ -302,6 +303,17 @@ def time_column(df: pd.DataFrame) -> Any | None:
             if str(column).strip().lower() == wanted:
                 return column
     return None
+
+
+def _time_hint(df: pd.DataFrame) -> str:
+    """How to name the time column, when one column's text reads as times ('month' of
+    '2018-01's): the rename that makes it the time, not a guess made silently."""
+    from gapcast.ingest.times import looks_like_times
+
+    looks = [c for c in df.columns if looks_like_times(df[c])]
+    if len(looks) != 1:
+        return ""
+    return f"; {looks[0]!r} looks like one: df.rename(columns={{{looks[0]!r}: 'timestamp'}})"
 
 
 def _row_label(index: pd.Index, position: int) -> str:
