@@ -287,6 +287,50 @@ def test_a_running_total_reads_as_its_increase_per_reading() -> None:
     )
 
 
+def test_a_running_total_not_read_as_one_is_said() -> None:
+    """A kWh register imported as levels (it only climbs, but for the meter's restart): the
+    import says it looks like a running total and names the option; read with it, or a column
+    that ever falls, says nothing of the kind."""
+    rng = np.random.default_rng(3)
+    use = rng.uniform(0.0, 2.0, 96)
+    use[::7] = 0.0  # hours without use: the register stands still
+    register = 5000 + np.cumsum(use)
+    register[60:] -= register[59] - 0.5  # the meter replaced: from zero again
+    wave = 20 + np.sin(np.arange(96) / 4)
+    rows = "".join(
+        f"2024-01-{1 + h // 24:02d}T{h % 24:02d}:00Z,{r:.2f},{w:.3f}\n"
+        for h, (r, w) in enumerate(zip(register, wave, strict=True))
+    )
+    data = csv("time,energy [kWh],temp\n" + rows)
+    table = read_table(data, filename="x.csv")
+    said = [n for n in table.notes if "running total" in n]
+    assert len(said) == 1 and said[0].startswith(
+        "'energy [kWh]' never falls over its 96 readings and rises at 8"
+    ), table.notes
+    assert "a running total (a meter's register)? Read as one (the counter option)" in said[0]
+    read = read_table(data, filename="x.csv", counter=["energy"])
+    assert not [n for n in read.notes if "never falls" in n]
+
+
+def test_what_looks_like_a_running_total() -> None:
+    from gapcast.ingest.counters import looks_like_total
+
+    climbing = np.cumsum(np.r_[np.ones(60), np.zeros(40)])  # rises at 59 of its 99 changes
+    assert looks_like_total(climbing) == (100, pytest.approx(59 / 99))
+    gappy = climbing.copy()
+    gappy[10:20] = np.nan  # readings missing are skipped over, not a fall
+    assert looks_like_total(gappy) == (90, pytest.approx(49 / 89))
+    assert looks_like_total(climbing[:47]) is None  # too few readings to say
+    falls = climbing.copy()
+    falls[70] -= 0.5  # once below the reading before, and no restart from zero: a level
+    assert looks_like_total(falls) is None
+    steps = np.repeat([1.0, 2.0, 3.0], 40)  # a setting raised twice: rises at 2 of 119
+    assert looks_like_total(steps) is None
+    assert looks_like_total(climbing - 200) is None  # below zero: no register
+    solar = np.maximum(np.sin(np.arange(200) / 24 * 2 * np.pi), 0)  # falls every evening
+    assert looks_like_total(solar) is None
+
+
 def test_midnight_written_as_the_date_alone_reads_as_midnight() -> None:
     # What spreadsheets export for a time of 0:00: the date without a time of day.
     sheet = csv("time,v\n1/15/2024,1\n1/15/2024 6:00,2\n1/16/2024,3\n1/16/2024 6:00,4\n")
@@ -672,10 +716,10 @@ def test_a_day_per_row_and_a_column_per_time_of_day_read_as_one_series() -> None
     # On the 31st, '02:00' (the interval ending as the clocks jump) is 01:00 UTC, the next 03:15.
     assert stamps[96 + 7] == pd.Timestamp("2024-03-31 01:00")
     assert stamps[96 + 8] == pd.Timestamp("2024-03-31 01:15")
-    assert table.notes[-1] == (
+    assert (
         "a day per row and 96 columns of times of day (00:15 to 24:00): read as one series "
         "'value', each cell at its day and the time its column names; column(s) 'Summe' left out"
-    )
+    ) in table.notes
     # The day the clocks go back: each time of day is written once, read as the first of two.
     autumn = read_table(
         _load_profile([("27.10.2024", plain)]),
@@ -1116,6 +1160,10 @@ def test_a_windows_1252_file_reads_with_its_encoding_named() -> None:
     assert table.values.tolist() == [[1.5]]
     with pytest.raises(InvalidInput, match="'klingon' is not a text encoding") as err:
         read_table(data, filename="x.csv", encoding="klingon")
+    assert err.value.field == "encoding"
+    # A NUL in the name (found by the REST fuzzer) is refused the same way, not a crash.
+    with pytest.raises(InvalidInput, match="is not a text encoding") as err:
+        read_table(data, filename="x.csv", encoding="utf\x00-8")
     assert err.value.field == "encoding"
     # A byte-order mark says what it is: Excel's "Unicode text" (UTF-16, tab-separated) reads.
     utf16 = "timestamp\ttemp [°C]\n2024-01-01\t2.5\n".encode("utf-16")

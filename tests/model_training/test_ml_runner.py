@@ -99,6 +99,21 @@ def test_a_sensor_stuck_for_days_is_said_not_masked(hourly: Any, tiny_config: An
     assert said.message.startswith("'load' reads 5 at every one of its 480 readings")
 
 
+def test_a_running_total_read_as_levels_is_said(hourly: Any, tiny_config: Any) -> None:
+    """A meter's register given as levels: the run forecasts them, and says that the use per
+    step (its increase) is probably what was meant; a series that ever falls gets nothing."""
+    cfg = tiny_config("linear", epochs=1)
+    plain = hourly(480)
+    register = plain.assign(load=1000 + plain["load"].clip(lower=0).cumsum())
+    result, _ = _run(register, cfg)
+    said = [w for w in result.metrics.warnings if w.code == "running_total"]
+    assert len(said) == 1 and said[0].level == "warning"
+    assert said[0].message.startswith("'load' never falls over its 480 readings and rises")
+    assert said[0].message.endswith("(in pandas: df['load'].diff()); this run forecast its level")
+    clean, _ = _run(plain, cfg)
+    assert not [w for w in clean.metrics.warnings if w.code == "running_total"]
+
+
 def test_a_glitch_is_read_as_a_missing_reading_and_said(hourly: Any, tiny_config: Any) -> None:
     """A run on data with spikes gives the figures of the same data with those readings
     missing, says so, and predict reads past a spike in the recent history the same way."""

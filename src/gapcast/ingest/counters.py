@@ -90,6 +90,43 @@ def increases(
     return out, "; ".join(said), ends
 
 
+# A column looks like a running total not read as one when it never falls, but to start again
+# from zero, over at least this many readings, and rises at more than this share of them.
+LOOKS_MIN_READINGS = 48
+LOOKS_RISING = 0.5
+
+
+def looks_like_total(values: NDArray[np.float64]) -> tuple[int, float] | None:
+    """(readings, share of their changes that rise) when ``values`` (NaN: no reading) look like
+    a running total read as levels: never below zero, never falling but to start again from zero
+    (at most :data:`MAX_DROPS` of the readings, one at least), over :data:`LOOKS_MIN_READINGS`
+    readings or more, rising at more than :data:`LOOKS_RISING` of them. None otherwise: a level
+    that ever falls is none."""
+    level = values[~np.isnan(values)]
+    if level.size < LOOKS_MIN_READINGS or level.min() < 0:
+        return None
+    change = np.diff(level)
+    restart = level[1:] < RESTART_SHARE * level[:-1]
+    if ((change < 0) & ~restart).any() or restart.sum() > max(MAX_DROPS * change.size, 1):
+        return None
+    rising = float(np.mean(change > 0))
+    return (int(level.size), rising) if rising > LOOKS_RISING else None
+
+
+def total_hint(name: str, values: NDArray[np.float64]) -> str | None:
+    """What to say of a column that looks like a running total read as levels (its level only
+    climbs: a forecast of it says nothing of the next hour's use), else None."""
+    looks = looks_like_total(values)
+    if looks is None:
+        return None
+    readings, rising = looks
+    return (
+        f"{name!r} never falls over its {readings:,} readings and rises at {rising:.0%} of them: "
+        "a running total (a meter's register)? Read as one (the counter option) it is the "
+        "increase per reading, the use a forecast is usually about"
+    )
+
+
 def counter_columns(counters: Sequence[str], headers: Sequence[str]) -> list[int]:
     """The positions among the value columns' ``headers`` of the ``counters``, named by header
     ('energy [kWh]') or by name ('energy'); refused by name when the file has no such column."""

@@ -94,7 +94,7 @@ def check_encoding(encoding: str) -> str:
     otherwise."""
     try:
         codecs.lookup(encoding)
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:  # ValueError: a NUL in the name
         raise InvalidInput(
             f"encoding: {encoding!r} is not a text encoding such as 'utf-8' or 'cp1252'",
             field="encoding",

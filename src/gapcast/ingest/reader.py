@@ -22,7 +22,7 @@ from gapcast.ingest.common import (
     check_name,
     split_unit,
 )
-from gapcast.ingest.counters import counter_columns, increases
+from gapcast.ingest.counters import counter_columns, increases, total_hint
 from gapcast.ingest.day_rows import day_columns, melt_days
 from gapcast.ingest.duplicates import merge_repeated_times
 from gapcast.ingest.files import check_encoding, decompress, kind_of, read_frame
@@ -217,11 +217,15 @@ def read_table(
             f"(on_duplicate {on_duplicate!r})"
         )
     total_ends: dict[str, TotalEnds] = {}
-    for i in counter_columns([c.strip() for c in counter if c.strip()], value_names):
+    as_totals = counter_columns([c.strip() for c in counter if c.strip()], value_names)
+    for i in as_totals:
         values[i], said, ends = increases(ts, values[i], value_names[i])
         notes.append(said)
         if ends is not None:
             total_ends[split_unit(value_names[i])[0]] = ends
+    for i, name in enumerate(value_names):
+        if i not in as_totals and (hint := total_hint(name, values[i])) is not None:
+            notes.append(hint)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
         (name, unit or row_units.get(header) or cell_units.get(header) or priced.get(header))

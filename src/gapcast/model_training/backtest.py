@@ -329,6 +329,28 @@ def flatline_warnings(
     return out
 
 
+def running_total_warnings(real: NDArray[np.float64], names: list[str]) -> list[dict[str, str]]:
+    """Per target that looks like a running total read as levels (never falls, but to start
+    again from zero): its forecast is of a level that only climbs, and the use per step — what
+    such a forecast is usually for — is its increase. Said, since a population count climbs
+    too."""
+    from gapcast.ingest.counters import total_hint
+
+    out = []
+    for name, row in zip(names, real, strict=True):
+        hint = total_hint(name, np.asarray(row, dtype=np.float64))
+        if hint is not None:
+            out.append(
+                {
+                    "code": "running_total",
+                    "level": "warning",
+                    "message": f"{hint} (in pandas: df[{name!r}].diff()); this run forecast "
+                    "its level",
+                }
+            )
+    return out
+
+
 def glitch_warnings(glitches: dict[str, tuple[int, int, float]]) -> list[dict[str, str]]:
     """What the mask_outliers step masked, per channel: said, since the run read past readings
     that are in the data (``TrainingData.glitches``)."""

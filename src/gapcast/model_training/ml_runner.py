@@ -350,6 +350,7 @@ class MLRunner:
         figures["warnings"] += backtest.flatline_warnings(
             data.real, data.targets, data.grid_ts, data.freq_ns
         )
+        figures["warnings"] += backtest.running_total_warnings(data.real, data.targets)
         figures["candidates"] = [
             {
                 "key": c.candidate.key,

@@ -126,6 +126,7 @@ class RunWarning(BaseModel):
         "glitches_masked",
         "flat_readings",
         "constant_readings",
+        "running_total",
     ]
     level: Literal["warning", "error"]
     message: str
