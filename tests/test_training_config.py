@@ -80,6 +80,26 @@ def test_one_channel_may_be_named_without_a_list() -> None:
     assert TrainingConfig().with_overrides({"target": "load"}).target == ["load"]
 
 
+def test_a_channel_has_one_role() -> None:
+    """A target is not also a covariate (its past is read already), and a covariate known in
+    advance is neither; each refusal names the entry."""
+    with pytest.raises(InvalidInput) as err:
+        TrainingConfig.model_validate({"target": "load", "covariates": ["temp", "load"]})
+    assert err.value.field == "covariates[1]"
+    assert err.value.message == (
+        "channel 'load' is in both target and covariates; a target's past is read already: "
+        "leave it out of covariates"
+    )
+    with pytest.raises(InvalidInput) as err:
+        TrainingConfig.model_validate({"covariates": ["temp"], "future_covariates": ["temp"]})
+    assert err.value.field == "future_covariates[0]"
+    assert "channel 'temp' is in both future_covariates and covariates" in err.value.message
+    fine = TrainingConfig.model_validate(
+        {"target": "load", "covariates": ["temp"], "future_covariates": ["holiday"]}
+    )
+    assert fine.covariates == ["temp"] and fine.future_covariates == ["holiday"]
+
+
 def test_the_protocol_documents_the_defaults_a_run_gets() -> None:
     """docs/protocol.md says omitted fields get the defaults it shows: they are the real ones."""
     text = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text()

@@ -184,12 +184,21 @@ class TrainingConfig(BaseModel):
 
     @model_validator(mode="after")
     def _each_channel_has_one_role(self) -> TrainingConfig:
+        from gapcast.errors import InvalidInput
+
         roles = {"target": self.target or [], "covariates": self.covariates}
+        for i, name in enumerate(self.covariates):
+            if name in roles["target"]:
+                # A target's past is every model's input already: as a covariate it would be
+                # read twice, and "which is forecast" would read ambiguously in the stored run.
+                raise InvalidInput(
+                    f"channel {name!r} is in both target and covariates; a target's past is "
+                    "read already: leave it out of covariates",
+                    field=f"covariates[{i}]",
+                )
         for i, name in enumerate(self.future_covariates):
             for field, names in roles.items():
                 if name in names:
-                    from gapcast.errors import InvalidInput
-
                     raise InvalidInput(
                         f"channel {name!r} is in both future_covariates and {field}; a channel "
                         "is a target, a covariate read for the lookback, or one known in "

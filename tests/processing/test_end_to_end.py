@@ -161,6 +161,22 @@ def test_the_default_training_configuration_prepares_the_sample(co2_frame: Serie
     assert (stored.lookback, stored.horizon, stored.season) == (104, 13, 52)
 
 
+def test_a_start_off_the_grid_is_refused_naming_the_grid_points_beside_it(
+    co2_frame: SeriesFrame,
+) -> None:
+    pipeline = co2_pipeline()
+    pipeline.fit_transform(co2_frame)
+    last = int(co2_frame.timestamps[-1])  # 2001-12-29, a Saturday: the grid's weekday
+    with pytest.raises(InvalidInput) as info:
+        pipeline.history(co2_frame, start_ns=last - 3 * 86_400 * 10**9)
+    assert info.value.field == "start"
+    assert info.value.message == (
+        "start must lie on the model's 7D grid (the nearest are 2001-12-22T00:00:00Z and "
+        "2001-12-29T00:00:00Z), received 2001-12-26T00:00:00Z"
+    )
+    assert pipeline.history(co2_frame, start_ns=last).start_ns == last
+
+
 def test_history_of_a_jittered_sensor_starts_at_the_next_grid_point() -> None:
     # Readings every 15 minutes, up to 20 s early or late: the last one, 10 s before 12:00, is
     # the 12:00 reading, so the forecast starts at 12:15; asked to start at 12:00, that reading

@@ -346,10 +346,14 @@ class ProcessingPipeline:
             on_grid = resample.on_grid(start_ns)
             if on_grid is None:
                 period = calendar_period(freq)
+                # The grid points either side, so the fix is one copy away.
+                before = resample.grid_point(start_ns)
+                before = before if before <= start_ns else before - freq
                 rule = (
                     f"be the first instant of a {period} (UTC): the model's grid is {period}ly"
                     if period
-                    else f"lie on the model's {format_duration(freq)} grid"
+                    else f"lie on the model's {format_duration(freq)} grid (the nearest are "
+                    f"{_iso(before)} and {_iso(before + freq)})"
                 )
                 raise InvalidInput(f"start must {rule}, received {_iso(start_ns)}", field="start")
             start_ns = on_grid
