@@ -109,7 +109,9 @@ def test_a_running_total_read_as_levels_is_said(hourly: Any, tiny_config: Any) -
     said = [w for w in result.metrics.warnings if w.code == "running_total"]
     assert len(said) == 1 and said[0].level == "warning"
     assert said[0].message.startswith("'load' never falls over its 480 readings and rises")
-    assert said[0].message.endswith("(in pandas: df['load'].diff()); this run forecast its level")
+    assert said[0].message.endswith(
+        "; this run forecast its level (its differences, pandas' .diff(), are the use)"
+    )
     clean, _ = _run(plain, cfg)
     assert not [w for w in clean.metrics.warnings if w.code == "running_total"]
 

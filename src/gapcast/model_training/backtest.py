@@ -344,8 +344,8 @@ def running_total_warnings(real: NDArray[np.float64], names: list[str]) -> list[
                 {
                     "code": "running_total",
                     "level": "warning",
-                    "message": f"{hint} (in pandas: df[{name!r}].diff()); this run forecast "
-                    "its level",
+                    "message": f"{hint}; this run forecast its level (its differences, "
+                    "pandas' .diff(), are the use)",
                 }
             )
     return out
