@@ -406,7 +406,10 @@ class Client:
     async def predict(
         self, run_id: str, data: Mapping[str, list[Any]] | None = None, start: Any = None
     ) -> dict[str, Any]:
-        """The forecast from ``start`` (a timestamp; default: after the last point)."""
+        """The forecast from ``start`` (a timestamp; default: after the last point): its rows,
+        ``outage``, ``lookback_observed`` and ``notes`` (what was read in ``data`` other than
+        as written, such as a logger's -9999 read as missing), as ``POST
+        /runs/{id}/predict`` answers."""
         body: dict[str, Any] = {"data": dict(data)} if data is not None else {}
         if start is not None:
             body["start"] = start.isoformat() if hasattr(start, "isoformat") else str(start)
