@@ -79,7 +79,13 @@ def _as_pandas(data: Any, name: str = "value") -> Any:
     return data
 
 
-def _frame(data: Any, what: str = "data", *, channels: Sequence[str] = ()) -> SeriesFrame:
+def _frame(
+    data: Any,
+    what: str = "data",
+    *,
+    channels: Sequence[str] = (),
+    notes: list[str] | None = None,
+) -> SeriesFrame:
     """``data`` (a SeriesFrame, a DataFrame, or what :func:`_as_pandas` reads) as a SeriesFrame.
     ``channels``: the ones a model reads; a column of text that is none of them (a status flag
     beside the readings) is left out, not refused."""
@@ -98,7 +104,7 @@ def _frame(data: Any, what: str = "data", *, channels: Sequence[str] = ()) -> Se
             ]
             data = data.drop(columns=unread)
         return SeriesFrame.from_pandas(
-            _without_markers(data), refuse_repeated=True, read=list(channels)
+            _without_markers(data, notes), refuse_repeated=True, read=list(channels)
         )
     raise InvalidInput(
         "expected a SeriesFrame, a pandas DataFrame (a time column and value columns), a pandas "
@@ -117,11 +123,12 @@ def _caller_level() -> int:
     return level
 
 
-def _without_markers(data: pd.DataFrame) -> pd.DataFrame:
+def _without_markers(data: pd.DataFrame, notes: list[str] | None = None) -> pd.DataFrame:
     """``data`` with each numeric column's missing-value markers (a logger's -9999, a buoy's
     999.9: repeated, far outside the other values) read as missing, as ``gapcast import`` reads
-    them, and a warning naming each; ``data`` itself when it has none. Read as numbers, thirty
-    hours of -9999 in an hourly temperature became what the model learned."""
+    them, and a DataWarning naming each (appended to ``notes`` instead, when given: a server's
+    threads cannot share the warnings machinery); ``data`` itself when it has none. Read as
+    numbers, thirty hours of -9999 in an hourly temperature became what the model learned."""
     from gapcast.ingest.values import clear_markers
 
     time = time_column(data)
@@ -134,14 +141,15 @@ def _without_markers(data: pd.DataFrame) -> pd.DataFrame:
             continue
         # A copy: the caller's frame keeps what it holds.
         values = data[column].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        notes = clear_markers(str(column), values)
-        if notes:
+        said = [n + ", as gapcast import reads it" for n in clear_markers(str(column), values)]
+        if said:
             out = data.copy() if out is data else out
             out[column] = values
-        for note in notes:
-            warnings.warn(
-                note + ", as gapcast import reads it", DataWarning, stacklevel=_caller_level()
-            )
+        if notes is not None:
+            notes += said
+            continue
+        for note in said:
+            warnings.warn(note, DataWarning, stacklevel=_caller_level())
     return out
 
 
@@ -259,14 +267,16 @@ class TrainedModel:
     def prepare(self, recent: Data, start: Any = None) -> tuple[ModelBatch, int]:
         """Model inputs of a forecast from ``start`` (see :meth:`predict`) and its origin's
         timestamp in ns."""
-        batch, _, history = self._prepare(recent, start)
+        batch, _, history = self._prepare(recent, start, None)
         return batch, history.start_ns
 
-    def _prepare(self, recent: Data, start: Any) -> tuple[ModelBatch, F64 | None, History]:
+    def _prepare(
+        self, recent: Data, start: Any, notes: list[str] | None
+    ) -> tuple[ModelBatch, F64 | None, History]:
         """:meth:`prepare`, with the recent-error interval factors of the forecast and the
         prepared history."""
         context = self.forecaster.context_steps
-        frame = _frame(self._recent(recent), "recent", channels=self.channels)
+        frame = _frame(self._recent(recent), "recent", channels=self.channels, notes=notes)
         history = self.pipeline.history(frame, _start_ns(start), context=context)
         batch = self.pipeline.model_batch(history.frame, np.array([history.origin]))
         factors = self.forecaster.recent_factors([history.frame], [history.origin])
@@ -296,8 +306,13 @@ class TrainedModel:
         whose forecast starts from its last values before it (another target kept the history
         above ``min_observed``).
         """
+        return self._forecast(recent, start, None)
+
+    def _forecast(self, recent: Data, start: Any, notes: list[str] | None) -> pd.DataFrame:
+        """:meth:`predict`, what it read other than as written appended to ``notes`` when
+        given (warned otherwise)."""
         recent = self._recent(recent)
-        batch, factors, history = self._prepare(recent, start)
+        batch, factors, history = self._prepare(recent, start, notes)
         start_ns = history.start_ns
         point, quantiles = self.forecaster.forecast_with_quantiles(batch, factors)
         # Grid points named as people name them (a monthly grid's by the month's first day).
@@ -334,15 +349,10 @@ class TrainedModel:
 
     def forecast_document(self, recent: Data, start: Any = None) -> dict[str, Any]:
         """:meth:`predict` as JSON-ready rows (what ``POST /runs/{id}/predict`` returns), with
-        ``notes``: what was read in ``recent`` other than as written (its DataWarnings), which a
-        client of the server would otherwise never see."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DataWarning)
-            forecast = self.predict(recent, start)
-        notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
-        for w in caught:
-            if not issubclass(w.category, DataWarning):  # not ours to swallow
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        ``notes``: what was read in ``recent`` other than as written (what :meth:`predict`
+        warns as DataWarnings), which a client of the server would otherwise never see."""
+        notes: list[str] = []
+        forecast = self._forecast(recent, start, notes)
         utc = forecast["timestamp"].dt.tz_convert("UTC")
         forecast["timestamp"] = utc.map(lambda t: t.isoformat())
         rows = forecast.astype(object).where(forecast.notna(), None).to_dict(orient="records")

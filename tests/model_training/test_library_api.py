@@ -433,6 +433,16 @@ def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
     assert int((recent["load"] == -9999.0).sum()) == 11  # the caller's frame is left as it was
     blank.loc[blank.index == 380, "load"] = np.nan
     np.testing.assert_allclose(forecast["load"], model.predict(blank)["load"], rtol=1e-6)
+    # The server's answer (forecast_document) carries them as notes, without the warnings
+    # machinery, which its threads cannot share.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gapcast.DataWarning)
+        document = model.forecast_document(recent)
+    assert document["notes"] == [
+        "'load': 11 cells of -9999 read as missing (a missing-value marker far outside the "
+        "other values), as gapcast import reads it"
+    ]
+    assert model.forecast_document(blank)["notes"] == []
     # Once is not a marker: a reading (for mask_outliers to judge), and nothing is said.
     once = df.iloc[-60:].copy()
     once.loc[370, "load"] = -9999.0
