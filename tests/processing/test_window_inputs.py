@@ -84,6 +84,8 @@ def test_seasons_are_confirmed_by_autocorrelation() -> None:
     # A daily cycle riding on a random walk is still found.
     assert [s.name for s in confirmed_seasons(walk + 5 * daily, HOUR_NS)][:1] == ["1 day"]
     assert default_horizon(HOUR_NS) == 24 and default_horizon(5 * MINUTE_NS) == 48
+    # Four hours, but within half the lookback budget: 10-second data forecasts 512 steps.
+    assert default_horizon(MINUTE_NS) == 240 and default_horizon(MINUTE_NS // 6) == 512
     assert default_horizon(DAY_NS) == 14 and default_horizon(7 * DAY_NS) == 13
     assert default_lookback(HOUR_NS, [], Season("1 day", 24), horizon=24) == 48
     assert default_lookback(MINUTE_NS, [], Season("1 day", 1440), horizon=240) == 1024  # budget

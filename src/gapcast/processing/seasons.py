@@ -13,7 +13,8 @@ season is confirmed; without it, daily data still reads two weeks, its horizon):
 ======================  =====================  ==========================================
 grid step               horizon                lookback
 ======================  =====================  ==========================================
-under 15 minutes        4 hours                two days (1,024 steps for 1-minute data)
+under 15 minutes        4 hours, at most 512   two days (1,024 steps for 1-minute data)
+                        steps
 15 minutes to sub-daily 1 day                  two days
 1 day                   14 days                two weeks
 1 week                  13 weeks (a quarter)   two years (104 weeks)
@@ -37,6 +38,10 @@ HOUR_NS = 60 * MINUTE_NS
 DAY_NS = 24 * HOUR_NS
 WEEK_NS = 7 * DAY_NS
 MAX_LOOKBACK = 1_024
+# A default horizon leaves the lookback budget room for two of it (N-BEATS and NHITS read 2 to 7
+# horizons); four hours of 10-second data (1,440 steps) made a linear model of 17 million
+# weights and a run of ten minutes on 17,000 points.
+MAX_HORIZON = MAX_LOOKBACK // 2
 # Below this the lag correlation is noise, or too weak for a seasonal naive to help.
 MIN_AUTOCORRELATION = 0.2
 ACF_POINTS = 50_000  # at least this many of the latest training points judge a season
@@ -171,7 +176,7 @@ def fitting_seasons(freq_ns: int, history_points: int) -> list[Season]:
 def default_horizon(freq_ns: int) -> int:
     """Forecast steps a run makes when the configuration leaves ``horizon`` unset."""
     if freq_ns < 15 * MINUTE_NS:
-        return max(1, (4 * HOUR_NS) // freq_ns)
+        return min(max(1, (4 * HOUR_NS) // freq_ns), MAX_HORIZON)
     if freq_ns < DAY_NS:
         return max(1, DAY_NS // freq_ns)
     if freq_ns == DAY_NS:
