@@ -225,6 +225,22 @@ def test_a_long_format_frame_is_refused_by_name_not_averaged(hourly: Any, tiny_c
     assert "df.pivot_table(index='timestamp', columns='sensor')" in caught.value.message
     with pytest.raises(InvalidInput, match=r"positions 0, 200, 1, 201, 2 .*groupby\(level=0\)"):
         gapcast.train(long.set_index("timestamp"), tiny_config(epochs=1))
+    # Stacked with their own row labels (pd.concat without ignore_index): 0, 0, 1, 1 would
+    # find nothing, so the positions are named, as numbers people write.
+    stacked = pd.concat([df.assign(sensor=1), df.assign(sensor=2, load=df["load"] + 50)])
+    with pytest.raises(InvalidInput, match=r"at positions 0, 200, 1, 201, 2 and 395 more"):
+        gapcast.train(stacked, tiny_config(epochs=1))
+    # Sensors named by text: the column of names is refused with the pivot, not "leave it out".
+    named = long.assign(sensor=long["sensor"].map({1: "A", 2: "B"}))
+    with pytest.raises(InvalidInput) as caught:
+        gapcast.train(named, tiny_config(epochs=1))
+    assert caught.value.field == "columns.sensor"
+    assert caught.value.message.startswith(
+        "expected numeric value columns; column 'sensor' holds only text, first 'A' at row 0: "
+        "if it names each row's series (a long format: times repeat), give each series a "
+        "column first (in pandas: df.pivot_table(index='timestamp', columns='sensor')); else "
+        "leave it out"
+    )
 
     model = gapcast.load_model(gapcast.train(pd.concat([df, df.iloc[:50]]), tiny_config(epochs=1)))
     clash = pd.concat([df, df.iloc[[-1]].assign(load=0.0)], ignore_index=True)

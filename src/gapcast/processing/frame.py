@@ -173,7 +173,11 @@ class SeriesFrame:
             )
         non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
         if non_numeric:
-            raise _text_column(data, non_numeric, read)
+            # Times on several rows beside a column of names: one row per series and time.
+            long = repr(name) if name is not None else "df.index"
+            raise _text_column(
+                data, non_numeric, read, long=long if bool(parsed.duplicated().any()) else None
+            )
         if data.shape[1] == 0:
             raise InvalidInput("expected at least one value column", field="columns")
         ts = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
@@ -327,11 +331,13 @@ def _row_label(index: pd.Index, position: int) -> str:
 
 
 def _text_column(
-    data: pd.DataFrame, columns: Sequence[Any], read: Sequence[str] = ()
+    data: pd.DataFrame, columns: Sequence[Any], read: Sequence[str] = (), long: str | None = None
 ) -> InvalidInput:
     """The refusal of value ``columns`` that are not numeric, naming the first one's first cell
     that is not a number (a marker such as 'n/a' in a column read as text) and how to read it.
-    ``read``: the columns a trained model reads, which cannot be left out."""
+    ``read``: the columns a trained model reads, which cannot be left out; ``long``: the time
+    column (as pandas names it in ``pivot_table``) when times repeat, so a column of only text
+    most likely names each row's series."""
     import pandas as pd
 
     column, *rest = columns
@@ -361,6 +367,12 @@ def _text_column(
             fix = (
                 "the model reads this column, so it needs its readings as numbers (missing "
                 "readings as NaN or None)"
+            )
+        elif long is not None:
+            fix = (
+                f"if it names each row's series (a long format: times repeat), give each series "
+                f"a column first (in pandas: df.pivot_table(index={long}, columns={column!r})); "
+                "else " + fix
             )
     elif bad.size:
         what = (

@@ -19,6 +19,11 @@ from gapcast.errors import InvalidInput
 MAX_LISTED = 5
 
 
+def _plain(label: object) -> object:
+    """A row label as people write it: 3, not np.int64(3)."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def refuse_repeated_times(
     ts: NDArray[np.int64],
     values: NDArray[np.float64],
@@ -44,10 +49,12 @@ def refuse_repeated_times(
         return
     # In time order, so the rows that clash are listed side by side.
     rows = order[np.unique(np.concatenate([clash - 1, clash]))]
-    if time_name is None:  # the index holds the times: its labels would all read alike
+    if time_name is None or not labels.is_unique:
+        # The index holds the times (its labels would all read alike), or repeats (concatenated
+        # frames): positions are what finds a row.
         where = "positions " + ", ".join(str(int(i)) for i in rows[:MAX_LISTED])
     else:
-        where = "rows " + ", ".join(repr(labels[i]) for i in rows[:MAX_LISTED])
+        where = "rows " + ", ".join(repr(_plain(labels[i])) for i in rows[:MAX_LISTED])
     more = f" and {rows.size - MAX_LISTED} more" if rows.size > MAX_LISTED else ""
     when = pd.Timestamp(int(times[clash[0]]), tz="UTC").isoformat()
     index = repr(time_name) if time_name is not None else "df.index"
