@@ -23,7 +23,7 @@ import pandas as pd
 from gapcast.errors import DataWarning, InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
-from gapcast.processing.frame import SeriesFrame, time_column, time_zone
+from gapcast.processing.frame import SeriesFrame, numbers_as_floats, time_column, time_zone
 from gapcast.processing.window_inputs import F64, ModelBatch
 from gapcast.training_config import TrainingConfig
 
@@ -103,9 +103,9 @@ def _frame(
                 and not pd.api.types.is_numeric_dtype(data[c])
             ]
             data = data.drop(columns=unread)
-        return SeriesFrame.from_pandas(
-            _without_markers(data, notes), refuse_repeated=True, read=list(channels)
-        )
+        # Decimal cells first (pd.read_sql's NUMERIC), so their markers are read as the rest.
+        data = _without_markers(numbers_as_floats(data), notes)
+        return SeriesFrame.from_pandas(data, refuse_repeated=True, read=list(channels))
     raise InvalidInput(
         "expected a SeriesFrame, a pandas DataFrame (a time column and value columns), a pandas "
         f"Series on a time index or a polars/pyarrow table, received {type(data).__name__}",

@@ -459,6 +459,12 @@ def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
         "other values), as gapcast import reads it"
     ]
     assert model.forecast_document(blank)["notes"] == []
+    # The same rows as a database hands them over (NUMERIC as Decimal): the same forecast.
+    from decimal import Decimal
+
+    as_sql = recent.assign(load=[Decimal(f"{v:.12g}") for v in recent["load"]])
+    with pytest.warns(gapcast.DataWarning, match="11 cells of -9999"):
+        np.testing.assert_allclose(model.predict(as_sql)["load"], forecast["load"], rtol=1e-6)
     # Once is not a marker: a reading (for mask_outliers to judge), and nothing is said.
     once = df.iloc[-60:].copy()
     once.loc[370, "load"] = -9999.0

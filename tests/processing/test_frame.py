@@ -102,6 +102,20 @@ def test_from_pandas_converts_timezones_to_utc_and_naive_is_utc() -> None:
     np.testing.assert_array_equal(back["y"].to_numpy(), [1.0, 2.0, 3.0])
 
 
+def test_numbers_a_database_returns_as_objects_are_read() -> None:
+    """pd.read_sql gives a NUMERIC column as decimal.Decimal objects, None where NULL: numbers,
+    read as such; numbers written as text are still refused (a decimal comma reads two ways)."""
+    from decimal import Decimal
+
+    times = ["2024-01-01T00:00Z", "2024-01-01T01:00Z", "2024-01-01T02:00Z"]
+    frame = SeriesFrame.from_pandas(
+        pd.DataFrame({"timestamp": times, "kwh": [Decimal("1.25"), None, Decimal("3.5")]})
+    )
+    np.testing.assert_array_equal(frame.values[0], [1.25, np.nan, 3.5])
+    with pytest.raises(InvalidInput, match="column 'kwh' holds numbers written as text"):
+        SeriesFrame.from_pandas(pd.DataFrame({"timestamp": times, "kwh": ["1.25", None, "3.5"]}))
+
+
 def test_from_pandas_rejects_text_columns_and_missing_timestamp() -> None:
     with pytest.raises(
         InvalidInput, match=r"column 'name' holds only text, first 'x' at row 0: leave it out"

@@ -171,6 +171,7 @@ class SeriesFrame:
                 f"df.dropna(subset=[{name!r}]))",
                 field="timestamp",
             )
+        data = numbers_as_floats(data)
         non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
         if non_numeric:
             # Times on several rows beside a column of names: one row per series and time.
@@ -307,6 +308,27 @@ def time_column(df: pd.DataFrame) -> Any | None:
             if str(column).strip().lower() == wanted:
                 return column
     return None
+
+
+def numbers_as_floats(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with each object column whose cells are all numbers (``decimal.Decimal`` from a
+    SQL NUMERIC column, as ``pd.read_sql`` gives them; ints and floats mixed) as floats; text is
+    left for the refusal, since '1,5' and '1.500' read two ways."""
+    import numbers
+
+    import pandas as pd
+
+    out = data
+    for column in data.columns:
+        if data[column].dtype != object:
+            continue
+        cells = data[column].dropna()
+        if len(cells) and all(
+            isinstance(v, numbers.Number) and not isinstance(v, bool) for v in cells
+        ):
+            out = data.copy() if out is data else out
+            out[column] = pd.to_numeric(data[column]).astype(np.float64)
+    return out
 
 
 def _time_hint(df: pd.DataFrame) -> str:
