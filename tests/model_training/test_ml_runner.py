@@ -91,6 +91,22 @@ def test_a_sensor_stuck_for_days_is_said_not_masked(hourly: Any, tiny_config: An
     )
     clean, _ = _run(hourly(480), cfg)
     assert not [w for w in clean.metrics.warnings if w.code == "flat_readings"]
+    # A covariate's stuck sensor is said too, in its own units, named as a covariate; one that
+    # reads one value throughout tells the model nothing.
+    weather = hourly(480)
+    weather["temp"] = 5 + np.sin(np.arange(480) / 7) + np.arange(480) * 0.001
+    weather.loc[300:340, "temp"] = 4.5
+    weather["flag"] = 1.0
+    cov_cfg = {**cfg, "target": ["load"], "covariates": ["temp", "flag"]}
+    result, _ = _run(weather, cov_cfg)
+    said = {w.code: w.message for w in result.metrics.warnings}
+    assert said["flat_readings"].startswith(
+        "covariate 'temp' repeats 4.5 for 41 readings in a row, from 2024-01-13T12:00:00+00:00"
+    )
+    assert said["constant_readings"] == (
+        "covariate 'flag' reads 1 at every one of its 480 readings: it tells the model nothing "
+        "(the wrong column?)"
+    )
     # One value throughout (the wrong column): said as such, not as a sensor that stopped.
     constant, _ = _run(hourly(480).assign(load=5.0), cfg)
     codes = [w.code for w in constant.metrics.warnings]

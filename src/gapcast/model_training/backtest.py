@@ -286,26 +286,38 @@ def warnings_for(
 
 
 def flatline_warnings(
-    real: NDArray[np.float64], names: list[str], grid_ts: NDArray[np.int64], freq_ns: int
+    real: NDArray[np.float64],
+    names: list[str],
+    grid_ts: NDArray[np.int64],
+    freq_ns: int,
+    *,
+    covariates: bool = False,
 ) -> list[dict[str, str]]:
-    """Per target (``real``: (targets, T), NaN unobserved) whose readings, changing nearly
-    always, repeat one value for a day or more (:mod:`~gapcast.processing.flatlines`): said,
-    not masked, since a sensor that stopped updating and a valve closed for days read alike."""
+    """Per target (``real``: (channels, T), NaN unobserved; with ``covariates``, per covariate)
+    whose readings, changing nearly always, repeat one value for a day or more
+    (:mod:`~gapcast.processing.flatlines`), or that reads one value throughout: said, not
+    masked, since a sensor that stopped updating and a valve closed for days read alike."""
     import pandas as pd
 
     from gapcast.processing.flatlines import longest_flatline
 
     out = []
     for name, row in zip(names, real, strict=True):
+        who = f"covariate {name!r}" if covariates else repr(name)
         seen = row[np.isfinite(row)]
         if seen.size > 1 and seen.min() == seen.max():
+            meaning = (
+                "it tells the model nothing (the wrong column?)"
+                if covariates
+                else "there is nothing to forecast but that value (the wrong column, or a "
+                "sensor never connected?)"
+            )
             out.append(
                 {
                     "code": "constant_readings",
                     "level": "warning",
-                    "message": f"{name!r} reads {seen[0]:g} at every one of its {seen.size} "
-                    "readings: there is nothing to forecast but that value (the wrong column, "
-                    "or a sensor never connected?)",
+                    "message": f"{who} reads {seen[0]:g} at every one of its {seen.size} "
+                    f"readings: {meaning}",
                 }
             )
             continue
@@ -320,7 +332,7 @@ def flatline_warnings(
             {
                 "code": "flat_readings",
                 "level": "warning",
-                "message": f"{name!r} repeats {flat.value:g} for {flat.readings} readings in a "
+                "message": f"{who} repeats {flat.value:g} for {flat.readings} readings in a "
                 f"row, from {first} to {last}{more}, where its readings otherwise change at "
                 "nearly every step: a sensor that stopped updating? The model read them as "
                 "readings (leave them out of the data to read them as an outage)",

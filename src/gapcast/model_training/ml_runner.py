@@ -351,6 +351,14 @@ class MLRunner:
             data.real, data.targets, data.grid_ts, data.freq_ns
         )
         figures["warnings"] += backtest.running_total_warnings(data.real, data.targets)
+        # Covariates as given (their real units: the preparation may scale the grid's).
+        inputs = [*data.covariates, *data.future_covariates]
+        if inputs:
+            rows = [frame.channel_index(c) for c in inputs]
+            given = np.where(frame.mask[rows], frame.values[rows], np.nan)
+            figures["warnings"] += backtest.flatline_warnings(
+                given, inputs, frame.timestamps, data.freq_ns, covariates=True
+            )
         figures["candidates"] = [
             {
                 "key": c.candidate.key,
