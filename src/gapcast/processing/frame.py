@@ -342,11 +342,16 @@ def _time_hint(df: pd.DataFrame) -> str:
     return f"; {looks[0]!r} looks like one: df.rename(columns={{{looks[0]!r}: 'timestamp'}})"
 
 
+def plain_label(label: object) -> object:
+    """A row label as people write it: 3, not np.int64(3)."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def _row_label(index: pd.Index, position: int) -> str:
     """How a user finds row ``position`` of a frame: its index label, and the position too when
     the label is not it (a filtered or time-indexed frame)."""
     label = index[position]
-    label = label.item() if isinstance(label, np.generic) else label
+    label = plain_label(label)
     if isinstance(label, int) and label == position:
         return f"row {position}"
     return f"row {label!r} (position {position})"

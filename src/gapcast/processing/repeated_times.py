@@ -15,13 +15,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from gapcast.errors import InvalidInput
+from gapcast.processing.frame import plain_label
 
 MAX_LISTED = 5
-
-
-def _plain(label: object) -> object:
-    """A row label as people write it: 3, not np.int64(3)."""
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def refuse_repeated_times(
@@ -54,7 +50,7 @@ def refuse_repeated_times(
         # frames): positions are what finds a row.
         where = "positions " + ", ".join(str(int(i)) for i in rows[:MAX_LISTED])
     else:
-        where = "rows " + ", ".join(repr(_plain(labels[i])) for i in rows[:MAX_LISTED])
+        where = "rows " + ", ".join(repr(plain_label(labels[i])) for i in rows[:MAX_LISTED])
     more = f" and {rows.size - MAX_LISTED} more" if rows.size > MAX_LISTED else ""
     when = pd.Timestamp(int(times[clash[0]]), tz="UTC").isoformat()
     index = repr(time_name) if time_name is not None else "df.index"
