@@ -130,6 +130,17 @@ def test_a_running_total_read_as_levels_is_said(hourly: Any, tiny_config: Any) -
     )
     clean, _ = _run(plain, cfg)
     assert not [w for w in clean.metrics.warnings if w.code == "running_total"]
+    # The same register as a covariate: said as the covariate's, with what its level means there.
+    as_input = plain.assign(meter=register["load"])
+    cov, _ = _run(as_input, {**cfg, "target": ["load"], "covariates": ["meter"]})
+    said = [w for w in cov.metrics.warnings if w.code == "running_total"]
+    assert len(said) == 1, cov.metrics.warnings
+    assert said[0].message.startswith("covariate 'meter' never falls over its 480 readings")
+    assert "import with counter=['meter']; the CLI's --counter meter)" in said[0].message
+    assert said[0].message.endswith(
+        "the use per step an input usually stands for; this run read its level, which mostly "
+        "tells the model how much time has passed"
+    )
 
 
 def test_a_glitch_is_read_as_a_missing_reading_and_said(hourly: Any, tiny_config: Any) -> None:

@@ -5,6 +5,7 @@ itself only ever climbs, and its level says nothing of the next hour's use.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 
 import numpy as np
@@ -113,17 +114,21 @@ def looks_like_total(values: NDArray[np.float64]) -> tuple[int, float] | None:
     return (int(level.size), rising) if rising > LOOKS_RISING else None
 
 
-def total_hint(name: str, values: NDArray[np.float64]) -> str | None:
+def total_hint(name: str, values: NDArray[np.float64], *, use: str | None = None) -> str | None:
     """What to say of a column that looks like a running total read as levels (its level only
-    climbs: a forecast of it says nothing of the next hour's use), else None."""
+    climbs: a forecast of it says nothing of the next hour's use), else None. ``use``: what the
+    increase per reading is for, where not a forecast (a covariate's)."""
     looks = looks_like_total(values)
     if looks is None:
         return None
     readings, rising = looks
+    # Named as each way in takes it: the option is `counter` on REST and in the client, and
+    # `--counter` on the command line, where a name with a space needs quoting.
     return (
         f"{name!r} never falls over its {readings:,} readings and rises at {rising:.0%} of them: "
-        "a running total (a meter's register)? Read as one (the counter option) it is the "
-        "increase per reading, the use a forecast is usually about"
+        f"a running total (a meter's register)? Read as one (import with counter={[name]!r}; "
+        f"the CLI's --counter {shlex.quote(name)}) it is the increase per reading, "
+        f"{use or 'the use a forecast is usually about'}"
     )
 
 

@@ -341,25 +341,31 @@ def flatline_warnings(
     return out
 
 
-def running_total_warnings(real: NDArray[np.float64], names: list[str]) -> list[dict[str, str]]:
-    """Per target that looks like a running total read as levels (never falls, but to start
-    again from zero): its forecast is of a level that only climbs, and the use per step — what
-    such a forecast is usually for — is its increase. Said, since a population count climbs
-    too."""
+def running_total_warnings(
+    real: NDArray[np.float64], names: list[str], *, covariates: bool = False
+) -> list[dict[str, str]]:
+    """Per target (with ``covariates``, per covariate) that looks like a running total read as
+    levels (never falls, but to start again from zero): a target's forecast is of a level that
+    only climbs, and the use per step — what such a forecast is usually for — is its increase;
+    a covariate's level mostly tells the model how much time has passed. Said, not changed,
+    since a population count climbs too."""
     from gapcast.ingest.counters import total_hint
 
     out = []
     for name, row in zip(names, real, strict=True):
-        hint = total_hint(name, np.asarray(row, dtype=np.float64))
-        if hint is not None:
-            out.append(
-                {
-                    "code": "running_total",
-                    "level": "warning",
-                    "message": f"{hint}; this run forecast its level (its differences, "
-                    "pandas' .diff(), are the use)",
-                }
-            )
+        use = "the use per step an input usually stands for" if covariates else None
+        hint = total_hint(name, np.asarray(row, dtype=np.float64), use=use)
+        if hint is None:
+            continue
+        meant = (
+            "this run read its level, which mostly tells the model how much time has passed"
+            if covariates
+            else "this run forecast its level (its differences, pandas' .diff(), are the use)"
+        )
+        who = "covariate " if covariates else ""
+        out.append(
+            {"code": "running_total", "level": "warning", "message": f"{who}{hint}; {meant}"}
+        )
     return out
 
 

@@ -359,6 +359,7 @@ class MLRunner:
             figures["warnings"] += backtest.flatline_warnings(
                 given, inputs, frame.timestamps, data.freq_ns, covariates=True
             )
+            figures["warnings"] += backtest.running_total_warnings(given, inputs, covariates=True)
         figures["candidates"] = [
             {
                 "key": c.candidate.key,
