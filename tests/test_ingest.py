@@ -1064,6 +1064,49 @@ def test_the_repeated_hour_of_local_times_points_at_the_timezone_option() -> Non
         read_table(csv("timestamp,v\n2024-10-27 05:00,1\n2024-10-27 05:00,2"), filename="x.csv")
 
 
+def test_the_skipped_hour_of_local_times_is_noted_with_the_timezone_option() -> None:
+    """Wall-clock times of a Berlin meter across the start of summer time skip 02:00-02:59:
+    read as UTC (no zone given) the import says so and names the option; read in their zone,
+    or for a hole elsewhere, it says nothing of the kind."""
+    stamps = pd.date_range("2024-03-30 22:00", "2024-03-31 06:00", freq="15min", tz="Europe/Berlin")
+    rows = "".join(f"{t:%Y-%m-%d %H:%M},{i}\n" for i, t in enumerate(stamps))
+    data = csv(f"timestamp,v\n{rows}")
+    said = [n for n in read_table(data, filename="x.csv").notes if "clocks skip" in n]
+    assert said == [
+        "timestamp column 'timestamp': no times from 02:00 to 02:59 on Sunday 2024-03-31, the "
+        "hour clocks skip when summer time starts: local times? They were read as UTC (no zone "
+        "given); the timezone option (--timezone, e.g. Europe/Berlin) reads them in their zone"
+    ]
+    local = read_table(data, filename="x.csv", timezone="Europe/Berlin")
+    assert not [n for n in local.notes if "clocks skip" in n]
+    assert local.timestamps_ns.tolist() == stamps.as_unit("ns").asi8.tolist()
+    # The same hour missing on a Saturday, or three hours missing that Sunday: an outage.
+    grid = pd.date_range("2024-03-30", "2024-03-31 23:45", freq="15min")
+    saturday = (grid.day == 30) & (grid.hour == 2)
+    three_hours = (grid.day == 31) & (grid.hour >= 1) & (grid.hour <= 3)
+    for hole in (saturday, three_hours):
+        text = "".join(f"{t:%Y-%m-%d %H:%M},1.5\n" for t in grid[~hole])
+        notes = read_table(csv(f"timestamp,v\n{text}"), filename="x.csv").notes
+        assert not [n for n in notes if "clocks skip" in n], notes
+
+
+def test_which_sundays_skip_the_hour() -> None:
+    from gapcast.ingest.times import clocks_skipped
+
+    def ns(index: pd.DatetimeIndex) -> np.ndarray:
+        return index.tz_convert("UTC").tz_localize(None).as_unit("ns").asi8
+
+    # Two springs of hourly New York wall-clock times (second Sundays of March), read as UTC.
+    wall = pd.date_range("2023-03-01", "2024-03-20", freq="h", tz="America/New_York")
+    read_as_utc = wall.tz_localize(None)
+    assert clocks_skipped(ns(read_as_utc.tz_localize("UTC"))) == ["2023-03-12", "2024-03-10"]
+    # The same instants in UTC: no hole at all.
+    assert clocks_skipped(ns(wall)) == []
+    # Daily data has no hour to skip; two readings are too few to say.
+    assert clocks_skipped(ns(pd.date_range("2024-03-01", periods=60, freq="D", tz="UTC"))) == []
+    assert clocks_skipped(np.array([0, 7_200_000_000_000])) == []
+
+
 def test_rows_repeated_whole_are_dropped_and_a_clash_among_them_is_named() -> None:
     # Overlapping exports repeat rows, empty cells included: nothing to choose between.
     data = csv("timestamp,a,b\n2024-01-01,1,\n2024-01-02,2,3\n2024-01-01,1,\n2024-01-02,2,3")

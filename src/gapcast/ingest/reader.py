@@ -37,6 +37,7 @@ from gapcast.ingest.series_rows import TIME as SERIES_ROWS_TIME
 from gapcast.ingest.series_rows import series_rows
 from gapcast.ingest.times import (
     check_timezone,
+    clocks_skipped,
     find_timestamp_column,
     header_offset,
     join_time_columns,
@@ -159,6 +160,16 @@ def read_table(
             # lines with the others'.
             parse_timestamps(pd.concat([df[ts_name], footer]), ts_name, kind, time_format, zone)
         raise
+    if zone is None and (sundays := clocks_skipped(ts)):
+        # Read as UTC, a local series' day moves an hour at each change of the clocks, and its
+        # forecasts are shown an hour or two off: said, since only the user knows the zone.
+        more = f" (and {len(sundays) - 1} more)" if len(sundays) > 1 else ""
+        notes.append(
+            f"timestamp column {ts_name!r}: no times from 02:00 to 02:59 on Sunday "
+            f"{sundays[0]}{more}, the hour clocks skip when summer time starts: local times? "
+            "They were read as UTC (no zone given); the timezone option (--timezone, e.g. "
+            "Europe/Berlin) reads them in their zone"
+        )
     markers = frozenset(m.strip() for m in missing if m.strip())
     cell_units: dict[str, str] = {}
     grouped: dict[str, str] = {}
