@@ -885,8 +885,10 @@ def test_rows_wider_than_the_header_are_refused_not_shifted() -> None:
 
 def test_every_value_column_with_a_problem_is_named_in_one_refusal() -> None:
     """A logger export with decimal commas in one column and status flags in another: one try
-    names both fixes, the first column's field leading, each column's in the details."""
-    data = csv("time;temp;status\n2024-01-01;1,5;OK\n2024-01-02;1,7;CHECK")
+    names both fixes, the first column's field leading, each column's in the details. (Commas
+    separate its fields, so its quoted decimal commas are not taken as shown: a ';'-separated
+    file's are, test_a_semicolon_file_with_decimal_commas_reads_without_asking.)"""
+    data = csv('time,temp,status\n2024-01-01,"1,5",OK\n2024-01-02,"1,7",CHECK')
     with pytest.raises(InvalidInput) as info:
         read_table(data, filename="x.csv")
     message = info.value.message
@@ -1381,13 +1383,31 @@ def test_a_format_with_an_offset_reads_it() -> None:
     assert table.timestamps_ns[0] == pd.Timestamp("2024-12-31T22:00Z").value
 
 
+def test_a_semicolon_file_with_decimal_commas_reads_without_asking() -> None:
+    """A European export (';' between fields, a comma in each number) reads as written, with a
+    note; the day-first times read unasked too."""
+    table = read_table(EUROPEAN.encode(), filename="x.csv", timestamp_column="Zeitstempel")
+    np.testing.assert_array_equal(table.values[0], [1.5, -2.25, np.nan])
+    assert table.notes[0] == (
+        "numbers read with a decimal comma ('1,5' is 1.5), as the file writes them (its fields "
+        "separated by ';')"
+    )
+    tabs = read_table(csv("time\tv\n2024-01-01\t12,75\n2024-01-02\t3"), filename="x.csv")
+    assert tabs.values.tolist() == [[12.75, 3.0]] and "separated by tabs" in tabs.notes[0]
+    # 1,234 alone shows nothing (a thousand and some, or one and a bit): still asked.
+    with pytest.raises(InvalidInput, match=r"1,234 reads as a thousand and some or as one"):
+        read_table(csv("time;v\n2024-01-01;1,234\n2024-01-02;2,500"), filename="x.csv")
+    # A decimal point in the column says the comma is something else: refused, never guessed.
+    with pytest.raises(InvalidInput, match=r"line 3 \(first: '1,5'\).*decimal=','"):
+        read_table(csv("time;v\n2024-01-01;2.5\n2024-01-02;1,5"), filename="x.csv")
+
+
 def test_decimal_comma_and_format_errors_name_the_fix() -> None:
-    # The day-first times read unasked; the decimal comma is named.
-    with pytest.raises(InvalidInput, match=r"decimal=','"):
-        read_table(EUROPEAN.encode(), filename="x.csv", timestamp_column="Zeitstempel")
+    # Commas between fields and quoted decimal commas: not taken as shown, the option is named.
+    quoted = 'Zeitstempel,Leistung [kW]\n31.12.2024 23:00,"1,5"\n01.01.2025 00:00,"-2,25"\n'
     with pytest.raises(InvalidInput, match=r"decimal=','") as info:
         read_table(
-            EUROPEAN.encode(),
+            quoted.encode(),
             filename="x.csv",
             timestamp_column="Zeitstempel",
             time_format="%d.%m.%Y %H:%M",

@@ -85,14 +85,24 @@ def test_import_a_european_export_and_errors_keep_bracketed_headers(
     f = tmp_path / "export.csv"
     f.write_text("Zeitstempel;Leistung [kW]\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")
     base = ["import", str(f), "--db", db_url, "--timestamp-column", "Zeitstempel"]
-    wrong = runner.invoke(app, [*base, "--time-format", "%d.%m.%Y %H:%M"])
+    # Its decimal commas read unasked (fields separated by ';'), and the note says so.
+    result = runner.invoke(app, [*base, "--time-format", "%d.%m.%Y %H:%M", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["points"] == 2
+    assert "numbers read with a decimal comma ('1,5' is 1.5)" in json.dumps(
+        json.loads(result.stdout)["notes"]
+    )
+    # A comma-separated export quotes its decimal commas: --decimal is named for those.
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('Zeitstempel,Leistung [kW]\n31.12.2024 23:00,"1,5"\n01.01.2025 00:00,"2,5"\n')
+    wrong = runner.invoke(app, ["import", str(quoted), "--db", db_url, "--name", "q"])
     # The header's unit in brackets is printed as written, not eaten as console markup.
     assert wrong.exit_code == 2 and "column 'Leistung [kW]'" in wrong.stderr
     assert "(--decimal ,)" in wrong.stderr
-    options = ["--decimal", ",", "--time-format", "%d.%m.%Y %H:%M", "--json"]
-    result = runner.invoke(app, [*base, *options])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["points"] == 2
+    options = ["--decimal", ",", "--time-format", "%d.%m.%Y %H:%M", "--json", "--name", "q"]
+    fixed = runner.invoke(app, ["import", str(quoted), "--db", db_url, *options])
+    assert fixed.exit_code == 0, fixed.output
+    assert json.loads(fixed.stdout)["points"] == 2
     dst = tmp_path / "dst.csv"
     dst.write_text("timestamp,v\n2024-03-31 01:30,1\n2024-03-31 02:30,2\n")
     skipped = runner.invoke(

@@ -80,7 +80,13 @@ TimestampColumnOption = Annotated[
     str | None,
     typer.Option(help="Name of the time column; a date and a time of day in two: 'Date+Time'"),
 ]
-DecimalOption = Annotated[str, typer.Option(help="Decimal mark of the CSV's numbers: . or , (1,5)")]
+DecimalOption = Annotated[
+    str,
+    typer.Option(
+        help="Decimal mark of the CSV's numbers: . or , (1,5); a file separated by ';', tabs "
+        "or '|' whose numbers show a decimal comma reads it unasked"
+    ),
+]
 TimeFormatOption = Annotated[
     str | None,
     typer.Option(

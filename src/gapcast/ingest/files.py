@@ -176,6 +176,7 @@ def read_frame(
     if preamble:
         frame.index = pd.Index(preamble.file_rows(len(frame)))
         frame.attrs["notes"] = [preamble.note] if preamble.note else []
+    frame.attrs["sep"] = sep
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         _refuse_extra_fields(text, sep, skipped)
     # Files joined with `cat` repeat the header line: a row that is the header is not data.
@@ -314,7 +315,9 @@ def _delimiter(text: str, decimal: DecimalMark = ".") -> str:
     # European exports use ';' and some loggers tabs; sniff the head instead of guessing per row.
     # A decimal comma is as regular as the delimiter on every line, so it is never a candidate.
     candidates = ";\t|" if decimal == "," else ",;\t|"
-    if _aligned_by_spaces(text, candidates):
+    # A header line holds names, never decimal commas: one with a comma is not a table aligned by
+    # spaces, even where its names and its rows' times hold spaces alike.
+    if _aligned_by_spaces(text, ",;\t|"):
         return WHITESPACE
     try:
         return csv.Sniffer().sniff(text[:4096], delimiters=candidates).delimiter

@@ -25,7 +25,7 @@ from gapcast.ingest.common import (
 from gapcast.ingest.counters import counter_columns, increases, total_hint
 from gapcast.ingest.day_rows import day_columns, melt_days
 from gapcast.ingest.duplicates import merge_repeated_times
-from gapcast.ingest.files import check_encoding, decompress, kind_of, read_frame
+from gapcast.ingest.files import WHITESPACE, check_encoding, decompress, kind_of, read_frame
 from gapcast.ingest.footer import footer_note, footer_rows
 from gapcast.ingest.long_format import (
     chosen_columns,
@@ -43,7 +43,15 @@ from gapcast.ingest.times import (
     join_time_columns,
     parse_timestamps,
 )
-from gapcast.ingest.values import clear_markers, parse_values, row_numbers, units_row
+from gapcast.ingest.values import (
+    clear_markers,
+    decimal_comma_shown,
+    parse_values,
+    row_numbers,
+    units_row,
+)
+
+_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'", WHITESPACE: "spaces"}
 
 
 def read_table(
@@ -116,6 +124,21 @@ def read_table(
             f"no value columns: the file has only the timestamp column {ts_name!r}", field="file"
         )
     check_distinct(list(df.columns))  # a Parquet file's, or a joined time column's name
+    sep = df.attrs.get("sep", ",")
+    if (
+        kind == "csv"
+        and decimal == "."
+        and sep != ","
+        and (shown := decimal_comma_shown(df, value_names))
+    ):
+        # Fields not separated by commas, numbers written with one: a European export, whose
+        # comma the refusal would only ask for by name (--decimal ,).
+        decimal = ","
+        sheet_notes = [
+            *sheet_notes,
+            f"numbers read with a decimal comma ({shown!r} is {shown.replace(',', '.')}), as "
+            f"the file writes them (its fields separated by {_SEPARATORS.get(sep, repr(sep))})",
+        ]
     units_note: str | None = None
     row_units: dict[str, str] = {}
     if kind in ("csv", "xlsx"):  # a line of units under the header

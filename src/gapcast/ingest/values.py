@@ -5,7 +5,7 @@ the runs of nines loggers write for "no reading"; refusals name the lines and th
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,12 @@ _MINUS = "\u2212"
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d+)?$")
 _ONE_GROUP = re.compile(r"^[-+]?\d{1,3},\d{3}$")
+# A comma no thousands separator could be: fewer or more than three digits after it.
+_PLAIN_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,(?:\d{1,2}|\d{4,})$")
+_DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
+# The cells of each value column that decide whether a file writes decimal commas: a column's
+# head shows its notation, and a regex over millions of cells would cost seconds.
+SNIFF_CELLS = 1000
 # Cells that mean "no reading": pandas.read_csv's default missing-value strings (what Excel,
 # R and database exports write), so a file pandas reads cleanly imports the same way, and the
 # NAN of the commonest environmental loggers.
@@ -227,6 +233,20 @@ def text_to_numbers(text: pd.Series, decimal: DecimalMark) -> pd.Series:
         numeric = text.str.replace(",", ".", regex=False)
         numeric = numeric.where(~text.str.contains(".", regex=False, na=False), "not a number")
     return pd.to_numeric(numeric, errors="coerce")
+
+
+def decimal_comma_shown(df: pd.DataFrame, value_names: Sequence[str]) -> str | None:
+    """The first cell that shows a file's numbers are written with a decimal comma ('12,5'),
+    when no cell among the first :data:`SNIFF_CELLS` of a value column has a decimal point;
+    else None ('1,234' alone shows nothing: a thousand and some, or one and a bit)."""
+    shown = None
+    for name in value_names:
+        cells = df[name].iloc[:SNIFF_CELLS].astype(str).str.strip()
+        if cells.str.match(_DECIMAL_POINT).any():
+            return None
+        if shown is None and (hits := cells[cells.str.match(_PLAIN_DECIMAL_COMMA)]).size:
+            shown = str(hits.iloc[0])
+    return shown
 
 
 def units_row(
