@@ -161,9 +161,16 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     answer = json.loads(out)
     assert answer["points"] == 4 and answer["files"] == 2
     assert answer["notes"] == ["part2.csv: appended 2 new point(s) to dataset 'parts'"]
-    # A European export: decimal comma and day-first times travel as form fields.
+    # A European export separated by ';' reads its decimal commas unasked, on the server too.
+    semicolons = workdir / "semicolons.csv"
+    semicolons.write_text("time;v\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")
+    code, out, err = invoke("import", str(semicolons), *on(server), "--json")
+    assert code == 0, err
+    assert "numbers read with a decimal comma ('1,5' is 1.5)" in json.loads(out)["notes"][0]
+    # Decimal comma and day-first times travel as form fields: commas between the fields and
+    # quoted decimal commas need --decimal.
     euro = workdir / "euro.csv"
-    euro.write_text("time;v\n31.12.2024 23:00;1,5\n01.01.2025 00:00;2,5\n")
+    euro.write_text('time,v\n31.12.2024 23:00,"1,5"\n01.01.2025 00:00,"2,5"\n')
     code, out, err = invoke("import", str(euro), *on(server), "--json")
     assert code == 2 and "--decimal ," in err
     # The day-first times read unasked (the one common format that reads them all).
