@@ -37,6 +37,12 @@ def test_dataset_list_and_show_with_gap_summary(live_server: LiveServer) -> None
         assert 0.9 < gaps["observed_fraction"] < 1.0
         by_id = http.get(f"/datasets/{shown['id']}").json()
         assert by_id["name"] == "co2"
+        # Times say their zone on every database (SQLite's came without one: a browser read
+        # them as its own local time).
+        for when in (shown["start"], shown["end"], shown["created_at"]):
+            assert when.endswith("Z"), when
+        listed = http.get("/datasets").json()[0]
+        assert listed["created_at"].endswith("Z")
 
 
 def test_dataset_upload_errors_and_replace_and_delete(live_server: LiveServer) -> None:

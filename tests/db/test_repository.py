@@ -48,6 +48,24 @@ def test_round_trip_is_exact_including_time_zones(sessions: sessionmaker[Session
     assert loaded.frequency_ns == 17 * 60 * 10**9
 
 
+def test_times_of_rows_come_back_aware_in_utc(sessions: sessionmaker[Session]) -> None:
+    """SQLite hands back its DATETIMEs without a zone and PostgreSQL in the session's zone: both
+    come back as the same instant in UTC, with the zone (the API's JSON says 'Z' on both), and a
+    time given in another zone is stored as its instant, not as its wall time."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = datetime(2024, 3, 31, 4, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # 02:30 UTC
+    with transaction(sessions) as s:
+        s.add(Dataset(name="clock", created_at=berlin))
+    with sessions() as s:
+        row = repository.get_dataset(s, "clock")
+        assert row.created_at == datetime(2024, 3, 31, 2, 30, tzinfo=UTC)
+        assert row.created_at.utcoffset() is not None and row.created_at.utcoffset().seconds == 0
+        later = s.scalars(select(Dataset).where(Dataset.created_at > berlin.replace(minute=29)))
+        assert [d.name for d in later] == ["clock"]
+
+
 def test_sample_import_metadata(sessions: sessionmaker[Session], sample_csv: Path) -> None:
     with transaction(sessions) as s:
         ds = repository.import_dataset(s, table=read_file(sample_csv), name="co2")

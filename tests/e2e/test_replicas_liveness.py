@@ -57,10 +57,8 @@ def test_a_live_server_with_a_fresh_heartbeat_keeps_its_runs() -> None:
     now = utcnow()
     here = Claim("r", new_server_id(), heartbeat_at=now - timedelta(seconds=5))
     elsewhere = Claim("r", "other-host.1:4242:abcdef", heartbeat_at=now)
-    # SQLite hands back naive UTC datetimes.
-    naive = Claim("r", "other-host.1:4242:abcdef", heartbeat_at=now.replace(tzinfo=None))
-
-    for claim in (here, elsewhere, naive):
+    # Both databases hand back aware UTC datetimes (tables.UTCDateTime), SQLite included.
+    for claim in (here, elsewhere):
         assert orphan_reason(claim, machine=machine_key(), now=now) is None
 
 

@@ -217,8 +217,6 @@ def _epochs_done(session: Session, run_id: str) -> int | None:
 def _elapsed(started: datetime | None) -> float | None:
     if started is None:
         return None
-    if started.tzinfo is None:  # SQLite returns naive datetimes (stored as UTC)
-        started = started.replace(tzinfo=utcnow().tzinfo)
     return (utcnow() - started).total_seconds()
 
 

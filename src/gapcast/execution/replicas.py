@@ -95,8 +95,6 @@ def orphan_reason(
     if where == machine and not process_alive(pid):
         return f"the server that ran it (process {pid} on this machine) is gone"
     beat = claim.heartbeat_at
-    if beat is not None and beat.tzinfo is None:  # SQLite returns naive UTC datetimes
-        beat = beat.replace(tzinfo=now.tzinfo)
     if beat is None or (now - beat).total_seconds() > stale_s:
         silent = "never" if beat is None else f"{(now - beat).total_seconds():.0f} s ago"
         return f"the server that ran it ({claim.claimed_by}) last reported {silent}"
@@ -111,8 +109,6 @@ def silent_runs(session: Session, *, server_id: str, stale_s: float = STALE_S) -
         if row.claimed_by == server_id:
             continue
         finished = row.finished_at
-        if finished is not None and finished.tzinfo is None:  # SQLite: naive UTC
-            finished = finished.replace(tzinfo=now.tzinfo)
         if row.claimed_by is None:
             gone = finished is None or (now - finished).total_seconds() > stale_s
         else:
