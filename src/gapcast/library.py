@@ -23,7 +23,13 @@ import pandas as pd
 from gapcast.errors import DataWarning, InvalidInput
 from gapcast.model_training.callbacks import CancelFlag
 from gapcast.model_training.results import Artifact, RunResult
-from gapcast.processing.frame import SeriesFrame, numbers_as_floats, time_column, time_zone
+from gapcast.processing.frame import (
+    SeriesFrame,
+    numbers_as_floats,
+    periods_as_times,
+    time_column,
+    time_zone,
+)
 from gapcast.processing.window_inputs import F64, ModelBatch
 from gapcast.training_config import TrainingConfig
 
@@ -93,6 +99,7 @@ def _frame(
     if isinstance(data, SeriesFrame):
         return data
     if isinstance(data, pd.DataFrame):
+        data = periods_as_times(data)  # before the time column is looked for among the rest
         if channels:
             time = time_column(data)
             unread = [

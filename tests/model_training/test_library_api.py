@@ -380,6 +380,13 @@ def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> 
     earlier = model.predict(df, start="2023-06-01")
     assert earlier["timestamp"].iloc[0] == pd.Timestamp("2023-06-01", tz="UTC")
     assert np.isfinite(earlier["sales"]).all()
+    # The same months as pandas Periods (df.to_period('M')): on the index of a Series, or in a
+    # column of their own beside a status column, each month is its first day.
+    periods = stamps.tz_localize(None).to_period("M")
+    as_series = pd.Series(df["sales"].to_numpy(), index=periods, name="sales")
+    as_column = pd.DataFrame({"month": periods, "sales": df["sales"], "status": "ok"})
+    for recent in (as_series, as_column):
+        pd.testing.assert_frame_equal(model.predict(recent), forecast)
 
 
 def test_a_series_a_table_and_a_status_column_beside_the_readings_are_read(

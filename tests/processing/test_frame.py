@@ -152,6 +152,16 @@ def test_from_pandas_finds_the_time_by_type_then_by_name() -> None:
         np.testing.assert_array_equal(frame.timestamps, expected.timestamps)
 
 
+def test_pandas_periods_are_read_as_their_first_instants() -> None:
+    quarters = pd.period_range("2023Q1", periods=4, freq="Q")
+    expected = pd.date_range("2023-01-01", periods=4, freq="QS", tz="UTC").as_unit("ns").asi8
+    on_index = SeriesFrame.from_pandas(pd.DataFrame({"x": [1.0, 2, 3, 4]}, index=quarters))
+    in_column = SeriesFrame.from_pandas(pd.DataFrame({"quarter": quarters, "x": [1.0, 2, 3, 4]}))
+    for frame in (on_index, in_column):
+        assert frame.channels == ("x",)
+        assert frame.timestamps.astype(np.int64).tolist() == expected.tolist()
+
+
 def test_validation_of_shapes_and_channels() -> None:
     with pytest.raises(InvalidInput, match="channel names"):
         SeriesFrame.from_arrays([1, 2], [[1.0, 2.0]], ["a", "b"])

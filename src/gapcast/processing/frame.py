@@ -148,6 +148,7 @@ class SeriesFrame:
         the model's input, not as a status column to leave out."""
         import pandas as pd
 
+        df = periods_as_times(df)
         name = time_column(df)
         if name is not None:
             times = df[name]
@@ -288,6 +289,23 @@ def time_zone(df: pd.DataFrame) -> Any | None:
     times = df[name] if name is not None else df.index
     dtype = times.dtype
     return dtype.tz if isinstance(dtype, pd.DatetimeTZDtype) else None
+
+
+def periods_as_times(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a PeriodIndex and each column of pandas Periods (monthly sales as
+    ``df.to_period('M')`` or ``pd.period_range`` give them) as the periods' first instants,
+    as ``gapcast import`` reads a file's '2024-03' or '2024Q1': a month is its first day."""
+    import pandas as pd
+
+    periods = [c for c in df.columns if isinstance(df[c].dtype, pd.PeriodDtype)]
+    if not periods and not isinstance(df.index, pd.PeriodIndex):
+        return df
+    out = df.copy()
+    if isinstance(out.index, pd.PeriodIndex):
+        out.index = out.index.to_timestamp(how="start")
+    for column in periods:
+        out[column] = out[column].dt.to_timestamp(how="start")
+    return out
 
 
 def time_column(df: pd.DataFrame) -> Any | None:
