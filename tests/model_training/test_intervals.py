@@ -135,6 +135,42 @@ def test_statsforecast_intervals_are_scored_beside_the_models(run: Any) -> None:
     assert ets.pinball_ratio == pytest.approx(ets.pinball / iv.pinball_seasonal_naive)
     summary = interval_summary(iv.model_dump())
     assert f"AutoETS's own covers {100 * ets.coverage:.0f}%" in summary, summary
+    # The reference is named as the leaderboard names it.
+    assert iv.pinball_reference == "seasonal naive, 1 day"
+    assert f"pinball {iv.pinball_ratio:.2f}x the seasonal naive, 1 day's" in summary
+
+
+def test_the_pinball_reference_of_a_series_without_a_season_is_the_naive() -> None:
+    """A random walk confirms no season: its intervals are compared with the naive's, and said
+    to be (they were called 'the seasonal naive's', a baseline the run never had)."""
+    from gapcast.cli.progress import interval_summary
+    from gapcast.model_training.backtest import Origins, interval_figures
+    from gapcast.model_training.intervals import Intervals
+    from gapcast.model_training.training_data import prepare
+    from gapcast.processing.frame import SeriesFrame
+    from gapcast.training_config import TrainingConfig
+
+    walk = noisy_daily().assign(load=np.cumsum(np.random.default_rng(1).normal(size=24 * 60)))
+    data = prepare(SeriesFrame.from_pandas(walk), TrainingConfig())
+    assert data.mase_season == 1
+    origins = np.arange(data.split[1], len(data.grid_ts) - data.horizon, 24)
+    at = Origins(index=origins, after_outage=np.zeros(origins.size, dtype=bool))
+    last = data.real[0, origins - 1]
+    spread = np.array([-1.0, 0.0, 1.0])[:, None, None, None]
+    quantiles = last[None, :, None, None] + spread * np.ones((3, origins.size, data.horizon, 1))
+    figures = interval_figures(
+        data,
+        Intervals((0.1, 0.5, 0.9), np.zeros((3, data.horizon, 1)), 1.0, 0, 0),
+        quantiles,
+        at,
+        np.ones(origins.size),
+        data.mase_season,
+    )
+    assert figures["pinball_reference"] == "naive"
+    assert "x the naive's" in interval_summary({**figures, "level": 0.8})
+    # A run stored before the reference was named: as it was said then.
+    legacy = {k: v for k, v in figures.items() if k != "pinball_reference"}
+    assert "x the seasonal naive's" in interval_summary({**legacy, "level": 0.8})
 
 
 def test_predict_returns_quantile_columns_that_never_cross(run: Any) -> None:

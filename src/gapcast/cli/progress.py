@@ -322,12 +322,14 @@ def interval_summary(intervals: dict[str, Any]) -> str:
     name = f"P{100 * q[0]:g}–P{100 * q[-1]:g}" if len(q) > 1 else "interval"
     gappy = intervals.get("coverage_gappy_history")
     ratio = intervals.get("pinball_ratio")
+    # Runs stored before the reference was named compared with the seasonal naive or the naive.
+    reference = intervals.get("pinball_reference") or "seasonal naive"
     return (
         f"{name} covers {percent(intervals.get('coverage'))} (nominal "
         f"{percent(intervals.get('level'))}"
         + (f"; histories with gaps {percent(gappy)}" if gappy is not None else "")
         + f"), mean width {number(intervals.get('width'))}"
-        + (f", pinball {ratio:.2f}x the seasonal naive's" if ratio is not None else "")
+        + (f", pinball {ratio:.2f}x the {reference}'s" if ratio is not None else "")
         + "".join(
             f"; {b['label']}'s own covers {percent(b.get('coverage'))}"
             + (f", pinball {b['pinball_ratio']:.2f}x" if b.get("pinball_ratio") is not None else "")

@@ -587,13 +587,15 @@ def interval_figures(
     scored = np.isfinite(truth) & np.isfinite(quantiles).all(axis=0)
     gappy = np.asarray(observed_fraction) < 1.0
     figures = interval_scores(truth, quantiles, levels, scored, gappy)
-    baseline = (
-        SeasonalNaive(Season(f"{season} steps", season)) if season > 1 else Naive()
-    ).forecast(data.real, origins.index, horizon)
+    # Named as the leaderboard names it: with no confirmed season the reference is the naive.
+    named = next((s for s in data.baseline_seasons() if s.steps == season), None)
+    reference = SeasonalNaive(named or Season(f"{season} steps", season)) if season > 1 else Naive()
+    baseline = reference.forecast(data.real, origins.index, horizon)
     offsets = empirical_quantiles(data.real[:, : data.split[0]], season, horizon, levels)
     naive_q = baseline[None] + offsets[:, None]
     figures["pinball_seasonal_naive"] = pinball(truth, naive_q, levels, scored)
     figures["pinball_ratio"] = pinball_ratio(truth, quantiles, naive_q, levels, scored)
+    figures["pinball_reference"] = reference.label
     figures["quantiles"] = list(levels)
     figures["gap_factor"] = intervals.gap_factor
     figures["baselines"] = []

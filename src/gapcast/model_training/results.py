@@ -182,6 +182,12 @@ class IntervalScores(_Metrics):
         description="the same for the seasonal naive's empirical quantiles (training errors)"
     )
     pinball_ratio: float | None = Field(description="pinball / pinball_seasonal_naive")
+    pinball_reference: str | None = Field(
+        None,
+        description="the baseline of pinball_seasonal_naive, as the leaderboard names it: "
+        "'naive' where the series has no confirmed season, else 'seasonal naive, 1 day', ... "
+        "(None in runs stored before it was named)",
+    )
     gap_factor: float = Field(description="interval widening for histories with gaps (measured)")
     baselines: list[BaselineIntervalScores] = Field(
         default_factory=list,

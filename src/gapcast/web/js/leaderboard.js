@@ -41,7 +41,7 @@ export function showLeaderboard(result) {
       `covers ${Math.round(iv.coverage * 100)}% of the test points (nominal ${Math.round(iv.level * 100)}%` +
       (iv.coverage_gappy_history != null ? `; after gaps ${Math.round(iv.coverage_gappy_history * 100)}%` : "") +
       `), mean width ${fmt(iv.width)}` +
-      (iv.pinball_ratio != null ? `, pinball loss ${fmt(iv.pinball_ratio, 2)}x the seasonal naive's` : "") +
+      (iv.pinball_ratio != null ? `, pinball loss ${fmt(iv.pinball_ratio, 2)}x the ${iv.pinball_reference || "seasonal naive"}'s` : "") +
       (iv.baselines || []).map((b) => `; ${b.label}'s own range covers ${Math.round(b.coverage * 100)}%` +
         (b.pinball_ratio != null ? `, pinball ${fmt(b.pinball_ratio, 2)}x` : "")).join("")
     : "";
