@@ -649,6 +649,63 @@ def test_json_records_columns_and_lines_read_as_a_table() -> None:
         read_table(b'{"time": "2024-01-01", "v": 1}\n{oops\n', filename="x.jsonl")
 
 
+def test_a_prometheus_range_query_reads_a_column_per_series() -> None:
+    """What `curl .../api/v1/query_range` saves: a series per instance, values as text and times
+    as epoch seconds. Each series is a column named by what tells it apart; 'NaN' and a time
+    one series lacks are missing readings; a counter gets the running-total note."""
+    import json
+
+    t0 = 1_717_200_000
+
+    def answer(result: list[dict[str, object]], kind: str = "matrix") -> bytes:
+        doc = {"status": "success", "data": {"resultType": kind, "result": result}}
+        return json.dumps(doc).encode()
+
+    def series(instance: str, values: list[tuple[int, str]]) -> dict[str, object]:
+        labels = {"__name__": "requests_total", "instance": instance, "job": "api"}
+        return {"metric": labels, "values": [[t0 + 60 * i, v] for i, v in values]}
+
+    a = [(i, str(100 + 3 * i)) for i in range(60)]
+    b = [(i, "NaN" if i == 5 else str(50 + 2 * i)) for i in range(60) if i != 30]
+    table = read_table(answer([series("a:9100", a), series("b:9100", b)]), filename="q.json")
+    assert table.channels == ["requests_total instance=a:9100", "requests_total instance=b:9100"]
+    assert table.timestamps_ns[0] == t0 * 10**9 and table.timestamps_ns.size == 60
+    assert table.values[0, 59] == 277.0
+    assert np.isnan(table.values[1, [5, 30]]).all() and table.values[1, 6] == 62.0
+    assert table.notes[0] == (
+        "read as a Prometheus range query: 2 series (requests_total instance=a:9100, "
+        "requests_total instance=b:9100)"
+    )
+    assert any("--counter 'requests_total instance=a:9100'" in n for n in table.notes)
+    counted = read_table(
+        answer([series("a:9100", a)]), filename="q.json", counter=["requests_total"]
+    )
+    assert counted.channels == ["requests_total"] and counted.values[0, 1] == 3.0
+    # An instant query, an error answer: named, with what to export instead.
+    instant = [{"metric": {"__name__": "up"}, "value": [t0, "1"]}]
+    with pytest.raises(InvalidInput, match=r"'vector' result .* \(/api/v1/query_range"):
+        read_table(answer(instant, "vector"), filename="q.json")
+    error = {"status": "error", "errorType": "bad_data", "error": "parse error at char 5"}
+    with pytest.raises(InvalidInput, match=r"is an error \(bad_data: parse error at char 5\)"):
+        read_table(json.dumps(error).encode(), filename="q.json")
+    with pytest.raises(InvalidInput, match=r"expected \[time, value\] pairs"):
+        read_table(answer([{"metric": {}, "values": [[t0]]}]), filename="q.json")
+
+
+def test_prometheus_series_are_named_by_what_tells_them_apart() -> None:
+    from gapcast.ingest.prometheus import series_names
+
+    two_labels = [
+        {"__name__": "up", "instance": "a", "job": "x", "env": "prod"},
+        {"__name__": "up", "instance": "b", "job": "y", "env": "prod"},
+    ]
+    assert series_names(two_labels) == ["up instance=a job=x", "up instance=b job=y"]
+    # An expression's result has no metric name; one with no labels either is its value.
+    assert series_names([{"instance": "a"}, {"instance": "b"}]) == ["instance=a", "instance=b"]
+    assert series_names([{}]) == ["value"]
+    assert series_names([{"__name__": "up"}, {"__name__": "up"}]) == ["up", "up (2)"]
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

@@ -1,7 +1,8 @@
 """JSON as APIs and databases export it: an array of records (``[{"time": ..., "temp": ...}]``),
-the same under one key (``{"data": [...]}``), columns (``{"time": [...], "temp": [...]}``), or
-JSON Lines (a record per line, ``.jsonl``/``.ndjson``). Read into the same table as a CSV;
-refusals name the record (1-based), as a CSV's name the line.
+the same under one key (``{"data": [...]}``), columns (``{"time": [...], "temp": [...]}``), JSON
+Lines (a record per line, ``.jsonl``/``.ndjson``), or a Prometheus range query's answer
+(:mod:`~gapcast.ingest.prometheus`). Read into the same table as a CSV; refusals name the record
+(1-based), as a CSV's name the line.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from typing import Any
 import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
+from gapcast.ingest.prometheus import range_query_records
 
 
 def read_json_records(text: str, max_points: int | None = None) -> pd.DataFrame:
     """The records of a JSON document (or of JSON Lines, one per line) as a frame indexed by
     record number - 1; a value that is an object or an array refuses the file, naming it."""
-    records = _document(text)
+    records, note = _document(text)
     if max_points is not None and len(records) > max_points:
         raise TooLarge(
             f"the file holds {len(records):,} records, over the limit of {max_points:,} points "
@@ -50,19 +52,28 @@ def read_json_records(text: str, max_points: int | None = None) -> pd.DataFrame:
         ):
             frame[column] = cells.astype(str)
     frame.columns = [str(c) for c in frame.columns]
+    frame.attrs["notes"] = [note] if note else []
     return frame
 
 
-def _document(text: str) -> list[Any]:
+def _document(text: str) -> tuple[list[Any], str | None]:
+    """The document's records, and a note where its shape was read as something more than
+    records (a Prometheus answer)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
             # A record per line under a .json name: JSON Lines.
-            return _lines(text)
+            return _lines(text), None
         raise InvalidInput(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", field="file"
         ) from exc
+    if (prometheus := range_query_records(doc)) is not None:
+        return prometheus
+    return _records(doc), None
+
+
+def _records(doc: Any) -> list[Any]:
     if isinstance(doc, list):
         return doc
     if isinstance(doc, dict) and not any(isinstance(v, (dict, list)) for v in doc.values()):
