@@ -706,6 +706,55 @@ def test_prometheus_series_are_named_by_what_tells_them_apart() -> None:
     assert series_names([{"__name__": "up"}, {"__name__": "up"}]) == ["up", "up (2)"]
 
 
+def _flux_table(rows: list[tuple[str, str, str, str]], measurement: str = "room") -> str:
+    """An annotated CSV table as InfluxDB writes it (CRLF, a blank first column)."""
+    head = (
+        "#group,false,false,true,true,false,false,true,true,true\r\n"
+        "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,double,"
+        "string,string,string\r\n"
+        "#default,_result,,,,,,,,\r\n"
+        ",result,table,_start,_stop,_time,_value,_field,_measurement,room\r\n"
+    )
+    lines = [
+        f",,{t},2024-06-01T00:00:00Z,2024-06-02T00:00:00Z,{when},{value},{field},{measurement},"
+        f"{room}\r\n"
+        for t, (when, value, field, room) in enumerate(rows)
+    ]
+    return head + "".join(lines)
+
+
+def test_an_influxdb_annotated_csv_reads_a_column_per_series() -> None:
+    """A Flux query's CSV: a row per time and field, a table per series, tables of another
+    shape after a blank line. Each series is a column named by its field and the tags that tell
+    it apart; a refusal names the file's line."""
+    hours = [f"2024-06-01T{h:02d}:00:00Z" for h in range(4)]
+    temps = [
+        (w, f"{20 + i}.5", "temp", r) for r in ("kitchen", "hall") for i, w in enumerate(hours)
+    ]
+    hums = [(w, "" if i == 2 else f"{50 + i}", "hum", "kitchen") for i, w in enumerate(hours)]
+    text = _flux_table(temps + hums) + "\r\n" + _flux_table(hums[:1])
+    table = read_table(text.encode(), filename="query.csv")
+    assert table.channels == ["temp room=kitchen", "temp room=hall", "hum room=kitchen"]
+    np.testing.assert_array_equal(
+        table.values, [[20.5, 21.5, 22.5, 23.5], [20.5, 21.5, 22.5, 23.5], [50, 51, np.nan, 53]]
+    )
+    assert table.timestamps_ns[0] == pd.Timestamp("2024-06-01T00:00Z").value
+    assert table.notes[0] == (
+        "read as InfluxDB annotated CSV: 3 series (temp room=kitchen, temp room=hall, hum "
+        "room=kitchen)"
+    )
+    # A bad reading is named by its line in the file (the 4 annotation and header lines first).
+    broken = _flux_table([(hours[0], "20.5", "temp", "x"), (hours[1], "oops", "temp", "x")])
+    with pytest.raises(InvalidInput, match=r"column 'temp': 1 non-numeric value\(s\) at line 6"):
+        read_table(broken.encode(), filename="query.csv")
+    clash = _flux_table([(hours[0], "20.5", "temp", "x"), (hours[0], "21", "temp", "x")])
+    with pytest.raises(InvalidInput, match=r"line 6: 'temp' has two values at 2024-06-01T00:00"):
+        read_table(clash.encode(), filename="query.csv")
+    pivoted = _flux_table([(hours[0], "1", "temp", "x")]).replace("_value", "temp_value")
+    with pytest.raises(InvalidInput, match=r"line 4: an InfluxDB table without _value"):
+        read_table(pivoted.encode(), filename="query.csv")
+
+
 def test_logger_preambles_row_numbers_and_header_offsets() -> None:
     # Campbell Scientific TOA5: station facts, header, units, processing; NAN for no reading.
     toa5 = (

@@ -24,6 +24,7 @@ from gapcast.ingest.common import (
     check_distinct,
     describe_rows,
 )
+from gapcast.ingest.influx import is_annotated, read_annotated
 from gapcast.ingest.json_records import read_json_records
 from gapcast.ingest.preamble import find_preamble
 from gapcast.ingest.sheets import read_sheet
@@ -153,6 +154,15 @@ def read_frame(
     text = decode(data, encoding)
     if kind == "json":
         return read_json_records(text, max_points)
+    if kind == "csv" and is_annotated(text):
+        frame = read_annotated(text)
+        if max_points is not None and frame.size > max_points:
+            raise TooLarge(
+                f"the file holds {frame.size:,} values, over the limit of {max_points:,} points "
+                "(GAPCAST_MAX_POINTS_PER_DATASET)",
+                field="file",
+            )
+        return frame
     preamble = find_preamble(text, lambda head: _delimiter(head, decimal))
     skipped = list(preamble.skipped) if preamble else []
     sep = _delimiter(_without_lines(text, skipped), decimal)
