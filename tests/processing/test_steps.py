@@ -45,6 +45,46 @@ def test_resample_matches_pandas(agg: str) -> None:
     assert out.freq_ns == HOUR
 
 
+@pytest.mark.parametrize(("max_hold", "limit"), [(None, None), ("25min", 2)])
+def test_resample_hold_keeps_each_reading_until_the_next(
+    max_hold: str | None, limit: int | None
+) -> None:
+    """A sensor that reports on change only: a grid step without a reading keeps the last one,
+    for at most ``max_hold`` (then missing: an outage), as pandas' last() then ffill(limit)."""
+    rng = np.random.default_rng(4)
+    ts = np.sort(rng.choice(2 * 24 * 3600, 150, replace=False)) * 10**9 + 1_700_000_000 * 10**9
+    values = np.round(rng.standard_normal(150), 1)
+    values[rng.random(150) < 0.1] = np.nan
+    values[-1] = 0.5
+    frame = SeriesFrame.from_arrays(ts, values, ["a"])
+    out = Resample("10min", agg="hold", max_hold=max_hold).fit_transform(frame)
+    series = pd.Series(values, index=pd.to_datetime(ts, unit="ns")).dropna()
+    expected = series.resample("10min").last().ffill(limit=limit)
+    assert out.timestamps.tolist() == expected.index.as_unit("ns").asi8.tolist()
+    np.testing.assert_array_equal(out.values[0], expected.to_numpy())
+    # A held reading is a known value: observed, so no gap is found where nothing changed.
+    assert out.mask[0].tolist() == expected.notna().tolist()
+
+
+def test_resample_hold_is_per_channel_and_max_hold_needs_it() -> None:
+    # Channel b's rows (a missing there) do not end a's hold, nor the other way round.
+    ts = np.array([0, 5, 25, 40]) * MINUTE
+    values = np.array([[1.0, np.nan, 2.0, np.nan], [np.nan, 7.0, np.nan, 8.0]])
+    out = Resample("10min", agg="hold").fit_transform(
+        SeriesFrame.from_arrays(ts, values, ["a", "b"])
+    )
+    np.testing.assert_array_equal(out.values, [[1, 1, 2, 2, 2], [7, 7, 7, 7, 8]])
+    with pytest.raises(InvalidInput, match="max_hold applies to agg 'hold' only") as info:
+        Resample("10min", max_hold="1h").fit(SeriesFrame.from_arrays(ts, values, ["a", "b"]))
+    assert info.value.field is not None and info.value.field.endswith("max_hold")
+    # Kept in the stored configuration, so predict prepares recent rows the same way.
+    from gapcast.processing import ProcessingPipeline
+
+    config = [{"step": "resample", "freq": "10min", "agg": "hold", "max_hold": "6h"}]
+    stored = ProcessingPipeline.from_config([*config, {"step": "window"}]).to_config()[0]
+    assert stored.model_dump(exclude={"fitted"}) == config[0]
+
+
 def test_resample_keeps_missing_grid_points_missing_and_infers_frequency() -> None:
     ts = np.array([0, 1, 2, 5, 6]) * HOUR
     out = Resample().fit_transform(SeriesFrame.from_arrays(ts, [1.0, 2, 3, 6, 7], ["a"]))

@@ -135,8 +135,11 @@ class ProcessingBuilder:
         self._items.append({"step": step, **params})
         return self
 
-    def resample(self, freq: str | None = None, agg: str = "mean") -> Self:
-        return self._add("resample", freq=freq, agg=agg)
+    def resample(
+        self, freq: str | None = None, agg: str = "mean", max_hold: str | None = None
+    ) -> Self:
+        params = {"max_hold": max_hold} if max_hold is not None else {}
+        return self._add("resample", freq=freq, agg=agg, **params)
 
     def detect_gaps(self, max_fill: int | str = 3) -> Self:
         return self._add("detect_gaps", max_fill=max_fill)

@@ -23,7 +23,16 @@ class ResampleStep(_Step):
     freq: str | None = Field(
         default=None, description="pandas offset alias ('1h', '15min'); None keeps the dataset's"
     )
-    agg: Literal["mean", "sum", "min", "max", "first", "last"] = "mean"
+    agg: Literal["mean", "sum", "min", "max", "first", "last", "hold"] = Field(
+        default="mean",
+        description="how the samples of a grid step make its value; hold: the last, and a step "
+        "without one keeps the reading before it (a sensor that reports on change only)",
+    )
+    max_hold: str | None = Field(
+        default=None,
+        description="with agg hold, the longest a reading holds ('6h'); past it the steps are "
+        "missing (an outage, not a steady value). None: until the next reading",
+    )
 
 
 class DetectGapsStep(_Step):

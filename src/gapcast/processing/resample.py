@@ -46,7 +46,7 @@ from gapcast.processing._time import (
 from gapcast.processing.base import FrameStep
 from gapcast.processing.frame import SeriesFrame
 
-Agg = Literal["mean", "sum", "min", "max", "first", "last"]
+Agg = Literal["mean", "sum", "min", "max", "first", "last", "hold"]
 
 # A typo such as '1s' for hourly data would otherwise try to allocate billions of grid points.
 MAX_GRID_POINTS = 200_000_000
@@ -146,12 +146,16 @@ class Resample(FrameStep):
 
     name = "resample"
 
-    def __init__(self, freq: str | None = None, agg: Agg = "mean") -> None:
+    def __init__(self, freq: str | None = None, agg: Agg = "mean", max_hold: str | None = None):
         self.freq = freq
         self.agg = agg
+        self.max_hold = max_hold
 
     def get_params(self) -> dict[str, Any]:
-        return {"freq": self.freq, "agg": self.agg}
+        params: dict[str, Any] = {"freq": self.freq, "agg": self.agg}
+        if self.max_hold is not None:
+            params["max_hold"] = self.max_hold
+        return params
 
     def _get_fitted(self) -> dict[str, Any]:
         if getattr(self, "freq_ns_", None) is None:
@@ -203,7 +207,19 @@ class Resample(FrameStep):
             return int(period_start(period_number(np.int64(grid_ns), months), months))
         return int(grid_ns) - self.shift_ns_
 
+    def _hold_steps(self) -> int | None:
+        """How many grid steps a reading holds past its own (None: until the next one)."""
+        if self.max_hold is None:
+            return None
+        hold = parse_duration(self.max_hold, field=self.field("max_hold"), where=self.where())
+        return hold // self.freq_ns_
+
     def fit(self, frame: SeriesFrame) -> Resample:
+        if self.max_hold is not None and self.agg != "hold":
+            raise InvalidInput(
+                f"{self.where()}: max_hold applies to agg 'hold' only (agg is {self.agg!r})",
+                field=self.field("max_hold"),
+            )
         if frame.n_points == 0:
             raise InvalidInput(f"{self.where()}: the series is empty", field=self.field())
         # The series' own step: a stored dataset's, rounded as inferring it rounds (one stored
@@ -245,7 +261,9 @@ class Resample(FrameStep):
         grid = np.arange(n_grid, dtype=np.int64)
         grid *= freq
         grid += origin + first_bin * freq
-        if bool(np.all(bins[1:] > bins[:-1])):
+        if self.agg == "hold":
+            values = _hold(frame.values, bins, n_grid, self._hold_steps())
+        elif bool(np.all(bins[1:] > bins[:-1])):
             # At most one sample per grid point (the common case): nothing to aggregate.
             if n_grid == frame.n_points:
                 values = frame.values  # read-only, so shared instead of copied
@@ -257,6 +275,32 @@ class Resample(FrameStep):
         return SeriesFrame(
             timestamps=grid, values=values, channels=frame.channels, freq_ns=freq, observed=None
         )
+
+
+def _hold(
+    values: NDArray[np.float64], bins: NDArray[np.int64], n_grid: int, steps: int | None
+) -> NDArray[np.float64]:
+    """Each grid step's last reading, and in a step without one the reading of the last step
+    that had one, for at most ``steps`` steps (None: any number): a sensor reporting on change
+    only (a deadband, Home Assistant's state changes) keeps its value until it reports again.
+    Per channel, so a row of another channel's readings (NaN in this one) breaks no hold;
+    ``bins`` is sorted."""
+    out = np.full((values.shape[0], n_grid), np.nan)
+    steps_ = np.arange(n_grid)
+    for c in range(values.shape[0]):
+        finite = np.isfinite(values[c])
+        v, b = values[c, finite], bins[finite]
+        if not v.size:
+            continue
+        ends = np.r_[np.flatnonzero(b[1:] != b[:-1]), b.size - 1]
+        own = np.full(n_grid, np.nan)
+        own[b[ends]] = v[ends]
+        last = np.maximum.accumulate(np.where(np.isfinite(own), steps_, -1))
+        held = last >= 0
+        if steps is not None:
+            held &= steps_ - last <= steps
+        out[c, held] = own[last[held]]
+    return out
 
 
 def _aggregate(
