@@ -316,6 +316,49 @@ def test_a_running_total_not_read_as_one_is_said() -> None:
     assert not [n for n in read.notes if "never falls" in n]
 
 
+def test_readings_sent_on_change_only_are_noted_with_the_hold_option() -> None:
+    """A thermostat that reports when the temperature moved 0.3 (Home Assistant's history, a
+    SCADA deadband): irregular times, no reading equal to the one before. The import notes it
+    and names resample's hold; a logger on a regular step, or readings that repeat, get no
+    such note."""
+    rng = np.random.default_rng(5)
+    minutes = np.arange(60 * 24 * 7)
+    level = 20 + 3 * np.sin(2 * np.pi * minutes / 1440) + rng.normal(0, 0.05, minutes.size)
+    sent, last = [0], level[0]
+    for i in range(1, minutes.size):
+        if abs(level[i] - last) >= 0.3:
+            sent.append(i)
+            last = level[i]
+    start = pd.Timestamp("2024-05-01T00:00Z")
+
+    def table(minutes_values: list[tuple[int, str]]) -> bytes:
+        lines = (
+            f"{(start + pd.Timedelta(minutes=m)).isoformat()},{v}\n" for m, v in minutes_values
+        )
+        return csv("time,temp\n" + "".join(lines))
+
+    reports = [(int(i), f"{level[i]:.1f}") for i in sent]
+    rows = "".join(
+        f"{(start + pd.Timedelta(minutes=int(i))).isoformat()},{level[i]:.1f}\n" for i in sent
+    )
+    said = [n for n in read_table(csv("time,temp\n" + rows), filename="x.csv").notes if "hold" in n]
+    assert len(said) == 1 and said[0].startswith(
+        "'temp' never repeats the reading before it, and its readings come at irregular times"
+    ), said
+    assert said[0].endswith('the resample step\'s "agg": "hold" (docs/configuration.md)')
+    # Every 10 minutes, whatever the value did: a logger, not change reports.
+    logged = "".join(
+        f"{(start + pd.Timedelta(minutes=int(i))).isoformat()},{level[i]:.3f}\n"
+        for i in minutes[::10]
+    )
+    logged_notes = read_table(csv("time,temp\n" + logged), filename="x.csv").notes
+    assert not [n for n in logged_notes if "hold" in n]
+    # The same irregular times, but one reading repeats the one before: not change reports.
+    repeated = [*reports[:5], (reports[5][0], reports[4][1]), *reports[6:]]
+    assert not [n for n in read_table(table(repeated), filename="x.csv").notes if "hold" in n]
+    assert [n for n in read_table(table(reports), filename="x.csv").notes if "hold" in n]
+
+
 def test_what_looks_like_a_running_total() -> None:
     from gapcast.ingest.counters import looks_like_total
 

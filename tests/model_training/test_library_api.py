@@ -389,6 +389,32 @@ def test_monthly_data_trains_and_forecasts_calendar_months(tiny_config: Any) -> 
         pd.testing.assert_frame_equal(model.predict(recent), forecast)
 
 
+def test_readings_sent_on_change_only_train_held_until_the_next(tiny_config: Any) -> None:
+    """A sensor that reports when its value moved: on a 10-minute grid most steps have no
+    reading, too few for a window to train on; with resample's hold each reading stands until
+    the next (for at most max_hold), so the run finds no gap and predict reads rows alike."""
+    rng = np.random.default_rng(2)
+    minutes = np.arange(60 * 24 * 20)
+    level = 20 + 3 * np.sin(2 * np.pi * minutes / 1440) + rng.normal(0, 0.05, minutes.size)
+    sent, last = [0], level[0]
+    for i in range(1, minutes.size):
+        if abs(level[i] - last) >= 0.3:
+            sent.append(i)
+            last = level[i]
+    stamps = pd.Timestamp("2024-05-01", tz="UTC") + pd.to_timedelta(minutes[sent], unit="min")
+    df = pd.DataFrame({"timestamp": stamps, "temp": np.round(level[sent], 1)})
+    cfg = tiny_config("linear", epochs=1)
+    cfg["preprocessing"][0] = {"step": "resample", "freq": "10min"}
+    with pytest.raises(InvalidInput, match=r"no training window .* a lower min_observed"):
+        gapcast.train(df, cfg)
+    cfg["preprocessing"][0] = {"step": "resample", "freq": "10min", "agg": "hold", "max_hold": "6h"}
+    held = gapcast.train(df, cfg)
+    assert held.gap_report.missing_points == 0
+    forecast = gapcast.load_model(held).predict(df)
+    first = (stamps[-1].floor("10min") + pd.Timedelta("10min")).tz_convert("UTC")
+    assert forecast["timestamp"].iloc[0] == first and np.isfinite(forecast["temp"]).all()
+
+
 def test_a_series_a_table_and_a_status_column_beside_the_readings_are_read(
     hourly: Any, tiny_config: Any
 ) -> None:

@@ -33,6 +33,7 @@ from gapcast.ingest.long_format import (
     refuse_long_format,
     without_series_column,
 )
+from gapcast.ingest.on_change import change_only_hint
 from gapcast.ingest.series_rows import TIME as SERIES_ROWS_TIME
 from gapcast.ingest.series_rows import series_rows
 from gapcast.ingest.times import (
@@ -260,6 +261,8 @@ def read_table(
     for i, name in enumerate(value_names):
         if i not in as_totals and (hint := total_hint(name, values[i])) is not None:
             notes.append(hint)
+        elif i not in as_totals and (said := change_only_hint(name, ts, values[i])) is not None:
+            notes.append(said)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
         (name, unit or row_units.get(header) or cell_units.get(header) or priced.get(header))
