@@ -224,7 +224,8 @@ def seed_runs(frame: Any, config: dict[str, Any], seeds: int, origins: list[int]
 
 def seed_figures(out: dict[str, Any], result: Any, ranked: Any = None) -> dict[str, Any]:
     """One seed's ratios (to the same best baseline and best peer as ``out``), its interval
-    coverage and pinball loss (over the seasonal naive's) and its gap classifier's F1 and AP."""
+    coverage and pinball loss (over the seasonal naive's, or the naive's without a season) and
+    its gap classifier's F1 and AP."""
     if ranked is None:
         vs_base, vs_peer = out["vs_best_baseline"], out["vs_best_peer"]
     else:
@@ -298,18 +299,19 @@ def print_series(out: dict[str, Any]) -> None:
         print(f"auto run {out['auto_s']:.0f} s = {out['auto_over_named']:.2f}x a named-model run")
     iv = out.get("intervals")
     if iv:
+        reference = iv.get("pinball_reference") or "seasonal naive"
         print(
             f"P10-P90 interval: coverage {fmt(iv['coverage'])} (gappy history "
             f"{fmt(iv['coverage_gappy_history'])}, "
             f"complete {fmt(iv['coverage_complete_history'])}), "
-            f"width {fmt(iv['width'], '.4g')}, pinball {fmt(iv['pinball'], '.4g')} vs seasonal "
-            f"naive's {fmt(iv['pinball_seasonal_naive'], '.4g')} ({fmt(iv['pinball_ratio'])})"
+            f"width {fmt(iv['width'], '.4g')}, pinball {fmt(iv['pinball'], '.4g')} vs "
+            f"{reference}'s {fmt(iv['pinball_seasonal_naive'], '.4g')} ({fmt(iv['pinball_ratio'])})"
         )
         for b in iv.get("baselines") or []:
             print(
                 f"  {b['label']}'s own P10-P90: coverage {fmt(b['coverage'])}, width "
                 f"{fmt(b['width'], '.4g')}, pinball {fmt(b['pinball'], '.4g')} "
-                f"({fmt(b['pinball_ratio'])} of the seasonal naive's)"
+                f"({fmt(b['pinball_ratio'])} of the {reference}'s)"
             )
     gap = out.get("gap")
     if gap:
