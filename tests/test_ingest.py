@@ -793,6 +793,9 @@ def test_an_influxdb_annotated_csv_reads_a_column_per_series() -> None:
     clash = _flux_table([(hours[0], "20.5", "temp", "x"), (hours[0], "21", "temp", "x")])
     with pytest.raises(InvalidInput, match=r"line 6: 'temp' has two values at 2024-06-01T00:00"):
         read_table(clash.encode(), filename="query.csv")
+    # Its points (readings, the empty one not) count against the limit as any file's do.
+    with pytest.raises(TooLarge, match="the file holds 11 points, over the limit of 10"):
+        read_table(text.encode(), filename="query.csv", max_points=10)
     pivoted = _flux_table([(hours[0], "1", "temp", "x")]).replace("_value", "temp_value")
     with pytest.raises(InvalidInput, match=r"line 4: an InfluxDB table without _value"):
         read_table(pivoted.encode(), filename="query.csv")

@@ -155,14 +155,7 @@ def read_frame(
     if kind == "json":
         return read_json_records(text, max_points)
     if kind == "csv" and is_annotated(text):
-        frame = read_annotated(text)
-        if max_points is not None and frame.size > max_points:
-            raise TooLarge(
-                f"the file holds {frame.size:,} values, over the limit of {max_points:,} points "
-                "(GAPCAST_MAX_POINTS_PER_DATASET)",
-                field="file",
-            )
-        return frame
+        return read_annotated(text)  # its points are counted with any table's (read_table)
     preamble = find_preamble(text, lambda head: _delimiter(head, decimal))
     skipped = list(preamble.skipped) if preamble else []
     sep = _delimiter(_without_lines(text, skipped), decimal)
