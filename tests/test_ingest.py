@@ -909,6 +909,17 @@ def test_a_reading_at_the_instant_the_clocks_jump_is_that_instant() -> None:
         read_table(csv("time,v\n2024-03-31 02:15,1\n"), filename="x.csv", timezone="Europe/Berlin")
 
 
+def test_the_zone_is_remembered_only_when_it_read_a_time() -> None:
+    naive = csv("time,v\n2024-01-15 00:00,1\n2024-01-15 01:00,2\n")
+    assert read_table(naive, filename="x.csv", timezone="Europe/Berlin").timezone == "Europe/Berlin"
+    assert read_table(naive, filename="x.csv").timezone is None
+    offsets = csv("time,v\n2024-01-15T00:00+01:00,1\n2024-01-15T01:00+01:00,2\n")
+    assert read_table(offsets, filename="x.csv", timezone="Europe/Berlin").timezone is None
+    german = csv("Zeit;v\n15.01.2024 00:00;1\n15.01.2024 01:00;2\n")
+    table = read_table(german, filename="x.csv", time_format="%d.%m.%Y %H:%M", timezone="UTC")
+    assert table.timezone == "UTC"
+
+
 def test_a_time_written_24_00_is_the_next_day_s_midnight() -> None:
     german = csv("Zeit;v\n31.12.2024 23:00;1\n31.12.2024 24:00;2\n01.01.2025 01:00;3\n")
     for options in ({}, {"time_format": "%d.%m.%Y %H:%M"}):

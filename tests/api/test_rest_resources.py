@@ -328,3 +328,33 @@ def test_ids_beyond_every_integer_column_are_not_found(live_server: LiveServer) 
             assert events.status_code == 422 and events.json()["error"]["field"] == "after"
         assert http.get("/runs").json() == before
         assert http.get("/sweeps").json() == []
+
+
+def test_a_dataset_keeps_its_zone_for_appends_and_its_runs(live_server: LiveServer) -> None:
+    # A Berlin logger's export, then a newer one sent without its zone: it lands on Berlin time.
+    first = "time,kw\n" + "".join(f"2024-01-15 {h:02d}:00,{h}\n" for h in range(6))
+    newer = "time,kw\n2024-01-15 05:00,5\n2024-01-15 06:00,6\n"
+    with live_server.http() as http:
+        made = http.post(
+            "/datasets",
+            files={"file": ("berlin.csv", first.encode())},
+            data={"name": "berlin", "timezone": "Europe/Berlin"},
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["timezone"] == "Europe/Berlin"
+        assert made.json()["start"] == "2024-01-14T23:00:00Z"  # winter: UTC+1
+        appended = http.post(
+            "/datasets",
+            files={"file": ("newer.csv", newer.encode())},
+            data={"name": "berlin", "append": "true"},
+        )
+        assert appended.status_code == 200, appended.text
+        body = appended.json()
+        assert body["end"] == "2024-01-15T05:00:00Z" and body["points"] == 7
+        assert body["notes"][0] == (
+            "times without an offset read in Europe/Berlin, the zone dataset 'berlin' was "
+            "imported in (the timezone option, --timezone, reads them in another)"
+        )
+        assert "1 already stored with the same value(s) kept once" in body["notes"][-1]
+        assert http.get("/datasets/berlin").json()["timezone"] == "Europe/Berlin"
+        assert http.get("/datasets/co2").json()["timezone"] is None

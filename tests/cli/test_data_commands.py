@@ -367,3 +367,57 @@ def test_a_running_total_continues_across_files_and_appends(db_url: str, tmp_pat
     assert mixed.exit_code == 2 and "was imported as it was read, not as a running total" in (
         " ".join(mixed.stderr.split())
     )
+
+
+def test_a_dataset_remembers_the_zone_it_was_imported_in(db_url: str, tmp_path: Path) -> None:
+    # A logger writing Berlin wall-clock times, exported twice; the newer export repeats an hour.
+    first, newer = tmp_path / "first.csv", tmp_path / "newer.csv"
+    first.write_text("time,kw\n" + "".join(f"2024-07-01 {h:02d}:00,{h}\n" for h in range(6)))
+    newer.write_text("time,kw\n" + "".join(f"2024-07-01 {h:02d}:00,{h}\n" for h in range(5, 9)))
+    zone = ("--timezone", "Europe/Berlin")
+    result = runner.invoke(app, ["import", str(first), "-n", "m", *zone, "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["timezone"] == "Europe/Berlin"
+    assert imported["start"].startswith("2024-06-30T22:00:00")  # 00:00 in Berlin, summer time
+    # The newer export, without being told the zone again, lands on the stored times.
+    result = runner.invoke(app, ["import", str(newer), "-n", "m", "--append", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    read = "times without an offset read in Europe/Berlin, the zone dataset 'm' was imported in"
+    assert read in said
+    assert "appended 3 new point(s) to dataset 'm'; 1 already stored with the same value" in said
+    listed = runner.invoke(app, ["datasets", "--db", db_url])
+    assert listed.exit_code == 0, listed.output
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("1 "))
+    # Its times as the file wrote them, with the zone named.
+    assert "2024-07-01" in row and "2024-07-01 08:00" in row and "Europe/Berlin" in row, row
+    assert "zone" in listed.stdout.splitlines()[0]
+    stored = json.loads(runner.invoke(app, ["datasets", "--db", db_url, "--json"]).stdout)
+    assert stored[0]["points"] == 9 and stored[0]["end"].startswith("2024-07-01T06:00:00")
+    # Told another zone, the append reads in it, says so, and the dataset keeps it from then on.
+    later = tmp_path / "later.csv"
+    later.write_text("time,kw\n2024-07-01 07:00,9\n")  # 09:00 in Berlin
+    result = runner.invoke(
+        app, ["import", str(later), "-n", "m", "--append", "--timezone", "UTC", "--db", db_url]
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "read in UTC from now on (they were in Europe/Berlin)" in said, said
+    assert "the zone dataset" not in said
+    stored = json.loads(runner.invoke(app, ["datasets", "--db", db_url, "--json"]).stdout)
+    assert stored[0]["timezone"] == "UTC" and stored[0]["end"].startswith("2024-07-01T07:00:00")
+
+
+def test_a_dataset_imported_without_a_zone_has_none(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "utc.csv"
+    f.write_text("time,kw\n" + "".join(f"2024-07-01 {h:02d}:00,{h}\n" for h in range(4)))
+    result = runner.invoke(app, ["import", str(f), "-n", "u", "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["timezone"] is None
+    more = tmp_path / "more.csv"
+    more.write_text("time,kw\n2024-07-01 04:00,4\n")
+    result = runner.invoke(app, ["import", str(more), "-n", "u", "--append", "--db", db_url])
+    assert result.exit_code == 0 and "read in" not in result.stdout, result.output
+    listed = runner.invoke(app, ["datasets", "--db", db_url])
+    assert "zone" not in listed.stdout.splitlines()[0]  # no column for a zone nobody gave

@@ -289,3 +289,57 @@ def test_the_verdict_line_has_a_tick_only_when_better() -> None:
     assert better == "[green]✓[/] mlp: better than the best baseline (naive) by 20%"
     assert worse is not None and "✓" not in worse and "✗" in worse and "14x" in worse
     assert level == "[yellow]≈[/] mlp: no better than the best baseline (naive): 1% lower"
+
+
+def test_predict_reads_and_shows_times_in_the_datasets_zone(workdir: Path) -> None:
+    # A Berlin logger's hourly export, wall-clock times without an offset.
+    db_url = f"sqlite:///{workdir / 'gapcast.db'}"
+    hours = pd.date_range("2024-06-01", periods=24 * 21, freq="h")
+    level = 20 + 5 * np.sin(2 * np.pi * hours.hour / 24)
+    walls = [t.strftime("%Y-%m-%d %H:%M") for t in hours]
+
+    def rows(times: list[str]) -> str:
+        return "time,temp\n" + "".join(
+            f"{t},{v:.3f}\n" for t, v in zip(times, level[-len(times) :], strict=True)
+        )
+
+    export = workdir / "logger.csv"
+    export.write_text(rows(walls))
+    code, out = invoke("import", str(export), "-n", "room", "--timezone", "Europe/Berlin")
+    assert code == 0, out
+    code, out = invoke("train", "--dataset", "room", *TINY, "--db", db_url, "--json")
+    assert code == 0, out
+    run_id = json.loads(out)["run_id"]
+    code, out = invoke("runs", "show", run_id, "--db", db_url, "--json")
+    assert code == 0 and json.loads(out)["timezone"] == "Europe/Berlin", out
+    # The last days again as the logger writes them, and as UTC with offsets: the same forecast.
+    recent, utc = workdir / "recent.csv", workdir / "recent-utc.csv"
+    recent.write_text(rows(walls[-72:]))
+    aware = hours[-72:].tz_localize("Europe/Berlin").tz_convert("UTC")
+    utc.write_text(rows([t.isoformat() for t in aware]))
+    code, out = invoke("predict", run_id, "--csv", str(utc), "--db", db_url, "--json")
+    assert code == 0, out
+    expected = json.loads(out)
+    assert expected["notes"] == []
+    code, out = invoke("predict", run_id, "--csv", str(recent), "--db", db_url, "--json")
+    assert code == 0, out
+    answer = json.loads(out)
+    assert answer["forecast"] == expected["forecast"]  # JSON times stay UTC
+    assert answer["notes"] == [
+        "times without an offset read in Europe/Berlin, the zone dataset 'room' was imported "
+        "in (--timezone reads them in another)"
+    ]
+    # Told UTC, the same file is read an hour or two later: another forecast start.
+    code, out = invoke(
+        "predict", run_id, "--csv", str(recent), "--timezone", "UTC", "--db", db_url, "--json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["forecast"][0]["timestamp"] != expected["forecast"][0]["timestamp"]
+    # The table shows Berlin's wall clock: the hour after the export's last line.
+    code, out = invoke("predict", run_id, "--db", db_url)
+    assert code == 0 and "times in Europe/Berlin" in " ".join(out.split()), out
+    assert "2024-06-22 00:00" in out, out
+    # --start without an offset is Berlin's time too.
+    code, out = invoke("predict", run_id, "--db", db_url, "--start", "2024-06-22T00:00", "--json")
+    assert code == 0, out
+    assert json.loads(out)["forecast"][0]["timestamp"].startswith("2024-06-21T22:00:00")

@@ -80,13 +80,36 @@ def test_migration_0003_goes_down_and_up_keeping_runs(
         series = {c["name"] for c in inspect(engine).get_columns("series")}
         assert not series & {"counter_total", "counter_at"}  # 0004's, gone with it
         assert not series & {"counter_first", "counter_first_at"}  # 0005's too
+        assert "timezone" not in {c["name"] for c in inspect(engine).get_columns("datasets")}
+        assert "timezone" not in columns  # 0006's
         upgrade(db_url, engine=engine)
-        assert current(db_url) == "0005"
+        assert current(db_url) == "0006"
         series = {c["name"] for c in inspect(engine).get_columns("series")}
         assert {"counter_total", "counter_at", "counter_first", "counter_first_at"} <= series
+        assert "timezone" in {c["name"] for c in inspect(engine).get_columns("datasets")}
+        assert "timezone" in {c["name"] for c in inspect(engine).get_columns("runs")}
     finally:
         engine.dispose()
     with sessions() as s:
         # The run survived the round trip; its labels went with the columns.
         run = run_store.get_run(s, run_id)
         assert (run.name, run.tags, run.note) == (None, None, None)
+
+
+def test_a_run_keeps_its_datasets_zone_after_the_dataset_goes(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    f = tmp_path / "berlin.csv"
+    f.write_text("time,kw\n" + "".join(f"2024-01-15 {h:02d}:00,{h}\n" for h in range(6)))
+    with transaction(sessions) as s:
+        table = read_file(f, timezone="Europe/Berlin")
+        dataset = repository.import_dataset(s, table=table, name="berlin")
+        run_id = run_store.create_run(
+            s, dataset=dataset, config=TrainingConfig(model="linear"), max_queued=10
+        ).id
+    with transaction(sessions) as s:
+        run_store.finish_run(s, run_id, status="failed", error="stopped for the test")
+        repository.delete_dataset(s, "berlin")
+    with sessions() as s:
+        run = run_store.get_run(s, run_id)
+        assert (run.dataset_id, run.timezone) == (None, "Europe/Berlin")

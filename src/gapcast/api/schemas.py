@@ -55,6 +55,11 @@ class DatasetOut(BaseModel):
     start: datetime | None
     end: datetime | None
     source: str | None
+    timezone: str | None = Field(
+        default=None,
+        description="the IANA zone its times without an offset were imported in (an append or "
+        "a predict file is read in it unless told otherwise); null: UTC or offsets given",
+    )
     created_at: datetime
     gaps: dict[str, Any] | None = Field(
         default=None, description="gap summary (show only): counts, missing points, longest gap"
@@ -87,6 +92,7 @@ class DatasetOut(BaseModel):
             start=row.start,
             end=row.end,
             source=row.source,
+            timezone=row.timezone,
             created_at=row.created_at,
             gaps=gaps,
             notes=list(notes or []),
@@ -193,6 +199,9 @@ class RunSummary(BaseModel):
     status: str
     dataset: str
     dataset_id: int | None
+    timezone: str | None = Field(
+        default=None, description="its dataset's import zone when it was created (or null)"
+    )
     config_name: str | None
     model: str
     created_at: datetime
@@ -228,6 +237,7 @@ class RunSummary(BaseModel):
             status=row.status,
             dataset=row.dataset_name,
             dataset_id=row.dataset_id,
+            timezone=row.timezone,
             config_name=row.config_name,
             model=row.model,
             created_at=row.created_at,

@@ -24,7 +24,7 @@ from gapcast.cli.common import (
 from gapcast.cli.common import settings as load_settings
 from gapcast.cli.output import print_json, print_records, timestamp
 from gapcast.db import repository
-from gapcast.db.append import append_to_dataset
+from gapcast.db.append import append_to_dataset, reading_zone
 from gapcast.db.session import transaction
 from gapcast.db.tables import Dataset
 from gapcast.ingest import DecimalMark, OnDuplicate, file_stem, read_file
@@ -51,6 +51,7 @@ def dataset_row(dataset: Dataset) -> dict[str, object]:
         "start": dataset.start.isoformat() if dataset.start else None,
         "end": dataset.end.isoformat() if dataset.end else None,
         "source": dataset.source,
+        "timezone": dataset.timezone,
     }
 
 
@@ -244,6 +245,13 @@ def import_command(
         if as_json and len(files) > 1:
             print_json({**row, "notes": notes, "files": len(files)})
         return
+    zoned: list[str] = []
+    if append and timezone is None:
+        # A newer export of the same logger: read in the zone the dataset was imported in.
+        with database(cfg.database_url) as sessions, sessions() as session:
+            zone, note = reading_zone(session, name or file_stem(files[0].name), None)
+        if zone is not None and note is not None:
+            reading["timezone"], zoned = zone, [note]
     tables = []
     for file in files:
         with _naming(file, len(files)):
@@ -258,7 +266,7 @@ def import_command(
                 )
             )
     several = len(files) > 1
-    notes = [
+    notes = zoned + [
         f"{f.name}: {n}" if several else n
         for f, t in zip(files, tables, strict=True)
         for n in t.notes
@@ -424,11 +432,14 @@ def datasets_command(
     """List the stored datasets."""
     with database(load_settings(db).database_url) as sessions, sessions() as session:
         rows = [dataset_row(d) for d in repository.list_datasets(session)]
+    # A dataset imported in a zone shows its times in it, as its file wrote them.
+    zoned = any(r["timezone"] for r in rows)
     print_records(
         rows,
         as_json=as_json,
-        columns=("id", "name", "series", "points", "step", "start", "end"),
-        cells=_dataset_cells,
+        columns=("id", "name", "series", "points", "step", "start", "end")
+        + (("zone",) if zoned else ()),
+        cells=lambda r: _dataset_cells(r) + ((r["timezone"] or "UTC",) if zoned else ()),
         # Names wrap in a narrow terminal; a time cut in two is unreadable.
         no_wrap=("id", "points", "step", "start", "end"),
     )
@@ -451,9 +462,16 @@ def _dataset_cells(r: dict[str, Any]) -> tuple[str, ...]:
         ", ".join(str(s["name"]) for s in r["series"]),
         f"{r['points']:,}",
         freq_text(r["frequency"]),
-        short_time(r["start"]),
-        short_time(r["end"]),
+        short_time(in_zone(r["start"], r["timezone"])),
+        short_time(in_zone(r["end"], r["timezone"])),
     )
+
+
+def in_zone(iso: str | None, zone: str | None) -> str | None:
+    """An ISO time in UTC as the wall-clock time of ``zone`` (unchanged without one)."""
+    if iso is None or zone is None:
+        return iso
+    return pd.Timestamp(iso).tz_convert(zone).isoformat()
 
 
 @db_app.command("upgrade")

@@ -56,8 +56,9 @@ def predict_command(
     start: Annotated[
         str | None,
         typer.Option(
-            help="When the forecast begins, e.g. 2024-05-01T12:00 (in --timezone, else UTC, "
-            "unless an offset is given); default: the step after the last point. During an "
+            help="When the forecast begins, e.g. 2024-05-01T12:00 (in --timezone, else the zone "
+            "the run's dataset was imported in, else UTC, unless an offset is given); default: "
+            "the step after the last point. During an "
             "outage still going on, give the time you want the forecast from"
         ),
     ] = None,
@@ -81,26 +82,38 @@ def predict_command(
     read_notes: list[str] = []
     if timezone is not None:
         timezone = check_timezone(timezone)
-    if csv is not None:
-        mark = decimal_mark(decimal)
-        chosen = value_columns.split(",") if value_columns else None
-        data, read_notes = _csv_columns(
-            csv,
-            timestamp_column,
-            mark,
-            time_format,
-            timezone,
-            series_column,
-            chosen,
-            encoding,
-            missing.split(",") if missing else [],
-            counter.split(",") if counter else [],
-            sheet,
-        )
-    if start is not None and timezone is not None:
-        start = _local_start(start, timezone)
+    mark = decimal_mark(decimal)
     with open_backend(server, token, load_settings(db).database_url) as backend:
-        result = backend.predict(resolve_run_id(backend, run), data, start)
+        run_id = resolve_run_id(backend, run)
+        stored: dict[str, Any] = {}
+        if timezone is None:
+            # The logger's file is written as the one imported was: read and shown in its zone.
+            stored = backend.run(run_id)
+            timezone = stored.get("timezone")
+        if csv is not None:
+            chosen = value_columns.split(",") if value_columns else None
+            data, notes, table_zone = _csv_columns(
+                csv,
+                timestamp_column,
+                mark,
+                time_format,
+                timezone,
+                series_column,
+                chosen,
+                encoding,
+                missing.split(",") if missing else [],
+                counter.split(",") if counter else [],
+                sheet,
+            )
+            if stored.get("timezone") and table_zone:
+                read_notes.append(
+                    f"times without an offset read in {timezone}, the zone dataset "
+                    f"{stored['dataset']!r} was imported in (--timezone reads them in another)"
+                )
+            read_notes += notes
+        if start is not None and timezone is not None:
+            start = _local_start(start, timezone)
+        result = backend.predict(run_id, data, start)
     # What the file's reading changed, then what the model's reading of the points changed.
     result["notes"] = read_notes + list(result.get("notes") or [])
     if as_json:
@@ -226,10 +239,11 @@ def _csv_columns(
     missing: list[str] | None = None,
     counter: list[str] | None = None,
     sheet: str | None = None,
-) -> tuple[dict[str, list[Any]], list[str]]:
+) -> tuple[dict[str, list[Any]], list[str], str | None]:
     """The file read as ``gapcast import`` reads it (any time column name, units in headers, a
-    long format's series as columns), column-wise as the predict request takes it, and the
-    reading's notes (a missing-value marker read as missing, repeated rows merged)."""
+    long format's series as columns), column-wise as the predict request takes it, the
+    reading's notes (a missing-value marker read as missing, repeated rows merged) and the zone
+    it read times without an offset in (None when it read none)."""
     from gapcast.ingest import read_file
 
     table = read_file(
@@ -245,7 +259,7 @@ def _csv_columns(
         counter=counter or [],
         sheet=sheet,
     )
-    return table.column_wise(), table.notes
+    return table.column_wise(), table.notes, table.timezone
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gapcast.db.points import insert_points, load_points
@@ -40,6 +40,7 @@ class Appended:
     merged: int  # points already stored with another value, merged by on_duplicate
     continued: tuple[str, ...] = ()  # running totals whose first increase the stored total gave
     preceded: tuple[str, ...] = ()  # running totals whose stored first increase the file gave
+    rezoned: tuple[str, str] | None = None  # (was, now): the file was read in another zone
 
     @property
     def note(self) -> str:
@@ -60,7 +61,28 @@ class Appended:
                 f"{', '.join(map(repr, self.preceded))} measured from the file's last (an older "
                 "export)"
             )
+        if self.rezoned:
+            was, now = self.rezoned
+            text += (
+                f"; its times without an offset are read in {now} from now on (they were in {was})"
+            )
         return text
+
+
+def reading_zone(session: Session, name: str, given: str | None) -> tuple[str | None, str | None]:
+    """The zone to read a file appended to dataset ``name`` in, and a note when it was not given:
+    a newer export of the same logger writes its times as the first did, and read in UTC instead
+    they would land an hour or two off, over the stored ones. (None, None) when a zone was given
+    or the dataset has none (or does not exist: the append refuses that by name)."""
+    if given is not None:
+        return None, None
+    zone = session.scalar(select(Dataset.timezone).where(Dataset.name == name.strip()))
+    if zone is None:
+        return None, None
+    return zone, (
+        f"times without an offset read in {zone}, the zone dataset {name.strip()!r} was imported "
+        "in (the timezone option, --timezone, reads them in another)"
+    )
 
 
 def merge_points(
@@ -129,6 +151,10 @@ def append_to_dataset(
                 f"the file's column is in {unit!r}: convert it first",
                 field=f"columns.{channel}",
             )
+    was, now = dataset.timezone, table.timezone
+    rezoned = (was, now) if was is not None and now is not None and now != was else None
+    if now is not None:
+        dataset.timezone = now
     values, continued = _continue_totals(table, by_name, dataset.frequency_ns or 0)
     preceding = _preceding_totals(table, by_name, dataset.frequency_ns or 0)
     conn = session.connection()
@@ -194,6 +220,7 @@ def append_to_dataset(
         merged=merged,
         continued=tuple(continued),
         preceded=tuple(preceding),
+        rezoned=rezoned,
     )
 
 

@@ -116,6 +116,7 @@ def import_dataset(
         point_count=table.point_count,
         content_hash=content_hash(ts, table.values),
         source=table.source[:500],
+        timezone=table.timezone,
     )
     for position, (channel, unit, row) in enumerate(
         zip(table.channels, table.units, table.values, strict=True)

@@ -63,6 +63,7 @@ def create_run(
         id=run_id or str(uuid.uuid4()),
         dataset_id=dataset.id,
         dataset_name=dataset.name,
+        timezone=dataset.timezone,
         config_id=config_row.id if config_row is not None else None,
         config_name=config_row.name if config_row is not None else None,
         config=config.model_dump(mode="json"),

@@ -97,6 +97,9 @@ class Dataset(Base):
     point_count: Mapped[int] = mapped_column(BigInteger, default=0)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     source: Mapped[str | None] = mapped_column(String(500))
+    # The IANA zone its times without an offset were read in (migration 0006): an append or a
+    # predict file of the same logger is read in it too, and forecasts are shown in it.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     series: Mapped[list[Series]] = relationship(
@@ -169,6 +172,8 @@ class Run(Base):
         ForeignKey("datasets.id", ondelete="SET NULL"), index=True
     )
     dataset_name: Mapped[str] = mapped_column(String(200))
+    # The dataset's zone when the run was created, kept after the dataset is replaced or deleted.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     config_id: Mapped[int | None] = mapped_column(
         ForeignKey("training_configs.id", ondelete="SET NULL")
     )

@@ -54,6 +54,9 @@ class ParsedTable:
     notes: list[str] = field(default_factory=list)  # what was read other than as written
     # Columns read as running totals (--counter), by channel: their raw first and last readings.
     counters: dict[str, TotalEnds] = field(default_factory=dict)
+    # The IANA zone times without an offset were read in (the timezone option): the dataset
+    # remembers it, so a newer export or a predict file is read alike without being told again.
+    timezone: str | None = None
 
     @property
     def point_count(self) -> int:

@@ -167,6 +167,7 @@ def read_table(
     if zone is None and (offset := header_offset(ts_name)) is not None:
         zone = offset
         notes.append(f"times read at UTC{offset}, as the time column's header says")
+    localized: list[int] = []
     try:
         ts = parse_timestamps(
             df[ts_name],
@@ -177,6 +178,7 @@ def read_table(
             notes=notes,
             # Each time of day is one column: the hour the clocks repeat is written once.
             repeated="first" if offsets else "order",
+            localized=localized,
         )
     except InvalidInput:
         if len(footer) and not offsets:
@@ -282,6 +284,8 @@ def read_table(
         },
         notes=notes,
         counters=total_ends,
+        # Remembered only when it read a time: a file whose times all carry offsets has none.
+        timezone=timezone if timezone and localized else None,
     )
     if max_points is not None and table.point_count > max_points:
         raise TooLarge(

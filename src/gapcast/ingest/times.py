@@ -233,9 +233,11 @@ def parse_timestamps(
     timezone: str | None = None,
     notes: list[str] | None = None,
     repeated: Literal["order", "first"] = "order",
+    localized: list[int] | None = None,
 ) -> NDArray[np.int64]:
     """The column's times as UTC nanoseconds; refusals name the lines. ``notes`` gets what was
-    read other than as written would suggest (numbers read as spreadsheet serial dates)."""
+    read other than as written would suggest (numbers read as spreadsheet serial dates);
+    ``localized`` the number of times read as wall-clock times in ``timezone``."""
     expected = "ISO 8601 or epoch seconds"
     # Which rows were written without an offset: they are wall-clock times in ``timezone``.
     naive = np.zeros(len(column), dtype=bool)
@@ -341,6 +343,8 @@ def parse_timestamps(
             )
     if timezone is not None and naive.any():
         parsed = _localize(parsed, naive, timezone, column, name, kind, repeated)
+        if localized is not None:
+            localized.append(int(naive.sum()))
     _refuse_out_of_range(column, ((parsed < _FIRST) | (parsed > _LAST)).to_numpy(), name, kind)
     ns = parsed.dt.as_unit("ns").astype("int64").to_numpy()
     # Stored at microsecond precision on every database, so round here for an exact round trip.

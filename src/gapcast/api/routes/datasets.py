@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as replaced
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -12,7 +13,7 @@ from gapcast.api.reading import Reading, ReadingDep, uploaded_bytes
 from gapcast.api.schemas import ERROR_RESPONSES, DatasetOut
 from gapcast.config import Settings
 from gapcast.db import repository
-from gapcast.db.append import append_to_dataset
+from gapcast.db.append import append_to_dataset, reading_zone
 from gapcast.db.session import transaction
 from gapcast.errors import InvalidInput
 from gapcast.execution.runtime import Runtime
@@ -64,6 +65,12 @@ def _import(
     name: str,
     mode: Literal["new", "replace", "append"],
 ) -> DatasetOut:
+    said: list[str] = []
+    if mode == "append":
+        with runtime.sessions() as session:
+            zone, note = reading_zone(session, name, reading.timezone)
+        if zone is not None and note is not None:
+            reading, said = replaced(reading, timezone=zone), [note]
     table = reading.read(data, filename, settings)
     with transaction(runtime.sessions) as session:
         if mode == "append":
@@ -74,7 +81,7 @@ def _import(
                 on_duplicate=reading.on_duplicate,
                 max_points=settings.max_points_per_dataset,
             )
-            return DatasetOut.of(appended.dataset, notes=[*table.notes, appended.note])
+            return DatasetOut.of(appended.dataset, notes=[*said, *table.notes, appended.note])
         dataset = repository.import_dataset(
             session, table=table, name=name, replace=mode == "replace"
         )
