@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 
 import numpy as np
@@ -345,7 +346,10 @@ def test_readings_sent_on_change_only_are_noted_with_the_hold_option() -> None:
     assert len(said) == 1 and said[0].startswith(
         "'temp' never repeats the reading before it, and its readings come at irregular times"
     ), said
-    assert said[0].endswith('the resample step\'s "agg": "hold" (docs/configuration.md)')
+    assert said[0].endswith(
+        'the resample step\'s "agg": "hold" (gapcast train --set resample.agg=hold --set '
+        "resample.max_hold=6h; docs/configuration.md)"
+    )
     # Every 10 minutes, whatever the value did: a logger, not change reports.
     logged = "".join(
         f"{(start + pd.Timedelta(minutes=int(i))).isoformat()},{level[i]:.3f}\n"
@@ -1754,3 +1758,80 @@ def test_missing_value_markers_far_outside_the_values_are_read_as_missing_and_sa
         filename="x.csv",
     )
     assert not np.isnan(once.values).any() and once.notes == []
+
+
+def _home_assistant_export(entities: dict[str, list[str]]) -> bytes:
+    """The History panel's "Download data": a row per state change, times in UTC."""
+    rows = [
+        f"{entity},{state},2024-11-01T{i // 60:02d}:{i % 60:02d}:17.{i % 1000:03d}Z"
+        for entity, states in entities.items()
+        for i, state in enumerate(states)
+    ]
+    return csv("entity_id,state,last_changed\n" + "\n".join(rows))
+
+
+def test_a_home_assistant_history_export_reads_as_a_series_per_sensor() -> None:
+    data = _home_assistant_export(
+        {
+            "sensor.kitchen_temperature": ["20.5", "20.7", "unavailable", "21.0"],
+            "binary_sensor.back_door": ["off", "on", "off", "unavailable"],
+            "sensor.outdoor_humidity": ["81", "unknown", "79", "78"],
+        }
+    )
+    table = read_table(data, filename="history.csv")
+    assert table.channels == ["sensor.kitchen_temperature", "sensor.outdoor_humidity"]
+    kitchen, outdoor = table.values
+    np.testing.assert_array_equal(kitchen, [20.5, 20.7, np.nan, 21.0])
+    np.testing.assert_array_equal(outdoor, [81, np.nan, 79, 78])
+    assert pd.to_datetime(table.timestamps_ns[0], utc=True) == pd.Timestamp("2024-11-01T00:00:17Z")
+    assert table.notes[0] == (
+        "a Home Assistant history export: a series per 'entity_id', times from 'last_changed', "
+        "states 'unavailable' and 'unknown' read as missing; entities without a numeric state "
+        "left out: 'binary_sensor.back_door'"
+    )
+
+
+def test_a_home_assistant_export_of_switches_alone_is_refused_naming_them() -> None:
+    data = _home_assistant_export({"switch.pump": ["on", "off"], "light.hall": ["off", "on"]})
+    with pytest.raises(
+        InvalidInput, match=r"without one numeric state: 'switch\.pump', 'light\.hall'"
+    ):
+        read_table(data, filename="history.csv")
+
+
+def test_a_file_like_home_assistant_s_but_another_is_read_as_told() -> None:
+    # One column more: not the export's shape, so the usual refusal names the time column.
+    other = csv("entity_id,state,last_changed,comment\nsensor.a,1,2024-11-01T00:00:00Z,x\n")
+    with pytest.raises(InvalidInput, match="--timestamp-column 'last_changed'"):
+        read_table(other, filename="x.csv")
+    # Columns named: read as the user says, 'unavailable' is not taken as missing unasked.
+    told = _home_assistant_export({"sensor.a": ["1", "unavailable", "3"]})
+    with pytest.raises(InvalidInput, match=r"line 3 \(first: 'unavailable'\)"):
+        read_table(
+            told, filename="x.csv", timestamp_column="last_changed", series_column="entity_id"
+        )
+
+
+def test_home_assistant_s_rest_history_answer_reads_as_its_export() -> None:
+    # /api/history/period?minimal_response: only each entity's first change names it.
+    answer = [
+        [
+            {
+                "entity_id": "sensor.kitchen_temperature",
+                "state": "20.5",
+                "attributes": {"unit_of_measurement": "°C"},
+                "last_changed": "2024-11-01T00:00:00+00:00",
+                "last_updated": "2024-11-01T00:00:00+00:00",
+            },
+            {"state": "unavailable", "last_changed": "2024-11-01T00:10:00+00:00"},
+            {"state": "21.0", "last_changed": "2024-11-01T00:20:00+00:00"},
+        ],
+        [
+            {"entity_id": "switch.pump", "state": "on", "last_changed": "2024-11-01T00:05:00Z"},
+            {"state": "off", "last_changed": "2024-11-01T00:15:00Z"},
+        ],
+    ]
+    table = read_table(json.dumps(answer).encode(), filename="history.json")
+    assert table.channels == ["sensor.kitchen_temperature"]
+    np.testing.assert_array_equal(table.values[0], [20.5, np.nan, 21.0])
+    assert "entities without a numeric state left out: 'switch.pump'" in table.notes[0]

@@ -74,6 +74,23 @@ def test_unknown_override_names_the_field() -> None:
     assert err.value.field == "overrides.epoch"
 
 
+def test_a_preparation_step_s_field_is_overridden_by_its_dotted_name() -> None:
+    held = TrainingConfig().with_overrides(
+        {"resample.agg": "hold", "resample.max_hold": "6h", "split.test": 0.2}
+    )
+    resample = next(s for s in held.preprocessing if s.step == "resample")
+    split = next(s for s in held.preprocessing if s.step == "split")
+    assert (resample.agg, resample.max_hold, split.test) == ("hold", "6h", 0.2)
+    assert [s.step for s in held.preprocessing] == [s.step for s in TrainingConfig().preprocessing]
+    with pytest.raises(InvalidInput, match=r"no 'scale' step; its steps are resample, ") as err:
+        TrainingConfig().with_overrides({"scale.method": "minmax"})
+    assert err.value.field == "overrides.scale.method"
+    with pytest.raises(InvalidInput, match=r"'resample' step has no field 'how'; its fields are"):
+        TrainingConfig().with_overrides({"resample.how": "hold"})
+    with pytest.raises((InvalidInput, ValidationError), match="agg"):
+        TrainingConfig().with_overrides({"resample.agg": "median-ish"})
+
+
 def test_one_channel_may_be_named_without_a_list() -> None:
     config = TrainingConfig.model_validate({"target": "load", "covariates": "temp"})
     assert config.target == ["load"] and config.covariates == ["temp"]

@@ -249,9 +249,35 @@ class TrainingConfig(BaseModel):
                 for step in data["preprocessing"]:
                     if step["step"] == "window":
                         step[key] = value
+            elif "." in key:
+                _set_step_field(data["preprocessing"], key, value)
             else:
                 raise_unknown_override(key)
         return TrainingConfig.model_validate(data)
+
+
+def _set_step_field(steps: list[dict[str, Any]], key: str, value: Any) -> None:
+    """``resample.agg`` = ``hold``: one field of the preparation step of that name (every one of
+    that name), so a single option needs no copy of the whole preprocessing list."""
+    from gapcast.errors import InvalidInput
+
+    name, _, field = key.partition(".")
+    chosen = [step for step in steps if step["step"] == name]
+    if not chosen:
+        raise InvalidInput(
+            f"override {key!r}: the preprocessing has no {name!r} step; its steps are "
+            f"{', '.join(step['step'] for step in steps)}",
+            field=f"overrides.{key}",
+        )
+    fields = [f for f in chosen[0] if f != "step"]
+    if field not in fields:
+        raise InvalidInput(
+            f"override {key!r}: the {name!r} step has no field {field!r}; its fields are "
+            f"{', '.join(fields)}",
+            field=f"overrides.{key}",
+        )
+    for step in chosen:
+        step[field] = value
 
 
 def raise_unknown_override(key: str) -> None:
@@ -259,5 +285,7 @@ def raise_unknown_override(key: str) -> None:
 
     known = sorted((*OVERRIDABLE, *TrainingParams.model_fields))
     raise InvalidInput(
-        f"unknown override {key!r}; expected one of: {', '.join(known)}", field=f"overrides.{key}"
+        f"unknown override {key!r}; expected one of: {', '.join(known)}, or STEP.FIELD for a "
+        "preparation step's field (resample.agg)",
+        field=f"overrides.{key}",
     )

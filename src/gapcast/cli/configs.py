@@ -61,7 +61,9 @@ def create_command(
     model: Annotated[str | None, typer.Option(help="Model name")] = None,
     assignments: Annotated[
         list[str] | None,
-        typer.Option("--set", help="KEY=JSON, e.g. --set epochs=30 --set lookback=52"),
+        typer.Option(
+            "--set", help="KEY=JSON, e.g. --set epochs=30 --set lookback=52 --set resample.agg=hold"
+        ),
     ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,

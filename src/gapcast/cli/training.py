@@ -93,7 +93,9 @@ def train_command(
     assignments: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="Any other override as KEY=JSON, e.g. --set patience=0 (repeatable)"
+            "--set",
+            help="Any other override as KEY=JSON, e.g. --set patience=0, or a preparation "
+            "step's field, --set resample.agg=hold (repeatable)",
         ),
     ] = None,
     out: Annotated[

@@ -27,6 +27,8 @@ from gapcast.ingest.day_rows import day_columns, melt_days
 from gapcast.ingest.duplicates import merge_repeated_times
 from gapcast.ingest.files import WHITESPACE, check_encoding, decompress, kind_of, read_frame
 from gapcast.ingest.footer import footer_note, footer_rows
+from gapcast.ingest.home_assistant import NO_READING as HOME_ASSISTANT_NO_READING
+from gapcast.ingest.home_assistant import home_assistant_history
 from gapcast.ingest.long_format import (
     chosen_columns,
     pivot_series,
@@ -111,6 +113,12 @@ def read_table(
         df, series_column, shape = rows
         timestamp_column = SERIES_ROWS_TIME
         sheet_notes = [*sheet_notes, shape]
+    if not (timestamp_column or series_column or columns) and (
+        export := home_assistant_history(df)
+    ):
+        df, timestamp_column, series_column, shape_note = export
+        missing = [*missing, *HOME_ASSISTANT_NO_READING]
+        sheet_notes = [*sheet_notes, shape_note]
     ts_name = find_timestamp_column(df, timestamp_column)
     df, ts_name, joined = join_time_columns(df, ts_name, kind)
     # A report's lines after its table (a spreadsheet's or a CSV's; JSON and Parquet have none).
