@@ -1835,3 +1835,77 @@ def test_home_assistant_s_rest_history_answer_reads_as_its_export() -> None:
     assert table.channels == ["sensor.kitchen_temperature"]
     np.testing.assert_array_equal(table.values[0], [20.5, np.nan, 21.0])
     assert "entities without a numeric state left out: 'switch.pump'" in table.notes[0]
+
+
+def test_a_cloudwatch_statistics_answer_reads_in_time_order_with_its_unit() -> None:
+    # `aws cloudwatch get-metric-statistics --statistics Average Maximum --extended-statistics p99`
+    answer = {
+        "Label": "CPUUtilization",
+        "Datapoints": [  # CloudWatch's order: none
+            {
+                "Timestamp": "2024-11-01T00:10:00+00:00",
+                "Average": 41.0,
+                "Maximum": 80.0,
+                "ExtendedStatistics": {"p99": 79.0},
+                "Unit": "Percent",
+            },
+            {
+                "Timestamp": "2024-11-01T00:00:00+00:00",
+                "Average": 32.0,
+                "Maximum": 60.0,
+                "ExtendedStatistics": {"p99": 59.5},
+                "Unit": "Percent",
+            },
+        ],
+    }
+    table = read_table(json.dumps(answer).encode(), filename="cpu.json")
+    assert table.channels == [
+        "CPUUtilization Average",
+        "CPUUtilization Maximum",
+        "CPUUtilization p99",
+    ]
+    assert table.units == ["%", "%", "%"]
+    np.testing.assert_array_equal(table.values, [[32.0, 41.0], [60.0, 80.0], [59.5, 79.0]])
+    assert table.notes[0] == (
+        "read as a CloudWatch get-metric-statistics answer: 'CPUUtilization', Average, Maximum, p99"
+    )
+    empty = {"Label": "CPUUtilization", "Datapoints": []}
+    with pytest.raises(InvalidInput, match="holds no datapoints"):
+        read_table(json.dumps(empty).encode(), filename="cpu.json")
+
+
+def test_a_cloudwatch_metric_data_answer_reads_a_series_per_query() -> None:
+    # `aws cloudwatch get-metric-data`: newest first, a result left partial by a page limit.
+    answer = {
+        "MetricDataResults": [
+            {
+                "Id": "cpu",
+                "Label": "CPUUtilization",
+                "Timestamps": [
+                    "2024-11-01T00:10:00Z",
+                    "2024-11-01T00:05:00Z",
+                    "2024-11-01T00:00:00Z",
+                ],
+                "Values": [41.0, 35.0, 32.0],
+                "StatusCode": "Complete",
+            },
+            {
+                "Id": "net",
+                "Timestamps": ["2024-11-01T00:10:00Z", "2024-11-01T00:00:00Z"],
+                "Values": [100.0, 80.0],
+                "StatusCode": "PartialData",
+            },
+        ],
+        "Messages": [],
+    }
+    table = read_table(json.dumps(answer).encode(), filename="metrics.json")
+    assert table.channels == ["CPUUtilization", "net"]
+    np.testing.assert_array_equal(table.values, [[32.0, 35.0, 41.0], [80.0, np.nan, 100.0]])
+    assert table.notes[0] == (
+        "read as a CloudWatch get-metric-data answer: 2 series (CPUUtilization, net); "
+        "incomplete: 'net' (PartialData): CloudWatch returned part of the range, the rest "
+        "comes with the answer's NextToken"
+    )
+    answer["MetricDataResults"][1]["Values"] = [1.0]  # type: ignore[index]
+    with pytest.raises(InvalidInput, match=r"entry 2 \(net\): expected lists of Timestamps"):
+        read_table(json.dumps(answer).encode(), filename="metrics.json")

@@ -1,7 +1,8 @@
 """JSON as APIs and databases export it: an array of records (``[{"time": ..., "temp": ...}]``),
 the same under one key (``{"data": [...]}``), columns (``{"time": [...], "temp": [...]}``), JSON
 Lines (a record per line, ``.jsonl``/``.ndjson``), a Prometheus range query's answer
-(:mod:`~gapcast.ingest.prometheus`), or Home Assistant's history answer
+(:mod:`~gapcast.ingest.prometheus`), an AWS CloudWatch answer
+(:mod:`~gapcast.ingest.cloudwatch`), or Home Assistant's history answer
 (:mod:`~gapcast.ingest.home_assistant`). Read into the same table as a CSV; refusals name the record
 (1-based), as a CSV's name the line.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from gapcast.errors import InvalidInput, TooLarge
+from gapcast.ingest.cloudwatch import cloudwatch_records
 from gapcast.ingest.home_assistant import rest_history_records
 from gapcast.ingest.prometheus import range_query_records
 
@@ -72,6 +74,8 @@ def _document(text: str) -> tuple[list[Any], str | None]:
         ) from exc
     if (prometheus := range_query_records(doc)) is not None:
         return prometheus
+    if (cloudwatch := cloudwatch_records(doc)) is not None:
+        return cloudwatch
     if (states := rest_history_records(doc)) is not None:
         return states, None  # rows of Home Assistant's export, said as the export's are
     return _records(doc), None
