@@ -1775,19 +1775,21 @@ def test_a_home_assistant_history_export_reads_as_a_series_per_sensor() -> None:
         {
             "sensor.kitchen_temperature": ["20.5", "20.7", "unavailable", "21.0"],
             "binary_sensor.back_door": ["off", "on", "off", "unavailable"],
-            "sensor.outdoor_humidity": ["81", "unknown", "79", "78"],
+            "sensor.outdoor_humidity": ["81", "unknown", "unknown", "79"],
         }
     )
     table = read_table(data, filename="history.csv")
     assert table.channels == ["sensor.kitchen_temperature", "sensor.outdoor_humidity"]
     kitchen, outdoor = table.values
     np.testing.assert_array_equal(kitchen, [20.5, 20.7, np.nan, 21.0])
-    np.testing.assert_array_equal(outdoor, [81, np.nan, 79, 78])
+    np.testing.assert_array_equal(outdoor, [81, np.nan, np.nan, 79])
     assert pd.to_datetime(table.timestamps_ns[0], utc=True) == pd.Timestamp("2024-11-01T00:00:17Z")
     assert table.notes[0] == (
         "a Home Assistant history export: a series per 'entity_id', times from 'last_changed', "
         "states 'unavailable' and 'unknown' read as missing; entities without a numeric state "
-        "left out: 'binary_sensor.back_door'"
+        "left out: 'binary_sensor.back_door'; the longest spell without a reading: 2min "
+        "(sensor.outdoor_humidity, from 2024-11-01 00:01 UTC): with agg hold, a max_hold under "
+        "it keeps such spells as outages"
     )
 
 

@@ -51,7 +51,40 @@ def home_assistant_history(df: pd.DataFrame) -> tuple[pd.DataFrame, str, str, st
                 "forecast needs a sensor that reports numbers)",
                 field="file",
             )
+    if longest := _longest_outage(df, entity, state, time):
+        # The marks themselves are not stored (a missing reading is the absence of a point),
+        # and a resample that holds each reading would carry it over an outage shorter than
+        # max_hold: the user needs their length to choose it.
+        note += (
+            f"; the longest spell without a reading: {longest}: with agg hold, a max_hold "
+            "under it keeps such spells as outages"
+        )
     return df, str(time), str(entity), note
+
+
+def _longest_outage(df: pd.DataFrame, entity: str, state: str, time: str) -> str | None:
+    """'3h (sensor.kitchen, from 2024-11-01 02:00 UTC)': the longest time from a no-reading state
+    to the entity's next reading (None when there is none, or its times do not read as ISO)."""
+    from gapcast.processing._time import format_duration
+
+    when = pd.to_datetime(df[time].astype(str), utc=True, format="ISO8601", errors="coerce")
+    if when.isna().any():
+        return None
+    marked = df[state].astype(str).str.strip().str.lower().isin(NO_READING)
+    best: tuple[pd.Timedelta, str, pd.Timestamp] | None = None
+    ordered = df.assign(_when=when, _marked=marked).sort_values("_when", kind="stable")
+    for name, rows in ordered.groupby(entity, sort=False):
+        # A spell starts at a mark after a reading and ends at the next reading.
+        starts = rows["_marked"] & ~rows["_marked"].shift(fill_value=False)
+        until = rows["_when"].where(~rows["_marked"]).bfill()
+        for start, end in zip(rows["_when"][starts], until[starts], strict=True):
+            if pd.notna(end) and (best is None or end - start > best[0]):
+                best = (end - start, str(name), start)
+    if best is None:
+        return None
+    span, name, start = best
+    span = span.round("min" if span >= pd.Timedelta(minutes=1) else "s")
+    return f"{format_duration(int(span.value))} ({name}, from {start:%Y-%m-%d %H:%M} UTC)"
 
 
 def rest_history_records(doc: Any) -> list[dict[str, Any]] | None:
