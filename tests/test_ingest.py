@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -1911,3 +1912,25 @@ def test_a_cloudwatch_metric_data_answer_reads_a_series_per_query() -> None:
     answer["MetricDataResults"][1]["Values"] = [1.0]  # type: ignore[index]
     with pytest.raises(InvalidInput, match=r"entry 2 \(net\): expected lists of Timestamps"):
         read_table(json.dumps(answer).encode(), filename="metrics.json")
+
+
+def test_a_query_s_answer_is_bounded_by_the_point_limit(tmp_path: Path) -> None:
+    import sqlite3
+
+    from gapcast.errors import TooLarge
+    from gapcast.ingest.sql_query import query_parquet
+
+    path = tmp_path / "readings.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE r (time TEXT, a REAL, b REAL)")
+        conn.executemany(
+            "INSERT INTO r VALUES (?, ?, ?)",
+            [(f"2024-01-01T{h:02d}:00:00Z", h, 2 * h) for h in range(10)],
+        )
+    url = f"sqlite:///{path}"
+    table = read_table(query_parquet(url, "SELECT * FROM r", max_points=20), filename="r.parquet")
+    assert table.channels == ["a", "b"] and table.point_count == 20
+    with pytest.raises(TooLarge, match="over 19 points, the limit"):
+        query_parquet(url, "SELECT * FROM r", max_points=19)
+    with pytest.raises(InvalidInput, match="the query is empty"):
+        query_parquet(url, "  ")

@@ -421,3 +421,67 @@ def test_a_dataset_imported_without_a_zone_has_none(db_url: str, tmp_path: Path)
     assert result.exit_code == 0 and "read in" not in result.stdout, result.output
     listed = runner.invoke(app, ["datasets", "--db", db_url])
     assert "zone" not in listed.stdout.splitlines()[0]  # no column for a zone nobody gave
+
+
+def test_import_a_query_s_answer_from_a_database(db_url: str, tmp_path: Path) -> None:
+    """--sql/--from read where the readings already live (here the test's own database, of
+    each kind): NUMERIC as numbers, a time without a zone in --timezone, refusals named."""
+    from sqlalchemy import text
+
+    from gapcast.db.session import make_engine
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("CREATE TABLE plant_readings (ts TIMESTAMP, kw NUMERIC(8, 2), note TEXT)")
+        )
+        for h in range(24):
+            conn.execute(
+                text("INSERT INTO plant_readings VALUES (:ts, :kw, 'ok')"),
+                {"ts": f"2024-07-01 {h:02d}:00:00", "kw": f"{10 + h / 4:.2f}"},
+            )
+    engine.dispose()
+    query = ["--sql", "SELECT ts, kw FROM plant_readings ORDER BY ts", "--from", db_url]
+    args = ["import", *query, "--name", "plant", "--timezone", "Europe/Berlin", "--db", db_url]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert imported["points"] == 24 and [s["name"] for s in imported["series"]] == ["kw"]
+    assert imported["start"].startswith("2024-06-30T22:00:00")  # 00:00 in Berlin
+    assert imported["timezone"] == "Europe/Berlin"
+    listed = json.loads(runner.invoke(app, ["datasets", "--db", db_url, "--json"]).stdout)
+    assert [d["name"] for d in listed] == ["plant"]
+    # Refusals name the option, and the database's own words.
+    wrong = runner.invoke(
+        app, ["import", "--sql", "SELECT tss FROM plant_readings", "--from", db_url, "-n", "x"]
+    )
+    assert wrong.exit_code == 2 and "--sql: the database refused the query:" in wrong.stderr
+    assert "tss" in wrong.stderr
+    text_too = runner.invoke(
+        app, ["import", "--sql", "SELECT * FROM plant_readings", "--from", db_url, "-n", "x"]
+    )
+    assert text_too.exit_code == 2 and "column 'note'" in text_too.stderr
+    for bad, said in (
+        (["--sql", "SELECT 1"], "--sql needs --from"),
+        (["--from", db_url], "--from names the database --sql runs on"),
+        ([*query, str(tmp_path / "f.csv")], "give it without files"),
+        (query, "needs a dataset name: --name"),
+        ([], "give a file to import, or --sql and --from"),
+        (
+            [
+                "--sql",
+                "SELECT ts, kw FROM plant_readings WHERE kw < 0",
+                "--from",
+                db_url,
+                "-n",
+                "y",
+            ],
+            "the query returned no rows",
+        ),
+        (["--sql", "SELECT 1", "--from", "nonsense", "-n", "y"], "nonsense is not a database URL"),
+    ):
+        refused = runner.invoke(app, ["import", *bad, "--db", db_url])
+        assert refused.exit_code == 2 and said in " ".join(refused.stderr.split()), refused.output
+    # Nothing stored by any refusal.
+    listed = json.loads(runner.invoke(app, ["datasets", "--db", db_url, "--json"]).stdout)
+    assert [d["name"] for d in listed] == ["plant"]

@@ -150,13 +150,13 @@ ColumnsOption = Annotated[
 @handle_errors
 def import_command(
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="CSV, .xlsx, Parquet or JSON file; several (a logger's daily files) make one "
             "dataset",
             show_default=False,
         ),
-    ],
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Dataset name (default: file stem)")
     ] = None,
@@ -184,6 +184,22 @@ def import_command(
     missing: MissingOption = None,
     counter: CounterOption = None,
     sheet: SheetOption = None,
+    sql: Annotated[
+        str | None,
+        typer.Option(
+            "--sql",
+            help="Import a query's answer instead of a file, e.g. \"SELECT time, temp FROM "
+            "readings WHERE time > now() - interval '90 days'\" (with --from)",
+        ),
+    ] = None,
+    source_db: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="The database URL --sql runs on, e.g. postgresql://user@host/db",
+            show_default=False,
+        ),
+    ] = None,
     server: str | None = ServerOption,
     token: str | None = TokenOption,
     db: str | None = DbOption,
@@ -193,7 +209,88 @@ def import_command(
 
     Several files (a logger's daily exports) make one dataset, as if appended one after the
     other: all are read first, and stored together or not at all. Into the configured database
-    or, with --server, into a running server (file after file)."""
+    or, with --server, into a running server (file after file). With --sql and --from, a
+    query's answer is read as a file would be."""
+    with _query_file(sql, source_db, files, name, db) as queried:
+        _import(
+            queried or files or [],
+            name,
+            timestamp_column,
+            on_duplicate,
+            replace,
+            append,
+            decimal,
+            time_format,
+            timezone,
+            series_column,
+            columns,
+            encoding,
+            missing,
+            counter,
+            sheet,
+            server,
+            token,
+            db,
+            as_json,
+        )
+
+
+@contextmanager
+def _query_file(
+    sql: str | None,
+    source_db: str | None,
+    files: list[Path] | None,
+    name: str | None,
+    db: str | None,
+) -> Iterator[list[Path] | None]:
+    """With --sql, the query's answer as a Parquet file in a temporary directory (what the
+    import and an upload to a server read), named after the dataset; else None."""
+    import tempfile
+
+    from gapcast.errors import InvalidInput
+    from gapcast.ingest.sql_query import query_parquet
+
+    if sql is None:
+        if source_db is not None:
+            raise InvalidInput("--from names the database --sql runs on: give --sql", field="sql")
+        if not files:
+            raise InvalidInput("give a file to import, or --sql and --from", field="file")
+        yield None
+        return
+    if files:
+        raise InvalidInput("--sql imports a query's answer: give it without files", field="sql")
+    if source_db is None:
+        raise InvalidInput("--sql needs --from, the URL of the database it runs on", field="from")
+    if not name:
+        raise InvalidInput("a query's answer needs a dataset name: --name", field="name")
+    data = query_parquet(source_db, sql, load_settings(db).max_points_per_dataset)
+    with tempfile.TemporaryDirectory(prefix="gapcast-sql-") as folder:
+        path = Path(folder) / f"{file_stem(name)}.parquet"
+        path.write_bytes(data)
+        yield [path]
+
+
+def _import(
+    files: list[Path],
+    name: str | None,
+    timestamp_column: str | None,
+    on_duplicate: str,
+    replace: bool,
+    append: bool,
+    decimal: str,
+    time_format: str | None,
+    timezone: str | None,
+    series_column: str | None,
+    columns: str | None,
+    encoding: str,
+    missing: str | None,
+    counter: str | None,
+    sheet: str | None,
+    server: str | None,
+    token: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
     from gapcast.errors import InvalidInput
 
     if on_duplicate not in ("error", "mean", "last"):
