@@ -1166,18 +1166,25 @@ def test_a_long_format_file_imports_one_column_per_series() -> None:
             series_column="sensor",
         )
     # Series whose times never line up (each logs at its own instants) would make one table
-    # almost all empty: refused, saying so, before it is built.
+    # almost all empty: refused past 32 million cells, saying so, before it is built.
     start = pd.Timestamp("2024-01-01")
     lines = [
         f"{start + pd.Timedelta(seconds=1000 * i + k):%Y-%m-%dT%H:%M:%S},s{k},1"
-        for k in range(150)
-        for i in range(500)
+        for k in range(400)
+        for i in range(250)
     ]
-    with pytest.raises(InvalidInput, match="the 150 series' times do not line up") as info:
+    lines += [f"{start:%Y-%m-%d}T00:00:00,s{k},1" for k in range(400, 800)]  # 800 series
+    with pytest.raises(InvalidInput, match="the 800 series' times do not line up") as info:
         read_table(
             csv("time,sensor,v\n" + "\n".join(lines)), filename="x.csv", series_column="sensor"
         )
-    assert "(75,000 distinct times for 75,000 readings)" in info.value.message
+    assert "(100,000 distinct times for 100,400 readings)" in info.value.message
+    # Below that, a mostly empty table is what sensors reporting on change give: built.
+    few = "\n".join(lines[: 20 * 250])
+    table = read_table(csv("time,sensor,v\n" + few), filename="x.csv", series_column="sensor")
+    assert len(table.channels) == 20 and table.point_count == 5000
+    # Its empty cells are no cells of the file: none counted as skipped.
+    assert set(table.missing_cells.values()) == {0}
     with pytest.raises(InvalidInput, match="series column 'site' is not in the file") as info:
         read_table(csv("time,sensor,v\n2024-01-01,a,1\n"), filename="x.csv", series_column="site")
     assert info.value.field == "series_column"
@@ -1784,6 +1791,7 @@ def test_a_home_assistant_history_export_reads_as_a_series_per_sensor() -> None:
     kitchen, outdoor = table.values
     np.testing.assert_array_equal(kitchen, [20.5, 20.7, np.nan, 21.0])
     np.testing.assert_array_equal(outdoor, [81, np.nan, np.nan, 79])
+    assert table.missing_cells == {"sensor.kitchen_temperature": 1, "sensor.outdoor_humidity": 2}
     assert pd.to_datetime(table.timestamps_ns[0], utc=True) == pd.Timestamp("2024-11-01T00:00:17Z")
     assert table.notes[0] == (
         "a Home Assistant history export: a series per 'entity_id', times from 'last_changed', "

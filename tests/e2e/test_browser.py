@@ -798,6 +798,7 @@ def test_a_european_export_uploads_with_the_file_options(
         dataset = http.get("/datasets/zaehler").json()
     # Noon in Berlin in January is 11:00 UTC.
     assert dataset["points"] == 9 and dataset["start"].startswith("2025-01-01T11:00")
+    expect(page.locator("#dataset-info")).to_contain_text("· imported in Europe/Berlin")
 
 
 def test_a_long_format_export_uploads_by_its_series_column(

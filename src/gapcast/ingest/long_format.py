@@ -25,8 +25,12 @@ from gapcast.ingest.duplicates import resolve_duplicates
 from gapcast.ingest.values import text_to_numbers
 
 # A long-format file's series share one table's times: refused when that table would hold this
-# many cells per reading (their times do not line up).
+# many cells per reading (their times do not line up) and more cells than MAX_SPARSE_CELLS.
 PIVOT_SPARSITY = 10
+# Sensors that report on change (Home Assistant's export of 20 entities over months) never share
+# a time, and their table is mostly empty by nature: built up to this size (256 MB of floats),
+# which bounds what a hostile file of a series per row could cost.
+MAX_SPARSE_CELLS = 32_000_000
 
 
 def chosen_columns(
@@ -97,12 +101,13 @@ def pivot_series(
     on_duplicate: OnDuplicate,
     kind: FileKind,
     read_as_utc: bool,
-) -> tuple[list[str], NDArray[np.int64], NDArray[np.float64], int]:
+) -> tuple[list[str], NDArray[np.int64], NDArray[np.float64], int, NDArray[np.bool_]]:
     """A long-format table as one column per series and value column, on the union of their
     times: headers (the series' name, or ``<value column>_<series>`` with several value
-    columns; a unit in the value column's header carries over), times, values and how many
-    repeated rows were merged. Each series' repeated times are resolved on their own, as a
-    file of that series alone would be."""
+    columns; a unit in the value column's header carries over), times, values, how many
+    repeated rows were merged, and where each column had a row of the file (the rest of the
+    table is no cell of it: not counted as an empty one). Each series' repeated times are
+    resolved on their own, as a file of that series alone would be."""
     ids = column.astype(str).str.strip().to_numpy()
     blank = np.flatnonzero((ids == "") | column.isna().to_numpy())
     if blank.size:
@@ -134,7 +139,7 @@ def pivot_series(
         merged += m
     times = np.unique(np.concatenate([t for t, _ in parts]))
     cells, readings = len(names) * len(value_names) * times.size, values.size
-    if cells > PIVOT_SPARSITY * readings + 1_000_000:
+    if cells > max(PIVOT_SPARSITY * readings + 1_000_000, MAX_SPARSE_CELLS):
         # One table holds every series on shared times: series whose times do not line up
         # would make it mostly empty (and a hostile file, gigabytes of it).
         raise InvalidInput(
@@ -145,15 +150,17 @@ def pivot_series(
             field="series_column",
         )
     wide = np.full((len(names) * len(value_names), times.size), np.nan)
+    rows_of = np.zeros(wide.shape, dtype=bool)
     headers = []
     for i, (name, (t, v)) in enumerate(zip(names, parts, strict=True)):
         at = np.searchsorted(times, t)
         for j, header in enumerate(value_names):
             wide[i * len(value_names) + j, at] = v[j]
+            rows_of[i * len(value_names) + j, at] = True
             base, unit = split_unit(header)
             channel = name if len(value_names) == 1 else f"{base}_{name}"
             headers.append(f"{channel} [{unit}]" if unit else channel)
-    return headers, times, wide, merged
+    return headers, times, wide, merged, rows_of
 
 
 def refuse_long_format(

@@ -242,13 +242,17 @@ def read_table(
             f"{listed}"
         )
     merged = 0
+    in_file: np.ndarray | None = None  # a long format's cells that were cells of the file
     if series_column:
-        value_names, ts, values, merged = pivot_series(
+        value_names, ts, values, merged, in_file = pivot_series(
             df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
         )
     for name, row in zip(value_names, values, strict=True):
         notes += clear_markers(name, row)
+    before = value_names
     value_names, values = _without_empty_columns(value_names, values, bool(columns), notes)
+    if in_file is not None:
+        in_file = in_file[[before.index(n) for n in value_names]]
     if not series_column:
         ts, values, merged = merge_repeated_times(
             ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
@@ -288,7 +292,8 @@ def read_table(
         source=filename,
         duplicates_merged=merged,
         missing_cells={
-            n: int(np.isnan(row).sum()) for (n, _), row in zip(names_units, values, strict=True)
+            n: int(np.count_nonzero(np.isnan(row) & (True if in_file is None else in_file[i])))
+            for i, ((n, _), row) in enumerate(zip(names_units, values, strict=True))
         },
         notes=notes,
         counters=total_ends,

@@ -25,7 +25,9 @@ export async function showDataset(name) {
   const total = (counts.small || 0) + (counts.large || 0);
   $("dataset-info").textContent =
     `${info.points.toLocaleString()} points · ${info.series.map((s) => s.name).join(", ")} · ` +
-    `every ${stepText(series.frequency_s)} · ${total} gaps (${counts.large || 0} large)`;
+    `every ${stepText(series.frequency_s)} · ${total} gaps (${counts.large || 0} large)` +
+    // The zone its times were written in: a newer export appended is read in it too.
+    (info.timezone ? ` · imported in ${info.timezone}` : "");
   seriesChart($("series-chart"), series);
 }
 
