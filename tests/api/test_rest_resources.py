@@ -358,3 +358,22 @@ def test_a_dataset_keeps_its_zone_for_appends_and_its_runs(live_server: LiveServ
         assert "1 already stored with the same value(s) kept once" in body["notes"][-1]
         assert http.get("/datasets/berlin").json()["timezone"] == "Europe/Berlin"
         assert http.get("/datasets/co2").json()["timezone"] is None
+
+
+def test_a_series_added_later_has_no_gap_before_its_first_reading(
+    live_server: LiveServer,
+) -> None:
+    """Two meters in one file, the second installed after two days: the rows before its first
+    reading are no outage of it; its one lost reading is."""
+    rows = []
+    for h in range(24 * 4):
+        second = "" if h < 48 or h == 60 else f"{h / 10}"
+        rows.append(f"2025-01-{1 + h // 24:02d}T{h % 24:02d}:00:00Z,{h},{second}\n")
+    data = ("timestamp,first,second\n" + "".join(rows)).encode()
+    with live_server.http() as http:
+        assert http.post("/datasets", files={"file": ("later.csv", data)}).status_code == 201
+        gaps = http.get("/datasets/later").json()["gaps"]
+        series = http.get("/datasets/later/series").json()
+        http.delete("/datasets/later")
+    assert gaps["n_gaps"] == 1 and gaps["missing_points"] == 1
+    assert series["gap_counts"] == {"small": 1, "large": 0}

@@ -375,3 +375,34 @@ def test_a_week_that_only_repeats_the_day_is_not_offered() -> None:
     # 168 hours are seven days: the week is confirmed, but holds nothing the day does not.
     assert [s.steps for s in pipeline.window.seasons_] == [24, 168]
     assert pipeline.window.longer_season() is None
+
+
+def test_a_target_installed_after_the_other_series_is_prepared_from_its_first_reading() -> None:
+    """A dataset's series need not start together (a meter added a month after the others):
+    the stretch before the target's first reading is no outage of it, and the parts are
+    fractions of the time it was read."""
+    hour = 3_600 * 10**9
+    t = np.arange(24 * 60)
+    cycle = np.sin(2 * np.pi * t / 24)
+    rng = np.random.default_rng(4)
+    late = 20 + 2 * cycle + rng.normal(0, 0.1, t.size)
+    late[: 24 * 30] = np.nan
+    frame = SeriesFrame.from_arrays(t * hour, np.vstack([10 + cycle, late]), ["early", "late"])
+    pipeline = ProcessingPipeline.from_config(default_steps(), targets=["late"])
+    data = pipeline.fit_transform(frame)
+    assert data.frame.timestamps[0] == 24 * 30 * hour
+    assert data.gap_report.summary()["n_gaps"] == 0
+    bounds = data.frame.part_bounds()
+    assert bounds["test"][1] - bounds["test"][0] == round(0.15 * 24 * 30)
+    # Its forecast reads the same way: the rows before its first reading change nothing.
+    alone = SeriesFrame.from_arrays(t[24 * 30 :] * hour, late[None, 24 * 30 :], ["late"])
+    np.testing.assert_array_equal(
+        pipeline.transform(frame).test.X, pipeline.transform(alone).test.X
+    )
+    # The early series alone keeps every row.
+    assert (
+        ProcessingPipeline.from_config(default_steps(), targets=["early"])
+        .fit_transform(frame)
+        .frame.timestamps[0]
+        == 0
+    )

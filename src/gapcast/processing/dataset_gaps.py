@@ -26,10 +26,12 @@ def dataset_gaps(frame: SeriesFrame, max_fill: int) -> tuple[SeriesFrame, list[G
     shared: list[str] = []
     reports: list[GapReport] = []
     for channel in frame.channels:
-        one = frame.select([channel])
+        whole = frame.select([channel])
+        # Rows before its first reading (a series installed after the others) are no gap of it.
+        one = whole.from_first_reading([channel])
         # A series read at every row keeps the rows' step: nothing to infer.
         source = one if one.mask[0].all() else grid_source(one, [channel])
-        if source is one:
+        if source is one and one is whole:
             shared.append(channel)
             continue
         resample = Resample().fit(source)

@@ -222,6 +222,15 @@ class SeriesFrame:
             values=self.values[index], observed=self.mask[index], channels=tuple(channels)
         )
 
+    def from_first_reading(self, channels: Sequence[str]) -> SeriesFrame:
+        """The frame from the first row holding a reading of ``channels`` on: the rows before
+        it (other series of a dataset recording before this one was installed) are no outage
+        of it. Unchanged when ``channels`` never read, or read in the first row."""
+        seen = np.flatnonzero(np.asarray(self.select(channels).mask).any(axis=0))
+        if not seen.size or seen[0] == 0:
+            return self
+        return self.slice(int(seen[0]), self.n_points)
+
     def slice(self, start: int, stop: int) -> SeriesFrame:
         """Points ``start:stop`` as a frame of views (the split is dropped)."""
         return SeriesFrame(

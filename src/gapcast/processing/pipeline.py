@@ -153,7 +153,7 @@ class ProcessingPipeline:
         inputs, targets = self._inputs(frame)
         self.window.targets = targets
         self.window.future = self.future_covariates
-        return self._run(frame.select(inputs), fit=True)
+        return self._run(frame.select(inputs).from_first_reading(targets), fit=True)
 
     def fit(self, frame: SeriesFrame) -> ProcessingPipeline:
         self.fit_transform(frame)
@@ -162,7 +162,8 @@ class ProcessingPipeline:
     def transform(self, frame: SeriesFrame) -> PreparedData:
         """Prepare other data of the same series with the fitted parameters."""
         self._require_fitted()
-        return self._run(frame.select(self.window.inputs_), fit=False)
+        inputs = frame.select(self.window.inputs_)
+        return self._run(inputs.from_first_reading(self.window.targets_), fit=False)
 
     def _run(self, frame: SeriesFrame, *, fit: bool) -> PreparedData:
         raw_frame = frame
