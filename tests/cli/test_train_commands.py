@@ -7,6 +7,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -343,3 +344,37 @@ def test_predict_reads_and_shows_times_in_the_datasets_zone(workdir: Path) -> No
     code, out = invoke("predict", run_id, "--db", db_url, "--start", "2024-06-22T00:00", "--json")
     assert code == 0, out
     assert json.loads(out)["forecast"][0]["timestamp"].startswith("2024-06-21T22:00:00")
+
+
+def test_train_names_its_target_and_covariates(workdir: Path) -> None:
+    db_url = f"sqlite:///{workdir / 'gapcast.db'}"
+    hours = pd.date_range("2024-06-01", periods=24 * 14, freq="h", tz="UTC")
+    cycle = np.sin(2 * np.pi * hours.hour / 24)
+    meters = workdir / "meters.csv"
+    meters.write_text(
+        "time,hall,office\n"
+        + "".join(
+            f"{t.isoformat()},{10 + c:.3f},{20 + 2 * c:.3f}\n"
+            for t, c in zip(hours, cycle, strict=True)
+        )
+    )
+    code, out = invoke("import", str(meters), "--db", db_url)
+    assert code == 0, out
+    base = ("train", "-d", "meters", *TINY, "--db", db_url, "--json")
+
+    def config_of(out: str) -> dict[str, Any]:
+        run_id = json.loads(out)["run_id"]
+        code, shown = invoke("runs", "show", run_id, "--db", db_url, "--json")
+        assert code == 0, shown
+        config: dict[str, Any] = json.loads(shown)["config"]
+        return config
+
+    code, out = invoke(*base)
+    assert code == 0, out
+    assert config_of(out)["target"] is None  # the first series, 'hall'
+    code, out = invoke(*base, "--target", "office", "--covariates", "hall")
+    assert code == 0, out
+    config = config_of(out)
+    assert (config["target"], config["covariates"]) == (["office"], ["hall"])
+    code, out = invoke(*base, "--target", "kitchen")
+    assert code == 2 and "kitchen" in out, out

@@ -64,6 +64,11 @@ def config_ref(text: str | None) -> str | dict[str, Any] | None:
     return text
 
 
+def _names(text: str | None) -> list[str] | None:
+    """'a, b' as ['a', 'b'] (None when not given)."""
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
 @handle_errors
 def train_command(
     dataset: Annotated[
@@ -78,6 +83,20 @@ def train_command(
         typer.Option(
             help="Model: auto (the default: the best of a few candidates on validation), "
             "linear, mlp, lstm, gru, cnn, transformer"
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="The series to forecast, comma-separated (default: the dataset's first)",
+        ),
+    ] = None,
+    covariates: Annotated[
+        str | None,
+        typer.Option(
+            "--covariates",
+            help="Series whose past the model reads beside the target's, comma-separated",
         ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Training epochs")] = None,
@@ -112,6 +131,8 @@ def train_command(
         key, value = parse_assignment(assignment)
         overrides[key] = value
     named = {
+        "target": _names(target),
+        "covariates": _names(covariates),
         "model": model,
         "epochs": epochs,
         "lookback": lookback,

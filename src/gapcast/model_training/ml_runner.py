@@ -449,7 +449,8 @@ def unused_channels_message(data: TrainingData) -> str:
     return (
         f"forecasting {', '.join(repr(t) for t in data.targets)}; not used: {unused} (name "
         "them in 'covariates' to give the model their past, in 'future_covariates' when their "
-        "values are known in advance, or in 'target' to forecast them)"
+        "values are known in advance, or in 'target' to forecast them; on the command line "
+        "--covariates and --target)"
     )
 
 
