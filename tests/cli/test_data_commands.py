@@ -485,3 +485,26 @@ def test_import_a_query_s_answer_from_a_database(db_url: str, tmp_path: Path) ->
     # Nothing stored by any refusal.
     listed = json.loads(runner.invoke(app, ["datasets", "--db", db_url, "--json"]).stdout)
     assert [d["name"] for d in listed] == ["plant"]
+
+
+def test_import_a_folder_of_daily_exports_as_one_dataset(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "logger-7"
+    folder.mkdir()
+    for day in (3, 1, 2):  # written in any order: read in name order, stored by time
+        rows = "".join(f"2024-01-0{day}T{h:02d}:00:00Z,{day * 10 + h}\n" for h in range(3))
+        (folder / f"2024-01-0{day}.csv").write_text("time,kw\n" + rows)
+    (folder / "README.md").write_text("exported by the logger\n")
+    (folder / "archive").mkdir()  # not read: subfolders are left alone
+    (folder / "archive" / "old.csv").write_text("time,kw\n2023-01-01T00:00:00Z,1\n")
+    result = runner.invoke(app, ["import", str(folder), "--db", db_url, "--json"])
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert (imported["name"], imported["points"], imported["files"]) == ("logger-7", 9, 3)
+    assert imported["start"].startswith("2024-01-01T00:00:00")
+    assert imported["notes"][0] == (
+        "folder logger-7: 3 file(s) read, in name order; left out: README.md"
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = runner.invoke(app, ["import", str(empty), "--db", db_url])
+    assert refused.exit_code == 2 and "holds no data file (.csv" in refused.stderr

@@ -152,8 +152,8 @@ def import_command(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="CSV, .xlsx, Parquet or JSON file; several (a logger's daily files) make one "
-            "dataset",
+            help="CSV, .xlsx, Parquet or JSON file; several (a logger's daily files), or a "
+            "folder of them, make one dataset",
             show_default=False,
         ),
     ] = None,
@@ -235,6 +235,51 @@ def import_command(
         )
 
 
+# What a folder's files are read as; other files in it (a README, a log) are left out.
+DATA_SUFFIXES = (
+    *(".csv", ".tsv", ".dat", ".txt"),
+    *(".parquet", ".pq", ".xlsx", ".xlsm"),
+    *(".json", ".jsonl", ".ndjson"),
+)
+
+
+def folder_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """The files to read: each folder given as its data files in name order (a logger's daily
+    exports, named by date), not its subfolders; and a note per folder. A folder without one
+    is refused, naming the kinds it looked for."""
+    from gapcast.errors import InvalidInput
+
+    files: list[Path] = []
+    notes: list[str] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        data = [p for p in inside if _data_suffix(p.name)]
+        if not data:
+            raise InvalidInput(
+                f"folder {path} holds no data file ({', '.join(DATA_SUFFIXES)}, or one of them "
+                "gzipped)",
+                field="file",
+            )
+        files += data
+        other = [p.name for p in inside if p not in data]
+        note = f"folder {path.name}: {len(data)} file(s) read, in name order"
+        if other:
+            listed = ", ".join(other[:3]) + (
+                f" and {len(other) - 3} more" if len(other) > 3 else ""
+            )
+            note += f"; left out: {listed}"
+        notes.append(note)
+    return files, notes
+
+
+def _data_suffix(name: str) -> bool:
+    lower = name.lower().removesuffix(".gz")
+    return lower.endswith(DATA_SUFFIXES)
+
+
 @contextmanager
 def _query_file(
     sql: str | None,
@@ -301,6 +346,9 @@ def _import(
         )
     if append and replace:
         raise InvalidInput("--append and --replace exclude each other: choose one", field="append")
+    files, found = folder_files(files)
+    if found and len(files) > 1 and not name and len({f.parent for f in files}) == 1:
+        name = files[0].parent.name  # a folder of a logger's exports: named after the folder
     if len(files) > 1 and not name:
         raise InvalidInput(
             f"{len(files)} files make one dataset: name it with --name", field="name"
@@ -323,7 +371,7 @@ def _import(
         "sheet": sheet,
     }
     if server:
-        notes: list[str] = []
+        notes: list[str] = list(found)
         for i, file in enumerate(files):
             with _naming(file, len(files)):
                 row = upload(
@@ -364,11 +412,15 @@ def _import(
                 )
             )
     several = len(files) > 1
-    notes = zoned + [
-        f"{f.name}: {n}" if several else n
-        for f, t in zip(files, tables, strict=True)
-        for n in t.notes
-    ]
+    notes = (
+        found
+        + zoned
+        + [
+            f"{f.name}: {n}" if several else n
+            for f, t in zip(files, tables, strict=True)
+            for n in t.notes
+        ]
+    )
     with database(cfg.database_url) as sessions, transaction(sessions) as session:
         target = name or file_stem(files[0].name)
         # Stored oldest first, whatever order the shell listed them in: a running total's
