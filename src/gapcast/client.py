@@ -275,7 +275,7 @@ class Client:
 
     async def upload_dataset(
         self,
-        file: str | Path | bytes,
+        file: str | Path | bytes | Any,
         *,
         name: str | None = None,
         filename: str | None = None,
@@ -293,7 +293,9 @@ class Client:
         counter: Sequence[str] | None = None,
         sheet: str | None = None,
     ) -> dict[str, Any]:
-        """Import a CSV, .xlsx, Parquet or JSON file; ``decimal`` is the CSV numbers' decimal mark
+        """Import a CSV, .xlsx, Parquet or JSON file, or a table in memory (a pandas DataFrame or
+        Series on a time index, a polars DataFrame, a pyarrow Table: sent as Parquet, named by
+        ``name``); ``decimal`` is the CSV numbers' decimal mark
         ('.' or ','), ``time_format`` a strftime format for the time column (default: ISO 8601),
         ``timezone`` the IANA zone of times written without an offset (default: UTC),
         ``series_column`` the column naming each row's series in a long-format file,
@@ -416,12 +418,38 @@ class Client:
         return dict(await self._json("POST", f"/runs/{run_id}/predict", json=body))
 
 
-def file_part(file: str | Path | bytes, filename: str | None) -> tuple[str, bytes]:
-    """An upload's (name, bytes): a path's own name, or ``filename`` for bytes."""
+def file_part(file: str | Path | bytes | Any, filename: str | None) -> tuple[str, bytes]:
+    """An upload's (name, bytes): a path's own name, ``filename`` for bytes, or a table in
+    memory (a pandas DataFrame or Series, a pyarrow Table, a polars DataFrame) as Parquet."""
     if isinstance(file, bytes):
         return filename or "upload.csv", file
-    path = Path(file)
-    return filename or path.name, path.read_bytes()
+    if isinstance(file, (str, Path)):
+        path = Path(file)
+        return filename or path.name, path.read_bytes()
+    return filename or "dataframe.parquet", table_parquet(file)
+
+
+def table_parquet(table: Any) -> bytes:
+    """A table in memory as Parquet bytes: what the server reads keeping each column's type (an
+    aware time stays an instant) and a pandas frame's time index (read as the time column)."""
+    import io
+
+    out = io.BytesIO()
+    if hasattr(table, "to_frame") and hasattr(table, "index"):  # a pandas Series
+        table = table.to_frame(table.name if table.name is not None else "value")
+    if hasattr(table, "to_parquet"):  # pandas
+        table.to_parquet(out)
+    elif hasattr(table, "__arrow_c_stream__"):  # pyarrow, polars, DuckDB: Arrow's own protocol
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table(table), out)
+    else:
+        raise TypeError(
+            "upload_dataset takes a path, bytes, or a pandas, polars or pyarrow table; received "
+            f"{type(table).__name__}"
+        )
+    return out.getvalue()
 
 
 def reading_form(

@@ -377,3 +377,36 @@ def test_a_series_added_later_has_no_gap_before_its_first_reading(
         http.delete("/datasets/later")
     assert gaps["n_gaps"] == 1 and gaps["missing_points"] == 1
     assert series["gap_counts"] == {"small": 1, "large": 0}
+
+
+def test_the_client_uploads_a_table_in_memory(live_server: LiveServer) -> None:
+    """A notebook's frame goes to the server as it is (Parquet on the wire): a pandas frame or
+    Series on its time index, or any table speaking Arrow's stream protocol (pyarrow's; polars'
+    and DuckDB's too) with a time column."""
+    import pyarrow as pa
+    import pytest
+
+    from gapcast.client import SyncClient
+
+    times = pd.date_range("2024-03-01", periods=48, freq="h", tz="UTC", name="time")
+    frame = pd.DataFrame({"load": [float(h % 24) for h in range(48)]}, index=times)
+    client = SyncClient(live_server.url)
+    tables = {
+        "from-pandas": frame,
+        "from-series": frame["load"],
+        "from-arrow": pa.Table.from_pandas(frame.reset_index()),
+        "from-arrow-stream": pa.RecordBatchReader.from_batches(
+            pa.Table.from_pandas(frame.reset_index()).schema,
+            pa.Table.from_pandas(frame.reset_index()).to_batches(),
+        ),
+    }
+    try:
+        for name, table in tables.items():
+            made = client.upload_dataset(table, name=name)
+            assert (made["points"], made["start"]) == (48, "2024-03-01T00:00:00Z"), name
+            assert [s["name"] for s in made["series"]] == ["load"], name
+        with pytest.raises(TypeError, match="a pandas, polars or pyarrow table; received dict"):
+            client.upload_dataset({"load": [1.0]}, name="from-dict")
+    finally:
+        for name in tables:
+            client.delete_dataset(name)
