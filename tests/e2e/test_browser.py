@@ -225,6 +225,38 @@ def test_a_survivor_of_the_rung_keeps_its_loss_curve(page: Page, tmp_path: Path)
     expect(page.locator("#stage-text")).to_contain_text("finished")
 
 
+def test_a_dataset_of_several_series_chooses_what_to_forecast_and_read(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    meters = tmp_path / "meters.csv"
+    rows = "".join(
+        f"2025-02-{1 + h // 24:02d}T{h % 24:02d}:00:00Z,{10 + h % 24},{20 + 2 * (h % 24)}\n"
+        for h in range(24 * 10)
+    )
+    meters.write_text("timestamp,hall,office\n" + rows)
+    page.set_input_files("#file", str(meters))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("meters")
+    expect(page.locator("#series-choice")).to_be_visible()
+    expect(page.locator("#target")).to_have_value("hall")
+    # The forecast series is offered to read beside itself only when it is not the target.
+    expect(page.locator("#covariates input[value='hall']")).to_be_hidden()
+    page.select_option("#target", "office")
+    expect(page.locator("#covariates input[value='office']")).to_be_hidden()
+    page.check("#covariates input[value='hall']")
+    set_config(page, model="linear", epochs="1", lookback="24", horizon="6")
+    page.click("#train-button")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=180_000)
+    run_id = page.locator("#run-card").get_attribute("data-run")
+    with server.http() as http:
+        config = http.get(f"/runs/{run_id}").json()["config"]
+    assert (config["target"], config["covariates"]) == (["office"], ["hall"])
+    # A dataset of one series has nothing to choose.
+    page.click("#new-run-link")
+    upload_sample(page)
+    expect(page.locator("#series-choice")).to_be_hidden()
+
+
 def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) -> None:
     upload_sample(page)
     set_config(page, lookback="0")

@@ -29,6 +29,7 @@ export async function showDataset(name) {
     // The zone its times were written in: a newer export appended is read in it too.
     (info.timezone ? ` · imported in ${info.timezone}` : "");
   seriesChart($("series-chart"), series);
+  form.setSeries(info.series.map((s) => s.name));
 }
 
 /** Upload the chosen file; `mode` "replace" or "append" after the user pressed "Replace it" or

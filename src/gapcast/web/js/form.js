@@ -1,6 +1,8 @@
 // The configuration form: filled from the model registry and stored configs, read into the
 // TrainingConfig JSON the server validates, and errors shown next to the field they name.
 
+import { escape } from "./format.js";
+
 const $ = (id) => document.getElementById(id);
 
 /** The last meaningful part of a server field path: "config.preprocessing[6].lookback" → "lookback". */
@@ -8,7 +10,7 @@ export function fieldKey(field) {
   if (!field) return "general";
   const parts = field.replace(/\[\d+\]/g, "").split(".");
   if (parts.includes("hyperparameters")) return "hyperparameters";
-  const known = ["model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "gap_classifier",
+  const known = ["target", "covariates", "model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "gap_classifier",
     "dataset", "file", "name", "token", "timestamp_column", "time_format", "timezone", "series_column", "columns",
     "encoding", "missing", "counter", "sheet"];
   for (let i = parts.length - 1; i >= 0; i -= 1) {
@@ -84,9 +86,45 @@ function step(config, name) {
   return (config.preprocessing || []).find((s) => s.step === name);
 }
 
+let series = []; // the chosen dataset's series: which to forecast, which to read beside it
+
+/** Offer the dataset's series as the target and the covariates (nothing to choose with one). */
+export function setSeries(names) {
+  series = names;
+  $("series-choice").hidden = names.length < 2;
+  const wanted = base?.target?.[0];
+  $("target").innerHTML = names.map((n) => `<option>${escape(n)}</option>`).join("");
+  $("target").value = names.includes(wanted) ? wanted : names[0] || "";
+  const box = $("covariates");
+  box.querySelectorAll("label").forEach((el) => el.remove());
+  const error = box.querySelector(".error");
+  for (const name of names) {
+    const label = document.createElement("label");
+    label.className = "check";
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.value = name;
+    input.checked = (base?.covariates || []).includes(name);
+    label.append(input, ` ${name}`);
+    box.insertBefore(label, error);
+  }
+  $("target").onchange = showCovariates;
+  showCovariates();
+}
+
+/** The forecast series is not also a covariate: its own box is hidden. */
+function showCovariates() {
+  for (const input of $("covariates").querySelectorAll("input")) {
+    const own = input.value === $("target").value;
+    input.parentElement.hidden = own;
+    if (own) input.checked = false;
+  }
+}
+
 /** Show ``config`` in the form; what the form has no field for is kept and sent back as is. */
 export function fill(config) {
   base = structuredClone(config);
+  if (series.length) setSeries(series);
   $("model").value = config.model;
   showDefaults();
   if ($("model").value !== "auto") $("hyperparameters").value = JSON.stringify(config.hyperparameters || {});
@@ -137,6 +175,10 @@ export function read() {
   const gaps = step(config, "detect_gaps");
   if (gaps) gaps.max_fill = int("max_fill");
   config.preprocessing = steps;
+  if (series.length > 1) {
+    config.target = [$("target").value];
+    config.covariates = Array.from($("covariates").querySelectorAll("input:checked")).map((i) => i.value);
+  }
   config.training = {
     ...config.training,
     epochs: int("epochs"),
