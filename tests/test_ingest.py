@@ -1797,9 +1797,11 @@ def test_a_home_assistant_history_export_reads_as_a_series_per_sensor() -> None:
         "a Home Assistant history export: a series per 'entity_id', times from 'last_changed', "
         "states 'unavailable' and 'unknown' read as missing; entities without a numeric state "
         "left out: 'binary_sensor.back_door'; the longest spell without a reading: 2min "
-        "(sensor.outdoor_humidity, from 2024-11-01 00:01 UTC): with agg hold, a max_hold under "
-        "it keeps such spells as outages"
+        "(sensor.outdoor_humidity, from 2024-11-01 00:01 UTC)"
     )
+    # Those rows are kept as "no reading" marks, where holding a reading stops.
+    assert table.marked is not None
+    assert table.marked.sum(axis=1).tolist() == [1, 2]
 
 
 def test_a_home_assistant_export_of_switches_alone_is_refused_naming_them() -> None:

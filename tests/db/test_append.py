@@ -114,3 +114,44 @@ def test_what_cannot_be_appended_is_refused_and_changes_nothing(
     with pytest.raises(Conflict, match="has 1 queued or running run"):
         append(meter, csv({"kw": [6.0]}, "2024-05-01 05:00"))
     pd.testing.assert_frame_equal(stored(meter), before)
+
+
+def test_no_reading_marks_are_stored_merged_and_deleted(sessions: sessionmaker[Session]) -> None:
+    """A long-format export's rows without a value (Home Assistant's 'unavailable') are kept
+    as marks beside the points: loaded back as where the series said it had none, merged by an
+    append (a reading at the same time wins), gone with the dataset."""
+
+    def export(rows: list[tuple[str, str]]) -> bytes:
+        lines = [f"sensor.t,{state},2024-11-01T{hhmm}:00Z" for hhmm, state in rows]
+        return ("entity_id,state,last_changed\n" + "\n".join(lines) + "\n").encode()
+
+    first = export([("00:00", "20.5"), ("01:00", "unavailable"), ("03:00", "21.0")])
+    with transaction(sessions) as s:
+        table = read_table(first, filename="history.csv")
+        repository.import_dataset(s, table=table, name="ha")
+
+    def marks() -> list[str]:
+        with sessions() as s:
+            arrays = repository.load_dataset_arrays(s, repository.get_dataset(s, "ha"))
+        assert arrays.ended is not None
+        times = pd.to_datetime(arrays.timestamps_ns[arrays.ended[0]], utc=True)
+        return [t.strftime("%H:%M") for t in times]
+
+    assert marks() == ["01:00"]
+    with sessions() as s:
+        frame = repository.load_dataset_frame(s, "ha")
+        assert frame.n_points == 3 and frame.ended is not None
+        assert repository.get_dataset(s, "ha").series[0].point_count == 2
+    # A newer export: a reading recovered at 01:00 replaces its mark; a new spell at 04:00.
+    newer = export([("01:00", "20.8"), ("03:00", "21.0"), ("04:00", "unknown"), ("05:00", "22")])
+    with transaction(sessions) as s:
+        append_to_dataset(s, table=read_table(newer, filename="newer.csv"), name="ha")
+    assert marks() == ["04:00"]
+    with transaction(sessions) as s:
+        repository.delete_dataset(s, "ha")
+    with sessions() as s:
+        from sqlalchemy import func, select
+
+        from gapcast.db.tables import no_readings
+
+        assert s.scalar(select(func.count()).select_from(no_readings)) == 0

@@ -82,8 +82,10 @@ def test_migration_0003_goes_down_and_up_keeping_runs(
         assert not series & {"counter_first", "counter_first_at"}  # 0005's too
         assert "timezone" not in {c["name"] for c in inspect(engine).get_columns("datasets")}
         assert "timezone" not in columns  # 0006's
+        assert "no_readings" not in inspect(engine).get_table_names()  # 0007's
         upgrade(db_url, engine=engine)
-        assert current(db_url) == "0006"
+        assert current(db_url) == "0007"
+        assert "no_readings" in inspect(engine).get_table_names()
         series = {c["name"] for c in inspect(engine).get_columns("series")}
         assert {"counter_total", "counter_at", "counter_first", "counter_first_at"} <= series
         assert "timezone" in {c["name"] for c in inspect(engine).get_columns("datasets")}

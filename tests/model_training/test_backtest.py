@@ -97,6 +97,56 @@ def test_a_pure_daily_sine_is_exact_for_seasonal_naive_and_an_exact_model() -> N
     assert result["points"] == 6 * 24
 
 
+def test_the_origins_after_outages_get_their_own_verdict_and_a_warning_when_worse() -> None:
+    """A model ahead overall but behind yesterday's value where the data resumes: the overall
+    verdict would hide it; the origins right after outages get a verdict of their own, against
+    the baseline best there, and a warning when the model is behind."""
+    real = sine()
+    n = real.shape[1]
+    after = np.zeros(10, dtype=bool)
+    after[[2, 6]] = True
+    origins = bt.Origins(index=np.arange(24 * 30, 24 * 40, 24), after_outage=after)
+    truth = bt.truth_at(real, origins.index, 24)
+    model = truth + 0.01  # nearly exact ...
+    model[after] += 0.15  # ... but for the origins after outages
+    naive = Naive().forecast(real, origins.index, 24)
+    result = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=24,
+        forecasts={
+            "model": ("mlp", "model", model, None),
+            "naive": ("naive", "baseline", naive, 0.0),
+            "sn": ("seasonal naive, 1 day", "baseline", truth + 0.1, 0.0),
+        },
+        scale=bt.mase_scale(real[:, : n // 2], 24),
+        stride=24,
+    )
+    assert result["verdict"]["better"]  # overall, the model is ahead
+    after_verdict = result["verdict_after_outage"]
+    assert after_verdict["baseline"] == "seasonal naive, 1 day" and not after_verdict["better"]
+    assert after_verdict["ratio"] == pytest.approx(0.16 / 0.1)
+    warnings = bt.warnings_for({**result, "origins": 10}, loss=0.1, val_loss=0.1)
+    (said,) = [w for w in warnings if w["code"] == "worse_after_outages"]
+    assert said["message"].startswith(
+        "right after outages (2 origins): worse than the best baseline (seasonal naive, 1 day)"
+    )
+    # No origin after an outage: no such verdict, no such warning.
+    origins = bt.Origins(index=origins.index, after_outage=np.zeros(10, dtype=bool))
+    plain = bt.leaderboard(
+        real=real,
+        origins=origins,
+        horizon=24,
+        forecasts={
+            "model": ("mlp", "model", model, None),
+            "naive": ("naive", "baseline", naive, 0.0),
+        },
+        scale=1.0,
+        stride=24,
+    )
+    assert plain["verdict_after_outage"] is None
+
+
 def test_an_origin_mostly_unobserved_is_skipped_and_filled_points_never_count() -> None:
     observed = np.ones(100, bool)
     observed[60:64] = False  # 4 of the 8 steps of origin 56's horizon: half → still counts

@@ -85,6 +85,33 @@ def test_resample_hold_is_per_channel_and_max_hold_needs_it() -> None:
     assert stored.model_dump(exclude={"fitted"}) == config[0]
 
 
+def test_hold_stops_where_the_source_said_there_was_no_reading() -> None:
+    """A sensor reporting on change: its reading holds until the next — unless the source
+    marked 'no reading' in between (Home Assistant's 'unavailable'), where the steps are
+    missing until it reports again, however short the spell."""
+    ts = np.array([0, 30, 60, 65, 100]) * MINUTE
+    values = np.array([[20.0, np.nan, np.nan, 21.0, np.nan]])
+    ended = np.array([[False, True, False, False, False]])
+    frame = SeriesFrame.from_arrays(ts, values, ["temp"]).replace(ended=ended)
+    out = Resample("10min", agg="hold", max_hold="6h").fit_transform(frame)
+    expected = [20, 20, 20, np.nan, np.nan, np.nan, 21, 21, 21, 21, 21]
+    np.testing.assert_array_equal(out.values[0], expected)
+    # Unmarked, the same rows hold the reading over the spell, as before.
+    plain = Resample("10min", agg="hold", max_hold="6h").fit_transform(frame.replace(ended=None))
+    np.testing.assert_array_equal(plain.values[0], [20] * 6 + [21] * 5)
+    # A reading and a later mark in one step: the step keeps its reading and holds no further.
+    both = SeriesFrame.from_arrays(
+        np.array([0, 5, 25]) * MINUTE, np.array([[20.0, np.nan, 21.0]]), ["temp"]
+    ).replace(ended=np.array([[False, True, False]]))
+    np.testing.assert_array_equal(
+        Resample("10min", agg="hold").fit_transform(both).values[0], [20, np.nan, 21]
+    )
+    # The marks follow a frame's selections and slices, and are checked against its shape.
+    assert frame.slice(1, 3).ended.tolist() == [[True, False]]  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput, match="expected an ended mask of shape"):
+        frame.replace(ended=np.zeros((1, 2), dtype=bool))
+
+
 def test_resample_keeps_missing_grid_points_missing_and_infers_frequency() -> None:
     ts = np.array([0, 1, 2, 5, 6]) * HOUR
     out = Resample().fit_transform(SeriesFrame.from_arrays(ts, [1.0, 2, 3, 6, 7], ["a"]))

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
-from gapcast.db.points import insert_points, load_points
+from gapcast.db.points import delete_marks, insert_marks, insert_points, load_marks, load_points
 from gapcast.db.repository import (
     active_runs,
     content_hash,
@@ -162,7 +162,7 @@ def append_to_dataset(
     # The points' time column: integer nanoseconds on SQLite, timestamptz on PostgreSQL.
     since = first if conn.dialect.name == "sqlite" else utc_datetime(first)
     added = same = merged = 0
-    for channel, row in zip(table.channels, values, strict=True):
+    for i, (channel, row) in enumerate(zip(table.channels, values, strict=True)):
         series = by_name[channel]
         stored_ts, stored = load_points(conn, series.id)
         tail = np.searchsorted(stored_ts, first)
@@ -187,6 +187,7 @@ def append_to_dataset(
                 ts, values = np.insert(ts, spot, at), np.insert(values, spot, rise)
         session.execute(delete(points).where(points.c.series_id == series.id, points.c.ts >= since))
         insert_points(conn, series.id, ts, values)
+        _merge_marks(conn, series.id, first, ts, table, i)
         count = int(tail) + ts.size
         added += count - series.point_count
         same += repeated
@@ -222,6 +223,21 @@ def append_to_dataset(
         preceded=tuple(preceding),
         rezoned=rezoned,
     )
+
+
+def _merge_marks(
+    conn: Connection, series_id: int, first: int, ts: NDArray[np.int64], table: ParsedTable, i: int
+) -> None:
+    """The series' no-reading marks from the file's first time on: the stored ones and the
+    file's, but none at a time that now holds a reading."""
+    stored = load_marks(conn, series_id)
+    tail = stored[np.searchsorted(stored, first) :]
+    given = table.timestamps_ns[table.marked[i]] if table.marked is not None else tail[:0]
+    if not tail.size and not given.size:
+        return
+    kept = np.setdiff1d(np.union1d(tail, given), ts)
+    delete_marks(conn, [series_id], since_ns=first)
+    insert_marks(conn, series_id, kept)
 
 
 def _continue_totals(

@@ -98,3 +98,62 @@ def _pg_copy_out(conn: Connection, series_id: int) -> tuple[NDArray[np.int64], N
     rows = np.frombuffer(buffer, dtype=_LOAD_ROW, count=count, offset=header)
     timestamps = (rows["ts"].astype(np.int64) + _PG_EPOCH_US) * 1000
     return timestamps, rows["v"].astype(np.float64)
+
+
+# --- no-reading marks: few per series (an outage's start), so plain SQL, not COPY ------------
+
+
+def insert_marks(conn: Connection, series_id: int, timestamps_ns: NDArray[np.int64]) -> None:
+    """Store the times a file said ``series_id`` had no reading (see ``tables.no_readings``)."""
+    from gapcast.db.tables import no_readings
+
+    if len(timestamps_ns) == 0:
+        return
+    times = [_db_time(conn, int(t)) for t in timestamps_ns]
+    conn.execute(no_readings.insert(), [{"series_id": series_id, "ts": t} for t in times])
+
+
+def load_marks(conn: Connection, series_id: int) -> NDArray[np.int64]:
+    """One series' no-reading marks, ordered, as int64 UTC nanoseconds."""
+    from sqlalchemy import select
+
+    from gapcast.db.tables import no_readings
+
+    query = (
+        select(no_readings.c.ts)
+        .where(no_readings.c.series_id == series_id)
+        .order_by(no_readings.c.ts)
+    )
+    return np.array([_ns(t) for t in conn.execute(query).scalars()], dtype=np.int64)
+
+
+def delete_marks(conn: Connection, series_ids: list[int], since_ns: int | None = None) -> None:
+    """Remove the marks of ``series_ids`` (from ``since_ns`` on, when given)."""
+    from sqlalchemy import delete
+
+    from gapcast.db.tables import no_readings
+
+    if not series_ids:
+        return
+    query = delete(no_readings).where(no_readings.c.series_id.in_(series_ids))
+    if since_ns is not None:
+        query = query.where(no_readings.c.ts >= _db_time(conn, since_ns))
+    conn.execute(query)
+
+
+def _db_time(conn: Connection, ns: int) -> Any:
+    """A point's time as the database stores it: integer nanoseconds on SQLite, an aware
+    datetime (microseconds) for PostgreSQL's timestamptz."""
+    if conn.dialect.name == "sqlite":
+        return ns
+    from datetime import UTC, datetime, timedelta
+
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+
+
+def _ns(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    from datetime import UTC, datetime, timedelta
+
+    return int((value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)) * 1000

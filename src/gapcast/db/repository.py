@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from gapcast.db.points import insert_points, load_points
+from gapcast.db.points import delete_marks, insert_marks, insert_points, load_marks, load_points
 from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points, storable_id
 from gapcast.errors import Conflict, NotFound
 from gapcast.ingest import ParsedTable, check_name
@@ -138,9 +138,11 @@ def import_dataset(
     session.add(dataset)
     session.flush()
     conn = session.connection()
-    for series, row in zip(dataset.series, table.values, strict=True):
+    for i, (series, row) in enumerate(zip(dataset.series, table.values, strict=True)):
         observed = ~np.isnan(row)
         insert_points(conn, series.id, ts[observed], row[observed])
+        if table.marked is not None:
+            insert_marks(conn, series.id, ts[table.marked[i]])
     return dataset
 
 
@@ -169,6 +171,7 @@ def delete_dataset(session: Session, ref: str | int) -> None:
 
 def _delete_dataset_rows(session: Session, dataset: Dataset) -> None:
     # points has no foreign key (see tables.py), so its rows go first, explicitly.
+    delete_marks(session.connection(), [s.id for s in dataset.series])
     session.execute(
         delete(points).where(
             points.c.series_id.in_(select(Series.id).where(Series.dataset_id == dataset.id))
@@ -186,24 +189,33 @@ class DatasetArrays:
     values: NDArray[np.float64]  # (channels, time)
     channels: list[str]
     frequency_ns: int | None
+    # (channels, time): where a file said the series had no reading (None: nowhere).
+    ended: NDArray[np.bool_] | None = None
 
 
 def load_dataset_arrays(session: Session, dataset: Dataset) -> DatasetArrays:
     conn = session.connection()
     loaded = [load_points(conn, s.id) for s in dataset.series]
-    if len(loaded) == 1:
+    marks = [load_marks(conn, s.id) for s in dataset.series]
+    ended = None
+    if len(loaded) == 1 and not marks[0].size:
         ts, v = loaded[0]
         values = v.reshape(1, -1)
     else:
-        ts = np.unique(np.concatenate([t for t, _ in loaded]))
+        ts = np.unique(np.concatenate([t for t, _ in loaded] + marks))
         values = np.full((len(loaded), len(ts)), np.nan)
         for row, (t, v) in zip(values, loaded, strict=True):
             row[np.searchsorted(ts, t)] = v
+        if any(m.size for m in marks):
+            ended = np.zeros(values.shape, dtype=bool)
+            for row_ended, m in zip(ended, marks, strict=True):
+                row_ended[np.searchsorted(ts, m)] = True
     return DatasetArrays(
         timestamps_ns=ts,
         values=values,
         channels=[s.name for s in dataset.series],
         frequency_ns=dataset.frequency_ns,
+        ended=ended,
     )
 
 
@@ -211,9 +223,10 @@ def load_dataset_frame(session: Session, ref: str | int) -> SeriesFrame:
     from gapcast.processing.frame import SeriesFrame
 
     arrays = load_dataset_arrays(session, get_dataset(session, ref))
-    return SeriesFrame.from_arrays(
+    frame = SeriesFrame.from_arrays(
         arrays.timestamps_ns, arrays.values, arrays.channels, freq_ns=arrays.frequency_ns
     )
+    return frame if arrays.ended is None else frame.replace(ended=arrays.ended)
 
 
 # --- training configurations ----------------------------------------------------------------

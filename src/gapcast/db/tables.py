@@ -145,6 +145,18 @@ points = Table(
     sqlite_with_rowid=False,
 )
 
+# A file's rows for a series that hold no value (Home Assistant's 'unavailable'): "no reading
+# here", which the mere absence of a point does not say of a sensor that reports on change only
+# (resample's hold keeps a reading until the next one, and stops at such a mark). Migration 0007;
+# written and removed with the points, without a foreign key for the same reason.
+no_readings = Table(
+    "no_readings",
+    Base.metadata,
+    Column("series_id", Integer, primary_key=True),
+    Column("ts", PointTime, primary_key=True),
+    sqlite_with_rowid=False,
+)
+
 
 class TrainingConfigRow(Base):
     """A named, validated ``TrainingConfig`` (the JSON in ``body``)."""

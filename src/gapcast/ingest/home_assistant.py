@@ -52,13 +52,9 @@ def home_assistant_history(df: pd.DataFrame) -> tuple[pd.DataFrame, str, str, st
                 field="file",
             )
     if longest := _longest_outage(df, entity, state, time):
-        # The marks themselves are not stored (a missing reading is the absence of a point),
-        # and a resample that holds each reading would carry it over an outage shorter than
-        # max_hold: the user needs their length to choose it.
-        note += (
-            f"; the longest spell without a reading: {longest}: with agg hold, a max_hold "
-            "under it keeps such spells as outages"
-        )
+        # Kept as "no reading" marks, where a resample holding each reading stops: the user
+        # sees the outages the file reports, and how long they get.
+        note += f"; the longest spell without a reading: {longest}"
     return df, str(time), str(entity), note
 
 

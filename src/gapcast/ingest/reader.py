@@ -251,8 +251,10 @@ def read_table(
         notes += clear_markers(name, row)
     before = value_names
     value_names, values = _without_empty_columns(value_names, values, bool(columns), notes)
+    marked = None
     if in_file is not None:
         in_file = in_file[[before.index(n) for n in value_names]]
+        marked = in_file & np.isnan(values)
     if not series_column:
         ts, values, merged = merge_repeated_times(
             ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
@@ -299,6 +301,7 @@ def read_table(
         counters=total_ends,
         # Remembered only when it read a time: a file whose times all carry offsets has none.
         timezone=timezone if timezone and localized else None,
+        marked=marked if marked is not None and marked.any() else None,
     )
     if max_points is not None and table.point_count > max_points:
         raise TooLarge(

@@ -273,6 +273,17 @@ def warnings_for(
                 "little history it has",
             }
         )
+    after = result.get("verdict_after_outage")
+    if after is not None and after["ratio"] is not None and after["ratio"] > 1:
+        # Where the data resumes is where this product should shine: said even within the noise.
+        out.append(
+            {
+                "code": "worse_after_outages",
+                "level": "warning",
+                "message": f"right after outages ({result['origins_after_outage']} origins): "
+                f"{after['text']}",
+            }
+        )
     if result["origins"] < MIN_ORIGINS:
         out.append(
             {
@@ -458,11 +469,47 @@ def leaderboard(
             noise=noise,
             compared=compared,
         ),
+        "verdict_after_outage": None
+        if several or model is None
+        else _after_outage_verdict(
+            model,
+            baselines,
+            per_origin,
+            origins.after_outage,
+            paired_noise.overlap_lags(horizon, stride),
+        ),
         "origins": len(origins),
         "origins_after_outage": int(origins.after_outage.sum()),
         "origin_stride": stride,
         "points": int(scored.sum()),
     }
+
+
+def _after_outage_verdict(
+    model: dict[str, Any],
+    baselines: list[dict[str, Any]],
+    per_origin: dict[str, F64],
+    after: NDArray[np.bool_],
+    lags: int,
+) -> dict[str, Any] | None:
+    """The model against the best baseline on the origins right after outages alone (the best
+    there, by its MAE on them): where a user's data resumes, the overall verdict can hide a
+    model that does worse than yesterday's value. None without such origins."""
+    after = np.asarray(after, dtype=bool)
+    scored = [b for b in baselines if b.get("mae_after_outage") is not None]
+    if not after.any() or model.get("mae_after_outage") is None or not scored:
+        return None
+    best = min(scored, key=lambda b: float(b["mae_after_outage"]))
+    noise, compared = paired_noise.margin(
+        per_origin["model"][after], per_origin[best["method"]][after], lags=lags
+    )
+    return verdict(
+        float(model["mae_after_outage"]),
+        best["label"],
+        float(best["mae_after_outage"]),
+        noise=noise,
+        compared=compared,
+    )
 
 
 def run_backtest(

@@ -127,6 +127,7 @@ class RunWarning(BaseModel):
         "flat_readings",
         "constant_readings",
         "running_total",
+        "worse_after_outages",
     ]
     level: Literal["warning", "error"]
     message: str
@@ -223,6 +224,11 @@ class ForecastMetrics(_Metrics):
     )
     best_baseline: str | None
     verdict: Verdict
+    verdict_after_outage: Verdict | None = Field(
+        default=None,
+        description="the model against the best baseline on the origins right after outages "
+        "alone (None without such origins, with several targets, or in runs stored before)",
+    )
     warnings: list[RunWarning] = Field(default_factory=list)
     candidates: list[CandidateScore] = Field(default_factory=list)
     season: int = Field(description="season length in steps of MASE's seasonal naive scale")

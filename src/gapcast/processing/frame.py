@@ -69,6 +69,9 @@ class SeriesFrame:
     freq_ns: int | None = None
     observed: BoolArray | None = None
     split: tuple[int, int] | None = None
+    # Where a channel had no reading, said by its source (a stored dataset's no-reading marks):
+    # only resample's hold reads it, to stop holding there. None: nowhere said.
+    ended: BoolArray | None = None
 
     def __post_init__(self) -> None:
         ts = np.asarray(self.timestamps, dtype=np.int64)
@@ -100,6 +103,13 @@ class SeriesFrame:
         object.__setattr__(self, "values", _frozen(values))
         object.__setattr__(self, "observed", _frozen(observed))
         object.__setattr__(self, "channels", tuple(str(c) for c in self.channels))
+        if self.ended is not None:
+            ended = np.asarray(self.ended, dtype=bool)
+            if ended.shape != values.shape:
+                raise InvalidInput(
+                    f"expected an ended mask of shape {values.shape}, received {ended.shape}"
+                )
+            object.__setattr__(self, "ended", _frozen(ended))
 
     # -- construction --------------------------------------------------------------------------
 
@@ -219,7 +229,10 @@ class SeriesFrame:
         if index == list(range(self.n_channels)):
             return self
         return self.replace(
-            values=self.values[index], observed=self.mask[index], channels=tuple(channels)
+            values=self.values[index],
+            observed=self.mask[index],
+            channels=tuple(channels),
+            ended=None if self.ended is None else self.ended[index],
         )
 
     def from_first_reading(self, channels: Sequence[str]) -> SeriesFrame:
@@ -239,6 +252,7 @@ class SeriesFrame:
             channels=self.channels,
             freq_ns=self.freq_ns,
             observed=self.mask[:, start:stop],
+            ended=None if self.ended is None else self.ended[:, start:stop],
         )
 
     def train_part(self) -> SeriesFrame:

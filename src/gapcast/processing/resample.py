@@ -262,7 +262,7 @@ class Resample(FrameStep):
         grid *= freq
         grid += origin + first_bin * freq
         if self.agg == "hold":
-            values = _hold(frame.values, bins, n_grid, self._hold_steps())
+            values = _hold(frame.values, bins, n_grid, self._hold_steps(), frame.ended)
         elif bool(np.all(bins[1:] > bins[:-1])):
             # At most one sample per grid point (the common case): nothing to aggregate.
             if n_grid == frame.n_points:
@@ -278,25 +278,41 @@ class Resample(FrameStep):
 
 
 def _hold(
-    values: NDArray[np.float64], bins: NDArray[np.int64], n_grid: int, steps: int | None
+    values: NDArray[np.float64],
+    bins: NDArray[np.int64],
+    n_grid: int,
+    steps: int | None,
+    ended: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
     """Each grid step's last reading, and in a step without one the reading of the last step
     that had one, for at most ``steps`` steps (None: any number): a sensor reporting on change
-    only (a deadband, Home Assistant's state changes) keeps its value until it reports again.
-    Per channel, so a row of another channel's readings (NaN in this one) breaks no hold;
-    ``bins`` is sorted."""
+    only (a deadband, Home Assistant's state changes) keeps its value until it reports again —
+    or until its source said it had none (``ended``: Home Assistant's 'unavailable'), after
+    which the steps are missing until its next reading. Per channel, so a row of another
+    channel's readings (NaN in this one) breaks no hold; ``bins`` is sorted."""
     out = np.full((values.shape[0], n_grid), np.nan)
     steps_ = np.arange(n_grid)
     for c in range(values.shape[0]):
         finite = np.isfinite(values[c])
+        marked = np.zeros_like(finite) if ended is None else ended[c] & ~finite
         v, b = values[c, finite], bins[finite]
         if not v.size:
             continue
         ends = np.r_[np.flatnonzero(b[1:] != b[:-1]), b.size - 1]
         own = np.full(n_grid, np.nan)
         own[b[ends]] = v[ends]
-        last = np.maximum.accumulate(np.where(np.isfinite(own), steps_, -1))
-        held = last >= 0
+        # Each step's last event, a reading or a mark: a step whose last event is a mark
+        # holds nothing past itself.
+        event = finite | marked
+        eb = bins[event]
+        last_ends = np.r_[np.flatnonzero(eb[1:] != eb[:-1]), eb.size - 1]
+        stops = np.zeros(n_grid, dtype=bool)
+        stops[eb[last_ends]] = marked[event][last_ends]
+        has_event = np.zeros(n_grid, dtype=bool)
+        has_event[eb] = True
+        last = np.maximum.accumulate(np.where(has_event, steps_, -1))
+        held = (last >= 0) & np.isfinite(own[np.maximum(last, 0)])
+        held &= (last == steps_) | ~stops[np.maximum(last, 0)]
         if steps is not None:
             held &= steps_ - last <= steps
         out[c, held] = own[last[held]]
