@@ -1,7 +1,8 @@
 """Home Assistant's history export (the History panel's "Download data"): one row per state
 change, ``entity_id,state,last_changed``, times in UTC. Read as the long format it is — a series
 per entity — without being told its columns, with Home Assistant's words for "no reading"
-(``unavailable``, ``unknown``) read as missing, and the entities whose states are not numbers
+(``unavailable``, ``unknown``) read as missing (and stored as no-reading marks, where holding a
+reading stops: ``tables.no_readings``), and the entities whose states are not numbers
 (a door's ``on``/``off``, a mode's name) left out: they have nothing to forecast. The REST API's
 answer (``/api/history/period``: an array of state changes per entity) reads as those rows.
 """
