@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from gapcast.api.testing import (
@@ -641,6 +643,48 @@ def test_predict_from_the_run_page(
     )
     page.locator("#predict-table").scroll_into_view_if_needed()
     shot(page, tmp_path, "8-predict")
+
+
+def test_predict_from_a_file_reads_its_times_in_the_datasets_zone(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    """A Berlin logger's dataset: the page reads the next export of it in Berlin time, as the
+    import did, and says so; the same rows written with offsets give the same forecast."""
+    hours = pd.date_range("2025-06-01", periods=24 * 14, freq="h")
+    rows = [(t, 20 + 5 * np.sin(2 * np.pi * t.hour / 24)) for t in hours]
+    export = "time,temp\n" + "".join(f"{t:%Y-%m-%d %H:%M},{v:.3f}\n" for t, v in rows)
+    with server.http() as http:
+        made = http.post(
+            "/datasets",
+            files={"file": ("room.csv", export.encode())},
+            data={"name": "room", "timezone": "Europe/Berlin"},
+        )
+        assert made.status_code == 201, made.text
+        queued = http.post("/runs", json={"dataset": "room", "overrides": TINY})
+        assert queued.status_code == 202, queued.text
+        run_id = queued.json()["run_id"]
+    wait_finished(server, [run_id])
+    open_page(page, server, f"#/runs/{run_id}")
+    recent = rows[-72:]
+    local = tmp_path / "recent.csv"
+    local.write_text("time,temp\n" + "".join(f"{t:%Y-%m-%d %H:%M},{v:.3f}\n" for t, v in recent))
+    aware = tmp_path / "recent-utc.csv"
+    aware.write_text(
+        "time,temp\n"
+        + "".join(
+            f"{t.tz_localize('Europe/Berlin').tz_convert('UTC').isoformat()},{v:.3f}\n"
+            for t, v in recent
+        )
+    )
+    page.set_input_files("#predict-file", str(aware))
+    expect(page.locator("#predict-table")).to_contain_text("posted rows")
+    expect(page.locator("#predict-notes li")).to_have_count(0)
+    table = page.locator("#predict-table tbody").text_content() or ""
+    page.set_input_files("#predict-file", str(local))
+    expect(page.locator("#predict-notes li")).to_have_text(
+        ["times without an offset read in Europe/Berlin, the zone dataset 'room' was imported in"]
+    )
+    expect(page.locator("#predict-table tbody")).to_have_text(table)
 
 
 def test_compare_two_runs(

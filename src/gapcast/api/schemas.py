@@ -330,6 +330,9 @@ class FileTableOut(BaseModel):
     )
     units: dict[str, str | None] = Field(description="each series' unit, where the file says")
     notes: list[str] = Field(description="what was read other than as written")
+    timezone: str | None = Field(
+        default=None, description="the zone times without an offset were read in (null: none)"
+    )
 
 
 class PredictIn(BaseModel):

@@ -31,4 +31,5 @@ async def read_file(
         data=table.column_wise(),
         units=dict(zip(table.channels, table.units, strict=True)),
         notes=table.notes,
+        timezone=table.timezone,
     )

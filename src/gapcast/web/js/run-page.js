@@ -119,10 +119,17 @@ export async function predict(file = null) {
   let notes = [];
   if (file) {
     try {
-      // Read by the server as an import reads it (its delimiter, time format, units, workbook).
-      const read = await api.readFile(readingForm(file));
+      // Read by the server as an import reads it (its delimiter, time format, units, workbook),
+      // times without an offset in the zone the run's dataset was imported in unless told.
+      const form = readingForm(file);
+      const zoned = !form.has("timezone") && shown.timezone;
+      if (zoned) form.append("timezone", shown.timezone);
+      const read = await api.readFile(form);
       body = { data: read.data };
       notes = read.notes || [];
+      if (zoned && read.timezone) {
+        notes = [`times without an offset read in ${read.timezone}, the zone dataset '${shown.dataset}' was imported in`, ...notes];
+      }
     } catch (error) {
       showError("predict", error.message);
       return;
