@@ -685,6 +685,24 @@ def test_predict_from_a_file_reads_its_times_in_the_datasets_zone(
         ["times without an offset read in Europe/Berlin, the zone dataset 'room' was imported in"]
     )
     expect(page.locator("#predict-table tbody")).to_have_text(table)
+    # The REST API reads posted rows the same way: without an offset, in the dataset's zone.
+    with server.http() as http:
+
+        def posted(times: list[str]) -> dict[str, Any]:
+            body = {"data": {"timestamp": times, "temp": [round(v, 3) for _, v in recent]}}
+            response = http.post(f"/runs/{run_id}/predict", json=body)
+            assert response.status_code == 200, response.text
+            answer: dict[str, Any] = response.json()
+            return answer
+
+        walls = posted([f"{t:%Y-%m-%dT%H:%M}" for t, _ in recent])
+        instants = posted(
+            [t.tz_localize("Europe/Berlin").tz_convert("UTC").isoformat() for t, _ in recent]
+        )
+    assert walls["forecast"] == instants["forecast"] and instants["notes"] == []
+    assert walls["notes"][0].startswith(
+        "times without an offset read in Europe/Berlin, the zone dataset 'room' was imported in"
+    )
 
 
 def test_compare_two_runs(

@@ -64,9 +64,16 @@ def predict(run_id: str, runtime: RuntimeDep, body: PredictIn | None = None) -> 
     import pandas as pd
 
     trained = _trained_model(runtime, run_id)
+    said: list[str] = []
     if body is not None and body.data is not None:
+        with runtime.sessions() as session:
+            run = run_store.get_run(session, run_id)
+            zone, dataset = run.timezone, run.dataset_name
+        data = body.data
+        if zone is not None:
+            data, said = _times_in_zone(data, zone, dataset)
         try:
-            frame: Any = pd.DataFrame(body.data)
+            frame: Any = pd.DataFrame(data)
         except ValueError as exc:
             raise InvalidInput(f"data: {exc}", field="data") from exc
         source = "request"
@@ -78,4 +85,30 @@ def predict(run_id: str, runtime: RuntimeDep, body: PredictIn | None = None) -> 
             frame = repository.load_dataset_frame(session, run.dataset_id)
         source = "dataset"
     start = body.start if body is not None else None
-    return ForecastOut(run_id=run_id, source=source, **trained.forecast_document(frame, start))
+    document = trained.forecast_document(frame, start)
+    document["notes"] = [*said, *document.get("notes", [])]
+    return ForecastOut(run_id=run_id, source=source, **document)
+
+
+def _times_in_zone(
+    data: dict[str, list[Any]], zone: str, dataset: str
+) -> tuple[dict[str, list[Any]], list[str]]:
+    """The posted rows with their times without an offset read in the zone the run's dataset
+    was imported in (as the CLI and the page read a file of them: the logger writes its next
+    export as it wrote the first), and the note saying so; as posted when none lacks one."""
+    import pandas as pd
+
+    from gapcast.ingest.times import parse_timestamps
+
+    times = data.get("timestamp")
+    if not isinstance(times, list) or not times:
+        return data, []
+    localized: list[int] = []
+    ns = parse_timestamps(pd.Series(times), "timestamp", "json", None, zone, localized=localized)
+    if not localized:
+        return data, []
+    utc = [t.isoformat() for t in pd.to_datetime(ns, utc=True)]
+    return {**data, "timestamp": utc}, [
+        f"times without an offset read in {zone}, the zone dataset {dataset!r} was imported in "
+        "(send them with an offset, or 'Z' for UTC, to read them otherwise)"
+    ]
