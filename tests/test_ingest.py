@@ -1944,3 +1944,30 @@ def test_a_query_s_answer_is_bounded_by_the_point_limit(tmp_path: Path) -> None:
         query_parquet(url, "SELECT * FROM r", max_points=19)
     with pytest.raises(InvalidInput, match="the query is empty"):
         query_parquet(url, "  ")
+
+
+def test_a_wide_table_s_words_and_sentinels_mark_no_reading_its_empty_cells_do_not() -> None:
+    """A logger's 'ERR' or -9999 says "no reading here"; an empty cell beside another column's
+    reading may mean "unchanged" (a sensor reporting on change): only the first are marks."""
+    data = csv(
+        "time,temp,door\n"
+        "2024-01-01T00:00:00Z,20.5,1\n"
+        "2024-01-01T00:10:00Z,,0\n"
+        "2024-01-01T00:20:00Z,ERR,1\n"
+        "2024-01-01T00:30:00Z,-9999,0\n"
+        "2024-01-01T00:40:00Z,21.0,NA\n"
+        + "".join(
+            f"2024-01-01T{1 + i // 6:02d}:{i % 6}0:00Z,{20 + i / 10 if i != 7 else -9999},{i % 2}\n"
+            for i in range(30)
+        )
+    )
+    table = read_table(data, filename="x.csv", missing=["ERR"])
+    assert table.marked is not None
+    np.testing.assert_array_equal(table.marked[:, :5], [[0, 0, 1, 1, 0], [0, 0, 0, 0, 1]])
+    assert np.flatnonzero(table.marked[0, 5:]).tolist() == [7]  # the second -9999
+    assert not table.marked[1, 5:].any()
+    # A file without such a cell has no marks at all.
+    plain = read_table(
+        csv("time,v\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,\n"), filename="y.csv"
+    )
+    assert plain.marked is None

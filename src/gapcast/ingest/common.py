@@ -57,9 +57,9 @@ class ParsedTable:
     # The IANA zone times without an offset were read in (the timezone option): the dataset
     # remembers it, so a newer export or a predict file is read alike without being told again.
     timezone: str | None = None
-    # (channels, time): rows of the file for a series that held no value (a long format's
-    # 'unavailable'), stored as "no reading" marks; None where the file cannot say (a wide
-    # table's empty cell may mean "unchanged" for a sensor reporting on change).
+    # (channels, time): cells that said "no reading" (a long format's row without a value, such
+    # as 'unavailable'; a wide table's 'NA', 'ERR' or -9999), stored as marks; never a wide
+    # table's empty cell, which may mean "unchanged" for a sensor reporting on change.
     marked: NDArray[np.bool_] | None = None
 
     @property

@@ -51,6 +51,7 @@ from gapcast.ingest.values import (
     decimal_comma_shown,
     parse_values,
     row_numbers,
+    said_no_reading,
     units_row,
 )
 
@@ -219,6 +220,10 @@ def read_table(
     if refused:
         raise _every_column(refused)
     values = np.vstack(parsed)
+    # A wide table's cells that say "no reading" in words ('ERR', 'NA'): not its empty cells,
+    # which beside another column's reading may mean "unchanged".
+    words = np.vstack([said_no_reading(df[c], markers) for c in value_names])
+    words = words if not series_column else words[:0]
     for header, unit in cell_units.items():
         said = split_unit(header)[1] or row_units.get(header)
         if said is not None and said != unit:
@@ -247,18 +252,30 @@ def read_table(
         value_names, ts, values, merged, in_file = pivot_series(
             df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
         )
+    missing_before = np.isnan(values)
     for name, row in zip(value_names, values, strict=True):
         notes += clear_markers(name, row)
     before = value_names
     value_names, values = _without_empty_columns(value_names, values, bool(columns), notes)
+    kept = [before.index(n) for n in value_names]
     marked = None
     if in_file is not None:
-        in_file = in_file[[before.index(n) for n in value_names]]
+        in_file = in_file[kept]
         marked = in_file & np.isnan(values)
-    if not series_column:
+    else:
+        # Words, and sentinels such as -9999 read as missing: both say "no reading here".
+        explicit = words[kept] | (np.isnan(values) & ~missing_before[kept])
+        rows_ts = ts
         ts, values, merged = merge_repeated_times(
             ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
         )
+        if explicit.any():
+            marked = np.vstack(
+                [
+                    np.isin(ts, rows_ts[e]) & np.isnan(v)
+                    for e, v in zip(explicit, values, strict=True)
+                ]
+            )
     if merged:
         # Said, not done silently: a user comparing row and point counts needs the reason.
         notes.append(

@@ -333,6 +333,17 @@ def missing_markers(row: NDArray[np.float64]) -> list[tuple[float, int]]:
     return found
 
 
+def said_no_reading(column: pd.Series, missing: Collection[str] = ()) -> NDArray[np.bool_]:
+    """The cells of a value column that say "no reading" in words: pandas' markers ('NA',
+    'NULL', a logger's 'NAN') and ``missing`` ('ERR'), not an empty cell (beside another
+    column's reading, a sensor reporting on change leaves its own empty: "unchanged")."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return np.zeros(len(column), dtype=bool)
+    text = column.astype(str).str.strip()
+    words = (text.isin(MISSING_TOKENS) | text.isin(missing)) & (text != "") & column.notna()
+    return np.asarray(words.to_numpy(), dtype=bool)
+
+
 def clear_markers(name: str, row: NDArray[np.float64]) -> list[str]:
     """Read ``row``'s missing-value markers (:func:`missing_markers`) as missing, in place, and
     say so: one note per marker, naming the column ``name``."""
