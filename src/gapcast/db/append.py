@@ -14,14 +14,21 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
-from gapcast.db.points import delete_marks, insert_marks, insert_points, load_marks, load_points
+from gapcast.db.points import (
+    db_time,
+    delete_marks,
+    insert_marks,
+    insert_points,
+    load_marks,
+    load_points,
+    utc_datetime,
+)
 from gapcast.db.repository import (
     active_runs,
     content_hash,
     get_dataset,
     load_dataset_arrays,
     median_step_ns,
-    utc_datetime,
 )
 from gapcast.db.tables import Dataset, Series, points
 from gapcast.errors import Conflict, InvalidInput, TooLarge
@@ -159,8 +166,7 @@ def append_to_dataset(
     preceding = _preceding_totals(table, by_name, dataset.frequency_ns or 0)
     conn = session.connection()
     first = int(table.timestamps_ns[0])
-    # The points' time column: integer nanoseconds on SQLite, timestamptz on PostgreSQL.
-    since = first if conn.dialect.name == "sqlite" else utc_datetime(first)
+    since = db_time(conn, first)
     added = same = merged = 0
     for i, (channel, row) in enumerate(zip(table.channels, values, strict=True)):
         series = by_name[channel]

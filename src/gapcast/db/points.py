@@ -7,6 +7,7 @@ binary ``COPY`` buffers built and parsed by numpy (no Python object per row), SQ
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,21 @@ _LOAD_ROW = np.dtype(
     [("nfields", ">i2"), ("len_ts", ">i4"), ("ts", ">i8"), ("len_v", ">i4"), ("v", ">f8")]
 )
 _SQLITE_ROW = np.dtype([("ts", "<i8"), ("v", "<f8")])
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_datetime(ns: int) -> datetime:
+    """Nanoseconds since the epoch as a UTC datetime, exact to the microsecond (a float of
+    seconds is not, for today's times)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+def db_time(conn: Connection, ns: int) -> int | datetime:
+    """A point's time as its column stores it: integer nanoseconds on SQLite, an aware datetime
+    (microseconds) for PostgreSQL's timestamptz."""
+    return ns if conn.dialect.name == "sqlite" else utc_datetime(ns)
 
 
 def _driver(conn: Connection) -> Any:
@@ -109,7 +125,7 @@ def insert_marks(conn: Connection, series_id: int, timestamps_ns: NDArray[np.int
 
     if len(timestamps_ns) == 0:
         return
-    times = [_db_time(conn, int(t)) for t in timestamps_ns]
+    times = [db_time(conn, int(t)) for t in timestamps_ns]
     conn.execute(no_readings.insert(), [{"series_id": series_id, "ts": t} for t in times])
 
 
@@ -137,23 +153,11 @@ def delete_marks(conn: Connection, series_ids: list[int], since_ns: int | None =
         return
     query = delete(no_readings).where(no_readings.c.series_id.in_(series_ids))
     if since_ns is not None:
-        query = query.where(no_readings.c.ts >= _db_time(conn, since_ns))
+        query = query.where(no_readings.c.ts >= db_time(conn, since_ns))
     conn.execute(query)
 
 
-def _db_time(conn: Connection, ns: int) -> Any:
-    """A point's time as the database stores it: integer nanoseconds on SQLite, an aware
-    datetime (microseconds) for PostgreSQL's timestamptz."""
-    if conn.dialect.name == "sqlite":
-        return ns
-    from datetime import UTC, datetime, timedelta
-
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
-
-
-def _ns(value: Any) -> int:
+def _ns(value: int | datetime) -> int:
     if isinstance(value, int):
         return value
-    from datetime import UTC, datetime, timedelta
-
-    return int((value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)) * 1000
+    return int((value - _EPOCH) // timedelta(microseconds=1)) * 1000

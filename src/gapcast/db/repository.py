@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -16,7 +15,14 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from gapcast.db.points import delete_marks, insert_marks, insert_points, load_marks, load_points
+from gapcast.db.points import (
+    delete_marks,
+    insert_marks,
+    insert_points,
+    load_marks,
+    load_points,
+    utc_datetime,
+)
 from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points, storable_id
 from gapcast.errors import Conflict, NotFound
 from gapcast.ingest import ParsedTable, check_name
@@ -45,15 +51,6 @@ def _by_id_or_name(
 def _some_names(session: Session, name: InstrumentedAttribute[str]) -> list[str]:
     """Up to 20 stored names, for a not-found message that says what there is."""
     return list(session.scalars(select(name).order_by(name).limit(20)).all())
-
-
-def utc_datetime(ns: int) -> datetime:
-    """Nanoseconds since the epoch as a UTC datetime, exact to the microsecond (a float of
-    seconds is not, for today's times)."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def content_hash(timestamps_ns: NDArray[np.int64], values: NDArray[np.float64]) -> str:

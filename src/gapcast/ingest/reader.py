@@ -220,10 +220,6 @@ def read_table(
     if refused:
         raise _every_column(refused)
     values = np.vstack(parsed)
-    # A wide table's cells that say "no reading" in words ('ERR', 'NA'): not its empty cells,
-    # which beside another column's reading may mean "unchanged".
-    words = np.vstack([said_no_reading(df[c], markers) for c in value_names])
-    words = words if not series_column else words[:0]
     for header, unit in cell_units.items():
         said = split_unit(header)[1] or row_units.get(header)
         if said is not None and said != unit:
@@ -252,7 +248,8 @@ def read_table(
         value_names, ts, values, merged, in_file = pivot_series(
             df[series_column], ts, values, value_names, on_duplicate, kind, not timezone
         )
-    missing_before = np.isnan(values)
+    # A wide table's missing cells before its sentinels (-9999) are read as missing too.
+    missing_before = None if series_column else np.isnan(values)
     for name, row in zip(value_names, values, strict=True):
         notes += clear_markers(name, row)
     before = value_names
@@ -262,9 +259,11 @@ def read_table(
     if in_file is not None:
         in_file = in_file[kept]
         marked = in_file & np.isnan(values)
-    else:
-        # Words, and sentinels such as -9999 read as missing: both say "no reading here".
-        explicit = words[kept] | (np.isnan(values) & ~missing_before[kept])
+    elif missing_before is not None:
+        # A wide table's cells that say "no reading": words ('ERR', 'NA') and sentinels (-9999);
+        # not its empty cells, which beside another column's reading may mean "unchanged".
+        words = np.vstack([said_no_reading(df[c], markers) for c in value_names])
+        explicit = words | (np.isnan(values) & ~missing_before[kept])
         rows_ts = ts
         ts, values, merged = merge_repeated_times(
             ts, values, value_names, on_duplicate, kind, not timezone, df.index.to_numpy()
