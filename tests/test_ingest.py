@@ -351,6 +351,15 @@ def test_readings_sent_on_change_only_are_noted_with_the_hold_option() -> None:
         'the resample step\'s "agg": "hold" (gapcast train --set resample.agg=hold --set '
         "resample.max_hold=6h; docs/configuration.md)"
     )
+    # Times with milliseconds (Home Assistant's) are said to the minute, not in nanoseconds.
+    jittered = "".join(
+        f"{(start + pd.Timedelta(minutes=int(i), milliseconds=int(i) % 997)).isoformat()},"
+        f"{level[i]:.1f}\n"
+        for i in sent
+    )
+    jitter_notes = read_table(csv("time,temp\n" + jittered), filename="x.csv").notes
+    spread = [n for n in jitter_notes if "hold" in n]
+    assert len(spread) == 1 and re.search(r"\(mostly \d+(min|h) to \d+(min|h) apart\)", spread[0])
     # Every 10 minutes, whatever the value did: a logger, not change reports.
     logged = "".join(
         f"{(start + pd.Timedelta(minutes=int(i))).isoformat()},{level[i]:.3f}\n"

@@ -37,7 +37,7 @@ def change_only_hint(
     low, median, high = np.percentile(gaps, [10, 50, 90])
     if median <= 0 or (high - low) / median < MIN_SPREAD:
         return None
-    apart = f"{format_duration(int(low))} to {format_duration(int(high))} apart"
+    apart = f"{_about(low)} to {_about(high)} apart"
     return (
         f"{name!r} never repeats the reading before it, and its readings come at irregular "
         f"times (mostly {apart}): sent on change only? A run can keep each reading until the "
@@ -45,3 +45,10 @@ def change_only_hint(
         "(gapcast train --set resample.agg=hold --set resample.max_hold=6h; "
         "docs/configuration.md)"
     )
+
+
+def _about(ns: float) -> str:
+    """A percentile of the times between readings, to the minute (to the second under one):
+    '3h' or '192min', never '11495999999999ns'."""
+    unit = 60 * 10**9 if ns >= 60 * 10**9 else 10**9
+    return format_duration(max(round(ns / unit), 1) * unit)
