@@ -205,6 +205,28 @@ def test_irregular_readings_get_a_step_that_most_of_them_fill() -> None:
     assert infer_frequency(logger) == 15 * minute
 
 
+def test_evenly_spaced_readings_on_no_grid_get_a_step_that_keeps_the_day_whole() -> None:
+    """A thermostat reporting each half degree its room passes through a smooth daily swing:
+    readings come about every 82 minutes but at no fixed phase. On an 82-minute grid a day is
+    17.6 steps and no daily season or baseline could read yesterday's value: the grid takes the
+    round step above the spacing. A logger keeping its odd step, or a round step whose phase
+    moves after restarts (a glucose monitor's), keeps its own."""
+    minute = 60 * 10**9
+    minutes = np.arange(0, 60 * 24 * 60)
+    level = 20 + 1.5 * np.sin(2 * np.pi * minutes / 1440)
+    shown = np.round(level * 2) / 2
+    sent = minutes[np.r_[True, shown[1:] != shown[:-1]]] * minute
+    spacing = np.median(np.diff(sent))
+    assert 60 * minute < spacing < 120 * minute  # not a round step
+    assert infer_frequency(sent) == 2 * HOUR
+    logger = np.arange(3_000) * 7 * minute
+    assert infer_frequency(logger) == 7 * minute
+    rng = np.random.default_rng(1)
+    starts = np.cumsum(rng.integers(1_600 * 60, 1_700 * 60, 20)) * 10**9
+    restarts = np.concatenate([start + np.arange(300) * 5 * minute for start in starts])
+    assert infer_frequency(restarts) == 5 * minute
+
+
 @pytest.mark.parametrize(
     ("text", "ns"),
     [("1h", HOUR), ("15min", 15 * 60 * 10**9), ("7D", 7 * 24 * HOUR), ("1W", 7 * 24 * HOUR)],

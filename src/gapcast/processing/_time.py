@@ -111,9 +111,24 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
             return step
     near = np.abs(steps - median) <= IRREGULAR_TOLERANCE * median
     step = round_step(median)
-    if float(np.mean(near)) < REGULAR_SHARE and not phase_locked(ts, step):
+    locked = phase_locked(ts, step)
+    if float(np.mean(near)) < REGULAR_SHARE and not locked:
         return irregular_step(steps, median)
+    if not locked and not tiles_the_day(step):
+        # Evenly spaced but on no grid: a sensor reporting on change through a smooth daily
+        # swing, about every 82 minutes. A day is 17.6 such steps, so no season and no
+        # seasonal baseline can read yesterday's value, and a run is judged against the last
+        # value alone: a thermostat's run claimed 90% over naive where yesterday's value, on
+        # an hourly grid, was as good as the model. The round step at or above the spacing
+        # keeps the day whole, and the readings still fill its grid.
+        return next((s for s in ROUND_STEPS if s >= step), step)
     return step
+
+
+def tiles_the_day(step: int) -> bool:
+    """Whether a day is a whole number of ``step`` (or ``step`` a whole number of days): the
+    steps whose grid has a daily (weekly) cycle at a whole lag."""
+    return step % NS_PER_DAY == 0 or NS_PER_DAY % step == 0
 
 
 def phase(timestamps_ns: ArrayLike, freq: int, origin: int = 0) -> tuple[float, float, int]:
