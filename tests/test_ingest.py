@@ -1276,6 +1276,36 @@ def test_the_skipped_hour_of_local_times_is_noted_with_the_timezone_option() -> 
         assert not [n for n in notes if "clocks skip" in n], notes
 
 
+def test_the_repeated_hour_of_local_times_off_the_grid_is_noted() -> None:
+    """A Berlin logger's readings a few seconds off the quarter hours, across the end of summer
+    time: the repeated hour 02:00-02:59 interleaves with the first instead of clashing, so read
+    as UTC the import says the times step back an hour, naming the line, and read in their zone
+    it says nothing. A file whose times step back elsewhere (an export pasted after a later one)
+    gets no such note."""
+    stamps = pd.date_range("2024-10-26 22:00", "2024-10-27 06:00", freq="15min", tz="Europe/Berlin")
+    jitter = pd.to_timedelta(np.arange(stamps.size) % 7 + 3, unit="s")
+    rows = "".join(
+        f"{t + d:%Y-%m-%d %H:%M:%S},{i}\n"
+        for i, (t, d) in enumerate(zip(stamps, jitter, strict=True))
+    )
+    data = csv(f"timestamp,v\n{rows}")
+    said = [n for n in read_table(data, filename="x.csv").notes if "step back" in n]
+    assert said == [
+        "timestamp column 'timestamp': times step back an hour to 02:00 on Sunday 2024-10-27 "
+        "(line 22), as local clocks do when summer time ends: local times? They were read as UTC "
+        "(no zone given); the timezone option (--timezone, e.g. Europe/Berlin) reads them in "
+        "their zone"
+    ]
+    local = read_table(data, filename="x.csv", timezone="Europe/Berlin")
+    assert not [n for n in local.notes if "step back" in n]
+    assert local.timestamps_ns.tolist() == (stamps + jitter).as_unit("ns").asi8.tolist()
+    grid = pd.date_range("2024-10-20", periods=200, freq="h")
+    pasted = grid[100:].append(grid[:100])
+    text = "".join(f"{t:%Y-%m-%d %H:%M},1.5\n" for t in pasted)
+    notes = read_table(csv(f"timestamp,v\n{text}"), filename="x.csv").notes
+    assert not [n for n in notes if "step back" in n], notes
+
+
 def test_which_sundays_skip_the_hour() -> None:
     from gapcast.ingest.times import clocks_skipped
 

@@ -20,6 +20,8 @@ from gapcast.ingest.common import (
     check_columns,
     check_distinct,
     check_name,
+    describe_rows,
+    file_positions,
     split_unit,
 )
 from gapcast.ingest.counters import counter_columns, increases, total_hint
@@ -41,6 +43,7 @@ from gapcast.ingest.series_rows import series_rows
 from gapcast.ingest.times import (
     check_timezone,
     clocks_skipped,
+    clocks_stepped_back,
     find_timestamp_column,
     header_offset,
     join_time_columns,
@@ -204,6 +207,16 @@ def read_table(
             f"{sundays[0]}{more}, the hour clocks skip when summer time starts: local times? "
             "They were read as UTC (no zone given); the timezone option (--timezone, e.g. "
             "Europe/Berlin) reads them in their zone"
+        )
+    if zone is None and (back := clocks_stepped_back(ts)).size:
+        # Times a few seconds off the grid do not clash when the hour repeats, so nothing else
+        # would say the readings are local: the hour is read twice, an hour or two off.
+        when = pd.Timestamp(int(ts[back[0]]))
+        notes.append(
+            f"timestamp column {ts_name!r}: times step back an hour to {when:%H:%M} on Sunday "
+            f"{when:%Y-%m-%d} ({describe_rows(kind, file_positions(df[ts_name], back))}), as "
+            "local clocks do when summer time ends: local times? They were read as UTC (no zone "
+            "given); the timezone option (--timezone, e.g. Europe/Berlin) reads them in their zone"
         )
     markers = frozenset(m.strip() for m in missing if m.strip())
     cell_units: dict[str, str] = {}

@@ -449,6 +449,30 @@ def clocks_went_back(times: NDArray[np.int64]) -> bool:
     return bool(((stamps.day_of_week == 6) & np.isin(stamps.hour, (1, 2))).all())
 
 
+def clocks_stepped_back(times: NDArray[np.int64]) -> NDArray[np.intp]:
+    """The rows (in file order) where times read as UTC step back to a local hour repeated when
+    summer time ends (a Sunday, from 01:00-02:59 or 02:00-03:59 back into 01:00-02:59 by at most
+    an hour): a local logger whose readings are not on exact grid times, so the repeated hour
+    interleaves with the first instead of clashing with it. Empty when the file's times step
+    back anywhere else, or nowhere."""
+    hour = 3_600_000_000_000
+    t = np.asarray(times, np.int64)
+    back = np.flatnonzero(t[1:] < t[:-1]) + 1
+    if back.size == 0 or back.size > 8:  # a file in reverse or shuffled order: not the clocks
+        return np.zeros(0, np.intp)
+    before = pd.DatetimeIndex(pd.to_datetime(t[back - 1], unit="ns"))
+    after = pd.DatetimeIndex(pd.to_datetime(t[back], unit="ns"))
+    drop = t[back - 1] - t[back]
+    fits = (
+        (after.day_of_week == 6)
+        & np.isin(after.hour, (1, 2))
+        & (before.day_of_year == after.day_of_year)
+        & np.isin(before.hour, (1, 2, 3))
+        & (drop <= hour)
+    )
+    return back.astype(np.intp) if bool(fits.all()) else np.zeros(0, np.intp)
+
+
 def clocks_skipped(times: NDArray[np.int64]) -> list[str]:
     """The Sundays (ISO dates) on which times read as UTC skip exactly 02:00-02:59 and nothing
     else around it, on a grid of an hour or finer: the hour local clocks skip when summer time
