@@ -348,8 +348,9 @@ def test_readings_sent_on_change_only_are_noted_with_the_hold_option() -> None:
         "'temp' never repeats the reading before it, and its readings come at irregular times"
     ), said
     assert said[0].endswith(
-        'the resample step\'s "agg": "hold" (gapcast train --set resample.agg=hold --set '
-        "resample.max_hold=6h; docs/configuration.md)"
+        "the resample step's \"agg\": \"hold\" (the web page's 'Between readings': the last "
+        "reading holds; gapcast train --set resample.agg=hold --set resample.max_hold=6h; "
+        "docs/configuration.md)"
     )
     # Times with milliseconds (Home Assistant's) are said to the minute, not in nanoseconds.
     jittered = "".join(

@@ -91,6 +91,32 @@ def test_a_preparation_step_s_field_is_overridden_by_its_dotted_name() -> None:
         TrainingConfig().with_overrides({"resample.agg": "median-ish"})
 
 
+@pytest.mark.parametrize(
+    ("step", "bad"),
+    [
+        ({"step": "resample", "agg": "hold", "max_hold": "soon"}, "max_hold"),
+        ({"step": "resample", "freq": "MS"}, "freq"),
+        ({"step": "detect_gaps", "max_fill": "-1h"}, "max_fill"),
+    ],
+)
+def test_a_duration_a_step_cannot_read_is_refused_with_the_config(
+    step: dict[str, str], bad: str
+) -> None:
+    """Refused when the config arrives, naming the field and the value, not by the run."""
+    from gapcast.api.submit import validate_config
+
+    body = {"preprocessing": [step, {"step": "window"}]}
+    with pytest.raises(InvalidInput) as err:
+        validate_config(body)
+    assert err.value.field == f"config.preprocessing[0].{bad}"
+    assert err.value.message == (
+        f"config.preprocessing[0].{bad}: expected a fixed positive duration such as '15min', "
+        f"'1h' or '7D', received {step[bad]!r}"
+    )
+    fine = {**step, bad: "2h"}
+    assert validate_config({"preprocessing": [fine, {"step": "window"}]}).preprocessing[0]
+
+
 def test_one_channel_may_be_named_without_a_list() -> None:
     config = TrainingConfig.model_validate({"target": "load", "covariates": "temp"})
     assert config.target == ["load"] and config.covariates == ["temp"]

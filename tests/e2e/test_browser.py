@@ -259,6 +259,49 @@ def test_a_dataset_of_several_series_chooses_what_to_forecast_and_read(
     expect(page.locator("#series-choice")).to_be_hidden()
 
 
+def test_a_sensor_sending_on_change_only_is_trained_holding_its_readings(
+    page: Page, server: LiveServer, tmp_path: Path
+) -> None:
+    """The upload's note names the page's choice; choosing it sends resample's hold with its
+    limit (which only then can be typed), and a limit that is no duration is refused next to
+    its field before any run starts."""
+    rng = np.random.default_rng(2)
+    minutes = np.cumsum(rng.integers(3, 40, 600))
+    start = pd.Timestamp("2025-03-01T00:00Z")
+    # A reading is sent when the temperature moved by 0.1 to 0.3 degrees: never a repeat.
+    moves = rng.choice([-1, 1], minutes.size) * rng.integers(1, 4, minutes.size)
+    level = 20 + np.cumsum(moves) / 10
+    rows = "".join(
+        f"{(start + pd.Timedelta(minutes=int(m))).isoformat()},{v:.1f}\n"
+        for m, v in zip(minutes, level, strict=True)
+    )
+    (tmp_path / "thermostat.csv").write_text("time,temperature\n" + rows)
+    page.set_input_files("#file", str(tmp_path / "thermostat.csv"))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("thermostat")
+    expect(page.locator("#import-notes")).to_contain_text(
+        "'Between readings': the last reading holds"
+    )
+    expect(page.locator("#between")).to_have_value("missing")
+    expect(page.locator("#max_hold")).to_be_disabled()
+    page.select_option("#between", "hold")
+    set_config(page, model="linear", epochs="1", lookback="12", horizon="4", max_hold="soon")
+    page.click("#train-button")
+    expect(page.locator("[data-error-for='max_hold']")).to_contain_text("soon")
+    set_config(page, max_hold="3h")
+    page.click("#train-button")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=180_000)
+    run_id = page.locator("#run-card").get_attribute("data-run")
+    with server.http() as http:
+        config = http.get(f"/runs/{run_id}").json()["config"]
+    resample = next(s for s in config["preprocessing"] if s["step"] == "resample")
+    assert (resample["agg"], resample["max_hold"]) == ("hold", "3h")
+    page.click("#new-run-link")  # the form keeps the last run's choices, as for every field
+    expect(page.locator("#between")).to_have_value("hold")
+    page.select_option("#between", "missing")
+    expect(page.locator("#max_hold")).to_be_disabled()
+
+
 def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) -> None:
     upload_sample(page)
     set_config(page, lookback="0")

@@ -42,8 +42,8 @@ def change_only_hint(
         f"{name!r} never repeats the reading before it, and its readings come at irregular "
         f"times (mostly {apart}): sent on change only? A run can keep each reading until the "
         'next instead of counting the time between as gaps: the resample step\'s "agg": "hold" '
-        "(gapcast train --set resample.agg=hold --set resample.max_hold=6h; "
-        "docs/configuration.md)"
+        "(the web page's 'Between readings': the last reading holds; gapcast train --set "
+        "resample.agg=hold --set resample.max_hold=6h; docs/configuration.md)"
     )
 
 

@@ -7,9 +7,14 @@ list of them into a pipeline, and a fitted pipeline writes them back (with learn
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from gapcast.errors import InvalidInput
+
+_V = TypeVar("_V")
 
 
 class _Step(BaseModel):
@@ -34,12 +39,38 @@ class ResampleStep(_Step):
         "missing (an outage, not a steady value). None: until the next reading",
     )
 
+    @field_validator("freq", "max_hold")
+    @classmethod
+    def _fixed_duration(cls, value: str | None) -> str | None:
+        return _checked_duration(value)
+
+
+def _checked_duration(value: _V) -> _V:
+    """A duration field refused when the config arrives (422, naming the field), not when its
+    run reaches the step: ``resample.max_hold = "soon"`` was accepted and failed the run."""
+    from gapcast.processing._time import parse_duration
+
+    if isinstance(value, str):
+        try:
+            parse_duration(value)
+        except InvalidInput:
+            # The path and the value are added where the error is told (api.errors).
+            raise PydanticCustomError(
+                "duration", "expected a fixed positive duration such as '15min', '1h' or '7D'"
+            ) from None
+    return value
+
 
 class DetectGapsStep(_Step):
     step: Literal["detect_gaps"] = "detect_gaps"
     max_fill: int | str = Field(
         default=3, description="longest gap that counts as small: grid steps (int) or a duration"
     )
+
+    @field_validator("max_fill")
+    @classmethod
+    def _fixed_duration(cls, value: int | str) -> int | str:
+        return _checked_duration(value)
 
 
 class FillGapsStep(_Step):

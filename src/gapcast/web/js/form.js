@@ -11,6 +11,7 @@ export function fieldKey(field) {
   const parts = field.replace(/\[\d+\]/g, "").split(".");
   if (parts.includes("hyperparameters")) return "hyperparameters";
   const known = ["target", "covariates", "model", "epochs", "batch_size", "patience", "lookback", "horizon", "max_fill", "gap_classifier",
+    "agg", "max_hold",
     "dataset", "file", "name", "token", "timestamp_column", "time_format", "timezone", "series_column", "columns",
     "encoding", "missing", "counter", "sheet"];
   for (let i = parts.length - 1; i >= 0; i -= 1) {
@@ -20,7 +21,7 @@ export function fieldKey(field) {
 }
 
 const INPUT_OF = {
-  name: "dataset-name", timestamp_column: "timestamp-column", time_format: "time-format",
+  agg: "between", name: "dataset-name", timestamp_column: "timestamp-column", time_format: "time-format",
   series_column: "series-column",
 };
 
@@ -54,6 +55,7 @@ export function setModels(list, serverDefaults) {
   select.innerHTML = `<option value="auto">${AUTO_DESCRIPTION} (${serverDefaults.auto_candidates.join(", ")})</option>` +
     list.map((m) => `<option value="${m.name}">${m.name} — ${m.description}</option>`).join("");
   select.addEventListener("change", showDefaults);
+  $("between").addEventListener("change", showHold);
   fill(defaults);
 }
 
@@ -138,6 +140,29 @@ export function fill(config) {
   if (gaps && typeof gaps.max_fill === "number") $("max_fill").value = gaps.max_fill;
   $("stats_baselines").checked = (config.training.baselines || []).length > 0;
   $("gap_classifier").value = config.training.gap_classifier;
+  const resample = step(config, "resample");
+  $("between").value = resample?.agg === "hold" ? "hold" : "missing";
+  if (resample?.agg === "hold") $("max_hold").value = resample.max_hold || "";
+  showHold();
+}
+
+/** A sensor that reports on change only (Home Assistant's states, a deadband) means "unchanged"
+ * by its silence: resample's "hold" keeps each reading until the next, for at most max_hold. */
+function readResample(config) {
+  const resample = step(config, "resample");
+  if (!resample) return;
+  if ($("between").value === "hold") {
+    resample.agg = "hold";
+    resample.max_hold = $("max_hold").value.trim() || null;
+  } else {
+    // Another aggregation a stored config chose (sum, max, ...) is kept; only hold is undone.
+    if (resample.agg === "hold") resample.agg = "mean";
+    delete resample.max_hold;
+  }
+}
+
+function showHold() {
+  $("max_hold").disabled = $("between").value !== "hold";
 }
 
 function int(id) {
@@ -174,6 +199,7 @@ export function read() {
   }
   const gaps = step(config, "detect_gaps");
   if (gaps) gaps.max_fill = int("max_fill");
+  readResample(config);
   config.preprocessing = steps;
   if (series.length > 1) {
     config.target = [$("target").value];
