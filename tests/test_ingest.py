@@ -368,6 +368,20 @@ def test_readings_sent_on_change_only_are_noted_with_the_hold_option() -> None:
     )
     logged_notes = read_table(csv("time,temp\n" + logged), filename="x.csv").notes
     assert not [n for n in logged_notes if "hold" in n]
+    # On a grid with steps missing, the spacing varies as much, but each reading keeps the
+    # grid's phase: a business day's sales (3 days over each weekend), a logger with 20% of its
+    # steps missing, values that never repeat. Not change reports: holding them would fill
+    # every weekend and outage with the reading before it.
+    days = pd.bdate_range("2024-01-01", periods=300)
+    sales = "".join(f"{d:%Y-%m-%d},{1000 + 7.31 * i % 113:.2f}\n" for i, d in enumerate(days))
+    sales_notes = read_table(csv("date,sales\n" + sales), filename="x.csv").notes
+    assert not [n for n in sales_notes if "hold" in n], sales_notes
+    kept = minutes[::10][np.random.default_rng(1).random(minutes.size // 10) > 0.2]
+    gappy = "".join(
+        f"{(start + pd.Timedelta(minutes=int(i))).isoformat()},{level[i]:.6f}\n" for i in kept
+    )
+    gappy_notes = read_table(csv("time,temp\n" + gappy), filename="x.csv").notes
+    assert not [n for n in gappy_notes if "hold" in n], gappy_notes
     # The same irregular times, but one reading repeats the one before: not change reports.
     repeated = [*reports[:5], (reports[5][0], reports[4][1]), *reports[6:]]
     assert not [n for n in read_table(table(repeated), filename="x.csv").notes if "hold" in n]

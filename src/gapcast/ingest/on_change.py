@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gapcast.processing._time import format_duration
+from gapcast.processing._time import format_duration, phase_locked, round_step
 
 # Enough readings to tell a habit from chance.
 MIN_READINGS = 48
@@ -36,6 +36,12 @@ def change_only_hint(
         return None
     low, median, high = np.percentile(gaps, [10, 50, 90])
     if median <= 0 or (high - low) / median < MIN_SPREAD:
+        return None
+    if phase_locked(times, round_step(int(median))):
+        # On a grid with steps missing (a business day's sales, whose weekends are 3 days; a
+        # logger with outages): the spacing varies, but every reading keeps the grid's phase,
+        # which readings sent when the value moved never do. Holding those would fill each
+        # weekend and outage with the reading before it.
         return None
     apart = f"{_about(low)} to {_about(high)} apart"
     return (
