@@ -79,12 +79,14 @@ def test_default_steps_build_and_a_missing_resample_is_added() -> None:
         ),
         (
             [{"step": "resample", "freq": "1 fortnight"}, {"step": "window"}],
-            r"resample step \(preprocessing\[0\]\): expected a fixed duration",
+            r"resample step \(preprocessing\[0\]\): freq: expected a fixed positive duration "
+            r"such as '15min', '1h' or '7D', received '1 fortnight'",
             "preprocessing[0].freq",
         ),
         (
             [{"step": "detect_gaps", "max_fill": "3 months"}, {"step": "window"}],
-            "expected a fixed duration",
+            "max_fill: expected a fixed positive duration such as '15min', '1h' or '7D', "
+            "received '3 months'",
             "preprocessing[0].max_fill",
         ),
         (
