@@ -149,12 +149,16 @@ export function fill(config) {
 /** A sensor that reports on change only (Home Assistant's states, a deadband) means "unchanged"
  * by its silence: resample's "hold" keeps each reading until the next, for at most max_hold. */
 function readResample(config) {
-  const resample = step(config, "resample");
-  if (!resample) return;
+  let resample = step(config, "resample");
   if ($("between").value === "hold") {
+    if (!resample) {
+      // A stored config without the step: hold needs it, first, on the data's own step.
+      resample = { step: "resample", freq: null };
+      config.preprocessing = [resample, ...(config.preprocessing || [])];
+    }
     resample.agg = "hold";
     resample.max_hold = $("max_hold").value.trim() || null;
-  } else {
+  } else if (resample) {
     // Another aggregation a stored config chose (sum, max, ...) is kept; only hold is undone.
     if (resample.agg === "hold") resample.agg = "mean";
     delete resample.max_hold;
@@ -199,8 +203,8 @@ export function read() {
   }
   const gaps = step(config, "detect_gaps");
   if (gaps) gaps.max_fill = int("max_fill");
-  readResample(config);
   config.preprocessing = steps;
+  readResample(config);
   if (series.length > 1) {
     config.target = [$("target").value];
     config.covariates = Array.from($("covariates").querySelectorAll("input:checked")).map((i) => i.value);
