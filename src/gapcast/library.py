@@ -181,6 +181,7 @@ def train(
     cancel: CancelFlag | None = None,
     checkpoint_dir: str | Path | None = None,
     database_url: str | None = None,
+    **overrides: Any,
 ) -> RunResult:
     """Train a forecaster (and a gap classifier when the data has large gaps).
 
@@ -188,23 +189,25 @@ def train(
     value columns, a Series on a time index, a polars or pyarrow table, or the name (or id) of
     a dataset stored in gapcast's database
     (``database_url``, default from settings). ``config``: a TrainingConfig or a dict of its
-    fields; defaults fill the rest.
+    fields; defaults fill the rest. ``overrides``: the CLI's ``--set`` and the server's
+    overrides as keywords, applied on top of ``config``: ``target="load"``, ``model="mlp"``,
+    ``epochs=5``, ``lookback=48``, a step's field as ``**{"resample.agg": "hold"}``.
     """
+    from pydantic import ValidationError
+
+    from gapcast.api.errors import invalid_from_validation
     from gapcast.model_training.ml_runner import MLRunner
 
-    if isinstance(config, TrainingConfig):
-        cfg = config
-    else:
-        from pydantic import ValidationError
-
-        from gapcast.api.errors import invalid_from_validation
-
-        body = dict(config or {})
-        try:
-            cfg = TrainingConfig.model_validate(body)
-        except ValidationError as exc:
-            # As the server and the CLI say it: InvalidInput naming the field, every error listed.
-            raise invalid_from_validation(exc, body, prefix="config") from exc
+    body = (
+        config.model_dump(mode="json") if isinstance(config, TrainingConfig) else dict(config or {})
+    )
+    try:
+        cfg = config if isinstance(config, TrainingConfig) else TrainingConfig.model_validate(body)
+        if overrides:
+            cfg = cfg.with_overrides(overrides)
+    except ValidationError as exc:
+        # As the server and the CLI say it: InvalidInput naming the field, every error listed.
+        raise invalid_from_validation(exc, body, prefix="config") from exc
     # With the targets named, a column of text beside them (status flags) is not read.
     named = [*(cfg.target or []), *cfg.covariates, *cfg.future_covariates] if cfg.target else []
     if isinstance(data, str):

@@ -212,6 +212,27 @@ def test_a_bad_config_is_invalid_input_naming_the_field(hourly: Any) -> None:
     assert fields == {"config.training.epochs", "config.training.batch_size"}
 
 
+def test_keyword_overrides_apply_on_top_of_the_config(hourly: Any, tiny_config: Any) -> None:
+    """``gapcast.train(df, target=..., epochs=...)``: the CLI's --set as keywords, over the
+    config; a step's field by its dotted name; an unknown one refused by name before any data
+    is read."""
+    frame = hourly(300).assign(temp=lambda d: d["load"] * 2 + 1)
+    result = gapcast.train(
+        frame, tiny_config(), target="temp", epochs=1, lookback=12, **{"split.test": 0.2}
+    )
+    split = next(s for s in result.config.preprocessing if s.step == "split")
+    window = result.config.preprocessing[-1]
+    assert result.config.target == ["temp"] and result.config.training.epochs == 1
+    assert (window.lookback, split.test) == (12, 0.2)  # type: ignore[union-attr]
+    assert result.run_info.lookback == 12
+    with pytest.raises(InvalidInput, match=r"unknown override 'epoch'") as caught:
+        gapcast.train([1, 2, 3], epoch=3)  # type: ignore[arg-type]
+    assert caught.value.field == "overrides.epoch"
+    with pytest.raises(InvalidInput, match=r"^config.training.epochs: ") as caught:
+        gapcast.train(frame, epochs=0)
+    assert caught.value.field == "config.training.epochs"
+
+
 def test_a_long_format_frame_is_refused_by_name_not_averaged(hourly: Any, tiny_config: Any) -> None:
     """Two sensors stacked in one frame (one row per sensor and time) would train on the mean of
     both if resampling merged their rows: train refuses, naming the rows and the pivot that
