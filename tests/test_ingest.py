@@ -2025,3 +2025,27 @@ def test_a_wide_table_s_words_and_sentinels_mark_no_reading_its_empty_cells_do_n
         csv("time,v\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,\n"), filename="y.csv"
     )
     assert plain.marked is None
+
+
+def test_a_column_that_stops_before_the_files_last_row_is_noted() -> None:
+    """Rows go on for a day after 'flow' stopped (its cells empty): said, with its last reading
+    and the last row. A slower column beside fast ones, ending within its own step of the last
+    row, and a column read to the end say nothing."""
+    minutes = pd.date_range("2024-06-01", periods=6 * 24 * 5, freq="10min", tz="UTC")
+    flow = [
+        f"{i % 37}.5" if t < pd.Timestamp("2024-06-04T00:00Z") else ""
+        for i, t in enumerate(minutes)
+    ]
+    hourly = [f"{i % 11}.25" if t.minute == 0 else "" for i, t in enumerate(minutes)]
+    rows = "".join(
+        f"{t.isoformat()},{f},{h},{i % 7}.5\n"
+        for i, (t, f, h) in enumerate(zip(minutes, flow, hourly, strict=True))
+    )
+    notes = read_table(csv("time,flow,battery,temp\n" + rows), filename="x.csv").notes
+    said = [n for n in notes if "has stopped" in n or "no reading in the file" in n]
+    assert said == [
+        "'flow' has no reading in the file's last 2 days (its last at 2024-06-03 23:50 UTC; the "
+        "rows go on to 2024-06-05 23:50 UTC): has it stopped? A run trains on its readings; "
+        "predict forecasts from after the last row, and names the start to give to forecast "
+        "from the last reading instead"
+    ], notes

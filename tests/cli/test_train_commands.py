@@ -346,6 +346,36 @@ def test_predict_reads_and_shows_times_in_the_datasets_zone(workdir: Path) -> No
     assert json.loads(out)["forecast"][0]["timestamp"].startswith("2024-06-21T22:00:00")
 
 
+def test_a_sensor_that_stopped_is_said_at_import_and_forecast_from_the_files_end(
+    workdir: Path,
+) -> None:
+    """The logger wrote rows for two days after its sensor stopped: the import says so, and
+    predict from the dataset starts after the file's last row, where it refuses (no reading in
+    its lookback) naming the start that forecasts from the last reading, which works."""
+    db_url = f"sqlite:///{workdir / 'gapcast.db'}"
+    hours = pd.date_range("2024-06-01", periods=24 * 16, freq="h", tz="UTC")
+    level = 20 + 5 * np.sin(2 * np.pi * hours.hour / 24)
+    cells = [f"{v:.3f}" if i < 24 * 14 else "" for i, v in enumerate(level)]
+    export = workdir / "pump.csv"
+    export.write_text(
+        "time,flow\n" + "".join(f"{t.isoformat()},{c}\n" for t, c in zip(hours, cells, strict=True))
+    )
+    code, out = invoke("import", str(export))
+    said = " ".join(out.split())
+    assert code == 0 and "'flow' has no reading in the file's last 2 days" in said, out
+    assert "(its last at 2024-06-14 23:00 UTC; the rows go on to 2024-06-16 23:00 UTC)" in said
+    code, out = invoke("train", "--dataset", "pump", *TINY, "--db", db_url, "--json")
+    assert code == 0, out
+    run_id = json.loads(out)["run_id"]
+    code, out = invoke("predict", run_id, "--db", db_url)
+    said = " ".join(out.split())
+    assert code == 2 and "before 2024-06-17T00:00:00Z have 0% of their points observed" in said
+    assert "start at 2024-06-15T00:00:00Z" in said, out
+    code, out = invoke("predict", run_id, "--db", db_url, "--start", "2024-06-15T00:00Z", "--json")
+    assert code == 0, out
+    assert json.loads(out)["forecast"][0]["timestamp"].startswith("2024-06-15T00:00:00")
+
+
 def test_train_names_its_target_and_covariates(workdir: Path) -> None:
     db_url = f"sqlite:///{workdir / 'gapcast.db'}"
     hours = pd.date_range("2024-06-01", periods=24 * 14, freq="h", tz="UTC")

@@ -155,3 +155,33 @@ def test_no_reading_marks_are_stored_merged_and_deleted(sessions: sessionmaker[S
         from gapcast.db.tables import no_readings
 
         assert s.scalar(select(func.count()).select_from(no_readings)) == 0
+
+
+def test_rows_without_readings_after_the_last_one_keep_the_datasets_end(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A logger that went on writing rows after its sensor stopped: the empty cells are not
+    stored, the dataset's end is the last row, an append moves it only forward, and the frame
+    a forecast reads ends there (one row of no readings), so it starts after it."""
+    first = csv({"flow": [1.0, 2, 3, None, None, None]}, "2024-05-01")
+    with transaction(sessions) as s:
+        repository.import_dataset(s, table=read_table(first, filename="a.csv"), name="pump")
+    last_row = pd.Timestamp("2024-05-01T05:00:00.000007Z")
+    with sessions() as s:
+        assert pd.Timestamp(repository.get_dataset(s, "pump").end) == last_row
+        frame = repository.load_dataset_frame(s, "pump", through_end=True)
+        plain = repository.load_dataset_frame(s, "pump")
+    assert frame.timestamps[-1] == last_row.value and np.isnan(frame.values[0, -1])
+    assert plain.timestamps[-1] == pd.Timestamp("2024-05-01T02:00:00.000007Z").value
+    # A newer export whose readings resume, and rows without them after: the end moves on.
+    newer = csv({"flow": [4.0, 5, None, None]}, "2024-05-01T06:00")
+    with transaction(sessions) as s:
+        append_to_dataset(s, table=read_table(newer, filename="b.csv"), name="pump")
+    with sessions() as s:
+        assert pd.Timestamp(repository.get_dataset(s, "pump").end) == last_row + pd.Timedelta("4h")
+    # An older file appended (readings recovered) leaves the end where it was.
+    older = csv({"flow": [0.5, 0.7]}, "2024-04-30T22:00")
+    with transaction(sessions) as s:
+        append_to_dataset(s, table=read_table(older, filename="c.csv"), name="pump")
+    with sessions() as s:
+        assert pd.Timestamp(repository.get_dataset(s, "pump").end) == last_row + pd.Timedelta("4h")

@@ -180,7 +180,7 @@ class DatabaseBackend:
             if run["dataset_id"] is None:
                 raise InvalidInput("the run's dataset was deleted; give recent points with --csv")
             with self.sessions() as session:
-                frame = repository.load_dataset_frame(session, run["dataset_id"])
+                frame = repository.load_dataset_frame(session, run["dataset_id"], through_end=True)
         return {
             "run_id": run_id,
             "source": "dataset" if data is None else "request",

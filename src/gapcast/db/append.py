@@ -215,7 +215,10 @@ def append_to_dataset(
         )
     whole = load_dataset_arrays(session, dataset)
     dataset.start = utc_datetime(int(whole.timestamps_ns[0]))
-    dataset.end = utc_datetime(int(whole.timestamps_ns[-1]))
+    # The files' last row, with or without a reading: rows going on after the last reading say
+    # the sensor stopped, and predict forecasts from after them (db.repository.through_end).
+    last = [utc_datetime(int(t)) for t in (whole.timestamps_ns[-1], *table.timestamps_ns[-1:])]
+    dataset.end = max([*last, *([dataset.end] if dataset.end is not None else [])])
     dataset.frequency_ns = median_step_ns(whole.timestamps_ns)
     dataset.point_count = total
     dataset.content_hash = content_hash(whole.timestamps_ns, whole.values)

@@ -140,7 +140,7 @@ def load_marks(conn: Connection, series_id: int) -> NDArray[np.int64]:
         .where(no_readings.c.series_id == series_id)
         .order_by(no_readings.c.ts)
     )
-    return np.array([_ns(t) for t in conn.execute(query).scalars()], dtype=np.int64)
+    return np.array([time_ns(t) for t in conn.execute(query).scalars()], dtype=np.int64)
 
 
 def delete_marks(conn: Connection, series_ids: list[int], since_ns: int | None = None) -> None:
@@ -157,7 +157,9 @@ def delete_marks(conn: Connection, series_ids: list[int], since_ns: int | None =
     conn.execute(query)
 
 
-def _ns(value: int | datetime) -> int:
+def time_ns(value: int | datetime) -> int:
+    """A stored time (SQLite's integer nanoseconds, a datetime) as nanoseconds since the epoch:
+    the inverse of :func:`utc_datetime`."""
     if isinstance(value, int):
         return value
     return int((value - _EPOCH) // timedelta(microseconds=1)) * 1000

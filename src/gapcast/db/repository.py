@@ -21,6 +21,7 @@ from gapcast.db.points import (
     insert_points,
     load_marks,
     load_points,
+    time_ns,
     utc_datetime,
 )
 from gapcast.db.tables import Dataset, Run, Series, TrainingConfigRow, points, storable_id
@@ -216,14 +217,25 @@ def load_dataset_arrays(session: Session, dataset: Dataset) -> DatasetArrays:
     )
 
 
-def load_dataset_frame(session: Session, ref: str | int) -> SeriesFrame:
+def load_dataset_frame(
+    session: Session, ref: str | int, *, through_end: bool = False
+) -> SeriesFrame:
+    """The dataset as a frame of its points. ``through_end``: with a row of no readings at the
+    dataset's end when its files went on past the last reading (a sensor that stopped while
+    its logger kept writing rows), so a forecast from the dataset starts after that end, as
+    one from the file itself does, instead of from a reading days old."""
     from gapcast.processing.frame import SeriesFrame
 
-    arrays = load_dataset_arrays(session, get_dataset(session, ref))
-    frame = SeriesFrame.from_arrays(
-        arrays.timestamps_ns, arrays.values, arrays.channels, freq_ns=arrays.frequency_ns
-    )
-    return frame if arrays.ended is None else frame.replace(ended=arrays.ended)
+    dataset = get_dataset(session, ref)
+    arrays = load_dataset_arrays(session, dataset)
+    ts, values, ended = arrays.timestamps_ns, arrays.values, arrays.ended
+    end_ns = time_ns(dataset.end) if through_end and dataset.end is not None else None
+    if end_ns is not None and ts.size and end_ns > int(ts[-1]):
+        ts = np.append(ts, np.int64(end_ns))
+        values = np.hstack([values, np.full((values.shape[0], 1), np.nan)])
+        ended = None if ended is None else np.hstack([ended, np.zeros_like(ended[:, -1:])])
+    frame = SeriesFrame.from_arrays(ts, values, arrays.channels, freq_ns=arrays.frequency_ns)
+    return frame if ended is None else frame.replace(ended=ended)
 
 
 # --- training configurations ----------------------------------------------------------------

@@ -40,6 +40,7 @@ from gapcast.ingest.long_format import (
 from gapcast.ingest.on_change import change_only_hint
 from gapcast.ingest.series_rows import TIME as SERIES_ROWS_TIME
 from gapcast.ingest.series_rows import series_rows
+from gapcast.ingest.stopped import stopped_hint
 from gapcast.ingest.times import (
     check_timezone,
     clocks_skipped,
@@ -308,6 +309,9 @@ def read_table(
             notes.append(hint)
         elif i not in as_totals and (said := change_only_hint(name, ts, values[i])) is not None:
             notes.append(said)
+    for name, row in zip(value_names, values, strict=True):
+        if (stopped := stopped_hint(name, ts, row)) is not None:
+            notes.append(stopped)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
         (name, unit or row_units.get(header) or cell_units.get(header) or priced.get(header))

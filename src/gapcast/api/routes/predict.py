@@ -82,7 +82,7 @@ def predict(run_id: str, runtime: RuntimeDep, body: PredictIn | None = None) -> 
             run = run_store.get_run(session, run_id)
             if run.dataset_id is None:
                 raise Conflict("the run's dataset was deleted; post recent points in 'data'")
-            frame = repository.load_dataset_frame(session, run.dataset_id)
+            frame = repository.load_dataset_frame(session, run.dataset_id, through_end=True)
         source = "dataset"
     start = body.start if body is not None else None
     document = trained.forecast_document(frame, start)
