@@ -2043,6 +2043,18 @@ def test_a_column_that_stops_before_the_files_last_row_is_noted() -> None:
     )
     notes = read_table(csv("time,flow,battery,temp\n" + rows), filename="x.csv").notes
     said = [n for n in notes if "has stopped" in n or "no reading in the file" in n]
+    # Change reports quiet for hours at the end of the export: a steady value, not a stop.
+    rng = np.random.default_rng(4)
+    sent = pd.Timestamp("2024-06-01T00:00Z") + pd.to_timedelta(
+        np.cumsum(rng.integers(60, 1_800, 200)), unit="s"
+    )
+    moves = np.cumsum(rng.choice([-1, 1], 200) * rng.integers(1, 4, 200)) / 10
+    quiet = "".join(f"{t.isoformat()},{20 + m:.1f},\n" for t, m in zip(sent, moves, strict=True))
+    quiet += f"{sent[-1] + pd.Timedelta('12h')},,1\n"
+    quiet_notes = read_table(csv("time,temp,door\n" + quiet), filename="x.csv").notes
+    assert [n for n in quiet_notes if "hold" in n] and not [
+        n for n in quiet_notes if "no reading in the file" in n
+    ], quiet_notes
     assert said == [
         "'flow' has no reading in the file's last 2 days (its last at 2024-06-03 23:50 UTC; the "
         "rows go on to 2024-06-05 23:50 UTC): has it stopped? A run trains on its readings; "

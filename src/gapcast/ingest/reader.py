@@ -309,8 +309,8 @@ def read_table(
             notes.append(hint)
         elif i not in as_totals and (said := change_only_hint(name, ts, values[i])) is not None:
             notes.append(said)
-    for name, row in zip(value_names, values, strict=True):
-        if (stopped := stopped_hint(name, ts, row)) is not None:
+            continue  # a silence at the end of change reports is a steady value, not a stop
+        if (stopped := stopped_hint(name, ts, values[i])) is not None:
             notes.append(stopped)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
