@@ -414,6 +414,25 @@ def test_warnings() -> None:
     behind = {"verdict": bt.verdict(1.01, "naive", 1.0, noise=0.05, compared=7), "origins": 7}
     (said,) = bt.warnings_for(behind, loss=0.1, val_loss=0.1)
     assert said["code"] == "worse_than_baseline" and said["level"] == "error"
+    # Ranges that held 62% of the test part where they claim 80%: said; 72% is within slack.
+    ranges = {"quantiles": [0.1, 0.5, 0.9], "level": 0.8}
+    stormy = {**fine, "intervals": {**ranges, "coverage": 0.615}}
+    (said,) = bt.warnings_for(stormy, loss=0.1, val_loss=0.1)
+    assert said == {
+        "code": "intervals_under_cover",
+        "level": "warning",
+        "message": "the P10–P90 range held 62% of the test part's points, not 80%: the errors "
+        "there were larger than on the validation part it was calibrated on; read the ranges as "
+        "too narrow",
+    }
+    assert (
+        bt.warnings_for({**fine, "intervals": {**ranges, "coverage": 0.72}}, loss=0.1, val_loss=0.1)
+        == []
+    )
+    assert (
+        bt.warnings_for({**fine, "intervals": {**ranges, "coverage": None}}, loss=0.1, val_loss=0.1)
+        == []
+    )
 
 
 def test_statsforecast_baselines_match_statsforecast_called_directly() -> None:
