@@ -525,3 +525,16 @@ def test_a_loggers_missing_value_marker_is_read_as_missing_and_said(
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         model.predict(once)
+
+
+def test_ranges_that_held_far_less_than_they_claim_are_said(hourly: Any, tiny_config: Any) -> None:
+    """The test part's noise is 8x the validation part's: the ranges calibrated there hold far
+    less than 80% of it, and the run's warnings say so beside the coverage."""
+    frame = hourly(600)
+    storm = np.random.default_rng(9).normal(0, 2.0, 90)
+    frame.loc[frame.index[-90:], "load"] += storm
+    result = gapcast.train(frame, tiny_config())
+    covered = result.metrics.intervals.coverage  # type: ignore[union-attr]
+    assert covered is not None and covered < 0.7
+    (said,) = [w for w in result.metrics.warnings if w.code == "intervals_under_cover"]
+    assert said.message.startswith(f"the P10–P90 range held {covered:.0%} of the test part's")

@@ -128,6 +128,7 @@ class RunWarning(BaseModel):
         "constant_readings",
         "running_total",
         "worse_after_outages",
+        "intervals_under_cover",
     ]
     level: Literal["warning", "error"]
     message: str
