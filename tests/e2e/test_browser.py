@@ -302,6 +302,37 @@ def test_a_sensor_sending_on_change_only_is_trained_holding_its_readings(
     expect(page.locator("#max_hold")).to_be_disabled()
 
 
+def test_a_sensor_that_stopped_is_forecast_from_a_start_the_refusal_names(
+    page: Page, tmp_path: Path
+) -> None:
+    """The logger wrote two days of rows after its sensor stopped: the upload says so, the
+    forecast after the dataset's end is refused naming the start that forecasts from the last
+    reading, and given that start in "From" the page forecasts from it."""
+    hours = pd.date_range("2025-04-01", periods=24 * 16, freq="h", tz="UTC")
+    level = 20 + 5 * np.sin(2 * np.pi * hours.hour / 24)
+    cells = [f"{v:.3f}" if i < 24 * 14 else "" for i, v in enumerate(level)]
+    (tmp_path / "pump.csv").write_text(
+        "time,flow\n" + "".join(f"{t.isoformat()},{c}\n" for t, c in zip(hours, cells, strict=True))
+    )
+    page.set_input_files("#file", str(tmp_path / "pump.csv"))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("pump")
+    expect(page.locator("#import-notes")).to_contain_text(
+        "has no reading in the file's last 2 days"
+    )
+    set_config(page, model="linear", epochs="1", lookback="12", horizon="4", between="missing")
+    page.click("#train-button")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=180_000)
+    page.click("#predict-dataset")
+    refusal = page.locator("[data-error-for='predict']")
+    expect(refusal).to_contain_text("start at 2025-04-15T00:00:00Z")
+    page.fill("#predict-start", "2025-04-15T00:00:00Z")
+    page.click("#predict-dataset")
+    expect(page.locator("#predict-table tbody tr")).to_have_count(4)
+    expect(page.locator("#predict-table caption")).to_contain_text("from 2025-04-15T00:00:00Z")
+    expect(refusal).to_have_text("")
+
+
 def test_server_errors_appear_next_to_their_field(page: Page, tmp_path: Path) -> None:
     upload_sample(page)
     set_config(page, lookback="0")

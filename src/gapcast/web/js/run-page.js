@@ -76,6 +76,7 @@ export async function showFinished(run) {
   $("predict-chart").innerHTML = "";
   $("predict-table").innerHTML = "";
   $("predict-notes").innerHTML = "";
+  $("predict-start").value = "";
   showError("predict", "");
   $("result").hidden = false;
   try {
@@ -135,17 +136,20 @@ export async function predict(file = null) {
       return;
     }
   }
+  const start = $("predict-start").value.trim();
+  if (start) body = { ...body, start };
   $("predict-dataset").disabled = true;
   try {
     const out = await api.predict(shown.id, body);
     // What the reading changed (a logger's -9999 read as missing): said where the forecast is.
     notes = [...notes, ...(out.notes || [])];
     $("predict-notes").innerHTML = notes.map((note) => `<li class="warning">${escape(note)}</li>`).join("");
+    const from = start ? `from ${escape(start)}` : `after the ${out.source === "dataset" ? "dataset's end" : "posted rows"}`;
     const target = out.targets[0];
     predictionChart($("predict-chart"), out.forecast, target);
     const columns = Object.keys(out.forecast[0] || {});
     $("predict-table").innerHTML =
-      `<caption>forecast of the next ${out.horizon} steps from the ${out.source === "dataset" ? "dataset's end" : "posted rows"}</caption>` +
+      `<caption>forecast of the next ${out.horizon} steps ${from}</caption>` +
       `<thead><tr>${columns.map((c) => `<th title="${escape(c)}">${escape(columnHeader(c, out.targets))}</th>`).join("")}</tr></thead><tbody>` +
       out.forecast.map((row) => `<tr>${columns.map((c) => `<td>${cellText(c, row[c])}</td>`).join("")}</tr>`).join("") +
       "</tbody>";
