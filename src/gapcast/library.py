@@ -198,15 +198,14 @@ def train(
     from gapcast.api.errors import invalid_from_validation
     from gapcast.model_training.ml_runner import MLRunner
 
-    body = (
-        config.model_dump(mode="json") if isinstance(config, TrainingConfig) else dict(config or {})
-    )
+    given = config if isinstance(config, TrainingConfig) else dict(config or {})
     try:
-        cfg = config if isinstance(config, TrainingConfig) else TrainingConfig.model_validate(body)
+        cfg = given if isinstance(given, TrainingConfig) else TrainingConfig.model_validate(given)
         if overrides:
             cfg = cfg.with_overrides(overrides)
     except ValidationError as exc:
         # As the server and the CLI say it: InvalidInput naming the field, every error listed.
+        body = given.model_dump(mode="json") if isinstance(given, TrainingConfig) else given
         raise invalid_from_validation(exc, body, prefix="config") from exc
     # With the targets named, a column of text beside them (status flags) is not read.
     named = [*(cfg.target or []), *cfg.covariates, *cfg.future_covariates] if cfg.target else []

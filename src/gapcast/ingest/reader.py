@@ -62,6 +62,13 @@ from gapcast.ingest.values import (
 _SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'", WHITESPACE: "spaces"}
 
 
+# What a note on times that change with the clocks ends with: only the user knows the zone.
+_LOCAL_TIMES = (
+    "local times? They were read as UTC (no zone given); the timezone option (--timezone, e.g. "
+    "Europe/Berlin) reads them in their zone"
+)
+
+
 def read_table(
     data: bytes,
     *,
@@ -205,9 +212,7 @@ def read_table(
         more = f" (and {len(sundays) - 1} more)" if len(sundays) > 1 else ""
         notes.append(
             f"timestamp column {ts_name!r}: no times from 02:00 to 02:59 on Sunday "
-            f"{sundays[0]}{more}, the hour clocks skip when summer time starts: local times? "
-            "They were read as UTC (no zone given); the timezone option (--timezone, e.g. "
-            "Europe/Berlin) reads them in their zone"
+            f"{sundays[0]}{more}, the hour clocks skip when summer time starts: {_LOCAL_TIMES}"
         )
     if zone is None and (back := clocks_stepped_back(ts)).size:
         # Times a few seconds off the grid do not clash when the hour repeats, so nothing else
@@ -216,8 +221,7 @@ def read_table(
         notes.append(
             f"timestamp column {ts_name!r}: times step back an hour to {when:%H:%M} on Sunday "
             f"{when:%Y-%m-%d} ({describe_rows(kind, file_positions(df[ts_name], back))}), as "
-            "local clocks do when summer time ends: local times? They were read as UTC (no zone "
-            "given); the timezone option (--timezone, e.g. Europe/Berlin) reads them in their zone"
+            f"local clocks do when summer time ends: {_LOCAL_TIMES}"
         )
     markers = frozenset(m.strip() for m in missing if m.strip())
     cell_units: dict[str, str] = {}

@@ -111,10 +111,12 @@ def infer_frequency(timestamps_ns: ArrayLike) -> int:
             return step
     near = np.abs(steps - median) <= IRREGULAR_TOLERANCE * median
     step = round_step(median)
-    locked = phase_locked(ts, step)
-    if float(np.mean(near)) < REGULAR_SHARE and not locked:
-        return irregular_step(steps, median)
-    if not locked and not tiles_the_day(step):
+    spread = float(np.mean(near)) < REGULAR_SHARE
+    # Tested for a grid's phase only when that could change the step (a logger's round step
+    # needs no test).
+    if (spread or not tiles_the_day(step)) and not phase_locked(ts, step):
+        if spread:
+            return irregular_step(steps, median)
         # Evenly spaced but on no grid: a sensor reporting on change through a smooth daily
         # swing, about every 82 minutes. A day is 17.6 such steps, so no season and no
         # seasonal baseline can read yesterday's value, and a run is judged against the last
