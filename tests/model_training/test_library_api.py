@@ -538,3 +538,30 @@ def test_ranges_that_held_far_less_than_they_claim_are_said(hourly: Any, tiny_co
     assert covered is not None and covered < 0.7
     (said,) = [w for w in result.metrics.warnings if w.code == "intervals_under_cover"]
     assert said.message.startswith(f"the P10–P90 range held {covered:.0%} of the test part's")
+
+
+def test_ranges_of_a_target_in_half_degrees_are_read_off_half_degrees(tiny_config: Any) -> None:
+    """A thermostat's setpoint: 21.0 by day and 17.0 by night, overridden by half degrees now and
+    then. Its ranges were drawn a hair either side of a forecast a hair off the setpoint, and
+    missed the setpoint itself; read off the half degrees the data takes, they hold it."""
+    rng = np.random.default_rng(4)
+    t = pd.date_range("2026-01-01", periods=24 * 40, freq="h", tz="UTC")
+    day = (t.hour >= 7) & (t.hour < 22)
+    override = np.where(rng.random(t.size) < 0.05, rng.choice([-0.5, 0.5, 1.0], t.size), 0.0)
+    frame = pd.DataFrame({"time": t, "setpoint": np.where(day, 21.0, 17.0) + override})
+    config = tiny_config()
+    config["preprocessing"] = [
+        s for s in config["preprocessing"] if s["step"] not in ("remove_linear_trend", "scale")
+    ]
+    result = gapcast.train(frame, config, target="setpoint")
+    intervals = result.metrics.intervals
+    assert intervals is not None and intervals.coverage is not None
+    assert intervals.coverage >= 0.85  # 0.79 drawn a hair either side of the forecast
+    assert not [w for w in result.metrics.warnings if w.code == "intervals_under_cover"]
+    model = gapcast.load_model(result)
+    assert model.pipeline.window.value_grid_ == ((0.5, 0.0),)
+    forecast = model.predict(frame.iloc[-100:])
+    bands = forecast[["setpoint_p10", "setpoint_p50", "setpoint_p90"]].to_numpy()
+    assert np.array_equal(bands * 2, np.round(bands * 2))
+    # The point forecast estimates a level and is not read off the grid.
+    assert not np.array_equal(forecast["setpoint"] * 2, np.round(forecast["setpoint"] * 2))

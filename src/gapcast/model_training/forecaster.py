@@ -71,7 +71,9 @@ class Forecaster:
         quantiles = np.stack(
             [self.pipeline.inverse_targets(batch.to_real(b), batch.target_ts) for b in bands]
         )
-        return point, quantiles
+        # Read off the values the target takes (whole numbers, half degrees); the point
+        # forecast, an estimate of a level, is left as it is.
+        return point, self.pipeline.on_value_grid(quantiles)
 
     @property
     def context_steps(self) -> int:

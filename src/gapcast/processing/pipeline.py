@@ -19,6 +19,7 @@ from gapcast.processing.gaps import DetectGaps, GapReport, detect_gaps
 from gapcast.processing.outliers import MaskOutliers
 from gapcast.processing.resample import Resample, grid_source
 from gapcast.processing.split import Split
+from gapcast.processing.value_grid import on_grid
 from gapcast.processing.window_inputs import Layout, ModelBatch, build_batch
 from gapcast.processing.windows import Window, WindowSet, WindowSplits
 
@@ -233,10 +234,23 @@ class ProcessingPipeline:
         index = [self.window.inputs_.index(name) for name in self.window.targets_]
         for step in reversed(self.value_steps):
             y = step.inverse_values(y, ts, index)
-        floored = np.asarray(self.window.nonnegative_, dtype=bool)
-        if floored.any():
-            y = np.where(floored, np.maximum(y, 0.0), y)
+        y = self._floored(y)
         return y[..., 0] if squeeze else y
+
+    def _floored(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        floored = np.asarray(self.window.nonnegative_, dtype=bool)
+        return np.where(floored, np.maximum(y, 0.0), y) if floored.any() else y
+
+    def on_value_grid(self, y: ArrayLike) -> NDArray[np.float64]:
+        """Quantile forecasts (..., n_targets) in real units moved to the nearest value each
+        target's data can take (whole numbers, half degrees: :mod:`~.value_grid`); a target whose
+        data lie on no grid as it is."""
+        self._require_fitted()
+        out = np.array(y, dtype=np.float64)
+        for j, grid in enumerate(self.window.value_grid_):
+            if grid is not None:
+                out[..., j] = on_grid(out[..., j], *grid)
+        return self._floored(out)
 
     @property
     def layout(self) -> Layout:

@@ -36,6 +36,7 @@ from gapcast.processing.seasons import (
     longer_season,
     reference_season,
 )
+from gapcast.processing.value_grid import value_grid
 from gapcast.processing.window_inputs import SPREAD_FLOOR, Layout
 
 # Models train in float32: gathered windows are cast batch by batch, so the series itself is
@@ -245,9 +246,12 @@ class Window(Step):
     def _get_fitted(self) -> dict[str, Any]:
         if getattr(self, "inputs_", None) is None:
             return {}
-        # Stored only when set, so a pipeline without one stores what it stored before.
-        long = {"long_season": self.long_season_} if self.long_season_ else {}
-        return long | {
+        # Stored only when set (a long season, a target on a grid of values), so a pipeline
+        # without them stores what it stored before.
+        optional: dict[str, Any] = {"long_season": self.long_season_} if self.long_season_ else {}
+        if any(self.value_grid_):
+            optional["value_grid"] = [None if g is None else list(g) for g in self.value_grid_]
+        return optional | {
             "inputs": list(self.inputs_),
             "targets": list(self.targets_),
             "seasons": [s.as_dict() for s in self.seasons_],
@@ -271,6 +275,13 @@ class Window(Step):
         # so neither are its forecasts. Absent from a pipeline stored before: no such floor.
         nonnegative = fitted.get("nonnegative") or [False] * len(self.targets_)
         self.nonnegative_: tuple[bool, ...] = tuple(bool(v) for v in nonnegative)
+        # Per target: the grid [step, anchor] its observed training values lie on (whole numbers,
+        # half degrees), which its quantile forecasts are read off (None: no grid; absent from a
+        # pipeline stored before, or whose targets lie on none).
+        grids = fitted.get("value_grid") or [None] * len(self.targets_)
+        self.value_grid_: tuple[tuple[float, float] | None, ...] = tuple(
+            None if g is None else (float(g[0]), float(g[1])) for g in grids
+        )
         # Absent from a pipeline stored before covariates could be known in advance: none are.
         self.future_: tuple[str, ...] = tuple(fitted.get("future") or ())
         self.train_mean_: tuple[float, ...] = tuple(
@@ -345,6 +356,10 @@ class Window(Step):
                 "spread_floor": floor.tolist(),
                 "freq_ns": frame.freq_ns,
                 "nonnegative": [bool(self.real_units and v >= 0) for v in lowest],
+                "value_grid": [
+                    value_grid(train.values[row][train.mask[row]]) if self.real_units else None
+                    for row in rows
+                ],
                 "future": [n for n in frame.channels if n in self.future and n not in targets],
                 "train_mean": np.nan_to_num(mean).tolist(),
             }
