@@ -91,6 +91,24 @@ def test_a_preparation_step_s_field_is_overridden_by_its_dotted_name() -> None:
         TrainingConfig().with_overrides({"resample.agg": "median-ish"})
 
 
+def test_an_override_is_also_named_by_its_path_in_the_stored_config() -> None:
+    """``gapcast configs show`` prints {"training": {"epochs": 20}, ...}: --set training.epochs=5
+    is what a user copies from it (it was read as a preparation step named 'training')."""
+    cfg = TrainingConfig().with_overrides({"training.epochs": 5, "training.patience": 0})
+    assert (cfg.training.epochs, cfg.training.patience) == (5, 0)
+    mlp = TrainingConfig().with_overrides({"hyperparameters.units": 16, "model": "mlp"})
+    assert mlp.model == "mlp" and mlp.hyperparameters["units"] == 16
+    assert mlp.hyperparameters["layers"] == TrainingConfig(model="mlp").hyperparameters["layers"]
+    with pytest.raises(InvalidInput, match=r"training section has no field 'epoch'; its") as err:
+        TrainingConfig().with_overrides({"training.epoch": 5})
+    assert err.value.field == "overrides.training.epoch"
+    assert "epochs" in err.value.message
+    with pytest.raises(InvalidInput, match=r"expected hyperparameters.FIELD"):
+        TrainingConfig(model="mlp").with_overrides({"hyperparameters.": 5})
+    with pytest.raises((InvalidInput, ValidationError), match="unit"):
+        TrainingConfig(model="mlp").with_overrides({"hyperparameters.unit": 16})
+
+
 @pytest.mark.parametrize(
     ("step", "bad"),
     [

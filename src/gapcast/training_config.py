@@ -238,8 +238,11 @@ class TrainingConfig(BaseModel):
         if overrides.get("model", self.model) != self.model:
             # Stored hyperparameters were filled in for the old model; a new one has its own.
             data["hyperparameters"] = {}
-        for key, value in overrides.items():
-            if key == "hyperparameters" and isinstance(value, dict):
+        for dotted, value in overrides.items():
+            key = _in_config_document(dotted)
+            if key.startswith("hyperparameters."):
+                data["hyperparameters"][key.partition(".")[2]] = value
+            elif key == "hyperparameters" and isinstance(value, dict):
                 data[key] = {**data[key], **value}
             elif key in ("model", "target", "covariates", "future_covariates"):
                 data[key] = value
@@ -254,6 +257,28 @@ class TrainingConfig(BaseModel):
             else:
                 raise_unknown_override(key)
         return TrainingConfig.model_validate(data)
+
+
+def _in_config_document(key: str) -> str:
+    """An override named by its path in the stored config (``training.epochs``, as ``gapcast
+    configs show`` prints it) as the override it is (``epochs``); ``hyperparameters.units`` as
+    it is; any other key as it is."""
+    from gapcast.errors import InvalidInput
+
+    section, dot, field = key.partition(".")
+    if not dot or section not in ("training", "hyperparameters"):
+        return key
+    if not field:
+        raise InvalidInput(f"override {key!r}: expected {section}.FIELD", field=f"overrides.{key}")
+    if section == "hyperparameters":
+        return key
+    if field not in TrainingParams.model_fields:
+        raise InvalidInput(
+            f"override {key!r}: the training section has no field {field!r}; its fields are "
+            f"{', '.join(sorted(TrainingParams.model_fields))}",
+            field=f"overrides.{key}",
+        )
+    return field
 
 
 def _set_step_field(steps: list[dict[str, Any]], key: str, value: Any) -> None:
@@ -285,7 +310,8 @@ def raise_unknown_override(key: str) -> None:
 
     known = sorted((*OVERRIDABLE, *TrainingParams.model_fields))
     raise InvalidInput(
-        f"unknown override {key!r}; expected one of: {', '.join(known)}, or STEP.FIELD for a "
+        f"unknown override {key!r}; expected one of: {', '.join(known)} (training.FIELD and "
+        "hyperparameters.NAME name them as the stored config does), or STEP.FIELD for a "
         "preparation step's field (resample.agg)",
         field=f"overrides.{key}",
     )

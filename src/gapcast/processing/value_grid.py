@@ -4,11 +4,12 @@ degrees, a meter reports to one decimal.
 A quantile of such a target lies on that grid too, and an interval's ends read off it (P90 of
 "2.36 orders" is 2 orders). It matters beyond looks: a setpoint that is exactly 21.0 most of the
 time gets P10 and P90 a hair either side of a forecast a hair off 21.0, a band that misses the
-value it was drawn around (a synthetic thermostat's P10-P90 held 67% of its test part). Moving
-each quantile to the nearest value on the grid never takes a value of the grid out of the
-interval — every grid value at or above a lower end is at or above its nearest grid value, and
-likewise below an upper end — and puts the grid value a narrow band was drawn around back in.
-Nearest is monotone, so quantiles stay in order.
+value it was drawn around (a synthetic thermostat's P10-P90 held 67% of its test part in a
+default run, and 90% read off the half degrees). Moving each quantile to the nearest value on
+the grid never takes a value of the grid out of the interval — every grid value at or above a
+lower end is at or above its nearest grid value, and likewise below an upper end — and puts the
+grid value a narrow band was drawn around back in. Nearest is monotone, so quantiles stay in
+order.
 
 The grid is learned from the observed values of the training part: the largest step that every
 value is a whole number of steps from the first one. Means of several readings (a resample to a
