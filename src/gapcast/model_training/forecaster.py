@@ -67,7 +67,7 @@ class Forecaster:
         point = self.pipeline.inverse_targets(batch.to_real(relative), batch.target_ts)
         if self.intervals is None:
             return point, None
-        bands = self.intervals.relative(relative, batch.observed_fraction, recent)
+        bands = self.intervals.relative(relative, batch.observed_fraction, recent, batch.target_ts)
         quantiles = np.stack(
             [self.pipeline.inverse_targets(batch.to_real(b), batch.target_ts) for b in bands]
         )
@@ -124,23 +124,26 @@ class Forecaster:
                     # Each sample's error in its own window's units, as the calibration's are.
                     part = slice(pos, pos + len(samples[i]))
                     out[i] = self.intervals.recent_factor(
-                        error[part], batch.observed_fraction[part]
+                        error[part], batch.observed_fraction[part], batch.target_ts[part]
                     )
                     pos += len(samples[i])
         return out
 
-    def residuals(self, frame: SeriesFrame, origins: NDArray[np.int64]) -> tuple[F64, F64]:
+    def residuals(
+        self, frame: SeriesFrame, origins: NDArray[np.int64]
+    ) -> tuple[F64, F64, NDArray[np.int64]]:
         """(relative residuals (n, horizon, targets), NaN where the truth was not observed;
-        observed fraction (n,) of each lookback) at ``origins`` of a prepared grid, in chunks so
-        memory stays bounded."""
-        out, fractions = [], []
+        observed fraction (n,) of each lookback; the forecast steps' times (n, horizon)) at
+        ``origins`` of a prepared grid, in chunks so memory stays bounded."""
+        out, fractions, times = [], [], []
         for part in np.array_split(origins, max(1, -(-len(origins) // RESIDUAL_CHUNK))):
             batch = self.pipeline.model_batch(frame, part, with_targets=True)
             assert batch.y is not None and batch.weight is not None
             error = batch.y.astype(np.float64) - self.relative(batch)
             out.append(np.where(batch.weight[..., None] > 0, error, np.nan))
             fractions.append(batch.observed_fraction)
-        return np.concatenate(out), np.concatenate(fractions)
+            times.append(batch.target_ts)
+        return np.concatenate(out), np.concatenate(fractions), np.concatenate(times)
 
 
 def training_target(batch: ModelBatch, correction: bool) -> NDArray[np.float32]:

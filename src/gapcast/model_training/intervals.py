@@ -31,6 +31,12 @@ the more room, and the coverage it promises holds for any n (Lei et al. 2018, Th
 bike sharing (22 such origins) that took the one test origin with a gap in its lookback from 3
 to 11 of 14 points covered (bench/README.md).
 
+A series whose errors are larger at some times of the day or week than at others (counts at
+their busy hours, a load at its peaks) has its errors divided by the spread of the phase they
+fell on before any of the above, and its offsets multiplied back by the spread of the phase they
+are drawn for (:mod:`~.phase_scale`): the ranges widen at the peaks and narrow at night instead
+of being right only on average.
+
 What the intervals need besides the ``.keras`` model is this small JSON document, kept in the
 stored pipeline document.
 """
@@ -42,6 +48,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from gapcast.model_training.phase_scale import PhaseScale
 
 F64 = NDArray[np.float64]
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
@@ -72,6 +80,9 @@ class Intervals:
     # errors the offsets came from were. None in documents stored before the recent rescaling,
     # whose intervals stay static as they were stored.
     error_scale: F64 | None = None
+    # The spread of each phase of the day or week, which the offsets were calibrated in units of
+    # (None: the same at every phase; absent from documents stored before).
+    phase: PhaseScale | None = None
 
     @property
     def median(self) -> F64:
@@ -84,18 +95,32 @@ class Intervals:
         """Grid steps of history before the lookback that the recent coverage is measured on."""
         return RECENT_HORIZONS * horizon if self.error_scale is not None else 0
 
-    def recent_factor(self, residuals: F64, observed_fraction: F64 | None = None) -> F64:
+    def spread(self, target_ts: NDArray[np.int64] | None) -> F64 | float:
+        """(n, horizon, k) the phase spread at each forecast step ``target_ts`` (n, horizon), in
+        which the offsets are calibrated; 1.0 without a phase profile or times."""
+        if self.phase is None or target_ts is None:
+            return 1.0
+        return self.phase.at(target_ts)
+
+    def recent_factor(
+        self,
+        residuals: F64,
+        observed_fraction: F64 | None = None,
+        target_ts: NDArray[np.int64] | None = None,
+    ) -> F64:
         """(k,) how much wider the interval gets from the model's relative residuals (n, horizon,
         k) at origins just before a forecast, each in its own window's units: the nominal-level
         quantile of the factors each of their points needed to fall inside the outer interval
         that origin was given (:func:`needed_factors`; the gap factor already widened those whose
-        ``observed_fraction`` (n,) was under 1), within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target
+        ``observed_fraction`` (n,) was under 1, the phase spread at their ``target_ts`` (n,
+        horizon) those at busy phases), within [1/RECENT_CLIP, RECENT_CLIP]; 1 per target
         with fewer than two horizons of known residuals, without an outer interval (fewer than two
         quantiles) or without a stored ``error_scale``."""
         r = np.asarray(residuals, dtype=np.float64)
         k = self.offsets.shape[2]
         if self.error_scale is None or r.size == 0 or len(self.quantiles) < 2:
             return np.ones(k)
+        r = r / self.spread(target_ts)
         need = needed_factors(r, self.offsets[:, : r.shape[1]], self.quantiles)
         if observed_fraction is not None:
             gappy = np.asarray(observed_fraction) < 1.0
@@ -109,17 +134,27 @@ class Intervals:
                 out[j] = np.clip(factor, 1 / RECENT_CLIP, RECENT_CLIP)
         return out
 
-    def relative(self, point: F64, observed_fraction: F64, recent: F64 | None = None) -> F64:
+    def relative(
+        self,
+        point: F64,
+        observed_fraction: F64,
+        recent: F64 | None = None,
+        target_ts: NDArray[np.int64] | None = None,
+    ) -> F64:
         """(quantiles, n, horizon, k) in window-relative units, from the point forecast (n,
-        horizon, k) in those units, the observed fraction (n,) of each window's lookback and the
-        recent factors (n, k) from :meth:`recent_factor` (none: 1)."""
+        horizon, k) in those units, the observed fraction (n,) of each window's lookback, the
+        recent factors (n, k) from :meth:`recent_factor` (none: 1) and the forecast steps' times
+        ``target_ts`` (n, horizon), whose phase spread the offsets are multiplied by."""
         factor = np.where(np.asarray(observed_fraction) < 1.0, self.gap_factor, 1.0)
         scale = factor[:, None, None] * np.ones((1, 1, self.offsets.shape[2]))
         if recent is not None:
             scale = scale * np.asarray(recent, dtype=np.float64)[:, None, :]
+        spread = self.spread(target_ts)
         median = self.median
         # Widened around the median offset, so the median itself never moves with the width.
-        return np.stack([point + median + (offset - median) * scale for offset in self.offsets])
+        return np.stack(
+            [point + (median + (offset - median) * scale) * spread for offset in self.offsets]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,7 +166,7 @@ class Intervals:
             "calibration_origins": self.calibration_origins,
             "gappy_origins": self.gappy_origins,
             "error_scale": None if self.error_scale is None else self.error_scale.tolist(),
-        }
+        } | ({} if self.phase is None else {"phase_scale": self.phase.to_dict()})
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Intervals:
@@ -143,6 +178,7 @@ class Intervals:
             calibration_origins=int(doc["calibration_origins"]),
             gappy_origins=int(doc["gappy_origins"]),
             error_scale=None if scale is None else np.asarray(scale, dtype=np.float64),
+            phase=PhaseScale.from_dict(doc["phase_scale"]) if doc.get("phase_scale") else None,
         )
 
 
@@ -174,11 +210,20 @@ def _monotone(offsets: F64, quantiles: tuple[float, ...]) -> F64:
 
 
 def calibrate(
-    residuals: F64, observed_fraction: F64, quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    residuals: F64,
+    observed_fraction: F64,
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
+    phase: PhaseScale | None = None,
+    target_ts: NDArray[np.int64] | None = None,
 ) -> Intervals | None:
     """Intervals from relative residuals (truth - forecast) / spread, (n, horizon, k), NaN where
-    the truth was not observed; None when no residual is known."""
+    the truth was not observed, each divided by the ``phase`` spread at its forecast step's time
+    ``target_ts`` (n, horizon) when both are given; None when no residual is known."""
     r = np.asarray(residuals, dtype=np.float64)
+    if phase is not None and target_ts is not None:
+        r = r / phase.at(target_ts)
+    else:
+        phase = None
     if not np.isfinite(r).any() or not quantiles:
         return None
     q = tuple(sorted(float(v) for v in quantiles))
@@ -207,7 +252,7 @@ def calibrate(
         scale = np.nanmean(np.abs(complete - median[None]), axis=(0, 1))
     # 0 marks a target without a known non-zero residual: its intervals stay static.
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 0.0)
-    return Intervals(q, offsets, factor, int(r.shape[0]), int(gappy.sum()), scale)
+    return Intervals(q, offsets, factor, int(r.shape[0]), int(gappy.sum()), scale, phase)
 
 
 def min_origins_per_lead(quantiles: tuple[float, ...]) -> int:

@@ -44,6 +44,7 @@ from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.gap_stage import SAVED_NAME as GAP_SAVED_NAME
 from gapcast.model_training.gap_stage import gap_stage
 from gapcast.model_training.intervals import Intervals, calibrate
+from gapcast.model_training.phase_scale import fit_phase_scale
 from gapcast.model_training.refit import refit
 from gapcast.model_training.results import (
     ForecastMetrics,
@@ -408,8 +409,12 @@ class MLRunner:
         if len(origins) > MAX_CALIBRATION_ORIGINS:
             keep = np.linspace(0, len(origins) - 1, MAX_CALIBRATION_ORIGINS).astype(np.int64)
             origins = origins[np.unique(keep)]
-        residuals, observed = chosen.forecaster.residuals(data.frame, origins)
-        return calibrate(residuals, observed, quantiles)
+        residuals, observed, times = chosen.forecaster.residuals(data.frame, origins)
+        val = data.split[0]
+        phase = fit_phase_scale(
+            data.real[:, :val], data.grid_ts[:val], data.pipeline.window.season_steps, data.freq_ns
+        )
+        return calibrate(residuals, observed, quantiles, phase, times)
 
     def _clear_checkpoints(self) -> None:
         """A finished run leaves nothing to resume (Keras removes its own backups itself)."""

@@ -1,0 +1,141 @@
+"""How the size of a series' changes moves through its daily or weekly cycle, for the intervals.
+
+Orders in an hour are 0 to 3 at night and 10 to 20 at noon; a grid's load swings most at its
+peaks. The intervals' offsets, calibrated per lead time over origins at every time of day, are
+right on average and wrong at every hour: a series like the first (Poisson counts of a daily
+rate) had P10-P90 ranges of the same width all day, holding all of the night's points and 43-60%
+of the day's, 83% in all. Dividing each calibration error by the spread of the step it forecast
+and multiplying the offsets back by the spread of the step they are drawn for (the normalised
+score of locally adaptive conformal prediction, Lei et al. 2018, with the spread a function of
+the phase of the cycle) keeps the coverage and puts the width where the errors are.
+
+The spread of a phase is the mean absolute seasonal difference there, ``|y(t) - y(t - season)|``
+over the training part's points of that phase (the seasonal naive forecast's error: its spread
+grows with the square root of the rate for counts, with the size of the swing at a load's
+peaks). It is kept only where the two halves of the training part agree on it (their profiles
+correlate beyond what flat noise reaches one time in a hundred), and shrunk toward the average
+by the split-half reliability (Spearman-Brown): a series whose noise is the same all day has no
+profile, rather than one made of its noise. Split conformal stays valid with any such profile —
+it is fitted on the training part, apart from the validation errors calibrated with it — so a
+profile read from noise costs width, never coverage. Only cycles fixed in absolute time have
+phases (a day or a week of a sub-daily grid, a week of a daily one); a year of weekly steps
+drifts against the calendar, and has none. Phases are in UTC, as the calendar inputs are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+DAY_NS = 86_400 * 10**9
+WEEK_NS = 7 * DAY_NS
+MIN_CYCLES = 4  # a phase's spread needs at least this many seasonal differences to be read
+# The two halves of the training part must agree on a profile (correlation) at least this well,
+# and beyond what flat noise reaches one time in a hundred over as many phases.
+MIN_AGREEMENT = 0.5
+NOISE_Z = 2.33  # the one-sided 1% point of the standard normal
+# A phase's spread is never read as less than this share of the average: one that never moved in
+# the training part may still move, and a zero would make its calibration errors infinite.
+FLOOR = 0.1
+# A phase's spread is read from the phases within this time either side of it too: an hour of a
+# 5-minute day's 288 phases (one seasonal difference a day each), none of an hourly day's 24.
+POOLED_NS = 30 * 60 * 10**9
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseScale:
+    """Per target, the relative spread (mean 1 over a cycle) of each phase of a cycle of
+    ``scale.shape[0]`` grid steps of ``step_ns``; the phase of a time is its step count since
+    the epoch modulo the cycle."""
+
+    step_ns: int
+    scale: F64  # (season, k)
+
+    def at(self, timestamps: NDArray[np.int64]) -> F64:
+        """(..., k) the relative spread at each of ``timestamps`` (int64 ns, any shape)."""
+        phase = (np.asarray(timestamps, dtype=np.int64) // self.step_ns) % self.scale.shape[0]
+        return np.asarray(self.scale[phase], dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step_ns": self.step_ns, "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> PhaseScale:
+        return cls(int(doc["step_ns"]), np.asarray(doc["scale"], dtype=np.float64))
+
+
+def fit_phase_scale(
+    values: F64, timestamps: NDArray[np.int64], season: int | None, step_ns: int
+) -> PhaseScale | None:
+    """The relative spread per phase of the reference ``season`` (grid steps) from the training
+    part's ``values`` (k, T), NaN where not observed, on the regular grid ``timestamps`` (T,);
+    None when the season is not a day or a week, the part holds too few cycles, or every
+    target's spread is the same at every phase (after shrinking)."""
+    if season is None or season < 2 or season * step_ns not in (DAY_NS, WEEK_NS):
+        return None
+    v = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if v.shape[1] < (MIN_CYCLES + 1) * season:
+        return None
+    diff = np.abs(v[:, season:] - v[:, :-season])  # (k, T - season), NaN where either unknown
+    phase = (np.asarray(timestamps[season:], dtype=np.int64) // step_ns) % season
+    scale = np.ones((season, v.shape[0]))
+    for j, row in enumerate(diff):
+        profile = _profile(row, phase, season, step_ns)
+        if profile is not None:
+            scale[:, j] = profile
+    if np.array_equal(scale, np.ones_like(scale)):
+        return None
+    return PhaseScale(step_ns, scale)
+
+
+def _profile(diff: F64, phase: NDArray[np.int64], season: int, step_ns: int) -> F64 | None:
+    """(season,) one target's relative spread per phase, from its absolute seasonal differences
+    ``diff`` (NaN unknown) at ``phase``; None when it cannot be read or is not the same in both
+    halves of the training part."""
+    width = min(POOLED_NS // step_ns, season // 4)
+    half = diff.size // 2
+    means = []
+    for part in (slice(None, half), slice(half, None), slice(None)):
+        d, p = diff[part], phase[part]
+        known = np.isfinite(d)
+        count = np.bincount(p[known], minlength=season).astype(np.float64)
+        if count.min() < MIN_CYCLES:
+            return None
+        total = np.bincount(p[known], weights=d[known], minlength=season).astype(np.float64)
+        if width:  # neighbouring phases pooled: a 5-minute day's 288 hold one value a day each
+            count, total = _circular_sum(count, width), _circular_sum(total, width)
+        means.append(total / count)
+    first, second, mean = means
+    overall = float(mean.mean())
+    if overall <= 0 or first.std() == 0 or second.std() == 0:
+        return None
+    # The profile of the first half against the second's: noise that is the same at every phase
+    # gives profiles that do not agree, a real one gives the same profile twice. Their
+    # correlation r is the split-half reliability, 2r / (1 + r) of the whole (Spearman-Brown),
+    # and the share of the profile's variation kept (shrunk toward flat by the rest).
+    r = float(np.corrcoef(first, second)[0, 1])
+    if not r >= agreement_needed(season // (2 * width + 1)):
+        return None
+    shrunk = overall + 2 * r / (1 + r) * (mean - overall)
+    shrunk = np.maximum(shrunk, FLOOR * overall)
+    return np.asarray(shrunk / shrunk.mean(), dtype=np.float64)
+
+
+def agreement_needed(phases: int) -> float:
+    """The correlation two halves' profiles over ``phases`` independent phases must reach: flat
+    noise exceeds it one time in a hundred (Fisher's z: atanh(r) sqrt(n - 3) is standard normal
+    when nothing correlates), and never under :data:`MIN_AGREEMENT`. A week of days has 7
+    phases, and needs 0.82; a day of hours 0.50."""
+    if phases <= 4:
+        return 1.0
+    return max(MIN_AGREEMENT, float(np.tanh(NOISE_Z / np.sqrt(phases - 3))))
+
+
+def _circular_sum(x: F64, width: int) -> F64:
+    """Each entry of the cycle ``x`` summed with the ``width`` entries either side of it."""
+    padded = np.concatenate([x[-width:], x, x[:width]])
+    return np.asarray(np.convolve(padded, np.ones(2 * width + 1), "valid"), dtype=np.float64)

@@ -1,0 +1,101 @@
+"""Ranges that widen where the errors are larger: the spread of each phase of a day or week."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import gapcast
+from gapcast.model_training.intervals import Intervals, calibrate
+from gapcast.model_training.phase_scale import PhaseScale, fit_phase_scale
+
+HOUR = 3_600 * 10**9
+
+
+def busy_noon_counts(days: int, scale: float = 5.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly Poisson counts of a rate 1.5 at night and up to 16.5 at noon: (rate, counts)."""
+    hour = np.arange(24 * days) % 24
+    rate = scale * (0.3 + 3 * np.clip(np.sin((hour - 6) / 24 * 2 * np.pi), 0, None))
+    return rate, np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def test_the_spread_follows_the_phase_where_the_errors_are_larger() -> None:
+    rate, counts = busy_noon_counts(80)
+    times = np.arange(counts.size, dtype=np.int64) * HOUR
+    phase = fit_phase_scale(counts[None, :], times, 24, HOUR)
+    assert phase is not None and phase.scale.shape == (24, 1)
+    # Poisson: the seasonal difference's spread grows with the square root of the rate.
+    expected = np.sqrt(rate[:24]) / np.sqrt(rate[:24]).mean()
+    np.testing.assert_allclose(phase.scale[:, 0], expected, atol=0.3)
+    assert phase.scale[12, 0] > 2.5 * phase.scale[2, 0]
+    np.testing.assert_allclose(phase.scale.mean(axis=0), [1.0])
+    # The phase of a time is its hour (of UTC) for an hourly day.
+    np.testing.assert_array_equal(
+        phase.at(np.array([[12 * HOUR, 24 * HOUR + 2 * HOUR]])),
+        [[[phase.scale[12, 0]], [phase.scale[2, 0]]]],
+    )
+    # Through JSON, as stored with the intervals.
+    again = PhaseScale.from_dict(phase.to_dict())
+    np.testing.assert_array_equal(again.scale, phase.scale)
+
+
+def test_no_profile_where_the_spread_is_the_same_all_day_or_the_cycle_has_no_fixed_length() -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(24 * 80)
+    level = 20 + 5 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, t.size)  # noise the same all day
+    times = t.astype(np.int64) * HOUR
+    assert fit_phase_scale(level[None, :], times, 24, HOUR) is None
+    _, counts = busy_noon_counts(80)
+    day = 24 * HOUR
+    assert fit_phase_scale(counts[None, :], times, None, HOUR) is None  # no season
+    assert fit_phase_scale(counts[None, :], t * 7 * day, 52, 7 * day) is None  # a year of weeks
+    assert fit_phase_scale(counts[None, :96], times[:96], 24, HOUR) is None  # four days
+    # Outages: the points not measured are left out, the profile is still read.
+    gappy = np.where(rng.random(counts.size) < 0.3, np.nan, counts)
+    assert fit_phase_scale(gappy[None, :], times, 24, HOUR) is not None
+
+
+def test_calibrated_in_units_of_the_phase_spread_each_phase_is_covered() -> None:
+    """Errors twice as large at noon as at night: one offset for both covers noon's half the
+    time; offsets in units of each phase's spread cover both."""
+    rng = np.random.default_rng(2)
+    n, horizon = 3_000, 4
+    origin_hour = rng.integers(0, 24, n)
+    target_ts = (origin_hour[:, None] + np.arange(horizon)[None, :]) * HOUR
+    busy = ((target_ts // HOUR) % 24 >= 8) & ((target_ts // HOUR) % 24 < 20)
+    spread = np.where(busy, 2.0, 1.0)[..., None]
+    residuals = rng.normal(size=(n, horizon, 1)) * spread
+    busy_hours = (np.arange(24) >= 8) & (np.arange(24) < 20)
+    phase = PhaseScale(HOUR, (np.where(busy_hours, 2.0, 1.0) / 1.5)[:, None])
+
+    def coverage(iv: Intervals, mask: np.ndarray) -> float:
+        bands = iv.relative(np.zeros_like(residuals), np.ones(n), None, target_ts)
+        inside = (residuals >= bands[0]) & (residuals <= bands[-1])
+        return float(inside[mask].mean())
+
+    flat = calibrate(residuals, np.ones(n))
+    assert flat is not None and flat.phase is None
+    assert coverage(flat, busy[..., None]) < 0.7 and coverage(flat, ~busy[..., None]) > 0.9
+    phased = calibrate(residuals, np.ones(n), phase=phase, target_ts=target_ts)
+    assert phased is not None and phased.phase is phase
+    for part in (busy, ~busy):
+        assert 0.76 < coverage(phased, part[..., None]) < 0.84
+    # Stored and read back with the rest of the intervals; documents before it read as flat.
+    stored = Intervals.from_dict(phased.to_dict()).phase
+    assert stored is not None and np.array_equal(stored.scale, phase.scale)
+    assert "phase_scale" not in flat.to_dict()
+
+
+def test_a_run_on_counts_busy_at_noon_draws_wider_ranges_at_noon() -> None:
+    """A default run's ranges on hourly orders: as wide at noon as at night before (holding 43-60%
+    of noon's points and all of the night's), wider at noon now."""
+    _, counts = busy_noon_counts(60, seed=5)
+    t = pd.date_range("2026-01-01", periods=counts.size, freq="h", tz="UTC")
+    frame = pd.DataFrame({"time": t, "orders": counts})
+    result = gapcast.train(frame, target="orders", epochs=3)
+    model = gapcast.load_model(result)
+    assert model.pipeline.window.season_steps == 24
+    forecast = model.predict(frame)  # from midnight: noon is lead 12
+    when = pd.to_datetime(forecast["timestamp"]).dt.hour.to_numpy()
+    width = (forecast["orders_p90"] - forecast["orders_p10"]).to_numpy()
+    assert width[when == 12][0] > 2 * width[when == 2][0]
