@@ -19,40 +19,59 @@ def busy_noon_counts(days: int, scale: float = 5.0, seed: int = 0) -> tuple[np.n
     return rate, np.random.default_rng(seed).poisson(rate).astype(float)
 
 
+def hourly_errors(errors: np.ndarray, horizon: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """A model's errors as at origins every hour, ``horizon`` steps each: (errors (n, horizon,
+    1), their steps' times (n, horizon))."""
+    n = errors.size - horizon + 1
+    steps = np.arange(n)[:, None] + np.arange(horizon)[None, :]
+    return errors[steps][..., None], steps.astype(np.int64) * HOUR
+
+
 def test_the_spread_follows_the_phase_where_the_errors_are_larger() -> None:
-    rate, counts = busy_noon_counts(80)
-    times = np.arange(counts.size, dtype=np.int64) * HOUR
-    phase = fit_phase_scale(counts[None, :], times, 24, HOUR)
+    rate, counts = busy_noon_counts(60)
+    errors, times = hourly_errors(counts - rate)  # a model that knows the rate
+    phase = fit_phase_scale(errors, times, 24, HOUR)
     assert phase is not None and phase.scale.shape == (24, 1)
-    # Poisson: the seasonal difference's spread grows with the square root of the rate.
+    # Poisson: the error's spread grows with the square root of the rate.
     expected = np.sqrt(rate[:24]) / np.sqrt(rate[:24]).mean()
-    np.testing.assert_allclose(phase.scale[:, 0], expected, atol=0.3)
+    np.testing.assert_allclose(phase.scale[:, 0], expected, atol=0.25)
     assert phase.scale[12, 0] > 2.5 * phase.scale[2, 0]
     np.testing.assert_allclose(phase.scale.mean(axis=0), [1.0])
     # The phase of a time is its hour (of UTC) for an hourly day.
-    np.testing.assert_array_equal(
-        phase.at(np.array([[12 * HOUR, 24 * HOUR + 2 * HOUR]])),
-        [[[phase.scale[12, 0]], [phase.scale[2, 0]]]],
-    )
+    at = phase.at(np.array([[12 * HOUR, 24 * HOUR + 2 * HOUR]]))
+    np.testing.assert_array_equal(at, [[[phase.scale[12, 0]], [phase.scale[2, 0]]]])
     # Through JSON, as stored with the intervals.
     again = PhaseScale.from_dict(phase.to_dict())
     np.testing.assert_array_equal(again.scale, phase.scale)
+    # Outages: the errors not measured are left out, the profile is still read.
+    gappy = np.where(np.random.default_rng(3).random(errors.shape) < 0.3, np.nan, errors)
+    assert fit_phase_scale(gappy, times, 24, HOUR) is not None
 
 
-def test_no_profile_where_the_spread_is_the_same_all_day_or_the_cycle_has_no_fixed_length() -> None:
+def test_no_profile_where_the_errors_are_the_same_all_day_or_the_cycle_has_no_fixed_length() -> (
+    None
+):
     rng = np.random.default_rng(1)
-    t = np.arange(24 * 80)
-    level = 20 + 5 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, t.size)  # noise the same all day
-    times = t.astype(np.int64) * HOUR
-    assert fit_phase_scale(level[None, :], times, 24, HOUR) is None
-    _, counts = busy_noon_counts(80)
+    same, times = hourly_errors(rng.normal(0, 1, 24 * 60))
+    assert fit_phase_scale(same, times, 24, HOUR) is None
+    rate, counts = busy_noon_counts(60)
+    errors, _ = hourly_errors(counts - rate)
     day = 24 * HOUR
-    assert fit_phase_scale(counts[None, :], times, None, HOUR) is None  # no season
-    assert fit_phase_scale(counts[None, :], t * 7 * day, 52, 7 * day) is None  # a year of weeks
-    assert fit_phase_scale(counts[None, :96], times[:96], 24, HOUR) is None  # four days
-    # Outages: the points not measured are left out, the profile is still read.
-    gappy = np.where(rng.random(counts.size) < 0.3, np.nan, counts)
-    assert fit_phase_scale(gappy[None, :], times, 24, HOUR) is not None
+    assert fit_phase_scale(errors, times, None, HOUR) is None  # no season
+    assert fit_phase_scale(errors, times * 7 * 24, 52, 7 * day) is None  # a year of weeks
+    assert fit_phase_scale(errors[:96], times[:96], 24, HOUR) is None  # four days
+    # Flat errors are read as flat nearly always (one time in a hundred by the rule).
+    kept = sum(
+        fit_phase_scale(
+            hourly_errors(np.random.default_rng(s).normal(size=24 * 40))[0],
+            times[: 24 * 40 - 3],
+            24,
+            HOUR,
+        )
+        is not None
+        for s in range(100)
+    )
+    assert kept <= 5
 
 
 def test_calibrated_in_units_of_the_phase_spread_each_phase_is_covered() -> None:

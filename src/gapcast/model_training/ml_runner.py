@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gapcast.errors import Cancelled, InvalidInput
 from gapcast.events import (
@@ -44,7 +45,7 @@ from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.gap_stage import SAVED_NAME as GAP_SAVED_NAME
 from gapcast.model_training.gap_stage import gap_stage
 from gapcast.model_training.intervals import Intervals, calibrate
-from gapcast.model_training.phase_scale import fit_phase_scale
+from gapcast.model_training.phase_scale import fit_phase_scale, has_phases
 from gapcast.model_training.refit import refit
 from gapcast.model_training.results import (
     ForecastMetrics,
@@ -406,14 +407,15 @@ class MLRunner:
         origins = data.origins["val"]
         if not quantiles or not len(origins):
             return None
-        if len(origins) > MAX_CALIBRATION_ORIGINS:
-            keep = np.linspace(0, len(origins) - 1, MAX_CALIBRATION_ORIGINS).astype(np.int64)
-            origins = origins[np.unique(keep)]
-        residuals, observed, times = chosen.forecaster.residuals(data.frame, origins)
-        val = data.split[0]
-        phase = fit_phase_scale(
-            data.real[:, :val], data.grid_ts[:val], data.pipeline.window.season_steps, data.freq_ns
-        )
+        forecaster = chosen.forecaster
+        residuals, observed, times = forecaster.residuals(data.frame, _at_most(origins))
+        # Where in the day or week the errors are larger, from the training part's origins, so
+        # the validation errors calibrated in its units stay out of sample.
+        season = data.pipeline.window.season_steps
+        phase = None
+        if has_phases(season, data.freq_ns) and len(data.origins["train"]):
+            trained, _, at = forecaster.residuals(data.frame, _at_most(data.origins["train"]))
+            phase = fit_phase_scale(trained, at, season, data.freq_ns)
         return calibrate(residuals, observed, quantiles, phase, times)
 
     def _clear_checkpoints(self) -> None:
@@ -470,3 +472,12 @@ def last_losses(history: list[dict[str, float]]) -> tuple[float | None, float | 
     """The last epoch's training and validation loss (None where not logged)."""
     last = history[-1] if history else {}
     return last.get("loss"), last.get("val_loss")
+
+
+def _at_most(origins: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``origins`` thinned evenly to MAX_CALIBRATION_ORIGINS (a minute series' validation part
+    holds tens of thousands; the quantiles need a few thousand)."""
+    if len(origins) <= MAX_CALIBRATION_ORIGINS:
+        return origins
+    keep = np.linspace(0, len(origins) - 1, MAX_CALIBRATION_ORIGINS).astype(np.int64)
+    return origins[np.unique(keep)]

@@ -9,14 +9,16 @@ and multiplying the offsets back by the spread of the step they are drawn for (t
 score of locally adaptive conformal prediction, Lei et al. 2018, with the spread a function of
 the phase of the cycle) keeps the coverage and puts the width where the errors are.
 
-The spread of a phase is the mean absolute seasonal difference there, ``|y(t) - y(t - season)|``
-over the training part's points of that phase (the seasonal naive forecast's error: its spread
-grows with the square root of the rate for counts, with the size of the swing at a load's
-peaks). It is kept only where the two halves of the training part agree on it (their profiles
-correlate beyond what flat noise reaches one time in a hundred), and shrunk toward the average
-by the split-half reliability (Spearman-Brown): a series whose noise is the same all day has no
+The spread of a phase is the mean absolute error of the model at that phase, over its forecasts
+from origins of the training part (relative to each window's spread, as the calibration's
+errors are). Not the series' own changes from one cycle to the next: on half-hourly demand those
+are largest at the weekday peaks, which the model reads from its calendar inputs, and ranges
+widened there were 14% wider and covered less. A profile is kept only where the first half of the
+training part's origins and the second agree on it (their profiles correlate beyond what errors
+of one size everywhere reach one time in a hundred), and shrunk toward the average by the
+split-half reliability (Spearman-Brown): a series whose errors are the same all day has no
 profile, rather than one made of its noise. Split conformal stays valid with any such profile —
-it is fitted on the training part, apart from the validation errors calibrated with it — so a
+it comes from the training part, apart from the validation errors calibrated with it — so a
 profile read from noise costs width, never coverage. Only cycles fixed in absolute time have
 phases (a day or a week of a sub-daily grid, a week of a daily one); a year of weekly steps
 drifts against the calendar, and has none. Phases are in UTC, as the calendar inputs are.
@@ -33,7 +35,7 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 DAY_NS = 86_400 * 10**9
 WEEK_NS = 7 * DAY_NS
-MIN_CYCLES = 4  # a phase's spread needs at least this many seasonal differences to be read
+MIN_ERRORS = 8  # a phase's spread needs at least this many errors in each half to be read
 # The two halves of the training part must agree on a profile (correlation) at least this well,
 # and beyond what flat noise reaches one time in a hundred over as many phases.
 MIN_AGREEMENT = 0.5
@@ -68,23 +70,28 @@ class PhaseScale:
         return cls(int(doc["step_ns"]), np.asarray(doc["scale"], dtype=np.float64))
 
 
+def has_phases(season: int | None, step_ns: int) -> bool:
+    """Whether a cycle of ``season`` grid steps of ``step_ns`` is a day or a week."""
+    return season is not None and season >= 2 and season * step_ns in (DAY_NS, WEEK_NS)
+
+
 def fit_phase_scale(
-    values: F64, timestamps: NDArray[np.int64], season: int | None, step_ns: int
+    errors: F64, target_ts: NDArray[np.int64], season: int | None, step_ns: int
 ) -> PhaseScale | None:
-    """The relative spread per phase of the reference ``season`` (grid steps) from the training
-    part's ``values`` (k, T), NaN where not observed, on the regular grid ``timestamps`` (T,);
-    None when the season is not a day or a week, the part holds too few cycles, or every
-    target's spread is the same at every phase (after shrinking)."""
-    if season is None or season < 2 or season * step_ns not in (DAY_NS, WEEK_NS):
+    """The relative spread per phase of the reference ``season`` (grid steps) from the model's
+    ``errors`` (n, horizon, k) at origins of the training part, in time order (NaN where the
+    truth was not observed), whose forecast steps fell at ``target_ts`` (n, horizon); None when
+    the season is not a day or a week, too few errors fell on a phase, or no target's spread
+    differs between phases beyond noise."""
+    if season is None or not has_phases(season, step_ns):
         return None
-    v = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    if v.shape[1] < (MIN_CYCLES + 1) * season:
+    e = np.abs(np.asarray(errors, dtype=np.float64))
+    if e.ndim != 3 or e.shape[0] < 2:
         return None
-    diff = np.abs(v[:, season:] - v[:, :-season])  # (k, T - season), NaN where either unknown
-    phase = (np.asarray(timestamps[season:], dtype=np.int64) // step_ns) % season
-    scale = np.ones((season, v.shape[0]))
-    for j, row in enumerate(diff):
-        profile = _profile(row, phase, season, step_ns)
+    phase = (np.asarray(target_ts, dtype=np.int64) // step_ns) % season
+    scale = np.ones((season, e.shape[2]))
+    for j in range(e.shape[2]):
+        profile = _profile(e[..., j], phase, season, step_ns)
         if profile is not None:
             scale[:, j] = profile
     if np.array_equal(scale, np.ones_like(scale)):
@@ -92,29 +99,29 @@ def fit_phase_scale(
     return PhaseScale(step_ns, scale)
 
 
-def _profile(diff: F64, phase: NDArray[np.int64], season: int, step_ns: int) -> F64 | None:
-    """(season,) one target's relative spread per phase, from its absolute seasonal differences
-    ``diff`` (NaN unknown) at ``phase``; None when it cannot be read or is not the same in both
-    halves of the training part."""
+def _profile(size: F64, phase: NDArray[np.int64], season: int, step_ns: int) -> F64 | None:
+    """(season,) one target's relative spread per phase, from the absolute errors ``size``
+    (n, horizon; NaN unknown) whose steps fell at ``phase``; None when it cannot be read or the
+    first half of the origins and the second do not agree on it."""
     width = min(POOLED_NS // step_ns, season // 4)
-    half = diff.size // 2
+    half = size.shape[0] // 2
     means = []
     for part in (slice(None, half), slice(half, None), slice(None)):
-        d, p = diff[part], phase[part]
+        d, p = size[part].ravel(), phase[part].ravel()
         known = np.isfinite(d)
         count = np.bincount(p[known], minlength=season).astype(np.float64)
-        if count.min() < MIN_CYCLES:
+        if count.min() < MIN_ERRORS:
             return None
         total = np.bincount(p[known], weights=d[known], minlength=season).astype(np.float64)
-        if width:  # neighbouring phases pooled: a 5-minute day's 288 hold one value a day each
+        if width:  # neighbouring phases pooled: a 5-minute day's 288 are each a few errors
             count, total = _circular_sum(count, width), _circular_sum(total, width)
         means.append(total / count)
     first, second, mean = means
     overall = float(mean.mean())
     if overall <= 0 or first.std() == 0 or second.std() == 0:
         return None
-    # The profile of the first half against the second's: noise that is the same at every phase
-    # gives profiles that do not agree, a real one gives the same profile twice. Their
+    # The profile of the first half against the second's: errors of the same size at every
+    # phase give profiles that do not agree, a real one gives the same profile twice. Their
     # correlation r is the split-half reliability, 2r / (1 + r) of the whole (Spearman-Brown),
     # and the share of the profile's variation kept (shrunk toward flat by the rest).
     r = float(np.corrcoef(first, second)[0, 1])
