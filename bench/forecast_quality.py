@@ -303,7 +303,9 @@ def print_series(out: dict[str, Any]) -> None:
         print(
             f"P10-P90 interval: coverage {fmt(iv['coverage'])} (gappy history "
             f"{fmt(iv['coverage_gappy_history'])}, "
-            f"complete {fmt(iv['coverage_complete_history'])}), "
+            f"complete {fmt(iv['coverage_complete_history'])}; lowest "
+            f"{fmt(iv.get('coverage_worst_phase'))} at "
+            f"{iv.get('coverage_worst_phase_at') or '–'}), "
             f"width {fmt(iv['width'], '.4g')}, pinball {fmt(iv['pinball'], '.4g')} vs "
             f"{reference}'s {fmt(iv['pinball_seasonal_naive'], '.4g')} ({fmt(iv['pinball_ratio'])})"
         )
@@ -436,7 +438,7 @@ def main() -> None:
         "vs_best_peer",
         "auto_over_named",
     )
-    heads += ("P10-P90 cover", "pinball/snaive", "stats cover", "pinball/stats")
+    heads += ("P10-P90 cover", "lowest hour/day", "pinball/snaive", "stats cover", "pinball/stats")
     print(f"{'series':22s} " + " ".join(f"{h:>15s}" for h in heads))
     for r in results:
         iv = r.get("intervals") or {}
@@ -445,6 +447,7 @@ def main() -> None:
         stats = min(theirs, key=lambda b: b["pinball"]) if theirs else {}
         cells = [fmt(r.get(k)) for k in keys] + [
             fmt(iv.get("coverage")),
+            fmt(iv.get("coverage_worst_phase")),
             fmt(iv.get("pinball_ratio")),
             fmt(stats.get("coverage")),
             fmt(iv["pinball"] / stats["pinball"] if stats and stats["pinball"] else None),

@@ -90,6 +90,12 @@ class TrainingParams(BaseModel):
         "candidate is kept only when its validation gain over the best without it is beyond "
         "the noise. False trains only the candidates without it",
     )
+    phase_intervals: bool = Field(
+        default=True,
+        description="forecast ranges follow the phases of a daily or weekly reference season: "
+        "wider at the hours (or weekdays) where the model's errors on the training part were "
+        "larger, narrower where smaller; off: one width per lead time at every time of day",
+    )
     refit: bool = Field(
         default=True,
         description="after early stopping picks the epoch count, train again on everything "

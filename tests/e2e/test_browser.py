@@ -376,6 +376,25 @@ def test_the_verdict_has_a_tick_only_when_better(page: Page) -> None:
     }
 
 
+def test_the_forecast_range_names_the_hour_it_held_least(page: Page) -> None:
+    """A range right on average can be wrong at every busy hour: the page says where it held
+    least, as the CLI does; a weekly series' figures have no such hour and say nothing of it."""
+    shown = page.evaluate(
+        """async () => {
+        const { intervalText } = await import('/web/js/format.js');
+        const iv = { quantiles: [0.1, 0.5, 0.9], level: 0.8, coverage: 0.81, width: 3.2,
+          coverage_gappy_history: null, pinball_ratio: 0.62, pinball_reference: 'naive',
+          coverage_worst_phase: 0.66, coverage_worst_phase_at: '12:00 UTC', baselines: [] };
+        return [intervalText(iv), intervalText({ ...iv, coverage_worst_phase: null })];
+    }"""
+    )
+    assert shown[0] == (
+        "forecast range P10–P90: covers 81% of the test points (nominal 80%; 66% at 12:00 UTC, "
+        "its lowest), mean width 3.200, pinball loss 0.62x the naive's"
+    )
+    assert "lowest" not in shown[1] and shown[1].startswith("forecast range P10–P90: covers 81%")
+
+
 def test_several_targets_show_each_ones_mae_and_their_mean_mase(page: Page) -> None:
     """Watts beside degrees: a column per target's MAE and the mean MASE the rows are ranked by;
     no pooled MAE, RMSE or bias (they would be the watts' alone). A target's name is text."""

@@ -332,3 +332,40 @@ def test_recent_factors_of_many_forecasts_are_each_forecasts_own(run: Any) -> No
     )
     np.testing.assert_allclose(together, alone, rtol=1e-6)
     assert len(np.unique(together.round(6))) > 10  # factors that differ, not all the default 1
+
+
+def test_the_hour_or_weekday_where_the_range_held_least_is_named() -> None:
+    from gapcast.model_training.intervals import worst_phase_coverage
+
+    hour = 3_600 * 10**9
+    ts = (np.arange(24 * 20) * hour).reshape(-1, 4)  # 120 origins of 4 hourly steps
+    inside = np.ones((120, 4, 1), dtype=bool)
+    at_noon = (ts // hour) % 24 == 12
+    inside[at_noon] = np.arange(at_noon.sum())[:, None] % 2 == 0  # half of noon's points
+    scored = np.ones_like(inside)
+    # 20 points an hour: too few to judge any hour; 2 days' worth of lead times repeat it.
+    assert worst_phase_coverage(inside, scored, ts, hour) is None
+    many = np.concatenate([inside] * 3), np.concatenate([scored] * 3), np.concatenate([ts] * 3)
+    assert worst_phase_coverage(*many, hour) == (0.5, "12:00 UTC")
+    # A daily grid is judged by the day of the week; 1970-01-05 was a Monday.
+    day = 24 * hour
+    days = (np.arange(7 * 60) * day).reshape(-1, 3)
+    covered = ((days // day) % 7 != 4)[..., None]  # every Monday missed
+    covered = covered | (np.arange(days.size).reshape(days.shape) % 3 == 0)[..., None]
+    worst = worst_phase_coverage(covered, np.ones_like(covered), days, day)
+    assert worst is not None and worst[1] == "Monday" and worst[0] < 0.5
+    # A weekly grid has neither.
+    assert worst_phase_coverage(covered, np.ones_like(covered), days * 7, 7 * day) is None
+
+
+def test_the_runs_figures_and_summary_name_the_hour_it_held_least(run: Any) -> None:
+    from gapcast.cli.progress import interval_summary
+
+    iv = run.metrics.intervals
+    assert iv is not None and iv.coverage_worst_phase is not None
+    assert iv.coverage_worst_phase <= iv.coverage
+    assert iv.coverage_worst_phase_at is not None and iv.coverage_worst_phase_at.endswith(":00 UTC")
+    summary = interval_summary(iv.model_dump())
+    assert f"{100 * iv.coverage_worst_phase:.0f}% at {iv.coverage_worst_phase_at}, its lowest" in (
+        summary
+    )

@@ -652,7 +652,8 @@ def interval_figures(
     truth = truth_at(data.real, origins.index, horizon)
     scored = np.isfinite(truth) & np.isfinite(quantiles).all(axis=0)
     gappy = np.asarray(observed_fraction) < 1.0
-    figures = interval_scores(truth, quantiles, levels, scored, gappy)
+    times = np.asarray(data.grid_ts)[origins.index[:, None] + np.arange(horizon)[None, :]]
+    figures = interval_scores(truth, quantiles, levels, scored, gappy, times, data.freq_ns)
     # Named as the leaderboard names it: with no confirmed season the reference is the naive.
     named = next((s for s in data.baseline_seasons() if s.steps == season), None)
     reference = SeasonalNaive(named or Season(f"{season} steps", season)) if season > 1 else Naive()

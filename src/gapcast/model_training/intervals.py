@@ -309,11 +309,18 @@ def interval_scores(
     quantiles: tuple[float, ...],
     scored: NDArray[np.bool_],
     gappy: NDArray[np.bool_],
+    target_ts: NDArray[np.int64] | None = None,
+    step_ns: int | None = None,
 ) -> dict[str, Any]:
     """Coverage and mean width of the outer interval (overall, for origins with and without gaps
-    in their lookback) and the mean pinball loss."""
+    in their lookback, and at the hour of the day or day of the week where it held least, from
+    the forecast steps' times ``target_ts`` (n, horizon) on a grid of ``step_ns``) and the mean
+    pinball loss."""
     lo, hi = forecasts[0], forecasts[-1]
     inside = (truth >= lo) & (truth <= hi)
+    worst = None
+    if target_ts is not None and step_ns is not None:
+        worst = worst_phase_coverage(inside, scored, target_ts, step_ns)
 
     def coverage(mask: NDArray[np.bool_]) -> float | None:
         m = scored & mask
@@ -326,9 +333,46 @@ def interval_scores(
         "coverage": coverage(everything),
         "coverage_gappy_history": coverage(with_gaps),
         "coverage_complete_history": coverage(~with_gaps),
+        "coverage_worst_phase": None if worst is None else worst[0],
+        "coverage_worst_phase_at": None if worst is None else worst[1],
         "width": float((hi - lo)[scored].mean()) if scored.any() else None,
         "pinball": pinball(truth, forecasts, quantiles, scored),
     }
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+HOUR_NS = 3_600 * 10**9
+DAY_NS = 24 * HOUR_NS
+MIN_PHASE_POINTS = 50  # an hour or a weekday with fewer scored points is not judged
+
+
+def worst_phase_coverage(
+    inside: NDArray[np.bool_],
+    scored: NDArray[np.bool_],
+    target_ts: NDArray[np.int64],
+    step_ns: int,
+) -> tuple[float, str] | None:
+    """(coverage, where) at the hour of the day (UTC) of a sub-daily grid, or the day of the week
+    of a daily one, where the interval held the least share of its scored points (``inside``
+    and ``scored``: (n, horizon, k)): a range right on average can be wrong at every busy hour.
+    None for coarser grids, or with fewer than two hours or days of MIN_PHASE_POINTS points."""
+    ts = np.asarray(target_ts, dtype=np.int64)
+    if step_ns < DAY_NS:
+        phase, names = (ts // HOUR_NS) % 24, [f"{h:02d}:00 UTC" for h in range(24)]
+    elif step_ns == DAY_NS:
+        phase, names = (ts // DAY_NS + 3) % 7, list(WEEKDAYS)  # 1970-01-01 was a Thursday
+    else:
+        return None
+    phases = np.broadcast_to(phase[..., None], scored.shape)[scored]
+    held = inside[scored]
+    count = np.bincount(phases, minlength=len(names))
+    covered = np.bincount(phases, weights=held, minlength=len(names))
+    judged = np.flatnonzero(count >= MIN_PHASE_POINTS)
+    if judged.size < 2:
+        return None
+    share = covered[judged] / count[judged]
+    worst = int(np.argmin(share))
+    return float(share[worst]), names[int(judged[worst])]
 
 
 def empirical_quantiles(train: F64, season: int, horizon: int, quantiles: tuple[float, ...]) -> F64:

@@ -413,7 +413,8 @@ class MLRunner:
         # the validation errors calibrated in its units stay out of sample.
         season = data.pipeline.window.season_steps
         phase = None
-        if has_phases(season, data.freq_ns) and len(data.origins["train"]):
+        wanted = self.config.training.phase_intervals
+        if wanted and has_phases(season, data.freq_ns) and len(data.origins["train"]):
             trained, _, at = forecaster.residuals(data.frame, _at_most(data.origins["train"]))
             phase = fit_phase_scale(trained, at, season, data.freq_ns)
         return calibrate(residuals, observed, quantiles, phase, times)

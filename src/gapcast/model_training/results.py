@@ -178,6 +178,15 @@ class IntervalScores(_Metrics):
         description="the same, on origins whose lookback had gaps (None: there were none)"
     )
     coverage_complete_history: float | None
+    coverage_worst_phase: float | None = Field(
+        None,
+        description="the same, at the hour of the day (UTC; sub-daily data) or the day of the "
+        "week (daily data) where it was lowest: a range right on average can be wrong at every "
+        "busy hour (None for coarser data, too few points per hour, and runs stored before)",
+    )
+    coverage_worst_phase_at: str | None = Field(
+        None, description="that hour ('12:00 UTC') or day ('Sunday')"
+    )
     width: float | None = Field(description="mean width of the outer interval, real units")
     pinball: float | None = Field(description="mean pinball loss over the quantiles")
     pinball_seasonal_naive: float | None = Field(

@@ -15,6 +15,20 @@ export function verdictTone(v) {
   return v.ratio != null && v.ratio < 1 ? "level" : "worse";
 }
 
+// The run's forecast range in words: its coverage overall, after gaps and at the hour (or
+// weekday) where it held least, its width and pinball loss, and statsforecast's own ranges.
+export function intervalText(iv) {
+  const pct = (v) => `${Math.round(v * 100)}%`;
+  return `forecast range P${iv.quantiles[0] * 100}–P${iv.quantiles[iv.quantiles.length - 1] * 100}: ` +
+    `covers ${pct(iv.coverage)} of the test points (nominal ${pct(iv.level)}` +
+    (iv.coverage_gappy_history != null ? `; after gaps ${pct(iv.coverage_gappy_history)}` : "") +
+    (iv.coverage_worst_phase != null ? `; ${pct(iv.coverage_worst_phase)} at ${iv.coverage_worst_phase_at}, its lowest` : "") +
+    `), mean width ${fmt(iv.width)}` +
+    (iv.pinball_ratio != null ? `, pinball loss ${fmt(iv.pinball_ratio, 2)}x the ${iv.pinball_reference || "seasonal naive"}'s` : "") +
+    (iv.baselines || []).map((b) => `; ${b.label}'s own range covers ${pct(b.coverage)}` +
+      (b.pinball_ratio != null ? `, pinball ${fmt(b.pinball_ratio, 2)}x` : "")).join("");
+}
+
 export function escape(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }

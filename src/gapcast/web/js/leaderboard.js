@@ -1,6 +1,6 @@
 // A finished run's figures: the verdict, warnings, the backtest leaderboard, the range's
 // coverage, the candidates of model "auto" and the gap classifier's scores.
-import { escape, fmt, verdictText } from "./format.js";
+import { escape, fmt, intervalText, verdictText } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const KEYS = [["MAE", "mae"], ["RMSE", "rmse"], ["MASE", "mase"], ["sMAPE %", "smape"], ["bias", "bias"]];
@@ -36,15 +36,7 @@ export function showLeaderboard(result) {
     `<thead>${head}</thead><tbody>${rows.join("")}` +
     `<tr><td>epochs · runtime</td><td colspan="${keys.length}">${result.epochs ?? "–"} · ${fmt(result.runtime_s, 3)} s</td></tr></tbody>`;
   const iv = m.intervals;
-  $("intervals").textContent = iv
-    ? `forecast range P${iv.quantiles[0] * 100}–P${iv.quantiles[iv.quantiles.length - 1] * 100}: ` +
-      `covers ${Math.round(iv.coverage * 100)}% of the test points (nominal ${Math.round(iv.level * 100)}%` +
-      (iv.coverage_gappy_history != null ? `; after gaps ${Math.round(iv.coverage_gappy_history * 100)}%` : "") +
-      `), mean width ${fmt(iv.width)}` +
-      (iv.pinball_ratio != null ? `, pinball loss ${fmt(iv.pinball_ratio, 2)}x the ${iv.pinball_reference || "seasonal naive"}'s` : "") +
-      (iv.baselines || []).map((b) => `; ${b.label}'s own range covers ${Math.round(b.coverage * 100)}%` +
-        (b.pinball_ratio != null ? `, pinball ${fmt(b.pinball_ratio, 2)}x` : "")).join("")
-    : "";
+  $("intervals").textContent = iv ? intervalText(iv) : "";
   const candidates = m.candidates || [];
   $("candidates-table").innerHTML = candidates.length > 1
     ? "<caption>candidates, scored on the validation origins</caption>" +
