@@ -118,3 +118,29 @@ def test_a_run_on_counts_busy_at_noon_draws_wider_ranges_at_noon() -> None:
     when = pd.to_datetime(forecast["timestamp"]).dt.hour.to_numpy()
     width = (forecast["orders_p90"] - forecast["orders_p10"]).to_numpy()
     assert width[when == 12][0] > 2 * width[when == 2][0]
+
+
+def test_a_profile_is_damped_to_the_contrast_that_holds_out_of_sample() -> None:
+    """The training part's errors are in-sample: the validation part's say how much of their
+    profile's contrast between phases is real."""
+    from gapcast.model_training.phase_scale import damped
+
+    rng = np.random.default_rng(4)
+    busy = (np.arange(24) >= 8) & (np.arange(24) < 20)
+    profile = PhaseScale(HOUR, np.where(busy, 1.5, 0.5)[:, None])
+
+    def errors(busy_over_calm: float) -> tuple[np.ndarray, np.ndarray]:
+        hour = np.arange(24 * 30) % 24
+        return hourly_errors(rng.normal(size=hour.size) * np.where(busy, busy_over_calm, 1)[hour])
+
+    # Out of sample the busy hours' errors are 3x the others', as the profile says: kept.
+    kept = damped(profile, *errors(3.0))
+    assert kept is not None
+    np.testing.assert_allclose(kept.scale[:, 0], profile.scale[:, 0], atol=0.08)
+    # Half the contrast (5/3 = 1.25 / 0.75): half the profile.
+    halved = damped(profile, *errors(5 / 3))
+    assert halved is not None
+    np.testing.assert_allclose(halved.scale[:, 0], np.where(busy, 1.25, 0.75), atol=0.08)
+    # The same at every hour: nothing of it holds.
+    left = damped(profile, *errors(1.0))
+    assert left is None or np.abs(left.scale - 1).max() < 0.1

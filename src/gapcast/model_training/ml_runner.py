@@ -45,7 +45,7 @@ from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.gap_stage import SAVED_NAME as GAP_SAVED_NAME
 from gapcast.model_training.gap_stage import gap_stage
 from gapcast.model_training.intervals import Intervals, calibrate
-from gapcast.model_training.phase_scale import fit_phase_scale, has_phases
+from gapcast.model_training.phase_scale import damped, fit_phase_scale, has_phases
 from gapcast.model_training.refit import refit
 from gapcast.model_training.results import (
     ForecastMetrics,
@@ -417,6 +417,7 @@ class MLRunner:
         if wanted and has_phases(season, data.freq_ns) and len(data.origins["train"]):
             trained, _, at = forecaster.residuals(data.frame, _at_most(data.origins["train"]))
             phase = fit_phase_scale(trained, at, season, data.freq_ns)
+            phase = None if phase is None else damped(phase, residuals, times)
         return calibrate(residuals, observed, quantiles, phase, times)
 
     def _clear_checkpoints(self) -> None:

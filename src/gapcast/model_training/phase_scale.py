@@ -99,6 +99,41 @@ def fit_phase_scale(
     return PhaseScale(step_ns, scale)
 
 
+def damped(scale: PhaseScale, errors: F64, target_ts: NDArray[np.int64]) -> PhaseScale | None:
+    """``scale`` with each target's profile moved toward flat by the slope of the model's
+    out-of-sample ``errors`` (n, horizon, k; the validation part's) per phase on it, within
+    [0, 1]; None when no profile is left.
+
+    A profile read from the training part's errors is the model's in-sample view: where it fits
+    the training data closely at some hours it reads those hours calmer than they forecast. On
+    one hourly series of M4 the training part's profile ran from 0.32 to 2.77 and the ranges
+    drawn with it held 69% of the test part (78% without): the slope of the validation part's
+    spreads on it says how much of that contrast holds out of sample."""
+    season = scale.scale.shape[0]
+    e = np.abs(np.asarray(errors, dtype=np.float64))
+    phase = (np.asarray(target_ts, dtype=np.int64) // scale.step_ns) % season
+    out = np.ones_like(scale.scale)
+    for j in range(out.shape[1]):
+        d, p = e[..., j].ravel(), phase.ravel()
+        known = np.isfinite(d)
+        count = np.bincount(p[known], minlength=season).astype(np.float64)
+        total = np.bincount(p[known], weights=d[known], minlength=season).astype(np.float64)
+        seen = count > 0
+        if seen.sum() < 2 or total[seen].sum() <= 0:
+            continue
+        spread = total[seen] / count[seen]
+        x = scale.scale[seen, j] - 1.0
+        y = spread / np.average(spread, weights=count[seen]) - 1.0
+        if not np.any(x):
+            continue
+        slope = float(np.clip(np.sum(count[seen] * x * y) / np.sum(count[seen] * x * x), 0, 1))
+        profile = 1.0 + slope * (scale.scale[:, j] - 1.0)
+        out[:, j] = profile / profile.mean()
+    if np.array_equal(out, np.ones_like(out)):
+        return None
+    return PhaseScale(scale.step_ns, out)
+
+
 def _profile(size: F64, phase: NDArray[np.int64], season: int, step_ns: int) -> F64 | None:
     """(season,) one target's relative spread per phase, from the absolute errors ``size``
     (n, horizon; NaN unknown) whose steps fell at ``phase``; None when it cannot be read or the
