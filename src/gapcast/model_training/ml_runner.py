@@ -409,8 +409,9 @@ class MLRunner:
             return None
         forecaster = chosen.forecaster
         residuals, observed, times = forecaster.residuals(data.frame, _at_most(origins))
-        # Where in the day or week the errors are larger, from the training part's origins, so
-        # the validation errors calibrated in its units stay out of sample.
+        # Where in the day or week the errors are larger: read from the training part's origins
+        # (apart from the validation errors calibrated in its units), damped to the contrast
+        # those errors show.
         season = data.pipeline.window.season_steps
         phase = None
         wanted = self.config.training.phase_intervals

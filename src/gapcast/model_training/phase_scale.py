@@ -1,4 +1,4 @@
-"""How the size of a series' changes moves through its daily or weekly cycle, for the intervals.
+"""How the size of a model's errors moves through a daily or weekly cycle, for the intervals.
 
 Orders in an hour are 0 to 3 at night and 10 to 20 at noon; a grid's load swings most at its
 peaks. The intervals' offsets, calibrated per lead time over origins at every time of day, are
@@ -17,11 +17,14 @@ widened there were 14% wider and covered less. A profile is kept only where the 
 training part's origins and the second agree on it (their profiles correlate beyond what errors
 of one size everywhere reach one time in a hundred), and shrunk toward the average by the
 split-half reliability (Spearman-Brown): a series whose errors are the same all day has no
-profile, rather than one made of its noise. Split conformal stays valid with any such profile —
-it comes from the training part, apart from the validation errors calibrated with it — so a
-profile read from noise costs width, never coverage. Only cycles fixed in absolute time have
-phases (a day or a week of a sub-daily grid, a week of a daily one); a year of weekly steps
-drifts against the calendar, and has none. Phases are in UTC, as the calendar inputs are.
+profile, rather than one made of its noise. In-sample errors read the hours the model fits
+closely calmer than they forecast, so the profile is then damped to the contrast the validation
+part's errors show (:func:`damped`: one slope per target). Split conformal stays valid with any
+such profile fixed before the calibration — this one shares that one slope with the errors
+calibrated in its units — so a profile read from noise costs width, not coverage. Only cycles
+fixed in absolute time have phases (a day or a week of a sub-daily grid, a week of a daily one);
+a year of weekly steps drifts against the calendar, and has none. Phases are in UTC, as the
+calendar inputs are.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ NOISE_Z = 2.33  # the one-sided 1% point of the standard normal
 # the training part may still move, and a zero would make its calibration errors infinite.
 FLOOR = 0.1
 # A phase's spread is read from the phases within this time either side of it too: an hour of a
-# 5-minute day's 288 phases (one seasonal difference a day each), none of an hourly day's 24.
+# 5-minute day's 288 phases, none of an hourly day's 24.
 POOLED_NS = 30 * 60 * 10**9
 
 
