@@ -433,6 +433,20 @@ def test_warnings() -> None:
         bt.warnings_for({**fine, "intervals": {**ranges, "coverage": None}}, loss=0.1, val_loss=0.1)
         == []
     )
+    # Right on average and 22% at one hour: said for that hour; 55% is within an hour's slack.
+    hour = {**ranges, "coverage": 0.78, "coverage_worst_phase_at": "01:00 UTC"}
+    (said,) = bt.warnings_for(
+        {**fine, "intervals": {**hour, "coverage_worst_phase": 0.224}}, loss=0.1, val_loss=0.1
+    )
+    assert said == {
+        "code": "intervals_under_cover_at",
+        "level": "warning",
+        "message": "at 01:00 UTC the P10–P90 range held 22% of the test part's points, not 80%: "
+        "the errors at that time were larger than the ranges drawn for it; read them as too "
+        "narrow there",
+    }
+    calm = {**fine, "intervals": {**hour, "coverage_worst_phase": 0.55}}
+    assert bt.warnings_for(calm, loss=0.1, val_loss=0.1) == []
 
 
 def test_statsforecast_baselines_match_statsforecast_called_directly() -> None:

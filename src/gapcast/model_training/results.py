@@ -129,6 +129,7 @@ class RunWarning(BaseModel):
         "running_total",
         "worse_after_outages",
         "intervals_under_cover",
+        "intervals_under_cover_at",
     ]
     level: Literal["warning", "error"]
     message: str
