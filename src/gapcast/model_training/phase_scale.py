@@ -62,8 +62,9 @@ class PhaseScale:
 
     def at(self, timestamps: NDArray[np.int64]) -> F64:
         """(..., k) the relative spread at each of ``timestamps`` (int64 ns, any shape)."""
-        phase = (np.asarray(timestamps, dtype=np.int64) // self.step_ns) % self.scale.shape[0]
-        return np.asarray(self.scale[phase], dtype=np.float64)
+        return np.asarray(
+            self.scale[_phase(timestamps, self.step_ns, self.scale.shape[0])], dtype=np.float64
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"step_ns": self.step_ns, "scale": self.scale.tolist()}
@@ -91,7 +92,7 @@ def fit_phase_scale(
     e = np.abs(np.asarray(errors, dtype=np.float64))
     if e.ndim != 3 or e.shape[0] < 2:
         return None
-    phase = (np.asarray(target_ts, dtype=np.int64) // step_ns) % season
+    phase = _phase(target_ts, step_ns, season)
     scale = np.ones((season, e.shape[2]))
     for j in range(e.shape[2]):
         profile = _profile(e[..., j], phase, season, step_ns)
@@ -114,13 +115,10 @@ def damped(scale: PhaseScale, errors: F64, target_ts: NDArray[np.int64]) -> Phas
     spreads on it says how much of that contrast holds out of sample."""
     season = scale.scale.shape[0]
     e = np.abs(np.asarray(errors, dtype=np.float64))
-    phase = (np.asarray(target_ts, dtype=np.int64) // scale.step_ns) % season
+    phase = _phase(target_ts, scale.step_ns, season)
     out = np.ones_like(scale.scale)
     for j in range(out.shape[1]):
-        d, p = e[..., j].ravel(), phase.ravel()
-        known = np.isfinite(d)
-        count = np.bincount(p[known], minlength=season).astype(np.float64)
-        total = np.bincount(p[known], weights=d[known], minlength=season).astype(np.float64)
+        count, total = _sums(e[..., j], phase, season)
         seen = count > 0
         if seen.sum() < 2 or total[seen].sum() <= 0:
             continue
@@ -145,12 +143,9 @@ def _profile(size: F64, phase: NDArray[np.int64], season: int, step_ns: int) -> 
     half = size.shape[0] // 2
     means = []
     for part in (slice(None, half), slice(half, None), slice(None)):
-        d, p = size[part].ravel(), phase[part].ravel()
-        known = np.isfinite(d)
-        count = np.bincount(p[known], minlength=season).astype(np.float64)
+        count, total = _sums(size[part], phase[part], season)
         if count.min() < MIN_ERRORS:
             return None
-        total = np.bincount(p[known], weights=d[known], minlength=season).astype(np.float64)
         if width:  # neighbouring phases pooled: a 5-minute day's 288 are each a few errors
             count, total = _circular_sum(count, width), _circular_sum(total, width)
         means.append(total / count)
@@ -178,6 +173,19 @@ def agreement_needed(phases: int) -> float:
     if phases <= 4:
         return 1.0
     return max(MIN_AGREEMENT, float(np.tanh(NOISE_Z / np.sqrt(phases - 3))))
+
+
+def _phase(timestamps: NDArray[np.int64], step_ns: int, season: int) -> NDArray[np.int64]:
+    """The phase of each time in a cycle of ``season`` steps: its step count since the epoch."""
+    return (np.asarray(timestamps, dtype=np.int64) // step_ns) % season
+
+
+def _sums(size: F64, phase: NDArray[np.int64], season: int) -> tuple[F64, F64]:
+    """(count, sum) of the known values of ``size`` at each of the ``season`` phases."""
+    d, p = size.ravel(), phase.ravel()
+    known = np.isfinite(d)
+    count = np.bincount(p[known], minlength=season).astype(np.float64)
+    return count, np.bincount(p[known], weights=d[known], minlength=season).astype(np.float64)
 
 
 def _circular_sum(x: F64, width: int) -> F64:
