@@ -6,7 +6,8 @@ relative to each window's spread — a volatile window gets a wider interval tha
 their empirical quantiles per lead time become offsets around the point forecast (conformal
 prediction with a normalised score, as in Lei et al. 2018 and the "conformalised" quantiles of
 neuralforecast and Darts). Offsets widen monotonically with the lead time, so quantiles never
-cross and the interval never narrows further ahead.
+cross and the interval never narrows further ahead (in units of the phase spread below, where
+there is one: a calm hour ahead then gets a narrower range than a busy hour before it).
 
 The validation part is one stretch of the series: the test part (and a user's tomorrow) can be
 calmer or wilder. So the width also follows how well the intervals *recently* covered, as Darts'
