@@ -1114,6 +1114,23 @@ def test_a_long_format_file_is_told_to_name_its_series_column() -> None:
     assert "series_column (--series-column 'sensor')" in info.value.message
 
 
+def test_a_status_column_beside_the_hour_the_clocks_go_back_is_not_a_series_column() -> None:
+    """Times that repeat because summer time ended, beside a status column (OK, now and then
+    ERR): the column does not name series (its value repeats with the time), so the refusal
+    names the repeated hour and the zone, and the status column as text to leave out."""
+    times = [f"2025-10-26 0{h}:{m}0" for h in (0, 1, 2) for m in range(6)]
+    times += [f"2025-10-26 02:{m}0" for m in range(6)] + ["2025-10-26 03:00"]
+    rows = "".join(
+        f"{t},{20 + i % 7},{'ERR' if i == 4 else 'OK'}\n" for i, t in enumerate(times)
+    )
+    with pytest.raises(InvalidInput) as info:
+        read_table(csv("time,power,status\n" + rows), filename="x.csv")
+    assert "long-format" not in info.value.message
+    assert "column 'status'" in info.value.message
+    with pytest.raises(InvalidInput, match="the hour clocks repeat when summer time ends"):
+        read_table(csv("time,power,status\n" + rows), filename="x.csv", columns=["power"])
+
+
 def test_a_column_of_text_is_left_out_by_naming_the_columns_to_import() -> None:
     data = csv("time,temp,status,hum\n2024-01-01,1.5,OK,40\n2024-01-02,1.7,CHECK,41")
     with pytest.raises(InvalidInput, match="column 'status': 2 non-numeric") as info:

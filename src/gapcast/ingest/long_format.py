@@ -170,14 +170,19 @@ def refuse_long_format(
     databases and many loggers export — is told so with the fix, rather than having its series
     names listed as non-numeric cells. Numbers are read with the file's decimal mark: '1000,8'
     is a reading, not a series' name, in a file with decimal commas."""
-    if not df[ts_name].duplicated().any():
+    repeated = int(df[ts_name].duplicated().sum())
+    if not repeated:
         return
     for name in value_names:
         text = df[name].astype(str).str.strip()
         if text_to_numbers(text, decimal).notna().any():
             continue
         ids = text.unique()
-        if 1 < len(ids) <= MAX_COLUMNS and len(ids) <= len(text) / 2:
+        # The column must be why the times repeat: in a long-format file a time repeats across
+        # series, hardly within one. A status column (OK/ERR) beside times that repeat for
+        # another reason (the hour a clock goes back) is not one.
+        within = int(pd.DataFrame({"t": df[ts_name], "id": text}).duplicated().sum())
+        if 1 < len(ids) <= MAX_COLUMNS and len(ids) <= len(text) / 2 and within <= repeated / 2:
             listed = ", ".join(map(repr, ids[:MAX_LISTED]))
             more = ", ..." if len(ids) > MAX_LISTED else ""
             raise InvalidInput(
