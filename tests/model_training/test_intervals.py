@@ -144,7 +144,8 @@ def test_the_pinball_reference_of_a_series_without_a_season_is_the_naive() -> No
     """A random walk confirms no season: its intervals are compared with the naive's, and said
     to be (they were called 'the seasonal naive's', a baseline the run never had)."""
     from gapcast.cli.progress import interval_summary
-    from gapcast.model_training.backtest import Origins, interval_figures
+    from gapcast.model_training.backtest import Origins
+    from gapcast.model_training.interval_backtest import interval_figures
     from gapcast.model_training.intervals import Intervals
     from gapcast.model_training.training_data import prepare
     from gapcast.processing.frame import SeriesFrame

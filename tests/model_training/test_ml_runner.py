@@ -783,7 +783,7 @@ def test_auto_stops_the_worse_half_of_its_candidates_after_the_rung(
 ) -> None:
     """The two worse candidates at the rung stop there; the two others go on to the end they
     would have reached in one fit (same weights, same early stop), and one of them is kept."""
-    from gapcast.model_training import candidates as module
+    from gapcast.model_training import halving as module
 
     with monkeypatch.context() as patch:
         patch.setattr(module, "rung_epochs", lambda *args: None)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from gapcast.cli import configs, data, demo, predict, runs, server, sweep, training
+from gapcast.cli import (
+    configs,
+    data,
+    demo,
+    importing,
+    predict,
+    runs,
+    server,
+    sweep,
+    training,
+)
 
 app = typer.Typer(
     name="gapcast",
@@ -22,6 +32,7 @@ app = typer.Typer(
 # The order here is the order of --help: the first steps first.
 demo.register(app)
 server.register(app)
+importing.register(app)
 data.register(app)
 configs.register(app)
 training.register(app)

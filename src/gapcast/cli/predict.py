@@ -24,7 +24,7 @@ from gapcast.cli.common import (
     handle_errors,
 )
 from gapcast.cli.common import settings as load_settings
-from gapcast.cli.data import (
+from gapcast.cli.file_options import (
     ColumnsOption,
     CounterOption,
     DecimalOption,

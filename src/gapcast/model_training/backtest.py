@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gapcast.model_training import paired_noise
+from gapcast.model_training.verdicts import verdict
 from gapcast.processing.gaps import find_runs
 
 F64 = NDArray[np.float64]
@@ -31,13 +32,6 @@ MIN_ORIGINS = 5  # below this the figures are noise
 # Test origins at most with the default stride: every step of a short test part, and the stored
 # backtest (every method's forecast at every origin, which the page reads) stays small.
 MAX_ORIGINS = 200
-OVERFIT_RATIO = 3.0  # final validation loss / training loss above this: a warning
-# An interval covering this much less of the test part than its nominal share claims too much: a
-# warning. The suite's ranges cover 77-81% at 80%; five held-out series' 62-73% (bench/README).
-COVERAGE_SLACK = 0.1
-# An hour of the day (a weekday) holds fewer points, and the lowest of 24 hours is picked, so its
-# coverage is said only this far under: 50% for an 80% range (no suite series; M4 H10 and H150).
-PHASE_COVERAGE_SLACK = 0.3
 
 
 @dataclass(frozen=True)
@@ -180,258 +174,6 @@ def ranking_error(abs_err: F64, scored: NDArray[np.bool_], scales: F64 | None) -
     if not usable.any():
         return float(abs_err[scored].mean())
     return float(relative[usable].mean())
-
-
-def _times(ratio: float) -> str:
-    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
-
-
-def _ratio(model_mae: float, best_mae: float) -> float:
-    """model / best; equal up to rounding counts as equal (1.0), so an exact model is not
-    "better" than an exact baseline by a rounding error."""
-    if np.isclose(model_mae, best_mae, rtol=1e-9, atol=1e-12):
-        return 1.0
-    return model_mae / best_mae if best_mae > 0 else float("inf")
-
-
-def _percent(share: float) -> str:
-    """A difference in percent: whole percents, one decimal under 1% (never "by 0%")."""
-    return f"{100 * share:.1f}%" if share < 0.01 else f"{round(100 * share)}%"
-
-
-def verdict(
-    model_mae: float | None,
-    best_label: str,
-    best_mae: float | None,
-    *,
-    noise: float | None = None,
-    compared: int = 0,
-) -> dict[str, Any]:
-    """Better or worse than the best baseline, by how much. ``better`` only when strictly so and,
-    given ``noise`` (two standard errors of the paired per-origin difference over ``compared``
-    origins, :mod:`paired_noise`), by more than it: a gain chance could give is "no better"."""
-    if model_mae is None or best_mae is None:
-        return {
-            "better": False,
-            "ratio": None,
-            "baseline": best_label,
-            "noise": None,
-            "text": "not scored: no backtest origin had enough observed points",
-        }
-    ratio = _ratio(model_mae, best_mae)
-    within = noise is not None and abs(best_mae - model_mae) <= noise
-    noted = f", within noise on {compared} origins" if within else ""
-    if ratio < 1 and not within:
-        text = f"better than the best baseline ({best_label}) by {_percent(1 - ratio)}"
-    elif ratio < 1:
-        text = (
-            f"no better than the best baseline ({best_label}): "
-            f"{_percent(1 - ratio)} lower MAE{noted}"
-        )
-    elif ratio == 1:
-        text = f"no better than the best baseline ({best_label})"
-    elif ratio < 2:
-        text = f"worse than the best baseline ({best_label}) by {_percent(ratio - 1)}{noted}"
-    elif np.isfinite(ratio):
-        text = f"worse than the best baseline ({best_label}) by {_times(ratio)}{noted}"
-    else:
-        text = f"worse than the best baseline ({best_label}), which is exact"
-    return {
-        "better": bool(ratio < 1 and not within),
-        "ratio": float(ratio) if np.isfinite(ratio) else None,
-        "baseline": best_label,
-        "noise": noise,
-        "text": text,
-    }
-
-
-def warnings_for(
-    result: dict[str, Any], *, loss: float | None, val_loss: float | None
-) -> list[dict[str, str]]:
-    """The run's warnings: worse than a baseline, a validation loss far above the training loss,
-    origins ``predict`` would refuse, too few origins to trust the figures."""
-    out: list[dict[str, str]] = []
-    v = result["verdict"]
-    if v["ratio"] is not None and v["ratio"] < 1 and not v["better"]:
-        # Ahead, but by less than chance gives: not a gain to claim, nor a loss to alarm about.
-        out.append({"code": "no_better_than_baseline", "level": "warning", "message": v["text"]})
-    elif not v["better"]:
-        out.append({"code": "worse_than_baseline", "level": "error", "message": v["text"]})
-    if loss is not None and val_loss is not None and loss > 0 and val_loss > OVERFIT_RATIO * loss:
-        out.append(
-            {
-                "code": "validation_loss_high",
-                "level": "warning",
-                "message": f"the final validation loss ({val_loss:.3g}) is "
-                f"{val_loss / loss:.1f}x the training loss ({loss:.3g}): the data moved, or "
-                "the model overfits",
-            }
-        )
-    refused = int(result.get("refused_origins") or 0)
-    if refused:
-        out.append(
-            {
-                "code": "refused_origins",
-                "level": "warning",
-                "message": f"{refused} of {result['origins']} backtest origin(s) follow an "
-                "outage that leaves less than min_observed of the lookback observed: predict "
-                "would refuse them, and the model is scored there on what it makes of the "
-                "little history it has",
-            }
-        )
-    ranges = result.get("intervals") or {}
-    covered, level = ranges.get("coverage"), ranges.get("level")
-    if covered is not None and level is not None and covered < level - COVERAGE_SLACK:
-        # The band is a claim like the point forecast's verdict: one that held less often than
-        # it says flatters the run unless said.
-        bounds = ranges.get("quantiles") or [0.5 - level / 2, 0.5 + level / 2]
-        lo, hi = bounds[0], bounds[-1]
-        out.append(
-            {
-                "code": "intervals_under_cover",
-                "level": "warning",
-                "message": f"the P{100 * lo:g}–P{100 * hi:g} range held {covered:.0%} of the test "
-                f"part's points, not {level:.0%}: the errors there were larger than on the "
-                "validation part it was calibrated on; read the ranges as too narrow",
-            }
-        )
-    worst, at = ranges.get("coverage_worst_phase"), ranges.get("coverage_worst_phase_at")
-    if worst is not None and level is not None and worst < level - PHASE_COVERAGE_SLACK:
-        bounds = ranges.get("quantiles") or [0.5 - level / 2, 0.5 + level / 2]
-        out.append(
-            {
-                "code": "intervals_under_cover_at",
-                "level": "warning",
-                "message": f"at {at} the P{100 * bounds[0]:g}–P{100 * bounds[-1]:g} range held "
-                f"{worst:.0%} of the test part's points, not {level:.0%}: the errors at that "
-                "time were larger than the ranges drawn for it; read them as too narrow there",
-            }
-        )
-    after = result.get("verdict_after_outage")
-    if after is not None and after["ratio"] is not None and after["ratio"] > 1:
-        # Where the data resumes is where this product should shine: said even within the noise.
-        out.append(
-            {
-                "code": "worse_after_outages",
-                "level": "warning",
-                "message": f"right after outages ({result['origins_after_outage']} origins): "
-                f"{after['text']}",
-            }
-        )
-    if result["origins"] < MIN_ORIGINS:
-        out.append(
-            {
-                "code": "few_origins",
-                "level": "warning",
-                "message": f"only {result['origins']} backtest origin(s) could be scored (fewer "
-                f"than {MIN_ORIGINS}): the figures are noise",
-            }
-        )
-    return out
-
-
-def flatline_warnings(
-    real: NDArray[np.float64],
-    names: list[str],
-    grid_ts: NDArray[np.int64],
-    freq_ns: int,
-    *,
-    covariates: bool = False,
-) -> list[dict[str, str]]:
-    """Per target (``real``: (channels, T), NaN unobserved; with ``covariates``, per covariate)
-    whose readings, changing nearly always, repeat one value for a day or more
-    (:mod:`~gapcast.processing.flatlines`), or that reads one value throughout: said, not
-    masked, since a sensor that stopped updating and a valve closed for days read alike."""
-    import pandas as pd
-
-    from gapcast.processing.flatlines import longest_flatline
-
-    out = []
-    for name, row in zip(names, real, strict=True):
-        who = f"covariate {name!r}" if covariates else repr(name)
-        seen = row[np.isfinite(row)]
-        if seen.size > 1 and seen.min() == seen.max():
-            meaning = (
-                "it tells the model nothing (the wrong column?)"
-                if covariates
-                else "there is nothing to forecast but that value (the wrong column, or a "
-                "sensor never connected?)"
-            )
-            out.append(
-                {
-                    "code": "constant_readings",
-                    "level": "warning",
-                    "message": f"{who} reads {seen[0]:g} at every one of its {seen.size} "
-                    f"readings: {meaning}",
-                }
-            )
-            continue
-        flat = longest_flatline(row, freq_ns)
-        if flat is None:
-            continue
-        first, last = (
-            pd.Timestamp(int(grid_ts[i]), tz="UTC").isoformat() for i in (flat.start, flat.end)
-        )
-        more = f" ({flat.runs} such runs; this is the longest)" if flat.runs > 1 else ""
-        out.append(
-            {
-                "code": "flat_readings",
-                "level": "warning",
-                "message": f"{who} repeats {flat.value:g} for {flat.readings} readings in a "
-                f"row, from {first} to {last}{more}, where its readings otherwise change at "
-                "nearly every step: a sensor that stopped updating? The model read them as "
-                "readings (leave them out of the data to read them as an outage)",
-            }
-        )
-    return out
-
-
-def running_total_warnings(
-    real: NDArray[np.float64], names: list[str], *, covariates: bool = False
-) -> list[dict[str, str]]:
-    """Per target (with ``covariates``, per covariate) that looks like a running total read as
-    levels (never falls, but to start again from zero): a target's forecast is of a level that
-    only climbs, and the use per step — what such a forecast is usually for — is its increase;
-    a covariate's level mostly tells the model how much time has passed. Said, not changed,
-    since a population count climbs too."""
-    from gapcast.ingest.counters import total_hint
-
-    out = []
-    for name, row in zip(names, real, strict=True):
-        use = "the use per step an input usually stands for" if covariates else None
-        hint = total_hint(name, np.asarray(row, dtype=np.float64), use=use)
-        if hint is None:
-            continue
-        meant = (
-            "this run read its level, which mostly tells the model how much time has passed"
-            if covariates
-            else "this run forecast its level (its differences, pandas' .diff(), are the use)"
-        )
-        who = "covariate " if covariates else ""
-        out.append(
-            {"code": "running_total", "level": "warning", "message": f"{who}{hint}; {meant}"}
-        )
-    return out
-
-
-def glitch_warnings(glitches: dict[str, tuple[int, int, float]]) -> list[dict[str, str]]:
-    """What the mask_outliers step masked, per channel: said, since the run read past readings
-    that are in the data (``TrainingData.glitches``)."""
-    import pandas as pd
-
-    out = []
-    for name, (count, first_ns, value) in glitches.items():
-        when = pd.Timestamp(first_ns, tz="UTC").isoformat()
-        out.append(
-            {
-                "code": "glitches_masked",
-                "level": "warning",
-                "message": f"{count} reading(s) of {name!r} far from both neighbours were read "
-                f"as glitches and masked (first {when}: {value:g}): the model did not read them "
-                "and no forecast is scored on them (preprocessing step mask_outliers)",
-            }
-        )
-    return out
 
 
 def leaderboard(
@@ -621,6 +363,9 @@ def run_backtest(
     result["season"] = season
     result["refused_origins"] = refused
     if quantiles is not None and batch is not None:
+        # Imported here: its module reads Origins and truth_at from this one.
+        from gapcast.model_training.interval_backtest import interval_figures
+
         result["intervals"] = interval_figures(
             data,
             forecaster.intervals,
@@ -642,76 +387,6 @@ def run_backtest(
         else None,
     )
     return result, detail
-
-
-def interval_figures(
-    data: Any,
-    intervals: Any,
-    quantiles: F64,
-    origins: Origins,
-    observed_fraction: F64,
-    season: int,
-    baselines: dict[str, tuple[str, F64]] | None = None,
-) -> dict[str, Any]:
-    """Coverage, width and pinball loss of the model's quantiles on the backtest origins, the
-    pinball loss of the seasonal naive's empirical quantiles on the same points, and their
-    ratio (< 1: the model's ranges are better); then the same figures for the statsforecast
-    models' own intervals (``baselines``: method → (label, (quantiles, n, horizon, k))), each
-    scored on the model's points."""
-    from gapcast.model_training.baselines import Naive, SeasonalNaive
-    from gapcast.model_training.intervals import empirical_quantiles, interval_scores, pinball
-    from gapcast.processing.seasons import Season
-
-    levels = tuple(intervals.quantiles)
-    horizon = data.horizon
-    truth = truth_at(data.real, origins.index, horizon)
-    scored = np.isfinite(truth) & np.isfinite(quantiles).all(axis=0)
-    gappy = np.asarray(observed_fraction) < 1.0
-    times = np.asarray(data.grid_ts)[origins.index[:, None] + np.arange(horizon)[None, :]]
-    figures = interval_scores(truth, quantiles, levels, scored, gappy, times, data.freq_ns)
-    # Named as the leaderboard names it: with no confirmed season the reference is the naive.
-    named = next((s for s in data.baseline_seasons() if s.steps == season), None)
-    reference = SeasonalNaive(named or Season(f"{season} steps", season)) if season > 1 else Naive()
-    baseline = reference.forecast(data.real, origins.index, horizon)
-    offsets = empirical_quantiles(data.real[:, : data.split[0]], season, horizon, levels)
-    naive_q = baseline[None] + offsets[:, None]
-    figures["pinball_seasonal_naive"] = pinball(truth, naive_q, levels, scored)
-    figures["pinball_ratio"] = pinball_ratio(truth, quantiles, naive_q, levels, scored)
-    figures["pinball_reference"] = reference.label
-    figures["quantiles"] = list(levels)
-    figures["gap_factor"] = intervals.gap_factor
-    figures["baselines"] = []
-    for method, (label, bands) in (baselines or {}).items():
-        theirs = interval_scores(truth, bands, levels, scored, gappy)
-        figures["baselines"].append(
-            {
-                "method": method,
-                "label": label,
-                "coverage": theirs["coverage"],
-                "width": theirs["width"],
-                "pinball": theirs["pinball"],
-                "pinball_ratio": pinball_ratio(truth, bands, naive_q, levels, scored),
-            }
-        )
-    return figures
-
-
-def pinball_ratio(
-    truth: F64, bands: F64, reference: F64, levels: tuple[float, ...], scored: NDArray[np.bool_]
-) -> float | None:
-    """Pinball loss of ``bands`` over the ``reference``'s, (quantiles, n, horizon, k) each; with
-    several targets the mean of each target's ratio, as the leaderboard's mean MASE (a pooled
-    loss would be the largest-valued target's). None where the reference's loss is 0 or
-    unscored."""
-    from gapcast.model_training.intervals import pinball
-
-    ratios = []
-    for j in range(truth.shape[-1]):
-        mine = pinball(truth[..., j], bands[..., j], levels, scored[..., j])
-        ref = pinball(truth[..., j], reference[..., j], levels, scored[..., j])
-        if np.isfinite(mine) and np.isfinite(ref) and ref > 0:
-            ratios.append(mine / ref)
-    return float(np.mean(ratios)) if ratios else None
 
 
 @dataclass(frozen=True)

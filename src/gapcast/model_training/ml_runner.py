@@ -25,7 +25,7 @@ from gapcast.events import (
     ProgressEvent,
     StatusEvent,
 )
-from gapcast.model_training import backtest
+from gapcast.model_training import backtest, run_warnings
 from gapcast.model_training import callbacks as cb
 from gapcast.model_training.backtest import Detail
 from gapcast.model_training.candidate_store import CandidateStore
@@ -37,13 +37,13 @@ from gapcast.model_training.candidates import (
     data_for,
     eligible,
     halfway,
-    run_candidates,
 )
 from gapcast.model_training.epoch_log import EpochLog
 from gapcast.model_training.forecaster import Forecaster
 from gapcast.model_training.gap_model import GapTrainingResult
 from gapcast.model_training.gap_stage import SAVED_NAME as GAP_SAVED_NAME
 from gapcast.model_training.gap_stage import gap_stage
+from gapcast.model_training.halving import run_candidates
 from gapcast.model_training.intervals import Intervals, calibrate
 from gapcast.model_training.phase_scale import damped, fit_phase_scale, has_phases
 from gapcast.model_training.refit import refit
@@ -347,21 +347,23 @@ class MLRunner:
         figures["model_label"] = chosen.candidate.label
         figures["lookback"], figures["horizon"] = data.lookback, data.horizon
         figures["reference_season"] = data.pipeline.window.season_steps
-        figures["warnings"] = backtest.warnings_for(figures, loss=loss, val_loss=val_loss)
-        figures["warnings"] += backtest.glitch_warnings(data.glitches)
-        figures["warnings"] += backtest.flatline_warnings(
+        figures["warnings"] = run_warnings.warnings_for(figures, loss=loss, val_loss=val_loss)
+        figures["warnings"] += run_warnings.glitch_warnings(data.glitches)
+        figures["warnings"] += run_warnings.flatline_warnings(
             data.real, data.targets, data.grid_ts, data.freq_ns
         )
-        figures["warnings"] += backtest.running_total_warnings(data.real, data.targets)
+        figures["warnings"] += run_warnings.running_total_warnings(data.real, data.targets)
         # Covariates as given (their real units: the preparation may scale the grid's).
         inputs = [*data.covariates, *data.future_covariates]
         if inputs:
             rows = [frame.channel_index(c) for c in inputs]
             given = np.where(frame.mask[rows], frame.values[rows], np.nan)
-            figures["warnings"] += backtest.flatline_warnings(
+            figures["warnings"] += run_warnings.flatline_warnings(
                 given, inputs, frame.timestamps, data.freq_ns, covariates=True
             )
-            figures["warnings"] += backtest.running_total_warnings(given, inputs, covariates=True)
+            figures["warnings"] += run_warnings.running_total_warnings(
+                given, inputs, covariates=True
+            )
         figures["candidates"] = [
             {
                 "key": c.candidate.key,
