@@ -1120,9 +1120,7 @@ def test_a_status_column_beside_the_hour_the_clocks_go_back_is_not_a_series_colu
     names the repeated hour and the zone, and the status column as text to leave out."""
     times = [f"2025-10-26 0{h}:{m}0" for h in (0, 1, 2) for m in range(6)]
     times += [f"2025-10-26 02:{m}0" for m in range(6)] + ["2025-10-26 03:00"]
-    rows = "".join(
-        f"{t},{20 + i % 7},{'ERR' if i == 4 else 'OK'}\n" for i, t in enumerate(times)
-    )
+    rows = "".join(f"{t},{20 + i % 7},{'ERR' if i == 4 else 'OK'}\n" for i, t in enumerate(times))
     with pytest.raises(InvalidInput) as info:
         read_table(csv("time,power,status\n" + rows), filename="x.csv")
     assert "long-format" not in info.value.message
