@@ -160,17 +160,38 @@ def _without_markers(data: pd.DataFrame, notes: list[str] | None = None) -> pd.D
     return out
 
 
-def _load_stored(name: str, database_url: str | None) -> SeriesFrame:
+def _load_stored(name: str, database_url: str | None) -> tuple[SeriesFrame, str | None]:
+    """The stored dataset's frame and the zone it was imported in."""
     from gapcast.config import get_settings
-    from gapcast.db.repository import load_dataset_frame
+    from gapcast.db.repository import get_dataset, load_dataset_frame
     from gapcast.db.session import make_engine, make_sessionmaker
 
     engine = make_engine(database_url or get_settings().database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            return load_dataset_frame(session, name)
+            return load_dataset_frame(session, name), get_dataset(session, name).timezone
     finally:
         engine.dispose()
+
+
+def _zone_of(data: Any) -> str | None:
+    """The IANA zone of a DataFrame's time index or column, None for UTC, naive times, a fixed
+    offset or anything else: the wall clock the run's figures by the hour are read on."""
+    from zoneinfo import ZoneInfo
+
+    if not isinstance(data, pd.DataFrame):
+        return None
+    column = time_column(data)
+    times = data.index if column is None else data[column]
+    tz = getattr(getattr(times, "dt", times), "tz", None)
+    name = str(tz) if tz is not None else ""
+    if not name or name == "UTC":
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError):
+        return None  # a fixed offset ('UTC+01:00'): no zone to name
+    return name
 
 
 def train(
@@ -210,10 +231,13 @@ def train(
     # With the targets named, a column of text beside them (status flags) is not read.
     named = [*(cfg.target or []), *cfg.covariates, *cfg.future_covariates] if cfg.target else []
     if isinstance(data, str):
-        frame = _load_stored(data, database_url)
+        frame, zone = _load_stored(data, database_url)
     else:
-        frame = _frame(data, channels=named)
-    runner = MLRunner(cfg, on_event=on_event, cancel=cancel, checkpoint_dir=checkpoint_dir)
+        data = _as_pandas(data)
+        frame, zone = _frame(data, channels=named), _zone_of(data)
+    runner = MLRunner(
+        cfg, on_event=on_event, cancel=cancel, checkpoint_dir=checkpoint_dir, zone=zone
+    )
     return runner.run(frame)
 
 

@@ -4,6 +4,7 @@ exit codes of bad input (2) against a live server."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -290,6 +291,32 @@ def test_the_verdict_line_has_a_tick_only_when_better() -> None:
     assert better == "[green]✓[/] mlp: better than the best baseline (naive) by 20%"
     assert worse is not None and "✓" not in worse and "✗" in worse and "14x" in worse
     assert level == "[yellow]≈[/] mlp: no better than the best baseline (naive): 1% lower"
+
+
+def test_the_hour_the_ranges_held_least_is_the_datasets_own(workdir: Path) -> None:
+    """A dataset imported in Europe/Berlin: its run names that hour on Berlin's wall clock, in
+    the stored figures and in the summary the CLI prints."""
+    db_url = f"sqlite:///{workdir / 'gapcast.db'}"
+    hours = pd.date_range("2024-04-01", periods=24 * 100, freq="h")  # summer time throughout
+    rng = np.random.default_rng(0)
+    level = 20 + 5 * np.sin(2 * np.pi * hours.hour / 24) + rng.normal(size=hours.size)
+    export = workdir / "logger.csv"
+    export.write_text(
+        "time,temp\n"
+        + "".join(f"{t:%Y-%m-%d %H:%M},{v:.3f}\n" for t, v in zip(hours, level, strict=True))
+    )
+    code, out = invoke("import", str(export), "-n", "room", "--timezone", "Europe/Berlin")
+    assert code == 0, out
+    stride = ["--set", "origin_stride=1"]  # enough test points at every hour to judge it
+    code, out = invoke("train", "--dataset", "room", *TINY, *stride, "--db", db_url)
+    assert code == 0, out
+    said = re.search(r"(\d+)% at (\d\d:00 \S+), its lowest", " ".join(out.split()))
+    assert said is not None and said.group(2).endswith(" Europe/Berlin"), out
+    code, out = invoke("runs", "list", "--db", db_url, "--json")
+    run_id = json.loads(out)[0]["id"]
+    code, out = invoke("runs", "show", run_id, "--db", db_url, "--json")
+    ranges = json.loads(out)["metrics"]["intervals"]
+    assert ranges["coverage_worst_phase_at"] == said.group(2), ranges
 
 
 def test_predict_reads_and_shows_times_in_the_datasets_zone(workdir: Path) -> None:

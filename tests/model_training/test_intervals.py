@@ -359,6 +359,52 @@ def test_the_hour_or_weekday_where_the_range_held_least_is_named() -> None:
     assert worst_phase_coverage(covered, np.ones_like(covered), days * 7, 7 * day) is None
 
 
+def test_the_hour_and_weekday_are_the_wall_clocks_of_the_datas_zone() -> None:
+    """Data imported in Europe/Berlin: the hour a range held least is its local hour, through
+    the change of clocks, and a day of local midnights (23:00 UTC the evening before in winter)
+    is its own weekday, not the day before."""
+    import pandas as pd
+
+    from gapcast.model_training.intervals import worst_phase_coverage
+
+    hour = 3_600 * 10**9
+    # Hourly from September to December: summer time (UTC+2) and then winter time (UTC+1).
+    local = pd.date_range("2025-09-01", periods=24 * 120, freq="h", tz="Europe/Berlin")
+    ts = np.asarray(local.as_unit("ns").asi8).reshape(-1, 6)
+    inside = np.ones((*ts.shape, 1), dtype=bool)
+    inside[np.asarray(local.hour == 8).reshape(ts.shape)] = False  # 08:00 in Berlin, all year
+    scored = np.ones_like(inside)
+    assert worst_phase_coverage(inside, scored, ts, hour, "Europe/Berlin") == (
+        0.0,
+        "08:00 Europe/Berlin",
+    )
+    # In UTC the miss is split over 06:00 (summer) and 07:00 (winter): neither holds none.
+    worst = worst_phase_coverage(inside, scored, ts, hour)
+    assert worst is not None and worst[0] > 0.0 and worst[1] in ("06:00 UTC", "07:00 UTC")
+    # Daily data: local midnights, every Monday missed.
+    days = pd.date_range("2024-11-04", periods=7 * 60, freq="D", tz="Europe/Berlin")
+    day_ts = np.asarray(days.as_unit("ns").asi8).reshape(-1, 3)
+    covered = np.asarray(days.day_of_week != 0).reshape(day_ts.shape)[..., None]
+    every = np.ones_like(covered)
+    assert worst_phase_coverage(covered, every, day_ts, 24 * hour, "Europe/Berlin") == (
+        0.0,
+        "Monday",
+    )
+
+
+def test_a_frame_in_a_zone_names_the_hour_on_its_clock() -> None:
+    """Times in America/New_York (January and February: UTC-5): the hour is New York's."""
+    data = noisy_daily()
+    data["timestamp"] = data["timestamp"].dt.tz_localize("America/New_York")
+    config = {
+        "model": "linear",
+        "training": {"epochs": 3, "gap_classifier": "never", "origin_stride": 1, "baselines": []},
+    }
+    iv = gapcast.train(data, config).metrics.intervals
+    assert iv is not None and iv.coverage_worst_phase_at is not None
+    assert iv.coverage_worst_phase_at.endswith(":00 America/New_York")
+
+
 def test_the_runs_figures_and_summary_name_the_hour_it_held_least(run: Any) -> None:
     from gapcast.cli.progress import interval_summary
 

@@ -154,7 +154,7 @@ def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> 
                 raise NotFound("the run's dataset was deleted", field="dataset")
             config = TrainingConfig.model_validate(run.config)
             frame = load_dataset_frame(session, run.dataset_id)
-            attempt = run.attempts
+            attempt, zone = run.attempts, run.timezone
         if attempt > 1:
             resumable = checkpoint.exists() and any(checkpoint.iterdir())
             where = "its last finished epoch" if resumable else "the beginning"
@@ -162,7 +162,9 @@ def run_training(job: WorkerJob, channel: EventReporter, cancel: CancelFlag) -> 
 
         from gapcast.model_training.ml_runner import MLRunner
 
-        runner = MLRunner(config, on_event=channel.event, cancel=cancel, checkpoint_dir=checkpoint)
+        runner = MLRunner(
+            config, on_event=channel.event, cancel=cancel, checkpoint_dir=checkpoint, zone=zone
+        )
         result = runner.run(frame)
         figures: dict[str, Any] = {
             "runtime_s": result.runtime_s,

@@ -296,6 +296,7 @@ def run_backtest(
     label: str,
     stride: int | None,
     stats_models: list[Any] | tuple[Any, ...] = (),
+    zone: str | None = None,
 ) -> tuple[dict[str, Any], Detail]:
     """The test backtest of a trained run: (figures, what the plot draws).
 
@@ -303,7 +304,8 @@ def run_backtest(
     origin from its raw rows before it, through ``predict``'s own path). The origins do not
     depend on the model: at those where ``predict`` would refuse (less than ``min_observed`` of
     the lookback observed) the model is scored on what it makes of the history it has, and they
-    are counted in ``refused_origins``.
+    are counted in ``refused_origins``. ``zone``: the zone the data was imported in, whose
+    wall clock names the hour where the ranges held least.
     """
     from gapcast.model_training.baselines import make_baselines
     from gapcast.model_training.forecaster import history_batch
@@ -374,6 +376,7 @@ def run_backtest(
             batch.observed_fraction,
             season,
             baseline_bands,
+            zone=zone,
         )
     best = next((r["method"] for r in result["leaderboard"] if r["kind"] == "baseline"), None)
     detail = Detail(

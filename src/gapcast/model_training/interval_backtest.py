@@ -20,12 +20,14 @@ def interval_figures(
     observed_fraction: F64,
     season: int,
     baselines: dict[str, tuple[str, F64]] | None = None,
+    zone: str | None = None,
 ) -> dict[str, Any]:
     """Coverage, width and pinball loss of the model's quantiles on the backtest origins, the
     pinball loss of the seasonal naive's empirical quantiles on the same points, and their
     ratio (< 1: the model's ranges are better); then the same figures for the statsforecast
     models' own intervals (``baselines``: method → (label, (quantiles, n, horizon, k))), each
-    scored on the model's points."""
+    scored on the model's points. The hour (or day) where the model's range held least is read
+    on the wall clock of ``zone``."""
     from gapcast.model_training.baselines import Naive, SeasonalNaive
     from gapcast.model_training.intervals import empirical_quantiles, interval_scores, pinball
     from gapcast.processing.seasons import Season
@@ -36,7 +38,9 @@ def interval_figures(
     scored = np.isfinite(truth) & np.isfinite(quantiles).all(axis=0)
     gappy = np.asarray(observed_fraction) < 1.0
     times = np.asarray(data.grid_ts)[origins.index[:, None] + np.arange(horizon)[None, :]]
-    figures = interval_scores(truth, quantiles, levels, scored, gappy, times, data.freq_ns)
+    figures = interval_scores(
+        truth, quantiles, levels, scored, gappy, times, data.freq_ns, zone=zone
+    )
     # Named as the leaderboard names it: with no confirmed season the reference is the naive.
     named = next((s for s in data.baseline_seasons() if s.steps == season), None)
     reference = SeasonalNaive(named or Season(f"{season} steps", season)) if season > 1 else Naive()

@@ -312,16 +312,17 @@ def interval_scores(
     gappy: NDArray[np.bool_],
     target_ts: NDArray[np.int64] | None = None,
     step_ns: int | None = None,
+    zone: str | None = None,
 ) -> dict[str, Any]:
     """Coverage and mean width of the outer interval (overall, for origins with and without gaps
     in their lookback, and at the hour of the day or day of the week where it held least, from
-    the forecast steps' times ``target_ts`` (n, horizon) on a grid of ``step_ns``) and the mean
-    pinball loss."""
+    the forecast steps' times ``target_ts`` (n, horizon) on a grid of ``step_ns``, read in
+    ``zone``) and the mean pinball loss."""
     lo, hi = forecasts[0], forecasts[-1]
     inside = (truth >= lo) & (truth <= hi)
     worst = None
     if target_ts is not None and step_ns is not None:
-        worst = worst_phase_coverage(inside, scored, target_ts, step_ns)
+        worst = worst_phase_coverage(inside, scored, target_ts, step_ns, zone)
 
     def coverage(mask: NDArray[np.bool_]) -> float | None:
         m = scored & mask
@@ -352,18 +353,23 @@ def worst_phase_coverage(
     scored: NDArray[np.bool_],
     target_ts: NDArray[np.int64],
     step_ns: int,
+    zone: str | None = None,
 ) -> tuple[float, str] | None:
-    """(coverage, where) at the hour of the day (UTC) of a sub-daily grid, or the day of the week
-    of a daily one, where the interval held the least share of its scored points (``inside``
-    and ``scored``: (n, horizon, k)): a range right on average can be wrong at every busy hour.
-    None for coarser grids, or with fewer than two hours or days of MIN_PHASE_POINTS points."""
+    """(coverage, where) at the hour of the day of a sub-daily grid, or the day of the week of a
+    daily one, where the interval held the least share of its scored points (``inside`` and
+    ``scored``: (n, horizon, k)): a range right on average can be wrong at every busy hour.
+    Hours and days are the wall clock's of ``zone`` (the zone the data was imported in, so the
+    hour reads as the user's own, and a day of local midnights is not taken for the day before;
+    UTC without one). None for coarser grids, or with fewer than two hours or days of
+    MIN_PHASE_POINTS points."""
     ts = np.asarray(target_ts, dtype=np.int64)
-    if step_ns < DAY_NS:
-        phase, names = (ts // HOUR_NS) % 24, [f"{h:02d}:00 UTC" for h in range(24)]
-    elif step_ns == DAY_NS:
-        phase, names = (ts // DAY_NS + 3) % 7, list(WEEKDAYS)  # 1970-01-01 was a Thursday
-    else:
+    if step_ns > DAY_NS:
         return None
+    clock = _wall_clock(ts, zone)
+    if step_ns < DAY_NS:
+        phase, names = (clock // HOUR_NS) % 24, [f"{h:02d}:00 {zone or 'UTC'}" for h in range(24)]
+    else:
+        phase, names = (clock // DAY_NS + 3) % 7, list(WEEKDAYS)  # 1970-01-01 was a Thursday
     phases = np.broadcast_to(phase[..., None], scored.shape)[scored]
     held = inside[scored]
     count = np.bincount(phases, minlength=len(names))
@@ -374,6 +380,17 @@ def worst_phase_coverage(
     share = covered[judged] / count[judged]
     worst = int(np.argmin(share))
     return float(share[worst]), names[int(judged[worst])]
+
+
+def _wall_clock(ts: NDArray[np.int64], zone: str | None) -> NDArray[np.int64]:
+    """UTC times (ns) shifted by ``zone``'s offset at each: the wall clock's time as if UTC."""
+    if zone is None or zone == "UTC":
+        return ts
+    import pandas as pd
+
+    utc = pd.DatetimeIndex(ts.ravel().astype("datetime64[ns]"), tz="UTC")
+    local = utc.tz_convert(zone).tz_localize(None).as_unit("ns")
+    return np.asarray(local.asi8, dtype=np.int64).reshape(ts.shape)
 
 
 def empirical_quantiles(train: F64, season: int, horizon: int, quantiles: tuple[float, ...]) -> F64:

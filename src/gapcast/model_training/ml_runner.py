@@ -89,6 +89,7 @@ class MLRunner:
         cancel: cb.CancelFlag | None = None,
         checkpoint_dir: str | Path | None = None,
         pool: Any = None,
+        zone: str | None = None,
     ) -> None:
         self.config = config
         self.run_info = run_info if run_info is not None else RunInformation.from_config(config)
@@ -96,6 +97,8 @@ class MLRunner:
         self.cancel = cancel
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.pool = pool
+        # The zone the data was imported in: its figures by the hour read on that wall clock.
+        self.zone = zone
         self.candidates = CandidateStore(self.checkpoint_dir)
 
     # -- events and cancellation ---------------------------------------------------------------
@@ -341,6 +344,7 @@ class MLRunner:
             label=chosen.candidate.label,
             stride=t.origin_stride,
             stats_models=t.baselines,
+            zone=self.zone,
         )
         loss, val_loss = last_losses(chosen.history)
         figures.update(scores(figures, "model"))

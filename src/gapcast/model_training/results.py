@@ -181,12 +181,13 @@ class IntervalScores(_Metrics):
     coverage_complete_history: float | None
     coverage_worst_phase: float | None = Field(
         None,
-        description="the same, at the hour of the day (UTC; sub-daily data) or the day of the "
-        "week (daily data) where it was lowest: a range right on average can be wrong at every "
-        "busy hour (None for coarser data, too few points per hour, and runs stored before)",
+        description="the same, at the hour of the day (sub-daily data) or the day of the week "
+        "(daily data) where it was lowest, on the wall clock of the zone the dataset was "
+        "imported in (UTC without one): a range right on average can be wrong at every busy "
+        "hour (None for coarser data, too few points per hour, and runs stored before)",
     )
     coverage_worst_phase_at: str | None = Field(
-        None, description="that hour ('12:00 UTC') or day ('Sunday')"
+        None, description="that hour ('12:00 UTC', '08:00 Europe/Berlin') or day ('Sunday')"
     )
     width: float | None = Field(description="mean width of the outer interval, real units")
     pinball: float | None = Field(description="mean pinball loss over the quantiles")
