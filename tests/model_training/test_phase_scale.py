@@ -48,6 +48,34 @@ def test_the_spread_follows_the_phase_where_the_errors_are_larger() -> None:
     assert fit_phase_scale(gappy, times, 24, HOUR) is not None
 
 
+def test_the_phases_are_the_wall_clocks_of_the_datas_zone() -> None:
+    """Errors largest at noon in Berlin, read from a summer (noon is 10:00 UTC): the ranges
+    drawn for a winter's day (noon at 11:00 UTC) follow Berlin's hours, where a profile read in
+    UTC draws them an hour early. The zone is stored with the profile."""
+    local = pd.date_range("2025-06-02", periods=24 * 60, freq="h", tz="Europe/Berlin")
+    hours = local.hour.to_numpy()
+    rate = 5.0 * (0.3 + 3 * np.clip(np.sin((hours - 6) / 24 * 2 * np.pi), 0, None))
+    counts = np.random.default_rng(0).poisson(rate).astype(float)
+    errors, steps = hourly_errors(counts - rate)
+    times = np.asarray(local.as_unit("ns").asi8)[steps // HOUR]
+    zoned = fit_phase_scale(errors, times, 24, HOUR, "Europe/Berlin")
+    utc = fit_phase_scale(errors, times, 24, HOUR)
+    assert zoned is not None and utc is not None and zoned.zone == "Europe/Berlin"
+    expected = np.sqrt(rate[:24]) / np.sqrt(rate[:24]).mean()  # local hours 0-23
+    np.testing.assert_allclose(zoned.scale[:, 0], expected, atol=0.25)
+    np.testing.assert_allclose(utc.scale[:, 0], np.roll(expected, -2), atol=0.25)  # UTC+2
+    winter = pd.date_range("2025-12-01", periods=24, freq="h", tz="Europe/Berlin")
+    at = np.asarray(winter.as_unit("ns").asi8)
+    off_zoned = np.abs(zoned.at(at)[:, 0] - expected).mean()
+    off_utc = np.abs(utc.at(at)[:, 0] - expected).mean()
+    assert off_zoned < 0.1 < off_utc, (off_zoned, off_utc)
+    again = PhaseScale.from_dict(zoned.to_dict())
+    assert again.zone == "Europe/Berlin"
+    np.testing.assert_array_equal(again.at(at), zoned.at(at))
+    # A profile stored before zones were read stays UTC's.
+    assert PhaseScale.from_dict({"step_ns": HOUR, "scale": [[1.0]] * 24}).zone is None
+
+
 def test_no_profile_where_the_errors_are_the_same_all_day_or_the_cycle_has_no_fixed_length() -> (
     None
 ):

@@ -51,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gapcast.model_training.phase_scale import PhaseScale
+from gapcast.processing._time import wall_clock
 
 F64 = NDArray[np.float64]
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
@@ -365,7 +366,7 @@ def worst_phase_coverage(
     ts = np.asarray(target_ts, dtype=np.int64)
     if step_ns > DAY_NS:
         return None
-    clock = _wall_clock(ts, zone)
+    clock = wall_clock(ts, zone)
     if step_ns < DAY_NS:
         phase, names = (clock // HOUR_NS) % 24, [f"{h:02d}:00 {zone or 'UTC'}" for h in range(24)]
     else:
@@ -380,17 +381,6 @@ def worst_phase_coverage(
     share = covered[judged] / count[judged]
     worst = int(np.argmin(share))
     return float(share[worst]), names[int(judged[worst])]
-
-
-def _wall_clock(ts: NDArray[np.int64], zone: str | None) -> NDArray[np.int64]:
-    """UTC times (ns) shifted by ``zone``'s offset at each: the wall clock's time as if UTC."""
-    if zone is None or zone == "UTC":
-        return ts
-    import pandas as pd
-
-    utc = pd.DatetimeIndex(ts.ravel().astype("datetime64[ns]"), tz="UTC")
-    local = utc.tz_convert(zone).tz_localize(None).as_unit("ns")
-    return np.asarray(local.asi8, dtype=np.int64).reshape(ts.shape)
 
 
 def empirical_quantiles(train: F64, season: int, horizon: int, quantiles: tuple[float, ...]) -> F64:

@@ -97,7 +97,8 @@ class MLRunner:
         self.cancel = cancel
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.pool = pool
-        # The zone the data was imported in: its figures by the hour read on that wall clock.
+        # The zone the data was imported in: the ranges' profile by the hour and the figures by
+        # the hour are read on that wall clock.
         self.zone = zone
         self.candidates = CandidateStore(self.checkpoint_dir)
 
@@ -423,7 +424,7 @@ class MLRunner:
         wanted = self.config.training.phase_intervals
         if wanted and has_phases(season, data.freq_ns) and len(data.origins["train"]):
             trained, _, at = forecaster.residuals(data.frame, _at_most(data.origins["train"]))
-            phase = fit_phase_scale(trained, at, season, data.freq_ns)
+            phase = fit_phase_scale(trained, at, season, data.freq_ns, self.zone)
             phase = None if phase is None else damped(phase, residuals, times)
         return calibrate(residuals, observed, quantiles, phase, times)
 

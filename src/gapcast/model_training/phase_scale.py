@@ -23,8 +23,10 @@ part's errors show (:func:`damped`: one slope per target). Split conformal stays
 such profile fixed before the calibration — this one shares that one slope with the errors
 calibrated in its units — so a profile read from noise costs width, not coverage. Only cycles
 fixed in absolute time have phases (a day or a week of a sub-daily grid, a week of a daily one);
-a year of weekly steps drifts against the calendar, and has none. Phases are in UTC, as the
-calendar inputs are.
+a year of weekly steps drifts against the calendar, and has none. Phases are read on the wall
+clock of the zone the data was imported in (UTC without one): a Berlin office's busy 08:00 is
+06:00 UTC in summer and 07:00 in winter, and a profile read in UTC from a summer's errors would
+widen the ranges an hour early all winter.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from gapcast.processing._time import wall_clock
 
 F64 = NDArray[np.float64]
 DAY_NS = 86_400 * 10**9
@@ -55,23 +59,25 @@ POOLED_NS = 30 * 60 * 10**9
 class PhaseScale:
     """Per target, the relative spread (mean 1 over a cycle) of each phase of a cycle of
     ``scale.shape[0]`` grid steps of ``step_ns``; the phase of a time is its step count since
-    the epoch modulo the cycle."""
+    the epoch modulo the cycle, on the wall clock of ``zone`` (UTC without one)."""
 
     step_ns: int
     scale: F64  # (season, k)
+    zone: str | None = None
 
     def at(self, timestamps: NDArray[np.int64]) -> F64:
         """(..., k) the relative spread at each of ``timestamps`` (int64 ns, any shape)."""
-        return np.asarray(
-            self.scale[_phase(timestamps, self.step_ns, self.scale.shape[0])], dtype=np.float64
-        )
+        phase = _phase(timestamps, self.step_ns, self.scale.shape[0], self.zone)
+        return np.asarray(self.scale[phase], dtype=np.float64)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"step_ns": self.step_ns, "scale": self.scale.tolist()}
+        zoned = {} if self.zone is None else {"zone": self.zone}
+        return {"step_ns": self.step_ns, "scale": self.scale.tolist(), **zoned}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> PhaseScale:
-        return cls(int(doc["step_ns"]), np.asarray(doc["scale"], dtype=np.float64))
+        scale = np.asarray(doc["scale"], dtype=np.float64)
+        return cls(int(doc["step_ns"]), scale, doc.get("zone"))
 
 
 def has_phases(season: int | None, step_ns: int) -> bool:
@@ -80,7 +86,11 @@ def has_phases(season: int | None, step_ns: int) -> bool:
 
 
 def fit_phase_scale(
-    errors: F64, target_ts: NDArray[np.int64], season: int | None, step_ns: int
+    errors: F64,
+    target_ts: NDArray[np.int64],
+    season: int | None,
+    step_ns: int,
+    zone: str | None = None,
 ) -> PhaseScale | None:
     """The relative spread per phase of the reference ``season`` (grid steps) from the model's
     ``errors`` (n, horizon, k) at origins of the training part, in time order (NaN where the
@@ -92,7 +102,7 @@ def fit_phase_scale(
     e = np.abs(np.asarray(errors, dtype=np.float64))
     if e.ndim != 3 or e.shape[0] < 2:
         return None
-    phase = _phase(target_ts, step_ns, season)
+    phase = _phase(target_ts, step_ns, season, zone)
     scale = np.ones((season, e.shape[2]))
     for j in range(e.shape[2]):
         profile = _profile(e[..., j], phase, season, step_ns)
@@ -100,7 +110,7 @@ def fit_phase_scale(
             scale[:, j] = profile
     if np.array_equal(scale, np.ones_like(scale)):
         return None
-    return PhaseScale(step_ns, scale)
+    return PhaseScale(step_ns, scale, zone)
 
 
 def damped(scale: PhaseScale, errors: F64, target_ts: NDArray[np.int64]) -> PhaseScale | None:
@@ -115,7 +125,7 @@ def damped(scale: PhaseScale, errors: F64, target_ts: NDArray[np.int64]) -> Phas
     spreads on it says how much of that contrast holds out of sample."""
     season = scale.scale.shape[0]
     e = np.abs(np.asarray(errors, dtype=np.float64))
-    phase = _phase(target_ts, scale.step_ns, season)
+    phase = _phase(target_ts, scale.step_ns, season, scale.zone)
     out = np.ones_like(scale.scale)
     for j in range(out.shape[1]):
         count, total = _sums(e[..., j], phase, season)
@@ -132,7 +142,7 @@ def damped(scale: PhaseScale, errors: F64, target_ts: NDArray[np.int64]) -> Phas
         out[:, j] = profile / profile.mean()
     if np.array_equal(out, np.ones_like(out)):
         return None
-    return PhaseScale(scale.step_ns, out)
+    return PhaseScale(scale.step_ns, out, scale.zone)
 
 
 def _profile(size: F64, phase: NDArray[np.int64], season: int, step_ns: int) -> F64 | None:
@@ -175,9 +185,12 @@ def agreement_needed(phases: int) -> float:
     return max(MIN_AGREEMENT, float(np.tanh(NOISE_Z / np.sqrt(phases - 3))))
 
 
-def _phase(timestamps: NDArray[np.int64], step_ns: int, season: int) -> NDArray[np.int64]:
-    """The phase of each time in a cycle of ``season`` steps: its step count since the epoch."""
-    return (np.asarray(timestamps, dtype=np.int64) // step_ns) % season
+def _phase(
+    timestamps: NDArray[np.int64], step_ns: int, season: int, zone: str | None
+) -> NDArray[np.int64]:
+    """The phase of each time in a cycle of ``season`` steps: its step count since the epoch,
+    on ``zone``'s wall clock."""
+    return (wall_clock(timestamps, zone) // step_ns) % season
 
 
 def _sums(size: F64, phase: NDArray[np.int64], season: int) -> tuple[F64, F64]:

@@ -221,3 +221,17 @@ def round_step(step: int) -> int:
         if whole > 0 and abs(step - whole) <= STEP_TOLERANCE * step:
             return int(whole)
     return step
+
+
+def wall_clock(timestamps_ns: NDArray[np.int64], zone: str | None) -> NDArray[np.int64]:
+    """UTC times (ns, any shape) shifted by ``zone``'s offset at each: the wall clock's time as
+    if it were UTC, so its hour of the day and day of the week are those of ``//`` and ``%``.
+    Unchanged without a zone."""
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    if zone is None or zone == "UTC":
+        return ts
+    import pandas as pd
+
+    utc = pd.DatetimeIndex(ts.ravel().astype("datetime64[ns]"), tz="UTC")
+    local = utc.tz_convert(zone).tz_localize(None).as_unit("ns")
+    return np.asarray(local.asi8, dtype=np.int64).reshape(ts.shape)
