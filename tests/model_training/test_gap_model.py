@@ -92,6 +92,57 @@ def test_weekly_outage_is_learned_at_least_as_well_as_the_calendar(
     assert gm.window.average_precision is not None and gm.window.positives > 0
 
 
+def test_a_weekly_outage_in_local_time_is_one_window_of_the_local_week() -> None:
+    """A meter offline every Sunday 02:00-04:59 Berlin time, August to March: read on Berlin's
+    clock the window is one block of the week whose rate is 1, summer and winter; read in UTC
+    it moves an hour at the change of clocks and its edges are half-rates. The zone is stored
+    with the classifier, and the test part (winter) is foreseen from a summer and autumn."""
+    local = pd.date_range("2024-08-05", periods=30 * 336, freq=HALF_HOUR, tz="Europe/Berlin")
+    ts = local.as_unit("ns").asi8
+    missing = np.asarray((local.day_of_week == 6) & (local.hour >= 2) & (local.hour < 5))
+    n = len(ts)
+    train = slice(0, int(n * 0.7))
+    zoned = GapEncoder.fit(
+        HALF_HOUR.value, ts[train], missing[train], LOOKBACK, HORIZON, "Europe/Berlin"
+    )
+    utc = GapEncoder.fit(HALF_HOUR.value, ts[train], missing[train], LOOKBACK, HORIZON)
+    test = slice(int(n * 0.85), n)
+    assert zoned.baseline(ts[test])[missing[test]].min() > 0.9
+    assert zoned.baseline(ts[test])[~missing[test]].max() < 0.1
+    assert utc.baseline(ts[test])[missing[test]].min() < 0.6  # the window's winter edge
+    assert GapEncoder.from_dict(zoned.to_dict()).zone == "Europe/Berlin"
+    assert GapEncoder.from_dict(utc.to_dict()).zone is None
+    result = _train(ts, missing, epochs=3, zone="Europe/Berlin")
+    assert result.doc["encoder"]["zone"] == "Europe/Berlin"
+    gm = GapMetrics.model_validate(result.metrics)
+    assert gm.baseline["average_precision"] is not None and gm.baseline["average_precision"] > 0.95
+    assert gm.average_precision is not None and gm.average_precision > 0.95
+    in_utc = GapMetrics.model_validate(_train(ts, missing, epochs=3).metrics)
+    assert in_utc.baseline["average_precision"] < gm.baseline["average_precision"]
+
+
+def test_a_nightly_hour_offline_in_local_time_calls_for_the_classifier() -> None:
+    """Hourly readings missing at 02:00 Berlin time on four nights of five, September to
+    January: on Berlin's clock that hour of each weekday is a recurring gap (a classifier is
+    trained for it); in UTC it is 00:00 in summer and 01:00 in winter, each missing about 40% of
+    the time, and only where chance took a weekday's count over half is it read as one."""
+    from gapcast.model_training.training_data import prepare
+    from gapcast.processing.frame import SeriesFrame
+    from gapcast.training_config import TrainingConfig
+
+    local = pd.date_range("2024-09-15", periods=24 * 118, freq="h", tz="Europe/Berlin")
+    rng = np.random.default_rng(0)
+    value = 10 + np.sin(2 * np.pi * np.asarray(local.hour) / 24) + rng.normal(0, 0.1, len(local))
+    night = np.asarray(local.hour == 2) & (rng.random(len(local)) < 0.8)
+    frame = pd.DataFrame(
+        {"timestamp": local.tz_convert("UTC"), "v": np.where(night, np.nan, value)}
+    )
+    data = prepare(SeriesFrame.from_pandas(frame.dropna()), TrainingConfig())
+    assert data.large_outages == 0
+    assert data.recurring_gaps("Europe/Berlin") == 7  # 02:00 of each day of the week
+    assert data.recurring_gaps() <= 2
+
+
 def test_the_threshold_does_not_hang_on_the_few_outages_of_the_validation_part() -> None:
     """The validation part is Monday to Thursday of one week: no Sunday outage, and either no
     gap at all or one random outage of 12 hours. Chosen there, the thresholds swung with it

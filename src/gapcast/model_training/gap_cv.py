@@ -121,7 +121,7 @@ def held_out_scores(
         lo = max(int(origins[held[0]]) - margin, 0)
         known[lo : int(origins[held[-1]]) + margin] = False
         fold_enc = GapEncoder.fit(
-            freq_ns, ts[known], missing[known], encoder.lookback, encoder.horizon
+            freq_ns, ts[known], missing[known], encoder.lookback, encoder.horizon, encoder.zone
         )
         # Training pairs: a random draw of the leads of the training windows.
         pick = rng.choice(len(train) * h, size=min(len(train) * h, MAX_TRAIN_PAIRS), replace=False)

@@ -36,6 +36,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+from gapcast.processing._time import wall_clock
+
 HOUR_NS = 3_600 * 10**9
 DAY_NS = 24 * HOUR_NS
 CONTEXT_BITS = 24
@@ -195,26 +197,41 @@ class GapInputs:
 @dataclass
 class GapEncoder:
     """Turns (origin, lead) pairs of an observed grid into model inputs. ``rates``: the
-    baseline's rate per position of ``cycle``, fitted on the training part."""
+    baseline's rate per position of ``cycle``, fitted on the training part. Positions are read
+    on the wall clock of ``zone`` (the zone the data was imported in; UTC without one): a
+    maintenance window at 02:00 local time is 00:00 UTC in summer and 01:00 in winter, and read
+    in UTC it would be two half-rates an hour apart. Timestamps come in UTC everywhere."""
 
     cycle: str
     rates: NDArray[np.float64]
     lookback: int
     horizon: int
+    zone: str | None = None
 
     @classmethod
     def fit(
-        cls, freq_ns: int, timestamps: I64, missing: NDArray[np.bool_], lookback: int, horizon: int
+        cls,
+        freq_ns: int,
+        timestamps: I64,
+        missing: NDArray[np.bool_],
+        lookback: int,
+        horizon: int,
+        zone: str | None = None,
     ) -> GapEncoder:
         cycle = cycle_for(freq_ns)
-        return cls(cycle, cycle_rates(cycle, timestamps, missing), lookback, horizon)
+        rates = cycle_rates(cycle, wall_clock(timestamps, zone), missing)
+        return cls(cycle, rates, lookback, horizon, zone)
 
     @property
     def baseline_name(self) -> str:
         return f"{self.cycle} rate"
 
+    def positions(self, timestamps_ns: Any) -> I64:
+        """The position in the cycle of each UTC time, on the zone's wall clock."""
+        return positions(self.cycle, wall_clock(np.asarray(timestamps_ns, np.int64), self.zone))
+
     def baseline(self, timestamps_ns: Any) -> NDArray[np.float64]:
-        out: NDArray[np.float64] = self.rates[positions(self.cycle, timestamps_ns)]
+        out: NDArray[np.float64] = self.rates[self.positions(timestamps_ns)]
         return out
 
     def out_of_fold_baseline(
@@ -234,8 +251,8 @@ class GapEncoder:
                 continue
             keep = np.ones(n, bool)
             keep[edges[j] : edges[j + 1]] = False
-            rates = cycle_rates(self.cycle, timestamps[keep], missing[keep])
-            out[here] = rates[positions(self.cycle, timestamps[targets[here]])]
+            rates = cycle_rates(self.cycle, wall_clock(timestamps[keep], self.zone), missing[keep])
+            out[here] = rates[self.positions(timestamps[targets[here]])]
         return out
 
     def encode(
@@ -290,7 +307,7 @@ class GapEncoder:
             "rates": [float(r) for r in self.rates],
             "lookback": self.lookback,
             "horizon": self.horizon,
-        }
+        } | ({} if self.zone is None else {"zone": self.zone})
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> GapEncoder:
@@ -299,4 +316,5 @@ class GapEncoder:
             np.asarray(doc["rates"], np.float64),
             int(doc["lookback"]),
             int(doc["horizon"]),
+            doc.get("zone"),  # absent from classifiers stored before: UTC
         )

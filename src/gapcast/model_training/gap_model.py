@@ -155,13 +155,15 @@ def train_gap_classifier(
     min_outage: int = 1,
     freq_ns: int | None = None,
     fold_callbacks: Sequence[Any] = (),
+    zone: str | None = None,
 ) -> GapTrainingResult:
     """Train and evaluate the classifier on one grid (``observed``: any target measured).
 
     ``min_outage``: the steps an outage must last to count in the window-level question ("will
     the horizon hold an outage of at least that many steps?"). ``callbacks`` go to the
     classifier that is kept; ``fold_callbacks`` (say, cancellation) to the throw-away ones of
-    blocked cross-validation, which must not share its backup or progress.
+    blocked cross-validation, which must not share its backup or progress. ``zone``: the zone
+    whose wall clock the positions in the cycle are read on (:class:`GapEncoder`).
     """
     ts = np.asarray(timestamps, np.int64)
     obs = np.asarray(observed, bool)
@@ -169,7 +171,7 @@ def train_gap_classifier(
     freq = int(freq_ns if freq_ns is not None else ts[1] - ts[0])
     val_start, test_start = split
     rng = np.random.default_rng(seed)
-    encoder = GapEncoder.fit(freq, ts[:val_start], missing[:val_start], lookback, horizon)
+    encoder = GapEncoder.fit(freq, ts[:val_start], missing[:val_start], lookback, horizon, zone)
     o, h = sample_pairs(0, val_start, horizon, MAX_TRAIN_PAIRS, rng)
     oof = encoder.out_of_fold_baseline(ts[:val_start], missing[:val_start], o + h)
     x_train, y_train = encoder.encode_pairs(ts, obs, o, h, oof), missing[o + h]

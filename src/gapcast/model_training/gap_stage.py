@@ -24,6 +24,7 @@ def gap_stage(
     callbacks: list[Any],
     fold_callbacks: list[Any],
     log: Callable[[LogEvent], None],
+    zone: str | None = None,
 ) -> GapTrainingResult:
     """The gap classifier of ``data``: trained with ``callbacks`` (its cross-validation folds
     with ``fold_callbacks``) and kept in ``checkpoint_dir`` so a resumed run does not train it
@@ -53,6 +54,7 @@ def gap_stage(
         freq_ns=data.freq_ns,
         callbacks=callbacks,
         fold_callbacks=fold_callbacks,
+        zone=zone,
     )
     m = result.metrics
     if m.get("evaluation") == "blocked_cv":

@@ -238,7 +238,7 @@ class MLRunner:
         """Reports the gaps found; trains the gap classifier when they call for one."""
         mode = self.config.training.gap_classifier
         want = mode == "always" or (
-            mode == "auto" and (data.large_outages > 0 or data.recurring_gaps > 0)
+            mode == "auto" and (data.large_outages > 0 or data.recurring_gaps(self.zone) > 0)
         )
         s = data.gap_summary
         self._emit(
@@ -440,11 +440,12 @@ class MLRunner:
         from gapcast.model_training.gap_model import GAP_BATCH
 
         why = f"{data.large_outages} large outages of the targets"
-        if not data.large_outages and data.recurring_gaps:
+        recurring = data.recurring_gaps(self.zone)
+        if not data.large_outages and recurring:
             from gapcast.model_training.gap_features import cycle_for
 
             why = (
-                f"gaps recurring at {data.recurring_gaps} position(s) of the "
+                f"gaps recurring at {recurring} position(s) of the "
                 f"{cycle_for(data.freq_ns).replace('-', ' ')}"
             )
         self._status("gap_classifier", why)
@@ -456,6 +457,7 @@ class MLRunner:
             callbacks=self._callbacks("gap_backup", epochs, GAP_BATCH, "gap_classifier"),
             fold_callbacks=[cb.make_cancel_callback(self.cancel)] if self.cancel else [],
             log=self._emit,
+            zone=self.zone,
         )
 
 

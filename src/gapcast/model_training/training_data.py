@@ -80,15 +80,18 @@ class TrainingData:
         lengths = find_runs(~self.observed[: self.split[0]])[1]
         return lengths[lengths > self.max_fill]
 
-    @cached_property
-    def recurring_gaps(self) -> int:
+    def recurring_gaps(self, zone: str | None = None) -> int:
         """Positions of the natural cycle (say, the days of the week) at which the training
         part's targets are missing at least half the time: gaps too short to be outages that a
-        calendar still foresees (a business-day series' weekends)."""
+        calendar still foresees (a business-day series' weekends). Read on the wall clock of
+        ``zone``, as the gap classifier reads them: a nightly hour offline in local time is
+        two half-rates an hour apart in UTC, neither of them recurring."""
         from gapcast.model_training.gap_features import recurring_positions
+        from gapcast.processing._time import wall_clock
 
         end = self.split[0]
-        return len(recurring_positions(self.freq_ns, self.grid_ts[:end], ~self.observed[:end]))
+        ts = wall_clock(self.grid_ts[:end], zone)
+        return len(recurring_positions(self.freq_ns, ts, ~self.observed[:end]))
 
     @cached_property
     def window_store(self) -> WindowStore | None:
