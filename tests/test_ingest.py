@@ -85,6 +85,37 @@ def _parquet(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def test_a_parquet_files_times_typed_with_a_zone_keep_it() -> None:
+    """A Parquet column typed timestamp[ns, tz=Europe/Berlin] says where its times are: the
+    table keeps the zone (shown in it, a later file read in it), with a note; UTC or a fixed
+    offset names no zone."""
+    berlin = pd.date_range("2024-10-26 22:00", periods=4, freq="h", tz="Europe/Berlin")
+    for frame in (
+        pd.DataFrame({"time": berlin, "v": [1.0, 2, 3, 4]}),
+        pd.DataFrame({"v": [1.0, 2, 3, 4]}, index=berlin.rename("time")),
+    ):
+        table = read_table(_parquet(frame), filename="x.parquet")
+        assert table.timezone == "Europe/Berlin"
+        assert table.timestamps_ns.tolist() == berlin.as_unit("ns").asi8.tolist()
+        assert table.notes == [
+            "timestamp column 'time' carries the time zone Europe/Berlin: kept with the data "
+            "(its times are shown in it, and a later file's times without an offset are read in "
+            "it)"
+        ]
+    for other in (berlin.tz_convert("UTC"), berlin.tz_convert(dt.timezone(dt.timedelta(hours=1)))):
+        table = read_table(
+            _parquet(pd.DataFrame({"time": other, "v": [1.0, 2, 3, 4]})), filename="x.parquet"
+        )
+        assert table.timezone is None and table.notes == []
+    # A zone given reads the file's naive times; a typed column's own zone is not asked for.
+    given = read_table(
+        _parquet(pd.DataFrame({"time": berlin, "v": [1.0, 2, 3, 4]})),
+        filename="x.parquet",
+        timezone="America/New_York",
+    )
+    assert given.timezone is None  # no time was read in New York's
+
+
 def test_a_parquet_file_of_a_frame_indexed_by_time_reads_its_index_as_the_times() -> None:
     times = pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC")
     expected = times.as_unit("ns").asi8.tolist()

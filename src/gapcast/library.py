@@ -175,23 +175,14 @@ def _load_stored(name: str, database_url: str | None) -> tuple[SeriesFrame, str 
 
 
 def _zone_of(data: Any) -> str | None:
-    """The IANA zone of a DataFrame's time index or column, None for UTC, naive times, a fixed
-    offset or anything else: the wall clock the run's figures by the hour are read on."""
-    from zoneinfo import ZoneInfo
+    """The IANA zone a DataFrame's time index or column is typed with (None for UTC, naive
+    times or a fixed offset): the wall clock the run's figures by the hour are read on."""
+    from gapcast.ingest.times import typed_zone
 
     if not isinstance(data, pd.DataFrame):
         return None
     column = time_column(data)
-    times = data.index if column is None else data[column]
-    tz = getattr(getattr(times, "dt", times), "tz", None)
-    name = str(tz) if tz is not None else ""
-    if not name or name == "UTC":
-        return None
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError):
-        return None  # a fixed offset ('UTC+01:00'): no zone to name
-    return name
+    return typed_zone(data.index if column is None else data[column])
 
 
 def train(

@@ -49,6 +49,7 @@ from gapcast.ingest.times import (
     header_offset,
     join_time_columns,
     parse_timestamps,
+    typed_zone,
 )
 from gapcast.ingest.values import (
     clear_markers,
@@ -206,7 +207,16 @@ def read_table(
             # lines with the others'.
             parse_timestamps(pd.concat([df[ts_name], footer]), ts_name, kind, time_format, zone)
         raise
-    if zone is None and (sundays := clocks_skipped(ts)):
+    # Times typed with their zone (a Parquet column's timestamp[ns, tz=Europe/Berlin]) name it:
+    # kept as the zone a file without offsets is read in, and shown in, as a zone given is.
+    own_zone = typed_zone(df[ts_name]) if zone is None else None
+    if own_zone is not None:
+        notes.append(
+            f"timestamp column {ts_name!r} carries the time zone {own_zone}: kept with the "
+            "data (its times are shown in it, and a later file's times without an offset are "
+            "read in it)"
+        )
+    if zone is None and own_zone is None and (sundays := clocks_skipped(ts)):
         # Read as UTC, a local series' day moves an hour at each change of the clocks, and its
         # forecasts are shown an hour or two off: said, since only the user knows the zone.
         more = f" (and {len(sundays) - 1} more)" if len(sundays) > 1 else ""
@@ -337,7 +347,7 @@ def read_table(
         notes=notes,
         counters=total_ends,
         # Remembered only when it read a time: a file whose times all carry offsets has none.
-        timezone=timezone if timezone and localized else None,
+        timezone=timezone if timezone and localized else own_zone,
         marked=marked if marked is not None and marked.any() else None,
     )
     if max_points is not None and table.point_count > max_points:

@@ -351,6 +351,23 @@ def parse_timestamps(
     return ns - ns % 1000
 
 
+def typed_zone(times: pd.Series | pd.Index) -> str | None:
+    """The IANA zone a column (or index) of times is typed with — Parquet's
+    ``timestamp[ns, tz=Europe/Berlin]``, a pandas column in a zone — or None: untyped, naive,
+    UTC, or a fixed offset ('UTC+01:00'), which names no zone's changes of the clocks."""
+    from zoneinfo import ZoneInfo
+
+    tz = getattr(getattr(times, "dtype", None), "tz", None)
+    name = str(tz) if tz is not None else ""
+    if not name or name in ("UTC", "Etc/UTC"):
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None
+    return name
+
+
 def check_timezone(timezone: str) -> str:
     """An IANA time zone name ('Europe/Berlin'), refused with a clear message otherwise."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
