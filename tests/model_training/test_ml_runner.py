@@ -89,6 +89,10 @@ def test_a_sensor_stuck_for_days_is_said_not_masked(hourly: Any, tiny_config: An
         "'load' repeats 10.25 for 48 readings in a row, from 2024-01-07T06:00:00+00:00 to "
         "2024-01-09T05:00:00+00:00, where its readings otherwise change at nearly every step"
     )
+    # Data imported in a zone: the times are written on its clock, as the user's file has them.
+    zoned, _ = _run(stuck, cfg, zone="Europe/Berlin")
+    (said,) = [w for w in zoned.metrics.warnings if w.code == "flat_readings"]
+    assert "from 2024-01-07T07:00:00+01:00 to 2024-01-09T06:00:00+01:00" in said.message
     clean, _ = _run(hourly(480), cfg)
     assert not [w for w in clean.metrics.warnings if w.code == "flat_readings"]
     # A covariate's stuck sensor is said too, in its own units, named as a covariate; one that

@@ -353,9 +353,9 @@ class MLRunner:
         figures["lookback"], figures["horizon"] = data.lookback, data.horizon
         figures["reference_season"] = data.pipeline.window.season_steps
         figures["warnings"] = run_warnings.warnings_for(figures, loss=loss, val_loss=val_loss)
-        figures["warnings"] += run_warnings.glitch_warnings(data.glitches)
+        figures["warnings"] += run_warnings.glitch_warnings(data.glitches, self.zone)
         figures["warnings"] += run_warnings.flatline_warnings(
-            data.real, data.targets, data.grid_ts, data.freq_ns
+            data.real, data.targets, data.grid_ts, data.freq_ns, zone=self.zone
         )
         figures["warnings"] += run_warnings.running_total_warnings(data.real, data.targets)
         # Covariates as given (their real units: the preparation may scale the grid's).
@@ -364,7 +364,7 @@ class MLRunner:
             rows = [frame.channel_index(c) for c in inputs]
             given = np.where(frame.mask[rows], frame.values[rows], np.nan)
             figures["warnings"] += run_warnings.flatline_warnings(
-                given, inputs, frame.timestamps, data.freq_ns, covariates=True
+                given, inputs, frame.timestamps, data.freq_ns, covariates=True, zone=self.zone
             )
             figures["warnings"] += run_warnings.running_total_warnings(
                 given, inputs, covariates=True

@@ -115,13 +115,13 @@ def flatline_warnings(
     freq_ns: int,
     *,
     covariates: bool = False,
+    zone: str | None = None,
 ) -> list[dict[str, str]]:
     """Per target (``real``: (channels, T), NaN unobserved; with ``covariates``, per covariate)
     whose readings, changing nearly always, repeat one value for a day or more
     (:mod:`~gapcast.processing.flatlines`), or that reads one value throughout: said, not
-    masked, since a sensor that stopped updating and a valve closed for days read alike."""
-    import pandas as pd
-
+    masked, since a sensor that stopped updating and a valve closed for days read alike. Times
+    are written in ``zone`` (the data's; UTC without one)."""
     from gapcast.processing.flatlines import longest_flatline
 
     out = []
@@ -147,9 +147,7 @@ def flatline_warnings(
         flat = longest_flatline(row, freq_ns)
         if flat is None:
             continue
-        first, last = (
-            pd.Timestamp(int(grid_ts[i]), tz="UTC").isoformat() for i in (flat.start, flat.end)
-        )
+        first, last = (_when(int(grid_ts[i]), zone) for i in (flat.start, flat.end))
         more = f" ({flat.runs} such runs; this is the longest)" if flat.runs > 1 else ""
         out.append(
             {
@@ -192,14 +190,15 @@ def running_total_warnings(
     return out
 
 
-def glitch_warnings(glitches: dict[str, tuple[int, int, float]]) -> list[dict[str, str]]:
+def glitch_warnings(
+    glitches: dict[str, tuple[int, int, float]], zone: str | None = None
+) -> list[dict[str, str]]:
     """What the mask_outliers step masked, per channel: said, since the run read past readings
     that are in the data (``TrainingData.glitches``)."""
-    import pandas as pd
 
     out = []
     for name, (count, first_ns, value) in glitches.items():
-        when = pd.Timestamp(first_ns, tz="UTC").isoformat()
+        when = _when(first_ns, zone)
         out.append(
             {
                 "code": "glitches_masked",
@@ -210,3 +209,11 @@ def glitch_warnings(glitches: dict[str, tuple[int, int, float]]) -> list[dict[st
             }
         )
     return out
+
+
+def _when(ns: int, zone: str | None) -> str:
+    """A time as ISO 8601 with its offset, on the wall clock of ``zone`` (UTC without one): the
+    user reads it beside their own file's times."""
+    import pandas as pd
+
+    return pd.Timestamp(ns, tz="UTC").tz_convert(zone or "UTC").isoformat()
