@@ -66,3 +66,17 @@ def test_a_run_stored_before_the_verdict_still_shows_its_scores() -> None:
     text = _text(old)
     assert "hour-of-week rate" in text and "0.33" in text
     assert "✓" not in text and "Brier" not in text and "outage" not in text
+
+
+def test_no_outage_in_any_window_is_said_not_scored_as_zero() -> None:
+    """A business-day series: gaps every weekend, never four in a row, so no window answers
+    "an outage of 4+ steps?" with yes; its precision and recall are unknown, not 0."""
+    gap = _gap(True, "better than the day-of-week rate by 20% (…)")
+    gap["window"] |= {"positives": 0, "windows": 124, "precision": 0.0, "recall": 0.0}
+    gap["window"]["average_precision"] = None
+    text = " ".join(_text(gap).split())
+    assert (
+        "outage of 4+ steps within the horizon: none in the 124 windows scored, so nothing to "
+        "score that question on"
+    ) in text
+    assert "recall" not in text.split("outage of")[1]

@@ -390,6 +390,12 @@ def gap_verdict_line(gap: dict[str, Any]) -> str | None:
 def outage_line(window: dict[str, Any], baseline_name: str) -> str:
     """The window-level question in one sentence, with the baseline's answer beside it."""
     base = window.get("baseline") or {}
+    if window.get("positives") == 0:
+        # Precision and recall of a question never answered yes are not 0 but unknown.
+        return (
+            f"outage of {window.get('min_steps')}+ steps within the horizon: none in the "
+            f"{window.get('windows')} windows scored, so nothing to score that question on"
+        )
     return (
         f"outage of {window.get('min_steps')}+ steps within the horizon "
         f"({window.get('positives')} of {window.get('windows')} windows): "
