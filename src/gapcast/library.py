@@ -169,7 +169,8 @@ def _load_stored(name: str, database_url: str | None) -> tuple[SeriesFrame, str 
     engine = make_engine(database_url or get_settings().database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            return load_dataset_frame(session, name), get_dataset(session, name).timezone
+            dataset = get_dataset(session, name)
+            return load_dataset_frame(session, dataset.id), dataset.timezone
     finally:
         engine.dispose()
 
