@@ -97,8 +97,9 @@ class MLRunner:
         self.cancel = cancel
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.pool = pool
-        # The zone the data was imported in: the ranges' profile by the hour and the figures by
-        # the hour are read on that wall clock.
+        # The zone the data was imported in (None: UTC). The gap classifier's positions in the
+        # week, the ranges' profile by the hour and the times the figures and warnings name are
+        # read on its wall clock; the calendar inputs stay in UTC (bench/README.md).
         self.zone = zone
         self.candidates = CandidateStore(self.checkpoint_dir)
 
