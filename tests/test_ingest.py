@@ -731,6 +731,17 @@ def test_json_records_columns_and_lines_read_as_a_table() -> None:
         assert table.channels == ["temp", "hum"], shape
         np.testing.assert_array_equal(table.values, [[1.5, 2.5], [np.nan, 50.0]])
         assert table.timestamps_ns[1] - table.timestamps_ns[0] == 3_600 * 10**9
+    # An API's answer: the array of records beside what describes it (paging, metadata).
+    page = {"count": 2, "next": None, "meta": {"station": "X1"}, "results": records}
+    table = read_table(json.dumps(page).encode(), filename="x.json")
+    assert table.channels == ["temp", "hum"] and table.values[0].tolist() == [1.5, 2.5]
+    assert table.notes == [
+        "records read from 'results', the document's one array of records ('count', 'next', "
+        "'meta' left out)"
+    ]
+    # Two arrays of records: which one is not guessed.
+    with pytest.raises(InvalidInput, match="field 'a' is an object; gapcast reads flat records"):
+        read_table(json.dumps({"a": records, "b": records}).encode(), filename="x.json")
     # Epoch milliseconds, as APIs write them.
     ms = read_table(
         b'[{"ts": 1700000000000, "v": 1}, {"ts": 1700000060000, "v": 2}]', filename="x.json"

@@ -1,10 +1,10 @@
 """JSON as APIs and databases export it: an array of records (``[{"time": ..., "temp": ...}]``),
-the same under one key (``{"data": [...]}``), columns (``{"time": [...], "temp": [...]}``), JSON
-Lines (a record per line, ``.jsonl``/``.ndjson``), a Prometheus range query's answer
-(:mod:`~gapcast.ingest.prometheus`), an AWS CloudWatch answer
+the same under one key (``{"data": [...]}``, beside other keys that describe it), columns
+(``{"time": [...], "temp": [...]}``), JSON Lines (a record per line, ``.jsonl``/``.ndjson``), a
+Prometheus range query's answer (:mod:`~gapcast.ingest.prometheus`), an AWS CloudWatch answer
 (:mod:`~gapcast.ingest.cloudwatch`), or Home Assistant's history answer
-(:mod:`~gapcast.ingest.home_assistant`). Read into the same table as a CSV; refusals name the record
-(1-based), as a CSV's name the line.
+(:mod:`~gapcast.ingest.home_assistant`). Read into the same table as a CSV; refusals name the
+record (1-based), as a CSV's name the line.
 """
 
 from __future__ import annotations
@@ -78,14 +78,14 @@ def _document(text: str) -> tuple[list[Any], str | None]:
         return cloudwatch
     if (states := rest_history_records(doc)) is not None:
         return states, None  # rows of Home Assistant's export, said as the export's are
-    return _records(doc), None
+    return _records(doc)
 
 
-def _records(doc: Any) -> list[Any]:
+def _records(doc: Any) -> tuple[list[Any], str | None]:
     if isinstance(doc, list):
-        return doc
+        return doc, None
     if isinstance(doc, dict) and not any(isinstance(v, (dict, list)) for v in doc.values()):
-        return [doc]  # one record (JSON Lines of one line)
+        return [doc], None  # one record (JSON Lines of one line)
     if isinstance(doc, dict):
         arrays = {k: v for k, v in doc.items() if isinstance(v, list)}
         if (
@@ -93,7 +93,16 @@ def _records(doc: Any) -> list[Any]:
             and arrays
             and all(isinstance(r, dict) for r in next(iter(arrays.values())))
         ):
-            return list(next(iter(arrays.values())))  # {"data": [records]}
+            return list(next(iter(arrays.values()))), None  # {"data": [records]}
+        # An API's answer: one array of records beside what describes it ({"meta": {...},
+        # "count": 960, "next": null, "data": [...]}).
+        held = [k for k, v in arrays.items() if v and all(isinstance(r, dict) for r in v)]
+        if len(held) == 1 and len(arrays) == 1:
+            key = held[0]
+            left = ", ".join(repr(k) for k in doc if k != key)
+            return list(doc[key]), (
+                f"records read from {key!r}, the document's one array of records ({left} left out)"
+            )
         if arrays and len(arrays) == len(doc):
             lengths = {len(v) for v in arrays.values()}
             if len(lengths) != 1:
@@ -104,7 +113,7 @@ def _records(doc: Any) -> list[Any]:
                     field="file",
                 )
             n = lengths.pop()
-            return [{k: v[i] for k, v in arrays.items()} for i in range(n)]  # {"time": [...]}
+            return [{k: v[i] for k, v in arrays.items()} for i in range(n)], None  # columns
     raise InvalidInput(
         f"the JSON document is {_kind(doc)}; expected an array of records "
         '([{"time": ..., "value": ...}]), one such array under a key, or columns '
