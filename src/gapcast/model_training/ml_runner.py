@@ -238,9 +238,8 @@ class MLRunner:
     def _gaps(self, data: TrainingData) -> GapTrainingResult | None:
         """Reports the gaps found; trains the gap classifier when they call for one."""
         mode = self.config.training.gap_classifier
-        want = mode == "always" or (
-            mode == "auto" and (data.large_outages > 0 or data.recurring_gaps(self.zone) > 0)
-        )
+        recurring = data.recurring_gaps(self.zone)
+        want = mode == "always" or (mode == "auto" and (data.large_outages > 0 or recurring > 0))
         s = data.gap_summary
         self._emit(
             GapsEvent(
@@ -252,7 +251,7 @@ class MLRunner:
                 gap_classifier=want,
             )
         )
-        return self._gap_stage(data) if want else None
+        return self._gap_stage(data, recurring) if want else None
 
     def _candidates(self, data: TrainingData) -> tuple[list[TrainedCandidate], TrainedCandidate]:
         """Every candidate trained and scored (the finalists' average among them), and the one
@@ -437,11 +436,10 @@ class MLRunner:
                     path.unlink(missing_ok=True)
             self.candidates.clear()
 
-    def _gap_stage(self, data: TrainingData) -> GapTrainingResult:
+    def _gap_stage(self, data: TrainingData, recurring: int) -> GapTrainingResult:
         from gapcast.model_training.gap_model import GAP_BATCH
 
         why = f"{data.large_outages} large outages of the targets"
-        recurring = data.recurring_gaps(self.zone)
         if not data.large_outages and recurring:
             from gapcast.model_training.gap_features import cycle_for
 
