@@ -318,6 +318,42 @@ def test_a_target_logged_slower_than_its_covariate_is_forecast_on_its_own_step(
     assert gapcast.train(sparse, cfg).pipeline_config[0]["fitted"]["freq_ns"] == 60 * 10**9
 
 
+def test_a_covariate_read_slower_than_the_target_is_held_not_counted_as_gaps(
+    tiny_config: Any,
+) -> None:
+    """Power every 5 minutes, an outdoor temperature every 30: on the 5-minute grid each
+    temperature holds until the next is due. Without that the run counted a gap between every
+    two temperatures (5 steps of 6 missing, "70% observed") and read them through the mask
+    only. The run says why the covariate shows no gaps; one missed reading is still a gap."""
+    from gapcast.events import LogEvent
+
+    t = pd.date_range("2024-01-01", periods=288 * 6, freq="5min", tz="UTC")
+    steps = np.arange(len(t))
+    temp = 10 + 5 * np.sin(2 * np.pi * steps / 288)
+    df = pd.DataFrame(
+        {
+            "timestamp": t,
+            "power": 50 + 2 * temp + np.random.default_rng(0).normal(0, 0.5, len(t)),
+            "temp": np.where(steps % 6 == 0, temp, np.nan),
+        }
+    )
+    df.loc[600, "temp"] = np.nan  # one reading that never came
+    events: list[Any] = []
+    cfg = {**tiny_config("linear", epochs=1), "target": ["power"], "covariates": ["temp"]}
+    result = gapcast.train(df, cfg, on_event=events.append)
+    assert result.pipeline_config[0]["fitted"]["held_steps"] == {"temp": 5}
+    assert result.gap_report.gaps == 1 and result.gap_report.missing_points == 6
+    said = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any(
+        "read less often than the grid's 5min step: 'temp' (up to 5 steps)" in m for m in said
+    ), said
+    # A forecast between two readings reads the last one: ten minutes after it, as in training.
+    model = gapcast.load_model(result)
+    recent = df.iloc[:-3]  # up to 23:45 of the sixth day; the last temperature at 23:30
+    assert model.forecast_document(recent)["lookback_observed"] == {"power": 1.0}
+    assert np.isfinite(model.predict(recent)["power"]).all()
+
+
 def test_a_dark_target_is_forecast_from_its_last_values_and_says_so(
     hourly: Any, tiny_config: Any
 ) -> None:

@@ -112,6 +112,43 @@ def test_hold_stops_where_the_source_said_there_was_no_reading() -> None:
         frame.replace(ended=np.zeros((1, 2), dtype=bool))
 
 
+def test_a_channel_read_slower_than_the_grid_is_held_until_its_next_reading() -> None:
+    """Power every 5 minutes, outdoor temperature every 30 (at :07 and :37): on the 5-minute
+    grid each temperature holds until the next is due, as pandas' ffill(limit=5); a reading
+    that never came stays a gap of its 6 steps. The target (skipped) is never held, and the
+    held steps are stored with the fitted grid, so new data is prepared the same way."""
+    ts = np.arange(0, 6 * 60, 1) * MINUTE  # one row a minute, readings on some
+    power = np.where(ts % (5 * MINUTE) == 0, 50.0, np.nan)
+    power[ts == 100 * MINUTE] = np.nan  # one missed power reading
+    temp = np.where(ts % (30 * MINUTE) == 7 * MINUTE, ts / MINUTE, np.nan)
+    temp[ts == 127 * MINUTE] = np.nan  # one missed temperature reading
+    frame = SeriesFrame.from_arrays(ts, np.vstack([power, temp]), ["power", "temp"])
+    keep = frame.mask.any(axis=0)
+    frame = SeriesFrame.from_arrays(ts[keep], frame.values[:, keep], ["power", "temp"])
+    step = Resample("5min").fit(frame)
+    assert step.hold_slow_channels(frame, skip=["power"]) == {"temp": 5}
+    out = step.transform(frame)
+    series = pd.Series(temp, index=pd.to_datetime(ts, unit="ns")).dropna()
+    expected = series.resample("5min").last().reindex(pd.to_datetime(out.timestamps, unit="ns"))
+    np.testing.assert_array_equal(out.values[1], expected.ffill(limit=5).to_numpy())
+    assert np.isnan(out.values[1][25:31]).all()  # 02:05-02:30: the 02:07 reading never came
+    assert np.isnan(out.values[0][20])  # the target's own missed reading is no held value
+    # Gaps: power's missed step, temp's missed reading and the 00:00 step before its first one;
+    # none between two readings.
+    assert sorted(detect_gaps(out, 3).length.tolist()) == [1, 1, 6]
+    # Stored and loaded back with the grid: a forecast between two readings sees the last one.
+    again = Resample("5min")
+    again._set_fitted(step._get_fitted())
+    recent = frame.slice(0, int(np.searchsorted(frame.timestamps, 181 * MINUTE)))
+    held = again.transform(recent).values[1]
+    assert held[-1] == 157.0 and held[-2] == 157.0  # 03:00 and 02:55 hold the 02:37 reading
+    # Without a slow channel nothing is held, and pipelines stored before hold none.
+    assert Resample("5min").fit(frame).hold_slow_channels(frame, skip=["power", "temp"]) == {}
+    legacy = Resample("5min")
+    legacy._set_fitted({"freq_ns": 5 * MINUTE, "origin_ns": 0})
+    assert np.isnan(legacy.transform(frame).values[1][2])
+
+
 def test_resample_keeps_missing_grid_points_missing_and_infers_frequency() -> None:
     ts = np.array([0, 1, 2, 5, 6]) * HOUR
     out = Resample().fit_transform(SeriesFrame.from_arrays(ts, [1.0, 2, 3, 6, 7], ["a"]))

@@ -212,6 +212,8 @@ class MLRunner:
             self._emit(LogEvent(message=shortened))
         if data.unused_channels:
             self._emit(LogEvent(level="warning", message=unused_channels_message(data)))
+        if held := data.pipeline.held_channels:
+            self._emit(LogEvent(message=held_channels_message(held, data.freq_ns)))
         info.keras_backend = backend_name()
         if len(data.origins["train"]) == 0 or len(data.origins["test"]) == 0:
             val_start, test_start = data.split
@@ -469,6 +471,15 @@ def unused_channels_message(data: TrainingData) -> str:
         "them in 'covariates' to give the model their past, in 'future_covariates' when their "
         "values are known in advance, or in 'target' to forecast them; on the command line "
         "--covariates and --target)"
+    )
+
+
+def held_channels_message(held: dict[str, int], freq_ns: int) -> str:
+    """Why a slower covariate shows no gap between its readings: each is held on the grid."""
+    names = ", ".join(f"{name!r} (up to {steps} steps)" for name, steps in held.items())
+    return (
+        f"read less often than the grid's {format_duration(freq_ns)} step: {names}; each "
+        "reading is held until the next one is due, so only a missed reading counts as a gap"
     )
 
 

@@ -172,12 +172,14 @@ class ProcessingPipeline:
         outliers: NDArray[np.bool_] | None = None
         for step in self.frame_steps:
             before = frame
-            if fit and isinstance(step, Resample) and step.freq is None:
+            if fit and isinstance(step, Resample):
+                targets = self.window.targets or ()
                 # The grid follows the targets' own step where they keep a coarser one.
-                source = grid_source(frame, self.window.targets or ())
-                frame = step.fit(source).transform(frame)
+                source = grid_source(frame, targets) if step.freq is None else frame
+                step.fit(source).hold_slow_channels(frame, skip=targets)
+                frame = step.transform(frame)
                 if source is not before:
-                    frame = _until_last_reading(frame, before, source, self.window.targets or ())
+                    frame = _until_last_reading(frame, before, source, targets)
             else:
                 frame = step.fit_transform(frame) if fit else step.transform(frame)
             if isinstance(step, Resample):
@@ -286,6 +288,14 @@ class ProcessingPipeline:
             hide=hide,
             calendar=calendar,
         )
+
+    @property
+    def held_channels(self) -> dict[str, int]:
+        """The input channels read on a slower step than the grid's, and how many grid steps
+        each reading is held for (:meth:`Resample.hold_slow_channels`)."""
+        self._require_fitted()
+        resample = self.frame_steps[0]
+        return dict(resample.held_steps_) if isinstance(resample, Resample) else {}
 
     def grid_labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:
         """Grid points as shown to people (:meth:`Resample.labels`)."""

@@ -160,13 +160,47 @@ class Resample(FrameStep):
     def _get_fitted(self) -> dict[str, Any]:
         if getattr(self, "freq_ns_", None) is None:
             return {}
-        return {"freq_ns": self.freq_ns_, "origin_ns": self.origin_ns_, "shift_ns": self.shift_ns_}
+        fitted: dict[str, Any] = {
+            "freq_ns": self.freq_ns_,
+            "origin_ns": self.origin_ns_,
+            "shift_ns": self.shift_ns_,
+        }
+        if self.held_steps_:
+            fitted["held_steps"] = dict(self.held_steps_)
+        return fitted
 
     def _set_fitted(self, fitted: dict[str, Any]) -> None:
         self.freq_ns_: int = int(fitted["freq_ns"])
         self.origin_ns_: int = int(fitted["origin_ns"])
         # Pipelines stored before bins followed the samples' phase used pandas' bins.
         self.shift_ns_: int = int(fitted.get("shift_ns", 0))
+        # Pipelines stored before slow channels were held have none.
+        self.held_steps_: dict[str, int] = {
+            str(k): int(v) for k, v in fitted.get("held_steps", {}).items()
+        }
+
+    def hold_slow_channels(self, frame: SeriesFrame, skip: Sequence[str] = ()) -> dict[str, int]:
+        """Find the channels of ``frame`` (but ``skip``: the targets) read on a regular step of
+        their own at least twice the fitted grid's (:func:`own_step`: an outdoor temperature
+        every 30 minutes beside power every 5), and hold each of their readings on the grid
+        until the next one is due. Returns (and keeps) how many grid steps each is held for.
+
+        On the grid such a channel would miss 5 steps in 6: each run of them counted as a gap,
+        the run's report read as broken data, and the model saw the channel through its
+        observed mask only. Held, not interpolated: a value on the grid is the channel's last
+        reading as of that step (an as-of join), so a forecast made between two readings sees
+        what the training windows saw, never a reading not yet taken."""
+        self._require_fitted()
+        held: dict[str, int] = {}
+        for channel in frame.channels:
+            if channel in skip:
+                continue
+            seen = np.asarray(frame.select([channel]).mask[0])
+            step = own_step(frame.timestamps[seen], self.freq_ns_)
+            if step is not None:
+                held[channel] = -(-step // self.freq_ns_) - 1
+        self.held_steps_ = held
+        return dict(held)
 
     def grid_index(self, ts_ns: int) -> int:
         """The grid step (from the fitted origin) a sample at ``ts_ns`` is binned into."""
@@ -272,6 +306,8 @@ class Resample(FrameStep):
                 values[:, bins] = frame.values
         else:
             values = _aggregate(frame.values, bins, n_grid, self.agg)
+        if self.held_steps_ and self.agg != "hold":
+            values = _held(values, frame.channels, self.held_steps_)
         return SeriesFrame(
             timestamps=grid, values=values, channels=frame.channels, freq_ns=freq, observed=None
         )
@@ -317,6 +353,28 @@ def _hold(
             held &= steps_ - last <= steps
         out[c, held] = own[last[held]]
     return out
+
+
+def _held(
+    values: NDArray[np.float64], channels: Sequence[str], held_steps: dict[str, int]
+) -> NDArray[np.float64]:
+    """``values`` with each listed channel's readings carried forward over at most its number
+    of steps (:meth:`Resample.hold_slow_channels`); a missed reading stays a gap."""
+    out: NDArray[np.float64] | None = None
+    positions = np.arange(values.shape[1])
+    for c, channel in enumerate(channels):
+        steps = held_steps.get(channel)
+        if not steps:
+            continue
+        row = values[c]
+        last = np.maximum.accumulate(np.where(np.isfinite(row), positions, -1))
+        fill = np.isnan(row) & (last >= 0) & (positions - last <= steps)
+        if not fill.any():
+            continue
+        if out is None:
+            out = np.array(values)  # the unresampled values may be shared, read-only
+        out[c, fill] = row[last[fill]]
+    return values if out is None else out
 
 
 def _aggregate(
