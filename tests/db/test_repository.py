@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gapcast.db import repository
 from gapcast.db import runs as run_store
+from gapcast.db.append import append_to_dataset
 from gapcast.db.session import make_engine, transaction
 from gapcast.db.tables import ID_MAX, Dataset, points
 from gapcast.errors import Conflict, InvalidInput, NotFound
@@ -46,6 +47,43 @@ def test_round_trip_is_exact_including_time_zones(sessions: sessionmaker[Session
     assert loaded.channels == ["a", "b"]
     np.testing.assert_array_equal(loaded.values, values)  # NaN where the cell was empty
     assert loaded.frequency_ns == 17 * 60 * 10**9
+
+
+def test_a_logger_reconfigured_to_a_coarser_step_has_that_step(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Every 15 minutes for a month, then hourly: the dataset's step is the hour its latest
+    readings keep (the one forecasts are made from), the import says so, and appending more
+    hourly exports keeps it; a fast column that died beside an hourly one changes nothing."""
+    fine = pd.date_range("2025-01-01", periods=30 * 96, freq="15min", tz="UTC")
+    hourly = pd.date_range(fine[-1] + pd.Timedelta("1h"), periods=30 * 24, freq="h")
+    stamps = fine.append(hourly)
+    text = "time,temp\n" + "".join(f"{t.isoformat()},{i % 9}.5\n" for i, t in enumerate(stamps))
+    table = read_table(text.encode(), filename="logger.csv")
+    assert [n for n in table.notes if "step went from" in n] == [
+        "the readings' step went from 15min to 1h after 2025-01-30 23:45 UTC: the dataset's step "
+        "is 1h, that of its latest readings, which forecasts are made from; a run averages the "
+        "earlier readings into it"
+    ]
+    with transaction(sessions) as s:
+        assert repository.import_dataset(s, table=table, name="logger").frequency_ns == 3600 * 10**9
+    more = pd.date_range(stamps[-1] + pd.Timedelta("1h"), periods=24, freq="h")
+    newer = read_table(
+        ("time,temp\n" + "".join(f"{t.isoformat()},1.5\n" for t in more)).encode(),
+        filename="logger-2.csv",
+    )
+    with transaction(sessions) as s:
+        appended = append_to_dataset(s, table=newer, name="logger")
+        assert appended.dataset.frequency_ns == 3600 * 10**9
+    minutes = pd.date_range("2025-01-01", periods=60 * 96, freq="15min", tz="UTC")
+    rows = "".join(
+        f"{t.isoformat()},{'1.0' if i < 30 * 96 else ''},{'12.0' if t.minute == 0 else ''}\n"
+        for i, t in enumerate(minutes)
+    )
+    died = read_table(("time,flow,battery\n" + rows).encode(), filename="died.csv")
+    assert not [n for n in died.notes if "step went from" in n]
+    with transaction(sessions) as s:
+        assert repository.import_dataset(s, table=died, name="died").frequency_ns == 900 * 10**9
 
 
 def test_times_of_rows_come_back_aware_in_utc(sessions: sessionmaker[Session]) -> None:

@@ -354,6 +354,33 @@ def test_a_covariate_read_slower_than_the_target_is_held_not_counted_as_gaps(
     assert np.isfinite(model.predict(recent)["power"]).all()
 
 
+def test_a_logger_reconfigured_to_hourly_trains_and_forecasts_on_the_hour(
+    tiny_config: Any,
+) -> None:
+    """Every 15 minutes for three weeks, then hourly for three: on the 15-minute grid (the
+    median step) the hourly part was 75% missing, and the run failed "too little data: 0 test
+    windows". It trains on the hour, says why, and forecasts from a day of hourly readings."""
+    from gapcast.events import LogEvent
+
+    fine = pd.date_range("2024-01-01", periods=21 * 96, freq="15min", tz="UTC")
+    t = fine.append(pd.date_range(fine[-1] + pd.Timedelta("1h"), periods=21 * 24, freq="h"))
+    hours = (t - t[0]) / pd.Timedelta("1h")
+    df = pd.DataFrame({"timestamp": t, "temp": 20 + 3 * np.sin(2 * np.pi * hours / 24)})
+    cfg = tiny_config("linear", epochs=1)
+    del cfg["preprocessing"]
+    events: list[Any] = []
+    result = gapcast.train(df, cfg, on_event=events.append)
+    assert result.pipeline_config[0]["fitted"]["freq_ns"] == 3600 * 10**9
+    said = [e.message for e in events if isinstance(e, LogEvent)]
+    assert any(
+        m.startswith("the readings' step went from 15min to 1h after 2024-01-21T23:45:00+00:00")
+        for m in said
+    ), said
+    forecast = gapcast.load_model(result).predict(df.iloc[-48:])
+    assert forecast["timestamp"].diff().iloc[1:].eq(pd.Timedelta("1h")).all()
+    assert np.isfinite(forecast["temp"]).all()
+
+
 def test_a_dark_target_is_forecast_from_its_last_values_and_says_so(
     hourly: Any, tiny_config: Any
 ) -> None:

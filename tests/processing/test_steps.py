@@ -149,6 +149,53 @@ def test_a_channel_read_slower_than_the_grid_is_held_until_its_next_reading() ->
     assert np.isnan(legacy.transform(frame).values[1][2])
 
 
+def logger_reconfigured(days_fine: int = 30, days_coarse: int = 30) -> np.ndarray:
+    """Times of a logger writing every 15 minutes, then hourly (at :45, after its last quarter)."""
+    fine = np.arange(days_fine * 96) * 15 * MINUTE
+    return np.concatenate([fine, fine[-1] + HOUR * np.arange(1, days_coarse * 24 + 1)])
+
+
+def test_resample_reads_a_logger_on_the_coarser_step_its_last_readings_keep() -> None:
+    """15-minute readings for a month, then hourly: the median step is 15 minutes, on whose grid
+    the last month would be 75% missing and no recent window usable. The grid is the latest
+    readings' step, the earlier readings averaged into it; the change is reported."""
+    ts = logger_reconfigured()
+    values = np.sin(np.arange(ts.size) / 7.0)
+    frame = SeriesFrame.from_arrays(ts, values, ["a"])
+    step = Resample().fit(frame)
+    assert step.freq_ns_ == HOUR
+    last_fine = int(ts[30 * 96 - 1])
+    assert step.step_changed_ == (15 * MINUTE, last_fine)
+    out = step.transform(frame)
+    assert out.mask[0].all()  # every hour has a reading, before the change and after it
+    # Each hour's bin follows the hourly readings' phase (:45, kept by the hour before them):
+    # 01:00 averages the four quarter-hours from 01:15 to 02:00.
+    start = step.bin_start(HOUR)
+    assert start == HOUR + 15 * MINUTE
+    in_bin = (ts >= start) & (ts < start + HOUR)
+    assert in_bin.sum() == 4
+    assert out.values[0][list(out.timestamps).index(HOUR)] == pytest.approx(values[in_bin].mean())
+    # Left alone: a short coarse tail (under a tenth of the readings), a tail thinned by
+    # readings missing at random, and a fast sensor that died beside an hourly one.
+    short = SeriesFrame.from_arrays(logger_reconfigured(30, 2), np.zeros(30 * 96 + 48), ["a"])
+    assert Resample().fit(short).freq_ns_ == 15 * MINUTE
+    fine = np.arange(60 * 96) * 15 * MINUTE
+    kept = np.random.default_rng(0).random(fine.size) < 0.5
+    thinned = np.concatenate([fine[: 30 * 96], fine[30 * 96 :][kept[30 * 96 :]]])
+    assert (
+        Resample().fit(SeriesFrame.from_arrays(thinned, np.zeros(thinned.size), ["a"])).freq_ns_
+        == 15 * MINUTE
+    )
+    flow = np.where(fine < 30 * 86_400 * 10**9, 1.0, np.nan)
+    battery = np.where(fine % HOUR == 0, 12.0, np.nan)
+    keep = np.isfinite(flow) | np.isfinite(battery)
+    died = SeriesFrame.from_arrays(
+        fine[keep], np.vstack([flow, battery])[:, keep], ["flow", "battery"]
+    )
+    fitted = Resample().fit(died)
+    assert fitted.freq_ns_ == 15 * MINUTE and fitted.step_changed_ is None
+
+
 def test_resample_keeps_missing_grid_points_missing_and_infers_frequency() -> None:
     ts = np.array([0, 1, 2, 5, 6]) * HOUR
     out = Resample().fit_transform(SeriesFrame.from_arrays(ts, [1.0, 2, 3, 6, 7], ["a"]))

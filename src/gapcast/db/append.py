@@ -219,7 +219,7 @@ def append_to_dataset(
     # the sensor stopped, and predict forecasts from after them (db.repository.through_end).
     last = [utc_datetime(int(t)) for t in (whole.timestamps_ns[-1], *table.timestamps_ns[-1:])]
     dataset.end = max([*last, *([dataset.end] if dataset.end is not None else [])])
-    dataset.frequency_ns = median_step_ns(whole.timestamps_ns)
+    dataset.frequency_ns = median_step_ns(whole.timestamps_ns, whole.values)
     dataset.point_count = total
     dataset.content_hash = content_hash(whole.timestamps_ns, whole.values)
     session.flush()

@@ -61,13 +61,23 @@ def content_hash(timestamps_ns: NDArray[np.int64], values: NDArray[np.float64]) 
     return digest.hexdigest()
 
 
-def median_step_ns(timestamps_ns: NDArray[np.int64]) -> int | None:
-    """The dataset's step, as the resample step infers it (None for a single point)."""
+def median_step_ns(
+    timestamps_ns: NDArray[np.int64], values: NDArray[np.float64] | None = None
+) -> int | None:
+    """The dataset's step, as the resample step infers it (None for a single point): the step
+    of its latest readings where they keep a coarser one than the rest (a logger reconfigured
+    from 15 minutes to hourly), since forecasts are made from them."""
     from gapcast.processing._time import infer_frequency
+    from gapcast.processing.resample import recent_step
 
     if len(timestamps_ns) < 2:
         return None
-    return infer_frequency(timestamps_ns)
+    step = infer_frequency(timestamps_ns)
+    if values is None:
+        return step
+    ts = np.asarray(timestamps_ns, dtype=np.int64)
+    changed = recent_step(ts, np.isfinite(np.asarray(values, dtype=np.float64)), step)
+    return changed[0] if changed else step
 
 
 # --- datasets -------------------------------------------------------------------------------
@@ -108,7 +118,7 @@ def import_dataset(
     ts = table.timestamps_ns
     dataset = Dataset(
         name=name,
-        frequency_ns=median_step_ns(ts),
+        frequency_ns=median_step_ns(ts, table.values),
         start=utc_datetime(int(ts[0])),
         end=utc_datetime(int(ts[-1])),
         point_count=table.point_count,

@@ -40,6 +40,7 @@ from gapcast.ingest.long_format import (
 from gapcast.ingest.on_change import change_only_hint
 from gapcast.ingest.series_rows import TIME as SERIES_ROWS_TIME
 from gapcast.ingest.series_rows import series_rows
+from gapcast.ingest.step_change import step_change_hint
 from gapcast.ingest.stopped import stopped_hint
 from gapcast.ingest.times import (
     check_timezone,
@@ -326,6 +327,8 @@ def read_table(
             continue  # a silence at the end of change reports is a steady value, not a stop
         if (stopped := stopped_hint(name, ts, values[i])) is not None:
             notes.append(stopped)
+    if values.size and (changed := step_change_hint(ts, values)):
+        notes.append(changed)
     # A unit in the header ('hum [%]') wins over one on a line of units under it.
     names_units = [
         (name, unit or row_units.get(header) or cell_units.get(header) or priced.get(header))

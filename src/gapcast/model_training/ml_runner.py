@@ -212,6 +212,8 @@ class MLRunner:
             self._emit(LogEvent(message=shortened))
         if data.unused_channels:
             self._emit(LogEvent(level="warning", message=unused_channels_message(data)))
+        if changed := data.pipeline.step_change:
+            self._emit(LogEvent(message=step_change_message(*changed, data.freq_ns, self.zone)))
         if held := data.pipeline.held_channels:
             self._emit(LogEvent(message=held_channels_message(held, data.freq_ns)))
         info.keras_backend = backend_name()
@@ -471,6 +473,17 @@ def unused_channels_message(data: TrainingData) -> str:
         "them in 'covariates' to give the model their past, in 'future_covariates' when their "
         "values are known in advance, or in 'target' to forecast them; on the command line "
         "--covariates and --target)"
+    )
+
+
+def step_change_message(before: int, since: int, freq_ns: int, zone: str | None) -> str:
+    """Why a run's grid is not the dataset's step: the logger's readings grew coarser."""
+    step = format_duration(freq_ns)
+    return (
+        f"the readings' step went from {format_duration(before)} to {step} after "
+        f"{run_warnings.time_in_zone(since, zone)}: trained on {step}, the step forecasts will "
+        "be made from, the earlier readings averaged into its steps (set the resample step's "
+        "freq to choose another)"
     )
 
 

@@ -147,7 +147,7 @@ def flatline_warnings(
         flat = longest_flatline(row, freq_ns)
         if flat is None:
             continue
-        first, last = (_when(int(grid_ts[i]), zone) for i in (flat.start, flat.end))
+        first, last = (time_in_zone(int(grid_ts[i]), zone) for i in (flat.start, flat.end))
         more = f" ({flat.runs} such runs; this is the longest)" if flat.runs > 1 else ""
         out.append(
             {
@@ -198,7 +198,7 @@ def glitch_warnings(
 
     out = []
     for name, (count, first_ns, value) in glitches.items():
-        when = _when(first_ns, zone)
+        when = time_in_zone(first_ns, zone)
         out.append(
             {
                 "code": "glitches_masked",
@@ -211,7 +211,7 @@ def glitch_warnings(
     return out
 
 
-def _when(ns: int, zone: str | None) -> str:
+def time_in_zone(ns: int, zone: str | None) -> str:
     """A time as ISO 8601 with its offset, on the wall clock of ``zone`` (UTC without one): the
     user reads it beside their own file's times."""
     import pandas as pd

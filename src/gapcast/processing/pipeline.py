@@ -297,6 +297,13 @@ class ProcessingPipeline:
         resample = self.frame_steps[0]
         return dict(resample.held_steps_) if isinstance(resample, Resample) else {}
 
+    @property
+    def step_change(self) -> tuple[int, int] | None:
+        """``(the step before, when the grid's began)`` when fitting read the data on the
+        coarser step its last readings keep (:func:`~.resample.recent_step`), else None."""
+        resample = self.frame_steps[0]
+        return getattr(resample, "step_changed_", None) if isinstance(resample, Resample) else None
+
     def grid_labels(self, grid_ns: NDArray[np.int64]) -> NDArray[np.int64]:
         """Grid points as shown to people (:meth:`Resample.labels`)."""
         self._require_fitted()

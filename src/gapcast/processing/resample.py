@@ -122,6 +122,43 @@ def own_step(target_stamps: NDArray[np.int64], rows_step: int) -> int | None:
     return round_step(int(step))
 
 
+# A logger reconfigured to a coarser step (every 15 minutes, then hourly) is read on the step of
+# its last readings when at least this many of its last rows (and this share) keep it.
+RECENT_ROWS = 50
+RECENT_SHARE = 0.1
+
+
+def recent_step(
+    timestamps: NDArray[np.int64], observed: NDArray[np.bool_], step: int
+) -> tuple[int, int] | None:
+    """``(its step, when it began)`` when the last readings keep a regular step of their own at
+    least twice ``step`` (the series' typical one) — and every channel read before then is read
+    at that step since: the same sensors logged less often, not a fast one that died beside a
+    slow one — else None. ``observed``: (channels, rows), which channel has a reading in a row.
+
+    The typical step is the median over the whole series, so a logger's older, finer history
+    sets the grid; on it the recent readings fill a quarter of the steps (an hourly logger on a
+    15-minute grid), no recent window is observed enough to train or forecast from, and the run
+    failed with "too little data". Forecasts are made from readings at the logger's current
+    step, so that is the grid; the older readings are aggregated into it."""
+    ts = np.asarray(timestamps, dtype=np.int64)
+    seen = np.asarray(observed, dtype=bool)
+    read = ts[seen.any(axis=0)]
+    rows = max(RECENT_ROWS, int(read.size * RECENT_SHARE))
+    if read.size < 2 * rows:
+        return None
+    new = own_step(read[-rows:], step)
+    if new is None:
+        return None
+    finer = np.flatnonzero(np.diff(read) < new * (1 - IRREGULAR_TOLERANCE))
+    since = int(read[finer[-1] + 1]) if finer.size else int(read[0])
+    after = ts >= since
+    for channel in seen:
+        if channel[~after].any() and own_step(ts[channel & after], step) != new:
+            return None
+    return new, since
+
+
 def grid_source(frame: SeriesFrame, targets: Sequence[str]) -> SeriesFrame:
     """The rows a grid is inferred from: every row, unless the targets keep a step of their own
     (:func:`own_step`), when it is the rows holding a target reading. Forecast on the rows' step,
@@ -260,8 +297,15 @@ class Resample(FrameStep):
         # before that rounding may say 901 s for a 15-minute meter), else inferred — from the
         # first rows only when it is just compared with a requested step.
         own: int | None = round_step(frame.freq_ns) if frame.freq_ns else None
+        # (the step before, the first reading at the grid's step) when the readings' step grew
+        self.step_changed_: tuple[int, int] | None = None
+        phased = frame.timestamps
         if self.freq is None:
             freq_ns = own or infer_frequency(frame.timestamps)
+            if changed := recent_step(frame.timestamps, frame.mask, freq_ns):
+                self.step_changed_ = (freq_ns, changed[1])
+                freq_ns = changed[0]
+                phased = frame.timestamps[frame.timestamps >= changed[1]]
             own = freq_ns
         else:
             freq_ns = parse_duration(self.freq, field=self.field("freq"), where=self.where())
@@ -270,7 +314,7 @@ class Resample(FrameStep):
         origin = grid_origin(int(frame.timestamps[0]), freq_ns)
         # Only a series put on its own frequency has bins that follow its phase: aggregating into
         # a coarser (or finer) grid keeps pandas' bins, which users compare against.
-        shift = phase_shift(frame.timestamps, freq_ns, origin) if freq_ns == own else 0
+        shift = phase_shift(phased, freq_ns, origin) if freq_ns == own else 0
         self._set_fitted({"freq_ns": freq_ns, "origin_ns": origin, "shift_ns": shift})
         return self
 
