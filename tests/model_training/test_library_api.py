@@ -354,6 +354,23 @@ def test_a_covariate_read_slower_than_the_target_is_held_not_counted_as_gaps(
     assert np.isfinite(model.predict(recent)["power"]).all()
 
 
+def test_a_covariate_installed_later_has_no_gap_before_its_first_reading(
+    hourly: Any, tiny_config: Any
+) -> None:
+    """A humidity sensor installed ten days after the meter: its steps before its first reading
+    are no gap of it, as the dataset's view counts them; an outage of it afterwards is one."""
+    df = hourly(600)
+    df["humidity"] = np.where(np.arange(len(df)) >= 240, 60.0 + np.arange(len(df)) % 5, np.nan)
+    cfg = {**tiny_config("linear", epochs=1), "covariates": ["humidity"]}
+    summary = gapcast.train(df, cfg).gap_report
+    assert (summary.gaps, summary.missing_points, summary.observed_fraction) == (0, 0, 1.0)
+    df.loc[400:419, "humidity"] = np.nan  # 20 hours offline
+    summary = gapcast.train(df, cfg).gap_report
+    assert (summary.gaps, summary.large, summary.missing_points) == (1, 1, 20)
+    # Of the points from each series' first reading (600 + 360), 20 are missing.
+    assert summary.observed_fraction == pytest.approx(1 - 20 / 960)
+
+
 def test_a_logger_reconfigured_to_hourly_trains_and_forecasts_on_the_hour(
     tiny_config: Any,
 ) -> None:

@@ -17,7 +17,7 @@ from gapcast.errors import InvalidInput
 from gapcast.model_training.results import GapSummary
 from gapcast.model_training.window_store import WindowStore
 from gapcast.processing.frame import SeriesFrame
-from gapcast.processing.gaps import DetectGaps, find_runs
+from gapcast.processing.gaps import DetectGaps, GapReport, find_runs
 from gapcast.processing.pipeline import ProcessingPipeline
 from gapcast.processing.seasons import Season, fitting_seasons
 from gapcast.training_config import TrainingConfig
@@ -169,14 +169,7 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         else np.zeros(0, dtype=bool)
     )
     large = report.is_large & report_targets
-    summary = GapSummary(
-        gaps=report.n_gaps,
-        small=report.n_small,
-        large=report.n_large,
-        missing_points=report.missing_points,
-        observed_fraction=float(report.observed_fraction),
-        largest=report.longest_gap,
-    )
+    summary = gap_summary(report)
     n = prepared.frame.n_points
     split = prepared.frame.split or (n, n)
     freq = prepared.frame.freq_ns or grid.freq_ns
@@ -202,4 +195,23 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         large_gaps=list(zip(report.start[large].tolist(), report.end[large].tolist(), strict=True)),
         glitches=glitches,
         future_covariates=future,
+    )
+
+
+def gap_summary(report: GapReport) -> GapSummary:
+    """The run's gap totals. A channel's steps before its first reading (a humidity sensor
+    installed a week after the meter) are no gap of it, as the dataset's own view counts them
+    (:mod:`~gapcast.processing.dataset_gaps`): counted, a run on a dataset the page showed
+    without gaps reported one large gap and its observed share fell by that week."""
+    later = report.start_index > 0
+    lengths, large = report.length[later], report.is_large[later]
+    missing = int(lengths.sum())
+    total = report.n_points * len(report.channels) - int(report.length[~later].sum())
+    return GapSummary(
+        gaps=int(lengths.size),
+        small=int(np.count_nonzero(~large)),
+        large=int(np.count_nonzero(large)),
+        missing_points=missing,
+        observed_fraction=1.0 - missing / total if total > 0 else 1.0,
+        largest=int(lengths.max()) if lengths.size else 0,
     )

@@ -123,7 +123,10 @@ def own_step(target_stamps: NDArray[np.int64], rows_step: int) -> int | None:
 
 
 # A logger reconfigured to a coarser step (every 15 minutes, then hourly) is read on the step of
-# its last readings when at least this many of its last rows (and this share) keep it.
+# its last readings when those of the last tenth of its time span keep it, and are at least 50.
+# A share of the time, not of the readings: an hourly tail holds a quarter of the readings a
+# 15-minute one would, and the test part (15% of the time) was all hourly well before the
+# hourly readings were a tenth of the file.
 RECENT_ROWS = 50
 RECENT_SHARE = 0.1
 
@@ -144,10 +147,12 @@ def recent_step(
     ts = np.asarray(timestamps, dtype=np.int64)
     seen = np.asarray(observed, dtype=bool)
     read = ts[seen.any(axis=0)]
-    rows = max(RECENT_ROWS, int(read.size * RECENT_SHARE))
-    if read.size < 2 * rows:
+    if read.size < 2 * RECENT_ROWS:
         return None
-    new = own_step(read[-rows:], step)
+    tail = read[read >= read[-1] - RECENT_SHARE * (read[-1] - read[0])]
+    if tail.size < RECENT_ROWS:
+        return None
+    new = own_step(tail, step)
     if new is None:
         return None
     finer = np.flatnonzero(np.diff(read) < new * (1 - IRREGULAR_TOLERANCE))
