@@ -877,6 +877,31 @@ def test_a_slower_series_is_drawn_joined_with_only_its_missing_readings_shaded(
     expect(page.locator("#dataset-info")).to_contain_text("1 gaps (0 large)")
 
 
+def test_the_run_log_says_a_slower_covariate_is_held(page: Page, tmp_path: Path) -> None:
+    """Power every 5 minutes, an outdoor temperature every 30: the run's log lines (here, that
+    the temperature is held between its readings) are listed on the run card as they come, as
+    the CLI prints them, and not left in the event stream alone."""
+    meter = tmp_path / "meter.csv"
+    rows = "".join(
+        f"2025-01-{1 + m // 1440:02d}T{m // 60 % 24:02d}:{m % 60:02d}:00Z,{50 + m % 7},"
+        f"{f'{5 + m % 11}.5' if m % 30 == 0 else ''}\n"
+        for m in range(0, 4 * 1440, 5)
+    )
+    meter.write_text("timestamp,power,outdoor\n" + rows)
+    page.set_input_files("#file", str(meter))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("meter")
+    page.check("#covariates input[value='outdoor']")
+    set_config(page, model="linear", epochs="1", lookback="24", horizon="6")
+    page.click("#train-button")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=180_000)
+    expect(page.locator("#run-log li.info").first).to_contain_text(
+        "read less often than the grid's 5min step: 'outdoor' (up to 5 steps)"
+    )
+    expect(page.locator("#stage-text")).to_contain_text("finished")
+    shot(page, tmp_path, "run-log")
+
+
 def test_a_newer_export_under_a_taken_name_appends_to_it(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:

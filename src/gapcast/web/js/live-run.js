@@ -2,7 +2,7 @@
 // status, the progress bar, the stage line and the loss chart of the run card.
 import { followRun } from "./api.js";
 import { LossChart } from "./charts.js";
-import { candidateScoreText, fmt } from "./format.js";
+import { candidateScoreText, escape, fmt } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 export const STAGES = ["queued", "loading", "preparing", "gap_classifier", "training", "evaluating", "saving"];
@@ -26,6 +26,7 @@ function reset(runId) {
   $("progress-bar").style.width = "0%";
   $("progress-text").textContent = "";
   $("stage-text").textContent = "";
+  $("run-log").innerHTML = "";
   $("result").hidden = true;
   $("cancel-button").hidden = false;
   $("delete-button").hidden = true;
@@ -64,6 +65,11 @@ function onEvent(event, handlers) {
       `${what} · epoch ${event.epoch}/${event.epochs} · loss ${fmt(event.loss)}` +
       (event.eta_s != null ? ` · ETA ${Math.round(event.eta_s)} s` : "");
     if (!refit && event.batch == null && event.loss != null) lossChart.add(event.epoch, event.loss, event.val_loss ?? null);
+  } else if (event.type === "log") {
+    // What the run read other than as asked (a covariate held between its readings, a logger's
+    // coarser step, sizes cut to a short series) or warns of: the CLI prints these lines too.
+    const level = event.level === "error" ? "error" : event.level === "warning" ? "warning" : "info";
+    $("run-log").insertAdjacentHTML("beforeend", `<li class="${level}">${escape(event.message)}</li>`);
   } else if (event.type === "candidate") {
     $("stage-text").textContent += ` · ${event.label}: ${candidateScoreText(event)} ${fmt(event.val_mae)}` +
       (event.pruned ? ` (stopped after ${event.epochs_run} epochs, pruned)` : "");
