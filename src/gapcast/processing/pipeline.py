@@ -299,8 +299,9 @@ class ProcessingPipeline:
 
     @property
     def step_change(self) -> tuple[int, int] | None:
-        """``(the step before, when the grid's began)`` when fitting read the data on the
-        coarser step its last readings keep (:func:`~.resample.recent_step`), else None."""
+        """``(the step before, the reading the grid's began after)`` when fitting read the data
+        on the coarser step its last readings keep (:func:`~.resample.recent_step`), else
+        None."""
         resample = self.frame_steps[0]
         return getattr(resample, "step_changed_", None) if isinstance(resample, Resample) else None
 

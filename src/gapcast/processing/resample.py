@@ -134,10 +134,10 @@ RECENT_SHARE = 0.1
 def recent_step(
     timestamps: NDArray[np.int64], observed: NDArray[np.bool_], step: int
 ) -> tuple[int, int] | None:
-    """``(its step, when it began)`` when the last readings keep a regular step of their own at
-    least twice ``step`` (the series' typical one) — and every channel read before then is read
-    at that step since: the same sensors logged less often, not a fast one that died beside a
-    slow one — else None. ``observed``: (channels, rows), which channel has a reading in a row.
+    """``(its step, the reading it began after)`` when the last readings keep a regular step of
+    their own at least twice ``step`` (the series' typical one) — and every channel read before
+    then is read at that step since: the same sensors logged less often, not a fast one that
+    died beside a slow one — else None. ``observed``: (channels, rows), which channel has a reading in a row.
 
     The typical step is the median over the whole series, so a logger's older, finer history
     sets the grid; on it the recent readings fill a quarter of the steps (an hourly logger on a
@@ -302,7 +302,7 @@ class Resample(FrameStep):
         # before that rounding may say 901 s for a 15-minute meter), else inferred — from the
         # first rows only when it is just compared with a requested step.
         own: int | None = round_step(frame.freq_ns) if frame.freq_ns else None
-        # (the step before, the first reading at the grid's step) when the readings' step grew
+        # (the step before, the reading the grid's step began after) when the readings' step grew
         self.step_changed_: tuple[int, int] | None = None
         phased = frame.timestamps
         if self.freq is None:
