@@ -137,7 +137,8 @@ def recent_step(
     """``(its step, the reading it began after)`` when the last readings keep a regular step of
     their own at least twice ``step`` (the series' typical one) — and every channel read before
     then is read at that step since: the same sensors logged less often, not a fast one that
-    died beside a slow one — else None. ``observed``: (channels, rows), which channel has a reading in a row.
+    died beside a slow one — else None. ``observed``: (channels, rows), which channel has a
+    reading in a row.
 
     The typical step is the median over the whole series, so a logger's older, finer history
     sets the grid; on it the recent readings fill a quarter of the steps (an hourly logger on a
