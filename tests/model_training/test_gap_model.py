@@ -141,6 +141,16 @@ def test_a_nightly_hour_offline_in_local_time_calls_for_the_classifier() -> None
     assert data.large_outages == 0
     assert data.recurring_gaps("Europe/Berlin") == 7  # 02:00 of each day of the week
     assert data.recurring_gaps() <= 2
+    # Named as people read them, as the run's gap_classifier stage says it.
+    from gapcast.model_training.gap_features import describe_positions
+
+    assert describe_positions("hour-of-week", data.recurring_at("Europe/Berlin")) == (
+        "Monday 02:00–02:59, Tuesday 02:00–02:59, Wednesday 02:00–02:59, 4 more"
+    )
+    assert describe_positions("hour-of-week", np.array([142, 143, 144, 145, 146])) == (
+        "Saturday 22:00–Sunday 02:59"
+    )
+    assert describe_positions("week-of-year", np.array([50, 51])) == "weeks 51–52"
 
 
 def test_the_threshold_does_not_hang_on_the_few_outages_of_the_validation_part() -> None:

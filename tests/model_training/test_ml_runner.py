@@ -358,7 +358,7 @@ def test_business_days_train_a_gap_classifier_that_foresees_the_weekends() -> No
     (why,) = [
         e.message for e in events if isinstance(e, StatusEvent) and e.stage == "gap_classifier"
     ]
-    assert why == "gaps recurring at 2 position(s) of the day of week"
+    assert why == "gaps recurring at Saturday–Sunday (2 position(s) of the day of week)"
     gm = result.gap_metrics
     assert gm is not None and gm.baseline_name == "day-of-week rate"
     forecast = gapcast.load_model(result).predict(df)

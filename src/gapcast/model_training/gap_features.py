@@ -98,6 +98,51 @@ def cycle_for(freq_ns: int) -> str:
     return "overall"
 
 
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+# Runs of positions named one by one before the rest are counted.
+NAMED_RUNS = 3
+
+
+def describe_positions(cycle: str, at: I64) -> str:
+    """Positions of ``cycle`` (sorted) as people name them, each run of neighbours as one span:
+    "Sunday 00:00–02:59", "Saturday–Sunday", "weeks 51–52", "December"."""
+    at = np.asarray(at, np.int64)
+    if not at.size:
+        return "none"
+    breaks = np.flatnonzero(np.diff(at) != 1) + 1
+    runs = [(int(r[0]), int(r[-1])) for r in np.split(at, breaks)]
+    names = [_span(cycle, first, last) for first, last in runs[:NAMED_RUNS]]
+    if len(runs) > NAMED_RUNS:
+        names.append(f"{len(runs) - NAMED_RUNS} more")
+    return ", ".join(names)
+
+
+def _span(cycle: str, first: int, last: int) -> str:
+    def name(p: int, end: bool = False) -> str:
+        if cycle == "hour-of-week":
+            return f"{DAYS[p // 24]} {p % 24:02d}:{59 if end else 0:02d}"
+        if cycle == "day-of-week":
+            return DAYS[p]
+        if cycle == "week-of-year":
+            return str(p + 1)
+        if cycle == "month-of-year":
+            return MONTHS[p]
+        return f"Q{p + 1}"
+
+    same_day = cycle == "hour-of-week" and first // 24 == last // 24
+    if first == last and cycle != "hour-of-week":
+        text = name(first)
+    elif same_day:
+        text = f"{name(first)}–{name(last, end=True).split(' ')[1]}"
+    else:
+        text = f"{name(first)}–{name(last, end=True)}"
+    return f"week{'s' if first != last else ''} {text}" if cycle == "week-of-year" else text
+
+
 def positions(cycle: str, timestamps_ns: Any) -> I64:
     return np.asarray(CYCLES[cycle][1](np.asarray(timestamps_ns, dtype=np.int64)), np.int64)
 

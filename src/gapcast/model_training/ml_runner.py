@@ -242,8 +242,9 @@ class MLRunner:
     def _gaps(self, data: TrainingData) -> GapTrainingResult | None:
         """Reports the gaps found; trains the gap classifier when they call for one."""
         mode = self.config.training.gap_classifier
-        recurring = data.recurring_gaps(self.zone)
-        want = mode == "always" or (mode == "auto" and (data.large_outages > 0 or recurring > 0))
+        recurring = data.recurring_at(self.zone)
+        called = data.large_outages > 0 or recurring.size > 0
+        want = mode == "always" or (mode == "auto" and called)
         s = data.gap_summary
         self._emit(
             GapsEvent(
@@ -440,16 +441,20 @@ class MLRunner:
                     path.unlink(missing_ok=True)
             self.candidates.clear()
 
-    def _gap_stage(self, data: TrainingData, recurring: int) -> GapTrainingResult:
+    def _gap_stage(self, data: TrainingData, recurring: NDArray[np.int64]) -> GapTrainingResult:
         from gapcast.model_training.gap_model import GAP_BATCH
 
         why = f"{data.large_outages} large outages of the targets"
-        if not data.large_outages and recurring:
-            from gapcast.model_training.gap_features import cycle_for
+        if not data.large_outages and recurring.size:
+            from gapcast.model_training.gap_features import cycle_for, describe_positions
 
+            cycle = cycle_for(data.freq_ns)
+            where = describe_positions(cycle, recurring)
+            if cycle == "hour-of-week":
+                where += f" {self.zone or 'UTC'}"  # the wall clock the positions are read on
             why = (
-                f"gaps recurring at {recurring} position(s) of the "
-                f"{cycle_for(data.freq_ns).replace('-', ' ')}"
+                f"gaps recurring at {where} ({recurring.size} position(s) of the "
+                f"{cycle.replace('-', ' ')})"
             )
         self._status("gap_classifier", why)
         epochs = self.config.training.gap_classifier_epochs

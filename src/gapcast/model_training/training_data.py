@@ -80,7 +80,7 @@ class TrainingData:
         lengths = find_runs(~self.observed[: self.split[0]])[1]
         return lengths[lengths > self.max_fill]
 
-    def recurring_gaps(self, zone: str | None = None) -> int:
+    def recurring_at(self, zone: str | None = None) -> NDArray[np.int64]:
         """Positions of the natural cycle (say, the days of the week) at which the training
         part's targets are missing at least half the time: gaps too short to be outages that a
         calendar still foresees (a business-day series' weekends). Read on the wall clock of
@@ -91,7 +91,11 @@ class TrainingData:
 
         end = self.split[0]
         ts = wall_clock(self.grid_ts[:end], zone)
-        return len(recurring_positions(self.freq_ns, ts, ~self.observed[:end]))
+        return recurring_positions(self.freq_ns, ts, ~self.observed[:end])
+
+    def recurring_gaps(self, zone: str | None = None) -> int:
+        """How many positions :meth:`recurring_at` finds."""
+        return int(self.recurring_at(zone).size)
 
     @cached_property
     def window_store(self) -> WindowStore | None:
