@@ -1122,7 +1122,7 @@ def test_every_value_column_with_a_problem_is_named_in_one_refusal() -> None:
     names both fixes, the first column's field leading, each column's in the details. (Commas
     separate its fields, so its quoted decimal commas are not taken as shown: a ';'-separated
     file's are, test_a_semicolon_file_with_decimal_commas_reads_without_asking.)"""
-    data = csv('time,temp,status\n2024-01-01,"1,5",OK\n2024-01-02,"1,7",CHECK')
+    data = csv('time,temp,status\n2024-01-01,"1,5",OK\n2024-01-02,"1,7",E42')
     with pytest.raises(InvalidInput) as info:
         read_table(data, filename="x.csv")
     message = info.value.message
@@ -1159,23 +1159,41 @@ def test_a_long_format_file_is_told_to_name_its_series_column() -> None:
 def test_a_status_column_beside_the_hour_the_clocks_go_back_is_not_a_series_column() -> None:
     """Times that repeat because summer time ended, beside a status column (OK, now and then
     ERR): the column does not name series (its value repeats with the time), so the refusal
-    names the repeated hour and the zone, and the status column as text to leave out."""
+    names the repeated hour and the zone; the status column, words only, is left out."""
     times = [f"2025-10-26 0{h}:{m}0" for h in (0, 1, 2) for m in range(6)]
     times += [f"2025-10-26 02:{m}0" for m in range(6)] + ["2025-10-26 03:00"]
     rows = "".join(f"{t},{20 + i % 7},{'ERR' if i == 4 else 'OK'}\n" for i, t in enumerate(times))
     with pytest.raises(InvalidInput) as info:
         read_table(csv("time,power,status\n" + rows), filename="x.csv")
-    assert "long-format" not in info.value.message
-    assert "column 'status'" in info.value.message
-    with pytest.raises(InvalidInput, match="the hour clocks repeat when summer time ends"):
-        read_table(csv("time,power,status\n" + rows), filename="x.csv", columns=["power"])
+    assert "the hour clocks repeat when summer time ends" in info.value.message
+    assert "--timezone" in info.value.message and "'status'" not in info.value.message
+    table = read_table(
+        csv("time,power,status\n" + rows), filename="x.csv", timezone="Europe/Berlin"
+    )
+    assert table.channels == ["power"] and table.timestamps_ns.size == len(times)
 
 
-def test_a_column_of_text_is_left_out_by_naming_the_columns_to_import() -> None:
+def test_a_column_of_words_is_left_out_and_one_with_codes_refused() -> None:
+    """A logger's status column beside its readings ('OK', 'CHECK': no digit in any cell) is
+    left out with a note, as an empty column is: it holds no reading to forecast. A column
+    with a digit among its words ('E42') may be readings in a format not understood: refused,
+    naming the cells and the way to leave it out. Named to import, a column of words is refused
+    too: the user asked for it."""
     data = csv("time,temp,status,hum\n2024-01-01,1.5,OK,40\n2024-01-02,1.7,CHECK,41")
+    table = read_table(data, filename="x.csv")
+    assert table.channels == ["temp", "hum"]
+    assert (
+        "column(s) of words, not readings, left out: 'status' ('OK', 'CHECK'); name the columns "
+        "to import (--columns) to choose" in table.notes
+    )
     with pytest.raises(InvalidInput, match="column 'status': 2 non-numeric") as info:
-        read_table(data, filename="x.csv")
+        read_table(data, filename="x.csv", columns=["temp", "status"])
+    coded = csv("time,temp,status\n2024-01-01,1.5,OK\n2024-01-02,1.7,E42")
+    with pytest.raises(InvalidInput, match="column 'status': 2 non-numeric") as info:
+        read_table(coded, filename="x.csv")
     assert "a column of text can be left out by naming the columns to import" in str(info.value)
+    with pytest.raises(InvalidInput, match="no column holds readings: 'status' hold"):
+        read_table(csv("time,status\n2024-01-01,OK\n2024-01-02,CHECK"), filename="x.csv")
     table = read_table(data, filename="x.csv", columns=["hum", "temp"])
     assert table.channels == ["temp", "hum"]  # the file's order
     assert table.values.tolist() == [[1.5, 1.7], [40.0, 41.0]]
@@ -1551,9 +1569,11 @@ def test_an_excel_workbook_reads_its_first_sheet_as_typed() -> None:
         ("Readings", [["Meter 7"], [], ["Zeitstempel", "Leistung [kW]", "Status"], *rows]),
         ("Notes", [["exported by hand"]]),
     )
+    # The status column, words only, is left out; named, it is refused by the sheet's own row
+    # numbers: the header is row 3, the first reading row 4.
+    assert read_table(data, filename="meter.xlsx").channels == ["Leistung"]
     with pytest.raises(InvalidInput) as err:
-        read_table(data, filename="meter.xlsx")
-    # The sheet's own row numbers: the header is row 3, the first reading row 4.
+        read_table(data, filename="meter.xlsx", columns=["Leistung [kW]", "Status"])
     assert err.value.message.startswith("column 'Status': 6 non-numeric value(s) at rows 4, 5, 6")
     table = read_table(
         data, filename="meter.xlsx", columns=["Leistung [kW]"], timezone="Europe/Berlin"

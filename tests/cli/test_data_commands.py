@@ -120,10 +120,18 @@ def test_import_leaves_out_the_columns_not_named(db_url: str, tmp_path: Path) ->
         f"2024-01-01T{h:02d}:00Z,{h},{'OK' if h % 2 else 'CHECK'},{h * 2}\n" for h in range(6)
     )
     f.write_text("time,temp,status,hum\n" + rows)
-    refused = runner.invoke(app, ["import", str(f), "--db", db_url])
+    # A status column of words is left out unasked, with a note; codes with digits are refused.
+    words = runner.invoke(app, ["import", str(f), "--db", db_url, "--json"])
+    assert words.exit_code == 0, words.output
+    said = json.loads(words.stdout)
+    assert said["missing_cells"] == {"temp": 0, "hum": 0}
+    assert any("column(s) of words, not readings, left out: 'status'" in n for n in said["notes"])
+    coded = tmp_path / "coded.csv"
+    coded.write_text(f.read_text().replace("CHECK", "E42"))
+    refused = runner.invoke(app, ["import", str(coded), "--db", db_url])
     assert refused.exit_code == 2 and "naming the columns to import (--columns" in refused.stderr
     result = runner.invoke(
-        app, ["import", str(f), "--db", db_url, "--columns", "temp,hum", "--json"]
+        app, ["import", str(coded), "--db", db_url, "--columns", "temp,hum", "--json"]
     )
     assert result.exit_code == 0, result.output
     imported = json.loads(result.stdout)
@@ -457,10 +465,13 @@ def test_import_a_query_s_answer_from_a_database(db_url: str, tmp_path: Path) ->
     )
     assert wrong.exit_code == 2 and "--sql: the database refused the query:" in wrong.stderr
     assert "tss" in wrong.stderr
-    text_too = runner.invoke(
-        app, ["import", "--sql", "SELECT * FROM plant_readings", "--from", db_url, "-n", "x"]
-    )
-    assert text_too.exit_code == 2 and "column 'note'" in text_too.stderr
+    # A column of words in the answer ('ok') is left out, as a file's would be.
+    everything = ["--sql", "SELECT * FROM plant_readings", "--from", db_url]
+    text_too = runner.invoke(app, ["import", *everything, "-n", "noted", "--db", db_url, "--json"])
+    assert text_too.exit_code == 0, text_too.output
+    answer = json.loads(text_too.stdout)
+    assert [s["name"] for s in answer["series"]] == ["kw"]
+    assert any("left out: 'note' ('ok')" in n for n in answer["notes"]), answer["notes"]
     for bad, said in (
         (["--sql", "SELECT 1"], "--sql needs --from"),
         (["--from", db_url], "--from names the database --sql runs on"),
@@ -484,7 +495,7 @@ def test_import_a_query_s_answer_from_a_database(db_url: str, tmp_path: Path) ->
         assert refused.exit_code == 2 and said in " ".join(refused.stderr.split()), refused.output
     # Nothing stored by any refusal.
     listed = json.loads(runner.invoke(app, ["datasets", "--db", db_url, "--json"]).stdout)
-    assert [d["name"] for d in listed] == ["plant"]
+    assert [d["name"] for d in listed] == ["plant", "noted"]
 
 
 def test_import_a_folder_of_daily_exports_as_one_dataset(db_url: str, tmp_path: Path) -> None:

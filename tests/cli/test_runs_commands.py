@@ -186,7 +186,7 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     assert code == 2 and "'Berlin' is not an IANA time zone" in err
     # The columns to import travel as a form field too; the rest (status flags) stay out.
     logger = workdir / "logger.csv"
-    logger.write_text("time,v,status\n2025-01-01T00:00Z,1.5,OK\n2025-01-01T01:00Z,2.5,CHECK\n")
+    logger.write_text("time,v,status\n2025-01-01T00:00Z,1.5,OK\n2025-01-01T01:00Z,2.5,E42\n")
     code, out, err = invoke("import", str(logger), *on(server))
     assert code == 2 and "column 'status'" in err
     code, out, err = invoke("import", str(logger), "--columns", "status2", *on(server))

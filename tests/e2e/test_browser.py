@@ -881,7 +881,7 @@ def test_the_run_log_says_a_slower_covariate_is_held(page: Page, tmp_path: Path)
     """Power every 5 minutes, an outdoor temperature every 30: the run's log lines (here, that
     the temperature is held between its readings) are listed on the run card as they come, as
     the CLI prints them, and not left in the event stream alone."""
-    meter = tmp_path / "meter.csv"
+    meter = tmp_path / "heating.csv"
     rows = "".join(
         f"2025-01-{1 + m // 1440:02d}T{m // 60 % 24:02d}:{m % 60:02d}:00Z,{50 + m % 7},"
         f"{f'{5 + m % 11}.5' if m % 30 == 0 else ''}\n"
@@ -890,7 +890,7 @@ def test_the_run_log_says_a_slower_covariate_is_held(page: Page, tmp_path: Path)
     meter.write_text("timestamp,power,outdoor\n" + rows)
     page.set_input_files("#file", str(meter))
     page.click("#upload-button")
-    expect(page.locator("#dataset")).to_have_value("meter")
+    expect(page.locator("#dataset")).to_have_value("heating")
     page.check("#covariates input[value='outdoor']")
     set_config(page, model="linear", epochs="1", lookback="24", horizon="6")
     page.click("#train-button")
@@ -1037,11 +1037,21 @@ def test_a_long_format_export_uploads_by_its_series_column(
 def test_a_column_of_status_flags_is_left_out_by_naming_the_columns(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:
-    logger = tmp_path / "logger.csv"
+    """Status words ('OK', 'CHECK') are left out unasked, the upload's notes say so; status
+    codes with digits ('E42') are refused until the columns to import are named."""
+    words = tmp_path / "words.csv"
     rows = "".join(
         f"2025-01-01T{h:02d}:00Z,{5 + h % 4},{'OK' if h % 5 else 'CHECK'}\n" for h in range(12)
     )
-    logger.write_text("timestamp,temp,status\n" + rows)
+    words.write_text("timestamp,temp,status\n" + rows)
+    page.set_input_files("#file", str(words))
+    page.click("#upload-button")
+    expect(page.locator("#dataset")).to_have_value("words")
+    expect(page.locator("#import-notes")).to_contain_text(
+        "column(s) of words, not readings, left out: 'status' ('CHECK', 'OK')"
+    )
+    logger = tmp_path / "logger.csv"
+    logger.write_text("timestamp,temp,status\n" + rows.replace("CHECK", "E42"))
     page.set_input_files("#file", str(logger))
     page.click("#upload-button")
     expect(page.locator('[data-error-for="file"]')).to_contain_text("column 'status'")

@@ -238,16 +238,25 @@ def read_table(
     cell_units: dict[str, str] = {}
     grouped: dict[str, str] = {}
     money: dict[str, tuple[str | None, str | None]] = {}
-    parsed, refused = [], []
+    parsed, refused, text = [], [], []
     for c in value_names:
         try:
             parsed.append(
                 parse_values(df[c], c, kind, decimal, markers, cell_units, grouped, money)
             )
         except InvalidInput as exc:
-            refused.append(exc)
-    if refused:
-        raise _every_column(refused)
+            # Words without a digit ('OK', 'ERR', 'on'), unasked for: a logger's status column
+            # beside its readings, left out as the empty ones are. A cell with a digit may be
+            # a reading in a format not understood: refused, naming it, never dropped.
+            if columns or not words_only(df[c]):
+                refused.append(exc)
+            else:
+                text.append(c)
+    if refused or not parsed:
+        raise _every_column(refused or [_text_only(text)])
+    if text:
+        value_names = [c for c in value_names if c not in text]
+        notes.append(_text_note(df, text))
     values = np.vstack(parsed)
     for header, unit in cell_units.items():
         said = split_unit(header)[1] or row_units.get(header)
@@ -422,6 +431,33 @@ def _every_column(refused: list[InvalidInput]) -> InvalidInput:
             **first.details,
             "columns": [{"field": e.field, "message": e.message, **e.details} for e in refused],
         },
+    )
+
+
+def words_only(cells: pd.Series) -> bool:
+    """Whether a column's filled cells are words: not one digit among them."""
+    text = cells.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return bool(text.size) and not text.str.contains(r"\d", regex=True).any()
+
+
+def _text_note(df: pd.DataFrame, text: list[str]) -> str:
+    """What to say of the columns of words left out, with a few of their words."""
+    listed = ", ".join(
+        f"{c!r} ({', '.join(map(repr, df[c].dropna().astype(str).str.strip().unique()[:3]))})"
+        for c in text[:MAX_LISTED]
+    )
+    listed += f" and {len(text) - MAX_LISTED} more" if len(text) > MAX_LISTED else ""
+    return (
+        f"column(s) of words, not readings, left out: {listed}; name the columns to import "
+        "(--columns) to choose"
+    )
+
+
+def _text_only(text: list[str]) -> InvalidInput:
+    return InvalidInput(
+        f"no column holds readings: {', '.join(map(repr, text))} hold(s) words only",
+        field=f"columns.{text[0]}",
     )
 
 
