@@ -1173,6 +1173,25 @@ def test_a_status_column_beside_the_hour_the_clocks_go_back_is_not_a_series_colu
     assert table.channels == ["power"] and table.timestamps_ns.size == len(times)
 
 
+def test_a_switch_s_two_states_read_as_one_and_zero() -> None:
+    """A pump logged 'on'/'off' (a JSON export's true/false) is a reading a model can use: 1
+    and 0, with a note naming the words; a third word ('auto') makes it a column of words."""
+    rows = "".join(
+        f"2025-01-01T0{h}:00Z,{20 + h / 10},{('ON', 'off', '')[h % 3]}\n" for h in range(6)
+    )
+    table = read_table(csv("time,temp,pump\n" + rows), filename="x.csv")
+    assert table.channels == ["temp", "pump"]
+    assert table.values[1].tolist()[:2] == [1.0, 0.0] and np.isnan(table.values[1][2])
+    assert "a switch's two states read as 1 and 0 in 'pump' ('ON' 1, 'off' 0)" in table.notes
+    records = [
+        {"time": f"2025-01-01T0{h}:00:00Z", "temp": 20.5, "open": h % 2 == 0} for h in range(4)
+    ]
+    table = read_table(json.dumps(records).encode(), filename="x.json")
+    assert table.values[1].tolist() == [1.0, 0.0, 1.0, 0.0]
+    three = read_table(csv("time,temp,pump\n" + rows.replace(",off", ",auto")), filename="x.csv")
+    assert three.channels == ["temp"]
+
+
 def test_a_column_of_words_is_left_out_and_one_with_codes_refused() -> None:
     """A logger's status column beside its readings ('OK', 'CHECK': no digit in any cell) is
     left out with a note, as an empty column is: it holds no reading to forecast. A column

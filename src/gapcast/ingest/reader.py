@@ -238,11 +238,12 @@ def read_table(
     cell_units: dict[str, str] = {}
     grouped: dict[str, str] = {}
     money: dict[str, tuple[str | None, str | None]] = {}
+    states: dict[str, tuple[str, str]] = {}
     parsed, refused, text = [], [], []
     for c in value_names:
         try:
             parsed.append(
-                parse_values(df[c], c, kind, decimal, markers, cell_units, grouped, money)
+                parse_values(df[c], c, kind, decimal, markers, cell_units, grouped, money, states)
             )
         except InvalidInput as exc:
             # Words without a digit ('OK', 'ERR', 'on'), unasked for: a logger's status column
@@ -265,6 +266,9 @@ def read_table(
                 f"column {header!r}: its header says {said!r}, its cells {unit!r}",
                 field=f"columns.{header}",
             )
+    if states:
+        listed = ", ".join(f"{c!r} ({on!r} 1, {off!r} 0)" for c, (on, off) in states.items())
+        notes.append(f"a switch's two states read as 1 and 0 in {listed}")
     if grouped:
         listed = ", ".join(f"{c!r} ({first!r})" for c, first in grouped.items())
         notes.append(f"numbers with thousands separators read in {listed}")

@@ -44,6 +44,7 @@ def parse_values(
     units: dict[str, str] | None = None,
     grouped: dict[str, str] | None = None,
     money: dict[str, tuple[str | None, str | None]] | None = None,
+    states: dict[str, tuple[str, str]] | None = None,
 ) -> NDArray[np.float64]:
     """A value column's numbers, NaN where a cell is empty or a missing marker (pandas' and
     ``missing``: a logger's 'ERR', '---'); any other text refuses the column by line. Cells that
@@ -51,7 +52,9 @@ def parse_values(
     to ``units[name]``; numbers written with thousands separators that cannot be read otherwise
     ('12,389.68', '1 234,5') are read, the first such cell going to ``grouped[name]``; amounts
     as spreadsheets format money ('$1,234.50', '(500.00)' for -500, '-€12,50') are read, the
-    currency and the first negative in parentheses going to ``money[name]``."""
+    currency and the first negative in parentheses going to ``money[name]``; a switch's two
+    states ('on'/'off', 'true'/'false', a JSON boolean) are read as 1 and 0, the words as
+    written going to ``states[name]``."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         values[~np.isfinite(values)] = np.nan
@@ -69,6 +72,11 @@ def parse_values(
         bad = (numbers.isna() & ~empty).to_numpy()
     unit: str | None = None
     amounts: tuple[str | None, str | None] | None = None
+    if bad.any() and states is not None and (read_states := _two_states(text[~empty])):
+        numbers = pd.Series(np.nan, index=text.index)
+        numbers[~empty] = (text[~empty].str.lower() == read_states[0].lower()).astype(np.float64)
+        states[name] = read_states
+        bad = np.zeros(len(text), dtype=bool)
     if bad.any() and units is not None:
         if (unit := _one_unit(text[~empty])) is not None:
             work = work.str[: -len(unit)].str.strip()
@@ -199,6 +207,23 @@ def _without_thousands(
     if found == "," and not cells.str.contains(r"\.|,\d{3},", regex=True).any():
         return None  # '1,234' alone: a thousand and some, or one and a bit with a decimal comma
     return text.where(~pd.Series(bad, index=text.index), text.str.replace(found, "", regex=False))
+
+
+# A switch's two states, as loggers, Home Assistant and JSON write them: (on, off).
+_STATE_PAIRS = (("on", "off"), ("true", "false"), ("yes", "no"), ("open", "closed"))
+
+
+def _two_states(cells: pd.Series) -> tuple[str, str] | None:
+    """(the word read as 1, the word read as 0), as the cells write them, when every cell is
+    one of a switch's two states; else None."""
+    if not cells.size:
+        return None
+    words = set(cells.str.lower().unique())
+    for on, off in _STATE_PAIRS:
+        if words <= {on, off}:
+            written = {w.lower(): w for w in cells.unique()}
+            return written.get(on, on), written.get(off, off)
+    return None
 
 
 # A column with no number at all is text (status flags, comments, a unit), not bad readings.
