@@ -452,10 +452,7 @@ def _text_note(df: pd.DataFrame, text: list[str]) -> str:
         for c in text[:MAX_LISTED]
     )
     listed += f" and {len(text) - MAX_LISTED} more" if len(text) > MAX_LISTED else ""
-    return (
-        f"column(s) of words, not readings, left out: {listed}; name the columns to import "
-        "(--columns) to choose"
-    )
+    return f"column(s) of words, not readings, left out: {listed}"
 
 
 def _text_only(text: list[str]) -> InvalidInput:
