@@ -24,6 +24,31 @@ def test_import_then_list_as_json(db_url: str, sample_csv: Path) -> None:
     assert [d["name"] for d in json.loads(listed.stdout)] == ["co2"]
 
 
+def test_import_says_the_gaps_as_the_page_counts_them(db_url: str, tmp_path: Path) -> None:
+    """Power every 10 minutes with a 5-step outage and one missed reading, a battery voltage
+    every hour (on its own step: no gaps between its readings): the import's gaps line counts
+    the two gaps of the power series, as the dataset's page does (6 of its 144 and the
+    volts' 24 points: 96.4% observed)."""
+    rows = []
+    for m in range(0, 24 * 60, 10):
+        power = "" if 300 <= m < 350 or m == 900 else f"{5 + m % 7}.5"
+        volts = "12.5" if m % 60 == 0 else ""
+        if power or volts:
+            rows.append(f"2024-01-01T{m // 60:02d}:{m % 60:02d}:00Z,{power},{volts}\n")
+    f = tmp_path / "site.csv"
+    f.write_text("time,power,volts\n" + "".join(rows))
+    result = runner.invoke(app, ["import", str(f), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert (
+        "gaps: 2 (1 small; 1 large, the longest 5 steps), 6 missing points, 96.4% observed" in said
+    ), said
+    whole = tmp_path / "whole.csv"
+    whole.write_text("time,v\n2024-01-01T00:00Z,1\n2024-01-01T01:00Z,2\n2024-01-01T02:00Z,3\n")
+    result = runner.invoke(app, ["import", str(whole), "--db", db_url])
+    assert "gaps: none, every step observed" in result.stdout
+
+
 def test_bad_file_exits_2_and_stores_nothing(db_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("timestamp,v\n2024-01-01,1\n2024-01-02,oops\n")

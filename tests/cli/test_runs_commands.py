@@ -194,6 +194,9 @@ def test_import_uploads_to_the_server(server: LiveServer, workdir: Path) -> None
     code, out, err = invoke("import", str(logger), "--columns", "v", *on(server), "--json")
     assert code == 0, err
     assert [s["name"] for s in json.loads(out)["series"]] == ["v"]
+    # Told what the page would say of its gaps, from the server's own count.
+    code, out, err = invoke("import", str(logger), "--columns", "v", "-n", "logger-2", *on(server))
+    assert code == 0 and "gaps: none, every step observed" in out, err
     # So does the encoding of a file Excel saved on Windows; the refusal names the option.
     excel = workdir / "excel.csv"
     excel.write_bytes("time;Temperatur [°C]\n2025-01-01T00:00Z;1,5\n".encode("cp1252"))

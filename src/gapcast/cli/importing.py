@@ -345,6 +345,7 @@ def _import(
                     )
         row = dataset_row(dataset)
         n_series = len(dataset.series)
+        dataset_id = dataset.id
     missing_cells = _summed(t.missing_cells for t in tables)
     row["missing_cells"] = missing_cells
     row["duplicates_merged"] = sum(t.duplicates_merged for t in tables)
@@ -361,7 +362,28 @@ def _import(
         f"frequency {freq_text(row['frequency'])}, "
         f"{sum(missing_cells.values()):,} empty cells skipped"
     )
+    with database(cfg.database_url) as sessions, sessions() as session:
+        from gapcast.processing.dataset_gaps import gap_summary
+
+        print_gaps(gap_summary(repository.load_dataset_frame(session, dataset_id)))
     print_notes(notes)
+
+
+def print_gaps(summary: dict[str, Any] | None) -> None:
+    """The dataset's gaps as the page counts them (each series on its own step), the first
+    thing a user of outage-ridden data wants to see after an import."""
+    if summary is None:
+        return
+    if not summary["n_gaps"]:
+        console.print("gaps: none, every step observed", highlight=False)
+        return
+    console.print(
+        f"gaps: {summary['n_gaps']:,} ({summary['n_small']:,} small; {summary['n_large']:,} "
+        f"large, the longest {summary['longest_gap']:,} steps), "
+        f"{summary['missing_points']:,} missing points, "
+        f"{summary['observed_fraction']:.1%} observed",
+        highlight=False,
+    )
 
 
 def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -445,6 +467,7 @@ def upload(
         f"frequency {freq_text(row['frequency'])}",
         highlight=False,
     )
+    print_gaps(SyncClient(server.rstrip("/"), token).dataset(row["id"]).get("gaps"))
     print_notes(list(row.get("notes") or []))
     return row
 

@@ -72,3 +72,17 @@ def combined_summary(grid: SeriesFrame, reports: list[GapReport]) -> dict[str, A
         "observed_fraction": 1.0 - missing / total if total else 1.0,
         "steps_ns": {c: r.freq_ns for r in reports for c in r.channels},
     }
+
+
+def gap_summary(frame: SeriesFrame, max_fill: int = 3) -> dict[str, Any] | None:
+    """A stored dataset's gap totals as its page shows them (:func:`combined_summary`), None for
+    a single point or rows without a regular step to measure gaps against."""
+    from gapcast.errors import InvalidInput
+
+    if frame.n_points < 2:
+        return None
+    try:
+        grid, reports = dataset_gaps(frame, max_fill=max_fill)
+    except InvalidInput:
+        return None
+    return combined_summary(grid, reports)

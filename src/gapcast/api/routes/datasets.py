@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace as replaced
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -97,22 +97,12 @@ def list_datasets(runtime: RuntimeDep) -> list[DatasetOut]:
 @router.get("/{ref}")
 def show_dataset(ref: str, runtime: RuntimeDep) -> DatasetOut:
     """One dataset (by name or id) with its gap summary on the dataset's own time grid."""
+    from gapcast.processing.dataset_gaps import gap_summary
+
     with runtime.sessions() as session:
         dataset = repository.get_dataset(session, ref)
         frame = repository.load_dataset_frame(session, dataset.id)
-        return DatasetOut.of(dataset, gaps=_gap_summary(frame))
-
-
-def _gap_summary(frame: Any) -> dict[str, Any] | None:
-    from gapcast.processing.dataset_gaps import combined_summary, dataset_gaps
-
-    if frame.n_points < 2:
-        return None
-    try:
-        grid, reports = dataset_gaps(frame, max_fill=3)
-    except InvalidInput:
-        return None  # no regular step to measure gaps against
-    return combined_summary(grid, reports)
+        return DatasetOut.of(dataset, gaps=gap_summary(frame))
 
 
 @router.delete("/{ref}", status_code=204)
