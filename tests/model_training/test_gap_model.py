@@ -139,8 +139,8 @@ def test_a_nightly_hour_offline_in_local_time_calls_for_the_classifier() -> None
     )
     data = prepare(SeriesFrame.from_pandas(frame.dropna()), TrainingConfig())
     assert data.large_outages == 0
-    assert data.recurring_gaps("Europe/Berlin") == 7  # 02:00 of each day of the week
-    assert data.recurring_gaps() <= 2
+    assert data.recurring_at("Europe/Berlin").size == 7  # 02:00 of each day of the week
+    assert data.recurring_at().size <= 2
     # Named as people read them, as the run's gap_classifier stage says it.
     from gapcast.model_training.gap_features import describe_positions
 

@@ -93,10 +93,6 @@ class TrainingData:
         ts = wall_clock(self.grid_ts[:end], zone)
         return recurring_positions(self.freq_ns, ts, ~self.observed[:end])
 
-    def recurring_gaps(self, zone: str | None = None) -> int:
-        """How many positions :meth:`recurring_at` finds."""
-        return int(self.recurring_at(zone).size)
-
     @cached_property
     def window_store(self) -> WindowStore | None:
         """The windows of the training and validation parts, built once for every candidate,
@@ -173,7 +169,7 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
         else np.zeros(0, dtype=bool)
     )
     large = report.is_large & report_targets
-    summary = gap_summary(report)
+    summary = run_gap_summary(report)
     n = prepared.frame.n_points
     split = prepared.frame.split or (n, n)
     freq = prepared.frame.freq_ns or grid.freq_ns
@@ -202,7 +198,7 @@ def prepare(frame: SeriesFrame, config: TrainingConfig, pool: Any = None) -> Tra
     )
 
 
-def gap_summary(report: GapReport) -> GapSummary:
+def run_gap_summary(report: GapReport) -> GapSummary:
     """The run's gap totals. A channel's steps before its first reading (a humidity sensor
     installed a week after the meter) are no gap of it, as the dataset's own view counts them
     (:mod:`~gapcast.processing.dataset_gaps`): counted, a run on a dataset the page showed
